@@ -1,0 +1,16 @@
+//! Liveness answer of `GET /v1/health`, the one route without a token.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(export)]
+pub struct Health {
+    /// `ok` when the server can reach its database.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+}

@@ -1,0 +1,28 @@
+//! Wire types of the Platform Admin API v1: what the server sends and accepts,
+//! the rules every request body must satisfy, and the OpenAPI document that is
+//! generated from them. No I/O lives here; the server and every client share it.
+
+pub mod audit;
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod tenants;
+pub mod validation;
+
+pub use error::{ErrorCode, ErrorEnvelope, FieldError};
+
+/// Header that makes a mutation safe to retry: the same key with the same body
+/// returns the first response and has no second effect.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Header carrying the request id on every response (and echoed when sent).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Largest request body the server accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest page a list endpoint returns.
+pub const MAX_PAGE_LIMIT: u32 = 200;
+
+/// Page size when the client names none.
+pub const DEFAULT_PAGE_LIMIT: u32 = 50;
