@@ -1,1 +1,23 @@
-//! Core.
+//! Everything Opsdeck does, with no UI: profiles and their secrets, the Platform
+//! Admin API client, the local store that keeps the last known state, and the
+//! safety rules for destructive actions. The CLI and the desktop shell are thin
+//! layers over [`Console`].
+
+pub mod client;
+pub mod console;
+pub mod error;
+pub mod paths;
+pub mod profiles;
+pub mod safety;
+pub mod secrets;
+pub mod store;
+pub mod tenants;
+
+pub use console::Console;
+pub use error::{Error, ErrorReport, Result};
+pub use paths::Paths;
+pub use profiles::{Profile, ProfileEntry, ProfileList, Tier};
+pub use safety::{Preflight, TenantAction};
+pub use tenants::{Stale, TenantsView};
+
+pub use opsdeck_api as api;

@@ -1,0 +1,209 @@
+//! [`Console`]: one installation of Opsdeck (its files, keyring and store),
+//! the entry point the CLI and the desktop shell call. Its capabilities live
+//! in their own modules (`profiles` here, `tenants.rs`, ...).
+
+use std::sync::Arc;
+
+use crate::client::{AdminClient, RetryPolicy, Timeouts};
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::profiles::{Profile, ProfileEntry, ProfileList, ProfilesFile, Tier};
+use crate::secrets::{self, OsKeyring, SharedSecrets, Token};
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct Console {
+    paths: Paths,
+    secrets: SharedSecrets,
+    pub(crate) store: Store,
+    /// Serialises edits of profiles.toml within this process.
+    profiles_lock: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// Outcome of storing a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginCheck {
+    /// The server accepted the token.
+    Verified,
+    /// The server could not be reached; the token is stored unverified.
+    Unverified,
+}
+
+impl Console {
+    /// The installation the environment points at, with the OS keyring.
+    pub async fn open_default() -> Result<Self> {
+        Self::open(Paths::from_env()?, Arc::new(OsKeyring)).await
+    }
+
+    pub async fn open(paths: Paths, secrets: SharedSecrets) -> Result<Self> {
+        let store = Store::open(&paths.store_file()).await?;
+        Ok(Self {
+            paths,
+            secrets,
+            store,
+            profiles_lock: Arc::default(),
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// Shorter timeouts and fewer retries, e.g. for a UI that must answer fast.
+    pub fn with_network(mut self, timeouts: Timeouts, retry: RetryPolicy) -> Self {
+        self.timeouts = timeouts;
+        self.retry = retry;
+        self
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    fn load(&self) -> Result<ProfilesFile> {
+        ProfilesFile::load(&self.paths.profiles_file())
+    }
+
+    /// Runs a keyring call off the async threads: Secret Service is blocking D-Bus.
+    async fn keyring<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn secrets::SecretStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let secrets = self.secrets.clone();
+        tokio::task::spawn_blocking(move || f(secrets.as_ref()))
+            .await
+            .map_err(|e| Error::Keyring {
+                message: format!("keyring call failed: {e}"),
+            })?
+    }
+
+    pub async fn profile_list(&self) -> Result<ProfileList> {
+        let file = self.load()?;
+        let mut profiles = Vec::with_capacity(file.profiles.len());
+        for p in file.profiles {
+            let account = secrets::account(&p);
+            let has_token = match self.keyring(move |s| s.get(&account)).await {
+                Ok(token) => token.is_some(),
+                Err(e) => {
+                    tracing::warn!(profile = %p.name, error = %e, "cannot read the keyring");
+                    false
+                }
+            };
+            profiles.push(entry(p, has_token));
+        }
+        Ok(ProfileList {
+            current: file.current,
+            profiles,
+        })
+    }
+
+    pub fn profile(&self, name: Option<&str>) -> Result<Profile> {
+        self.load()?.resolve(name).cloned()
+    }
+
+    /// Adds a profile; with a token, stores it in the keyring first, so a
+    /// profile is never saved pointing at a token that was not kept.
+    pub async fn profile_add(
+        &self,
+        name: &str,
+        tier: Tier,
+        admin_url: &str,
+        token: Option<Token>,
+        make_current: bool,
+    ) -> Result<ProfileEntry> {
+        let profile = Profile::new(name, tier, admin_url)?;
+        let _guard = self.profiles_lock.lock().await;
+        let mut file = self.load()?;
+        if file.get(name).is_ok() {
+            return Err(Error::ProfileExists { name: name.into() });
+        }
+        let has_token = token.is_some();
+        let account = secrets::account(&profile);
+        if let Some(token) = token {
+            let account = account.clone();
+            self.keyring(move |s| s.set(&account, &token)).await?;
+        }
+        file.add(profile.clone())?;
+        if make_current {
+            file.set_current(name)?;
+        }
+        if let Err(e) = file.save(&self.paths.profiles_file()) {
+            if has_token {
+                let _ = self.keyring(move |s| s.delete(&account)).await;
+            }
+            return Err(e);
+        }
+        Ok(entry(profile, has_token))
+    }
+
+    pub async fn profile_use(&self, name: &str) -> Result<()> {
+        let _guard = self.profiles_lock.lock().await;
+        let mut file = self.load()?;
+        file.set_current(name)?;
+        file.save(&self.paths.profiles_file())
+    }
+
+    /// Removes a profile with its token and cached state.
+    pub async fn profile_remove(&self, name: &str) -> Result<()> {
+        let _guard = self.profiles_lock.lock().await;
+        let mut file = self.load()?;
+        let removed = file.remove(name)?;
+        let account = secrets::account(&removed);
+        self.keyring(move |s| s.delete(&account)).await?;
+        file.save(&self.paths.profiles_file())?;
+        if let Err(e) = self.store.forget(name).await {
+            tracing::warn!(profile = name, error = %e, "cannot clear cached state");
+        }
+        Ok(())
+    }
+
+    /// Checks `token` against the server and keeps it in the keyring. A token
+    /// the server refuses is not kept.
+    pub async fn login(&self, name: &str, token: Token) -> Result<LoginCheck> {
+        let profile = self.profile(Some(name))?;
+        let client = self.client_with(&profile, token.clone())?;
+        let check = match client
+            .list_tenants(&opsdeck_api::tenants::ListTenants {
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(_) => LoginCheck::Verified,
+            Err(e) if e.is_offline() => LoginCheck::Unverified,
+            Err(e) => return Err(e),
+        };
+        let account = secrets::account(&profile);
+        self.keyring(move |s| s.set(&account, &token)).await?;
+        Ok(check)
+    }
+
+    fn client_with(&self, profile: &Profile, token: Token) -> Result<AdminClient> {
+        AdminClient::with_options(&profile.admin_url, token, self.timeouts, self.retry)
+    }
+
+    /// The profile (named, or current) and a client holding its token.
+    pub async fn client(&self, name: Option<&str>) -> Result<(Profile, AdminClient)> {
+        let profile = self.profile(name)?;
+        let account = secrets::account(&profile);
+        let token = self
+            .keyring(move |s| s.get(&account))
+            .await?
+            .ok_or_else(|| Error::NoToken {
+                profile: profile.name.clone(),
+            })?;
+        let client = self.client_with(&profile, token)?;
+        Ok((profile, client))
+    }
+}
+
+fn entry(p: Profile, has_token: bool) -> ProfileEntry {
+    ProfileEntry {
+        name: p.name,
+        tier: p.tier,
+        admin_url: p.admin_url,
+        prometheus_url: p.prometheus_url,
+        alertmanager_url: p.alertmanager_url,
+        has_token,
+    }
+}

@@ -1,0 +1,157 @@
+//! The one error type of core. Each variant says what went wrong in the
+//! user's terms and carries its context; [`ErrorReport`] is how it crosses to
+//! the window and to `--json` output.
+
+use std::path::PathBuf;
+
+use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError};
+use serde::Serialize;
+use ts_rs::TS;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot find a home directory for the config; set OPSDECK_CONFIG_DIR")]
+    NoHomeDir,
+
+    #[error("{path}: {message}")]
+    ProfilesFile { path: PathBuf, message: String },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no profile named `{name}` (see `opsdeck profile list`)")]
+    ProfileNotFound { name: String },
+
+    #[error("a profile named `{name}` already exists")]
+    ProfileExists { name: String },
+
+    #[error("no profile selected: add one with `opsdeck profile add` or pick one with `opsdeck profile use`")]
+    NoCurrentProfile,
+
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+
+    #[error("no token for profile `{profile}`: run `opsdeck login {profile} --token-stdin`")]
+    NoToken { profile: String },
+
+    #[error("the OS keyring is not available ({message}); start a Secret Service (gnome-keyring, KWallet, KeePassXC) and unlock it, then enter the token again")]
+    Keyring { message: String },
+
+    #[error("cannot reach {url}: {message}")]
+    Unreachable { url: String, message: String },
+
+    #[error("{url} did not answer in time")]
+    Timeout { url: String },
+
+    #[error("{}", api_message(*status, envelope))]
+    Api { status: u16, envelope: ErrorEnvelope },
+
+    #[error("{url} sent a response Opsdeck cannot read: {message}")]
+    MalformedResponse { url: String, message: String },
+
+    #[error("local store {path}: {message}")]
+    Store { path: PathBuf, message: String },
+
+    #[error("{action} of `{target}` on production needs the slug typed to confirm (or --confirm {target})")]
+    ConfirmationRequired { action: String, target: String },
+
+    #[error("typed `{typed}` but the target is `{target}`: nothing was done")]
+    ConfirmationMismatch { typed: String, target: String },
+}
+
+fn api_message(status: u16, envelope: &ErrorEnvelope) -> String {
+    let mut message = format!("server refused ({status}): {}", envelope.message);
+    for d in &envelope.details {
+        if d.field.is_empty() {
+            message.push_str(&format!("\n  {}", d.message));
+        } else {
+            message.push_str(&format!("\n  {}: {}", d.field, d.message));
+        }
+    }
+    message
+}
+
+impl Error {
+    /// Stable code for programs: the server's code for API errors, else a
+    /// code of core's own.
+    pub fn code(&self) -> String {
+        let code = match self {
+            Error::NoHomeDir => "no_home_dir",
+            Error::ProfilesFile { .. } => "profiles_file_invalid",
+            Error::Io { .. } => "io",
+            Error::ProfileNotFound { .. } => "profile_not_found",
+            Error::ProfileExists { .. } => "profile_exists",
+            Error::NoCurrentProfile => "no_current_profile",
+            Error::InvalidInput { .. } => "invalid_input",
+            Error::NoToken { .. } => "no_token",
+            Error::Keyring { .. } => "keyring_unavailable",
+            Error::Unreachable { .. } => "unreachable",
+            Error::Timeout { .. } => "timeout",
+            Error::Api { envelope, .. } => {
+                return serde_json::to_value(envelope.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "unknown".into())
+            }
+            Error::MalformedResponse { .. } => "malformed_response",
+            Error::Store { .. } => "store",
+            Error::ConfirmationRequired { .. } => "confirmation_required",
+            Error::ConfirmationMismatch { .. } => "confirmation_mismatch",
+        };
+        code.to_string()
+    }
+
+    /// The server could not be reached at all (as opposed to refusing).
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
+    }
+
+    /// The server's code, when the server answered with an envelope.
+    pub fn api_code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Api { envelope, .. } => Some(envelope.code),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error as the window and `--json` output see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export, rename = "IpcError")]
+pub struct ErrorReport {
+    pub code: String,
+    pub message: String,
+    /// Field errors, named by the field's path (`slug`, `quotas.max_users`).
+    pub details: Vec<FieldError>,
+}
+
+impl From<&Error> for ErrorReport {
+    fn from(error: &Error) -> Self {
+        let (message, details) = match error {
+            Error::Api { envelope, .. } => (envelope.message.clone(), envelope.details.clone()),
+            Error::InvalidInput { field, message } => (
+                format!("{field}: {message}"),
+                vec![FieldError::new(field.clone(), message.clone())],
+            ),
+            other => (other.to_string(), Vec::new()),
+        };
+        Self {
+            code: error.code(),
+            message,
+            details,
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Profiles: a named platform environment (tier, admin API URL, later the
+//! Prometheus and Alertmanager URLs) kept in `profiles.toml`. Tokens never
+//! live here; they are in the OS keyring (see [`crate::secrets`]).
+
+use std::path::Path;
+
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::{Error, Result};
+
+/// How careful the console must be with an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Tier {
+    Dev,
+    Staging,
+    Prod,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Dev => "dev",
+            Tier::Staging => "staging",
+            Tier::Prod => "prod",
+        }
+    }
+}
+
+impl std::str::FromStr for Tier {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dev" => Ok(Tier::Dev),
+            "staging" => Ok(Tier::Staging),
+            "prod" => Ok(Tier::Prod),
+            _ => Err(Error::invalid("tier", "must be dev, staging or prod")),
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Profile {
+    pub name: String,
+    pub tier: Tier,
+    /// Base URL of the Platform Admin API, e.g. `https://admin.example.net`.
+    pub admin_url: String,
+    /// Prometheus HTTP API base URL, for dashboards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus_url: Option<String>,
+    /// Alertmanager API base URL, for alerts and silences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager_url: Option<String>,
+}
+
+impl Profile {
+    /// A profile whose fields have been checked.
+    pub fn new(name: &str, tier: Tier, admin_url: &str) -> Result<Self> {
+        check_name(name)?;
+        let admin_url = check_url("admin_url", admin_url)?;
+        Ok(Self {
+            name: name.to_string(),
+            tier,
+            admin_url,
+            prometheus_url: None,
+            alertmanager_url: None,
+        })
+    }
+}
+
+/// A profile as the window lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ProfileEntry {
+    pub name: String,
+    pub tier: Tier,
+    pub admin_url: String,
+    pub prometheus_url: Option<String>,
+    pub alertmanager_url: Option<String>,
+    /// Whether the keyring holds a token for it.
+    pub has_token: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ProfileList {
+    pub current: Option<String>,
+    pub profiles: Vec<ProfileEntry>,
+}
+
+/// The contents of `profiles.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilesFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    #[serde(default, rename = "profile")]
+    pub profiles: Vec<Profile>,
+}
+
+impl ProfilesFile {
+    /// Reads the file; a missing file is an empty one. A broken file is an
+    /// error naming the file and the line, and is left as it is.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let file: Self = toml::from_str(&text).map_err(|e| Error::ProfilesFile {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        for p in &file.profiles {
+            check_name(&p.name).map_err(|e| Error::ProfilesFile {
+                path: path.to_path_buf(),
+                message: format!("profile `{}`: {e}", p.name),
+            })?;
+        }
+        Ok(file)
+    }
+
+    /// Writes the file atomically: a crash leaves the old file or the new one.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let text = toml::to_string_pretty(self).map_err(|e| Error::ProfilesFile {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Profile> {
+        self.profiles
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::ProfileNotFound { name: name.into() })
+    }
+
+    pub fn add(&mut self, profile: Profile) -> Result<()> {
+        if self.profiles.iter().any(|p| p.name == profile.name) {
+            return Err(Error::ProfileExists { name: profile.name });
+        }
+        if self.current.is_none() {
+            self.current = Some(profile.name.clone());
+        }
+        self.profiles.push(profile);
+        Ok(())
+    }
+
+    pub fn remove(&mut self, name: &str) -> Result<Profile> {
+        let index = self
+            .profiles
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| Error::ProfileNotFound { name: name.into() })?;
+        let removed = self.profiles.remove(index);
+        if self.current.as_deref() == Some(name) {
+            self.current = self.profiles.first().map(|p| p.name.clone());
+        }
+        Ok(removed)
+    }
+
+    pub fn set_current(&mut self, name: &str) -> Result<()> {
+        self.get(name)?;
+        self.current = Some(name.to_string());
+        Ok(())
+    }
+
+    /// The named profile, or the current one.
+    pub fn resolve(&self, name: Option<&str>) -> Result<&Profile> {
+        match name.or(self.current.as_deref()) {
+            Some(name) => self.get(name),
+            None => Err(Error::NoCurrentProfile),
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if name.is_empty() || name.len() > 64 || !ok_chars || name.starts_with(['-', '.']) {
+        return Err(Error::invalid(
+            "name",
+            "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+        ));
+    }
+    Ok(())
+}
+
+/// An http(s) URL without credentials; plain http only to a loopback host,
+/// because the token travels with every request.
+pub fn check_url(field: &str, raw: &str) -> Result<String> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::invalid(field, format!("`{raw}` is not a URL ({e})")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            field,
+            "must not contain credentials; the token goes to the keyring",
+        ));
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(Error::invalid(
+                field,
+                "must use https (plain http is allowed only to a loopback address)",
+            ))
+        }
+        other => {
+            return Err(Error::invalid(
+                field,
+                format!("must be an http(s) URL, not `{other}:`"),
+            ))
+        }
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_empty_and_saved_file_reads_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p/profiles.toml");
+        let mut file = ProfilesFile::load(&path).expect("load missing");
+        assert!(file.profiles.is_empty());
+        file.add(Profile::new("sandbox", Tier::Dev, "http://127.0.0.1:8080/").expect("profile"))
+            .expect("add");
+        file.save(&path).expect("save");
+        let back = ProfilesFile::load(&path).expect("load");
+        assert_eq!(back.current.as_deref(), Some("sandbox"));
+        assert_eq!(back.profiles[0].admin_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn broken_file_names_file_and_line_and_is_left_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("profiles.toml");
+        let text = "current = \"a\"\n[[profile]]\nname = \"a\"\ntier = \"prood\"\nadmin_url = \"x\"\n";
+        std::fs::write(&path, text).expect("write");
+        let err = ProfilesFile::load(&path).expect_err("must fail");
+        let message = err.to_string();
+        assert!(message.contains("profiles.toml"), "{message}");
+        assert!(message.contains("line 4"), "{message}");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_url("admin_url", "http://127.0.0.1:9000").is_ok());
+        assert!(check_url("admin_url", "http://localhost:9000").is_ok());
+        assert!(check_url("admin_url", "https://admin.example.net").is_ok());
+        for bad in ["http://admin.example.net", "ftp://x", "not a url", "https://u:p@x.net"] {
+            assert!(check_url("admin_url", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn removing_current_profile_picks_another() {
+        let mut file = ProfilesFile::default();
+        for name in ["a", "b"] {
+            file.add(Profile::new(name, Tier::Dev, "http://127.0.0.1:1").expect("p"))
+                .expect("add");
+        }
+        file.remove("a").expect("remove");
+        assert_eq!(file.current.as_deref(), Some("b"));
+        assert!(matches!(file.remove("zz"), Err(Error::ProfileNotFound { .. })));
+    }
+
+    #[test]
+    fn bad_profile_names_are_rejected() {
+        for bad in ["", "-x", "a b", "a/b"] {
+            assert!(Profile::new(bad, Tier::Dev, "http://127.0.0.1:1").is_err(), "{bad:?}");
+        }
+    }
+}
