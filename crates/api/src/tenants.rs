@@ -54,7 +54,9 @@ impl std::str::FromStr for Plan {
         Plan::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown plan `{s}` (expected free, team, business or enterprise)"))
+            .ok_or_else(|| {
+                format!("unknown plan `{s}` (expected free, team, business or enterprise)")
+            })
     }
 }
 
@@ -88,7 +90,9 @@ impl std::str::FromStr for TenantStatus {
         match s {
             "active" => Ok(TenantStatus::Active),
             "suspended" => Ok(TenantStatus::Suspended),
-            _ => Err(format!("unknown status `{s}` (expected active or suspended)")),
+            _ => Err(format!(
+                "unknown status `{s}` (expected active or suspended)"
+            )),
         }
     }
 }

@@ -18,7 +18,7 @@ pub const QUOTA_MAX: i64 = 10_000_000;
 /// Slugs look like DNS labels: they end up in hostnames and bucket names.
 pub fn check_slug(field: &str, slug: &str, errors: &mut Vec<FieldError>) {
     let len = slug.chars().count();
-    let message = if len < SLUG_MIN || len > SLUG_MAX {
+    let message = if !(SLUG_MIN..=SLUG_MAX).contains(&len) {
         Some(format!("must be {SLUG_MIN} to {SLUG_MAX} characters long"))
     } else if !slug
         .chars()
@@ -46,7 +46,10 @@ pub fn check_name(field: &str, name: &str, errors: &mut Vec<FieldError>) {
             format!("must be at most {NAME_MAX} characters long"),
         ));
     } else if name.chars().any(char::is_control) {
-        errors.push(FieldError::new(field, "must not contain control characters"));
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
 }
 
@@ -91,7 +94,16 @@ mod tests {
 
     #[test]
     fn invalid_slugs_name_the_slug_field() {
-        for slug in ["", "ab", "Acme", "1acme", "acme-", "ac_me", "ac me", &"a".repeat(64)] {
+        for slug in [
+            "",
+            "ab",
+            "Acme",
+            "1acme",
+            "acme-",
+            "ac_me",
+            "ac me",
+            &"a".repeat(64),
+        ] {
             let errors = create(slug, "Acme").field_errors();
             assert_eq!(errors.len(), 1, "{slug:?}: {errors:?}");
             assert_eq!(errors[0].field, "slug");
@@ -136,6 +148,9 @@ mod tests {
         });
         let q = body.quotas();
         assert_eq!(q.max_users, 7);
-        assert_eq!(q.storage_gib, crate::tenants::Plan::Free.default_quotas().storage_gib);
+        assert_eq!(
+            q.storage_gib,
+            crate::tenants::Plan::Free.default_quotas().storage_gib
+        );
     }
 }

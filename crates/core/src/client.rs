@@ -102,13 +102,25 @@ impl AdminClient {
     }
 
     pub async fn health(&self) -> Result<Health> {
-        self.call(Method::GET, &["v1", "health"], None::<&()>, None::<&()>, None)
-            .await
+        self.call(
+            Method::GET,
+            &["v1", "health"],
+            None::<&()>,
+            None::<&()>,
+            None,
+        )
+        .await
     }
 
     pub async fn list_tenants(&self, query: &ListTenants) -> Result<TenantPage> {
-        self.call(Method::GET, &["v1", "tenants"], Some(query), None::<&()>, None)
-            .await
+        self.call(
+            Method::GET,
+            &["v1", "tenants"],
+            Some(query),
+            None::<&()>,
+            None,
+        )
+        .await
     }
 
     /// Every tenant, following cursors page by page.
@@ -131,39 +143,86 @@ impl AdminClient {
     }
 
     pub async fn get_tenant(&self, tenant: &str) -> Result<Tenant> {
-        self.call(Method::GET, &["v1", "tenants", tenant], None::<&()>, None::<&()>, None)
-            .await
+        self.call(
+            Method::GET,
+            &["v1", "tenants", tenant],
+            None::<&()>,
+            None::<&()>,
+            None,
+        )
+        .await
     }
 
     pub async fn create_tenant(&self, body: &CreateTenant, key: &str) -> Result<Tenant> {
-        self.call(Method::POST, &["v1", "tenants"], None::<&()>, Some(body), Some(key))
-            .await
+        self.call(
+            Method::POST,
+            &["v1", "tenants"],
+            None::<&()>,
+            Some(body),
+            Some(key),
+        )
+        .await
     }
 
-    pub async fn update_tenant(&self, tenant: &str, body: &UpdateTenant, key: &str) -> Result<Tenant> {
-        self.call(Method::PATCH, &["v1", "tenants", tenant], None::<&()>, Some(body), Some(key))
-            .await
+    pub async fn update_tenant(
+        &self,
+        tenant: &str,
+        body: &UpdateTenant,
+        key: &str,
+    ) -> Result<Tenant> {
+        self.call(
+            Method::PATCH,
+            &["v1", "tenants", tenant],
+            None::<&()>,
+            Some(body),
+            Some(key),
+        )
+        .await
     }
 
     pub async fn suspend_tenant(&self, tenant: &str, key: &str) -> Result<Tenant> {
-        self.call(Method::POST, &["v1", "tenants", tenant, "suspend"], None::<&()>, None::<&()>, Some(key))
-            .await
+        self.call(
+            Method::POST,
+            &["v1", "tenants", tenant, "suspend"],
+            None::<&()>,
+            None::<&()>,
+            Some(key),
+        )
+        .await
     }
 
     pub async fn resume_tenant(&self, tenant: &str, key: &str) -> Result<Tenant> {
-        self.call(Method::POST, &["v1", "tenants", tenant, "resume"], None::<&()>, None::<&()>, Some(key))
-            .await
+        self.call(
+            Method::POST,
+            &["v1", "tenants", tenant, "resume"],
+            None::<&()>,
+            None::<&()>,
+            Some(key),
+        )
+        .await
     }
 
     pub async fn delete_tenant(&self, tenant: &str, key: &str) -> Result<()> {
-        self.call_raw(Method::DELETE, &["v1", "tenants", tenant], None::<&()>, None::<&()>, Some(key))
-            .await
-            .map(|_| ())
+        self.call_raw(
+            Method::DELETE,
+            &["v1", "tenants", tenant],
+            None::<&()>,
+            None::<&()>,
+            Some(key),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn audit(&self, query: &AuditQuery) -> Result<AuditPage> {
-        self.call(Method::GET, &["v1", "audit"], Some(query), None::<&()>, None)
-            .await
+        self.call(
+            Method::GET,
+            &["v1", "audit"],
+            Some(query),
+            None::<&()>,
+            None,
+        )
+        .await
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -200,7 +259,11 @@ impl AdminClient {
         key: Option<&str>,
     ) -> Result<(Url, Vec<u8>)> {
         let url = self.url(segments);
-        let repeatable = key.is_some() || matches!(method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE);
+        let repeatable = key.is_some()
+            || matches!(
+                method,
+                Method::GET | Method::HEAD | Method::PUT | Method::DELETE
+            );
         let mut retry = 0;
         loop {
             let result = self.attempt(&method, &url, query, body, key).await;
@@ -263,7 +326,9 @@ impl AdminClient {
 
 fn transport_error(url: &Url, e: reqwest::Error) -> Error {
     if e.is_timeout() {
-        Error::Timeout { url: url.to_string() }
+        Error::Timeout {
+            url: url.to_string(),
+        }
     } else {
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);

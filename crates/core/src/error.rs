@@ -50,7 +50,10 @@ pub enum Error {
     Timeout { url: String },
 
     #[error("{}", api_message(*status, envelope))]
-    Api { status: u16, envelope: ErrorEnvelope },
+    Api {
+        status: u16,
+        envelope: ErrorEnvelope,
+    },
 
     #[error("{url} sent a response Opsdeck cannot read: {message}")]
     MalformedResponse { url: String, message: String },

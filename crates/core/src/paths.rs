@@ -25,7 +25,10 @@ impl Paths {
         let config = std::env::var_os(CONFIG_DIR_ENV).map(PathBuf::from);
         let data = std::env::var_os(DATA_DIR_ENV).map(PathBuf::from);
         match (config, data) {
-            (Some(config_dir), Some(data_dir)) => Ok(Self { config_dir, data_dir }),
+            (Some(config_dir), Some(data_dir)) => Ok(Self {
+                config_dir,
+                data_dir,
+            }),
             (Some(config_dir), None) => Ok(Self {
                 data_dir: config_dir.join("data"),
                 config_dir,

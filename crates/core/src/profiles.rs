@@ -269,7 +269,8 @@ mod tests {
     fn broken_file_names_file_and_line_and_is_left_alone() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("profiles.toml");
-        let text = "current = \"a\"\n[[profile]]\nname = \"a\"\ntier = \"prood\"\nadmin_url = \"x\"\n";
+        let text =
+            "current = \"a\"\n[[profile]]\nname = \"a\"\ntier = \"prood\"\nadmin_url = \"x\"\n";
         std::fs::write(&path, text).expect("write");
         let err = ProfilesFile::load(&path).expect_err("must fail");
         let message = err.to_string();
@@ -283,7 +284,12 @@ mod tests {
         assert!(check_url("admin_url", "http://127.0.0.1:9000").is_ok());
         assert!(check_url("admin_url", "http://localhost:9000").is_ok());
         assert!(check_url("admin_url", "https://admin.example.net").is_ok());
-        for bad in ["http://admin.example.net", "ftp://x", "not a url", "https://u:p@x.net"] {
+        for bad in [
+            "http://admin.example.net",
+            "ftp://x",
+            "not a url",
+            "https://u:p@x.net",
+        ] {
             assert!(check_url("admin_url", bad).is_err(), "{bad}");
         }
     }
@@ -297,13 +303,19 @@ mod tests {
         }
         file.remove("a").expect("remove");
         assert_eq!(file.current.as_deref(), Some("b"));
-        assert!(matches!(file.remove("zz"), Err(Error::ProfileNotFound { .. })));
+        assert!(matches!(
+            file.remove("zz"),
+            Err(Error::ProfileNotFound { .. })
+        ));
     }
 
     #[test]
     fn bad_profile_names_are_rejected() {
         for bad in ["", "-x", "a b", "a/b"] {
-            assert!(Profile::new(bad, Tier::Dev, "http://127.0.0.1:1").is_err(), "{bad:?}");
+            assert!(
+                Profile::new(bad, Tier::Dev, "http://127.0.0.1:1").is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -75,7 +75,8 @@ pub fn preflight(profile: &Profile, action: TenantAction, tenant: &Tenant) -> Pr
             }
         ),
     };
-    let confirm_text = (profile.tier == Tier::Prod && action.is_destructive()).then(|| tenant.slug.clone());
+    let confirm_text =
+        (profile.tier == Tier::Prod && action.is_destructive()).then(|| tenant.slug.clone());
     Preflight {
         action,
         target: tenant.slug.clone(),
@@ -129,15 +130,25 @@ mod tests {
         for action in [TenantAction::Suspend, TenantAction::Delete] {
             let p = preflight(&profile(Tier::Prod), action, &tenant());
             assert_eq!(p.confirm_text.as_deref(), Some("acme"));
-            assert!(matches!(check_confirmation(&p, None), Err(Error::ConfirmationRequired { .. })));
-            assert!(matches!(check_confirmation(&p, Some("acm")), Err(Error::ConfirmationMismatch { .. })));
+            assert!(matches!(
+                check_confirmation(&p, None),
+                Err(Error::ConfirmationRequired { .. })
+            ));
+            assert!(matches!(
+                check_confirmation(&p, Some("acm")),
+                Err(Error::ConfirmationMismatch { .. })
+            ));
             assert!(check_confirmation(&p, Some("acme")).is_ok());
         }
     }
 
     #[test]
     fn resume_and_lower_tiers_need_no_typing() {
-        assert!(preflight(&profile(Tier::Prod), TenantAction::Resume, &tenant()).confirm_text.is_none());
+        assert!(
+            preflight(&profile(Tier::Prod), TenantAction::Resume, &tenant())
+                .confirm_text
+                .is_none()
+        );
         for tier in [Tier::Dev, Tier::Staging] {
             let p = preflight(&profile(tier), TenantAction::Delete, &tenant());
             assert!(p.confirm_text.is_none());

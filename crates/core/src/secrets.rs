@@ -23,7 +23,10 @@ impl Token {
             return Err(Error::invalid("token", "is empty"));
         }
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::invalid("token", "must not contain spaces or control characters"));
+            return Err(Error::invalid(
+                "token",
+                "must not contain spaces or control characters",
+            ));
         }
         Ok(Self(token.to_string()))
     }
@@ -115,7 +118,9 @@ impl SecretStore for MemorySecrets {
 
 impl MemorySecrets {
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

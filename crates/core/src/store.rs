@@ -68,7 +68,12 @@ impl Store {
         }
     }
 
-    pub async fn save_tenants(&self, profile: &str, tenants: &[Tenant], at: DateTime<Utc>) -> Result<()> {
+    pub async fn save_tenants(
+        &self,
+        profile: &str,
+        tenants: &[Tenant],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
         let json = serde_json::to_string(tenants).map_err(|e| self.error(e))?;
         sqlx::query(
             "INSERT INTO tenant_cache (profile, fetched_at, tenants) VALUES ($1, $2, $3)
@@ -100,7 +105,10 @@ impl Store {
             .ok()
             .zip(serde_json::from_str::<Vec<Tenant>>(&json).ok());
         match parsed {
-            Some((fetched_at, tenants)) => Ok(Some(CachedTenants { tenants, fetched_at })),
+            Some((fetched_at, tenants)) => Ok(Some(CachedTenants {
+                tenants,
+                fetched_at,
+            })),
             None => {
                 tracing::warn!(profile, "cached tenant list is unreadable; ignoring it");
                 Ok(None)
@@ -110,7 +118,12 @@ impl Store {
 
     /// Applies a change the server confirmed to the cached list, so the
     /// offline view does not show a state older than the user's own action.
-    pub async fn patch_tenant(&self, profile: &str, slug: &str, tenant: Option<&Tenant>) -> Result<()> {
+    pub async fn patch_tenant(
+        &self,
+        profile: &str,
+        slug: &str,
+        tenant: Option<&Tenant>,
+    ) -> Result<()> {
         let Some(mut cached) = self.load_tenants(profile).await? else {
             return Ok(());
         };
@@ -119,7 +132,8 @@ impl Store {
             cached.tenants.push(t.clone());
             cached.tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
         }
-        self.save_tenants(profile, &cached.tenants, cached.fetched_at).await
+        self.save_tenants(profile, &cached.tenants, cached.fetched_at)
+            .await
     }
 
     pub async fn forget(&self, profile: &str) -> Result<()> {

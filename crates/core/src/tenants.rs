@@ -88,7 +88,8 @@ impl Console {
         let (profile, client) = self.client(profile).await?;
         let key = key_or_new(idempotency_key);
         let tenant = client.create_tenant(body, &key).await?;
-        self.remember(&profile.name, &tenant.slug, Some(&tenant)).await;
+        self.remember(&profile.name, &tenant.slug, Some(&tenant))
+            .await;
         Ok(tenant)
     }
 
@@ -102,7 +103,8 @@ impl Console {
         let (profile, client) = self.client(profile).await?;
         let key = key_or_new(idempotency_key);
         let updated = client.update_tenant(tenant, body, &key).await?;
-        self.remember(&profile.name, &updated.slug, Some(&updated)).await;
+        self.remember(&profile.name, &updated.slug, Some(&updated))
+            .await;
         Ok(updated)
     }
 
@@ -144,7 +146,8 @@ impl Console {
                 None
             }
         };
-        self.remember(&profile.name, &current.slug, result.as_ref()).await;
+        self.remember(&profile.name, &current.slug, result.as_ref())
+            .await;
         Ok(result)
     }
 
@@ -256,7 +259,10 @@ mod tests {
             .await
             .expect("add");
         let err = console.tenants_list(None).await.expect_err("no token");
-        assert!(err.to_string().contains("opsdeck login p --token-stdin"), "{err}");
+        assert!(
+            err.to_string().contains("opsdeck login p --token-stdin"),
+            "{err}"
+        );
         let list = console.profile_list().await.expect("list");
         assert!(!list.profiles[0].has_token);
     }
@@ -267,11 +273,26 @@ mod tests {
         let console = console(dir.path()).await;
         let url = dead_url();
         let token = Token::new("t").expect("token");
-        console.profile_add("p", Tier::Dev, &url, Some(token), true).await.expect("add");
-        console.store.save_tenants("p", &[tenant("acme")], Utc::now()).await.expect("cache");
+        console
+            .profile_add("p", Tier::Dev, &url, Some(token), true)
+            .await
+            .expect("add");
+        console
+            .store
+            .save_tenants("p", &[tenant("acme")], Utc::now())
+            .await
+            .expect("cache");
         console.profile_remove("p").await.expect("remove");
-        assert!(console.store.load_tenants("p").await.expect("load").is_none());
-        console.profile_add("p", Tier::Dev, &url, None, true).await.expect("re-add");
+        assert!(console
+            .store
+            .load_tenants("p")
+            .await
+            .expect("load")
+            .is_none());
+        console
+            .profile_add("p", Tier::Dev, &url, None, true)
+            .await
+            .expect("re-add");
         assert!(!console.profile_list().await.expect("list").profiles[0].has_token);
     }
 }

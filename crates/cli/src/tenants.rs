@@ -1,0 +1,301 @@
+//! `opsdeck tenants ...`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::{Args, Subcommand};
+use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
+use opsdeck_core::{Console, Error, Result, TenantAction};
+
+use crate::output::{age, Output};
+
+#[derive(Subcommand)]
+pub enum TenantsCommand {
+    /// List tenants (the cached list, marked stale, when the server is unreachable).
+    List {
+        /// Only tenants with this status.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<TenantStatus>,
+        /// Only tenants whose slug or name contains this text.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Show one tenant.
+    Get {
+        /// Tenant id or slug.
+        tenant: String,
+    },
+    /// Create a tenant.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// free, team (default), business or enterprise.
+        #[arg(long, value_parser = parse_plan)]
+        plan: Option<Plan>,
+        #[command(flatten)]
+        quotas: QuotaArgs,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Change a tenant's name, plan or quotas.
+    Update {
+        tenant: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = parse_plan)]
+        plan: Option<Plan>,
+        #[command(flatten)]
+        quotas: QuotaArgs,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Suspend a tenant: its users are refused until it is resumed.
+    Suspend(ActionArgs),
+    /// Resume a suspended tenant.
+    Resume(ActionArgs),
+    /// Delete a tenant for good.
+    Delete(ActionArgs),
+}
+
+#[derive(Args)]
+pub struct QuotaArgs {
+    #[arg(long)]
+    max_users: Option<i64>,
+    #[arg(long)]
+    storage_gib: Option<i64>,
+    #[arg(long)]
+    requests_per_minute: Option<i64>,
+}
+
+impl QuotaArgs {
+    fn patch(&self) -> Option<QuotasPatch> {
+        let patch = QuotasPatch {
+            max_users: self.max_users,
+            storage_gib: self.storage_gib,
+            requests_per_minute: self.requests_per_minute,
+        };
+        (!patch.is_empty()).then_some(patch)
+    }
+}
+
+#[derive(Args)]
+pub struct KeyArg {
+    /// Idempotency key: rerunning with the same key never acts twice.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ActionArgs {
+    /// Tenant id or slug.
+    tenant: String,
+    /// The tenant's slug, to confirm a destructive action on a prod profile
+    /// without a prompt.
+    #[arg(long)]
+    confirm: Option<String>,
+    #[command(flatten)]
+    key: KeyArg,
+}
+
+fn parse_plan(s: &str) -> std::result::Result<Plan, String> {
+    s.parse()
+}
+
+fn parse_status(s: &str) -> std::result::Result<TenantStatus, String> {
+    s.parse()
+}
+
+pub async fn run(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    cmd: TenantsCommand,
+) -> Result<()> {
+    match cmd {
+        TenantsCommand::List { status, search } => {
+            let mut view = console.tenants_list(profile).await?;
+            let needle = search.map(|s| s.to_lowercase());
+            view.tenants.retain(|t| {
+                status.is_none_or(|s| t.status == s)
+                    && needle.as_ref().is_none_or(|n| {
+                        t.slug.contains(n.as_str()) || t.name.to_lowercase().contains(n.as_str())
+                    })
+            });
+            if let Some(stale) = &view.stale {
+                out.note(&format!(
+                    "STALE: showing the list cached {} ({}): {}",
+                    age(stale.age_seconds),
+                    view.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    stale.reason
+                ));
+            }
+            if out.json {
+                out.json(&view);
+            } else {
+                let rows = view.tenants.iter().map(row).collect();
+                out.table(
+                    &[
+                        "SLUG",
+                        "NAME",
+                        "PLAN",
+                        "STATUS",
+                        "USERS",
+                        "STORAGE GIB",
+                        "RPM",
+                        "UPDATED",
+                    ],
+                    rows,
+                );
+                out.note(&format!(
+                    "{} tenants on `{}` ({})",
+                    view.tenants.len(),
+                    view.profile,
+                    view.tier
+                ));
+            }
+        }
+        TenantsCommand::Get { tenant } => show(out, &console.tenant_get(profile, &tenant).await?),
+        TenantsCommand::Create {
+            slug,
+            name,
+            plan,
+            quotas,
+            key,
+        } => {
+            let body = CreateTenant {
+                slug,
+                name,
+                plan,
+                quotas: quotas.patch(),
+            };
+            let tenant = console
+                .tenant_create(profile, &body, key.idempotency_key.as_deref())
+                .await?;
+            show(out, &tenant);
+        }
+        TenantsCommand::Update {
+            tenant,
+            name,
+            plan,
+            quotas,
+            key,
+        } => {
+            let body = UpdateTenant {
+                name,
+                plan,
+                quotas: quotas.patch(),
+            };
+            let tenant = console
+                .tenant_update(profile, &tenant, &body, key.idempotency_key.as_deref())
+                .await?;
+            show(out, &tenant);
+        }
+        TenantsCommand::Suspend(args) => {
+            act(console, out, profile, TenantAction::Suspend, args).await?
+        }
+        TenantsCommand::Resume(args) => {
+            act(console, out, profile, TenantAction::Resume, args).await?
+        }
+        TenantsCommand::Delete(args) => {
+            act(console, out, profile, TenantAction::Delete, args).await?
+        }
+    }
+    Ok(())
+}
+
+/// Shows core's preflight, asks for the slug where core demands it, then acts.
+async fn act(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    action: TenantAction,
+    args: ActionArgs,
+) -> Result<()> {
+    let mut confirmation = args.confirm;
+    if confirmation.is_none() {
+        let preflight = console
+            .tenant_preflight(profile, action, &args.tenant)
+            .await?;
+        if let Some(want) = &preflight.confirm_text {
+            out.note(&preflight.summary);
+            confirmation = Some(prompt(
+                &format!("Type the slug `{want}` to {action} it: "),
+                want,
+                action,
+            )?);
+        }
+    }
+    let result = console
+        .tenant_action(
+            profile,
+            action,
+            &args.tenant,
+            confirmation.as_deref(),
+            args.key.idempotency_key.as_deref(),
+        )
+        .await?;
+    match result {
+        Some(tenant) => show(out, &tenant),
+        None if out.json => out.json(&serde_json::json!({ "deleted": args.tenant })),
+        None => out.note(&format!("deleted tenant `{}`", args.tenant)),
+    }
+    Ok(())
+}
+
+/// Reads the confirmation from the terminal; without one, refuses.
+fn prompt(question: &str, want: &str, action: TenantAction) -> Result<String> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(Error::ConfirmationRequired {
+            action: action.to_string(),
+            target: want.to_string(),
+        });
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|source| Error::Io {
+            path: "<stdin>".into(),
+            source,
+        })?;
+    Ok(line.trim().to_string())
+}
+
+fn row(t: &Tenant) -> Vec<String> {
+    vec![
+        t.slug.clone(),
+        t.name.clone(),
+        t.plan.to_string(),
+        t.status.to_string(),
+        t.quotas.max_users.to_string(),
+        t.quotas.storage_gib.to_string(),
+        t.quotas.requests_per_minute.to_string(),
+        t.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+    ]
+}
+
+fn show(out: &Output, t: &Tenant) {
+    if out.json {
+        out.json(t);
+        return;
+    }
+    let fields = [
+        ("id", t.id.clone()),
+        ("slug", t.slug.clone()),
+        ("name", t.name.clone()),
+        ("plan", t.plan.to_string()),
+        ("status", t.status.to_string()),
+        ("max users", t.quotas.max_users.to_string()),
+        ("storage GiB", t.quotas.storage_gib.to_string()),
+        ("requests/min", t.quotas.requests_per_minute.to_string()),
+        ("created", t.created_at.to_rfc3339()),
+        ("updated", t.updated_at.to_rfc3339()),
+    ];
+    for (k, v) in fields {
+        println!("{k:<13} {v}");
+    }
+}
