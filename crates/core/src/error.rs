@@ -158,3 +158,9 @@ impl From<&Error> for ErrorReport {
         }
     }
 }
+
+impl From<Error> for ErrorReport {
+    fn from(error: Error) -> Self {
+        (&error).into()
+    }
+}

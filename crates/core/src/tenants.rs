@@ -164,12 +164,6 @@ fn key_or_new(key: Option<&str>) -> String {
         .unwrap_or_else(new_idempotency_key)
 }
 
-impl From<Error> for crate::error::ErrorReport {
-    fn from(e: Error) -> Self {
-        (&e).into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
