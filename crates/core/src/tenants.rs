@@ -8,7 +8,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::console::Console;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::profiles::Tier;
 use crate::safety::{self, Preflight, TenantAction};
 
