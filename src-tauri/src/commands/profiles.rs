@@ -1,0 +1,38 @@
+//! Profile commands.
+
+use opsdeck_core::secrets::Token;
+use opsdeck_core::{ProfileEntry, ProfileList, Tier};
+use tauri::State;
+
+use super::{invalid, AppState, CmdResult};
+
+#[tauri::command]
+pub async fn profiles_list(state: State<'_, AppState>) -> CmdResult<ProfileList> {
+    Ok(state.console()?.profile_list().await?)
+}
+
+/// Adds a profile with its token (into the keyring) and makes it current.
+#[tauri::command]
+pub async fn profile_add(
+    state: State<'_, AppState>,
+    name: String,
+    tier: Tier,
+    admin_url: String,
+    token: String,
+) -> CmdResult<ProfileEntry> {
+    let token = Token::new(&token).map_err(|_| invalid("token", "enter the API token"))?;
+    Ok(state
+        .console()?
+        .profile_add(&name, tier, &admin_url, Some(token), true)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn profile_use(state: State<'_, AppState>, name: String) -> CmdResult<()> {
+    Ok(state.console()?.profile_use(&name).await?)
+}
+
+#[tauri::command]
+pub async fn profile_remove(state: State<'_, AppState>, name: String) -> CmdResult<()> {
+    Ok(state.console()?.profile_remove(&name).await?)
+}

@@ -1,0 +1,414 @@
+//! The `opsdeck` CLI against a real platform-admin, on SQLite and on a real
+//! PostgreSQL: every tenant endpoint, every bad-input case, idempotent
+//! retries, the production confirmation and the offline stale view.
+
+use opsdeck_tests::{Backend, Cli, Http, PlatformAdmin};
+use serde_json::json;
+
+/// Declares one test per backend for a scenario `fn(Backend)`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $scenario() { super::$scenario(opsdeck_tests::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $scenario() { super::$scenario(opsdeck_tests::Backend::Postgres) })*
+        }
+    };
+}
+
+on_both_backends!(
+    tenant_lifecycle_through_the_cli_is_audited,
+    bad_input_is_refused_with_the_envelope_and_changes_nothing,
+    retried_create_with_the_same_key_creates_one_tenant,
+    prod_suspend_and_delete_need_the_slug_typed,
+    unreachable_server_shows_the_cached_list_marked_stale,
+);
+
+fn setup(backend: Backend, tier: &str) -> (PlatformAdmin, Cli, Http) {
+    let admin = PlatformAdmin::start(backend).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("plat", tier, &admin, &token);
+    let http = Http::new(&admin.url, Some(&token));
+    (admin, cli, http)
+}
+
+fn tenant_lifecycle_through_the_cli_is_audited(backend: Backend) {
+    let (_admin, cli, http) = setup(backend, "dev");
+
+    let created = cli
+        .run(&[
+            "--json",
+            "tenants",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme Corp",
+            "--plan",
+            "business",
+        ])
+        .success()
+        .json();
+    assert_eq!(created["slug"], "acme");
+    assert_eq!(created["status"], "active");
+    assert_eq!(
+        created["quotas"]["max_users"], 500,
+        "business plan defaults"
+    );
+
+    let id = created["id"].as_str().expect("id").to_string();
+    let by_id = cli.run(&["--json", "tenants", "get", &id]).success().json();
+    assert_eq!(by_id["slug"], "acme");
+
+    cli.run(&[
+        "tenants",
+        "create",
+        "--slug",
+        "globex",
+        "--name",
+        "Globex",
+        "--max-users",
+        "7",
+    ])
+    .success();
+    let list = cli.run(&["--json", "tenants", "list"]).success().json();
+    let slugs: Vec<&str> = list["tenants"]
+        .as_array()
+        .expect("tenants")
+        .iter()
+        .filter_map(|t| t["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["acme", "globex"]);
+    assert!(list["stale"].is_null());
+
+    let table = cli.run(&["tenants", "list"]).success();
+    assert!(
+        table.stdout.contains("SLUG") && table.stdout.contains("Globex"),
+        "{}",
+        table.stdout
+    );
+
+    let updated = cli
+        .run(&[
+            "--json",
+            "tenants",
+            "update",
+            "acme",
+            "--name",
+            "Acme Inc",
+            "--storage-gib",
+            "900",
+        ])
+        .success()
+        .json();
+    assert_eq!(updated["name"], "Acme Inc");
+    assert_eq!(updated["quotas"]["storage_gib"], 900);
+    assert_eq!(updated["quotas"]["max_users"], 500, "untouched quota kept");
+
+    let suspended = cli
+        .run(&["--json", "tenants", "suspend", "acme"])
+        .success()
+        .json();
+    assert_eq!(suspended["status"], "suspended");
+    let filtered = cli
+        .run(&["--json", "tenants", "list", "--status", "suspended"])
+        .success()
+        .json();
+    assert_eq!(filtered["tenants"].as_array().map(Vec::len), Some(1));
+
+    let again = cli.run(&["tenants", "suspend", "acme"]).failure();
+    assert!(again.stderr.contains("409"), "{}", again.stderr);
+
+    let resumed = cli
+        .run(&["--json", "tenants", "resume", "acme"])
+        .success()
+        .json();
+    assert_eq!(resumed["status"], "active");
+
+    cli.run(&["tenants", "delete", "acme"]).success();
+    let gone = cli.run(&["tenants", "get", "acme"]).failure();
+    assert!(gone.stderr.contains("404"), "{}", gone.stderr);
+
+    let actions: Vec<String> = http
+        .audit("tenant:acme")
+        .iter()
+        .map(|r| r["action"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "tenant.create",
+            "tenant.update",
+            "tenant.suspend",
+            "tenant.resume",
+            "tenant.delete"
+        ]
+    );
+    for record in http.audit("tenant:acme") {
+        assert_eq!(record["actor"], "ops");
+        assert!(!record["request_id"].as_str().unwrap_or_default().is_empty());
+    }
+}
+
+fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) {
+    let (admin, cli, http) = setup(backend, "dev");
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    let audit_before = http.audit("tenant:acme").len();
+
+    // Invalid slug and quota: 422, with the field named, through the CLI.
+    let bad = cli
+        .run(&[
+            "--json", "tenants", "create", "--slug", "Bad Slug", "--name", "X",
+        ])
+        .failure();
+    let report: serde_json::Value =
+        serde_json::from_str(bad.stderr.trim()).expect("JSON error report");
+    assert_eq!(report["code"], "validation_failed");
+    assert_eq!(report["details"][0]["field"], "slug");
+    let quota = cli
+        .run(&[
+            "tenants",
+            "create",
+            "--slug",
+            "okslug",
+            "--name",
+            "X",
+            "--max-users",
+            "0",
+        ])
+        .failure();
+    assert!(
+        quota.stderr.contains("quotas.max_users"),
+        "{}",
+        quota.stderr
+    );
+
+    // Duplicate slug: 409.
+    let dup = cli
+        .run(&["tenants", "create", "--slug", "acme", "--name", "Again"])
+        .failure();
+    assert!(dup.stderr.contains("409"), "{}", dup.stderr);
+
+    // Unknown tenant: 404 on every verb.
+    for args in [
+        vec!["tenants", "get", "nope"],
+        vec!["tenants", "update", "nope", "--name", "N"],
+        vec!["tenants", "suspend", "nope"],
+        vec!["tenants", "resume", "nope"],
+        vec!["tenants", "delete", "nope"],
+    ] {
+        let run = cli.run(&args).failure();
+        assert!(run.stderr.contains("404"), "{args:?}: {}", run.stderr);
+    }
+
+    // Wrong token: login refuses it and keeps nothing.
+    let login = cli
+        .run_with_stdin(&["login", "plat", "--token-stdin"], "opd_wrong")
+        .failure();
+    assert!(login.stderr.contains("401"), "{}", login.stderr);
+    cli.run(&["tenants", "list"]).success();
+
+    // What the CLI cannot send, straight over HTTP.
+    let malformed = http.send(
+        "POST",
+        "/v1/tenants",
+        &[("content-type", "application/json")],
+        Some(b"{\"slug\": \"x\",".to_vec()),
+    );
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+    assert_eq!(malformed.json()["code"], "malformed_json");
+    assert!(malformed.json()["request_id"].is_string());
+
+    let huge = json!({ "slug": "huge", "name": "x".repeat(opsdeck_api::MAX_BODY_BYTES + 1) });
+    let too_large = http.json("POST", "/v1/tenants", &huge);
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert_eq!(too_large.json()["code"], "payload_too_large");
+
+    let bad_patch = http.json(
+        "PATCH",
+        "/v1/tenants/acme",
+        &json!({ "quotas": { "storage_gib": -1 } }),
+    );
+    assert_eq!(bad_patch.status, 422);
+    assert_eq!(
+        bad_patch.json()["details"][0]["field"],
+        "quotas.storage_gib"
+    );
+
+    let anonymous = Http::new(&admin.url, None).get("/v1/tenants");
+    assert_eq!(anonymous.status, 401);
+    assert_eq!(anonymous.json()["code"], "unauthorized");
+    let wrong = Http::new(&admin.url, Some("opd_not_a_token")).get("/v1/tenants");
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.headers.contains_key("x-request-id"));
+
+    let viewer = Http::new(
+        &admin.url,
+        Some(&admin.token("watcher", "viewer").expect("viewer token")),
+    );
+    assert_eq!(viewer.get("/v1/tenants/acme").status, 200);
+    let forbidden = viewer.json(
+        "POST",
+        "/v1/tenants",
+        &json!({ "slug": "viewer-made", "name": "V" }),
+    );
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+
+    // Nothing of that changed anything.
+    assert_eq!(http.tenant_count(), 1);
+    let acme = http.get("/v1/tenants/acme").json();
+    assert_eq!(acme["name"], "Acme");
+    assert_eq!(acme["quotas"]["storage_gib"], 50);
+    assert_eq!(http.audit("tenant:acme").len(), audit_before);
+
+    let health = Http::new(&admin.url, None).get("/v1/health");
+    assert_eq!(health.status, 200);
+    let expected = if backend == Backend::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    assert_eq!(health.json()["database"], expected);
+    let metrics = Http::new(&admin.url, None).get("/metrics");
+    assert!(
+        metrics.body.contains("/v1/tenants/{tenant}"),
+        "route templates in metrics"
+    );
+}
+
+fn retried_create_with_the_same_key_creates_one_tenant(backend: Backend) {
+    let (_admin, cli, http) = setup(backend, "dev");
+    let args = [
+        "--json",
+        "tenants",
+        "create",
+        "--slug",
+        "initech",
+        "--name",
+        "Initech",
+        "--idempotency-key",
+        "key-1",
+    ];
+    let first = cli.run(&args).success().json();
+    let second = cli.run(&args).success().json();
+    assert_eq!(first, second, "a retry returns the first response");
+    assert_eq!(http.tenant_count(), 1);
+    assert_eq!(
+        http.audit("tenant:initech").len(),
+        1,
+        "one effect, one audit record"
+    );
+
+    let other_body = cli
+        .run(&[
+            "tenants",
+            "create",
+            "--slug",
+            "other",
+            "--name",
+            "Other",
+            "--idempotency-key",
+            "key-1",
+        ])
+        .failure();
+    assert!(other_body.stderr.contains("422"), "{}", other_body.stderr);
+    assert_eq!(http.tenant_count(), 1);
+
+    // Suspend is a mutation too: the same key twice suspends once, without the 409 of a second suspend.
+    let suspend = [
+        "--json",
+        "tenants",
+        "suspend",
+        "initech",
+        "--idempotency-key",
+        "key-2",
+    ];
+    let s1 = cli.run(&suspend).success().json();
+    let s2 = cli.run(&suspend).success().json();
+    assert_eq!(s1, s2);
+    assert_eq!(http.audit("tenant:initech").len(), 2);
+}
+
+fn prod_suspend_and_delete_need_the_slug_typed(backend: Backend) {
+    let (_admin, cli, http) = setup(backend, "prod");
+    cli.run(&[
+        "tenants", "create", "--slug", "umbrella", "--name", "Umbrella",
+    ])
+    .success();
+
+    let refused = cli.run(&["tenants", "suspend", "umbrella"]).failure();
+    assert!(
+        refused.stderr.contains("needs the slug typed"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("Suspend tenant `umbrella`"),
+        "preflight shown: {}",
+        refused.stderr
+    );
+    let wrong = cli
+        .run(&["tenants", "delete", "umbrella", "--confirm", "umbrela"])
+        .failure();
+    assert!(
+        wrong.stderr.contains("nothing was done"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(http.get("/v1/tenants/umbrella").json()["status"], "active");
+
+    cli.run(&["tenants", "suspend", "umbrella", "--confirm", "umbrella"])
+        .success();
+    assert_eq!(
+        http.get("/v1/tenants/umbrella").json()["status"],
+        "suspended"
+    );
+    // Resuming is not destructive: no slug needed.
+    cli.run(&["tenants", "resume", "umbrella"]).success();
+    cli.run(&["tenants", "delete", "umbrella", "--confirm", "umbrella"])
+        .success();
+    assert_eq!(http.get("/v1/tenants/umbrella").status, 404);
+}
+
+fn unreachable_server_shows_the_cached_list_marked_stale(backend: Backend) {
+    let (mut admin, cli, _http) = setup(backend, "dev");
+    for slug in ["alpha", "bravo"] {
+        cli.run(&["tenants", "create", "--slug", slug, "--name", slug])
+            .success();
+    }
+    let live = cli.run(&["--json", "tenants", "list"]).success().json();
+    assert!(live["stale"].is_null());
+
+    admin.stop();
+    let stale = cli.run(&["--json", "tenants", "list"]).success();
+    let view = stale.json();
+    assert!(
+        view["stale"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cannot reach"),
+        "{view}"
+    );
+    assert!(view["stale"]["age_seconds"].as_i64().is_some());
+    assert_eq!(view["tenants"].as_array().map(Vec::len), Some(2));
+    let table = cli.run(&["tenants", "list"]).success();
+    assert!(table.stderr.contains("STALE"), "{}", table.stderr);
+    assert!(table.stdout.contains("bravo"));
+
+    // A mutation cannot be served from the cache: a clear error, not a stale success.
+    let offline = cli
+        .run(&["tenants", "create", "--slug", "charlie", "--name", "C"])
+        .failure();
+    assert!(
+        offline.stderr.contains("cannot reach"),
+        "{}",
+        offline.stderr
+    );
+
+    admin.restart().expect("restart");
+    let back = cli.run(&["--json", "tenants", "list"]).success().json();
+    assert!(back["stale"].is_null());
+}

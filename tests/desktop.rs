@@ -1,0 +1,125 @@
+//! The real desktop window under Xvfb, driven like a user through
+//! tauri-driver + WebKitWebDriver, against a real platform-admin with the demo
+//! data set; tokens go to the session's real gnome-keyring.
+
+use std::time::Duration;
+
+use opsdeck_tests::desktop::Desktop;
+use opsdeck_tests::{wait_until, Backend, Cli, Http, PlatformAdmin};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_finds() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    admin.seed_demo().expect("demo data");
+    let token = admin.token("desk", "admin").expect("token");
+    let http = Http::new(&admin.url, Some(&token));
+    let demo_count = http.tenant_count();
+    assert!(demo_count >= 50, "demo data has {demo_count} tenants");
+    let some_demo = http.get("/v1/tenants?limit=1&status=suspended").json()["items"][0]["slug"]
+        .as_str()
+        .expect("a suspended demo tenant")
+        .to_string();
+
+    let cli = Cli::new().expect("cli");
+    let desktop = Desktop::start(&[("OPSDECK_CONFIG_DIR", cli.config_dir.path())])
+        .await
+        .expect("desktop app");
+
+    // Add the profile; the token goes to the keyring.
+    desktop
+        .click("Add profile")
+        .await
+        .expect("open add profile");
+    desktop.fill("Profile name", "sandbox").await.expect("name");
+    desktop.select("Tier", "dev").await.expect("tier");
+    desktop
+        .fill("Admin API URL", &admin.url)
+        .await
+        .expect("url");
+    desktop.fill("API token", &token).await.expect("token");
+    desktop.click("Save profile").await.expect("save");
+
+    // The demo tenants show, with their count.
+    let count = desktop
+        .find("[data-testid=\"tenant-count\"]")
+        .await
+        .expect("count");
+    let want = format!("{demo_count} tenants");
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = count.text().await.unwrap_or_default();
+        if shown.contains(&want) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        shown.contains(&want),
+        "count shows `{shown}`, want `{want}`"
+    );
+    desktop
+        .fill("Search tenants", &some_demo)
+        .await
+        .expect("search");
+    desktop
+        .find(&format!("[data-slug=\"{some_demo}\"]"))
+        .await
+        .expect("searched demo tenant row");
+
+    if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+        desktop
+            .fill("Search tenants", "")
+            .await
+            .expect("clear search");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let path = std::path::Path::new(&dir).join("tenants.png");
+        desktop.screenshot(&path).await.expect("screenshot");
+    }
+
+    // A bad slug: the server's field error shows at the field, nothing is created.
+    desktop.click("New tenant").await.expect("new tenant");
+    desktop.fill("Slug", "Not Valid").await.expect("slug");
+    desktop
+        .fill("Name", "Made in the window")
+        .await
+        .expect("name");
+    desktop.click("Create tenant").await.expect("submit");
+    desktop
+        .find("[aria-label=\"Slug\"][aria-invalid=\"true\"]")
+        .await
+        .expect("slug marked invalid");
+    assert_eq!(http.tenant_count(), demo_count);
+
+    // A good one: created once, listed, and the CLI (same config dir and
+    // keyring) finds it.
+    desktop.fill("Slug", "made-in-window").await.expect("slug");
+    desktop.select("Plan", "enterprise").await.expect("plan");
+    desktop.click("Create tenant").await.expect("submit");
+    desktop
+        .fill("Search tenants", "made-in")
+        .await
+        .expect("search");
+    desktop
+        .find("[data-slug=\"made-in-window\"]")
+        .await
+        .expect("new tenant row");
+    let found = cli
+        .run(&[
+            "--json",
+            "--profile",
+            "sandbox",
+            "tenants",
+            "get",
+            "made-in-window",
+        ])
+        .success()
+        .json();
+    assert_eq!(found["name"], "Made in the window");
+    assert_eq!(found["plan"], "enterprise");
+    wait_until("one tenant more", Duration::from_secs(5), || {
+        http.tenant_count() == demo_count + 1
+    })
+    .expect("exactly one tenant created");
+
+    desktop.close().await.expect("close");
+}
