@@ -1,1 +1,174 @@
-fn main() {}
+//! Command line of the Platform Admin server: serve the API, mint tokens,
+//! seed demo data. Everything it does is a call into the library.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use platform_admin::roles::Role;
+use platform_admin::{auth, seed, AppState, Db};
+use tracing_subscriber::EnvFilter;
+
+const DEFAULT_DATABASE: &str = "sqlite://platform-admin.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "platform-admin",
+    version,
+    about = "Reference server of the Opsdeck Platform Admin API v1"
+)]
+struct Cli {
+    /// How log lines (on stderr) look.
+    #[arg(long, value_enum, default_value_t = LogFormat::Human, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API until SIGTERM or SIGINT.
+    Serve {
+        /// `sqlite://FILE` (created and migrated when missing) or `postgres://…`.
+        #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
+        database: String,
+        /// Address to listen on; port 0 picks a free port (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Insert a deterministic demo set of tenants; running it again adds nothing.
+    SeedDemo {
+        #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
+        database: String,
+        /// How many demo tenants.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u16).range(1..=seed::MAX_COUNT as i64))]
+        count: u16,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once on stdout; only its hash is stored.
+    Create {
+        #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
+        database: String,
+        /// Shown as the actor of every change made with the token.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "viewer"])]
+        role: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve { database, listen } => serve(&database, listen).await,
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    database,
+                    name,
+                    role,
+                },
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let db = open(&database).await?;
+            let token = auth::create_token(&db, &name, role).await?;
+            db.close().await;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{token}")?;
+            stdout.flush()?;
+            Ok(())
+        }
+        Command::SeedDemo { database, count } => {
+            let db = open(&database).await?;
+            let inserted = seed::seed_demo(&db, usize::from(count)).await?;
+            db.close().await;
+            println!(
+                "{inserted} demo tenants inserted ({} were already there)",
+                usize::from(count) - inserted
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open(database: &str) -> anyhow::Result<Db> {
+    Db::connect(database)
+        .await
+        .with_context(|| format!("opening {}", platform_admin::db::redact(database)))
+}
+
+async fn serve(database: &str, listen: SocketAddr) -> anyhow::Result<()> {
+    let db = open(database).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = db.kind().as_str(), "serving");
+    {
+        // Scripts and tests wait for this line to learn the port.
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{addr}")?;
+        stdout.flush()?;
+    }
+    platform_admin::serve(listener, AppState::new(db), shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+    }
+}

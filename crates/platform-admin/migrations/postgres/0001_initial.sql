@@ -1,0 +1,51 @@
+-- Platform Admin schema, PostgreSQL flavour. Keep it in step with
+-- ../sqlite/0001_initial.sql: the server runs the same queries on both.
+-- Text columns that are ordered or compared by range use the "C" collation
+-- so that PostgreSQL sorts them byte-wise, exactly as SQLite does.
+
+CREATE TABLE tenants (
+    id TEXT PRIMARY KEY NOT NULL,
+    slug TEXT COLLATE "C" NOT NULL,
+    name TEXT NOT NULL,
+    plan TEXT NOT NULL CHECK (plan IN ('free', 'team', 'business', 'enterprise')),
+    status TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+    max_users BIGINT NOT NULL,
+    storage_gib BIGINT NOT NULL,
+    requests_per_minute BIGINT NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL,
+    updated_at TEXT COLLATE "C" NOT NULL
+);
+-- The slug's uniqueness is enforced here, not by a check before insert:
+-- two concurrent creates must end in one success and one conflict.
+CREATE UNIQUE INDEX tenants_slug ON tenants (slug);
+
+CREATE TABLE audit_records (
+    id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    at TEXT COLLATE "C" NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    request_id TEXT NOT NULL
+);
+CREATE INDEX audit_records_target ON audit_records (target, id);
+
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE idempotency_keys (
+    token_id TEXT NOT NULL REFERENCES api_tokens (id) ON DELETE CASCADE,
+    idem_key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    -- NULL while the first request with this key is still running.
+    status BIGINT,
+    body TEXT,
+    created_at TEXT COLLATE "C" NOT NULL,
+    expires_at TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (token_id, idem_key)
+);
+CREATE INDEX idempotency_keys_expires_at ON idempotency_keys (expires_at);

@@ -1,0 +1,298 @@
+//! The crate's one error type, and how every error response (ours or the
+//! framework's) becomes an `ErrorEnvelope` carrying the request id.
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use opsdeck_api::tenants::TenantStatus;
+use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, MAX_BODY_BYTES};
+
+use crate::roles::{Permission, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request needs `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: Vec<FieldError>,
+    },
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    #[error("the {role} role may not {permission}")]
+    Forbidden { role: Role, permission: Permission },
+    #[error("no tenant `{0}`")]
+    TenantNotFound(String),
+    #[error("the slug `{0}` is taken by another tenant")]
+    SlugTaken(String),
+    #[error("tenant `{slug}` is already {status}")]
+    InvalidState { slug: String, status: TenantStatus },
+    #[error("this Idempotency-Key was used before with a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed; retry later")]
+    IdempotencyKeyInFlight,
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("no route for `{0}`")]
+    RouteNotFound(String),
+    #[error("the database is unreachable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL `{0}`: expected sqlite://… or postgres://…")]
+    UnsupportedDatabase(String),
+    #[error("cannot open database {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("the database holds a value this server cannot read: {0}")]
+    Corrupt(String),
+    #[error("a token named `{0}` already exists")]
+    TokenNameTaken(String),
+    #[error("cannot serialize the response: {0}")]
+    Serialize(#[from] serde_json::Error),
+    #[error("the request handler failed: {0}")]
+    Handler(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// One invalid field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::fields(vec![FieldError::new(field, message)])
+    }
+
+    /// Several invalid fields; the message names the first.
+    pub fn fields(details: Vec<FieldError>) -> Self {
+        let message = match details.first() {
+            Some(first) if first.field.is_empty() => format!("invalid request: {}", first.message),
+            Some(first) => format!("invalid `{}`: {}", first.field, first.message),
+            None => "invalid request".to_string(),
+        };
+        Self::Validation { message, details }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Validation { .. } | Error::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::TenantNotFound(_) | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Error::SlugTaken(_) | Error::InvalidState { .. } | Error::IdempotencyKeyInFlight => {
+                StatusCode::CONFLICT
+            }
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_)
+            | Error::Migrate(_)
+            | Error::UnsupportedDatabase(_)
+            | Error::Connect { .. }
+            | Error::Corrupt(_)
+            | Error::TokenNameTaken(_)
+            | Error::Serialize(_)
+            | Error::Handler(_)
+            | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::MalformedJson(_) => ErrorCode::MalformedJson,
+            Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Error::Validation { .. } => ErrorCode::ValidationFailed,
+            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Forbidden { .. } => ErrorCode::Forbidden,
+            Error::TenantNotFound(_) | Error::RouteNotFound(_) => ErrorCode::NotFound,
+            Error::SlugTaken(_) => ErrorCode::SlugTaken,
+            Error::InvalidState { .. } => ErrorCode::InvalidState,
+            Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Error::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,
+            Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            _ => ErrorCode::Internal,
+        }
+    }
+
+    /// The envelope without its request id, which `finalize` fills in.
+    pub fn envelope(&self) -> ErrorEnvelope {
+        let details = match self {
+            Error::Validation { details, .. } => details.clone(),
+            _ => Vec::new(),
+        };
+        let message = if self.status().is_server_error() {
+            // Internals (SQL, paths) stay in the log, found by the request id.
+            match self {
+                Error::Unavailable(_) => "the database is unreachable".to_string(),
+                _ => "internal error; the request id finds it in the server's log".to_string(),
+            }
+        } else {
+            self.to_string()
+        };
+        ErrorEnvelope {
+            code: self.code(),
+            message,
+            details,
+            request_id: None,
+        }
+    }
+}
+
+/// An envelope waiting for its request id; `finalize` turns it into the body.
+#[derive(Debug, Clone)]
+struct PendingEnvelope(ErrorEnvelope);
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut response = status.into_response();
+        if matches!(self, Error::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+            .extensions_mut()
+            .insert(PendingEnvelope(self.envelope()));
+        response
+    }
+}
+
+/// Gives every error response its envelope body with `request_id` set:
+/// our own errors carry a pending envelope; the framework's (404 of an
+/// unknown route, 405, rejections) get one made from their status.
+/// Responses that already have a JSON body (replays) are left as they are.
+pub fn finalize(mut response: Response, request_id: &str) -> Response {
+    let status = response.status();
+    let envelope = match response.extensions_mut().remove::<PendingEnvelope>() {
+        Some(PendingEnvelope(envelope)) => envelope,
+        None if status.is_client_error() || status.is_server_error() => {
+            if is_json(&response) {
+                return response;
+            }
+            envelope_for_status(status)
+        }
+        None => return response,
+    };
+    let envelope = ErrorEnvelope {
+        request_id: Some(request_id.to_string()),
+        ..envelope
+    };
+    let body = match serde_json::to_vec(&envelope) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialize an error envelope");
+            Vec::new()
+        }
+    };
+    let headers = response.headers_mut();
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    *response.body_mut() = Body::from(body);
+    response
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn envelope_for_status(status: StatusCode) -> ErrorEnvelope {
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => (ErrorCode::MalformedJson, "the request is malformed"),
+        StatusCode::UNAUTHORIZED => (ErrorCode::Unauthorized, "a valid bearer token is required"),
+        StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "not allowed"),
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such route"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "this route does not accept this method",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "the body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            ErrorCode::UnsupportedMediaType,
+            "the request needs `Content-Type: application/json`",
+        ),
+        s if s.is_client_error() => (ErrorCode::ValidationFailed, "the request is invalid"),
+        _ => (
+            ErrorCode::Internal,
+            "internal error; the request id finds it in the server's log",
+        ),
+    };
+    ErrorEnvelope {
+        code,
+        message: message.to_string(),
+        details: Vec::new(),
+        request_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: Response) -> ErrorEnvelope {
+        let bytes = futures_body(response);
+        serde_json::from_slice(&bytes).expect("envelope")
+    }
+
+    fn futures_body(response: Response) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body")
+                .to_vec()
+        })
+    }
+
+    #[test]
+    fn our_errors_get_their_code_and_the_request_id() {
+        let response = finalize(Error::SlugTaken("acme".into()).into_response(), "rid-1");
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let envelope = body_of(response);
+        assert_eq!(envelope.code, ErrorCode::SlugTaken);
+        assert_eq!(envelope.request_id.as_deref(), Some("rid-1"));
+    }
+
+    #[test]
+    fn framework_405_becomes_method_not_allowed() {
+        let response = finalize(StatusCode::METHOD_NOT_ALLOWED.into_response(), "rid-2");
+        assert_eq!(body_of(response).code, ErrorCode::MethodNotAllowed);
+    }
+
+    #[test]
+    fn internal_details_stay_out_of_the_envelope() {
+        let err = Error::Corrupt("tenants.plan = 'gold' at /var/lib/x".into());
+        assert!(!err.envelope().message.contains("gold"));
+    }
+
+    #[test]
+    fn unauthorized_asks_for_a_bearer_token() {
+        let response = Error::Unauthorized.into_response();
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE),
+            Some(&HeaderValue::from_static("Bearer"))
+        );
+    }
+}

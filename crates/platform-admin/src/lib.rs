@@ -1,0 +1,111 @@
+//! Reference server of the Opsdeck Platform Admin API v1 (contract in
+//! `opsdeck-api`): tenants and their audit log over SQLite or PostgreSQL,
+//! behind bearer tokens, with idempotent mutations and Prometheus metrics.
+//! `main.rs` is only the command line around `app` and `serve`.
+
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod idempotency;
+pub mod metrics;
+pub mod mutation;
+pub mod roles;
+pub mod seed;
+pub mod tenants;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use crate::db::{Db, DbKind};
+pub use crate::error::Error;
+pub use crate::metrics::Metrics;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// The whole HTTP API.
+pub fn app(state: AppState) -> Router {
+    // Layers run outside in: authentication (401/403), then the body limit
+    // (413), then idempotency, so a refused request never claims a key.
+    let api = Router::new()
+        .route(
+            "/v1/tenants",
+            get(tenants::routes::list).post(tenants::routes::create),
+        )
+        .route(
+            "/v1/tenants/{tenant}",
+            get(tenants::routes::get)
+                .patch(tenants::routes::update)
+                .delete(tenants::routes::delete),
+        )
+        .route(
+            "/v1/tenants/{tenant}/suspend",
+            post(tenants::routes::suspend),
+        )
+        .route("/v1/tenants/{tenant}/resume", post(tenants::routes::resume))
+        .route("/v1/audit", get(audit::routes::list))
+        .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .route_layer(from_fn(http::buffer_body))
+        .route_layer(from_fn_with_state(state.clone(), auth::layer));
+
+    Router::new()
+        .route("/v1/health", get(health::handler))
+        .route("/metrics", get(metrics::handler))
+        .merge(api)
+        .fallback(http::not_found)
+        .layer(from_fn_with_state(state.clone(), http::observe))
+        .with_state(state)
+}
+
+/// How often keys past their retention are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Serves `app(state)` on `listener` until `shutdown` completes, then lets
+/// requests in flight finish and closes the database.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let purge_db = state.db.clone();
+    let purge = tokio::spawn(async move {
+        let mut every = tokio::time::interval(PURGE_INTERVAL);
+        loop {
+            every.tick().await;
+            match idempotency::purge_expired(&purge_db, db::now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
+                Err(err) => tracing::warn!(error = %err, "cannot delete expired idempotency keys"),
+            }
+        }
+    });
+    let db = state.db.clone();
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    purge.abort();
+    db.close().await;
+    served.map_err(Error::Io)
+}

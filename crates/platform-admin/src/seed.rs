@@ -1,0 +1,180 @@
+//! A deterministic demo data set of tenants (varied plans, quotas and
+//! statuses, with their audit history) for the sandbox and screenshots.
+//! Seeding twice adds nothing: tenants are keyed by slug.
+
+use chrono::{DateTime, Duration, Utc};
+use opsdeck_api::tenants::{Plan, Tenant, TenantStatus};
+
+use crate::audit::store::{historic_id, NewRecord};
+use crate::db::Db;
+use crate::error::Error;
+use crate::tenants::store;
+
+const FIRST: [&str; 24] = [
+    "Acme",
+    "Northwind",
+    "Bluefin",
+    "Copperleaf",
+    "Driftwood",
+    "Evergreen",
+    "Foxglove",
+    "Granite",
+    "Harbor",
+    "Ironbark",
+    "Juniper",
+    "Kestrel",
+    "Lakeside",
+    "Meridian",
+    "Nimbus",
+    "Oakridge",
+    "Pinecrest",
+    "Quarry",
+    "Redwood",
+    "Silverline",
+    "Tidewater",
+    "Umber",
+    "Vantage",
+    "Willow",
+];
+
+const SECOND: [&str; 12] = [
+    "Analytics",
+    "Logistics",
+    "Health",
+    "Labs",
+    "Systems",
+    "Retail",
+    "Energy",
+    "Finance",
+    "Media",
+    "Robotics",
+    "Foods",
+    "Travel",
+];
+
+/// How many distinct demo tenants there are.
+pub const MAX_COUNT: usize = FIRST.len() * SECOND.len();
+
+/// Actor and request id of the seeded audit records.
+pub const ACTOR: &str = "seed-demo";
+
+/// More teams than enterprises, as on a real platform.
+const PLANS: [Plan; 10] = [
+    Plan::Team,
+    Plan::Free,
+    Plan::Business,
+    Plan::Team,
+    Plan::Enterprise,
+    Plan::Free,
+    Plan::Team,
+    Plan::Business,
+    Plan::Team,
+    Plan::Free,
+];
+
+/// The `i`-th demo tenant: the same on every run but for its random id.
+pub fn demo_tenant(i: usize) -> Tenant {
+    let first = i % FIRST.len();
+    // Every `i` below MAX_COUNT gets its own (first, second) pair.
+    let second = (first + i / FIRST.len()) % SECOND.len();
+    let name = format!("{} {}", FIRST[first], SECOND[second]);
+    let slug = name.to_lowercase().replace(' ', "-");
+    let plan = PLANS[i % PLANS.len()];
+    let status = if i % 9 == 4 {
+        TenantStatus::Suspended
+    } else {
+        TenantStatus::Active
+    };
+    let mut quotas = plan.default_quotas();
+    if i % 7 == 3 {
+        // Some customers negotiated more seats than their plan gives.
+        quotas.max_users *= 2;
+    }
+    let step = i32::try_from(i).unwrap_or(i32::MAX);
+    let created_at = base_time()
+        + Duration::hours(61 * i64::from(step))
+        + Duration::minutes(17 * i64::from(step));
+    Tenant {
+        id: historic_id(created_at).to_string(),
+        slug,
+        name,
+        plan,
+        status,
+        quotas,
+        created_at,
+        updated_at: match status {
+            TenantStatus::Suspended => suspended_at(created_at),
+            TenantStatus::Active => created_at,
+        },
+    }
+}
+
+fn suspended_at(created_at: DateTime<Utc>) -> DateTime<Utc> {
+    created_at + Duration::days(20)
+}
+
+fn base_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default() // 2024-01-01T00:00:00Z
+}
+
+/// Inserts the first `count` demo tenants that are not there yet, each with
+/// its audit history, and returns how many were inserted.
+pub async fn seed_demo(db: &Db, count: usize) -> Result<usize, Error> {
+    let mut inserted = 0;
+    for i in 0..count.min(MAX_COUNT) {
+        let tenant = demo_tenant(i);
+        let mut tx = db.begin().await?;
+        if !store::insert_if_absent(&mut tx, &tenant).await? {
+            continue;
+        }
+        let target = format!("tenant:{}", tenant.slug);
+        let mut history = vec![(tenant.created_at, "tenant.create")];
+        if tenant.status == TenantStatus::Suspended {
+            history.push((suspended_at(tenant.created_at), "tenant.suspend"));
+        }
+        for (at, action) in history {
+            let record = NewRecord {
+                id: historic_id(at),
+                at,
+                actor: ACTOR,
+                action,
+                target: &target,
+                request_id: ACTOR,
+            };
+            crate::audit::store::insert(&mut tx, &record).await?;
+        }
+        tx.commit().await?;
+        inserted += 1;
+    }
+    tracing::info!(inserted, requested = count, "demo tenants seeded");
+    Ok(inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsdeck_api::validation::check_slug;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_demo_tenant_is_distinct_and_valid() {
+        let mut slugs = HashSet::new();
+        for i in 0..MAX_COUNT {
+            let slug = demo_tenant(i).slug;
+            let mut errors = Vec::new();
+            check_slug("slug", &slug, &mut errors);
+            assert!(errors.is_empty(), "{slug}: {errors:?}");
+            assert!(slugs.insert(slug.clone()), "duplicate {slug}");
+        }
+    }
+
+    #[test]
+    fn demo_set_mixes_plans_and_statuses() {
+        let tenants: Vec<_> = (0..60).map(demo_tenant).collect();
+        for plan in Plan::ALL {
+            assert!(tenants.iter().any(|t| t.plan == plan), "{plan}");
+        }
+        assert!(tenants.iter().any(|t| t.status == TenantStatus::Suspended));
+        assert!(tenants.iter().any(|t| t.status == TenantStatus::Active));
+    }
+}

@@ -1,0 +1,267 @@
+//! SQL of the tenants table, the one place that knows its columns. Changes
+//! are single statements (`UPDATE … RETURNING`), so concurrent requests
+//! cannot lose each other's updates on either database.
+
+use chrono::{DateTime, Utc};
+use opsdeck_api::tenants::{Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row as _};
+use uuid::Uuid;
+
+use crate::db;
+use crate::error::Error;
+
+const COLUMNS: &str =
+    "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at";
+
+const INSERT: &str = "INSERT INTO tenants \
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+const INSERT_IF_ABSENT: &str = "INSERT INTO tenants \
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (slug) DO NOTHING";
+
+/// A tenant named in a path: by id when the segment is a UUID, else by slug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantRef {
+    Id(String),
+    Slug(String),
+}
+
+impl TenantRef {
+    pub fn parse(segment: &str) -> Self {
+        match Uuid::parse_str(segment) {
+            Ok(id) => TenantRef::Id(id.hyphenated().to_string()),
+            Err(_) => TenantRef::Slug(segment.to_string()),
+        }
+    }
+
+    fn column(&self) -> &'static str {
+        match self {
+            TenantRef::Id(_) => "id",
+            TenantRef::Slug(_) => "slug",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            TenantRef::Id(v) | TenantRef::Slug(v) => v,
+        }
+    }
+}
+
+impl std::fmt::Display for TenantRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.value())
+    }
+}
+
+/// Inserts a new tenant; a taken slug is `SlugTaken`, decided by the unique
+/// index so that racing creates cannot both win.
+pub async fn insert(conn: &mut AnyConnection, tenant: &Tenant) -> Result<(), Error> {
+    match insert_statement(INSERT, tenant).execute(conn).await {
+        Ok(_) => Ok(()),
+        Err(err) if db::is_unique_violation(&err) => Err(Error::SlugTaken(tenant.slug.clone())),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Inserts unless the slug exists; true when inserted.
+pub async fn insert_if_absent(conn: &mut AnyConnection, tenant: &Tenant) -> Result<bool, Error> {
+    let done = insert_statement(INSERT_IF_ABSENT, tenant)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn insert_statement<'q>(
+    sql: &'static str,
+    tenant: &'q Tenant,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(tenant.id.as_str())
+        .bind(tenant.slug.as_str())
+        .bind(tenant.name.as_str())
+        .bind(tenant.plan.as_str())
+        .bind(tenant.status.as_str())
+        .bind(tenant.quotas.max_users)
+        .bind(tenant.quotas.storage_gib)
+        .bind(tenant.quotas.requests_per_minute)
+        .bind(db::timestamp(tenant.created_at))
+        .bind(db::timestamp(tenant.updated_at))
+}
+
+pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
+    get_in(&mut *pool.acquire().await?, tenant).await
+}
+
+pub async fn get_in(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants WHERE {} = $1",
+        tenant.column()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Which tenants a page lists.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only slugs after this one (the cursor).
+    pub after: Option<String>,
+    /// Case-insensitive substring of the slug or the name.
+    pub text: Option<String>,
+    pub status: Option<TenantStatus>,
+    pub limit: u32,
+}
+
+/// Ordered by slug.
+pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
+    let mut conditions = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(after) = &filter.after {
+        binds.push(after.clone());
+        conditions.push(format!("slug > ${}", binds.len()));
+    }
+    if let Some(text) = &filter.text {
+        binds.push(format!("%{}%", escape_like(&text.to_lowercase())));
+        let n = binds.len();
+        conditions.push(format!(
+            "(LOWER(slug) LIKE ${n} ESCAPE '\\' OR LOWER(name) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(status) = filter.status {
+        binds.push(status.as_str().to_string());
+        conditions.push(format!("status = ${}", binds.len()));
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM tenants");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY slug LIMIT ${}", binds.len() + 1));
+    let mut query = sqlx::query(&sql);
+    for value in &binds {
+        query = query.bind(value.as_str());
+    }
+    let rows = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Applies the fields `change` names; `None` when there is no such tenant.
+pub async fn update(
+    conn: &mut AnyConnection,
+    tenant: &TenantRef,
+    change: &UpdateTenant,
+    now: DateTime<Utc>,
+) -> Result<Option<Tenant>, Error> {
+    let quotas = change.quotas.unwrap_or_default();
+    let sql = format!(
+        "UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), \
+         max_users = COALESCE($4, max_users), storage_gib = COALESCE($5, storage_gib), \
+         requests_per_minute = COALESCE($6, requests_per_minute), updated_at = $7 \
+         WHERE {} = $1 RETURNING {COLUMNS}",
+        tenant.column()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .bind(change.name.as_deref())
+        .bind(change.plan.map(Plan::as_str))
+        .bind(quotas.max_users)
+        .bind(quotas.storage_gib)
+        .bind(quotas.requests_per_minute)
+        .bind(db::timestamp(now))
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Moves the tenant from `from` to `to`. `None` when no tenant matched:
+/// either it does not exist or it is not in `from`.
+pub async fn transition(
+    conn: &mut AnyConnection,
+    tenant: &TenantRef,
+    from: TenantStatus,
+    to: TenantStatus,
+    now: DateTime<Utc>,
+) -> Result<Option<Tenant>, Error> {
+    let sql = format!(
+        "UPDATE tenants SET status = $2, updated_at = $3 WHERE {} = $1 AND status = $4 \
+         RETURNING {COLUMNS}",
+        tenant.column()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .bind(to.as_str())
+        .bind(db::timestamp(now))
+        .bind(from.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Deletes the tenant; returns its slug, or `None` when there was none.
+pub async fn delete(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Option<String>, Error> {
+    let sql = format!(
+        "DELETE FROM tenants WHERE {} = $1 RETURNING slug",
+        tenant.column()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|row| row.try_get("slug")).transpose()?)
+}
+
+fn from_row(row: &AnyRow) -> Result<Tenant, Error> {
+    let plan: String = row.try_get("plan")?;
+    let status: String = row.try_get("status")?;
+    let created_at: String = row.try_get("created_at")?;
+    let updated_at: String = row.try_get("updated_at")?;
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        plan: plan.parse().map_err(Error::Corrupt)?,
+        status: status.parse().map_err(Error::Corrupt)?,
+        quotas: Quotas {
+            max_users: row.try_get("max_users")?,
+            storage_gib: row.try_get("storage_gib")?,
+            requests_per_minute: row.try_get("requests_per_minute")?,
+        },
+        created_at: db::parse_timestamp(&created_at)?,
+        updated_at: db::parse_timestamp(&updated_at)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_ids_and_anything_else_a_slug() {
+        let id = "0190F0E2-7C3B-7A6E-9B5D-1F2E3D4C5B6A";
+        assert_eq!(TenantRef::parse(id), TenantRef::Id(id.to_lowercase()));
+        assert_eq!(TenantRef::parse("acme"), TenantRef::Slug("acme".into()));
+    }
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}
