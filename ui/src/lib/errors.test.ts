@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+
+import { describeError, errorId, mapFieldErrors, toIpcError } from "./errors";
+
+describe("toIpcError", () => {
+  it("keeps a well-formed backend error", () => {
+    const e = { code: "slug_taken", message: "taken", details: [{ field: "slug", message: "taken" }] };
+    expect(toIpcError(e)).toEqual(e);
+  });
+  it("wraps a bare string or Error", () => {
+    expect(toIpcError("boom")).toEqual({ code: "internal", message: "boom", details: [] });
+    expect(toIpcError(new Error("bad"))).toMatchObject({ code: "internal", message: "bad" });
+  });
+  it("drops malformed details but keeps the message", () => {
+    const e = toIpcError({ code: "validation_failed", message: "m", details: [{ field: 1 }, null] });
+    expect(e.details).toEqual([]);
+  });
+  it("never returns an empty message", () => {
+    expect(toIpcError(undefined).message).not.toBe("");
+  });
+});
+
+describe("mapFieldErrors", () => {
+  it("puts known fields at their field and the rest in the general list", () => {
+    const mapped = mapFieldErrors(
+      [
+        { field: "slug", message: "is taken" },
+        { field: "quotas.max_users", message: "must be between 1 and 10000000" },
+        { field: "region", message: "unknown" },
+      ],
+      ["slug", "name", "quotas.max_users"],
+    );
+    expect(mapped.byField).toEqual({ slug: "is taken", "quotas.max_users": "must be between 1 and 10000000" });
+    expect(mapped.other).toEqual(["region: unknown"]);
+  });
+  it("joins two messages for one field", () => {
+    const mapped = mapFieldErrors(
+      [
+        { field: "name", message: "too long" },
+        { field: "name", message: "has control characters" },
+      ],
+      ["name"],
+    );
+    expect(mapped.byField.name).toBe("too long; has control characters");
+  });
+});
+
+describe("describeError", () => {
+  it("adds what to do for an unreachable server", () => {
+    expect(describeError({ code: "unreachable", message: "Connection refused.", details: [] })).toContain(
+      "Check the network",
+    );
+  });
+  it("passes unknown codes through", () => {
+    expect(describeError({ code: "weird", message: "Odd.", details: [] })).toBe("Odd.");
+  });
+});
+
+describe("errorId", () => {
+  it("makes a valid id from a dotted field path", () => {
+    expect(errorId("create", "quotas.max_users")).toBe("create-quotas-max_users-error");
+  });
+});

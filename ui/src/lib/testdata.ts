@@ -1,0 +1,17 @@
+//! Builders for tests.
+
+import type { Tenant } from "../generated/Tenant";
+
+export function tenant(slug: string, over: Partial<Tenant> = {}): Tenant {
+  return {
+    id: `id-${slug}`,
+    slug,
+    name: slug.replace(/-/g, " ").replace(/\b\w/g, (c) => c.toUpperCase()),
+    plan: "team",
+    status: "active",
+    quotas: { max_users: 50n, storage_gib: 50n, requests_per_minute: 600n },
+    created_at: "2024-01-01T00:00:00Z",
+    updated_at: "2024-01-01T00:00:00Z",
+    ...over,
+  };
+}

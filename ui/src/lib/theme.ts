@@ -1,0 +1,30 @@
+//! Tier → look. The tier colours the banner, the window frame and the
+//! accents, so production is never mistaken for anything else.
+
+import type { Tier } from "../generated/Tier";
+
+export type TierTheme = {
+  /** Class on the app root that sets the tier's custom properties. */
+  className: "tier-dev" | "tier-staging" | "tier-prod" | "tier-none";
+  /** The word the banner shows. */
+  label: string;
+};
+
+export function tierTheme(tier: Tier | null | undefined): TierTheme {
+  switch (tier) {
+    case "prod":
+      return { className: "tier-prod", label: "PRODUCTION" };
+    case "staging":
+      return { className: "tier-staging", label: "Staging" };
+    case "dev":
+      return { className: "tier-dev", label: "Development" };
+    default:
+      return { className: "tier-none", label: "No profile" };
+  }
+}
+
+export const TIERS: ReadonlyArray<{ value: Tier; label: string }> = [
+  { value: "dev", label: "Development (dev)" },
+  { value: "staging", label: "Staging" },
+  { value: "prod", label: "Production (prod)" },
+];
