@@ -1,0 +1,32 @@
+//! Which dialogs are open and how the table is filtered: shared so the
+//! command palette can do anything a button can.
+
+import type { Tenant } from "../../generated/Tenant";
+import type { TenantAction } from "../../generated/TenantAction";
+import { DEFAULT_SORT, type Sort, type StatusFilter } from "../tenants";
+
+export type TenantDialog =
+  | { kind: "create" }
+  | { kind: "edit"; tenant: Tenant }
+  | { kind: "confirm"; action: TenantAction; tenant: Tenant }
+  | null;
+
+export class Ui {
+  tenantDialog = $state.raw<TenantDialog>(null);
+  addProfileOpen = $state(false);
+  paletteOpen = $state(false);
+  query = $state("");
+  status = $state<StatusFilter>("all");
+  sort = $state<Sort>(DEFAULT_SORT);
+  /** Bumped to ask the search box to take focus. */
+  searchFocusRequests = $state(0);
+
+  focusSearch(): void {
+    this.searchFocusRequests++;
+  }
+
+  clearFilters(): void {
+    this.query = "";
+    this.status = "all";
+  }
+}
