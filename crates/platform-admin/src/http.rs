@@ -157,14 +157,13 @@ fn has_json_content_type(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a JSON body, naming the offending field on shape errors.
+/// Parses a JSON body, naming the offending field on shape errors. Bytes
+/// that are not JSON at all are refused as such (400) before any shape check.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)?;
-    deserializer
-        .end()
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|err| Error::MalformedJson(without_position(&err)))?;
-    Ok(value)
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)
 }
 
 fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> Error {

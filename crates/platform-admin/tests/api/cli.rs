@@ -1,0 +1,247 @@
+//! The `platform-admin` binary: token creation, demo seeding and serving.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use platform_admin::Db;
+
+use crate::support::{Backend, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_platform-admin");
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run platform-admin")
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    use sqlx::Row as _;
+    sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n")
+}
+
+/// Waits for the child to exit, for at most `limit`.
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+async fn token_create_prints_only_the_token(backend: Backend) {
+    let Some(test_db) = TestDb::new(backend, "token_create_prints_only_the_token").await else {
+        return;
+    };
+    let out = run(&[
+        "token",
+        "create",
+        "--database",
+        &test_db.url,
+        "--name",
+        "ci",
+        "--role",
+        "viewer",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let token = stdout.strip_suffix('\n').expect("one line");
+    assert!(!token.contains('\n'));
+    let secret = token.strip_prefix("opd_").expect("opd_ prefix");
+    assert_eq!(secret.len(), 43, "{token}");
+    assert!(secret
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+
+    let again = run(&[
+        "token",
+        "create",
+        "--database",
+        &test_db.url,
+        "--name",
+        "ci",
+        "--role",
+        "admin",
+    ]);
+    assert!(!again.status.success(), "a second token named `ci`");
+    assert!(again.stdout.is_empty());
+    let bad_role = run(&[
+        "token",
+        "create",
+        "--database",
+        &test_db.url,
+        "--name",
+        "x",
+        "--role",
+        "owner",
+    ]);
+    assert!(!bad_role.status.success());
+}
+
+async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
+    let Some(test_db) = TestDb::new(backend, "seed_demo_is_deterministic_and_idempotent").await
+    else {
+        return;
+    };
+    for _ in 0..2 {
+        let out = run(&["seed-demo", "--database", &test_db.url, "--count", "60"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let db = Db::connect(&test_db.url).await.expect("open");
+    assert_eq!(count(&db, "tenants").await, 60);
+    let suspended = platform_admin::tenants::store::list(
+        db.pool(),
+        &platform_admin::tenants::store::ListFilter {
+            status: Some(opsdeck_api::tenants::TenantStatus::Suspended),
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("list");
+    assert!(!suspended.is_empty() && suspended.len() < 60);
+    let records = count(&db, "audit_records").await;
+    assert_eq!(records, 60 + suspended.len() as i64);
+    let first = platform_admin::seed::demo_tenant(0);
+    let stored = platform_admin::tenants::store::get(
+        db.pool(),
+        &platform_admin::tenants::store::TenantRef::Slug(first.slug.clone()),
+    )
+    .await
+    .expect("get")
+    .expect("seeded");
+    assert_eq!(
+        (stored.name, stored.plan, stored.quotas),
+        (first.name, first.plan, first.quotas)
+    );
+    db.close().await;
+}
+
+async fn serve_prints_its_address_and_stops_on_sigterm(backend: Backend) {
+    let Some(test_db) = TestDb::new(backend, "serve_prints_its_address_and_stops_on_sigterm").await
+    else {
+        return;
+    };
+    let mut child = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--database",
+            &test_db.url,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let url = first
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
+
+    let health = reqwest::get(format!("{url}/v1/health"))
+        .await
+        .expect("health");
+    assert_eq!(health.status(), reqwest::StatusCode::OK);
+    let request_id = health.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_string();
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit after SIGTERM: {status:?}"
+    );
+    assert!(lines.next().is_none(), "nothing but the address on stdout");
+
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    let request_line = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|entry| entry["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no JSON log line of the request in:\n{stderr}"));
+    assert_eq!(request_line["fields"]["status"], 200);
+    assert_eq!(request_line["span"]["route"], "/v1/health");
+    assert_eq!(request_line["span"]["method"], "GET");
+    assert!(request_line["fields"]["latency_ms"].is_number());
+}
+
+mod sqlite {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_create_prints_only_the_token() {
+        super::token_create_prints_only_the_token(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn seed_demo_is_deterministic_and_idempotent() {
+        super::seed_demo_is_deterministic_and_idempotent(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn serve_prints_its_address_and_stops_on_sigterm() {
+        super::serve_prints_its_address_and_stops_on_sigterm(Backend::Sqlite).await;
+    }
+}
+
+mod postgres {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_create_prints_only_the_token() {
+        super::token_create_prints_only_the_token(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn seed_demo_is_deterministic_and_idempotent() {
+        super::seed_demo_is_deterministic_and_idempotent(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn serve_prints_its_address_and_stops_on_sigterm() {
+        super::serve_prints_its_address_and_stops_on_sigterm(Backend::Postgres).await;
+    }
+}
