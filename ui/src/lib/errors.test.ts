@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { describeError, errorId, mapFieldErrors, toIpcError } from "./errors";
+import { describeError, errorId, formErrors, mapFieldErrors, toIpcError } from "./errors";
 
 describe("toIpcError", () => {
   it("keeps a well-formed backend error", () => {
@@ -59,5 +59,33 @@ describe("describeError", () => {
 describe("errorId", () => {
   it("makes a valid id from a dotted field path", () => {
     expect(errorId("create", "quotas.max_users")).toBe("create-quotas-max_users-error");
+  });
+});
+
+describe("formErrors", () => {
+  it("puts a code-level error at its field when no detail names one", () => {
+    const e = formErrors({ code: "profile_exists", message: "A profile named eu-prod exists.", details: [] }, ["name", "token"]);
+    expect(e.byField).toEqual({ name: "A profile named eu-prod exists." });
+    expect(e.general).toBeNull();
+  });
+  it("prefers the details when there are some", () => {
+    const e = formErrors(
+      { code: "slug_taken", message: "taken", details: [{ field: "slug", message: "is already in use" }] },
+      ["slug"],
+    );
+    expect(e.byField).toEqual({ slug: "is already in use" });
+  });
+  it("keeps a general message for errors without a field", () => {
+    const e = formErrors({ code: "unreachable", message: "Connection refused.", details: [] }, ["slug"]);
+    expect(e.byField).toEqual({});
+    expect(e.general).toContain("Connection refused.");
+  });
+  it("keeps a general message when some detail has no field in the form", () => {
+    const e = formErrors(
+      { code: "validation_failed", message: "Invalid.", details: [{ field: "region", message: "unknown" }] },
+      ["slug"],
+    );
+    expect(e.other).toEqual(["region: unknown"]);
+    expect(e.general).toBe("Invalid.");
   });
 });

@@ -47,6 +47,9 @@ export function describeError(err: IpcError): string {
 
 const HINTS: Record<string, string> = {
   unreachable: "Check the network or the Admin API URL, then refresh.",
+  timeout: "The server took too long to answer; try again.",
+  no_token: "This profile has no token in the keyring: add the profile again with its token.",
+  no_current_profile: "Choose a profile with the Profile menu.",
   unauthorized: "The API token was rejected: add the profile again with a valid token.",
   forbidden: "This token is not allowed to do that.",
   keyring_unavailable: "The system keyring could not be opened; unlock it and try again.",
@@ -77,6 +80,32 @@ export function mapFieldErrors(details: readonly FieldError[], known: readonly s
     }
   }
   return { byField, other };
+}
+
+/**
+ * Errors that belong to one field even when the backend sends no details
+ * (a name already used, a slug already taken).
+ */
+const FIELD_OF_CODE: Record<string, string> = {
+  profile_exists: "name",
+  slug_taken: "slug",
+  confirmation_mismatch: "confirmation",
+  confirmation_required: "confirmation",
+};
+
+/**
+ * `mapFieldErrors`, plus the whole error at its field when the code names
+ * one and no detail does. `general` is the message to show above the form,
+ * or null when every problem already shows at a field.
+ */
+export function formErrors(err: IpcError, known: readonly string[]): FieldErrors & { general: string | null } {
+  const mapped = mapFieldErrors(err.details, known);
+  const field = FIELD_OF_CODE[err.code];
+  if (Object.keys(mapped.byField).length === 0 && field && known.includes(field)) {
+    mapped.byField[field] = err.message;
+  }
+  const atFields = Object.keys(mapped.byField).length > 0 && mapped.other.length === 0;
+  return { ...mapped, general: atFields ? null : describeError(err) };
 }
 
 /** DOM id of a field's error message, for aria-describedby. */
