@@ -107,8 +107,11 @@ impl std::fmt::Display for TenantStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(export)]
 pub struct Quotas {
+    #[ts(type = "number")]
     pub max_users: i64,
+    #[ts(type = "number")]
     pub storage_gib: i64,
+    #[ts(type = "number")]
     pub requests_per_minute: i64,
 }
 
@@ -118,13 +121,13 @@ pub struct Quotas {
 #[ts(export)]
 pub struct QuotasPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     pub max_users: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     pub storage_gib: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     pub requests_per_minute: Option<i64>,
 }
 

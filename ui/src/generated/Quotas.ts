@@ -3,4 +3,4 @@
 /**
  * Hard limits of one tenant.
  */
-export type Quotas = { max_users: bigint, storage_gib: bigint, requests_per_minute: bigint, };
+export type Quotas = { max_users: number, storage_gib: number, requests_per_minute: number, };

@@ -3,4 +3,4 @@
 /**
  * Quotas to set; a missing field keeps its current (or the plan's default) value.
  */
-export type QuotasPatch = { max_users?: bigint, storage_gib?: bigint, requests_per_minute?: bigint, };
+export type QuotasPatch = { max_users?: number, storage_gib?: number, requests_per_minute?: number, };
