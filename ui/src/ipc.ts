@@ -22,7 +22,6 @@ import {
   decodeTenant,
   decodeTenantOrNull,
   decodeTenantsView,
-  toWire,
   type DecodedTenants,
 } from "./lib/decode";
 import { toIpcError, UI_CODES } from "./lib/errors";
@@ -42,7 +41,7 @@ async function call<T>(command: string, args: Record<string, unknown>, decode: (
   }
   let raw: unknown;
   try {
-    raw = await invoke<unknown>(command, toWire(args) as Record<string, unknown>);
+    raw = await invoke<unknown>(command, args);
   } catch (e) {
     throw toIpcError(e);
   }

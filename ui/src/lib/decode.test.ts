@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { DecodeError, decodePreflight, decodeProfileList, decodeTenant, decodeTenantsView, toWire } from "./decode";
+import { DecodeError, decodePreflight, decodeProfileList, decodeTenant, decodeTenantsView } from "./decode";
 
 const wireTenant = (slug: string, over: Record<string, unknown> = {}) => ({
   id: `id-${slug}`,
@@ -15,8 +15,15 @@ const wireTenant = (slug: string, over: Record<string, unknown> = {}) => ({
 });
 
 describe("decodeTenant", () => {
-  it("turns quota numbers into bigints as the generated type says", () => {
-    expect(decodeTenant(wireTenant("acme")).quotas.max_users).toBe(50n);
+  it("keeps quotas as the numbers the generated type says", () => {
+    expect(decodeTenant(wireTenant("acme")).quotas).toEqual({ max_users: 50, storage_gib: 50, requests_per_minute: 600 });
+  });
+  it("refuses a quota that is not a whole number a JS number holds exactly", () => {
+    const quotas = (max_users: unknown) => wireTenant("acme", { quotas: { max_users, storage_gib: 1, requests_per_minute: 1 } });
+    for (const bad of [1.5, 2 ** 53, "50", Number.NaN, null]) {
+      expect(() => decodeTenant(quotas(bad))).toThrow("tenant.quotas.max_users: expected a whole number");
+    }
+    expect(decodeTenant(quotas(Number.MAX_SAFE_INTEGER)).quotas.max_users).toBe(Number.MAX_SAFE_INTEGER);
   });
   it("names the field that is wrong", () => {
     expect(() => decodeTenant(wireTenant("acme", { status: "archived" }))).toThrow(
@@ -68,12 +75,5 @@ describe("decodePreflight", () => {
   it("keeps a null confirm_text", () => {
     const p = decodePreflight({ action: "suspend", target: "acme", tier: "dev", summary: "s", confirm_text: null });
     expect(p.confirm_text).toBeNull();
-  });
-});
-
-describe("toWire", () => {
-  it("turns bigints into numbers so invoke can serialise them", () => {
-    expect(toWire({ body: { quotas: { max_users: 5n } }, key: "k" })).toEqual({ body: { quotas: { max_users: 5 } }, key: "k" });
-    expect(() => JSON.stringify(toWire({ n: 1n }))).not.toThrow();
   });
 });

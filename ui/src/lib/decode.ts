@@ -1,10 +1,6 @@
 //! Checks what the backend sent against the generated types before the UI
 //! trusts it. A field of the wrong shape becomes a clear message naming the
 //! field, never a blank screen or `undefined` in a cell.
-//!
-//! Quotas are `bigint` in the generated types (ts-rs maps i64 so) but
-//! arrive over IPC as JSON numbers; they are converted here, so the values
-//! match their types.
 
 import type { Plan } from "../generated/Plan";
 import type { Preflight } from "../generated/Preflight";
@@ -50,15 +46,13 @@ function bool(v: unknown, path: string): boolean {
 }
 
 function num(v: unknown, path: string): number {
-  if (typeof v === "bigint") return Number(v);
   if (typeof v !== "number" || !Number.isFinite(v)) throw new DecodeError(path, "a number");
   return v;
 }
 
-function int(v: unknown, path: string): bigint {
-  if (typeof v === "bigint") return v;
-  if (typeof v === "number" && Number.isSafeInteger(v)) return BigInt(v);
-  if (typeof v === "string" && /^-?\d+$/.test(v)) return BigInt(v);
+/** A whole number that a JS number holds exactly (quotas are i64 in Rust, far below 2^53 in practice). */
+function int(v: unknown, path: string): number {
+  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
   throw new DecodeError(path, "a whole number");
 }
 
@@ -177,14 +171,4 @@ export function decodePreflight(v: unknown): Preflight {
 
 export function decodeTenantOrNull(v: unknown): Tenant | null {
   return v === null || v === undefined ? null : decodeTenant(v);
-}
-
-/** Arguments for `invoke`: bigints become numbers, since JSON.stringify refuses bigints. */
-export function toWire<T>(value: T): unknown {
-  if (typeof value === "bigint") return Number(value);
-  if (Array.isArray(value)) return value.map(toWire);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
-  }
-  return value;
 }

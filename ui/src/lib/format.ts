@@ -55,7 +55,7 @@ export function countLabel(shown: number, total: number, word = "tenant"): strin
 
 const intFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
-export function formatInt(n: number | bigint): string {
+export function formatInt(n: number): string {
   return intFormat.format(n);
 }
 

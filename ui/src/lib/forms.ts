@@ -1,6 +1,6 @@
 //! Form text → request bodies. Only what the browser must decide lives here
-//! (is "1,000" a number?); the real rules are checked by core and the server
-//! and come back as field errors.
+//! (is "1,000" a number, and one a JS number holds exactly?); the other rules
+//! are checked by core and the server and come back as field errors.
 
 import type { CreateTenant } from "../generated/CreateTenant";
 import type { Plan } from "../generated/Plan";
@@ -47,18 +47,36 @@ export function tenantToForm(t: Tenant): TenantForm {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
-/** An optional whole number: "" is absent; "1,000", "1 000" and "1_000" are 1000. */
-export function parseQuota(text: string): Parsed<bigint | undefined> {
+/**
+ * The server's bound on every quota (`QUOTA_MAX` in the API crate's
+ * validation). Checked here too, because a value the server would refuse
+ * could also be too large for a JS number to hold exactly.
+ */
+export const QUOTA_MAX = 10_000_000;
+
+/**
+ * An optional quota: "" is absent; "1,000", "1 000" and "1_000" are 1000.
+ * A whole number outside 1..=QUOTA_MAX gets the server's own message for it.
+ */
+export function parseQuota(text: string): Parsed<number | undefined> {
   const cleaned = text.trim().replace(/[\s,_]/g, "");
   if (cleaned === "") return { ok: true, value: undefined };
-  if (!/^\d+$/.test(cleaned)) return { ok: false, message: "Enter a whole number, like 500" };
-  return { ok: true, value: BigInt(cleaned) };
+  const match = /^(-?)0*(\d+)$/.exec(cleaned);
+  if (!match) return { ok: false, message: "Enter a whole number, like 500" };
+  const [, sign = "", digits = ""] = match;
+  const value = Number(sign + digits);
+  if (!(value >= 1 && value <= QUOTA_MAX)) {
+    // The digits as typed: a huge number would print as 1e+21.
+    const shown = sign === "-" && digits !== "0" ? `-${digits}` : digits;
+    return { ok: false, message: `must be between 1 and ${QUOTA_MAX}, got ${shown}` };
+  }
+  return { ok: true, value };
 }
 
 export type Built<T> = { body: T | null; errors: Record<string, string> };
 
-function parseQuotas(form: TenantForm, errors: Record<string, string>): Partial<Record<QuotaKey, bigint>> {
-  const out: Partial<Record<QuotaKey, bigint>> = {};
+function parseQuotas(form: TenantForm, errors: Record<string, string>): Partial<Record<QuotaKey, number>> {
+  const out: Partial<Record<QuotaKey, number>> = {};
   for (const key of QUOTA_KEYS) {
     const parsed = parseQuota(form[key]);
     if (!parsed.ok) errors[`quotas.${key}`] = parsed.message;
@@ -98,8 +116,7 @@ export function buildUpdate(original: Tenant, form: TenantForm): Built<UpdateTen
   const changedQuotas: QuotasPatch = {};
   for (const key of QUOTA_KEYS) {
     const v = quotas[key];
-    // Compare as numbers: at run time the backend's quotas arrive as numbers.
-    if (v !== undefined && Number(v) !== Number(original.quotas[key])) changedQuotas[key] = v;
+    if (v !== undefined && v !== original.quotas[key]) changedQuotas[key] = v;
   }
   if (Object.keys(changedQuotas).length > 0) body.quotas = changedQuotas;
   const unchanged = Object.keys(body).length === 0;

@@ -14,10 +14,9 @@ export function randomUuid(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** A stable text for a request body: object keys sorted, bigints as digits. */
+/** A stable text for a request body: object keys sorted at every level. */
 export function fingerprint(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === "bigint") return `${v.toString()}n`;
     if (v && typeof v === "object" && !Array.isArray(v)) {
       return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)));
     }

@@ -34,8 +34,8 @@ describe("sortTenants", () => {
   });
   it("sorts quotas numerically", () => {
     const many = [
-      tenant("a", { quotas: { max_users: 500n, storage_gib: 1n, requests_per_minute: 1n } }),
-      tenant("b", { quotas: { max_users: 60n, storage_gib: 1n, requests_per_minute: 1n } }),
+      tenant("a", { quotas: { max_users: 500, storage_gib: 1, requests_per_minute: 1 } }),
+      tenant("b", { quotas: { max_users: 60, storage_gib: 1, requests_per_minute: 1 } }),
     ];
     expect(sortTenants(many, { key: "max_users", dir: "desc" }).map((t) => t.slug)).toEqual(["a", "b"]);
     expect(sortTenants(many, { key: "max_users", dir: "asc" }).map((t) => t.slug)).toEqual(["b", "a"]);

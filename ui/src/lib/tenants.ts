@@ -59,7 +59,7 @@ function compareBy(key: SortKey, a: Tenant, b: Tenant): number {
     case "max_users":
     case "storage_gib":
     case "requests_per_minute":
-      return cmp(Number(a.quotas[key]), Number(b.quotas[key]));
+      return cmp(a.quotas[key], b.quotas[key]);
     case "updated_at":
       return cmp(Date.parse(a.updated_at) || 0, Date.parse(b.updated_at) || 0);
   }

@@ -9,7 +9,7 @@ export function tenant(slug: string, over: Partial<Tenant> = {}): Tenant {
     name: slug.replace(/-/g, " ").replace(/\b\w/g, (c) => c.toUpperCase()),
     plan: "team",
     status: "active",
-    quotas: { max_users: 50n, storage_gib: 50n, requests_per_minute: 600n },
+    quotas: { max_users: 50, storage_gib: 50, requests_per_minute: 600 },
     created_at: "2024-01-01T00:00:00Z",
     updated_at: "2024-01-01T00:00:00Z",
     ...over,
