@@ -78,6 +78,11 @@ fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
     acceptable.then(|| value.to_string())
 }
 
+/// An oversized body is still read (and dropped) up to this size before the
+/// 413 is sent: a client that is cut off mid-upload sees a broken connection
+/// instead of the answer.
+const DRAIN_MAX: usize = 16 * MAX_BODY_BYTES;
+
 /// Reads the whole body (at most `MAX_BODY_BYTES`) before anything parses
 /// it, so every later step sees the same bytes and an oversized body is
 /// refused with 413 before it has any effect.
@@ -87,7 +92,7 @@ pub async fn buffer_body(req: Request, next: Next) -> Result<Response, Error> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|len| len > DRAIN_MAX as u64) {
         return Err(Error::PayloadTooLarge);
     }
     let (parts, body) = req.into_parts();
@@ -98,20 +103,28 @@ pub async fn buffer_body(req: Request, next: Next) -> Result<Response, Error> {
 }
 
 /// The body's bytes, refusing more than `MAX_BODY_BYTES`.
-pub async fn read_body(body: Body) -> Result<Bytes, Error> {
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|err| {
-            let too_large = err
-                .into_inner()
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            if too_large {
-                Error::PayloadTooLarge
-            } else {
-                Error::MalformedJson("the body could not be read".to_string())
-            }
-        })
+pub async fn read_body(mut body: Body) -> Result<Bytes, Error> {
+    use http_body_util::BodyExt as _;
+    let mut buffer = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| Error::MalformedJson("the body could not be read".to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_MAX {
+            break;
+        }
+        if seen <= MAX_BODY_BYTES {
+            buffer.extend_from_slice(&data);
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(Error::PayloadTooLarge);
+    }
+    Ok(Bytes::from(buffer))
 }
 
 /// Handler for paths no route matches.

@@ -160,6 +160,19 @@ on_both_databases! {
         assert!(response.starts_with("HTTP/1.1 413"), "{response}");
         assert!(response.contains("\"code\":\"payload_too_large\""), "{response}");
 
+        // A huge announced size is refused before a byte of it is read.
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+        let request = format!(
+            "POST /v1/tenants HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n{{",
+            srv.admin
+        );
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        let response = String::from_utf8_lossy(&response);
+        assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+
         assert_eq!(srv.snapshot().await, before);
     }
 
