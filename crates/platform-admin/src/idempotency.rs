@@ -3,7 +3,9 @@
 //! gets the stored response (and `idempotent-replayed: true`) with no second
 //! effect; the same key with another request is refused (422); a retry while
 //! the first is still running is refused (409). Keys are scoped to the token
-//! and kept for 24 hours. 5xx responses are not kept, so a retry re-runs.
+//! and kept for 24 hours. 5xx responses are not kept, so a retry re-runs;
+//! nor are refusals of the request's form (400, 415, 422), which happen
+//! before anything runs, so a client may fix its request and keep its key.
 //!
 //! A successful mutation stores its response in the same transaction as its
 //! effect (see `mutation`), so an effect never exists without its replay.
@@ -282,13 +284,24 @@ pub async fn layer(
     }
 }
 
-/// Keeps the response of a finished request for replay, unless it is a
-/// server error (then the key is released) or already kept.
+/// Whether a response not written by the mutation itself is kept for replay.
+fn is_kept(status: StatusCode) -> bool {
+    !status.is_server_error()
+        && !matches!(
+            status,
+            StatusCode::BAD_REQUEST
+                | StatusCode::UNSUPPORTED_MEDIA_TYPE
+                | StatusCode::UNPROCESSABLE_ENTITY
+        )
+}
+
+/// Keeps the response of a finished request for replay, unless it is not
+/// to be kept (then the key is released) or the mutation already kept it.
 async fn settle(db: &Db, claim: &Claim, response: Response, request_id: &str) -> Response {
     if response.extensions().get::<Recorded>().is_some() {
         return response;
     }
-    if response.status().is_server_error() {
+    if !is_kept(response.status()) {
         if let Err(err) = release(db, claim).await {
             tracing::error!(error = %err, "cannot release an idempotency key");
         }
@@ -345,6 +358,22 @@ mod tests {
         assert_ne!(base, request_hash("PATCH", "/v1/tenants", b"{}"));
         assert_ne!(base, request_hash("POST", "/v1/tenants/x", b"{}"));
         assert_ne!(base, request_hash("POST", "/v1/tenants", b"{ }"));
+    }
+
+    #[test]
+    fn only_results_of_running_are_kept() {
+        for status in [StatusCode::NOT_FOUND, StatusCode::CONFLICT, StatusCode::OK] {
+            assert!(is_kept(status), "{status}");
+        }
+        for status in [
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ] {
+            assert!(!is_kept(status), "{status}");
+        }
     }
 
     #[test]

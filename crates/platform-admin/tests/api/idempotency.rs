@@ -147,6 +147,40 @@ on_both_databases! {
         assert_eq!(second.text, first.text);
     }
 
+    async fn a_refused_request_form_keeps_the_key_usable(srv) {
+        let invalid = post_with_key(srv, &srv.admin, "/v1/tenants", "fix-me", r#"{"slug": "A", "name": "Acme"}"#).await;
+        invalid.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let fixed = post_with_key(srv, &srv.admin, "/v1/tenants", "fix-me", ACME).await;
+        assert_eq!(fixed.status, StatusCode::CREATED, "{}", fixed.text);
+        assert_eq!(fixed.header("idempotent-replayed"), None);
+    }
+
+    async fn concurrent_requests_with_one_key_run_once(srv) {
+        for round in 0..5 {
+            let key = format!("race-{round}");
+            let body = format!(r#"{{"slug": "race-{round}", "name": "Race"}}"#);
+            let (a, b) = tokio::join!(
+                post_with_key(srv, &srv.admin, "/v1/tenants", &key, &body),
+                post_with_key(srv, &srv.admin, "/v1/tenants", &key, &body),
+            );
+            let (first, second) = if a.header("idempotent-replayed").is_some() || a.status == StatusCode::CONFLICT {
+                (b, a)
+            } else {
+                (a, b)
+            };
+            assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+            if second.status == StatusCode::CONFLICT {
+                second.expect_error(StatusCode::CONFLICT, "idempotency_key_in_flight");
+            } else {
+                assert_eq!(second.status, StatusCode::CREATED, "{}", second.text);
+                assert_eq!(second.header("idempotent-replayed"), Some("true"));
+                assert_eq!(second.text, first.text);
+            }
+        }
+        assert_eq!(srv.all_tenants().await.len(), 5);
+        assert_eq!(srv.all_audit().await.len(), 5);
+    }
+
     async fn server_errors_are_not_kept_so_a_retry_runs_again(srv) {
         // Break the audit table so that the create fails inside its transaction.
         sqlx::query("ALTER TABLE audit_records RENAME TO audit_records_away")
