@@ -382,11 +382,13 @@ impl Http {
         )
     }
 
-    /// Audit records about `target`, newest last.
+    /// Audit records about `target`, oldest first (the server lists newest first).
     pub fn audit(&self, target: &str) -> Vec<serde_json::Value> {
         let resp = self.get(&format!("/v1/audit?target={target}&limit=200"));
         assert_eq!(resp.status, 200, "{}", resp.body);
-        resp.json()["items"].as_array().cloned().unwrap_or_default()
+        let mut records = resp.json()["items"].as_array().cloned().unwrap_or_default();
+        records.reverse();
+        records
     }
 
     /// Number of tenants the server has.
