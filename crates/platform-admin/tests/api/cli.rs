@@ -212,6 +212,22 @@ mod sqlite {
     use super::*;
 
     #[tokio::test]
+    async fn a_missing_database_file_is_created_in_wal_mode() {
+        use sqlx::Row as _;
+        let test_db = TestDb::new(Backend::Sqlite, "wal").await.expect("sqlite");
+        let db = Db::connect(&test_db.url).await.expect("create and migrate");
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(db.pool())
+            .await
+            .expect("pragma")
+            .try_get(0)
+            .expect("mode");
+        assert_eq!(mode, "wal");
+        assert_eq!(count(&db, "tenants").await, 0);
+        db.close().await;
+    }
+
+    #[tokio::test]
     async fn token_create_prints_only_the_token() {
         super::token_create_prints_only_the_token(Backend::Sqlite).await;
     }
