@@ -41,7 +41,10 @@ impl TestDb {
                 postgres: None,
             }),
             Backend::Postgres => {
-                let Ok(base) = std::env::var(POSTGRES_ENV) else {
+                let Some(base) = std::env::var(POSTGRES_ENV)
+                    .ok()
+                    .filter(|url| !url.is_empty())
+                else {
                     // Written past the test harness's capture, so that a
                     // skipped variant is seen, not mistaken for a pass.
                     let _ = writeln!(
