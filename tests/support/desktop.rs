@@ -112,6 +112,8 @@ impl Desktop {
             "tauri:options".into(),
             serde_json::json!({ "application": bin("opsdeck-desktop") }),
         );
+        // reqwest and fantoccini bring two rustls crypto providers; pick one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .context("webdriver client")?
             .capabilities(caps)
@@ -146,7 +148,13 @@ impl Desktop {
     pub async fn fill(&self, label: &str, text: &str) -> Result<()> {
         let field = self.find(&format!("[aria-label=\"{label}\"]")).await?;
         field.clear().await?;
-        field.send_keys(text).await?;
+        if text.is_empty() {
+            // Clearing fires no input event in WebKit; type and erase a key
+            // so the view sees the field emptied, as a user would do it.
+            field.send_keys(" \u{E003}").await?;
+        } else {
+            field.send_keys(text).await?;
+        }
         Ok(())
     }
 
@@ -160,10 +168,15 @@ impl Desktop {
     }
 
     pub async fn click(&self, label: &str) -> Result<()> {
-        self.find(&format!("[aria-label=\"{label}\"]"))
-            .await?
-            .click()
-            .await?;
+        let element = self.find(&format!("[aria-label=\"{label}\"]")).await?;
+        if let Err(e) = element.click().await {
+            let shot = failure_shot_path(label);
+            let _ = self.screenshot(&shot).await;
+            bail!(
+                "cannot click `{label}` ({e:?}); the window: {}",
+                shot.display()
+            );
+        }
         Ok(())
     }
 
@@ -181,4 +194,13 @@ impl Desktop {
         self.client.close().await?;
         Ok(())
     }
+}
+
+/// Where a failing step leaves a picture of the window.
+fn failure_shot_path(step: &str) -> PathBuf {
+    let name: String = step
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    std::env::temp_dir().join(format!("opsdeck-failure-{name}.png"))
 }

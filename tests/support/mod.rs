@@ -307,7 +307,16 @@ pub struct Http {
     pub base: String,
     pub token: Option<String>,
     client: reqwest::Client,
-    rt: tokio::runtime::Runtime,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        // Async tests drop it too, where a blocking shutdown would panic.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 pub struct Response {
@@ -331,10 +340,12 @@ impl Http {
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("http client"),
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime"),
+            rt: Some(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime"),
+            ),
         }
     }
 
@@ -356,7 +367,8 @@ impl Http {
         if let Some(body) = body {
             req = req.body(body);
         }
-        self.rt.block_on(async {
+        // On a thread of its own, so async tests may call it too.
+        let request = async {
             let resp = req.send().await.expect("request");
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
@@ -366,6 +378,17 @@ impl Http {
                 headers,
                 body,
             }
+        };
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    self.rt
+                        .as_ref()
+                        .expect("runtime lives until drop")
+                        .block_on(request)
+                })
+                .join()
+                .expect("HTTP request thread")
         })
     }
 
