@@ -1,12 +1,12 @@
 //! The one error envelope every failing response carries.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
 /// Machine-readable reason for a failure. Clients match on it; `message` is
 /// for people. Unknown codes from a newer server arrive as `Unknown`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ErrorCode {
@@ -37,8 +37,57 @@ pub enum ErrorCode {
     /// Something failed on the server; the request id finds it in the logs.
     Internal,
     /// A code this client does not know yet.
-    #[serde(other)]
     Unknown,
+}
+
+impl ErrorCode {
+    const KNOWN: [ErrorCode; 13] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::ValidationFailed,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::SlugTaken,
+        ErrorCode::InvalidState,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyInFlight,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Internal,
+    ];
+
+    /// The code as it is on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::SlugTaken => "slug_taken",
+            ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyInFlight => "idempotency_key_in_flight",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+/// Tolerant on the way in: a code from a newer server becomes `Unknown`
+/// instead of making the whole envelope unreadable.
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Ok(Self::KNOWN
+            .into_iter()
+            .find(|known| known.as_str() == code)
+            .unwrap_or(ErrorCode::Unknown))
+    }
 }
 
 /// One field that failed validation, named by its JSON path (`quotas.max_users`).
@@ -70,4 +119,23 @@ pub struct ErrorEnvelope {
     /// The id of the request, also sent as the `x-request-id` header.
     #[serde(default)]
     pub request_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_ones_are_tolerated() {
+        for code in ErrorCode::KNOWN {
+            let json = serde_json::to_string(&code).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(
+                serde_json::from_str::<ErrorCode>(&json).expect("parse"),
+                code
+            );
+        }
+        let newer: ErrorCode = serde_json::from_str("\"quota_exceeded\"").expect("parse");
+        assert_eq!(newer, ErrorCode::Unknown);
+    }
 }

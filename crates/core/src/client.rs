@@ -324,22 +324,20 @@ impl AdminClient {
     }
 }
 
+/// A transport failure in the user's terms: the server's address and the
+/// root cause ("Connection refused"), not reqwest's chain of wrappers.
 fn transport_error(url: &Url, e: reqwest::Error) -> Error {
+    let server = url.origin().ascii_serialization();
     if e.is_timeout() {
-        Error::Timeout {
-            url: url.to_string(),
-        }
-    } else {
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message = format!("{message}: {s}");
-            source = s.source();
-        }
-        Error::Unreachable {
-            url: url.to_string(),
-            message,
-        }
+        return Error::Timeout { url: server };
+    }
+    let mut root: &dyn std::error::Error = &e;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    Error::Unreachable {
+        url: server,
+        message: root.to_string(),
     }
 }
 

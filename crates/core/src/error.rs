@@ -96,12 +96,7 @@ impl Error {
             Error::Keyring { .. } => "keyring_unavailable",
             Error::Unreachable { .. } => "unreachable",
             Error::Timeout { .. } => "timeout",
-            Error::Api { envelope, .. } => {
-                return serde_json::to_value(envelope.code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "unknown".into())
-            }
+            Error::Api { envelope, .. } => envelope.code.as_str(),
             Error::MalformedResponse { .. } => "malformed_response",
             Error::Store { .. } => "store",
             Error::ConfirmationRequired { .. } => "confirmation_required",
