@@ -27,17 +27,9 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
 
     // Add the profile; the token goes to the keyring.
     desktop
-        .click("Add profile")
+        .add_profile("sandbox", "dev", &admin.url, &token)
         .await
-        .expect("open add profile");
-    desktop.fill("Profile name", "sandbox").await.expect("name");
-    desktop.select("Tier", "dev").await.expect("tier");
-    desktop
-        .fill("Admin API URL", &admin.url)
-        .await
-        .expect("url");
-    desktop.fill("API token", &token).await.expect("token");
-    desktop.click("Save profile").await.expect("save");
+        .expect("add profile");
 
     // The demo tenants show, with their count.
     let count = desktop
@@ -121,5 +113,111 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
     })
     .expect("exactly one tenant created");
 
+    desktop.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
+    let mut admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    admin.seed_demo().expect("demo data");
+    let token = admin.token("desk", "admin").expect("token");
+    let http = Http::new(&admin.url, Some(&token));
+    let target = http.get("/v1/tenants?limit=1&status=active").json()["items"][0]["slug"]
+        .as_str()
+        .expect("an active demo tenant")
+        .to_string();
+
+    let cli = Cli::new().expect("cli");
+    let desktop = Desktop::start(&[("OPSDECK_CONFIG_DIR", cli.config_dir.path())])
+        .await
+        .expect("desktop app");
+    desktop
+        .add_profile("prod-eu", "prod", &admin.url, &token)
+        .await
+        .expect("add profile");
+
+    // Production says so, in words as well as colour.
+    let banner = desktop.find("header").await.expect("banner");
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = banner.text().await.unwrap_or_default();
+        if text.contains("PRODUCTION") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text.contains("PRODUCTION"), "banner reads `{text}`");
+
+    // Suspend needs the slug typed; the button stays disabled until then.
+    desktop
+        .fill("Search tenants", &target)
+        .await
+        .expect("search");
+    desktop
+        .click(&format!("Suspend {target}"))
+        .await
+        .expect("suspend action");
+    let confirm = desktop
+        .find("[aria-label=\"Suspend tenant\"]")
+        .await
+        .expect("confirm button");
+    let typed = desktop
+        .find("[aria-label=\"Type the tenant slug to confirm\"]")
+        .await
+        .expect("slug field in production");
+    typed
+        .send_keys(&target[..target.len() - 1])
+        .await
+        .expect("type part");
+    assert!(
+        !confirm.is_enabled().await.expect("enabled?"),
+        "confirm enabled before the slug is typed in full"
+    );
+    if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+        let path = std::path::Path::new(&dir).join("prod-confirm.png");
+        desktop.screenshot(&path).await.expect("screenshot");
+    }
+    assert_eq!(
+        http.get(&format!("/v1/tenants/{target}")).json()["status"],
+        "active"
+    );
+    typed
+        .send_keys(&target[target.len() - 1..])
+        .await
+        .expect("type rest");
+    assert!(confirm.is_enabled().await.expect("enabled?"));
+    confirm.click().await.expect("confirm");
+    wait_until(
+        "the tenant to be suspended",
+        Duration::from_secs(10),
+        || http.get(&format!("/v1/tenants/{target}")).json()["status"] == "suspended",
+    )
+    .expect("suspended on the server");
+
+    // The server goes away: the window keeps the list, marked stale.
+    admin.stop();
+    desktop.click("Refresh").await.expect("refresh");
+    let stale = desktop
+        .find("[role=\"status\"].stale")
+        .await
+        .expect("stale marker");
+    let stale_text = stale.text().await.expect("stale text");
+    assert!(
+        stale_text.contains("Offline"),
+        "stale marker reads `{stale_text}`"
+    );
+    desktop
+        .find(&format!("[data-slug=\"{target}\"]"))
+        .await
+        .expect("the cached row is still shown");
+    if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+        desktop
+            .fill("Search tenants", "")
+            .await
+            .expect("clear search");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let path = std::path::Path::new(&dir).join("prod-offline.png");
+        desktop.screenshot(&path).await.expect("screenshot");
+    }
     desktop.close().await.expect("close");
 }

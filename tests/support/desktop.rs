@@ -37,9 +37,13 @@ fn tool(name: &str) -> Result<PathBuf> {
 
 fn start_xvfb(logs: &Path) -> Result<(Proc, String)> {
     let xvfb = tool("Xvfb")?;
-    for n in 0..20 {
-        let number = 90 + (std::process::id() as usize + n * 7) % 400;
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    for _ in 0..20 {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let number = 90 + (std::process::id() as usize * 13 + n * 7) % 400;
+        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+        {
             continue;
         }
         let display = format!(":{number}");
@@ -178,6 +182,16 @@ impl Desktop {
             );
         }
         Ok(())
+    }
+
+    /// Adds a profile through the add-profile dialog, as a user does.
+    pub async fn add_profile(&self, name: &str, tier: &str, url: &str, token: &str) -> Result<()> {
+        self.click("Add profile").await?;
+        self.fill("Profile name", name).await?;
+        self.select("Tier", tier).await?;
+        self.fill("Admin API URL", url).await?;
+        self.fill("API token", token).await?;
+        self.click("Save profile").await
     }
 
     /// Saves a PNG of the window.
