@@ -115,13 +115,7 @@ pub async fn run(
     match cmd {
         TenantsCommand::List { status, search } => {
             let mut view = console.tenants_list(profile).await?;
-            let needle = search.map(|s| s.to_lowercase());
-            view.tenants.retain(|t| {
-                status.is_none_or(|s| t.status == s)
-                    && needle.as_ref().is_none_or(|n| {
-                        t.slug.contains(n.as_str()) || t.name.to_lowercase().contains(n.as_str())
-                    })
-            });
+            view.retain_matching(status, search.as_deref());
             if let Some(stale) = &view.stale {
                 out.note(&format!(
                     "STALE: showing the list cached {} ({}): {}",

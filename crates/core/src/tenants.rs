@@ -3,7 +3,7 @@
 //! Mutations carry an idempotency key so a retry never acts twice.
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::tenants::{CreateTenant, Tenant, UpdateTenant};
+use opsdeck_api::tenants::{CreateTenant, Tenant, TenantStatus, UpdateTenant};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -31,6 +31,20 @@ pub struct TenantsView {
     pub fetched_at: DateTime<Utc>,
     /// Set when the server was unreachable and this is the cached list.
     pub stale: Option<Stale>,
+}
+
+impl TenantsView {
+    /// Keeps the tenants with `status` (if given) whose slug or name contains
+    /// `search` (if given, ignoring case).
+    pub fn retain_matching(&mut self, status: Option<TenantStatus>, search: Option<&str>) {
+        let needle = search.map(str::to_lowercase).filter(|n| !n.is_empty());
+        self.tenants.retain(|t| {
+            status.is_none_or(|s| t.status == s)
+                && needle
+                    .as_deref()
+                    .is_none_or(|n| t.slug.contains(n) || t.name.to_lowercase().contains(n))
+        });
+    }
 }
 
 /// A fresh idempotency key, for callers that have none of their own.
@@ -172,7 +186,7 @@ mod tests {
     use crate::client::{RetryPolicy, Timeouts};
     use crate::paths::Paths;
     use crate::secrets::{MemorySecrets, Token};
-    use opsdeck_api::tenants::{Plan, TenantStatus};
+    use opsdeck_api::tenants::Plan;
 
     /// A loopback port with nothing listening on it.
     fn dead_url() -> String {
@@ -206,6 +220,25 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    #[test]
+    fn filtering_matches_status_and_slug_or_name_ignoring_case() {
+        let mut suspended = tenant("globex");
+        suspended.status = TenantStatus::Suspended;
+        let mut view = TenantsView {
+            profile: "p".into(),
+            tier: Tier::Dev,
+            tenants: vec![tenant("acme"), suspended, tenant("initech")],
+            fetched_at: Utc::now(),
+            stale: None,
+        };
+        let mut by_name = view.clone();
+        by_name.retain_matching(None, Some("GLOB"));
+        assert_eq!(by_name.tenants.len(), 1);
+        view.retain_matching(Some(TenantStatus::Active), Some("c"));
+        let slugs: Vec<_> = view.tenants.iter().map(|t| t.slug.as_str()).collect();
+        assert_eq!(slugs, ["acme", "initech"]);
     }
 
     #[tokio::test]
