@@ -4,6 +4,9 @@
 pub mod profiles;
 pub mod tenants;
 
+use std::time::Duration;
+
+use opsdeck_core::client::{RetryPolicy, Timeouts};
 use opsdeck_core::{Console, ErrorReport};
 
 /// The console, or why it could not be opened (shown by every command, so
@@ -12,7 +15,21 @@ pub struct AppState(Result<Console, ErrorReport>);
 
 impl AppState {
     pub fn open() -> Self {
-        let opened = tauri::async_runtime::block_on(Console::open_default());
+        // A window must answer quickly: a hanging server shows the stale list
+        // after seconds, not after the CLI's patient retries.
+        let network = (
+            Timeouts {
+                connect: Duration::from_secs(3),
+                request: Duration::from_secs(10),
+            },
+            RetryPolicy {
+                attempts: 2,
+                base: Duration::from_millis(200),
+                cap: Duration::from_secs(1),
+            },
+        );
+        let opened = tauri::async_runtime::block_on(Console::open_default())
+            .map(|console| console.with_network(network.0, network.1));
         if let Err(e) = &opened {
             tracing::error!(error = %e, "cannot open the console");
         }
