@@ -7,23 +7,40 @@ use std::time::Duration;
 use opsdeck_tests::desktop::Desktop;
 use opsdeck_tests::{wait_until, Backend, Cli, Http, PlatformAdmin};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_finds() {
+/// A platform-admin with the demo data set, an admin token, and a client.
+fn demo_platform() -> (PlatformAdmin, String, Http) {
     let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
     admin.seed_demo().expect("demo data");
     let token = admin.token("desk", "admin").expect("token");
     let http = Http::new(&admin.url, Some(&token));
-    let demo_count = http.tenant_count();
-    assert!(demo_count >= 50, "demo data has {demo_count} tenants");
-    let some_demo = http.get("/v1/tenants?limit=1&status=suspended").json()["items"][0]["slug"]
-        .as_str()
-        .expect("a suspended demo tenant")
-        .to_string();
+    (admin, token, http)
+}
 
+/// The slug of the first demo tenant with `status`.
+fn first_slug(http: &Http, status: &str) -> String {
+    http.get(&format!("/v1/tenants?limit=1&status={status}"))
+        .json()["items"][0]["slug"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a demo tenant that is {status}"))
+        .to_string()
+}
+
+/// The app in a window of its own, with a config dir the CLI shares.
+async fn window() -> (Cli, Desktop) {
     let cli = Cli::new().expect("cli");
     let desktop = Desktop::start(&[("OPSDECK_CONFIG_DIR", cli.config_dir.path())])
         .await
         .expect("desktop app");
+    (cli, desktop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_finds() {
+    let (admin, token, http) = demo_platform();
+    let demo_count = http.tenant_count();
+    assert!(demo_count >= 50, "demo data has {demo_count} tenants");
+    let some_demo = first_slug(&http, "suspended");
+    let (cli, desktop) = window().await;
 
     // Add the profile; the token goes to the keyring.
     desktop
@@ -118,19 +135,9 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
-    let mut admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
-    admin.seed_demo().expect("demo data");
-    let token = admin.token("desk", "admin").expect("token");
-    let http = Http::new(&admin.url, Some(&token));
-    let target = http.get("/v1/tenants?limit=1&status=active").json()["items"][0]["slug"]
-        .as_str()
-        .expect("an active demo tenant")
-        .to_string();
-
-    let cli = Cli::new().expect("cli");
-    let desktop = Desktop::start(&[("OPSDECK_CONFIG_DIR", cli.config_dir.path())])
-        .await
-        .expect("desktop app");
+    let (mut admin, token, http) = demo_platform();
+    let target = first_slug(&http, "active");
+    let (_cli, desktop) = window().await;
     desktop
         .add_profile("prod-eu", "prod", &admin.url, &token)
         .await
