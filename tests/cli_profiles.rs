@@ -1,0 +1,128 @@
+//! Profiles and tokens from the CLI: a token is kept in the OS keyring or
+//! nowhere, and a broken profiles file is reported, not overwritten.
+
+use opsdeck_tests::{Backend, Cli, PlatformAdmin};
+
+/// Every byte under `dir`, to look for a secret that must not be there.
+fn all_files_contain(dir: &std::path::Path, needle: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            all_files_contain(&path, needle)
+        } else {
+            std::fs::read(&path)
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+        }
+    })
+}
+
+#[test]
+fn token_is_in_the_keyring_and_in_no_file() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("plat", "dev", &admin, &token);
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    cli.run(&["tenants", "list"]).success();
+
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["profiles"][0]["has_token"], true);
+    assert!(
+        !all_files_contain(cli.config_dir.path(), &token),
+        "the token was written to a file under the config dir"
+    );
+}
+
+#[test]
+fn without_a_keyring_login_fails_clearly_and_writes_nothing() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.run(&[
+        "profile",
+        "add",
+        "plat",
+        "--admin-url",
+        &admin.url,
+        "--tier",
+        "dev",
+    ])
+    .success();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let no_bus = format!("unix:path={}", dir.path().join("no-bus").display());
+    let mut login = cli.command();
+    login
+        .args(["login", "plat", "--token-stdin"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = login.spawn().expect("opsdeck login");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(token.as_bytes()).expect("write token");
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "login without a keyring must fail");
+    assert!(stderr.contains("OS keyring is not available"), "{stderr}");
+    assert!(!all_files_contain(cli.config_dir.path(), &token));
+
+    let list = cli.run(&["tenants", "list"]).failure();
+    assert!(
+        list.stderr.contains("opsdeck login plat"),
+        "{}",
+        list.stderr
+    );
+}
+
+#[test]
+fn broken_profiles_file_is_reported_with_its_line_and_left_alone() {
+    let cli = Cli::new().expect("cli");
+    let path = cli.config_dir.path().join("profiles.toml");
+    let text = "current = \"a\"\n\n[[profile]]\nname = \"a\"\ntier = \"production\"\nadmin_url = \"https://admin.example.net\"\n";
+    std::fs::write(&path, text).expect("write profiles.toml");
+
+    let run = cli.run(&["tenants", "list"]).failure();
+    assert!(run.stderr.contains("profiles.toml"), "{}", run.stderr);
+    assert!(run.stderr.contains("line 5"), "{}", run.stderr);
+    let add = cli
+        .run(&[
+            "profile",
+            "add",
+            "b",
+            "--admin-url",
+            "http://127.0.0.1:9",
+            "--tier",
+            "dev",
+        ])
+        .failure();
+    assert!(add.stderr.contains("line 5"), "{}", add.stderr);
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_refused() {
+    let cli = Cli::new().expect("cli");
+    let run = cli
+        .run(&[
+            "profile",
+            "add",
+            "remote",
+            "--admin-url",
+            "http://admin.example.net",
+            "--tier",
+            "prod",
+        ])
+        .failure();
+    assert!(run.stderr.contains("must use https"), "{}", run.stderr);
+    let list = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(list["profiles"].as_array().map(Vec::len), Some(0));
+}
