@@ -206,29 +206,37 @@ async fn act(
     action: TenantAction,
     args: ActionArgs,
 ) -> Result<()> {
-    let mut confirmation = args.confirm;
-    if confirmation.is_none() {
-        let preflight = console
-            .tenant_preflight(profile, action, &args.tenant)
-            .await?;
-        if let Some(want) = &preflight.confirm_text {
-            out.note(&preflight.summary);
-            confirmation = Some(prompt(
-                &format!("Type the slug `{want}` to {action} it: "),
-                want,
-                action,
-            )?);
+    let run = |confirmation: Option<String>| {
+        let tenant = args.tenant.clone();
+        let key = args.key.idempotency_key.clone();
+        async move {
+            console
+                .tenant_action(
+                    profile,
+                    action,
+                    &tenant,
+                    confirmation.as_deref(),
+                    key.as_deref(),
+                )
+                .await
         }
-    }
-    let result = console
-        .tenant_action(
-            profile,
-            action,
-            &args.tenant,
-            confirmation.as_deref(),
-            args.key.idempotency_key.as_deref(),
-        )
-        .await?;
+    };
+    // Core decides whether the slug must be typed; ask only when it says so.
+    let result = match run(args.confirm.clone()).await {
+        Err(Error::ConfirmationRequired {
+            target, summary, ..
+        }) => {
+            out.note(&summary);
+            let typed = prompt(
+                &format!("Type the slug `{target}` to {action} it: "),
+                &target,
+                action,
+                &summary,
+            )?;
+            run(Some(typed)).await?
+        }
+        other => other?,
+    };
     match result {
         Some(tenant) => show(out, &tenant),
         None if out.json => out.json(&serde_json::json!({ "deleted": args.tenant })),
@@ -238,12 +246,13 @@ async fn act(
 }
 
 /// Reads the confirmation from the terminal; without one, refuses.
-fn prompt(question: &str, want: &str, action: TenantAction) -> Result<String> {
+fn prompt(question: &str, want: &str, action: TenantAction, summary: &str) -> Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::ConfirmationRequired {
             action: action.to_string(),
             target: want.to_string(),
+            summary: summary.to_string(),
         });
     }
     eprint!("{question}");

@@ -62,7 +62,12 @@ pub enum Error {
     Store { path: PathBuf, message: String },
 
     #[error("{action} of `{target}` on production needs the slug typed to confirm (or --confirm {target})")]
-    ConfirmationRequired { action: String, target: String },
+    ConfirmationRequired {
+        action: String,
+        target: String,
+        /// The preflight's summary, for the caller to show before asking.
+        summary: String,
+    },
 
     #[error("typed `{typed}` but the target is `{target}`: nothing was done")]
     ConfirmationMismatch { typed: String, target: String },

@@ -98,6 +98,7 @@ pub fn check_confirmation(preflight: &Preflight, typed: Option<&str>) -> Result<
         (Some(want), None) => Err(Error::ConfirmationRequired {
             action: preflight.action.to_string(),
             target: want.clone(),
+            summary: preflight.summary.clone(),
         }),
     }
 }
