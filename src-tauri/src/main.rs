@@ -17,6 +17,7 @@ fn main() {
         .init();
 
     let state = AppState::open();
+    let commands = commands::builder();
     let result = tauri::Builder::default()
         .manage(state)
         .on_page_load(|window, _| {
@@ -27,17 +28,7 @@ fn main() {
             }
         })
         .plugin(navigation_guard())
-        .invoke_handler(tauri::generate_handler![
-            commands::profiles::profiles_list,
-            commands::profiles::profile_add,
-            commands::profiles::profile_use,
-            commands::profiles::profile_remove,
-            commands::tenants::tenants_list,
-            commands::tenants::tenant_create,
-            commands::tenants::tenant_update,
-            commands::tenants::tenant_preflight,
-            commands::tenants::tenant_action,
-        ])
+        .invoke_handler(commands.invoke_handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("error: the window could not start: {e}");
@@ -50,4 +41,65 @@ fn navigation_guard<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
     tauri::plugin::Builder::new("navigation-guard")
         .on_navigation(|_, url| commands::is_app_url(url))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commands;
+
+    /// Writes the window's bindings (commands, their argument and result
+    /// types, the constants); tests/run fails when the committed file differs.
+    #[test]
+    fn bindings_are_generated_from_the_declared_commands() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../ui/src/generated/bindings.ts"
+        );
+        commands::builder()
+            .export(
+                specta_typescript::Typescript::default()
+                    .header("// Generated from the desktop commands by `cargo test -p opsdeck-desktop`; do not edit."),
+                path,
+            )
+            .expect("the bindings export");
+        let text = std::fs::read_to_string(path).expect("bindings written");
+        for name in commands::NAMES {
+            assert!(
+                text.contains(&format!("\"{name}\"")),
+                "{name} is missing from the bindings"
+            );
+        }
+    }
+
+    /// The window's capability grants exactly the declared commands: none
+    /// forgotten (it would fail at run time), none extra.
+    #[test]
+    fn capability_grants_exactly_the_declared_commands() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/main.json");
+        let text = std::fs::read_to_string(path).expect("capabilities/main.json");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let mut granted: Vec<String> = json["permissions"]
+            .as_array()
+            .expect("a permissions list")
+            .iter()
+            .filter_map(|p| p.as_str().map(str::to_string))
+            .collect();
+        granted.sort();
+        let mut declared: Vec<String> = commands::NAMES
+            .iter()
+            .map(|n| format!("allow-{}", n.replace('_', "-")))
+            .collect();
+        declared.sort();
+        assert_eq!(
+            granted, declared,
+            "capabilities/main.json must grant exactly the commands of app_commands!"
+        );
+    }
+
+    /// build.rs reads the same declaration as text: both lists agree.
+    #[test]
+    fn build_script_sees_the_declared_commands() {
+        let source = include_str!("commands/mod.rs");
+        assert_eq!(commands::command_names(source), commands::NAMES);
+    }
 }

@@ -1,14 +1,12 @@
 //! The one error envelope every failing response carries.
 
 use serde::{Deserialize, Deserializer, Serialize};
-use ts_rs::TS;
 use utoipa::ToSchema;
 
 /// Machine-readable reason for a failure. Clients match on it; `message` is
 /// for people. Unknown codes from a newer server arrive as `Unknown`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema, specta::Type)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ErrorCode {
     /// The body is not valid JSON.
     MalformedJson,
@@ -91,8 +89,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 }
 
 /// One field that failed validation, named by its JSON path (`quotas.max_users`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -108,8 +105,7 @@ impl FieldError {
 }
 
 /// Body of every 4xx and 5xx response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct ErrorEnvelope {
     pub code: ErrorCode,
     pub message: String,

@@ -3,16 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::validation::{self, Validate};
 use crate::FieldError;
 
 /// Commercial plan; it sets the default quotas of a new tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, specta::Type,
+)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum Plan {
     Free,
     Team,
@@ -67,15 +67,18 @@ impl std::fmt::Display for Plan {
 }
 
 /// Whether the tenant's users may use the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, specta::Type,
+)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum TenantStatus {
     Active,
     Suspended,
 }
 
 impl TenantStatus {
+    pub const ALL: [TenantStatus; 2] = [TenantStatus::Active, TenantStatus::Suspended];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TenantStatus::Active => "active",
@@ -104,30 +107,30 @@ impl std::fmt::Display for TenantStatus {
 }
 
 /// Hard limits of one tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct Quotas {
-    #[ts(type = "number")]
+    #[specta(type = i32)]
     pub max_users: i64,
-    #[ts(type = "number")]
+    #[specta(type = i32)]
     pub storage_gib: i64,
-    #[ts(type = "number")]
+    #[specta(type = i32)]
     pub requests_per_minute: i64,
 }
 
 /// Quotas to set; a missing field keeps its current (or the plan's default) value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type,
+)]
 #[serde(deny_unknown_fields)]
-#[ts(export)]
 pub struct QuotasPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional, type = "number")]
+    #[specta(optional, type = Option<i32>)]
     pub max_users: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional, type = "number")]
+    #[specta(optional, type = Option<i32>)]
     pub storage_gib: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional, type = "number")]
+    #[specta(optional, type = Option<i32>)]
     pub requests_per_minute: Option<i64>,
 }
 
@@ -146,8 +149,7 @@ impl QuotasPatch {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct Tenant {
     pub id: String,
     /// Stable, URL-safe name: lowercase letters, digits and hyphens, 3–63 long.
@@ -162,19 +164,18 @@ pub struct Tenant {
 }
 
 /// Body of `POST /v1/tenants`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(deny_unknown_fields)]
-#[ts(export)]
 pub struct CreateTenant {
     pub slug: String,
     pub name: String,
     /// Defaults to `team`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[specta(optional)]
     pub plan: Option<Plan>,
     /// Defaults to the plan's quotas, field by field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[specta(optional)]
     pub quotas: Option<QuotasPatch>,
 }
 
@@ -206,18 +207,17 @@ impl Validate for CreateTenant {
 }
 
 /// Body of `PATCH /v1/tenants/{id}`: every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(deny_unknown_fields)]
-#[ts(export)]
 pub struct UpdateTenant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[specta(optional)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[specta(optional)]
     pub plan: Option<Plan>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
+    #[specta(optional)]
     pub quotas: Option<QuotasPatch>,
 }
 
@@ -247,8 +247,7 @@ impl Validate for UpdateTenant {
 }
 
 /// One page of `GET /v1/tenants`, ordered by slug.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct TenantPage {
     pub items: Vec<Tenant>,
     /// Pass as `cursor` to get the next page; absent on the last page.

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError};
 use serde::Serialize;
-use ts_rs::TS;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -132,8 +131,8 @@ impl Error {
 }
 
 /// An error as the window and `--json` output see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export, rename = "IpcError")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename = "IpcError")]
 pub struct ErrorReport {
     pub code: String,
     pub message: String,

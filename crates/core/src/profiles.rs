@@ -6,14 +6,12 @@ use std::path::Path;
 
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use crate::error::{Error, Result};
 
 /// How careful the console must be with an environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum Tier {
     Dev,
     Staging,
@@ -21,6 +19,8 @@ pub enum Tier {
 }
 
 impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Dev, Tier::Staging, Tier::Prod];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Tier::Dev => "dev",
@@ -48,8 +48,7 @@ impl std::fmt::Display for Tier {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Profile {
     pub name: String,
     pub tier: Tier,
@@ -79,8 +78,7 @@ impl Profile {
 }
 
 /// A profile as the window lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ProfileEntry {
     pub name: String,
     pub tier: Tier,
@@ -91,8 +89,7 @@ pub struct ProfileEntry {
     pub has_token: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ProfileList {
     pub current: Option<String>,
     pub profiles: Vec<ProfileEntry>,

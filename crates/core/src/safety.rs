@@ -4,14 +4,12 @@
 
 use opsdeck_api::tenants::{Tenant, TenantStatus};
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 use crate::error::{Error, Result};
 use crate::profiles::{Profile, Tier};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum TenantAction {
     Suspend,
     Resume,
@@ -40,8 +38,7 @@ impl std::fmt::Display for TenantAction {
 }
 
 /// What an action will do, shown before it is done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Preflight {
     pub action: TenantAction,
     /// Slug of the tenant.

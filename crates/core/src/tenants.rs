@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{CreateTenant, Tenant, TenantStatus, UpdateTenant};
 use serde::Serialize;
-use ts_rs::TS;
 
 use crate::console::Console;
 use crate::error::Result;
@@ -13,17 +12,15 @@ use crate::profiles::Tier;
 use crate::safety::{self, Preflight, TenantAction};
 
 /// Why the list shown is not live, and how old it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Stale {
     /// The error that kept the live list away, for people.
     pub reason: String,
-    #[ts(type = "number")]
+    #[specta(type = i32)]
     pub age_seconds: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct TenantsView {
     pub profile: String,
     pub tier: Tier,

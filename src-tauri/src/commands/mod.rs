@@ -1,8 +1,16 @@
 //! IPC commands: each takes validated arguments, calls core, and maps the
-//! error to `{ code, message, details }` for the window.
+//! error to `{ code, message, details }` for the window. `app_commands!` below
+//! is their one declaration: the invoke handler, the TypeScript bindings
+//! (`ui/src/generated/bindings.ts`), the build manifest and the capability
+//! check all follow from it.
 
 pub mod profiles;
 pub mod tenants;
+
+#[cfg(test)]
+mod names;
+#[cfg(test)]
+pub use names::command_names;
 
 use std::time::Duration;
 
@@ -53,6 +61,55 @@ pub fn is_app_url(url: &tauri::Url) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Declares the commands: `app_commands! { module::command, ... }` (no
+/// comments inside: build.rs reads the list as text).
+macro_rules! app_commands {
+    { $($module:ident::$command:ident),+ $(,)? } => {
+        /// The names the window invokes, in declaration order.
+        #[cfg(test)]
+        pub const NAMES: &[&str] = &[$(stringify!($command)),+];
+
+        /// The commands with their types, for the invoke handler and the bindings.
+        pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
+            with_constants(
+                tauri_specta::Builder::<tauri::Wry>::new()
+                    // One type per Rust type, as the UI names them.
+                    .disable_serde_phases()
+                    .commands(tauri_specta::collect_commands![$($module::$command),+]),
+            )
+        }
+    };
+}
+
+app_commands! {
+    profiles::profiles_list,
+    profiles::profile_add,
+    profiles::profile_use,
+    profiles::profile_remove,
+    tenants::tenants_list,
+    tenants::tenant_create,
+    tenants::tenant_update,
+    tenants::tenant_preflight,
+    tenants::tenant_action,
+}
+
+/// What the window must not copy by hand: enum lists, limits and defaults,
+/// exported beside the types so a new variant reaches the UI with its type.
+fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::Builder<tauri::Wry> {
+    use opsdeck_api::tenants::{CreateTenant, Plan, TenantStatus};
+    use opsdeck_api::validation;
+    builder
+        .constant("PLANS", Plan::ALL)
+        .constant("TENANT_STATUSES", TenantStatus::ALL)
+        .constant("TIERS", opsdeck_core::Tier::ALL)
+        .constant("DEFAULT_PLAN", CreateTenant::DEFAULT_PLAN)
+        .constant("QUOTA_MAX", validation::QUOTA_MAX)
+        .constant("SLUG_MIN", validation::SLUG_MIN)
+        .constant("SLUG_MAX", validation::SLUG_MAX)
+        .constant("NAME_MAX", validation::NAME_MAX)
+        .typ::<ErrorReport>()
 }
 
 /// An argument the window sent that core would not accept.

@@ -7,12 +7,16 @@ use tauri::State;
 use super::{invalid, AppState, CmdResult};
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn profiles_list(state: State<'_, AppState>) -> CmdResult<ProfileList> {
     Ok(state.console()?.profile_list().await?)
 }
 
 /// Adds a profile with its token (into the keyring) and makes it current.
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_add(
     state: State<'_, AppState>,
     name: String,
@@ -28,11 +32,15 @@ pub async fn profile_add(
 }
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_use(state: State<'_, AppState>, name: String) -> CmdResult<()> {
     Ok(state.console()?.profile_use(&name).await?)
 }
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_remove(state: State<'_, AppState>, name: String) -> CmdResult<()> {
     Ok(state.console()?.profile_remove(&name).await?)
 }

@@ -7,6 +7,8 @@ use tauri::State;
 use super::{AppState, CmdResult};
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn tenants_list(
     state: State<'_, AppState>,
     profile: Option<String>,
@@ -15,6 +17,8 @@ pub async fn tenants_list(
 }
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn tenant_create(
     state: State<'_, AppState>,
     profile: Option<String>,
@@ -28,6 +32,8 @@ pub async fn tenant_create(
 }
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn tenant_update(
     state: State<'_, AppState>,
     profile: Option<String>,
@@ -42,6 +48,8 @@ pub async fn tenant_update(
 }
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn tenant_preflight(
     state: State<'_, AppState>,
     profile: Option<String>,
@@ -55,6 +63,8 @@ pub async fn tenant_preflight(
 }
 
 #[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
 pub async fn tenant_action(
     state: State<'_, AppState>,
     profile: Option<String>,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import type { Preflight } from "../generated/Preflight";
+import type { Preflight } from "../generated/bindings";
 import { canConfirm, confirmLabel } from "./confirm";
 
 const prod: Preflight = {

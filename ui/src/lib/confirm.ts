@@ -2,8 +2,7 @@
 //! itself (which tier needs the slug typed) is core's: it arrives as
 //! `Preflight.confirm_text`.
 
-import type { Preflight } from "../generated/Preflight";
-import type { TenantAction } from "../generated/TenantAction";
+import type { Preflight, TenantAction } from "../generated/bindings";
 
 /**
  * True once the preflight has arrived, nothing is in flight, and, where the

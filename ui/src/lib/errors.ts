@@ -1,8 +1,7 @@
 //! The one error shape the UI deals with (`IpcError`), how any rejection
 //! becomes one, and how its field errors are put at their fields.
 
-import type { FieldError } from "../generated/FieldError";
-import type { IpcError } from "../generated/IpcError";
+import type { FieldError, IpcError } from "../generated/bindings";
 
 /** Codes the UI itself produces, beside the backend's. */
 export const UI_CODES = {

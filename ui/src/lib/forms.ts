@@ -2,12 +2,7 @@
 //! (is "1,000" a number, and one a JS number holds exactly?); the other rules
 //! are checked by core and the server and come back as field errors.
 
-import type { CreateTenant } from "../generated/CreateTenant";
-import type { Plan } from "../generated/Plan";
-import type { QuotasPatch } from "../generated/QuotasPatch";
-import type { Tenant } from "../generated/Tenant";
-import type { Tier } from "../generated/Tier";
-import type { UpdateTenant } from "../generated/UpdateTenant";
+import { DEFAULT_PLAN, QUOTA_MAX, type CreateTenant, type Plan, type QuotasPatch, type Tenant, type Tier, type UpdateTenant } from "../generated/bindings";
 
 export type QuotaKey = keyof QuotasPatch;
 export const QUOTA_KEYS: readonly QuotaKey[] = ["max_users", "storage_gib", "requests_per_minute"];
@@ -31,7 +26,7 @@ export type TenantForm = {
 };
 
 export function emptyTenantForm(): TenantForm {
-  return { slug: "", name: "", plan: "team", max_users: "", storage_gib: "", requests_per_minute: "" };
+  return { slug: "", name: "", plan: DEFAULT_PLAN, max_users: "", storage_gib: "", requests_per_minute: "" };
 }
 
 export function tenantToForm(t: Tenant): TenantForm {
@@ -48,11 +43,11 @@ export function tenantToForm(t: Tenant): TenantForm {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /**
- * The server's bound on every quota (`QUOTA_MAX` in the API crate's
- * validation). Checked here too, because a value the server would refuse
- * could also be too large for a JS number to hold exactly.
+ * The server's bound on every quota, from the API crate's validation.
+ * Checked here too, because a value the server would refuse could also be
+ * too large for a JS number to hold exactly.
  */
-export const QUOTA_MAX = 10_000_000;
+export { QUOTA_MAX };
 
 /**
  * An optional quota: "" is absent; "1,000", "1 000" and "1_000" are 1000.

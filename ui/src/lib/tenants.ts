@@ -2,20 +2,19 @@
 //! offers. What the server decides (state transitions, confirmation rules)
 //! is not here: the backend's preflight says that.
 
-import type { Plan } from "../generated/Plan";
-import type { Tenant } from "../generated/Tenant";
-import type { TenantAction } from "../generated/TenantAction";
-import type { TenantStatus } from "../generated/TenantStatus";
+import { PLANS as PLAN_VALUES, TENANT_STATUSES, type Plan, type Tenant, type TenantAction, type TenantStatus } from "../generated/bindings";
 
 export type StatusFilter = "all" | TenantStatus;
 
+const STATUS_LABELS: Record<TenantStatus, string> = { active: "Active", suspended: "Suspended" };
+
 export const STATUS_FILTERS: ReadonlyArray<{ value: StatusFilter; label: string }> = [
   { value: "all", label: "All statuses" },
-  { value: "active", label: "Active" },
-  { value: "suspended", label: "Suspended" },
+  ...TENANT_STATUSES.map((value) => ({ value, label: STATUS_LABELS[value] })),
 ];
 
-export const PLANS: readonly Plan[] = ["free", "team", "business", "enterprise"];
+/** Plans in core's order (cheapest first), from Rust. */
+export const PLANS: readonly Plan[] = PLAN_VALUES;
 
 /**
  * Tenants whose slug or name contains every word of `query` (any case),

@@ -1,7 +1,7 @@
 //! Tier → look. The tier colours the banner, the window frame and the
 //! accents, so production is never mistaken for anything else.
 
-import type { Tier } from "../generated/Tier";
+import { TIERS as TIER_VALUES, type Tier } from "../generated/bindings";
 
 export type TierTheme = {
   /** Class on the app root that sets the tier's custom properties. */
@@ -23,8 +23,14 @@ export function tierTheme(tier: Tier | null | undefined): TierTheme {
   }
 }
 
-export const TIERS: ReadonlyArray<{ value: Tier; label: string }> = [
-  { value: "dev", label: "Development (dev)" },
-  { value: "staging", label: "Staging" },
-  { value: "prod", label: "Production (prod)" },
-];
+const TIER_LABELS: Record<Tier, string> = {
+  dev: "Development (dev)",
+  staging: "Staging",
+  prod: "Production (prod)",
+};
+
+/** Every tier core knows, in its order, with a label for pickers. */
+export const TIERS: ReadonlyArray<{ value: Tier; label: string }> = TIER_VALUES.map((value) => ({
+  value,
+  label: TIER_LABELS[value],
+}));

@@ -1,8 +1,6 @@
 //! The profiles the backend knows and which one is current.
 
-import type { IpcError } from "../../generated/IpcError";
-import type { ProfileEntry } from "../../generated/ProfileEntry";
-import type { ProfileList } from "../../generated/ProfileList";
+import type { IpcError, ProfileEntry, ProfileList } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
 import type { AddProfile } from "../forms";
@@ -51,7 +49,7 @@ export class Profiles {
 
   /** Saves a profile (the backend makes it current); rejects with field errors for the dialog. */
   async add(input: AddProfile): Promise<ProfileEntry> {
-    const entry = await this.#ipc.profileAdd(input);
+    const entry = await this.#ipc.profileAdd(input.name, input.tier, input.adminUrl, input.token);
     await this.load();
     return entry;
   }

@@ -1,9 +1,7 @@
 //! The tenants list of the current profile, as the backend last returned it
 //! (live or, offline, cached and marked stale).
 
-import type { IpcError } from "../../generated/IpcError";
-import type { Tenant } from "../../generated/Tenant";
-import type { TenantsView } from "../../generated/TenantsView";
+import type { IpcError, Tenant, TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
 import { upsertTenant } from "../tenants";
@@ -13,8 +11,6 @@ const HIGHLIGHT_MS = 4000;
 export class Tenants {
   /** Raw, not deeply reactive: the list is replaced whole, and may hold thousands of rows. */
   view = $state.raw<TenantsView | null>(null);
-  /** Rows the backend sent that could not be read; they are not in `view`. */
-  unreadable = $state.raw<string[]>([]);
   /** When the UI received `view` (ms since epoch), to keep the stale marker ageing. */
   receivedAt = $state(0);
   loading = $state(false);
@@ -45,16 +41,14 @@ export class Tenants {
     if (profile !== this.#profile) {
       this.#profile = profile;
       this.view = null;
-      this.unreadable = [];
       this.error = null;
     }
     const seq = ++this.#seq;
     this.loading = true;
     try {
-      const { view, unreadable } = await this.#ipc.tenantsList(profile);
+      const view = await this.#ipc.tenantsList(profile);
       if (seq !== this.#seq) return;
       this.view = view;
-      this.unreadable = unreadable;
       this.receivedAt = Date.now();
       this.error = null;
     } catch (e) {
@@ -76,7 +70,6 @@ export class Tenants {
     this.#profile = null;
     this.#seq++;
     this.view = null;
-    this.unreadable = [];
     this.error = null;
     this.loading = false;
   }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 
+import type { TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
-import type { DecodedTenants } from "../decode";
-import { tenant } from "../testdata";
+import { fakeIpc, tenant } from "../testdata";
 import { Tenants } from "./tenants.svelte";
 
 function deferred<T>() {
@@ -15,34 +15,18 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-function answer(profile: string, slugs: string[]): DecodedTenants {
-  return {
-    view: { profile, tier: "dev", tenants: slugs.map((s) => tenant(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null },
-    unreadable: [],
-  };
+function answer(profile: string, slugs: string[]): TenantsView {
+  return { profile, tier: "dev", tenants: slugs.map((s) => tenant(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null };
 }
 
-function fakeIpc(tenantsList: Ipc["tenantsList"]): Ipc {
-  const no = () => Promise.reject(new Error("not used"));
-  return {
-    profilesList: no,
-    profileAdd: no,
-    profileUse: no,
-    profileRemove: no,
-    tenantsList,
-    tenantCreate: no,
-    tenantUpdate: no,
-    tenantPreflight: no,
-    tenantAction: no,
-  };
-}
+const withList = (tenantsList: Ipc["tenantsList"]): Ipc => fakeIpc({ tenantsList });
 
 describe("Tenants store", () => {
   it("ignores an answer that arrives after a newer request", async () => {
-    const calls: Array<ReturnType<typeof deferred<DecodedTenants>>> = [];
+    const calls: Array<ReturnType<typeof deferred<TenantsView>>> = [];
     const store = new Tenants(
-      fakeIpc(() => {
-        const d = deferred<DecodedTenants>();
+      withList(() => {
+        const d = deferred<TenantsView>();
         calls.push(d);
         return d.promise;
       }),
@@ -58,9 +42,9 @@ describe("Tenants store", () => {
   });
 
   it("drops the old profile's list as soon as another profile is asked for", async () => {
-    const pending = deferred<DecodedTenants>();
+    const pending = deferred<TenantsView>();
     let n = 0;
-    const store = new Tenants(fakeIpc(() => (n++ === 0 ? Promise.resolve(answer("dev", ["d1"])) : pending.promise)));
+    const store = new Tenants(withList(() => (n++ === 0 ? Promise.resolve(answer("dev", ["d1"])) : pending.promise)));
     await store.load("dev");
     expect(store.view?.tenants).toHaveLength(1);
     void store.load("prod");
@@ -70,7 +54,7 @@ describe("Tenants store", () => {
   it("keeps the last list and records the error when a refresh fails", async () => {
     let fail = false;
     const store = new Tenants(
-      fakeIpc(() =>
+      withList(() =>
         fail
           ? Promise.reject({ code: "unauthorized", message: "token rejected", details: [] })
           : Promise.resolve(answer("dev", ["a", "b"])),
@@ -85,9 +69,9 @@ describe("Tenants store", () => {
 
   it("does not start a second refresh while one is in flight", async () => {
     let calls = 0;
-    const pending = deferred<DecodedTenants>();
+    const pending = deferred<TenantsView>();
     const store = new Tenants(
-      fakeIpc(() => {
+      withList(() => {
         calls++;
         return pending.promise;
       }),
@@ -100,7 +84,7 @@ describe("Tenants store", () => {
   });
 
   it("applies a created tenant and drops a deleted one without a reload", async () => {
-    const store = new Tenants(fakeIpc(() => Promise.resolve(answer("dev", ["a"]))));
+    const store = new Tenants(withList(() => Promise.resolve(answer("dev", ["a"]))));
     await store.load("dev");
     store.apply(tenant("b"));
     expect(store.view?.tenants.map((t) => t.slug)).toEqual(["a", "b"]);

@@ -1,8 +1,7 @@
 //! Which dialogs are open and how the table is filtered: shared so the
 //! command palette can do anything a button can.
 
-import type { Tenant } from "../../generated/Tenant";
-import type { TenantAction } from "../../generated/TenantAction";
+import type { Tenant, TenantAction } from "../../generated/bindings";
 import { DEFAULT_SORT, type Sort, type StatusFilter } from "../tenants";
 
 export type TenantDialog =
