@@ -28,6 +28,7 @@ function unwrapped(command: (...args: never[]) => Promise<Outcome>) {
         code: UI_CODES.ipcUnavailable,
         message: "The Opsdeck backend is not available: this page is running outside the desktop app.",
         details: [],
+        remedy: null,
       };
       throw err;
     }

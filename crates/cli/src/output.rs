@@ -1,7 +1,7 @@
 //! How the CLI prints: tables for people, JSON for scripts, errors on stderr.
 
 use comfy_table::{presets, ContentArrangement, Table};
-use opsdeck_core::{Error, ErrorReport};
+use opsdeck_core::{Error, ErrorReport, Remedy};
 use serde::Serialize;
 
 pub struct Output {
@@ -45,6 +45,32 @@ pub fn error(e: &Error) {
         }
     }
     eprintln!("error: {e}");
+    if let Some(remedy) = e.remedy() {
+        if let Some(line) = remedy_line(&remedy) {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Core's remedy, worded as what to type in a terminal.
+fn remedy_line(remedy: &Remedy) -> Option<String> {
+    match remedy {
+        Remedy::SignIn { profile } => Some(format!(
+            "hint: store a token with `opsdeck login {profile} --token-stdin`"
+        )),
+        Remedy::ChooseProfile => Some(
+            "hint: see `opsdeck profile list`, then `opsdeck profile use <name>` or `opsdeck profile add <name> ...`"
+                .to_string(),
+        ),
+        Remedy::UnlockKeyring => Some(
+            "hint: start and unlock a Secret Service (GNOME Keyring, KWallet, KeePassXC), then run the command again"
+                .to_string(),
+        ),
+        Remedy::Confirm { target } => Some(format!(
+            "hint: type the slug at the prompt, or pass `--confirm {target}`"
+        )),
+        Remedy::Retry => None,
+    }
 }
 
 /// "5 min ago" for people.

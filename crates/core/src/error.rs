@@ -24,22 +24,22 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("no profile named `{name}` (see `opsdeck profile list`)")]
+    #[error("no profile named `{name}`")]
     ProfileNotFound { name: String },
 
     #[error("a profile named `{name}` already exists")]
     ProfileExists { name: String },
 
-    #[error("no profile selected: add one with `opsdeck profile add` or pick one with `opsdeck profile use`")]
+    #[error("no profile selected")]
     NoCurrentProfile,
 
     #[error("{field}: {message}")]
     InvalidInput { field: String, message: String },
 
-    #[error("no token for profile `{profile}`: run `opsdeck login {profile} --token-stdin`")]
+    #[error("no token for profile `{profile}` in the keyring")]
     NoToken { profile: String },
 
-    #[error("the OS keyring is not available ({message}); start a Secret Service (gnome-keyring, KWallet, KeePassXC) and unlock it, then enter the token again")]
+    #[error("the OS keyring is not available ({message})")]
     Keyring { message: String },
 
     #[error("cannot reach {url}: {message}")]
@@ -60,7 +60,7 @@ pub enum Error {
     #[error("local store {path}: {message}")]
     Store { path: PathBuf, message: String },
 
-    #[error("{action} of `{target}` on production needs the slug typed to confirm (or --confirm {target})")]
+    #[error("{action} of `{target}` on production needs the slug typed to confirm")]
     ConfirmationRequired {
         action: String,
         target: String,
@@ -87,26 +87,46 @@ fn api_message(status: u16, envelope: &ErrorEnvelope) -> String {
 impl Error {
     /// Stable code for programs: the server's code for API errors, else a
     /// code of core's own.
-    pub fn code(&self) -> String {
-        let code = match self {
-            Error::NoHomeDir => "no_home_dir",
-            Error::ProfilesFile { .. } => "profiles_file_invalid",
-            Error::Io { .. } => "io",
-            Error::ProfileNotFound { .. } => "profile_not_found",
-            Error::ProfileExists { .. } => "profile_exists",
-            Error::NoCurrentProfile => "no_current_profile",
-            Error::InvalidInput { .. } => "invalid_input",
-            Error::NoToken { .. } => "no_token",
-            Error::Keyring { .. } => "keyring_unavailable",
-            Error::Unreachable { .. } => "unreachable",
-            Error::Timeout { .. } => "timeout",
-            Error::Api { envelope, .. } => envelope.code.as_str(),
-            Error::MalformedResponse { .. } => "malformed_response",
-            Error::Store { .. } => "store",
-            Error::ConfirmationRequired { .. } => "confirmation_required",
-            Error::ConfirmationMismatch { .. } => "confirmation_mismatch",
+    pub fn code(&self) -> Code {
+        let own = match self {
+            Error::NoHomeDir => ConsoleCode::NoHomeDir,
+            Error::ProfilesFile { .. } => ConsoleCode::ProfilesFileInvalid,
+            Error::Io { .. } => ConsoleCode::Io,
+            Error::ProfileNotFound { .. } => ConsoleCode::ProfileNotFound,
+            Error::ProfileExists { .. } => ConsoleCode::ProfileExists,
+            Error::NoCurrentProfile => ConsoleCode::NoCurrentProfile,
+            Error::InvalidInput { .. } => ConsoleCode::InvalidInput,
+            Error::NoToken { .. } => ConsoleCode::NoToken,
+            Error::Keyring { .. } => ConsoleCode::KeyringUnavailable,
+            Error::Unreachable { .. } => ConsoleCode::Unreachable,
+            Error::Timeout { .. } => ConsoleCode::Timeout,
+            Error::Api { envelope, .. } => return Code::Server(envelope.code),
+            Error::MalformedResponse { .. } => ConsoleCode::MalformedResponse,
+            Error::Store { .. } => ConsoleCode::Store,
+            Error::ConfirmationRequired { .. } => ConsoleCode::ConfirmationRequired,
+            Error::ConfirmationMismatch { .. } => ConsoleCode::ConfirmationMismatch,
         };
-        code.to_string()
+        Code::Console(own)
+    }
+
+    /// What the user can do about it, when there is something to do. The
+    /// CLI words it as a command line, the window as a button.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Error::NoToken { profile } => Some(Remedy::SignIn {
+                profile: profile.clone(),
+            }),
+            Error::ProfileNotFound { .. } | Error::NoCurrentProfile => Some(Remedy::ChooseProfile),
+            Error::Keyring { .. } => Some(Remedy::UnlockKeyring),
+            Error::ConfirmationRequired { target, .. } => Some(Remedy::Confirm {
+                target: target.clone(),
+            }),
+            Error::Unreachable { .. } | Error::Timeout { .. } => Some(Remedy::Retry),
+            Error::Api { status, .. } if matches!(*status, 429 | 502 | 503 | 504) => {
+                Some(Remedy::Retry)
+            }
+            _ => None,
+        }
     }
 
     /// The server could not be reached at all (as opposed to refusing).
@@ -130,14 +150,99 @@ impl Error {
     }
 }
 
+/// Codes of the errors core raises itself; the server's are
+/// [`opsdeck_api::ErrorCode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsoleCode {
+    NoHomeDir,
+    ProfilesFileInvalid,
+    Io,
+    ProfileNotFound,
+    ProfileExists,
+    NoCurrentProfile,
+    InvalidInput,
+    NoToken,
+    KeyringUnavailable,
+    Unreachable,
+    Timeout,
+    MalformedResponse,
+    Store,
+    ConfirmationRequired,
+    ConfirmationMismatch,
+    /// Raised by the window itself: its bridge to the backend is gone.
+    IpcUnavailable,
+}
+
+/// Every code an error can carry: core's own or the server's. One enum for
+/// Rust and (generated) TypeScript, so no side matches on a free string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(untagged)]
+pub enum Code {
+    Console(ConsoleCode),
+    Server(ErrorCode),
+}
+
+impl Code {
+    /// The code as it is serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Server(code) => code.as_str(),
+            Code::Console(code) => match code {
+                ConsoleCode::NoHomeDir => "no_home_dir",
+                ConsoleCode::ProfilesFileInvalid => "profiles_file_invalid",
+                ConsoleCode::Io => "io",
+                ConsoleCode::ProfileNotFound => "profile_not_found",
+                ConsoleCode::ProfileExists => "profile_exists",
+                ConsoleCode::NoCurrentProfile => "no_current_profile",
+                ConsoleCode::InvalidInput => "invalid_input",
+                ConsoleCode::NoToken => "no_token",
+                ConsoleCode::KeyringUnavailable => "keyring_unavailable",
+                ConsoleCode::Unreachable => "unreachable",
+                ConsoleCode::Timeout => "timeout",
+                ConsoleCode::MalformedResponse => "malformed_response",
+                ConsoleCode::Store => "store",
+                ConsoleCode::ConfirmationRequired => "confirmation_required",
+                ConsoleCode::ConfirmationMismatch => "confirmation_mismatch",
+                ConsoleCode::IpcUnavailable => "ipc_unavailable",
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the user can do about an error. Core names the remedy; each face
+/// words it (the CLI as a command line, the window as a button).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Remedy {
+    /// Store a (new) API token for the profile.
+    SignIn { profile: String },
+    /// Pick an existing profile or add one.
+    ChooseProfile,
+    /// Start or unlock the OS keyring (a Secret Service), then try again.
+    UnlockKeyring,
+    /// Type the target's name to confirm, then try again.
+    Confirm { target: String },
+    /// Nothing to change: try again when the server answers.
+    Retry,
+}
+
 /// An error as the window and `--json` output see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename = "IpcError")]
 pub struct ErrorReport {
-    pub code: String,
+    pub code: Code,
     pub message: String,
     /// Field errors, named by the field's path (`slug`, `quotas.max_users`).
     pub details: Vec<FieldError>,
+    /// What the user can do about it, if anything.
+    pub remedy: Option<Remedy>,
 }
 
 impl From<&Error> for ErrorReport {
@@ -154,6 +259,7 @@ impl From<&Error> for ErrorReport {
             code: error.code(),
             message,
             details,
+            remedy: error.remedy(),
         }
     }
 }

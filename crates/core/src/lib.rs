@@ -14,7 +14,7 @@ pub mod store;
 pub mod tenants;
 
 pub use console::Console;
-pub use error::{Error, ErrorReport, Result};
+pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
 pub use paths::Paths;
 pub use profiles::{Profile, ProfileEntry, ProfileList, Tier};
 pub use safety::{Preflight, TenantAction};

@@ -15,7 +15,7 @@ pub use names::command_names;
 use std::time::Duration;
 
 use opsdeck_core::client::{RetryPolicy, Timeouts};
-use opsdeck_core::{Console, ErrorReport};
+use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport};
 
 /// The console, or why it could not be opened (shown by every command, so
 /// the window explains instead of going blank).
@@ -115,8 +115,9 @@ fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::B
 /// An argument the window sent that core would not accept.
 pub fn invalid(field: &str, message: &str) -> ErrorReport {
     ErrorReport {
-        code: "invalid_input".into(),
+        code: Code::Console(ConsoleCode::InvalidInput),
         message: format!("{field}: {message}"),
         details: vec![opsdeck_api::FieldError::new(field, message)],
+        remedy: None,
     }
 }

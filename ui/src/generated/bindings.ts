@@ -35,6 +35,20 @@ export const TENANT_STATUSES = ["active","suspended"] as const;
 export const TIERS = ["dev","staging","prod"] as const;
 
 /* Types */
+/**
+ *  Every code an error can carry: core's own or the server's. One enum for
+ *  Rust and (generated) TypeScript, so no side matches on a free string.
+ */
+export type Code = ConsoleCode | ErrorCode;
+
+/**
+ *  Codes of the errors core raises itself; the server's are
+ *  [`opsdeck_api::ErrorCode`].
+ */
+export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "profile_not_found" | "profile_exists" | "no_current_profile" | "invalid_input" | "no_token" | "keyring_unavailable" | "unreachable" | "timeout" | "malformed_response" | "store" | "confirmation_required" | "confirmation_mismatch" | 
+/**  Raised by the window itself: its bridge to the backend is gone. */
+"ipc_unavailable";
+
 /**  Body of `POST /v1/tenants`. */
 export type CreateTenant = {
 	slug: string,
@@ -45,6 +59,40 @@ export type CreateTenant = {
 	quotas?: QuotasPatch | null,
 };
 
+/**
+ *  Machine-readable reason for a failure. Clients match on it; `message` is
+ *  for people. Unknown codes from a newer server arrive as `Unknown`.
+ */
+export type ErrorCode = 
+/**  The body is not valid JSON. */
+"malformed_json" | 
+/**  The body is JSON but a field is missing, of the wrong type or out of range. */
+"validation_failed" | 
+/**  The request needs `Content-Type: application/json`. */
+"unsupported_media_type" | 
+/**  No token, or a token the server does not know. */
+"unauthorized" | 
+/**  The token is valid but its role may not do this. */
+"forbidden" | 
+/**  The tenant (or other target) does not exist. */
+"not_found" | 
+/**  Another tenant already has this slug. */
+"slug_taken" | 
+/**  The target is not in a state that allows this action. */
+"invalid_state" | 
+/**  The same `Idempotency-Key` was sent before with a different body. */
+"idempotency_key_reused" | 
+/**  A request with this `Idempotency-Key` is still being processed. */
+"idempotency_key_in_flight" | 
+/**  The body is larger than the server accepts. */
+"payload_too_large" | 
+/**  No such route or method. */
+"method_not_allowed" | 
+/**  Something failed on the server; the request id finds it in the logs. */
+"internal" | 
+/**  A code this client does not know yet. */
+"unknown";
+
 /**  One field that failed validation, named by its JSON path (`quotas.max_users`). */
 export type FieldError = {
 	field: string,
@@ -53,10 +101,12 @@ export type FieldError = {
 
 /**  An error as the window and `--json` output see it. */
 export type IpcError = {
-	code: string,
+	code: Code,
 	message: string,
 	/**  Field errors, named by the field's path (`slug`, `quotas.max_users`). */
 	details: FieldError[],
+	/**  What the user can do about it, if anything. */
+	remedy: Remedy | null,
 };
 
 /**  Commercial plan; it sets the default quotas of a new tenant. */
@@ -106,6 +156,22 @@ export type QuotasPatch = {
 	storage_gib?: number | null,
 	requests_per_minute?: number | null,
 };
+
+/**
+ *  What the user can do about an error. Core names the remedy; each face
+ *  words it (the CLI as a command line, the window as a button).
+ */
+export type Remedy = 
+/**  Store a (new) API token for the profile. */
+{ kind: "sign_in"; profile: string } | 
+/**  Pick an existing profile or add one. */
+{ kind: "choose_profile" } | 
+/**  Start or unlock the OS keyring (a Secret Service), then try again. */
+{ kind: "unlock_keyring" } | 
+/**  Type the target's name to confirm, then try again. */
+{ kind: "confirm"; target: string } | 
+/**  Nothing to change: try again when the server answers. */
+{ kind: "retry" };
 
 /**  Why the list shown is not live, and how old it is. */
 export type Stale = {

@@ -1,18 +1,19 @@
 import { describe, expect, it } from "vitest";
 
-import { describeError, errorId, formErrors, mapFieldErrors, toIpcError } from "./errors";
+import type { IpcError } from "../generated/bindings";
+import { describeError, errorId, formErrors, mapFieldErrors, remedyAction, toIpcError } from "./errors";
 
 describe("toIpcError", () => {
   it("keeps a well-formed backend error", () => {
-    const e = { code: "slug_taken", message: "taken", details: [{ field: "slug", message: "taken" }] };
+    const e = { code: "slug_taken", message: "taken", details: [{ field: "slug", message: "taken" }], remedy: null };
     expect(toIpcError(e)).toEqual(e);
   });
   it("wraps a bare string or Error", () => {
-    expect(toIpcError("boom")).toEqual({ code: "internal", message: "boom", details: [] });
+    expect(toIpcError("boom")).toEqual({ code: "internal", message: "boom", details: [], remedy: null });
     expect(toIpcError(new Error("bad"))).toMatchObject({ code: "internal", message: "bad" });
   });
   it("drops malformed details but keeps the message", () => {
-    const e = toIpcError({ code: "validation_failed", message: "m", details: [{ field: 1 }, null] });
+    const e = toIpcError({ code: "validation_failed", message: "m", details: [{ field: 1 }, null], remedy: null });
     expect(e.details).toEqual([]);
   });
   it("never returns an empty message", () => {
@@ -47,12 +48,19 @@ describe("mapFieldErrors", () => {
 
 describe("describeError", () => {
   it("adds what to do for an unreachable server", () => {
-    expect(describeError({ code: "unreachable", message: "Connection refused.", details: [] })).toContain(
+    expect(describeError({ code: "unreachable", message: "Connection refused.", details: [], remedy: { kind: "retry" } })).toContain(
       "Check the network",
     );
   });
-  it("passes unknown codes through", () => {
-    expect(describeError({ code: "weird", message: "Odd.", details: [] })).toBe("Odd.");
+  it("passes codes without advice through", () => {
+    expect(describeError({ code: "slug_taken", message: "Odd.", details: [], remedy: null })).toBe("Odd.");
+  });
+
+  it("words core's sign-in remedy for the window, with a button", () => {
+    const err: IpcError = { code: "no_token", message: "no token.", details: [], remedy: { kind: "sign_in", profile: "eu" } };
+    expect(describeError(err)).toContain("Replace the token of profile eu");
+    expect(remedyAction(err.remedy)).toBe("Replace token");
+    expect(remedyAction(null)).toBeNull();
   });
 });
 
@@ -64,25 +72,25 @@ describe("errorId", () => {
 
 describe("formErrors", () => {
   it("puts a code-level error at its field when no detail names one", () => {
-    const e = formErrors({ code: "profile_exists", message: "A profile named eu-prod exists.", details: [] }, ["name", "token"]);
+    const e = formErrors({ code: "profile_exists", message: "A profile named eu-prod exists.", details: [], remedy: null }, ["name", "token"]);
     expect(e.byField).toEqual({ name: "A profile named eu-prod exists." });
     expect(e.general).toBeNull();
   });
   it("prefers the details when there are some", () => {
     const e = formErrors(
-      { code: "slug_taken", message: "taken", details: [{ field: "slug", message: "is already in use" }] },
+      { code: "slug_taken", message: "taken", details: [{ field: "slug", message: "is already in use" }], remedy: null },
       ["slug"],
     );
     expect(e.byField).toEqual({ slug: "is already in use" });
   });
   it("keeps a general message for errors without a field", () => {
-    const e = formErrors({ code: "unreachable", message: "Connection refused.", details: [] }, ["slug"]);
+    const e = formErrors({ code: "unreachable", message: "Connection refused.", details: [], remedy: null }, ["slug"]);
     expect(e.byField).toEqual({});
     expect(e.general).toContain("Connection refused.");
   });
   it("keeps a general message when some detail has no field in the form", () => {
     const e = formErrors(
-      { code: "validation_failed", message: "Invalid.", details: [{ field: "region", message: "unknown" }] },
+      { code: "validation_failed", message: "Invalid.", details: [{ field: "region", message: "unknown" }], remedy: null },
       ["slug"],
     );
     expect(e.other).toEqual(["region: unknown"]);

@@ -1,14 +1,14 @@
 //! The one error shape the UI deals with (`IpcError`), how any rejection
 //! becomes one, and how its field errors are put at their fields.
 
-import type { FieldError, IpcError } from "../generated/bindings";
+import type { Code, FieldError, IpcError, Remedy } from "../generated/bindings";
 
 /** Codes the UI itself produces, beside the backend's. */
 export const UI_CODES = {
   malformedResponse: "malformed_response",
   ipcUnavailable: "ipc_unavailable",
   internal: "internal",
-} as const;
+} as const satisfies Record<string, Code>;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null;
@@ -26,32 +26,65 @@ export function toIpcError(e: unknown): IpcError {
           (d): d is FieldError => isObject(d) && typeof d.field === "string" && typeof d.message === "string",
         )
       : [];
-    return { code: e.code, message: e.message, details };
+    const remedy = isObject(e.remedy) && typeof e.remedy.kind === "string" ? (e.remedy as Remedy) : null;
+    return { code: e.code as Code, message: e.message, details, remedy };
   }
-  if (typeof e === "string" && e.length > 0) return { code: UI_CODES.internal, message: e, details: [] };
-  if (e instanceof Error) return { code: UI_CODES.internal, message: e.message || e.name, details: [] };
-  return { code: UI_CODES.internal, message: "Something went wrong and the backend gave no reason.", details: [] };
+  if (typeof e === "string" && e.length > 0) return { code: UI_CODES.internal, message: e, details: [], remedy: null };
+  if (e instanceof Error) return { code: UI_CODES.internal, message: e.message || e.name, details: [], remedy: null };
+  return {
+    code: UI_CODES.internal,
+    message: "Something went wrong and the backend gave no reason.",
+    details: [],
+    remedy: null,
+  };
 }
 
 export function isIpcError(e: unknown): e is IpcError {
   return isObject(e) && typeof e.code === "string" && typeof e.message === "string" && Array.isArray(e.details);
 }
 
-/** A sentence for a banner or toast: the backend's message, with what to do next where the code says. */
+/** A sentence for a banner or toast: the backend's message, with what to do next. */
 export function describeError(err: IpcError): string {
-  const hint = HINTS[err.code];
+  const hint = (err.remedy && remedyHint(err.remedy)) ?? HINTS[err.code];
   const message = err.message.trim() || "No reason given.";
   return hint ? `${message} ${hint}` : message;
 }
 
-const HINTS: Record<string, string> = {
-  unreachable: "Check the network or the Admin API URL, then refresh.",
-  timeout: "The server took too long to answer; try again.",
-  no_token: "This profile has no token in the keyring: add the profile again with its token.",
-  no_current_profile: "Choose a profile with the Profile menu.",
-  unauthorized: "The API token was rejected: add the profile again with a valid token.",
+/** Core's remedy in the window's words; the button that acts on it is `remedyAction`. */
+export function remedyHint(remedy: Remedy): string | undefined {
+  switch (remedy.kind) {
+    case "sign_in":
+      return `Replace the token of profile ${remedy.profile}.`;
+    case "choose_profile":
+      return "Choose a profile with the Profile menu, or add one.";
+    case "unlock_keyring":
+      return "Start and unlock the system keyring (GNOME Keyring, KWallet, KeePassXC), then try again.";
+    case "confirm":
+      return `Type ${remedy.target} to confirm.`;
+    case "retry":
+      return "Check the network or the Admin API URL, then try again.";
+  }
+}
+
+/** The button a remedy puts beside the error, if any: its label. */
+export function remedyAction(remedy: Remedy | null): string | null {
+  switch (remedy?.kind) {
+    case "sign_in":
+      return "Replace token";
+    case "choose_profile":
+      return "Add profile";
+    case "unlock_keyring":
+    case "retry":
+      return "Retry";
+    default:
+      return null;
+  }
+}
+
+/** Advice for codes core gives no remedy for. */
+const HINTS: Partial<Record<Code, string>> = {
+  unauthorized: "The API token was rejected: replace the profile's token.",
   forbidden: "This token is not allowed to do that.",
-  keyring_unavailable: "The system keyring could not be opened; unlock it and try again.",
   malformed_response: "The server may be newer or older than this Opsdeck.",
   ipc_unavailable: "Opsdeck's window lost its backend; restart the app.",
 };
@@ -85,7 +118,7 @@ export function mapFieldErrors(details: readonly FieldError[], known: readonly s
  * Errors that belong to one field even when the backend sends no details
  * (a name already used, a slug already taken).
  */
-const FIELD_OF_CODE: Record<string, string> = {
+const FIELD_OF_CODE: Partial<Record<Code, string>> = {
   profile_exists: "name",
   slug_taken: "slug",
   confirmation_mismatch: "confirmation",
