@@ -60,7 +60,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
-    let (router, document) = routes().split_for_parts();
+    layered(routes(), state)
+}
+
+/// `routes` behind the layers every route gets, served as their merged
+/// document declares: a route that declares no permission is refused.
+pub fn layered(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    let (router, document) = routes.split_for_parts();
     let gate = auth::Gate::new(state.db.clone(), access::Access::from_document(&document));
     // Layers run outside in: authentication and the route's permission
     // (401/403), then the body limit (413), then idempotency, so a refused

@@ -8,6 +8,7 @@ mod support;
 mod audit;
 mod auth;
 mod cli;
+mod contract;
 mod errors;
 mod idempotency;
 mod observability;
