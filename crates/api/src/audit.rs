@@ -30,6 +30,9 @@ pub struct AuditPage {
 pub struct AuditQuery {
     /// Only records about this target, e.g. `tenant:acme`.
     pub target: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,
 }

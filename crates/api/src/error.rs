@@ -16,7 +16,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// No token, or a token the server does not know.
     Unauthorized,
-    /// The token is valid but its role may not do this.
+    /// The token is valid but its role does not grant the permission the
+    /// route needs; the message names it.
     Forbidden,
     /// The tenant (or other target) does not exist.
     NotFound,

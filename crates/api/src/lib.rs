@@ -1,6 +1,7 @@
 //! Wire types of the Platform Admin API v1: what the server sends and accepts,
-//! the rules every request body must satisfy, and the OpenAPI document that is
-//! generated from them. No I/O lives here; the server and every client share it.
+//! the rules every request body must satisfy, their OpenAPI schemas and the
+//! shared parts of the OpenAPI document (the operations are declared on the
+//! server's handlers). No I/O lives here; the server and every client share it.
 
 pub mod audit;
 pub mod error;

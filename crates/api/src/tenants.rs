@@ -259,6 +259,7 @@ pub struct TenantPage {
 #[into_params(parameter_in = Query)]
 pub struct ListTenants {
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,

@@ -1,8 +1,12 @@
 //! API tokens: minting them (shown once, stored only as a SHA-256 hash),
 //! and the layer that turns `Authorization: Bearer …` into a `Principal`
-//! and refuses what its role may not do. What roles allow is in `roles`.
+//! and refuses what the route's declared permission (`access`) does not
+//! allow its role (`roles`).
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
@@ -13,10 +17,10 @@ use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 use sqlx::Row as _;
 
+use crate::access::{Access, Lookup, On, Requirement, Rule, TENANT_PARAM};
 use crate::db::{self, Db};
 use crate::error::Error;
-use crate::roles::{Permission, Role};
-use crate::AppState;
+use crate::roles::{Role, Scope};
 
 /// Every token starts with this, so leaked ones are easy to find by scanners.
 pub const TOKEN_PREFIX: &str = "opd_";
@@ -107,24 +111,80 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Layer on every route but health and metrics: 401 without a known token,
-/// 403 when the token's role may not use this method.
-pub async fn layer(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, Error> {
-    let principal = authenticate(&state.db, req.headers()).await?;
-    let permission = Permission::for_method(req.method());
-    if !principal.role.allows(permission) {
+/// What the authentication layer needs: the tokens, and what each route
+/// declared.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    db: Db,
+    access: Arc<Access>,
+}
+
+impl Gate {
+    pub fn new(db: Db, access: Access) -> Self {
+        Self {
+            db,
+            access: Arc::new(access),
+        }
+    }
+}
+
+/// Layer on every route, outside the body limit and idempotency: passes
+/// public routes, answers 401 without a known token and 403 when the
+/// token's role does not grant the route's permission on its scope. A
+/// route that declared nothing is refused (500, a bug), and a method the
+/// route does not declare gets 405, so nothing undeclared is ever served.
+pub async fn layer(State(gate): State<Gate>, req: Request, next: Next) -> Result<Response, Error> {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let requirement = match gate.access.lookup(req.method(), &route) {
+        Lookup::Rule(Rule::Public) => return Ok(next.run(req).await),
+        Lookup::Rule(Rule::Require(requirement)) => requirement,
+        Lookup::OtherMethods(allow) => return Err(Error::MethodNotAllowed { allow }),
+        Lookup::Undeclared => {
+            return Err(Error::Undeclared {
+                method: req.method().to_string(),
+                route,
+            })
+        }
+    };
+    let principal = authenticate(&gate.db, req.headers()).await?;
+    tracing::Span::current().record("actor", principal.name.as_str());
+    let (mut parts, body) = req.into_parts();
+    let scope = scope_of(&mut parts, requirement).await?;
+    if !principal.role.allows(requirement.permission, &scope) {
         return Err(Error::Forbidden {
             role: principal.role,
-            permission,
+            permission: requirement.permission,
+            scope,
         });
     }
-    tracing::Span::current().record("actor", principal.name.as_str());
+    let mut req = Request::from_parts(parts, body);
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
+}
+
+/// The scope a request's permission is checked on.
+async fn scope_of(parts: &mut Parts, requirement: Requirement) -> Result<Scope, Error> {
+    match requirement.on {
+        On::Platform => Ok(Scope::Platform),
+        On::Tenant => {
+            let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, &())
+                .await
+                .map_err(|err| {
+                    Error::invalid("tenant", format!("bad tenant in the path: {err}"))
+                })?;
+            params
+                .get(TENANT_PARAM)
+                .map(|tenant| Scope::Tenant(tenant.clone()))
+                .ok_or_else(|| Error::Undeclared {
+                    method: parts.method.to_string(),
+                    route: format!("{} (without {{{TENANT_PARAM}}})", parts.uri.path()),
+                })
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {

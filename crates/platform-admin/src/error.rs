@@ -2,12 +2,12 @@
 //! framework's) becomes an `ErrorEnvelope` carrying the request id.
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use opsdeck_api::tenants::TenantStatus;
 use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, MAX_BODY_BYTES};
 
-use crate::roles::{Permission, Role};
+use crate::roles::{Permission, Role, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,8 +22,16 @@ pub enum Error {
     },
     #[error("a valid bearer token is required")]
     Unauthorized,
-    #[error("the {role} role may not {permission}")]
-    Forbidden { role: Role, permission: Permission },
+    #[error("the {role} role does not grant `{permission}` on {scope}")]
+    Forbidden {
+        role: Role,
+        permission: Permission,
+        scope: Scope,
+    },
+    #[error("this route does not accept this method")]
+    MethodNotAllowed { allow: Vec<Method> },
+    #[error("{method} {route} is served but declares no permission")]
+    Undeclared { method: String, route: String },
     #[error("no tenant `{0}`")]
     TenantNotFound(String),
     #[error("the slug `{0}` is taken by another tenant")]
@@ -94,8 +102,10 @@ impl Error {
                 StatusCode::CONFLICT
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Database(_)
+            Error::Undeclared { .. }
+            | Error::Database(_)
             | Error::Migrate(_)
             | Error::UnsupportedDatabase(_)
             | Error::Connect { .. }
@@ -120,6 +130,7 @@ impl Error {
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Error::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             _ => ErrorCode::Internal,
         }
     }
@@ -159,10 +170,19 @@ impl IntoResponse for Error {
             tracing::error!(error = %self, "request failed");
         }
         let mut response = status.into_response();
-        if matches!(self, Error::Unauthorized) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        match &self {
+            Error::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Error::MethodNotAllowed { allow } => {
+                let allow: Vec<&str> = allow.iter().map(Method::as_str).collect();
+                if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+                    response.headers_mut().insert(header::ALLOW, value);
+                }
+            }
+            _ => {}
         }
         response
             .extensions_mut()

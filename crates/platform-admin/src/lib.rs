@@ -3,6 +3,7 @@
 //! behind bearer tokens, with idempotent mutations and Prometheus metrics.
 //! `main.rs` is only the command line around `app` and `serve`.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod http;
 pub mod idempotency;
 pub mod metrics;
 pub mod mutation;
+pub mod openapi;
 pub mod roles;
 pub mod seed;
 pub mod tenants;
@@ -20,10 +22,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::extract::Request;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::Response;
 use axum::Router;
 use tokio::net::TcpListener;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use crate::db::{Db, DbKind};
 pub use crate::error::Error;
@@ -45,38 +49,45 @@ impl AppState {
     }
 }
 
+/// Every route with its OpenAPI operation and declared permission, before
+/// layers and state: each capability brings its own router.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(opsdeck_api::openapi::base())
+        .merge(health::router())
+        .merge(tenants::routes::router())
+        .merge(audit::routes::router())
+}
+
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
-    // Layers run outside in: authentication (401/403), then the body limit
-    // (413), then idempotency, so a refused request never claims a key.
-    let api = Router::new()
-        .route(
-            "/v1/tenants",
-            get(tenants::routes::list).post(tenants::routes::create),
-        )
-        .route(
-            "/v1/tenants/{tenant}",
-            get(tenants::routes::get)
-                .patch(tenants::routes::update)
-                .delete(tenants::routes::delete),
-        )
-        .route(
-            "/v1/tenants/{tenant}/suspend",
-            post(tenants::routes::suspend),
-        )
-        .route("/v1/tenants/{tenant}/resume", post(tenants::routes::resume))
-        .route("/v1/audit", get(audit::routes::list))
-        .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
-        .route_layer(from_fn(http::buffer_body))
-        .route_layer(from_fn_with_state(state.clone(), auth::layer));
+    layered(routes(), state)
+}
 
-    Router::new()
-        .route("/v1/health", get(health::handler))
-        .route("/metrics", get(metrics::handler))
-        .merge(api)
+/// `routes` behind the layers every route gets, served as their merged
+/// document declares: a route that declares no permission is refused.
+pub fn layered(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
+    let (router, document) = routes.split_for_parts();
+    let gate = auth::Gate::new(state.db.clone(), access::Access::from_document(&document));
+    // Layers run outside in: authentication and the route's permission
+    // (401/403), then the body limit (413), then idempotency, so a refused
+    // request never claims a key.
+    router
+        .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+        .route_layer(from_fn(limit_body))
+        .route_layer(from_fn_with_state(gate, auth::layer))
         .fallback(http::not_found)
         .layer(from_fn_with_state(state.clone(), http::observe))
         .with_state(state)
+}
+
+/// The body limit, on the requests that carry a body; a body sent with a
+/// read is never looked at.
+async fn limit_body(req: Request, next: Next) -> Result<Response, Error> {
+    if access::carries_body(req.method()) {
+        http::buffer_body(req, next).await
+    } else {
+        Ok(next.run(req).await)
+    }
 }
 
 /// How often keys past their retention are deleted.

@@ -92,7 +92,12 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`.
+// Served by `health::router`, with the other public route.
+/// Request counts and latencies in the OpenMetrics text format; needs no token.
+#[utoipa::path(get, path = "/metrics", tag = "health", operation_id = "metrics",
+    responses(
+        (status = 200, description = "Request counts and latencies by route template.",
+            content_type = "application/openmetrics-text", body = String)))]
 pub async fn handler(State(state): State<AppState>) -> Response {
     match state.metrics.encode() {
         Ok(text) => {

@@ -1,14 +1,19 @@
-//! Roles of API tokens and what each may do. Only two roles and two
-//! permissions today; finer permissions (per resource) grow here.
-
-use axum::http::Method;
+//! What a token may do: the catalog of permissions (stable names, the same
+//! in the OpenAPI document, in 403 envelopes and, later, in stored custom
+//! roles), the scopes a permission is checked on, and what each role grants
+//! on a scope. Which route needs which permission is declared on the route
+//! (`access`).
+//!
+//! Two fixed roles today, both platform-wide. Custom roles and bindings of a
+//! role to one tenant arrive as new rows behind `Role::grants`, which is why
+//! it already takes the scope.
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// Reads and changes everything.
+    /// Every permission, everywhere.
     Admin,
-    /// Reads everything, changes nothing.
+    /// Every `*.read` permission, everywhere.
     Viewer,
 }
 
@@ -22,12 +27,21 @@ impl Role {
         }
     }
 
-    pub fn allows(self, permission: Permission) -> bool {
-        match (self, permission) {
-            (Role::Admin, _) => true,
-            (Role::Viewer, Permission::Read) => true,
-            (Role::Viewer, Permission::Write) => false,
+    /// The permissions this role grants on `scope`.
+    pub fn grants(self, _scope: &Scope) -> Vec<Permission> {
+        // Both roles are bound to the whole platform, so the scope narrows
+        // nothing yet; a binding to one tenant will.
+        match self {
+            Role::Admin => Permission::ALL.to_vec(),
+            Role::Viewer => Permission::ALL
+                .into_iter()
+                .filter(|p| p.is_read())
+                .collect(),
         }
+    }
+
+    pub fn allows(self, permission: Permission, scope: &Scope) -> bool {
+        self.grants(scope).contains(&permission)
     }
 }
 
@@ -47,30 +61,76 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// What a request needs its token's role to allow.
+/// One thing a request may need its token to be allowed. The names
+/// (`as_str`) are part of the API: they appear in the OpenAPI document
+/// (`x-permission`) and in 403 envelopes, and will be stored in custom
+/// roles, so a name never changes once released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {
-    Read,
-    Write,
+    /// List and read tenants.
+    TenantsRead,
+    /// Create, change, suspend and resume tenants.
+    TenantsWrite,
+    /// Delete tenants.
+    TenantsDelete,
+    /// Read the audit log.
+    AuditRead,
 }
 
 impl Permission {
-    /// Safe methods read; everything else changes something.
-    pub fn for_method(method: &Method) -> Permission {
-        if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
-            Permission::Read
-        } else {
-            Permission::Write
+    pub const ALL: [Permission; 4] = [
+        Permission::TenantsRead,
+        Permission::TenantsWrite,
+        Permission::TenantsDelete,
+        Permission::AuditRead,
+    ];
+
+    /// The stable name: `capability.verb`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::TenantsRead => "tenants.read",
+            Permission::TenantsWrite => "tenants.write",
+            Permission::TenantsDelete => "tenants.delete",
+            Permission::AuditRead => "audit.read",
         }
+    }
+
+    /// Whether the permission only reads (`*.read`), which the viewer role grants.
+    pub fn is_read(self) -> bool {
+        self.as_str().ends_with(".read")
+    }
+}
+
+impl std::str::FromStr for Permission {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown permission `{s}`"))
     }
 }
 
 impl std::fmt::Display for Permission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Permission::Read => "read",
-            Permission::Write => "make changes",
-        })
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a permission is checked: on the whole platform, or on one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Platform,
+    /// The tenant as the request names it (id or slug).
+    Tenant(String),
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Platform => f.write_str("the platform"),
+            Scope::Tenant(tenant) => write!(f, "tenant `{tenant}`"),
+        }
     }
 }
 
@@ -79,18 +139,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn viewer_reads_but_does_not_write() {
-        assert!(Role::Viewer.allows(Permission::Read));
-        assert!(!Role::Viewer.allows(Permission::Write));
-        assert!(Role::Admin.allows(Permission::Write));
+    fn viewer_has_every_read_permission_and_nothing_else() {
+        for scope in [Scope::Platform, Scope::Tenant("acme".into())] {
+            let granted = Role::Viewer.grants(&scope);
+            assert_eq!(
+                granted,
+                [Permission::TenantsRead, Permission::AuditRead],
+                "{scope}"
+            );
+            assert!(!Role::Viewer.allows(Permission::TenantsWrite, &scope));
+            assert!(!Role::Viewer.allows(Permission::TenantsDelete, &scope));
+        }
     }
 
     #[test]
-    fn mutations_need_write() {
-        for method in [Method::POST, Method::PATCH, Method::DELETE, Method::PUT] {
-            assert_eq!(Permission::for_method(&method), Permission::Write);
+    fn admin_has_every_permission_on_every_scope() {
+        for scope in [Scope::Platform, Scope::Tenant("acme".into())] {
+            for permission in Permission::ALL {
+                assert!(Role::Admin.allows(permission, &scope), "{permission}");
+            }
         }
-        assert_eq!(Permission::for_method(&Method::GET), Permission::Read);
+    }
+
+    #[test]
+    fn permission_names_are_stable_and_round_trip() {
+        let names: Vec<_> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "tenants.read",
+                "tenants.write",
+                "tenants.delete",
+                "audit.read"
+            ]
+        );
+        for permission in Permission::ALL {
+            assert_eq!(permission.as_str().parse::<Permission>(), Ok(permission));
+        }
+        assert!("tenants.destroy".parse::<Permission>().is_err());
     }
 
     #[test]

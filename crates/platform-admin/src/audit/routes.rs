@@ -2,14 +2,30 @@
 
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use opsdeck_api::audit::AuditPage;
+use opsdeck_api::audit::{AuditPage, AuditQuery};
+use opsdeck_api::ErrorEnvelope;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::access::{Declare as _, On};
 use crate::error::Error;
 use crate::http::{encode_cursor, QueryParams};
+use crate::roles::Permission;
 use crate::AppState;
 
 use super::store;
 
+/// The audit routes and what each needs.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list).require(Permission::AuditRead, On::Platform))
+}
+
+/// Lists audit records, newest first, optionally of one target.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", operation_id = "list_audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of records, newest first.", body = AuditPage),
+        (status = 422, description = "A bad or unknown query parameter.", body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

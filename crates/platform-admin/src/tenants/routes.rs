@@ -1,21 +1,52 @@
-//! HTTP handlers of `/v1/tenants…`. Each mutation validates first, then
-//! makes its change and its audit record in one transaction (`mutation`).
+//! `/v1/tenants…`: each route is declared once, by its handler's
+//! `#[utoipa::path]` (its OpenAPI operation) and its line in `router()` (the
+//! permission it needs). Each mutation validates first, then makes its
+//! change and its audit record in one transaction (`mutation`).
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use opsdeck_api::tenants::{CreateTenant, Tenant, TenantPage, TenantStatus, UpdateTenant};
+use opsdeck_api::tenants::{
+    CreateTenant, ListTenants, Tenant, TenantPage, TenantStatus, UpdateTenant,
+};
 use opsdeck_api::validation::Validate;
+use opsdeck_api::ErrorEnvelope;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::access::{Declare as _, On};
 use crate::db;
 use crate::error::Error;
 use crate::http::{encode_cursor, JsonBody, QueryParams};
 use crate::mutation::Mutation;
+use crate::roles::Permission;
 use crate::AppState;
 
 use super::store::{self, ListFilter, TenantRef};
+
+/// The tenant routes and what each needs.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list).require(Permission::TenantsRead, On::Platform))
+        .routes(routes!(create).require(Permission::TenantsWrite, On::Platform))
+        .routes(routes!(get).require(Permission::TenantsRead, On::Tenant))
+        .routes(routes!(update).require(Permission::TenantsWrite, On::Tenant))
+        .routes(routes!(delete).require(Permission::TenantsDelete, On::Tenant))
+        .routes(routes!(suspend).require(Permission::TenantsWrite, On::Tenant))
+        .routes(routes!(resume).require(Permission::TenantsWrite, On::Tenant))
+}
+
+/// The tenant a route acts on.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TenantPath {
+    /// Tenant id or slug.
+    tenant: String,
+}
 
 /// Longest `q` accepted by the list.
 const QUERY_MAX: usize = 200;
@@ -34,12 +65,18 @@ fn check(body: &impl Validate) -> Result<(), Error> {
     }
 }
 
-fn tenant_ref(path: Result<Path<String>, PathRejection>) -> Result<TenantRef, Error> {
-    let Path(segment) =
+fn tenant_ref(path: Result<Path<TenantPath>, PathRejection>) -> Result<TenantRef, Error> {
+    let Path(TenantPath { tenant }) =
         path.map_err(|err| Error::invalid("tenant", format!("bad tenant in the path: {err}")))?;
-    Ok(TenantRef::parse(&segment))
+    Ok(TenantRef::parse(&tenant))
 }
 
+/// Lists tenants by slug, a page at a time.
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", operation_id = "list_tenants",
+    params(ListTenants),
+    responses(
+        (status = 200, description = "One page of tenants, by slug.", body = TenantPage),
+        (status = 422, description = "A bad or unknown query parameter.", body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -75,6 +112,15 @@ pub async fn list(
     Ok(Json(TenantPage { items, next_cursor }))
 }
 
+/// Creates a tenant, with its plan's quotas unless it names its own.
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", operation_id = "create_tenant",
+    request_body = CreateTenant,
+    responses(
+        (status = 201, description = "Created.", body = Tenant),
+        (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
+        (status = 409, description = "Another tenant has this slug.", body = ErrorEnvelope),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
+        (status = 422, description = "A field is missing, unknown or invalid.", body = ErrorEnvelope)))]
 pub async fn create(
     State(state): State<AppState>,
     mutation: Mutation,
@@ -105,9 +151,16 @@ pub async fn create(
         .await
 }
 
+/// Reads one tenant.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
+    params(TenantPath),
+    responses(
+        (status = 200, body = Tenant),
+        (status = 404, description = "No such tenant.", body = ErrorEnvelope),
+        (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<TenantPath>, PathRejection>,
 ) -> Result<Json<Tenant>, Error> {
     let tenant = tenant_ref(path)?;
     store::get(state.db.pool(), &tenant)
@@ -116,10 +169,20 @@ pub async fn get(
         .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))
 }
 
+/// Changes a tenant's name, plan or quotas.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "update_tenant",
+    params(TenantPath),
+    request_body = UpdateTenant,
+    responses(
+        (status = 200, description = "Changed.", body = Tenant),
+        (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
+        (status = 404, description = "No such tenant.", body = ErrorEnvelope),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
+        (status = 422, description = "A field is unknown or invalid, or nothing is to change.", body = ErrorEnvelope)))]
 pub async fn update(
     State(state): State<AppState>,
     mutation: Mutation,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<TenantPath>, PathRejection>,
     JsonBody(body): JsonBody<UpdateTenant>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
@@ -139,10 +202,17 @@ pub async fn update(
         .await
 }
 
+/// Deletes a tenant.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "delete_tenant",
+    params(TenantPath),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such tenant.", body = ErrorEnvelope),
+        (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn delete(
     State(state): State<AppState>,
     mutation: Mutation,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<TenantPath>, PathRejection>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
     let mut tx = state.db.begin().await?;
@@ -160,10 +230,18 @@ pub async fn delete(
         .await
 }
 
+/// Suspends an active tenant: its users can no longer use the platform.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/suspend", tag = "tenants", operation_id = "suspend_tenant",
+    params(TenantPath),
+    responses(
+        (status = 200, description = "Suspended.", body = Tenant),
+        (status = 404, description = "No such tenant.", body = ErrorEnvelope),
+        (status = 409, description = "The tenant is already suspended.", body = ErrorEnvelope),
+        (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn suspend(
     State(state): State<AppState>,
     mutation: Mutation,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<TenantPath>, PathRejection>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
     transition(
@@ -177,10 +255,18 @@ pub async fn suspend(
     .await
 }
 
+/// Makes a suspended tenant active again.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/resume", tag = "tenants", operation_id = "resume_tenant",
+    params(TenantPath),
+    responses(
+        (status = 200, description = "Active again.", body = Tenant),
+        (status = 404, description = "No such tenant.", body = ErrorEnvelope),
+        (status = 409, description = "The tenant is not suspended.", body = ErrorEnvelope),
+        (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn resume(
     State(state): State<AppState>,
     mutation: Mutation,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<TenantPath>, PathRejection>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
     transition(

@@ -40,9 +40,7 @@ fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::pr
 }
 
 async fn token_create_prints_only_the_token(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend, "token_create_prints_only_the_token").await else {
-        return;
-    };
+    let test_db = TestDb::new(backend, "token_create_prints_only_the_token").await;
     let out = run(&[
         "token",
         "create",
@@ -93,10 +91,7 @@ async fn token_create_prints_only_the_token(backend: Backend) {
 }
 
 async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend, "seed_demo_is_deterministic_and_idempotent").await
-    else {
-        return;
-    };
+    let test_db = TestDb::new(backend, "seed_demo_is_deterministic_and_idempotent").await;
     for _ in 0..2 {
         let out = run(&["seed-demo", "--database", &test_db.url, "--count", "60"]);
         assert!(
@@ -136,10 +131,7 @@ async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
 }
 
 async fn serve_prints_its_address_and_stops_on_sigterm(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend, "serve_prints_its_address_and_stops_on_sigterm").await
-    else {
-        return;
-    };
+    let test_db = TestDb::new(backend, "serve_prints_its_address_and_stops_on_sigterm").await;
     let mut child = Command::new(BIN)
         .args([
             "--log-format",
@@ -214,7 +206,7 @@ mod sqlite {
     #[tokio::test]
     async fn a_missing_database_file_is_created_in_wal_mode() {
         use sqlx::Row as _;
-        let test_db = TestDb::new(Backend::Sqlite, "wal").await.expect("sqlite");
+        let test_db = TestDb::new(Backend::Sqlite, "wal").await;
         let db = Db::connect(&test_db.url).await.expect("create and migrate");
         let mode: String = sqlx::query("PRAGMA journal_mode")
             .fetch_one(db.pool())

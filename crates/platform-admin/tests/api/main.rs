@@ -1,6 +1,6 @@
 //! Integration tests of platform-admin: the real server in-process on a
-//! loopback port, driven over HTTP, on SQLite and (when
-//! `OPSDECK_TEST_POSTGRES_URL` is set) on PostgreSQL.
+//! loopback port, driven over HTTP, on SQLite and on PostgreSQL (named by
+//! `OPSDECK_TEST_POSTGRES_URL`; the PostgreSQL variants fail without it).
 
 #[macro_use]
 mod support;
@@ -8,6 +8,7 @@ mod support;
 mod audit;
 mod auth;
 mod cli;
+mod contract;
 mod errors;
 mod idempotency;
 mod observability;

@@ -30,28 +30,28 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    /// `None` (after saying so on stderr) for PostgreSQL when the
-    /// environment names no server.
-    pub async fn new(backend: Backend, test: &str) -> Option<TestDb> {
+    /// Fails the test, naming the variable to set, for PostgreSQL when the
+    /// environment names no server: a variant that did not run must not
+    /// pass for one that did.
+    pub async fn new(backend: Backend, test: &str) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
-            Backend::Sqlite => Some(TestDb {
+            Backend::Sqlite => TestDb {
                 url: format!("sqlite://{}", dir.path().join("admin.db").display()),
                 _dir: dir,
                 postgres: None,
-            }),
+            },
             Backend::Postgres => {
                 let Some(base) = std::env::var(POSTGRES_ENV)
                     .ok()
                     .filter(|url| !url.is_empty())
                 else {
-                    // Written past the test harness's capture, so that a
-                    // skipped variant is seen, not mistaken for a pass.
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "SKIPPED {test} on postgres: {POSTGRES_ENV} is not set"
+                    panic!(
+                        "{test} on postgres needs a PostgreSQL server: set {POSTGRES_ENV} \
+                         (e.g. postgres://postgres@127.0.0.1:5432/postgres; each test makes \
+                         and drops a schema of its own), or run only the SQLite variants \
+                         with `cargo test -p platform-admin sqlite::`"
                     );
-                    return None;
                 };
                 let schema = format!("pa_test_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = sqlx::PgConnection::connect(&base)
@@ -64,11 +64,11 @@ impl TestDb {
                 conn.close().await.expect("close");
                 let separator = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-                Some(TestDb {
+                TestDb {
                     url,
                     _dir: dir,
                     postgres: Some((base, schema)),
-                })
+                }
             }
         }
     }
@@ -116,8 +116,8 @@ pub struct Server {
 }
 
 impl Server {
-    pub async fn start(backend: Backend, test: &str) -> Option<Server> {
-        let test_db = TestDb::new(backend, test).await?;
+    pub async fn start(backend: Backend, test: &str) -> Server {
+        let test_db = TestDb::new(backend, test).await;
         let db = Db::connect(&test_db.url).await.expect("open database");
         let admin = auth::create_token(&db, "admin", Role::Admin)
             .await
@@ -143,7 +143,7 @@ impl Server {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
-        Some(Server {
+        Server {
             base,
             db,
             client,
@@ -151,7 +151,7 @@ impl Server {
             viewer,
             shutdown: Some(shutdown),
             _test_db: test_db,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -292,8 +292,7 @@ impl Reply {
 }
 
 /// Declares each test twice: `sqlite::name` and `postgres::name`. The
-/// PostgreSQL one runs when `OPSDECK_TEST_POSTGRES_URL` is set and reports
-/// itself skipped otherwise.
+/// PostgreSQL one needs `OPSDECK_TEST_POSTGRES_URL` and fails without it.
 macro_rules! on_both_databases {
     ($(async fn $name:ident($srv:ident) $body:block)*) => {
         mod sqlite {
@@ -306,8 +305,7 @@ macro_rules! on_both_databases {
                         $crate::support::Backend::Sqlite,
                         stringify!($name),
                     )
-                    .await
-                    .expect("SQLite always runs");
+                    .await;
                     let $srv = &server;
                     $body
                 }
@@ -319,14 +317,11 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(server) = $crate::support::Server::start(
+                    let server = $crate::support::Server::start(
                         $crate::support::Backend::Postgres,
                         stringify!($name),
                     )
-                    .await
-                    else {
-                        return;
-                    };
+                    .await;
                     let $srv = &server;
                     $body
                 }

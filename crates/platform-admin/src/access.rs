@@ -1,0 +1,407 @@
+//! What each route needs, declared where the route is declared:
+//! `routes!(handler).require(permission, On::…)` or `.public()`. The
+//! declaration goes into the route's OpenAPI operation (`x-permission`, its
+//! security, and the 401, 403, 409, 413 and 422 that the layers in front of
+//! the handler answer), and `Access`, read back from the merged document, is
+//! what the authentication layer (`auth::layer`) enforces. A route that
+//! declares nothing is never served: the layer refuses it.
+//!
+//! What a role grants is in `roles`; this module only says what a route needs.
+
+use std::collections::BTreeMap;
+
+use axum::http::Method;
+use opsdeck_api::openapi::BEARER_SCHEME;
+use opsdeck_api::MAX_BODY_BYTES;
+use serde_json::json;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::schema::{Object, Type};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa_axum::router::UtoipaMethodRouter;
+
+use crate::roles::Permission;
+
+/// The OpenAPI extension that carries a route's permission:
+/// `{"name": "tenants.write", "scope": "tenant"}`.
+pub const PERMISSION_EXTENSION: &str = "x-permission";
+
+/// The path parameter that names the tenant of a tenant-scoped route.
+pub const TENANT_PARAM: &str = "tenant";
+
+/// Where a route's permission is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum On {
+    /// On the whole platform.
+    Platform,
+    /// On the tenant named by the route's `{tenant}` path parameter.
+    Tenant,
+}
+
+impl On {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            On::Platform => "platform",
+            On::Tenant => "tenant",
+        }
+    }
+
+    fn parse(text: &str) -> Option<On> {
+        [On::Platform, On::Tenant]
+            .into_iter()
+            .find(|on| on.as_str() == text)
+    }
+}
+
+/// What a request must be allowed to do to reach a route's handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Requirement {
+    pub permission: Permission,
+    pub on: On,
+}
+
+/// What a route declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// Served without a token (health, metrics).
+    Public,
+    /// A bearer token whose role grants the permission on the scope.
+    Require(Requirement),
+}
+
+/// Declares on a route (the result of `routes!`) what it needs.
+pub trait Declare: Sized {
+    /// A bearer token allowed `permission` on the platform or on the tenant
+    /// of the path.
+    fn require(self, permission: Permission, on: On) -> Self;
+
+    /// No token at all.
+    fn public(self) -> Self;
+}
+
+impl<S> Declare for UtoipaMethodRouter<S> {
+    fn require(mut self, permission: Permission, on: On) -> Self {
+        let requirement = Requirement { permission, on };
+        for (path, item) in self.1.paths.iter_mut() {
+            // A misdeclared route is a programming error, found by the first
+            // test that builds the router, like axum's own route conflicts.
+            assert!(
+                on != On::Tenant || path.contains(&format!("{{{TENANT_PARAM}}}")),
+                "{path} is declared on a tenant but has no {{{TENANT_PARAM}}} in its path"
+            );
+            for (method, operation) in operations_mut(item) {
+                document_requirement(operation, &method, requirement);
+            }
+        }
+        self
+    }
+
+    fn public(mut self) -> Self {
+        for item in self.1.paths.values_mut() {
+            for (_, operation) in operations_mut(item) {
+                // An empty list overrides any document-wide security: no token.
+                operation.security = Some(Vec::new());
+            }
+        }
+        self
+    }
+}
+
+/// Every declared rule of the merged document, by route template and method.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    routes: BTreeMap<String, Vec<(Method, Rule)>>,
+}
+
+/// What `Access` says about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Rule(Rule),
+    /// The route exists, but not with this method; these are its methods.
+    OtherMethods(Vec<Method>),
+    /// Nothing is declared for this route.
+    Undeclared,
+}
+
+impl Access {
+    /// The rules declared in `document`. An operation that declares
+    /// neither a permission nor that it is public gets no rule, and so is
+    /// refused.
+    pub fn from_document(document: &OpenApi) -> Access {
+        let mut routes: BTreeMap<String, Vec<(Method, Rule)>> = BTreeMap::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in operations(item) {
+                if let Some(rule) = rule_of(operation) {
+                    routes.entry(path.clone()).or_default().push((method, rule));
+                }
+            }
+        }
+        Access { routes }
+    }
+
+    /// The rule for `method` on the route template `route`
+    /// (`/v1/tenants/{tenant}`). HEAD follows GET, as axum serves it.
+    pub fn lookup(&self, method: &Method, route: &str) -> Lookup {
+        let Some(rules) = self.routes.get(route) else {
+            return Lookup::Undeclared;
+        };
+        let wanted = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        match rules.iter().find(|(m, _)| m == wanted) {
+            Some((_, rule)) => Lookup::Rule(*rule),
+            None => Lookup::OtherMethods(rules.iter().map(|(m, _)| m.clone()).collect()),
+        }
+    }
+}
+
+/// The rule an operation declares, read back from what `Declare` wrote.
+pub fn rule_of(operation: &Operation) -> Option<Rule> {
+    if let Some(value) = operation
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get(PERMISSION_EXTENSION))
+    {
+        let permission = value["name"].as_str()?.parse().ok()?;
+        let on = On::parse(value["scope"].as_str()?)?;
+        return Some(Rule::Require(Requirement { permission, on }));
+    }
+    match &operation.security {
+        Some(security) if security.is_empty() => Some(Rule::Public),
+        _ => None,
+    }
+}
+
+/// Whether requests of this method carry a body, which the body limit and
+/// idempotency apply to.
+pub fn carries_body(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    )
+}
+
+fn document_requirement(operation: &mut Operation, method: &Method, requirement: Requirement) {
+    let Requirement { permission, on } = requirement;
+    operation.security = Some(vec![SecurityRequirement::new(
+        BEARER_SCHEME,
+        Vec::<String>::new(),
+    )]);
+    operation
+        .extensions
+        .get_or_insert_with(Extensions::default)
+        .insert(
+            PERMISSION_EXTENSION.to_string(),
+            json!({ "name": permission.as_str(), "scope": on.as_str() }),
+        );
+    let scope = match on {
+        On::Platform => "on the platform".to_string(),
+        On::Tenant => format!("on the tenant named by `{{{TENANT_PARAM}}}`"),
+    };
+    let needs = format!("Needs the `{permission}` permission {scope}.");
+    operation.description = Some(match operation.description.take() {
+        Some(text) if !text.is_empty() => format!("{text}\n\n{needs}"),
+        _ => needs,
+    });
+
+    add_error(
+        operation,
+        401,
+        "No bearer token, or one the server does not know.",
+    );
+    add_error(
+        operation,
+        403,
+        &format!("The token's role does not grant `{permission}` {scope}."),
+    );
+    if carries_body(method) {
+        add_error(
+            operation,
+            413,
+            &format!("The body is larger than {MAX_BODY_BYTES} bytes."),
+        );
+        add_error(
+            operation,
+            409,
+            "A request with this `Idempotency-Key` is still being processed.",
+        );
+        add_error(
+            operation,
+            422,
+            "The `Idempotency-Key` is malformed, or was sent before with another request.",
+        );
+        add_idempotency_key(operation);
+    }
+}
+
+/// Adds an error response with the envelope, or adds the reason to the
+/// one the handler already documents for that status.
+fn add_error(operation: &mut Operation, status: u16, reason: &str) {
+    let key = status.to_string();
+    match operation.responses.responses.get_mut(&key) {
+        Some(RefOr::T(response)) => {
+            if response.description.is_empty() {
+                response.description = reason.to_string();
+            } else if !response.description.contains(reason) {
+                response.description = format!("{} {reason}", response.description);
+            }
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            let envelope = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(reason)
+                .content("application/json", envelope)
+                .build();
+            operation
+                .responses
+                .responses
+                .insert(key, RefOr::T(response));
+        }
+    }
+}
+
+fn add_idempotency_key(operation: &mut Operation) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    if parameters
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case(opsdeck_api::IDEMPOTENCY_KEY))
+    {
+        return;
+    }
+    let parameter: Parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .description(Some(
+            "Makes the request safe to retry: the same key with the same request returns \
+             the first response without a second effect.",
+        ))
+        .schema(Some(Object::with_type(Type::String)))
+        .build();
+    parameters.push(parameter);
+}
+
+fn operations(item: &PathItem) -> Vec<(Method, &Operation)> {
+    [
+        (Method::GET, &item.get),
+        (Method::PUT, &item.put),
+        (Method::POST, &item.post),
+        (Method::DELETE, &item.delete),
+        (Method::OPTIONS, &item.options),
+        (Method::HEAD, &item.head),
+        (Method::PATCH, &item.patch),
+        (Method::TRACE, &item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.as_ref().map(|op| (method, op)))
+    .collect()
+}
+
+fn operations_mut(item: &mut PathItem) -> Vec<(Method, &mut Operation)> {
+    [
+        (Method::GET, &mut item.get),
+        (Method::PUT, &mut item.put),
+        (Method::POST, &mut item.post),
+        (Method::DELETE, &mut item.delete),
+        (Method::OPTIONS, &mut item.options),
+        (Method::HEAD, &mut item.head),
+        (Method::PATCH, &mut item.patch),
+        (Method::TRACE, &mut item.trace),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| operation.as_mut().map(|op| (method, op)))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::path::{OperationBuilder, PathsBuilder};
+    use utoipa::openapi::OpenApiBuilder;
+
+    fn document(path: &str, item: PathItem) -> OpenApi {
+        OpenApiBuilder::new()
+            .paths(PathsBuilder::new().path(path, item))
+            .build()
+    }
+
+    fn declared(on: On, path: &str, method: utoipa::openapi::HttpMethod) -> OpenApi {
+        let routed: UtoipaMethodRouter<()> = (
+            Vec::new(),
+            PathsBuilder::new()
+                .path(path, PathItem::new(method, OperationBuilder::new().build()))
+                .build(),
+            axum::routing::MethodRouter::new(),
+        );
+        let (_, paths, _) = routed.require(Permission::TenantsWrite, on);
+        OpenApiBuilder::new().paths(paths).build()
+    }
+
+    #[test]
+    fn a_declared_permission_is_read_back_from_the_document() {
+        let doc = declared(
+            On::Tenant,
+            "/v1/tenants/{tenant}",
+            utoipa::openapi::HttpMethod::Patch,
+        );
+        let access = Access::from_document(&doc);
+        assert_eq!(
+            access.lookup(&Method::PATCH, "/v1/tenants/{tenant}"),
+            Lookup::Rule(Rule::Require(Requirement {
+                permission: Permission::TenantsWrite,
+                on: On::Tenant,
+            }))
+        );
+        assert_eq!(
+            access.lookup(&Method::GET, "/v1/tenants/{tenant}"),
+            Lookup::OtherMethods(vec![Method::PATCH])
+        );
+        assert_eq!(
+            access.lookup(&Method::PATCH, "/v1/other"),
+            Lookup::Undeclared
+        );
+    }
+
+    #[test]
+    fn a_mutation_documents_what_the_layers_answer() {
+        let doc = declared(
+            On::Platform,
+            "/v1/tenants",
+            utoipa::openapi::HttpMethod::Post,
+        );
+        let operation = doc
+            .paths
+            .get_path_operation("/v1/tenants", utoipa::openapi::HttpMethod::Post)
+            .expect("operation");
+        let statuses: Vec<_> = operation.responses.responses.keys().cloned().collect();
+        assert_eq!(statuses, ["401", "403", "409", "413", "422"]);
+        let parameters = operation.parameters.as_ref().expect("parameters");
+        assert_eq!(parameters[0].name, "Idempotency-Key");
+    }
+
+    #[test]
+    fn an_operation_without_a_declaration_gets_no_rule() {
+        let doc = document(
+            "/v1/secret",
+            PathItem::new(
+                utoipa::openapi::HttpMethod::Get,
+                OperationBuilder::new().build(),
+            ),
+        );
+        assert_eq!(
+            Access::from_document(&doc).lookup(&Method::GET, "/v1/secret"),
+            Lookup::Undeclared
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "has no {tenant}")]
+    fn a_tenant_scope_needs_the_tenant_in_the_path() {
+        declared(On::Tenant, "/v1/tenants", utoipa::openapi::HttpMethod::Get);
+    }
+}
