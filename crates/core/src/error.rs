@@ -71,6 +71,39 @@ pub enum Error {
 
     #[error("typed `{typed}` but the target is `{target}`: nothing was done")]
     ConfirmationMismatch { typed: String, target: String },
+
+    #[error("cannot set up the HTTP client: {message}")]
+    HttpClient { message: String },
+
+    #[error("{url} answered {status} redirecting to {}; Opsdeck does not follow redirects (the token would go along): point the profile at the final address", location.as_deref().unwrap_or("nowhere"))]
+    Redirected {
+        url: String,
+        status: u16,
+        /// Where the server pointed (its `Location`), cleaned for display.
+        location: Option<String>,
+    },
+
+    #[error("{url} sent a response larger than {} (HTTP {status}); Opsdeck stopped reading it", bytes(*limit))]
+    ResponseTooLarge { url: String, status: u16, limit: u64 },
+
+    #[error("{url} sent the page cursor `{cursor}` a second time; stopped listing, the pages would go round forever")]
+    CursorRepeated { url: String, cursor: String },
+
+    #[error("{url} kept sending pages ({pages} pages, {items} items so far), more than Opsdeck reads in one list; stopped")]
+    ListTooLong {
+        url: String,
+        pages: usize,
+        items: usize,
+    },
+}
+
+/// "64 KiB" for people.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 fn api_message(status: u16, envelope: &ErrorEnvelope) -> String {
@@ -106,11 +139,18 @@ impl Error {
             Error::Store { .. } => "store",
             Error::ConfirmationRequired { .. } => "confirmation_required",
             Error::ConfirmationMismatch { .. } => "confirmation_mismatch",
+            Error::HttpClient { .. } => "http_client",
+            Error::Redirected { .. } => "redirected",
+            Error::ResponseTooLarge { .. } => "response_too_large",
+            Error::CursorRepeated { .. } => "cursor_repeated",
+            Error::ListTooLong { .. } => "list_too_long",
         };
         code.to_string()
     }
 
-    /// The server could not be reached at all (as opposed to refusing).
+    /// The server could not be reached at all (as opposed to refusing, or
+    /// answering something Opsdeck will not take). Only these are served
+    /// from the cache; a client that could not even be built is not offline.
     pub fn is_offline(&self) -> bool {
         matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
     }

@@ -8,6 +8,7 @@ pub mod console;
 pub mod error;
 pub mod paths;
 pub mod profiles;
+pub mod sanitize;
 pub mod safety;
 pub mod secrets;
 pub mod store;
