@@ -548,6 +548,223 @@ mod tests {
         assert!(env.message.contains("502"), "{}", env.message);
     }
 
+    use crate::hostile::{json_string, Hostile, Reply};
+
+    fn client(url: &str) -> AdminClient {
+        AdminClient::new(url, Token::new("secret-token").expect("token")).expect("client")
+    }
+
+    /// Bounds a call that, unfixed, would run for minutes or for ever.
+    async fn within<T>(limit: Duration, call: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| panic!("still running after {limit:?}"))
+    }
+
+    fn page(cursor: Option<&str>) -> String {
+        match cursor {
+            Some(c) => format!("{{\"items\":[],\"next_cursor\":{}}}", json_string(c)),
+            None => "{\"items\":[]}".to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed_with_the_token() {
+        let elsewhere = Hostile::start(|_| Reply::json(200, "{}")).expect("server");
+        let target = format!("{}/v1/tenants/acme", elsewhere.url);
+        let location = target.clone();
+        let redirecting =
+            Hostile::start(move |_| Reply::redirect(307, &location)).expect("server");
+        let err = within(Duration::from_secs(20), client(&redirecting.url).get_tenant("acme"))
+            .await
+            .expect_err("a redirect is an error");
+        match &err {
+            Error::Redirected {
+                status, location, ..
+            } => {
+                assert_eq!(*status, 307);
+                assert_eq!(location.as_deref(), Some(target.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains(&target), "{err}");
+        assert!(!err.is_offline());
+        assert!(
+            elsewhere.requests().is_empty(),
+            "the redirect was followed: {:?}",
+            elsewhere.requests()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_declared_larger_than_its_cap_is_refused_unread() {
+        let server = Hostile::start(|_| {
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 629145600\r\n\r\n{".to_vec(),
+            )
+        })
+        .expect("server");
+        let err = within(Duration::from_secs(20), client(&server.url).get_tenant("acme"))
+            .await
+            .expect_err("too large");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit, status: 200, .. } if limit == MAX_ITEM_BYTES),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("/v1/tenants/acme"), "{message}");
+        assert!(message.contains("1 MiB"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_is_read_only_up_to_its_cap() {
+        let server =
+            Hostile::start(|_| Reply::Endless { total: 600 << 20 }).expect("server");
+        let err = within(
+            Duration::from_secs(60),
+            client(&server.url).list_tenants(&ListTenants::default()),
+        )
+        .await
+        .expect_err("too large");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit, .. } if limit == MAX_PAGE_BYTES),
+            "{err:?}"
+        );
+        // What the kernel buffers on both sides comes on top of the cap.
+        let sent = server.body_bytes_sent();
+        assert!(sent < MAX_PAGE_BYTES + (32 << 20), "{sent} bytes were taken");
+    }
+
+    #[tokio::test]
+    async fn an_error_body_is_capped_smaller_than_a_page() {
+        let server =
+            Hostile::start(|_| Reply::with(502, &[], vec![b'x'; 100 * 1024])).expect("server");
+        let err = within(
+            Duration::from_secs(20),
+            client(&server.url).create_tenant(
+                &CreateTenant {
+                    slug: "acme".into(),
+                    name: "Acme".into(),
+                    plan: None,
+                    quotas: None,
+                },
+                "key",
+            ),
+        )
+        .await
+        .expect_err("too large");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit, status: 502, .. } if limit == MAX_ERROR_BYTES),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn cursors_that_go_round_end_the_list_with_an_error() {
+        let server = Hostile::start(|r| {
+            let next = match r.query("cursor").as_deref() {
+                None => "A",
+                Some("A") => "B",
+                _ => "A",
+            };
+            Reply::json(200, &page(Some(next)))
+        })
+        .expect("server");
+        let err = within(Duration::from_secs(30), client(&server.url).all_tenants())
+            .await
+            .expect_err("a cycle is an error");
+        assert!(
+            matches!(&err, Error::CursorRepeated { cursor, .. } if cursor == "A"),
+            "{err:?}"
+        );
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_list_that_never_ends_stops_at_its_page_ceiling() {
+        let server = Hostile::start(|r| {
+            let n: u64 = r
+                .query("cursor")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            Reply::json(200, &page(Some(&(n + 1).to_string())))
+        })
+        .expect("server");
+        let err = within(Duration::from_secs(120), client(&server.url).all_tenants())
+            .await
+            .expect_err("a list without end is an error");
+        assert!(
+            matches!(err, Error::ListTooLong { pages, .. } if pages == MAX_LIST_PAGES),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_list_that_ends_is_read_whole() {
+        let server = Hostile::start(|r| {
+            let body = match r.query("cursor").as_deref() {
+                None => page(Some("A")),
+                Some("A") => page(Some("B")),
+                _ => page(None),
+            };
+            Reply::json(200, &body)
+        })
+        .expect("server");
+        within(Duration::from_secs(20), client(&server.url).all_tenants())
+            .await
+            .expect("three pages");
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_hung_server_costs_a_read_no_more_than_its_budget() {
+        let server = Hostile::start(|_| Reply::Hang).expect("server");
+        let budget = Timeouts::default().read_budget;
+        let started = std::time::Instant::now();
+        let err = within(Duration::from_secs(30), client(&server.url).get_tenant("acme"))
+            .await
+            .expect_err("no answer");
+        let took = started.elapsed();
+        assert!(err.is_offline(), "{err:?}");
+        assert!(took < budget + Duration::from_secs(1), "took {took:?}");
+        assert!(budget <= Duration::from_secs(10), "{budget:?} is not interactive");
+    }
+
+    #[tokio::test]
+    async fn server_text_is_cleaned_of_terminal_control() {
+        let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mred\u{9b}1m\r";
+        let message = hostile.to_string();
+        let server = Hostile::start(move |r| match r.path() {
+            "/v1/tenants/envelope" => Reply::json(
+                400,
+                &format!(
+                    "{{\"code\":\"validation_failed\",\"message\":{m},\"details\":[{{\"field\":{m},\"message\":{m}}}],\"request_id\":{m}}}",
+                    m = json_string(&message)
+                ),
+            ),
+            "/v1/tenants/proxy" => Reply::with(502, &[], message.as_bytes()),
+            "/v1/tenants/redirect" => Reply::redirect(302, "/x\u{1b}[31m"),
+            // serde quotes an unknown variant in its error.
+            _ => Reply::json(200, &format!("{{\"plan\":{}}}", json_string(&message))),
+        })
+        .expect("server");
+        let client = client(&server.url);
+        for tenant in ["envelope", "proxy", "redirect", "malformed"] {
+            let err = within(Duration::from_secs(20), client.get_tenant(tenant))
+                .await
+                .expect_err(tenant);
+            let report = crate::ErrorReport::from(&err);
+            let shown = format!("{err}\n{}\n{:?}", report.message, report.details);
+            assert!(
+                !shown.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{tenant}: {shown:?}"
+            );
+            if tenant != "redirect" {
+                assert!(shown.contains("red"), "{tenant}: {shown:?}");
+            }
+        }
+    }
+
     #[test]
     fn path_segments_are_escaped() {
         let client = AdminClient::new("http://127.0.0.1:1/base/", Token::new("t").expect("t"))

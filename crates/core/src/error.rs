@@ -204,3 +204,18 @@ impl From<Error> for ErrorReport {
         (&error).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_its_own_error_and_not_offline() {
+        let err = Error::HttpClient {
+            message: "no TLS backend".into(),
+        };
+        assert!(!err.is_offline());
+        assert_eq!(err.code(), "http_client");
+        assert!(!err.to_string().contains("cannot reach"), "{err}");
+    }
+}

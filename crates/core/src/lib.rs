@@ -14,6 +14,13 @@ pub mod secrets;
 pub mod store;
 pub mod tenants;
 
+/// The hostile HTTP server of the end-to-end harness, shared with core's
+/// own tests of the client.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../../tests/support/hostile.rs"]
+mod hostile;
+
 pub use console::Console;
 pub use error::{Error, ErrorReport, Result};
 pub use paths::Paths;
