@@ -158,7 +158,9 @@ impl Hostile {
         let listener = TcpListener::bind(addr)?;
         let local = listener.local_addr()?;
         if !local.ip().is_loopback() {
-            return Err(std::io::Error::other("the hostile server is for loopback only"));
+            return Err(std::io::Error::other(
+                "the hostile server is for loopback only",
+            ));
         }
         listener.set_nonblocking(true)?;
         let requests = Arc::new(Mutex::new(Vec::new()));

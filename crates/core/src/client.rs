@@ -417,7 +417,11 @@ async fn read_capped(url: &Url, mut response: reqwest::Response, limit: u64) -> 
         return Err(too_large());
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(url, e))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, e))?
+    {
         if (bytes.len() + chunk.len()) as u64 > limit {
             return Err(too_large());
         }
@@ -573,11 +577,13 @@ mod tests {
         let elsewhere = Hostile::start(|_| Reply::json(200, "{}")).expect("server");
         let target = format!("{}/v1/tenants/acme", elsewhere.url);
         let location = target.clone();
-        let redirecting =
-            Hostile::start(move |_| Reply::redirect(307, &location)).expect("server");
-        let err = within(Duration::from_secs(20), client(&redirecting.url).get_tenant("acme"))
-            .await
-            .expect_err("a redirect is an error");
+        let redirecting = Hostile::start(move |_| Reply::redirect(307, &location)).expect("server");
+        let err = within(
+            Duration::from_secs(20),
+            client(&redirecting.url).get_tenant("acme"),
+        )
+        .await
+        .expect_err("a redirect is an error");
         match &err {
             Error::Redirected {
                 status, location, ..
@@ -604,9 +610,12 @@ mod tests {
             )
         })
         .expect("server");
-        let err = within(Duration::from_secs(20), client(&server.url).get_tenant("acme"))
-            .await
-            .expect_err("too large");
+        let err = within(
+            Duration::from_secs(20),
+            client(&server.url).get_tenant("acme"),
+        )
+        .await
+        .expect_err("too large");
         assert!(
             matches!(err, Error::ResponseTooLarge { limit, status: 200, .. } if limit == MAX_ITEM_BYTES),
             "{err:?}"
@@ -618,8 +627,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_endless_body_is_read_only_up_to_its_cap() {
-        let server =
-            Hostile::start(|_| Reply::Endless { total: 600 << 20 }).expect("server");
+        let server = Hostile::start(|_| Reply::Endless { total: 600 << 20 }).expect("server");
         let err = within(
             Duration::from_secs(60),
             client(&server.url).list_tenants(&ListTenants::default()),
@@ -632,7 +640,10 @@ mod tests {
         );
         // What the kernel buffers on both sides comes on top of the cap.
         let sent = server.body_bytes_sent();
-        assert!(sent < MAX_PAGE_BYTES + (32 << 20), "{sent} bytes were taken");
+        assert!(
+            sent < MAX_PAGE_BYTES + (32 << 20),
+            "{sent} bytes were taken"
+        );
     }
 
     #[tokio::test]
@@ -683,10 +694,7 @@ mod tests {
     #[tokio::test]
     async fn a_list_that_never_ends_stops_at_its_page_ceiling() {
         let server = Hostile::start(|r| {
-            let n: u64 = r
-                .query("cursor")
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
+            let n: u64 = r.query("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
             Reply::json(200, &page(Some(&(n + 1).to_string())))
         })
         .expect("server");
@@ -721,13 +729,19 @@ mod tests {
         let server = Hostile::start(|_| Reply::Hang).expect("server");
         let budget = Timeouts::default().read_budget;
         let started = std::time::Instant::now();
-        let err = within(Duration::from_secs(30), client(&server.url).get_tenant("acme"))
-            .await
-            .expect_err("no answer");
+        let err = within(
+            Duration::from_secs(30),
+            client(&server.url).get_tenant("acme"),
+        )
+        .await
+        .expect_err("no answer");
         let took = started.elapsed();
         assert!(err.is_offline(), "{err:?}");
         assert!(took < budget + Duration::from_secs(1), "took {took:?}");
-        assert!(budget <= Duration::from_secs(10), "{budget:?} is not interactive");
+        assert!(
+            budget <= Duration::from_secs(10),
+            "{budget:?} is not interactive"
+        );
     }
 
     #[tokio::test]
@@ -756,7 +770,9 @@ mod tests {
             let report = crate::ErrorReport::from(&err);
             let shown = format!("{err}\n{}\n{:?}", report.message, report.details);
             assert!(
-                !shown.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+                !shown
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
                 "{tenant}: {shown:?}"
             );
             if tenant != "redirect" {

@@ -84,7 +84,11 @@ pub enum Error {
     },
 
     #[error("{url} sent a response larger than {} (HTTP {status}); Opsdeck stopped reading it", bytes(*limit))]
-    ResponseTooLarge { url: String, status: u16, limit: u64 },
+    ResponseTooLarge {
+        url: String,
+        status: u16,
+        limit: u64,
+    },
 
     #[error("{url} sent the page cursor `{cursor}` a second time; stopped listing, the pages would go round forever")]
     CursorRepeated { url: String, cursor: String },

@@ -355,13 +355,7 @@ mod tests {
     #[test]
     fn the_file_is_written_owner_only_in_an_owner_only_dir_and_tightened_on_reading() {
         use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &Path| {
-            std::fs::metadata(p)
-                .expect("metadata")
-                .permissions()
-                .mode()
-                & 0o777
-        };
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config/profiles.toml");
         let mut file = ProfilesFile::default();
@@ -396,7 +390,9 @@ mod tests {
             })
             .collect();
         for w in writers {
-            w.join().expect("writer thread").expect("every save succeeds");
+            w.join()
+                .expect("writer thread")
+                .expect("every save succeeds");
         }
         let back = ProfilesFile::load(&path).expect("a whole file");
         assert_eq!(back.profiles.len(), 1);

@@ -80,7 +80,8 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-fn is_bidi_control(c: char) -> bool {
+/// The Unicode controls that reorder how text around them is shown.
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
@@ -102,7 +103,10 @@ mod tests {
 
     #[test]
     fn bidi_overrides_go_and_plain_unicode_stays() {
-        assert_eq!(remote("Zürich \u{202e}gnp.exe\u{202c} 東京"), "Zürich gnp.exe 東京");
+        assert_eq!(
+            remote("Zürich \u{202e}gnp.exe\u{202c} 東京"),
+            "Zürich gnp.exe 東京"
+        );
     }
 
     #[test]
