@@ -126,3 +126,67 @@ fn plain_http_to_a_remote_host_is_refused() {
     let list = cli.run(&["--json", "profile", "list"]).success().json();
     assert_eq!(list["profiles"].as_array().map(Vec::len), Some(0));
 }
+
+#[test]
+fn a_hand_written_plain_http_profile_is_refused_before_any_token_is_sent() {
+    let cli = Cli::new().expect("cli");
+    let path = cli.config_dir.path().join("profiles.toml");
+    // `.invalid` never resolves: were the rule skipped, the token would still
+    // go nowhere, and login would report it stored unverified.
+    let text = "current = \"remote\"\n\n[[profile]]\nname = \"remote\"\ntier = \"prod\"\nadmin_url = \"http://admin.opsdeck-test.invalid\"\n";
+    std::fs::write(&path, text).expect("write profiles.toml");
+
+    let login = cli
+        .run_with_stdin(&["login", "remote", "--token-stdin"], "a-secret-token")
+        .failure();
+    for needle in [
+        "profiles.toml",
+        "profile `remote`",
+        "admin_url",
+        "must use https",
+    ] {
+        assert!(login.stderr.contains(needle), "{needle}: {}", login.stderr);
+    }
+    let list = cli.run(&["tenants", "list"]).failure();
+    assert!(list.stderr.contains("must use https"), "{}", list.stderr);
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+}
+
+#[cfg(unix)]
+#[test]
+fn local_files_are_the_users_alone_and_tightened_when_found_looser() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("plat", "dev", &admin, &token);
+    cli.run(&["tenants", "list"]).success();
+
+    let config = cli.config_dir.path();
+    let profiles = config.join("profiles.toml");
+    let store = config.join("data/opsdeck.db");
+    assert_eq!(mode(&profiles), 0o600);
+    assert_eq!(mode(&config.join("data")), 0o700);
+    assert_eq!(mode(&store), 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(config)
+        .expect("config dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    for file in [&profiles, &store] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    cli.run(&["tenants", "list"]).success();
+    assert_eq!(mode(&profiles), 0o600);
+    assert_eq!(mode(&store), 0o600);
+}

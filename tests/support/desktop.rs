@@ -171,17 +171,35 @@ impl Desktop {
         Ok(())
     }
 
+    /// Clicks the control with accessible name `label` once it can be
+    /// clicked: a button disabled while the view reloads (after a dialog
+    /// closes, say) is waited for, as a user would, for a few seconds.
     pub async fn click(&self, label: &str) -> Result<()> {
-        let element = self.find(&format!("[aria-label=\"{label}\"]")).await?;
-        if let Err(e) = element.click().await {
-            let shot = failure_shot_path(label);
-            let _ = self.screenshot(&shot).await;
-            bail!(
-                "cannot click `{label}` ({e:?}); the window: {}",
-                shot.display()
-            );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let element = self.find(&format!("[aria-label=\"{label}\"]")).await?;
+            let ready = element.is_displayed().await.unwrap_or(false)
+                && element.is_enabled().await.unwrap_or(false);
+            let outcome = if ready {
+                element.click().await.map_err(|e| format!("{e:?}"))
+            } else {
+                Err("not displayed and enabled".to_string())
+            };
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => {
+                    let shot = failure_shot_path(label);
+                    let _ = self.screenshot(&shot).await;
+                    bail!(
+                        "cannot click `{label}` ({e}); the window: {}",
+                        shot.display()
+                    );
+                }
+            }
         }
-        Ok(())
     }
 
     /// Adds a profile through the add-profile dialog, as a user does.

@@ -3,9 +3,10 @@
 //! app) started for one test and stopped when it ends, even when it fails.
 
 pub mod desktop;
+pub mod hostile;
 pub mod postgres;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -281,6 +282,57 @@ impl Cli {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         }
+    }
+
+    /// Runs opsdeck, killing it and failing the test if it is still running
+    /// after `limit`; returns what it left and how long it took.
+    pub fn run_within(&self, args: &[&str], stdin: &str, limit: Duration) -> (Run, Duration) {
+        let started = Instant::now();
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start opsdeck");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+        }
+        let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for opsdeck") {
+                break Some(status);
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = started.elapsed();
+        let run = Run {
+            ok: status.is_some_and(|s| s.success()),
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
+        assert!(
+            status.is_some(),
+            "opsdeck {args:?} still running after {limit:?}, killed:\nstdout:\n{}\nstderr:\n{}",
+            run.stdout,
+            run.stderr
+        );
+        (run, took)
     }
 
     /// Adds a profile for `admin` and logs in with `token`.

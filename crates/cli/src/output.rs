@@ -1,7 +1,10 @@
 //! How the CLI prints: tables for people, JSON for scripts, errors on stderr.
+//! Much of what it prints came from a server (tenant names, error messages),
+//! so nothing reaches the terminal with control characters in it: text for
+//! people is cleaned, and JSON escapes what it would otherwise pass raw.
 
 use comfy_table::{presets, ContentArrangement, Table};
-use opsdeck_core::{Error, ErrorReport, Remedy};
+use opsdeck_core::{sanitize, Error, ErrorReport, Remedy};
 use serde::Serialize;
 
 pub struct Output {
@@ -11,7 +14,7 @@ pub struct Output {
 impl Output {
     pub fn json<T: Serialize>(&self, value: &T) {
         match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => println!("{}", escape_json(&text)),
             Err(e) => eprintln!("error: cannot print JSON: {e}"),
         }
     }
@@ -23,14 +26,21 @@ impl Output {
             .set_content_arrangement(ContentArrangement::Disabled)
             .set_header(header);
         for row in rows {
-            table.add_row(row);
+            table.add_row(row.iter().map(|cell| sanitize::remote(cell)));
         }
         println!("{table}");
     }
 
+    /// One record as `key value` lines.
+    pub fn fields(&self, fields: &[(&str, String)]) {
+        for (key, value) in fields {
+            println!("{key:<13} {}", sanitize::remote(value));
+        }
+    }
+
     /// A line for people that scripts reading stdout never see.
     pub fn note(&self, text: &str) {
-        eprintln!("{text}");
+        eprintln!("{}", sanitize::remote(text));
     }
 }
 
@@ -40,14 +50,14 @@ pub fn error(e: &Error) {
     if std::env::args().any(|a| a == "--json") {
         let report = ErrorReport::from(e);
         if let Ok(text) = serde_json::to_string(&report) {
-            eprintln!("{text}");
+            eprintln!("{}", escape_json(&text));
             return;
         }
     }
-    eprintln!("error: {e}");
+    eprintln!("error: {}", sanitize::remote(&e.to_string()));
     if let Some(remedy) = e.remedy() {
         if let Some(line) = remedy_line(&remedy) {
-            eprintln!("{line}");
+            eprintln!("{}", sanitize::remote(&line));
         }
     }
 }
@@ -73,6 +83,26 @@ fn remedy_line(remedy: &Remedy) -> Option<String> {
     }
 }
 
+/// JSON as serde_json writes it, with the control characters it leaves raw
+/// (DEL, C1) and the bidirectional overrides escaped as `\uXXXX`. They can
+/// only occur inside strings, so the JSON means the same, and a script gets
+/// every byte of the data while the terminal gets none of the control.
+fn escape_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || sanitize::is_bidi_control(c) {
+            if c == '\n' {
+                out.push(c);
+            } else {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// "5 min ago" for people.
 pub fn age(seconds: i64) -> String {
     match seconds {
@@ -80,5 +110,23 @@ pub fn age(seconds: i64) -> String {
         s if s < 3600 => format!("{} min ago", s / 60),
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s => format!("{} days ago", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_json;
+
+    #[test]
+    fn json_keeps_the_data_but_not_the_control() {
+        let value = serde_json::json!({ "name": "a\u{1b}[31mb\u{9b}c\u{202e}d\u{7f}" });
+        let text = serde_json::to_string_pretty(&value).expect("json");
+        let escaped = escape_json(&text);
+        assert!(
+            !escaped.chars().any(|c| c.is_control() && c != '\n'),
+            "{escaped:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&escaped).expect("still JSON");
+        assert_eq!(back, value);
     }
 }

@@ -298,7 +298,5 @@ fn show(out: &Output, t: &Tenant) {
         ("created", t.created_at.to_rfc3339()),
         ("updated", t.updated_at.to_rfc3339()),
     ];
-    for (k, v) in fields {
-        println!("{k:<13} {v}");
-    }
+    out.fields(&fields);
 }

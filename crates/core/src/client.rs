@@ -1,21 +1,39 @@
-//! Client of the Platform Admin API v1: bearer auth, timeouts, retries with
-//! full-jitter backoff for calls that are safe to repeat (reads, and
-//! mutations that carry an `Idempotency-Key`), and typed errors that keep the
-//! server's envelope.
+//! Client of the Platform Admin API v1: bearer auth, a time budget per call,
+//! retries with full-jitter backoff for calls that are safe to repeat (reads,
+//! and mutations that carry an `Idempotency-Key`), and typed errors that keep
+//! the server's envelope. It trusts the server with nothing it could use to
+//! hurt the console: redirects are not followed (the token would go along),
+//! every response is read only up to a size set by what it should hold, a
+//! list stops when its cursors go round or it never ends, and remote text is
+//! cleaned of terminal control before anyone sees it.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use opsdeck_api::audit::{AuditPage, AuditQuery};
 use opsdeck_api::health::Health;
 use opsdeck_api::tenants::{CreateTenant, ListTenants, Tenant, TenantPage, UpdateTenant};
-use opsdeck_api::{ErrorCode, ErrorEnvelope, IDEMPOTENCY_KEY, MAX_PAGE_LIMIT};
+use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, IDEMPOTENCY_KEY, MAX_PAGE_LIMIT};
 use rand::Rng;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::sanitize;
 use crate::secrets::Token;
+
+/// The most Opsdeck reads of an error body: an envelope is a few hundred bytes.
+pub const MAX_ERROR_BYTES: u64 = 64 * 1024;
+/// The most Opsdeck reads of one object (a tenant, the health report).
+pub const MAX_ITEM_BYTES: u64 = 1024 * 1024;
+/// The most Opsdeck reads of one page of a list (at most 200 items).
+pub const MAX_PAGE_BYTES: u64 = 8 * 1024 * 1024;
+/// The most pages one list follows before it gives up.
+pub const MAX_LIST_PAGES: usize = 1_000;
+/// The most items one list collects before it gives up.
+pub const MAX_LIST_ITEMS: usize = 100_000;
 
 /// How hard to try before giving up.
 #[derive(Debug, Clone, Copy)]
@@ -48,17 +66,30 @@ impl RetryPolicy {
     }
 }
 
+/// How long the console waits for a server. Core owns the defaults, so the
+/// CLI and the window wait the same: a person waiting on a read has the stale
+/// list in front of them within [`Timeouts::read_budget`], whatever the
+/// server does; a mutation may take longer, because giving up on it early
+/// leaves the user unsure whether it happened.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
+    /// Opening the connection (TCP and TLS), per attempt.
     pub connect: Duration,
+    /// One attempt, from sending the request to the last byte of the answer.
     pub request: Duration,
+    /// A read (GET, HEAD) in all: every attempt and every wait between them.
+    pub read_budget: Duration,
+    /// A mutation in all: every attempt and every wait between them.
+    pub write_budget: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Self {
-            connect: Duration::from_secs(5),
+            connect: Duration::from_secs(2),
             request: Duration::from_secs(30),
+            read_budget: Duration::from_secs(5),
+            write_budget: Duration::from_secs(60),
         }
     }
 }
@@ -69,6 +100,7 @@ pub struct AdminClient {
     token: Token,
     http: reqwest::Client,
     retry: RetryPolicy,
+    timeouts: Timeouts,
 }
 
 impl AdminClient {
@@ -87,17 +119,19 @@ impl AdminClient {
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)
+            // A redirect would carry the bearer token to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Unreachable {
-                url: base_url.into(),
-                message: format!("cannot build an HTTP client: {e}"),
+            .map_err(|e| Error::HttpClient {
+                message: e.to_string(),
             })?;
         Ok(Self {
             base,
             token,
             http,
             retry,
+            timeouts,
         })
     }
 
@@ -108,6 +142,7 @@ impl AdminClient {
             None::<&()>,
             None::<&()>,
             None,
+            MAX_ITEM_BYTES,
         )
         .await
     }
@@ -119,25 +154,27 @@ impl AdminClient {
             Some(query),
             None::<&()>,
             None,
+            MAX_PAGE_BYTES,
         )
         .await
     }
 
-    /// Every tenant, following cursors page by page.
+    /// Every tenant, following cursors page by page; a server whose cursors
+    /// go round, or whose list never ends, gets an error instead of a wait
+    /// that never ends and memory that keeps growing.
     pub async fn all_tenants(&self) -> Result<Vec<Tenant>> {
         let mut query = ListTenants {
             limit: Some(MAX_PAGE_LIMIT),
             ..Default::default()
         };
+        let mut pages = Pages::new(self.url(&["v1", "tenants"]));
         let mut tenants = Vec::new();
         loop {
             let page = self.list_tenants(&query).await?;
             tenants.extend(page.items);
-            match page.next_cursor {
-                Some(cursor) if query.cursor.as_deref() != Some(cursor.as_str()) => {
-                    query.cursor = Some(cursor)
-                }
-                _ => return Ok(tenants),
+            match pages.next(page.next_cursor, tenants.len())? {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return Ok(tenants),
             }
         }
     }
@@ -149,6 +186,7 @@ impl AdminClient {
             None::<&()>,
             None::<&()>,
             None,
+            MAX_ITEM_BYTES,
         )
         .await
     }
@@ -160,6 +198,7 @@ impl AdminClient {
             None::<&()>,
             Some(body),
             Some(key),
+            MAX_ITEM_BYTES,
         )
         .await
     }
@@ -176,6 +215,7 @@ impl AdminClient {
             None::<&()>,
             Some(body),
             Some(key),
+            MAX_ITEM_BYTES,
         )
         .await
     }
@@ -187,6 +227,7 @@ impl AdminClient {
             None::<&()>,
             None::<&()>,
             Some(key),
+            MAX_ITEM_BYTES,
         )
         .await
     }
@@ -198,6 +239,7 @@ impl AdminClient {
             None::<&()>,
             None::<&()>,
             Some(key),
+            MAX_ITEM_BYTES,
         )
         .await
     }
@@ -209,6 +251,7 @@ impl AdminClient {
             None::<&()>,
             None::<&()>,
             Some(key),
+            MAX_ITEM_BYTES,
         )
         .await
         .map(|_| ())
@@ -221,6 +264,7 @@ impl AdminClient {
             Some(query),
             None::<&()>,
             None,
+            MAX_PAGE_BYTES,
         )
         .await
     }
@@ -240,16 +284,20 @@ impl AdminClient {
         query: Option<&impl Serialize>,
         body: Option<&impl Serialize>,
         key: Option<&str>,
+        limit: u64,
     ) -> Result<T> {
-        let (url, bytes) = self.call_raw(method, segments, query, body, key).await?;
+        let (url, bytes) = self
+            .call_raw(method, segments, query, body, key, limit)
+            .await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::MalformedResponse {
             url: url.to_string(),
-            message: e.to_string(),
+            // serde quotes what it could not take, and that came from the server.
+            message: sanitize::remote(&e.to_string()),
         })
     }
 
     /// One logical call: retried when it is safe to repeat and the failure is
-    /// one a retry can cure.
+    /// one a retry can cure, all of it within the call's time budget.
     async fn call_raw(
         &self,
         method: Method,
@@ -257,6 +305,7 @@ impl AdminClient {
         query: Option<&impl Serialize>,
         body: Option<&impl Serialize>,
         key: Option<&str>,
+        limit: u64,
     ) -> Result<(Url, Vec<u8>)> {
         let url = self.url(segments);
         let repeatable = key.is_some()
@@ -264,9 +313,23 @@ impl AdminClient {
                 method,
                 Method::GET | Method::HEAD | Method::PUT | Method::DELETE
             );
+        let budget = if matches!(method, Method::GET | Method::HEAD) {
+            self.timeouts.read_budget
+        } else {
+            self.timeouts.write_budget
+        };
+        let deadline = Instant::now() + budget;
         let mut retry = 0;
         loop {
-            let result = self.attempt(&method, &url, query, body, key).await;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let attempt = self.attempt(&method, &url, query, body, key, limit);
+            let result = tokio::time::timeout(self.timeouts.request.min(remaining), attempt)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout {
+                        url: url.origin().ascii_serialization(),
+                    })
+                });
             let retryable = match &result {
                 Ok(_) => false,
                 Err(Error::Unreachable { .. } | Error::Timeout { .. }) => true,
@@ -280,6 +343,10 @@ impl AdminClient {
                 return result.map(|bytes| (url, bytes));
             }
             let delay = self.retry.delay(retry);
+            if Instant::now() + delay >= deadline {
+                tracing::debug!(%url, retry, ?budget, "time budget spent; not retrying");
+                return result.map(|bytes| (url, bytes));
+            }
             tracing::debug!(%url, retry, ?delay, "retrying");
             tokio::time::sleep(delay).await;
             retry += 1;
@@ -293,6 +360,7 @@ impl AdminClient {
         query: Option<&impl Serialize>,
         body: Option<&impl Serialize>,
         key: Option<&str>,
+        limit: u64,
     ) -> Result<Vec<u8>> {
         let mut request = self
             .http
@@ -309,11 +377,23 @@ impl AdminClient {
         }
         let response = request.send().await.map_err(|e| transport_error(url, e))?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(url, e))?
-            .to_vec();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| sanitize::remote(&String::from_utf8_lossy(v.as_bytes())));
+            return Err(Error::Redirected {
+                url: url.to_string(),
+                status: status.as_u16(),
+                location,
+            });
+        }
+        let limit = if status.is_success() {
+            limit
+        } else {
+            MAX_ERROR_BYTES
+        };
+        let bytes = read_capped(url, response, limit).await?;
         if status.is_success() {
             return Ok(bytes);
         }
@@ -321,6 +401,75 @@ impl AdminClient {
             status: status.as_u16(),
             envelope: envelope_of(status, &bytes),
         })
+    }
+}
+
+/// The body of `response`, read as it arrives and given up on as soon as it
+/// is larger than `limit`: a server cannot make the console hold more.
+async fn read_capped(url: &Url, mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>> {
+    let status = response.status().as_u16();
+    let too_large = || Error::ResponseTooLarge {
+        url: url.to_string(),
+        status,
+        limit,
+    };
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, e))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Where a list is in its pages: the cursors seen, and how far it has gone.
+struct Pages {
+    url: Url,
+    seen: HashSet<String>,
+    pages: usize,
+}
+
+impl Pages {
+    fn new(url: Url) -> Self {
+        Self {
+            url,
+            seen: HashSet::new(),
+            pages: 0,
+        }
+    }
+
+    /// The cursor to fetch next after a page, `None` when the list is done;
+    /// an error when the cursor was seen before or the list is past its
+    /// ceilings.
+    fn next(&mut self, cursor: Option<String>, items: usize) -> Result<Option<String>> {
+        self.pages += 1;
+        let Some(cursor) = cursor else {
+            return Ok(None);
+        };
+        if self.seen.contains(&cursor) {
+            let shown: String = cursor.chars().take(80).collect();
+            return Err(Error::CursorRepeated {
+                url: self.url.to_string(),
+                cursor: sanitize::remote(&shown),
+            });
+        }
+        if self.pages >= MAX_LIST_PAGES || items >= MAX_LIST_ITEMS {
+            return Err(Error::ListTooLong {
+                url: self.url.to_string(),
+                pages: self.pages,
+                items,
+            });
+        }
+        self.seen.insert(cursor.clone());
+        Ok(Some(cursor))
     }
 }
 
@@ -337,14 +486,15 @@ fn transport_error(url: &Url, e: reqwest::Error) -> Error {
     }
     Error::Unreachable {
         url: server,
-        message: root.to_string(),
+        message: sanitize::remote(&root.to_string()),
     }
 }
 
 /// The server's envelope, or one made up from the status when a proxy or a
-/// broken server sent something else.
+/// broken server sent something else; either way with its text cleaned of
+/// terminal control, since it is shown as it is.
 fn envelope_of(status: StatusCode, bytes: &[u8]) -> ErrorEnvelope {
-    serde_json::from_slice(bytes).unwrap_or_else(|_| {
+    let envelope = serde_json::from_slice(bytes).unwrap_or_else(|_| {
         let text = String::from_utf8_lossy(bytes);
         let snippet: String = text.trim().chars().take(200).collect();
         let code = match status {
@@ -365,7 +515,17 @@ fn envelope_of(status: StatusCode, bytes: &[u8]) -> ErrorEnvelope {
             details: Vec::new(),
             request_id: None,
         }
-    })
+    });
+    ErrorEnvelope {
+        code: envelope.code,
+        message: sanitize::remote(&envelope.message),
+        details: envelope
+            .details
+            .iter()
+            .map(|d| FieldError::new(sanitize::remote(&d.field), sanitize::remote(&d.message)))
+            .collect(),
+        request_id: envelope.request_id.as_deref().map(sanitize::remote),
+    }
 }
 
 #[cfg(test)]
@@ -390,6 +550,235 @@ mod tests {
         let env = envelope_of(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>");
         assert_eq!(env.code, ErrorCode::Internal);
         assert!(env.message.contains("502"), "{}", env.message);
+    }
+
+    use crate::hostile::{json_string, Hostile, Reply};
+
+    fn client(url: &str) -> AdminClient {
+        AdminClient::new(url, Token::new("secret-token").expect("token")).expect("client")
+    }
+
+    /// Bounds a call that, unfixed, would run for minutes or for ever.
+    async fn within<T>(limit: Duration, call: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(limit, call)
+            .await
+            .unwrap_or_else(|_| panic!("still running after {limit:?}"))
+    }
+
+    fn page(cursor: Option<&str>) -> String {
+        match cursor {
+            Some(c) => format!("{{\"items\":[],\"next_cursor\":{}}}", json_string(c)),
+            None => "{\"items\":[]}".to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed_with_the_token() {
+        let elsewhere = Hostile::start(|_| Reply::json(200, "{}")).expect("server");
+        let target = format!("{}/v1/tenants/acme", elsewhere.url);
+        let location = target.clone();
+        let redirecting = Hostile::start(move |_| Reply::redirect(307, &location)).expect("server");
+        let err = within(
+            Duration::from_secs(20),
+            client(&redirecting.url).get_tenant("acme"),
+        )
+        .await
+        .expect_err("a redirect is an error");
+        match &err {
+            Error::Redirected {
+                status, location, ..
+            } => {
+                assert_eq!(*status, 307);
+                assert_eq!(location.as_deref(), Some(target.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains(&target), "{err}");
+        assert!(!err.is_offline());
+        assert!(
+            elsewhere.requests().is_empty(),
+            "the redirect was followed: {:?}",
+            elsewhere.requests()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_declared_larger_than_its_cap_is_refused_unread() {
+        let server = Hostile::start(|_| {
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 629145600\r\n\r\n{".to_vec(),
+            )
+        })
+        .expect("server");
+        let err = within(
+            Duration::from_secs(20),
+            client(&server.url).get_tenant("acme"),
+        )
+        .await
+        .expect_err("too large");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit, status: 200, .. } if limit == MAX_ITEM_BYTES),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("/v1/tenants/acme"), "{message}");
+        assert!(message.contains("1 MiB"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_is_read_only_up_to_its_cap() {
+        let server = Hostile::start(|_| Reply::Endless { total: 600 << 20 }).expect("server");
+        let err = within(
+            Duration::from_secs(60),
+            client(&server.url).list_tenants(&ListTenants::default()),
+        )
+        .await
+        .expect_err("too large");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit, .. } if limit == MAX_PAGE_BYTES),
+            "{err:?}"
+        );
+        // What the kernel buffers on both sides comes on top of the cap.
+        let sent = server.body_bytes_sent();
+        assert!(
+            sent < MAX_PAGE_BYTES + (32 << 20),
+            "{sent} bytes were taken"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_body_is_capped_smaller_than_a_page() {
+        let server =
+            Hostile::start(|_| Reply::with(502, &[], vec![b'x'; 100 * 1024])).expect("server");
+        let err = within(
+            Duration::from_secs(20),
+            client(&server.url).create_tenant(
+                &CreateTenant {
+                    slug: "acme".into(),
+                    name: "Acme".into(),
+                    plan: None,
+                    quotas: None,
+                },
+                "key",
+            ),
+        )
+        .await
+        .expect_err("too large");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit, status: 502, .. } if limit == MAX_ERROR_BYTES),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn cursors_that_go_round_end_the_list_with_an_error() {
+        let server = Hostile::start(|r| {
+            let next = match r.query("cursor").as_deref() {
+                None => "A",
+                Some("A") => "B",
+                _ => "A",
+            };
+            Reply::json(200, &page(Some(next)))
+        })
+        .expect("server");
+        let err = within(Duration::from_secs(30), client(&server.url).all_tenants())
+            .await
+            .expect_err("a cycle is an error");
+        assert!(
+            matches!(&err, Error::CursorRepeated { cursor, .. } if cursor == "A"),
+            "{err:?}"
+        );
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_list_that_never_ends_stops_at_its_page_ceiling() {
+        let server = Hostile::start(|r| {
+            let n: u64 = r.query("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+            Reply::json(200, &page(Some(&(n + 1).to_string())))
+        })
+        .expect("server");
+        let err = within(Duration::from_secs(120), client(&server.url).all_tenants())
+            .await
+            .expect_err("a list without end is an error");
+        assert!(
+            matches!(err, Error::ListTooLong { pages, .. } if pages == MAX_LIST_PAGES),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_list_that_ends_is_read_whole() {
+        let server = Hostile::start(|r| {
+            let body = match r.query("cursor").as_deref() {
+                None => page(Some("A")),
+                Some("A") => page(Some("B")),
+                _ => page(None),
+            };
+            Reply::json(200, &body)
+        })
+        .expect("server");
+        within(Duration::from_secs(20), client(&server.url).all_tenants())
+            .await
+            .expect("three pages");
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_hung_server_costs_a_read_no_more_than_its_budget() {
+        let server = Hostile::start(|_| Reply::Hang).expect("server");
+        let budget = Timeouts::default().read_budget;
+        let started = std::time::Instant::now();
+        let err = within(
+            Duration::from_secs(30),
+            client(&server.url).get_tenant("acme"),
+        )
+        .await
+        .expect_err("no answer");
+        let took = started.elapsed();
+        assert!(err.is_offline(), "{err:?}");
+        assert!(took < budget + Duration::from_secs(1), "took {took:?}");
+        assert!(
+            budget <= Duration::from_secs(10),
+            "{budget:?} is not interactive"
+        );
+    }
+
+    #[tokio::test]
+    async fn server_text_is_cleaned_of_terminal_control() {
+        let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mred\u{9b}1m\r";
+        let message = hostile.to_string();
+        let server = Hostile::start(move |r| match r.path() {
+            "/v1/tenants/envelope" => Reply::json(
+                400,
+                &format!(
+                    "{{\"code\":\"validation_failed\",\"message\":{m},\"details\":[{{\"field\":{m},\"message\":{m}}}],\"request_id\":{m}}}",
+                    m = json_string(&message)
+                ),
+            ),
+            "/v1/tenants/proxy" => Reply::with(502, &[], message.as_bytes()),
+            "/v1/tenants/redirect" => Reply::redirect(302, "/x\u{1b}[31m"),
+            // serde quotes an unknown variant in its error.
+            _ => Reply::json(200, &format!("{{\"plan\":{}}}", json_string(&message))),
+        })
+        .expect("server");
+        let client = client(&server.url);
+        for tenant in ["envelope", "proxy", "redirect", "malformed"] {
+            let err = within(Duration::from_secs(20), client.get_tenant(tenant))
+                .await
+                .expect_err(tenant);
+            let report = crate::ErrorReport::from(&err);
+            let shown = format!("{err}\n{}\n{:?}", report.message, report.details);
+            assert!(
+                !shown
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t'),
+                "{tenant}: {shown:?}"
+            );
+            if tenant != "redirect" {
+                assert!(shown.contains("red"), "{tenant}: {shown:?}");
+            }
+        }
     }
 
     #[test]

@@ -70,6 +70,43 @@ pub enum Error {
 
     #[error("typed `{typed}` but the target is `{target}`: nothing was done")]
     ConfirmationMismatch { typed: String, target: String },
+
+    #[error("cannot set up the HTTP client: {message}")]
+    HttpClient { message: String },
+
+    #[error("{url} answered {status} redirecting to {}; Opsdeck does not follow redirects (the token would go along): point the profile at the final address", location.as_deref().unwrap_or("nowhere"))]
+    Redirected {
+        url: String,
+        status: u16,
+        /// Where the server pointed (its `Location`), cleaned for display.
+        location: Option<String>,
+    },
+
+    #[error("{url} sent a response larger than {} (HTTP {status}); Opsdeck stopped reading it", bytes(*limit))]
+    ResponseTooLarge {
+        url: String,
+        status: u16,
+        limit: u64,
+    },
+
+    #[error("{url} sent the page cursor `{cursor}` a second time; stopped listing, the pages would go round forever")]
+    CursorRepeated { url: String, cursor: String },
+
+    #[error("{url} kept sending pages ({pages} pages, {items} items so far), more than Opsdeck reads in one list; stopped")]
+    ListTooLong {
+        url: String,
+        pages: usize,
+        items: usize,
+    },
+}
+
+/// "64 KiB" for people.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 fn api_message(status: u16, envelope: &ErrorEnvelope) -> String {
@@ -105,6 +142,11 @@ impl Error {
             Error::Store { .. } => ConsoleCode::Store,
             Error::ConfirmationRequired { .. } => ConsoleCode::ConfirmationRequired,
             Error::ConfirmationMismatch { .. } => ConsoleCode::ConfirmationMismatch,
+            Error::HttpClient { .. } => ConsoleCode::HttpClient,
+            Error::Redirected { .. } => ConsoleCode::Redirected,
+            Error::ResponseTooLarge { .. } => ConsoleCode::ResponseTooLarge,
+            Error::CursorRepeated { .. } => ConsoleCode::CursorRepeated,
+            Error::ListTooLong { .. } => ConsoleCode::ListTooLong,
         };
         Code::Console(own)
     }
@@ -129,7 +171,9 @@ impl Error {
         }
     }
 
-    /// The server could not be reached at all (as opposed to refusing).
+    /// The server could not be reached at all (as opposed to refusing, or
+    /// answering something Opsdeck will not take). Only these are served
+    /// from the cache; a client that could not even be built is not offline.
     pub fn is_offline(&self) -> bool {
         matches!(self, Error::Unreachable { .. } | Error::Timeout { .. })
     }
@@ -170,6 +214,11 @@ pub enum ConsoleCode {
     Store,
     ConfirmationRequired,
     ConfirmationMismatch,
+    HttpClient,
+    Redirected,
+    ResponseTooLarge,
+    CursorRepeated,
+    ListTooLong,
     /// Raised by the window itself: its bridge to the backend is gone.
     IpcUnavailable,
 }
@@ -204,6 +253,11 @@ impl Code {
                 ConsoleCode::Store => "store",
                 ConsoleCode::ConfirmationRequired => "confirmation_required",
                 ConsoleCode::ConfirmationMismatch => "confirmation_mismatch",
+                ConsoleCode::HttpClient => "http_client",
+                ConsoleCode::Redirected => "redirected",
+                ConsoleCode::ResponseTooLarge => "response_too_large",
+                ConsoleCode::CursorRepeated => "cursor_repeated",
+                ConsoleCode::ListTooLong => "list_too_long",
                 ConsoleCode::IpcUnavailable => "ipc_unavailable",
             },
         }
@@ -267,5 +321,20 @@ impl From<&Error> for ErrorReport {
 impl From<Error> for ErrorReport {
     fn from(error: Error) -> Self {
         (&error).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_that_cannot_be_built_is_its_own_error_and_not_offline() {
+        let err = Error::HttpClient {
+            message: "no TLS backend".into(),
+        };
+        assert!(!err.is_offline());
+        assert_eq!(err.code().as_str(), "http_client");
+        assert!(!err.to_string().contains("cannot reach"), "{err}");
     }
 }

@@ -9,9 +9,17 @@ pub mod error;
 pub mod paths;
 pub mod profiles;
 pub mod safety;
+pub mod sanitize;
 pub mod secrets;
 pub mod store;
 pub mod tenants;
+
+/// The hostile HTTP server of the end-to-end harness, shared with core's
+/// own tests of the client.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../../tests/support/hostile.rs"]
+mod hostile;
 
 pub use console::Console;
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};

@@ -2,6 +2,7 @@
 //! Prometheus and Alertmanager URLs) kept in `profiles.toml`. Tokens never
 //! live here; they are in the OS keyring (see [`crate::secrets`]).
 
+use std::io::Write;
 use std::path::Path;
 
 use reqwest::Url;
@@ -63,6 +64,18 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Every URL of the profile with its field name: each one carries the
+    /// token or other secrets, so each is checked the same way.
+    pub fn urls(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("admin_url", Some(self.admin_url.as_str())),
+            ("prometheus_url", self.prometheus_url.as_deref()),
+            ("alertmanager_url", self.alertmanager_url.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, url)| url.map(|url| (field, url)))
+    }
+
     /// A profile whose fields have been checked.
     pub fn new(name: &str, tier: Tier, admin_url: &str) -> Result<Self> {
         check_name(name)?;
@@ -123,30 +136,47 @@ impl ProfilesFile {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),
         })?;
+        // The file may have been written by hand: every rule `profile add`
+        // applies holds for what is read, so a token never goes to a plain
+        // http address because the check was skipped.
         for p in &file.profiles {
-            check_name(&p.name).map_err(|e| Error::ProfilesFile {
+            let refused = |e: Error| Error::ProfilesFile {
                 path: path.to_path_buf(),
                 message: format!("profile `{}`: {e}", p.name),
-            })?;
+            };
+            check_name(&p.name).map_err(refused)?;
+            for (field, url) in p.urls() {
+                check_url(field, url).map_err(refused)?;
+            }
         }
+        crate::paths::tighten(path)?;
         Ok(file)
     }
 
-    /// Writes the file atomically: a crash leaves the old file or the new one.
+    /// Writes the file atomically, readable by the owner only: a crash leaves
+    /// the old file or the new one, and two processes saving at once each
+    /// write a temp file of their own, so neither renames the other's half.
     pub fn save(&self, path: &Path) -> Result<()> {
         let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
         };
         let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::paths::private_dir(dir)?;
         let text = toml::to_string_pretty(self).map_err(|e| Error::ProfilesFile {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        // tempfile creates it 0600 under a random name in the same directory.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".profiles.toml.")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(io)?;
+        tmp.write_all(text.as_bytes()).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        crate::paths::tighten(path)
     }
 
     pub fn get(&self, name: &str) -> Result<&Profile> {
@@ -289,6 +319,87 @@ mod tests {
         ] {
             assert!(check_url("admin_url", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_hand_written_plain_http_url_to_a_remote_host_is_refused_on_reading() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("profiles.toml");
+        for (field, url) in [
+            ("admin_url", "http://admin.example.net"),
+            ("prometheus_url", "http://prom.example.net:9090"),
+            ("alertmanager_url", "https://u:p@am.example.net"),
+        ] {
+            let mut text = String::from(
+                "current = \"a\"\n[[profile]]\nname = \"a\"\ntier = \"prod\"\nadmin_url = \"https://admin.example.net\"\n",
+            );
+            if field == "admin_url" {
+                text = text.replace("https://admin.example.net", url);
+            } else {
+                text.push_str(&format!("{field} = \"{url}\"\n"));
+            }
+            std::fs::write(&path, &text).expect("write");
+            let err = ProfilesFile::load(&path).expect_err(url);
+            assert!(matches!(err, Error::ProfilesFile { .. }), "{err:?}");
+            let message = err.to_string();
+            assert!(message.contains("profiles.toml"), "{message}");
+            assert!(message.contains("profile `a`"), "{message}");
+            assert!(message.contains(field), "{message}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_written_owner_only_in_an_owner_only_dir_and_tightened_on_reading() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config/profiles.toml");
+        let mut file = ProfilesFile::default();
+        file.add(Profile::new("a", Tier::Dev, "http://127.0.0.1:1").expect("p"))
+            .expect("add");
+        file.save(&path).expect("save");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("config")), 0o700);
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        ProfilesFile::load(&path).expect("load");
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn concurrent_saves_never_clobber_each_others_temp_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("profiles.toml");
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut file = ProfilesFile::default();
+                    let profile =
+                        Profile::new(&format!("p{i}"), Tier::Dev, "http://127.0.0.1:1").expect("p");
+                    file.add(profile).expect("add");
+                    for _ in 0..50 {
+                        file.save(&path)?;
+                    }
+                    Ok::<_, Error>(())
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join()
+                .expect("writer thread")
+                .expect("every save succeeds");
+        }
+        let back = ProfilesFile::load(&path).expect("a whole file");
+        assert_eq!(back.profiles.len(), 1);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .filter(|n| n != "profiles.toml")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]

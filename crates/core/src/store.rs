@@ -32,14 +32,12 @@ impl Store {
             path: path.to_path_buf(),
             message,
         };
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|source| Error::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
-        }
+        // Owner-only before SQLite opens it: its -wal and -shm files take the
+        // database file's permissions.
+        let file = path.to_path_buf();
+        tokio::task::spawn_blocking(move || crate::paths::private_store(&file))
+            .await
+            .map_err(|e| err(format!("cannot prepare the file: {e}")))??;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|e| err(e.to_string()))?
             .filename(path)

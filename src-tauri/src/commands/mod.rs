@@ -12,9 +12,6 @@ mod names;
 #[cfg(test)]
 pub use names::command_names;
 
-use std::time::Duration;
-
-use opsdeck_core::client::{RetryPolicy, Timeouts};
 use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport};
 
 /// The console, or why it could not be opened (shown by every command, so
@@ -23,21 +20,9 @@ pub struct AppState(Result<Console, ErrorReport>);
 
 impl AppState {
     pub fn open() -> Self {
-        // A window must answer quickly: a hanging server shows the stale list
-        // after seconds, not after the CLI's patient retries.
-        let network = (
-            Timeouts {
-                connect: Duration::from_secs(3),
-                request: Duration::from_secs(10),
-            },
-            RetryPolicy {
-                attempts: 2,
-                base: Duration::from_millis(200),
-                cap: Duration::from_secs(1),
-            },
-        );
-        let opened = tauri::async_runtime::block_on(Console::open_default())
-            .map(|console| console.with_network(network.0, network.1));
+        // Core's network defaults are the interactive ones: a hanging server
+        // shows the stale list within core's read budget, here as in the CLI.
+        let opened = tauri::async_runtime::block_on(Console::open_default());
         if let Err(e) = &opened {
             tracing::error!(error = %e, "cannot open the console");
         }

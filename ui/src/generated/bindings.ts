@@ -45,7 +45,7 @@ export type Code = ConsoleCode | ErrorCode;
  *  Codes of the errors core raises itself; the server's are
  *  [`opsdeck_api::ErrorCode`].
  */
-export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "profile_not_found" | "profile_exists" | "no_current_profile" | "invalid_input" | "no_token" | "keyring_unavailable" | "unreachable" | "timeout" | "malformed_response" | "store" | "confirmation_required" | "confirmation_mismatch" | 
+export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "profile_not_found" | "profile_exists" | "no_current_profile" | "invalid_input" | "no_token" | "keyring_unavailable" | "unreachable" | "timeout" | "malformed_response" | "store" | "confirmation_required" | "confirmation_mismatch" | "http_client" | "redirected" | "response_too_large" | "cursor_repeated" | "list_too_long" | 
 /**  Raised by the window itself: its bridge to the backend is gone. */
 "ipc_unavailable";
 
@@ -72,7 +72,10 @@ export type ErrorCode =
 "unsupported_media_type" | 
 /**  No token, or a token the server does not know. */
 "unauthorized" | 
-/**  The token is valid but its role may not do this. */
+/**
+ *  The token is valid but its role does not grant the permission the
+ *  route needs; the message names it.
+ */
 "forbidden" | 
 /**  The tenant (or other target) does not exist. */
 "not_found" | 
