@@ -208,7 +208,12 @@ fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) 
     let login = cli
         .run_with_stdin(&["login", "plat", "--token-stdin"], "opd_wrong")
         .failure();
-    assert!(login.stderr.contains("401"), "{}", login.stderr);
+    assert!(
+        login.stderr.contains("refused the token of profile `plat`")
+            && login.stderr.contains("opsdeck login plat --token-stdin"),
+        "{}",
+        login.stderr
+    );
     cli.run(&["tenants", "list"]).success();
 
     // What the CLI cannot send, straight over HTTP.

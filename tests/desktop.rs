@@ -228,3 +228,88 @@ async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
     }
     desktop.close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_replaces_a_refused_token_and_removes_a_profile() {
+    let (admin, token, http) = demo_platform();
+    let demo_count = http.tenant_count();
+    let (cli, desktop) = window().await;
+
+    // A profile saved with a token the server does not know.
+    desktop
+        .add_profile("ops", "staging", &admin.url, "opd_not-a-real-token")
+        .await
+        .expect("add profile");
+
+    // Core names the remedy; the window offers it as a button.
+    let failure = desktop
+        .find(".state.error")
+        .await
+        .expect("the list's error");
+    let text = failure.text().await.expect("error text");
+    assert!(
+        text.contains("refused the token of profile `ops`"),
+        "error reads `{text}`"
+    );
+    desktop.click("Replace token").await.expect("replace token");
+    desktop
+        .fill("New API token", &token)
+        .await
+        .expect("new token");
+    desktop.click("Save token").await.expect("save token");
+    let count = desktop
+        .find("[data-testid=\"tenant-count\"]")
+        .await
+        .expect("count");
+    let want = format!("{demo_count} tenants");
+    wait_until_async("the demo tenants", || async {
+        count.text().await.unwrap_or_default().contains(&want)
+    })
+    .await;
+    // The CLI, on the same keyring, uses the new token too.
+    cli.run(&["--profile", "ops", "tenants", "list"]).success();
+
+    // Removing asks once more, with the focus on keeping the profile.
+    desktop
+        .click("Manage profiles")
+        .await
+        .expect("manage profiles");
+    desktop
+        .click("Remove profile ops")
+        .await
+        .expect("remove profile");
+    let focused = desktop
+        .client
+        .active_element()
+        .await
+        .expect("focused element");
+    assert_eq!(
+        focused.attr("aria-label").await.expect("label").as_deref(),
+        Some("Keep ops"),
+        "the safe choice has the focus"
+    );
+    desktop.click("Remove ops now").await.expect("remove now");
+    wait_until("the profile to be gone", Duration::from_secs(10), || {
+        cli.run(&["--json", "profile", "list"]).success().json()["profiles"]
+            .as_array()
+            .is_some_and(|p| p.is_empty())
+    })
+    .expect("no profile left");
+    desktop.close().await.expect("close");
+}
+
+/// Polls an async check every 100 ms for up to 10 s; fails the test after.
+async fn wait_until_async<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

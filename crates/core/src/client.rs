@@ -101,6 +101,8 @@ pub struct AdminClient {
     http: reqwest::Client,
     retry: RetryPolicy,
     timeouts: Timeouts,
+    /// The profile the token belongs to, named when the server refuses it.
+    profile: Option<String>,
 }
 
 impl AdminClient {
@@ -132,7 +134,15 @@ impl AdminClient {
             http,
             retry,
             timeouts,
+            profile: None,
         })
+    }
+
+    /// Names the profile whose token this is, so that a refused token is
+    /// reported as that profile's (with the remedy to sign in again).
+    pub fn for_profile(mut self, profile: &str) -> Self {
+        self.profile = Some(profile.to_string());
+        self
     }
 
     pub async fn health(&self) -> Result<Health> {
@@ -397,10 +407,17 @@ impl AdminClient {
         if status.is_success() {
             return Ok(bytes);
         }
-        Err(Error::Api {
-            status: status.as_u16(),
-            envelope: envelope_of(status, &bytes),
-        })
+        let envelope = envelope_of(status, &bytes);
+        match &self.profile {
+            Some(profile) if status == StatusCode::UNAUTHORIZED => Err(Error::TokenRejected {
+                profile: profile.clone(),
+                envelope,
+            }),
+            _ => Err(Error::Api {
+                status: status.as_u16(),
+                envelope,
+            }),
+        }
     }
 }
 

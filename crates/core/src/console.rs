@@ -23,7 +23,8 @@ pub struct Console {
 }
 
 /// Outcome of storing a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
 pub enum LoginCheck {
     /// The server accepted the token.
     Verified,
@@ -179,7 +180,10 @@ impl Console {
     }
 
     fn client_with(&self, profile: &Profile, token: Token) -> Result<AdminClient> {
-        AdminClient::with_options(&profile.admin_url, token, self.timeouts, self.retry)
+        Ok(
+            AdminClient::with_options(&profile.admin_url, token, self.timeouts, self.retry)?
+                .for_profile(&profile.name),
+        )
     }
 
     /// The profile (named, or current) and a client holding its token.

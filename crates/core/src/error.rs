@@ -54,6 +54,12 @@ pub enum Error {
         envelope: ErrorEnvelope,
     },
 
+    #[error("the server refused the token of profile `{profile}`: {}", envelope.message)]
+    TokenRejected {
+        profile: String,
+        envelope: ErrorEnvelope,
+    },
+
     #[error("{url} sent a response Opsdeck cannot read: {message}")]
     MalformedResponse { url: String, message: String },
 
@@ -137,7 +143,9 @@ impl Error {
             Error::Keyring { .. } => ConsoleCode::KeyringUnavailable,
             Error::Unreachable { .. } => ConsoleCode::Unreachable,
             Error::Timeout { .. } => ConsoleCode::Timeout,
-            Error::Api { envelope, .. } => return Code::Server(envelope.code),
+            Error::Api { envelope, .. } | Error::TokenRejected { envelope, .. } => {
+                return Code::Server(envelope.code)
+            }
             Error::MalformedResponse { .. } => ConsoleCode::MalformedResponse,
             Error::Store { .. } => ConsoleCode::Store,
             Error::ConfirmationRequired { .. } => ConsoleCode::ConfirmationRequired,
@@ -155,9 +163,11 @@ impl Error {
     /// CLI words it as a command line, the window as a button.
     pub fn remedy(&self) -> Option<Remedy> {
         match self {
-            Error::NoToken { profile } => Some(Remedy::SignIn {
-                profile: profile.clone(),
-            }),
+            Error::NoToken { profile } | Error::TokenRejected { profile, .. } => {
+                Some(Remedy::SignIn {
+                    profile: profile.clone(),
+                })
+            }
             Error::ProfileNotFound { .. } | Error::NoCurrentProfile => Some(Remedy::ChooseProfile),
             Error::Keyring { .. } => Some(Remedy::UnlockKeyring),
             Error::ConfirmationRequired { target, .. } => Some(Remedy::Confirm {
@@ -181,7 +191,9 @@ impl Error {
     /// The server's code, when the server answered with an envelope.
     pub fn api_code(&self) -> Option<ErrorCode> {
         match self {
-            Error::Api { envelope, .. } => Some(envelope.code),
+            Error::Api { envelope, .. } | Error::TokenRejected { envelope, .. } => {
+                Some(envelope.code)
+            }
             _ => None,
         }
     }

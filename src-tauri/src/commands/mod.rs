@@ -73,6 +73,7 @@ app_commands! {
     profiles::profile_add,
     profiles::profile_use,
     profiles::profile_remove,
+    profiles::profile_set_token,
     tenants::tenants_list,
     tenants::tenant_create,
     tenants::tenant_update,

@@ -1,5 +1,6 @@
 //! Profile commands.
 
+use opsdeck_core::console::LoginCheck;
 use opsdeck_core::secrets::Token;
 use opsdeck_core::{ProfileEntry, ProfileList, Tier};
 use tauri::State;
@@ -43,4 +44,18 @@ pub async fn profile_use(state: State<'_, AppState>, name: String) -> CmdResult<
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_remove(state: State<'_, AppState>, name: String) -> CmdResult<()> {
     Ok(state.console()?.profile_remove(&name).await?)
+}
+
+/// Replaces a profile's token: the server checks it first (a token it
+/// refuses is not kept); an unreachable server keeps it unverified.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn profile_set_token(
+    state: State<'_, AppState>,
+    name: String,
+    token: String,
+) -> CmdResult<LoginCheck> {
+    let token = Token::new(&token).map_err(|_| invalid("token", "enter the API token"))?;
+    Ok(state.console()?.login(&name, token).await?)
 }

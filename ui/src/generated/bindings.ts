@@ -10,6 +10,11 @@ export const commands = {
 	profileAdd: (name: string, tier: Tier, adminUrl: string, token: string) => typedError<ProfileEntry, IpcError>(__TAURI_INVOKE("profile_add", { name, tier, adminUrl, token })),
 	profileUse: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("profile_use", { name })),
 	profileRemove: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("profile_remove", { name })),
+	/**
+	 *  Replaces a profile's token: the server checks it first (a token it
+	 *  refuses is not kept); an unreachable server keeps it unverified.
+	 */
+	profileSetToken: (name: string, token: string) => typedError<LoginCheck, IpcError>(__TAURI_INVOKE("profile_set_token", { name, token })),
 	tenantsList: (profile: string | null) => typedError<TenantsView, IpcError>(__TAURI_INVOKE("tenants_list", { profile })),
 	tenantCreate: (profile: string | null, body: CreateTenant, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_create", { profile, body, idempotencyKey })),
 	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, idempotencyKey })),
@@ -111,6 +116,13 @@ export type IpcError = {
 	/**  What the user can do about it, if anything. */
 	remedy: Remedy | null,
 };
+
+/**  Outcome of storing a token. */
+export type LoginCheck = 
+/**  The server accepted the token. */
+"verified" | 
+/**  The server could not be reached; the token is stored unverified. */
+"unverified";
 
 /**  Commercial plan; it sets the default quotas of a new tenant. */
 export type Plan = "free" | "team" | "business" | "enterprise";

@@ -1,6 +1,6 @@
 //! The profiles the backend knows and which one is current.
 
-import type { IpcError, ProfileEntry, ProfileList } from "../../generated/bindings";
+import type { IpcError, LoginCheck, ProfileEntry, ProfileList } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
 import type { AddProfile } from "../forms";
@@ -52,6 +52,13 @@ export class Profiles {
     const entry = await this.#ipc.profileAdd(input.name, input.tier, input.adminUrl, input.token);
     await this.load();
     return entry;
+  }
+
+  /** Replaces a profile's token; the server checks it first (a refused one is not kept). */
+  async setToken(name: string, token: string): Promise<LoginCheck> {
+    const check = await this.#ipc.profileSetToken(name, token);
+    await this.load();
+    return check;
   }
 
   async remove(name: string): Promise<void> {

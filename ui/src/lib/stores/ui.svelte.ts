@@ -13,6 +13,9 @@ export type TenantDialog =
 export class Ui {
   tenantDialog = $state.raw<TenantDialog>(null);
   addProfileOpen = $state(false);
+  manageProfilesOpen = $state(false);
+  /** The profile whose token is being replaced, if any. */
+  tokenFor = $state<string | null>(null);
   paletteOpen = $state(false);
   query = $state("");
   status = $state<StatusFilter>("all");
