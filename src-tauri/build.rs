@@ -10,6 +10,7 @@ fn main() {
         "tenants_list",
         "tenant_create",
         "tenant_update",
+        "tenant_update_preflight",
         "tenant_preflight",
         "tenant_action",
     ]);

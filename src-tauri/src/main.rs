@@ -35,6 +35,7 @@ fn main() {
             commands::tenants::tenants_list,
             commands::tenants::tenant_create,
             commands::tenants::tenant_update,
+            commands::tenants::tenant_update_preflight,
             commands::tenants::tenant_preflight,
             commands::tenants::tenant_action,
         ])
