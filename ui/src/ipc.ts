@@ -70,7 +70,14 @@ export interface Ipc {
   profileRemove(name: string): Promise<null>;
   tenantsList(profile: string | null): Promise<DecodedTenants>;
   tenantCreate(profile: string, body: CreateTenant, idempotencyKey: string): Promise<Tenant>;
-  tenantUpdate(profile: string, tenant: string, body: UpdateTenant, idempotencyKey: string): Promise<Tenant>;
+  tenantUpdate(
+    profile: string,
+    tenant: string,
+    body: UpdateTenant,
+    confirmation: string | null,
+    idempotencyKey: string,
+  ): Promise<Tenant>;
+  tenantUpdatePreflight(profile: string, tenant: string, body: UpdateTenant): Promise<Preflight>;
   tenantPreflight(profile: string, action: TenantAction, tenant: string): Promise<Preflight>;
   tenantAction(
     profile: string,
@@ -90,8 +97,10 @@ export const ipc: Ipc = {
   tenantsList: (profile) => call("tenants_list", { profile }, decodeTenantsView),
   tenantCreate: (profile, body, idempotencyKey) =>
     call("tenant_create", { profile, body, idempotencyKey }, (raw) => decodeTenant(raw)),
-  tenantUpdate: (profile, tenant, body, idempotencyKey) =>
-    call("tenant_update", { profile, tenant, body, idempotencyKey }, (raw) => decodeTenant(raw)),
+  tenantUpdate: (profile, tenant, body, confirmation, idempotencyKey) =>
+    call("tenant_update", { profile, tenant, body, confirmation, idempotencyKey }, (raw) => decodeTenant(raw)),
+  tenantUpdatePreflight: (profile, tenant, body) =>
+    call("tenant_update_preflight", { profile, tenant, body }, decodePreflight),
   tenantPreflight: (profile, action, tenant) =>
     call("tenant_preflight", { profile, action, tenant }, decodePreflight),
   tenantAction: (profile, action, tenant, confirmation, idempotencyKey) =>

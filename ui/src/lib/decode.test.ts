@@ -73,7 +73,38 @@ describe("decodeProfileList", () => {
 
 describe("decodePreflight", () => {
   it("keeps a null confirm_text", () => {
-    const p = decodePreflight({ action: "suspend", target: "acme", tier: "dev", summary: "s", confirm_text: null });
+    const p = decodePreflight({
+      action: "suspend",
+      target: "acme",
+      tier: "dev",
+      summary: "s",
+      changes: [],
+      confirm_text: null,
+    });
     expect(p.confirm_text).toBeNull();
+  });
+  it("reads an update's changes, before and after", () => {
+    const p = decodePreflight({
+      action: "update",
+      target: "acme",
+      tier: "prod",
+      summary: "s",
+      changes: [{ field: "quotas.max_users", label: "max users", before: "50", after: "1", reduces: true }],
+      confirm_text: "acme",
+    });
+    expect(p.action).toBe("update");
+    expect(p.changes[0]?.reduces).toBe(true);
+  });
+  it("names a change of the wrong shape", () => {
+    expect(() =>
+      decodePreflight({
+        action: "update",
+        target: "acme",
+        tier: "prod",
+        summary: "s",
+        changes: [{ field: "plan", label: "plan", before: "team", after: "free", reduces: "yes" }],
+        confirm_text: "acme",
+      }),
+    ).toThrow("preflight.changes[0].reduces");
   });
 });

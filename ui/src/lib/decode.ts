@@ -2,6 +2,7 @@
 //! trusts it. A field of the wrong shape becomes a clear message naming the
 //! field, never a blank screen or `undefined` in a cell.
 
+import type { FieldChange } from "../generated/FieldChange";
 import type { Plan } from "../generated/Plan";
 import type { Preflight } from "../generated/Preflight";
 import type { ProfileEntry } from "../generated/ProfileEntry";
@@ -9,7 +10,7 @@ import type { ProfileList } from "../generated/ProfileList";
 import type { Quotas } from "../generated/Quotas";
 import type { Stale } from "../generated/Stale";
 import type { Tenant } from "../generated/Tenant";
-import type { TenantAction } from "../generated/TenantAction";
+import type { TenantOperation } from "../generated/TenantOperation";
 import type { TenantStatus } from "../generated/TenantStatus";
 import type { TenantsView } from "../generated/TenantsView";
 import type { Tier } from "../generated/Tier";
@@ -69,7 +70,7 @@ function arr(v: unknown, path: string): unknown[] {
 const TIERS: readonly Tier[] = ["dev", "staging", "prod"];
 const PLANS: readonly Plan[] = ["free", "team", "business", "enterprise"];
 const STATUSES: readonly TenantStatus[] = ["active", "suspended"];
-const ACTIONS: readonly TenantAction[] = ["suspend", "resume", "delete"];
+const OPERATIONS: readonly TenantOperation[] = ["suspend", "resume", "delete", "update"];
 
 export function decodeTier(v: unknown, path = "tier"): Tier {
   return oneOf(v, TIERS, path);
@@ -158,13 +159,25 @@ export function decodeProfileList(v: unknown): ProfileList {
   };
 }
 
+export function decodeFieldChange(v: unknown, path: string): FieldChange {
+  const o = obj(v, path);
+  return {
+    field: str(o.field, `${path}.field`),
+    label: str(o.label, `${path}.label`),
+    before: str(o.before, `${path}.before`),
+    after: str(o.after, `${path}.after`),
+    reduces: bool(o.reduces, `${path}.reduces`),
+  };
+}
+
 export function decodePreflight(v: unknown): Preflight {
   const o = obj(v, "preflight");
   return {
-    action: oneOf(o.action, ACTIONS, "preflight.action"),
+    action: oneOf(o.action, OPERATIONS, "preflight.action"),
     target: str(o.target, "preflight.target"),
     tier: decodeTier(o.tier, "preflight.tier"),
     summary: str(o.summary, "preflight.summary"),
+    changes: arr(o.changes, "preflight.changes").map((c, i) => decodeFieldChange(c, `preflight.changes[${i}]`)),
     confirm_text: strOrNull(o.confirm_text, "preflight.confirm_text"),
   };
 }

@@ -32,6 +32,7 @@ function fakeIpc(tenantsList: Ipc["tenantsList"]): Ipc {
     tenantsList,
     tenantCreate: no,
     tenantUpdate: no,
+    tenantUpdatePreflight: no,
     tenantPreflight: no,
     tenantAction: no,
   };
