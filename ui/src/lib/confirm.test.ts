@@ -102,7 +102,7 @@ describe("confirmLabel", () => {
   it("names the operation", () => {
     expect(confirmLabel("delete")).toBe("Delete tenant");
     expect(confirmLabel("resume")).toBe("Resume tenant");
-    expect(confirmLabel("update")).toBe("Save changes");
+    expect(confirmLabel("update")).toBe("Confirm changes");
   });
 });
 

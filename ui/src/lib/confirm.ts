@@ -43,7 +43,7 @@ export function confirmLabel(operation: TenantOperation): string {
     case "delete":
       return "Delete tenant";
     case "update":
-      return "Save changes";
+      return "Confirm changes";
   }
 }
 
