@@ -1,6 +1,7 @@
 //! The `opsdeck` CLI against a real platform-admin, on SQLite and on a real
 //! PostgreSQL: every tenant endpoint, every bad-input case, idempotent
-//! retries, the production confirmation and the offline stale view.
+//! retries, the production confirmation (lifecycle actions and updates that
+//! take something away) and the offline stale view, which belongs to a server.
 
 use opsdeck_tests::{Backend, Cli, Http, PlatformAdmin};
 use serde_json::json;
@@ -22,7 +23,12 @@ on_both_backends!(
     bad_input_is_refused_with_the_envelope_and_changes_nothing,
     retried_create_with_the_same_key_creates_one_tenant,
     prod_suspend_and_delete_need_the_slug_typed,
+    prod_quota_cuts_and_plan_downgrades_show_the_change_and_need_the_slug,
+    prod_raises_and_renames_need_no_slug,
+    confirmation_is_exact_and_a_wrong_one_is_refused_everywhere,
     unreachable_server_shows_the_cached_list_marked_stale,
+    the_stale_view_never_shows_another_servers_tenants,
+    the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it,
 );
 
 fn setup(backend: Backend, tier: &str) -> (PlatformAdmin, Cli, Http) {
@@ -416,4 +422,309 @@ fn unreachable_server_shows_the_cached_list_marked_stale(backend: Backend) {
     admin.restart().expect("restart");
     let back = cli.run(&["--json", "tenants", "list"]).success().json();
     assert!(back["stale"].is_null());
+}
+
+fn prod_quota_cuts_and_plan_downgrades_show_the_change_and_need_the_slug(backend: Backend) {
+    let (_admin, cli, http) = setup(backend, "prod");
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    let before = http.get("/v1/tenants/acme").json();
+    let cut = [
+        "tenants",
+        "update",
+        "acme",
+        "--max-users",
+        "1",
+        "--storage-gib",
+        "1",
+        "--requests-per-minute",
+        "1",
+        "--plan",
+        "free",
+    ];
+
+    let refused = cli.run(&cut).failure();
+    assert!(
+        refused.stderr.contains("needs the slug typed"),
+        "{}",
+        refused.stderr
+    );
+    for line in [
+        "Update tenant `acme`",
+        "plan: team → free (lower)",
+        "max users: 50 → 1 (lower)",
+        "storage GiB: 50 → 1 (lower)",
+        "requests per minute: 600 → 1 (lower)",
+    ] {
+        assert!(
+            refused.stderr.contains(line),
+            "preflight line `{line}` shown: {}",
+            refused.stderr
+        );
+    }
+    let quota_only = cli
+        .run(&["tenants", "update", "acme", "--max-users", "49"])
+        .failure();
+    assert!(
+        quota_only.stderr.contains("max users: 50 → 49 (lower)"),
+        "{}",
+        quota_only.stderr
+    );
+    let wrong = cli
+        .run(&[&cut[..], &["--confirm", "acne"]].concat())
+        .failure();
+    assert!(
+        wrong.stderr.contains("nothing was done"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(
+        http.get("/v1/tenants/acme").json(),
+        before,
+        "nothing changed"
+    );
+    assert!(http
+        .audit("tenant:acme")
+        .iter()
+        .all(|r| r["action"] != "tenant.update"));
+
+    let done = cli
+        .run(&[&["--json"][..], &cut[..], &["--confirm", "acme"]].concat())
+        .success()
+        .json();
+    assert_eq!(done["plan"], "free");
+    assert_eq!(done["quotas"]["max_users"], 1);
+    assert_eq!(done["quotas"]["requests_per_minute"], 1);
+}
+
+fn prod_raises_and_renames_need_no_slug(backend: Backend) {
+    let (_admin, cli, http) = setup(backend, "prod");
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    let raised = cli
+        .run(&[
+            "--json",
+            "tenants",
+            "update",
+            "acme",
+            "--name",
+            "Acme Inc",
+            "--plan",
+            "business",
+            "--max-users",
+            "500",
+        ])
+        .success()
+        .json();
+    assert_eq!(raised["plan"], "business");
+    assert_eq!(raised["quotas"]["max_users"], 500);
+    assert_eq!(http.get("/v1/tenants/acme").json()["name"], "Acme Inc");
+}
+
+fn confirmation_is_exact_and_a_wrong_one_is_refused_everywhere(backend: Backend) {
+    let (admin, cli, http) = setup(backend, "prod");
+    for slug in ["acme", "globex"] {
+        cli.run(&["tenants", "create", "--slug", slug, "--name", slug])
+            .success();
+    }
+
+    // Spaces around the slug are not the slug, on every command that asks.
+    let padded = cli
+        .run(&["tenants", "suspend", "acme", "--confirm", " acme "])
+        .failure();
+    assert!(
+        padded.stderr.contains("nothing was done"),
+        "{}",
+        padded.stderr
+    );
+    let padded_cut = cli
+        .run(&[
+            "tenants",
+            "update",
+            "acme",
+            "--max-users",
+            "1",
+            "--confirm",
+            "acme ",
+        ])
+        .failure();
+    assert!(
+        padded_cut.stderr.contains("nothing was done"),
+        "{}",
+        padded_cut.stderr
+    );
+    assert_eq!(http.get("/v1/tenants/acme").json()["status"], "active");
+    assert_eq!(
+        http.get("/v1/tenants/acme").json()["quotas"]["max_users"],
+        50
+    );
+
+    // Where no confirmation is needed, a wrong one is still an error: it
+    // names a different target than the one acted on.
+    cli.run(&["tenants", "suspend", "acme", "--confirm", "acme"])
+        .success();
+    let resume = cli
+        .run(&["tenants", "resume", "acme", "--confirm", "globex"])
+        .failure();
+    assert!(
+        resume.stderr.contains("nothing was done"),
+        "{}",
+        resume.stderr
+    );
+    assert_eq!(http.get("/v1/tenants/acme").json()["status"], "suspended");
+    let rename = cli
+        .run(&[
+            "tenants",
+            "update",
+            "acme",
+            "--name",
+            "New",
+            "--confirm",
+            "globex",
+        ])
+        .failure();
+    assert!(
+        rename.stderr.contains("nothing was done"),
+        "{}",
+        rename.stderr
+    );
+
+    let token = admin.token("dev-ops", "admin").expect("token");
+    let dev = Cli::new().expect("cli");
+    dev.connect("dev", "dev", &admin, &token);
+    for args in [
+        vec!["tenants", "delete", "globex", "--confirm", "acme"],
+        vec!["tenants", "suspend", "globex", "--confirm", "globe"],
+        vec![
+            "tenants",
+            "update",
+            "globex",
+            "--max-users",
+            "1",
+            "--confirm",
+            " globex",
+        ],
+    ] {
+        let run = dev.run(&args).failure();
+        assert!(
+            run.stderr.contains("nothing was done"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let globex = http.get("/v1/tenants/globex").json();
+    assert_eq!(globex["status"], "active");
+    assert_eq!(globex["quotas"]["max_users"], 50);
+    // The right slug where none is needed is simply accepted.
+    dev.run(&["tenants", "suspend", "globex", "--confirm", "globex"])
+        .success();
+}
+
+/// Points profile `name` of `cli` at `url` by editing profiles.toml, as a
+/// person would, and logs in there (unverified when nothing answers).
+fn repoint(cli: &Cli, name: &str, from: &str, to: &str, token: &str) {
+    let file = cli.config_dir.path().join("profiles.toml");
+    let text = std::fs::read_to_string(&file).expect("read profiles.toml");
+    assert!(text.contains(from), "{text}");
+    std::fs::write(&file, text.replace(from, to)).expect("write profiles.toml");
+    cli.run_with_stdin(&["login", name, "--token-stdin"], token)
+        .success();
+}
+
+fn dead_url() -> String {
+    format!("http://127.0.0.1:{}", opsdeck_tests::free_port())
+}
+
+fn the_stale_view_never_shows_another_servers_tenants(backend: Backend) {
+    let (mut admin, cli, _http) = setup(backend, "prod");
+    let token = admin.token("ops2", "admin").expect("token");
+    cli.run(&["tenants", "create", "--slug", "alpha", "--name", "Alpha"])
+        .success();
+    cli.run(&["tenants", "list"]).success();
+    admin.stop();
+
+    // The profile now points at another server, which is down: its list is
+    // unknown, and the first server's tenants must not stand in for it.
+    let elsewhere = dead_url();
+    repoint(&cli, "plat", &admin.url, &elsewhere, &token);
+    let moved = cli.run(&["tenants", "list"]).failure();
+    assert!(moved.stderr.contains("cannot reach"), "{}", moved.stderr);
+    assert!(!moved.stdout.contains("alpha"), "{}", moved.stdout);
+
+    // Pointed back at the first server, its own last list comes back.
+    repoint(&cli, "plat", &elsewhere, &admin.url, &token);
+    let back = cli.run(&["--json", "tenants", "list"]).success().json();
+    assert!(!back["stale"].is_null(), "{back}");
+    assert_eq!(back["tenants"][0]["slug"], "alpha");
+
+    // Removed and added again under the same name for another server.
+    cli.run(&["profile", "remove", "plat"]).success();
+    cli.run(&[
+        "profile",
+        "add",
+        "plat",
+        "--admin-url",
+        &elsewhere,
+        "--tier",
+        "prod",
+        "--use",
+    ])
+    .success();
+    cli.run_with_stdin(&["login", "plat", "--token-stdin"], &token)
+        .success();
+    let readded = cli.run(&["tenants", "list"]).failure();
+    assert!(
+        readded.stderr.contains("cannot reach"),
+        "{}",
+        readded.stderr
+    );
+    assert!(!readded.stdout.contains("alpha"), "{}", readded.stdout);
+}
+
+fn the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it(backend: Backend) {
+    let (mut admin, cli, _http) = setup(backend, "dev");
+    let token = admin.token("ops2", "admin").expect("token");
+    // A second profile on the same server (spelled with a trailing slash).
+    let same = format!("{}/", admin.url);
+    cli.run(&[
+        "profile",
+        "add",
+        "twin",
+        "--admin-url",
+        &same,
+        "--tier",
+        "dev",
+    ])
+    .success();
+    cli.run_with_stdin(&["login", "twin", "--token-stdin"], &token)
+        .success();
+    cli.run(&["tenants", "create", "--slug", "alpha", "--name", "Alpha"])
+        .success();
+    cli.run(&["tenants", "list"]).success();
+    admin.stop();
+
+    cli.run(&["profile", "remove", "plat"]).success();
+    let kept = cli
+        .run(&["--json", "--profile", "twin", "tenants", "list"])
+        .success()
+        .json();
+    assert!(!kept["stale"].is_null(), "{kept}");
+    assert_eq!(kept["tenants"][0]["slug"], "alpha");
+
+    cli.run(&["profile", "remove", "twin"]).success();
+    cli.run(&[
+        "profile",
+        "add",
+        "again",
+        "--admin-url",
+        &admin.url,
+        "--tier",
+        "dev",
+        "--use",
+    ])
+    .success();
+    cli.run_with_stdin(&["login", "again", "--token-stdin"], &token)
+        .success();
+    let gone = cli.run(&["tenants", "list"]).failure();
+    assert!(gone.stderr.contains("cannot reach"), "{}", gone.stderr);
 }

@@ -1,5 +1,6 @@
 //! `opsdeck tenants ...`.
 
+use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Args, Subcommand};
@@ -38,7 +39,8 @@ pub enum TenantsCommand {
         #[command(flatten)]
         key: KeyArg,
     },
-    /// Change a tenant's name, plan or quotas.
+    /// Change a tenant's name, plan or quotas. On a prod profile, lowering a
+    /// quota or the plan shows each change and asks for the slug.
     Update {
         tenant: String,
         #[arg(long)]
@@ -47,6 +49,8 @@ pub enum TenantsCommand {
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
+        #[command(flatten)]
+        confirm: ConfirmArg,
         #[command(flatten)]
         key: KeyArg,
     },
@@ -87,13 +91,19 @@ pub struct KeyArg {
 }
 
 #[derive(Args)]
+pub struct ConfirmArg {
+    /// The tenant's slug, exactly, to confirm on a prod profile without a
+    /// prompt. A slug that is not the target's is always refused.
+    #[arg(long)]
+    confirm: Option<String>,
+}
+
+#[derive(Args)]
 pub struct ActionArgs {
     /// Tenant id or slug.
     tenant: String,
-    /// The tenant's slug, to confirm a destructive action on a prod profile
-    /// without a prompt.
-    #[arg(long)]
-    confirm: Option<String>,
+    #[command(flatten)]
+    confirm: ConfirmArg,
     #[command(flatten)]
     key: KeyArg,
 }
@@ -173,6 +183,7 @@ pub async fn run(
             name,
             plan,
             quotas,
+            confirm,
             key,
         } => {
             let body = UpdateTenant {
@@ -180,9 +191,16 @@ pub async fn run(
                 plan,
                 quotas: quotas.patch(),
             };
-            let tenant = console
-                .tenant_update(profile, &tenant, &body, key.idempotency_key.as_deref())
-                .await?;
+            let key = key.idempotency_key.as_deref();
+            let tenant = confirmed(out, confirm.confirm, |confirmation| {
+                let (body, tenant) = (&body, &tenant);
+                async move {
+                    console
+                        .tenant_update(profile, tenant, body, confirmation.as_deref(), key)
+                        .await
+                }
+            })
+            .await?;
             show(out, &tenant);
         }
         TenantsCommand::Suspend(args) => {
@@ -198,7 +216,34 @@ pub async fn run(
     Ok(())
 }
 
-/// Shows core's preflight, asks for the slug where core demands it, then acts.
+/// Runs `run` with the confirmation given; where core answers that the slug
+/// must be typed, shows core's preflight, asks for it, and runs again.
+async fn confirmed<T, F, Fut>(out: &Output, given: Option<String>, run: F) -> Result<T>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    // Core decides whether the slug must be typed; ask only when it says so.
+    match run(given).await {
+        Err(Error::ConfirmationRequired {
+            action,
+            target,
+            summary,
+        }) => {
+            out.note(&summary);
+            let typed = prompt(
+                &format!("Type the slug `{target}` to {action} it: "),
+                &target,
+                &action,
+                &summary,
+            )?;
+            run(Some(typed)).await
+        }
+        other => other,
+    }
+}
+
+/// Suspends, resumes or deletes, with the confirmation core asks for.
 async fn act(
     console: &Console,
     out: &Output,
@@ -206,37 +251,14 @@ async fn act(
     action: TenantAction,
     args: ActionArgs,
 ) -> Result<()> {
-    let run = |confirmation: Option<String>| {
-        let tenant = args.tenant.clone();
-        let key = args.key.idempotency_key.clone();
-        async move {
-            console
-                .tenant_action(
-                    profile,
-                    action,
-                    &tenant,
-                    confirmation.as_deref(),
-                    key.as_deref(),
-                )
-                .await
-        }
-    };
-    // Core decides whether the slug must be typed; ask only when it says so.
-    let result = match run(args.confirm.clone()).await {
-        Err(Error::ConfirmationRequired {
-            target, summary, ..
-        }) => {
-            out.note(&summary);
-            let typed = prompt(
-                &format!("Type the slug `{target}` to {action} it: "),
-                &target,
-                action,
-                &summary,
-            )?;
-            run(Some(typed)).await?
-        }
-        other => other?,
-    };
+    let key = args.key.idempotency_key.as_deref();
+    let tenant = args.tenant.as_str();
+    let result = confirmed(out, args.confirm.confirm, |confirmation| async move {
+        console
+            .tenant_action(profile, action, tenant, confirmation.as_deref(), key)
+            .await
+    })
+    .await?;
     match result {
         Some(tenant) => show(out, &tenant),
         None if out.json => out.json(&serde_json::json!({ "deleted": args.tenant })),
@@ -245,8 +267,9 @@ async fn act(
     Ok(())
 }
 
-/// Reads the confirmation from the terminal; without one, refuses.
-fn prompt(question: &str, want: &str, action: TenantAction, summary: &str) -> Result<String> {
+/// Reads the confirmation from the terminal; without one, refuses. Only the
+/// line's end is taken off: core compares what was typed exactly.
+fn prompt(question: &str, want: &str, action: &str, summary: &str) -> Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::ConfirmationRequired {
@@ -265,7 +288,8 @@ fn prompt(question: &str, want: &str, action: TenantAction, summary: &str) -> Re
             path: "<stdin>".into(),
             source,
         })?;
-    Ok(line.trim().to_string())
+    let typed = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(typed.strip_suffix('\r').unwrap_or(typed).to_string())
 }
 
 fn row(t: &Tenant) -> Vec<String> {

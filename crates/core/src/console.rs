@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::profiles::{Profile, ProfileEntry, ProfileList, ProfilesFile, Tier};
 use crate::secrets::{self, OsKeyring, SharedSecrets, Token};
-use crate::store::Store;
+use crate::store::{server_key, Store};
 
 #[derive(Clone)]
 pub struct Console {
@@ -144,18 +144,24 @@ impl Console {
         file.save(&self.paths.profiles_file())
     }
 
-    /// Removes a profile with its token and cached state.
+    /// Removes a profile with its token and the cached state of its server,
+    /// kept while another profile still points at that server (the cache of
+    /// any server no profile points at any more, say after a URL was edited,
+    /// goes too). The cache goes first: if it cannot be cleared, the profile
+    /// stays and the error says why, rather than leaving a server's data behind.
     pub async fn profile_remove(&self, name: &str) -> Result<()> {
         let _guard = self.profiles_lock.lock().await;
         let mut file = self.load()?;
         let removed = file.remove(name)?;
+        let still_used: Vec<String> = file
+            .profiles
+            .iter()
+            .map(|p| server_key(&p.admin_url))
+            .collect();
+        self.store.retain_servers(&still_used).await?;
         let account = secrets::account(&removed);
         self.keyring(move |s| s.delete(&account)).await?;
-        file.save(&self.paths.profiles_file())?;
-        if let Err(e) = self.store.forget(name).await {
-            tracing::warn!(profile = name, error = %e, "cannot clear cached state");
-        }
-        Ok(())
+        file.save(&self.paths.profiles_file())
     }
 
     /// Checks `token` against the server and keeps it in the keyring. A token

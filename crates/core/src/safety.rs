@@ -1,13 +1,15 @@
-//! Safety rules for destructive actions. Production is unmistakable: a
-//! suspend or delete there needs the target's slug typed back. The CLI and
-//! the window both ask core, so they never disagree.
+//! Safety rules for changes that take something away. Production is
+//! unmistakable: a suspend or delete there, or an update that lowers a quota
+//! or the plan, needs the target's slug typed back, exactly. The CLI and the
+//! window both ask core, so they never disagree.
 
-use opsdeck_api::tenants::{Tenant, TenantStatus};
+use opsdeck_api::tenants::{Plan, Tenant, TenantStatus, UpdateTenant};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::profiles::{Profile, Tier};
 
+/// A lifecycle action on a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantAction {
@@ -37,27 +39,108 @@ impl std::fmt::Display for TenantAction {
     }
 }
 
-/// What an action will do, shown before it is done.
+/// Everything a preflight can describe: a lifecycle action or an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantOperation {
+    Suspend,
+    Resume,
+    Delete,
+    Update,
+}
+
+impl TenantOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantOperation::Suspend => "suspend",
+            TenantOperation::Resume => "resume",
+            TenantOperation::Delete => "delete",
+            TenantOperation::Update => "update",
+        }
+    }
+}
+
+impl From<TenantAction> for TenantOperation {
+    fn from(action: TenantAction) -> Self {
+        match action {
+            TenantAction::Suspend => TenantOperation::Suspend,
+            TenantAction::Resume => TenantOperation::Resume,
+            TenantAction::Delete => TenantOperation::Delete,
+        }
+    }
+}
+
+impl std::fmt::Display for TenantOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One field an update changes, as it is and as it will be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct FieldChange {
+    /// The field's path, as in field errors (`plan`, `quotas.max_users`).
+    pub field: String,
+    /// The field's name for people (`max users`).
+    pub label: String,
+    pub before: String,
+    pub after: String,
+    /// Whether the change takes something away: a lower quota, a lower plan.
+    pub reduces: bool,
+}
+
+impl std::fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} → {}", self.label, self.before, self.after)?;
+        if self.reduces {
+            f.write_str(" (lower)")?;
+        }
+        Ok(())
+    }
+}
+
+/// What an operation will do, shown before it is done.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Preflight {
-    pub action: TenantAction,
+    pub action: TenantOperation,
     /// Slug of the tenant.
     pub target: String,
     pub tier: Tier,
     /// One paragraph for people: what will happen, where, to whom.
     pub summary: String,
-    /// Text the user must type to go on; set only in production for
-    /// destructive actions.
+    /// For an update, each field it changes, before and after; empty otherwise.
+    pub changes: Vec<FieldChange>,
+    /// Text the user must type to go on; set only in production, for an
+    /// action that takes something away from the tenant's users.
     pub confirm_text: Option<String>,
+}
+
+impl Preflight {
+    /// The summary followed by one line per changed field: what the CLI
+    /// prints before asking.
+    pub fn text(&self) -> String {
+        let mut text = self.summary.clone();
+        for change in &self.changes {
+            text.push_str(&format!("\n  {change}"));
+        }
+        text
+    }
+}
+
+fn place(profile: &Profile) -> String {
+    format!("profile `{}` ({})", profile.name, profile.tier)
+}
+
+fn who(tenant: &Tenant) -> String {
+    format!(
+        "`{}` ({}, plan {}, up to {} users)",
+        tenant.slug, tenant.name, tenant.plan, tenant.quotas.max_users
+    )
 }
 
 /// The preflight of `action` on `tenant` in `profile`.
 pub fn preflight(profile: &Profile, action: TenantAction, tenant: &Tenant) -> Preflight {
-    let place = format!("profile `{}` ({})", profile.name, profile.tier);
-    let who = format!(
-        "`{}` ({}, plan {}, up to {} users)",
-        tenant.slug, tenant.name, tenant.plan, tenant.quotas.max_users
-    );
+    let (place, who) = (place(profile), who(tenant));
     let summary = match action {
         TenantAction::Suspend => format!(
             "Suspend tenant {who} on {place}. Its users are refused until the tenant is resumed; its data is kept."
@@ -75,27 +158,126 @@ pub fn preflight(profile: &Profile, action: TenantAction, tenant: &Tenant) -> Pr
     let confirm_text =
         (profile.tier == Tier::Prod && action.is_destructive()).then(|| tenant.slug.clone());
     Preflight {
-        action,
+        action: action.into(),
         target: tenant.slug.clone(),
         tier: profile.tier,
         summary,
+        changes: Vec::new(),
         confirm_text,
     }
 }
 
-/// Checks the typed confirmation against the preflight's demand.
+/// Where a plan stands in the order free < team < business < enterprise.
+fn plan_rank(plan: Plan) -> usize {
+    Plan::ALL.iter().position(|p| *p == plan).unwrap_or(0)
+}
+
+/// The fields `patch` changes on `tenant`, with the values the server will
+/// keep: a plan change leaves the quotas as they are unless the patch names them.
+pub fn update_changes(tenant: &Tenant, patch: &UpdateTenant) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    if let Some(name) = patch.name.as_ref().filter(|n| **n != tenant.name) {
+        changes.push(FieldChange {
+            field: "name".into(),
+            label: "name".into(),
+            before: tenant.name.clone(),
+            after: name.clone(),
+            reduces: false,
+        });
+    }
+    if let Some(plan) = patch.plan.filter(|p| *p != tenant.plan) {
+        changes.push(FieldChange {
+            field: "plan".into(),
+            label: "plan".into(),
+            before: tenant.plan.to_string(),
+            after: plan.to_string(),
+            reduces: plan_rank(plan) < plan_rank(tenant.plan),
+        });
+    }
+    if let Some(quotas) = &patch.quotas {
+        let after = quotas.apply_to(tenant.quotas);
+        let before = tenant.quotas;
+        for (field, label, was, will) in [
+            (
+                "quotas.max_users",
+                "max users",
+                before.max_users,
+                after.max_users,
+            ),
+            (
+                "quotas.storage_gib",
+                "storage GiB",
+                before.storage_gib,
+                after.storage_gib,
+            ),
+            (
+                "quotas.requests_per_minute",
+                "requests per minute",
+                before.requests_per_minute,
+                after.requests_per_minute,
+            ),
+        ] {
+            if was != will {
+                changes.push(FieldChange {
+                    field: field.into(),
+                    label: label.into(),
+                    before: was.to_string(),
+                    after: will.to_string(),
+                    reduces: will < was,
+                });
+            }
+        }
+    }
+    changes
+}
+
+/// The preflight of applying `patch` to `tenant` in `profile`: in production,
+/// a change that lowers a quota or the plan needs the slug typed.
+pub fn update_preflight(profile: &Profile, tenant: &Tenant, patch: &UpdateTenant) -> Preflight {
+    let changes = update_changes(tenant, patch);
+    let lowered: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.reduces)
+        .map(|c| c.label.as_str())
+        .collect();
+    let (place, who) = (place(profile), who(tenant));
+    let summary = if changes.is_empty() {
+        format!("Update tenant {who} on {place}: nothing changes.")
+    } else if lowered.is_empty() {
+        format!("Update tenant {who} on {place}.")
+    } else {
+        format!(
+            "Update tenant {who} on {place}. This lowers its {}: its users may lose what they use now.",
+            lowered.join(", ")
+        )
+    };
+    let confirm_text =
+        (profile.tier == Tier::Prod && !lowered.is_empty()).then(|| tenant.slug.clone());
+    Preflight {
+        action: TenantOperation::Update,
+        target: tenant.slug.clone(),
+        tier: profile.tier,
+        summary,
+        changes,
+        confirm_text,
+    }
+}
+
+/// Checks the typed confirmation against the preflight. The rule is one
+/// everywhere: a confirmation, when given, must equal the target's slug
+/// exactly (no trimming, no case folding), whether or not one is needed; and
+/// where the preflight demands one, it must be given.
 pub fn check_confirmation(preflight: &Preflight, typed: Option<&str>) -> Result<()> {
-    match (&preflight.confirm_text, typed.map(str::trim)) {
-        (None, _) => Ok(()),
-        (Some(want), Some(got)) if got == want => Ok(()),
-        (Some(want), Some(got)) => Err(Error::ConfirmationMismatch {
+    match (typed, &preflight.confirm_text) {
+        (Some(got), _) if got != preflight.target => Err(Error::ConfirmationMismatch {
             typed: got.to_string(),
-            target: want.clone(),
+            target: preflight.target.clone(),
         }),
-        (Some(want), None) => Err(Error::ConfirmationRequired {
+        (Some(_), _) | (None, None) => Ok(()),
+        (None, Some(want)) => Err(Error::ConfirmationRequired {
             action: preflight.action.to_string(),
             target: want.clone(),
-            summary: preflight.summary.clone(),
+            summary: preflight.text(),
         }),
     }
 }
@@ -103,7 +285,7 @@ pub fn check_confirmation(preflight: &Preflight, typed: Option<&str>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opsdeck_api::tenants::Plan;
+    use opsdeck_api::tenants::QuotasPatch;
 
     fn tenant() -> Tenant {
         let now = chrono::Utc::now();
@@ -151,6 +333,134 @@ mod tests {
             let p = preflight(&profile(tier), TenantAction::Delete, &tenant());
             assert!(p.confirm_text.is_none());
             assert!(p.summary.contains("cannot be undone"));
+        }
+    }
+
+    fn cut(max_users: i64) -> UpdateTenant {
+        UpdateTenant {
+            quotas: Some(QuotasPatch {
+                max_users: Some(max_users),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn prod_quota_cut_and_plan_downgrade_need_the_slug() {
+        let downgrade = UpdateTenant {
+            plan: Some(Plan::Free),
+            ..Default::default()
+        };
+        for patch in [cut(1), downgrade] {
+            let p = update_preflight(&profile(Tier::Prod), &tenant(), &patch);
+            assert_eq!(p.action, TenantOperation::Update);
+            assert_eq!(p.confirm_text.as_deref(), Some("acme"), "{patch:?}");
+            assert!(matches!(
+                check_confirmation(&p, None),
+                Err(Error::ConfirmationRequired { .. })
+            ));
+            assert!(check_confirmation(&p, Some("acme")).is_ok());
+        }
+    }
+
+    #[test]
+    fn update_preflight_lists_each_change_before_and_after() {
+        let patch = UpdateTenant {
+            name: Some("Acme Inc".into()),
+            plan: Some(Plan::Free),
+            quotas: Some(QuotasPatch {
+                max_users: Some(1),
+                storage_gib: Some(50),
+                requests_per_minute: Some(9_000),
+            }),
+        };
+        let p = update_preflight(&profile(Tier::Prod), &tenant(), &patch);
+        let lines: Vec<String> = p.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "name: Acme → Acme Inc",
+                "plan: team → free (lower)",
+                "max users: 50 → 1 (lower)",
+                "requests per minute: 600 → 9000",
+            ],
+            "storage is unchanged, so not listed"
+        );
+        assert!(
+            p.summary.contains("lowers its plan, max users"),
+            "{}",
+            p.summary
+        );
+        assert!(
+            p.text().contains("\n  max users: 50 → 1 (lower)"),
+            "{}",
+            p.text()
+        );
+        let Err(Error::ConfirmationRequired { summary, .. }) = check_confirmation(&p, None) else {
+            panic!("confirmation required");
+        };
+        assert!(summary.contains("plan: team → free (lower)"), "{summary}");
+    }
+
+    #[test]
+    fn raises_renames_and_lower_tiers_need_no_typing() {
+        let raise = UpdateTenant {
+            name: Some("Acme Inc".into()),
+            plan: Some(Plan::Enterprise),
+            quotas: Some(QuotasPatch {
+                storage_gib: Some(5_000),
+                ..Default::default()
+            }),
+        };
+        let p = update_preflight(&profile(Tier::Prod), &tenant(), &raise);
+        assert!(p.confirm_text.is_none());
+        assert!(p.changes.iter().all(|c| !c.reduces));
+        assert!(check_confirmation(&p, None).is_ok());
+        // The same value again is no change, hence no reduction.
+        let same = update_preflight(&profile(Tier::Prod), &tenant(), &cut(50));
+        assert!(same.changes.is_empty() && same.confirm_text.is_none());
+        for tier in [Tier::Dev, Tier::Staging] {
+            let p = update_preflight(&profile(tier), &tenant(), &cut(1));
+            assert!(p.confirm_text.is_none());
+            assert!(p.changes[0].reduces);
+        }
+    }
+
+    #[test]
+    fn confirmation_is_exact_without_trimming_or_case_folding() {
+        let p = preflight(&profile(Tier::Prod), TenantAction::Delete, &tenant());
+        for typed in [" acme ", "acme\n", "ACME", "acme "] {
+            assert!(
+                matches!(
+                    check_confirmation(&p, Some(typed)),
+                    Err(Error::ConfirmationMismatch { .. })
+                ),
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_confirmation_is_refused_even_where_none_is_needed() {
+        let not_needed = [
+            preflight(&profile(Tier::Prod), TenantAction::Resume, &tenant()),
+            preflight(&profile(Tier::Dev), TenantAction::Delete, &tenant()),
+            preflight(&profile(Tier::Staging), TenantAction::Suspend, &tenant()),
+            update_preflight(&profile(Tier::Prod), &tenant(), &UpdateTenant::default()),
+        ];
+        for p in not_needed {
+            assert!(p.confirm_text.is_none());
+            assert!(check_confirmation(&p, None).is_ok());
+            assert!(check_confirmation(&p, Some("acme")).is_ok());
+            assert!(
+                matches!(
+                    check_confirmation(&p, Some("globex")),
+                    Err(Error::ConfirmationMismatch { .. })
+                ),
+                "{}",
+                p.summary
+            );
         }
     }
 }

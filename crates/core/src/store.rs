@@ -1,6 +1,8 @@
 //! The local store: a SQLite file in the data dir holding the last known state
-//! of each profile, so the console has something true to show offline. It is
-//! a cache: losing it loses nothing the server does not have.
+//! of each server a profile points at, so the console has something true to
+//! show offline. It is a cache: losing it loses nothing the server does not
+//! have. It is keyed by the server (its normalised admin URL), never by a
+//! profile's name, which can be reused for another server.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -9,6 +11,7 @@ use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::Tenant;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
+use url::Url;
 
 use crate::error::{Error, Result};
 
@@ -23,6 +26,21 @@ pub struct Store {
 pub struct CachedTenants {
     pub tenants: Vec<Tenant>,
     pub fetched_at: DateTime<Utc>,
+}
+
+/// The key of the server at `admin_url` in the store: the URL as `url`
+/// normalises it (scheme and host in lowercase, no default port), without a
+/// query, fragment or trailing slash, so two spellings of one server share
+/// one cache. A URL that does not parse is its own key, trimmed.
+pub fn server_key(admin_url: &str) -> String {
+    match Url::parse(admin_url.trim()) {
+        Ok(mut url) => {
+            url.set_query(None);
+            url.set_fragment(None);
+            url.as_str().trim_end_matches('/').to_string()
+        }
+        Err(_) => admin_url.trim().trim_end_matches('/').to_string(),
+    }
 }
 
 impl Store {
@@ -66,18 +84,19 @@ impl Store {
         }
     }
 
+    /// Keeps `tenants` as the last list seen on `server` (a [`server_key`]).
     pub async fn save_tenants(
         &self,
-        profile: &str,
+        server: &str,
         tenants: &[Tenant],
         at: DateTime<Utc>,
     ) -> Result<()> {
         let json = serde_json::to_string(tenants).map_err(|e| self.error(e))?;
         sqlx::query(
-            "INSERT INTO tenant_cache (profile, fetched_at, tenants) VALUES ($1, $2, $3)
-             ON CONFLICT (profile) DO UPDATE SET fetched_at = excluded.fetched_at, tenants = excluded.tenants",
+            "INSERT INTO tenant_cache (server, fetched_at, tenants) VALUES ($1, $2, $3)
+             ON CONFLICT (server) DO UPDATE SET fetched_at = excluded.fetched_at, tenants = excluded.tenants",
         )
-        .bind(profile)
+        .bind(server)
         .bind(at.to_rfc3339())
         .bind(json)
         .execute(&self.pool)
@@ -86,12 +105,12 @@ impl Store {
         Ok(())
     }
 
-    /// The cached list of `profile`; `None` when there is none or it cannot be
+    /// The cached list of `server`; `None` when there is none or it cannot be
     /// read (a cache that cannot be read is no cache).
-    pub async fn load_tenants(&self, profile: &str) -> Result<Option<CachedTenants>> {
+    pub async fn load_tenants(&self, server: &str) -> Result<Option<CachedTenants>> {
         let row: Option<(String, String)> =
-            sqlx::query_as("SELECT fetched_at, tenants FROM tenant_cache WHERE profile = $1")
-                .bind(profile)
+            sqlx::query_as("SELECT fetched_at, tenants FROM tenant_cache WHERE server = $1")
+                .bind(server)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(|e| self.error(e))?;
@@ -108,7 +127,7 @@ impl Store {
                 fetched_at,
             })),
             None => {
-                tracing::warn!(profile, "cached tenant list is unreadable; ignoring it");
+                tracing::warn!(server, "cached tenant list is unreadable; ignoring it");
                 Ok(None)
             }
         }
@@ -118,11 +137,11 @@ impl Store {
     /// offline view does not show a state older than the user's own action.
     pub async fn patch_tenant(
         &self,
-        profile: &str,
+        server: &str,
         slug: &str,
         tenant: Option<&Tenant>,
     ) -> Result<()> {
-        let Some(mut cached) = self.load_tenants(profile).await? else {
+        let Some(mut cached) = self.load_tenants(server).await? else {
             return Ok(());
         };
         cached.tenants.retain(|t| t.slug != slug);
@@ -130,16 +149,127 @@ impl Store {
             cached.tenants.push(t.clone());
             cached.tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
         }
-        self.save_tenants(profile, &cached.tenants, cached.fetched_at)
+        self.save_tenants(server, &cached.tenants, cached.fetched_at)
             .await
     }
 
-    pub async fn forget(&self, profile: &str) -> Result<()> {
-        sqlx::query("DELETE FROM tenant_cache WHERE profile = $1")
-            .bind(profile)
+    /// Removes the cache table, so every later call fails as a broken store would.
+    #[cfg(test)]
+    pub(crate) async fn break_for_test(&self) {
+        sqlx::query("DROP TABLE tenant_cache")
             .execute(&self.pool)
             .await
-            .map_err(|e| self.error(e))?;
+            .expect("drop the cache table");
+    }
+
+    /// Drops what is cached for every server but `servers` (keys from
+    /// [`server_key`]): the cache of a server no profile points at any more.
+    pub async fn retain_servers(&self, servers: &[String]) -> Result<()> {
+        let keep = serde_json::to_string(servers).map_err(|e| self.error(e))?;
+        sqlx::query(
+            "DELETE FROM tenant_cache WHERE server NOT IN (SELECT value FROM json_each($1))",
+        )
+        .bind(keep)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opsdeck_api::tenants::{Plan, TenantStatus};
+
+    fn tenant(slug: &str) -> Tenant {
+        let now = Utc::now();
+        Tenant {
+            id: format!("id-{slug}"),
+            slug: slug.into(),
+            name: slug.into(),
+            plan: Plan::Free,
+            status: TenantStatus::Active,
+            quotas: Plan::Free.default_quotas(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn spellings_of_one_server_share_a_key() {
+        let key = server_key("https://admin.example.net");
+        for same in [
+            "https://Admin.Example.NET/",
+            "https://admin.example.net:443",
+            " https://admin.example.net/?x=1#top ",
+        ] {
+            assert_eq!(server_key(same), key, "{same}");
+        }
+        for other in [
+            "https://admin.example.net:8443",
+            "http://admin.example.net",
+            "https://admin.example.net/other",
+            "https://admin2.example.net",
+        ] {
+            assert_ne!(server_key(other), key, "{other}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_of_the_profile_keyed_cache_are_dropped_by_the_migration() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("opsdeck.db");
+        // A store as the release before this one left it: migrated to 0001
+        // only, with a row keyed by a profile name.
+        let first = dir.path().join("first");
+        std::fs::create_dir_all(&first).expect("mkdir");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/0001_tenant_cache.sql"
+            ),
+            first.join("0001_tenant_cache.sql"),
+        )
+        .expect("copy migration");
+        {
+            let options = SqliteConnectOptions::from_str("sqlite://")
+                .expect("options")
+                .filename(&path)
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .expect("open old store");
+            sqlx::migrate::Migrator::new(first.as_path())
+                .await
+                .expect("old migrator")
+                .run(&pool)
+                .await
+                .expect("old migration");
+            let json = serde_json::to_string(&[tenant("old-server-tenant")]).expect("json");
+            sqlx::query(
+                "INSERT INTO tenant_cache (profile, fetched_at, tenants) VALUES ($1, $2, $3)",
+            )
+            .bind("plat")
+            .bind(Utc::now().to_rfc3339())
+            .bind(json)
+            .execute(&pool)
+            .await
+            .expect("old row");
+            pool.close().await;
+        }
+
+        let store = Store::open(&path).await.expect("open and migrate");
+        assert!(store.load_tenants("plat").await.expect("load").is_none());
+        let server = server_key("http://127.0.0.1:9");
+        assert!(store.load_tenants(&server).await.expect("load").is_none());
+        store
+            .save_tenants(&server, &[tenant("acme")], Utc::now())
+            .await
+            .expect("save under the new key");
+        let back = store.load_tenants(&server).await.expect("load");
+        assert_eq!(back.map(|c| c.tenants.len()), Some(1));
     }
 }

@@ -1,6 +1,7 @@
 //! Tenants as the console sees them: the live list from the server, or the
-//! last one it saw, marked stale with its age, when the server is unreachable.
-//! Mutations carry an idempotency key so a retry never acts twice.
+//! last one seen on that same server, marked stale with its age, when it is
+//! unreachable. Mutations carry an idempotency key so a retry never acts
+//! twice, and pass core's safety check first.
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{CreateTenant, Tenant, TenantStatus, UpdateTenant};
@@ -8,8 +9,9 @@ use serde::Serialize;
 
 use crate::console::Console;
 use crate::error::Result;
-use crate::profiles::Tier;
+use crate::profiles::{Profile, Tier};
 use crate::safety::{self, Preflight, TenantAction};
+use crate::store::server_key;
 
 /// Why the list shown is not live, and how old it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -50,14 +52,16 @@ pub fn new_idempotency_key() -> String {
 }
 
 impl Console {
-    /// The live tenant list, cached; or, when the server cannot be reached,
-    /// the cached one marked stale. Errors the server sends are not hidden.
+    /// The live tenant list, cached for the profile's server; or, when the
+    /// server cannot be reached, the list last seen on that same server,
+    /// marked stale. Errors the server sends are not hidden.
     pub async fn tenants_list(&self, profile: Option<&str>) -> Result<TenantsView> {
         let (profile, client) = self.client(profile).await?;
+        let server = server_key(&profile.admin_url);
         match client.all_tenants().await {
             Ok(tenants) => {
                 let now = Utc::now();
-                if let Err(e) = self.store.save_tenants(&profile.name, &tenants, now).await {
+                if let Err(e) = self.store.save_tenants(&server, &tenants, now).await {
                     tracing::warn!(profile = %profile.name, error = %e, "cannot cache the tenant list");
                 }
                 Ok(TenantsView {
@@ -68,7 +72,7 @@ impl Console {
                     stale: None,
                 })
             }
-            Err(e) if e.is_offline() => match self.store.load_tenants(&profile.name).await {
+            Err(e) if e.is_offline() => match self.store.load_tenants(&server).await {
                 Ok(Some(cached)) => Ok(TenantsView {
                     profile: profile.name,
                     tier: profile.tier,
@@ -99,23 +103,43 @@ impl Console {
         let (profile, client) = self.client(profile).await?;
         let key = key_or_new(idempotency_key);
         let tenant = client.create_tenant(body, &key).await?;
-        self.remember(&profile.name, &tenant.slug, Some(&tenant))
-            .await;
+        self.remember(&profile, &tenant.slug, Some(&tenant)).await;
         Ok(tenant)
     }
 
+    /// What `body` would change on the tenant, field by field, from its
+    /// current state on the server, and whether the slug must be typed.
+    pub async fn tenant_update_preflight(
+        &self,
+        profile: Option<&str>,
+        tenant: &str,
+        body: &UpdateTenant,
+    ) -> Result<Preflight> {
+        let (profile, client) = self.client(profile).await?;
+        let current = client.get_tenant(tenant).await?;
+        Ok(safety::update_preflight(&profile, &current, body))
+    }
+
+    /// Changes a tenant's name, plan or quotas. In production a change that
+    /// lowers a quota or the plan needs `confirmation` equal to the tenant's
+    /// slug; core checks it, so no caller can skip it.
     pub async fn tenant_update(
         &self,
         profile: Option<&str>,
         tenant: &str,
         body: &UpdateTenant,
+        confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
         let (profile, client) = self.client(profile).await?;
+        let current = client.get_tenant(tenant).await?;
+        let preflight = safety::update_preflight(&profile, &current, body);
+        safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
-        let updated = client.update_tenant(tenant, body, &key).await?;
-        self.remember(&profile.name, &updated.slug, Some(&updated))
-            .await;
+        // The id just read, as for lifecycle actions: the confirmation was
+        // given for this tenant, not for whichever holds the slug later.
+        let updated = client.update_tenant(&current.id, body, &key).await?;
+        self.remember(&profile, &updated.slug, Some(&updated)).await;
         Ok(updated)
     }
 
@@ -157,14 +181,15 @@ impl Console {
                 None
             }
         };
-        self.remember(&profile.name, &current.slug, result.as_ref())
+        self.remember(&profile, &current.slug, result.as_ref())
             .await;
         Ok(result)
     }
 
-    async fn remember(&self, profile: &str, slug: &str, tenant: Option<&Tenant>) {
-        if let Err(e) = self.store.patch_tenant(profile, slug, tenant).await {
-            tracing::warn!(profile, error = %e, "cannot update the cached tenant list");
+    async fn remember(&self, profile: &Profile, slug: &str, tenant: Option<&Tenant>) {
+        let server = server_key(&profile.admin_url);
+        if let Err(e) = self.store.patch_tenant(&server, slug, tenant).await {
+            tracing::warn!(profile = %profile.name, error = %e, "cannot update the cached tenant list");
         }
     }
 }
@@ -256,14 +281,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let console = console(dir.path()).await;
         let token = Token::new("t").expect("token");
+        let url = dead_url();
         console
-            .profile_add("p", Tier::Prod, &dead_url(), Some(token), true)
+            .profile_add("p", Tier::Prod, &url, Some(token), true)
             .await
             .expect("add");
         let fetched = Utc::now() - chrono::Duration::minutes(5);
         console
             .store
-            .save_tenants("p", &[tenant("acme"), tenant("globex")], fetched)
+            .save_tenants(
+                &server_key(&url),
+                &[tenant("acme"), tenant("globex")],
+                fetched,
+            )
             .await
             .expect("seed cache");
         let view = console.tenants_list(Some("p")).await.expect("stale view");
@@ -305,13 +335,13 @@ mod tests {
             .expect("add");
         console
             .store
-            .save_tenants("p", &[tenant("acme")], Utc::now())
+            .save_tenants(&server_key(&url), &[tenant("acme")], Utc::now())
             .await
             .expect("cache");
         console.profile_remove("p").await.expect("remove");
         assert!(console
             .store
-            .load_tenants("p")
+            .load_tenants(&server_key(&url))
             .await
             .expect("load")
             .is_none());
@@ -320,5 +350,148 @@ mod tests {
             .await
             .expect("re-add");
         assert!(!console.profile_list().await.expect("list").profiles[0].has_token);
+    }
+
+    /// The error of listing tenants of `profile`, which must not be a stale view.
+    async fn no_stale_view(console: &Console, profile: &str) -> crate::Error {
+        match console.tenants_list(Some(profile)).await {
+            Ok(view) => panic!("another server's cache shown: {view:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_readded_profile_never_shows_the_old_servers_tenants() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let (old, new) = (dead_url(), dead_url());
+        let token = Token::new("t").expect("token");
+        console
+            .profile_add("p", Tier::Prod, &old, Some(token.clone()), true)
+            .await
+            .expect("add");
+        console
+            .store
+            .save_tenants(&server_key(&old), &[tenant("acme")], Utc::now())
+            .await
+            .expect("cache");
+        console.profile_remove("p").await.expect("remove");
+        console
+            .profile_add("p", Tier::Prod, &new, Some(token), true)
+            .await
+            .expect("re-add for another server");
+        assert_eq!(
+            no_stale_view(&console, "p").await.code().as_str(),
+            "unreachable"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_profile_whose_url_changed_never_shows_the_old_servers_tenants() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let (old, new) = (dead_url(), dead_url());
+        let token = Token::new("t").expect("token");
+        console
+            .profile_add("p", Tier::Prod, &old, Some(token.clone()), true)
+            .await
+            .expect("add");
+        console
+            .store
+            .save_tenants(&server_key(&old), &[tenant("acme")], Utc::now())
+            .await
+            .expect("cache");
+        assert!(
+            console.tenants_list(Some("p")).await.is_ok(),
+            "stale view of its own server"
+        );
+        // Edited by hand, as people do: the file is the profile's truth.
+        let file = console.paths().profiles_file();
+        let text = std::fs::read_to_string(&file).expect("read profiles");
+        std::fs::write(&file, text.replace(&old, &new)).expect("write profiles");
+        console
+            .login("p", token)
+            .await
+            .expect("log in to the new server");
+        assert_eq!(
+            no_stale_view(&console, "p").await.code().as_str(),
+            "unreachable"
+        );
+    }
+
+    #[tokio::test]
+    async fn removing_a_profile_keeps_the_cache_another_profile_shares() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let url = dead_url();
+        let token = Token::new("t").expect("token");
+        for name in ["a", "b"] {
+            console
+                .profile_add(name, Tier::Dev, &url, Some(token.clone()), true)
+                .await
+                .expect("add");
+        }
+        console
+            .store
+            .save_tenants(&server_key(&url), &[tenant("acme")], Utc::now())
+            .await
+            .expect("cache");
+        console.profile_remove("a").await.expect("remove");
+        let view = console.tenants_list(Some("b")).await.expect("stale view");
+        assert_eq!(view.tenants.len(), 1);
+        console.profile_remove("b").await.expect("remove");
+        assert!(console
+            .store
+            .load_tenants(&server_key(&url))
+            .await
+            .expect("load")
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn removing_a_profile_fails_loudly_when_its_cache_cannot_be_cleared() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let token = Token::new("t").expect("token");
+        console
+            .profile_add("p", Tier::Dev, &dead_url(), Some(token), true)
+            .await
+            .expect("add");
+        console.store.break_for_test().await;
+        let err = console.profile_remove("p").await.expect_err("must fail");
+        assert_eq!(err.code().as_str(), "store", "{err}");
+        let list = console.profile_list().await.expect("list");
+        assert_eq!(list.profiles.len(), 1, "the profile stays");
+        assert!(list.profiles[0].has_token, "and so does its token");
+    }
+
+    #[tokio::test]
+    async fn removing_a_profile_drops_the_cache_of_servers_no_profile_points_at() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let (old, new) = (dead_url(), dead_url());
+        console
+            .profile_add("p", Tier::Dev, &old, None, true)
+            .await
+            .expect("add");
+        console
+            .profile_add("q", Tier::Dev, &dead_url(), None, false)
+            .await
+            .expect("add");
+        console
+            .store
+            .save_tenants(&server_key(&old), &[tenant("acme")], Utc::now())
+            .await
+            .expect("cache");
+        let file = console.paths().profiles_file();
+        let text = std::fs::read_to_string(&file).expect("read profiles");
+        std::fs::write(&file, text.replace(&old, &new)).expect("write profiles");
+        console.profile_remove("q").await.expect("remove");
+        assert!(console
+            .store
+            .load_tenants(&server_key(&old))
+            .await
+            .expect("load")
+            .is_none());
     }
 }

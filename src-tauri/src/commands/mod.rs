@@ -77,6 +77,7 @@ app_commands! {
     tenants::tenants_list,
     tenants::tenant_create,
     tenants::tenant_update,
+    tenants::tenant_update_preflight,
     tenants::tenant_preflight,
     tenants::tenant_action,
 }

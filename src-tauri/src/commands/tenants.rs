@@ -39,11 +39,33 @@ pub async fn tenant_update(
     profile: Option<String>,
     tenant: String,
     body: UpdateTenant,
+    confirmation: Option<String>,
     idempotency_key: String,
 ) -> CmdResult<Tenant> {
     Ok(state
         .console()?
-        .tenant_update(profile.as_deref(), &tenant, &body, Some(&idempotency_key))
+        .tenant_update(
+            profile.as_deref(),
+            &tenant,
+            &body,
+            confirmation.as_deref(),
+            Some(&idempotency_key),
+        )
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn tenant_update_preflight(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    tenant: String,
+    body: UpdateTenant,
+) -> CmdResult<Preflight> {
+    Ok(state
+        .console()?
+        .tenant_update_preflight(profile.as_deref(), &tenant, &body)
         .await?)
 }
 

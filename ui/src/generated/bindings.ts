@@ -17,7 +17,8 @@ export const commands = {
 	profileSetToken: (name: string, token: string) => typedError<LoginCheck, IpcError>(__TAURI_INVOKE("profile_set_token", { name, token })),
 	tenantsList: (profile: string | null) => typedError<TenantsView, IpcError>(__TAURI_INVOKE("tenants_list", { profile })),
 	tenantCreate: (profile: string | null, body: CreateTenant, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_create", { profile, body, idempotencyKey })),
-	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, idempotencyKey })),
+	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, confirmation: string | null, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, confirmation, idempotencyKey })),
+	tenantUpdatePreflight: (profile: string | null, tenant: string, body: UpdateTenant) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_update_preflight", { profile, tenant, body })),
 	tenantPreflight: (profile: string | null, action: TenantAction, tenant: string) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_preflight", { profile, action, tenant })),
 	tenantAction: (profile: string | null, action: TenantAction, tenant: string, confirmation: string | null, idempotencyKey: string) => typedError<Tenant | null, IpcError>(__TAURI_INVOKE("tenant_action", { profile, action, tenant, confirmation, idempotencyKey })),
 };
@@ -101,6 +102,18 @@ export type ErrorCode =
 /**  A code this client does not know yet. */
 "unknown";
 
+/**  One field an update changes, as it is and as it will be. */
+export type FieldChange = {
+	/**  The field's path, as in field errors (`plan`, `quotas.max_users`). */
+	field: string,
+	/**  The field's name for people (`max users`). */
+	label: string,
+	before: string,
+	after: string,
+	/**  Whether the change takes something away: a lower quota, a lower plan. */
+	reduces: boolean,
+};
+
 /**  One field that failed validation, named by its JSON path (`quotas.max_users`). */
 export type FieldError = {
 	field: string,
@@ -127,17 +140,19 @@ export type LoginCheck =
 /**  Commercial plan; it sets the default quotas of a new tenant. */
 export type Plan = "free" | "team" | "business" | "enterprise";
 
-/**  What an action will do, shown before it is done. */
+/**  What an operation will do, shown before it is done. */
 export type Preflight = {
-	action: TenantAction,
+	action: TenantOperation,
 	/**  Slug of the tenant. */
 	target: string,
 	tier: Tier,
 	/**  One paragraph for people: what will happen, where, to whom. */
 	summary: string,
+	/**  For an update, each field it changes, before and after; empty otherwise. */
+	changes: FieldChange[],
 	/**
-	 *  Text the user must type to go on; set only in production for
-	 *  destructive actions.
+	 *  Text the user must type to go on; set only in production, for an
+	 *  action that takes something away from the tenant's users.
 	 */
 	confirm_text: string | null,
 };
@@ -208,7 +223,11 @@ export type Tenant = {
 	updated_at: string,
 };
 
+/**  A lifecycle action on a tenant. */
 export type TenantAction = "suspend" | "resume" | "delete";
+
+/**  Everything a preflight can describe: a lifecycle action or an update. */
+export type TenantOperation = "suspend" | "resume" | "delete" | "update";
 
 /**  Whether the tenant's users may use the platform. */
 export type TenantStatus = "active" | "suspended";

@@ -96,10 +96,6 @@ export function actionVerb(action: TenantAction): string {
   }
 }
 
-export function isDestructive(action: TenantAction): boolean {
-  return action !== "resume";
-}
-
 /** Replaces the tenant with the same id (or adds it), as after an update or create. */
 export function upsertTenant(tenants: readonly Tenant[], tenant: Tenant): Tenant[] {
   const i = tenants.findIndex((t) => t.id === tenant.id);
