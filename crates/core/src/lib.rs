@@ -8,6 +8,7 @@ pub mod console;
 pub mod error;
 pub mod paths;
 pub mod profiles;
+pub mod progress;
 pub mod safety;
 pub mod sanitize;
 pub mod secrets;
