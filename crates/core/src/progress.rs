@@ -36,11 +36,9 @@ impl Progress {
     /// Whole percent done, when the total is known.
     pub fn percent(&self) -> Option<u8> {
         self.total.map(|total| {
-            if total == 0 {
-                100
-            } else {
-                (self.done.min(total) * 100 / total) as u8
-            }
+            (self.done.min(total) * 100)
+                .checked_div(total)
+                .map_or(100, |p| p as u8)
         })
     }
 }
