@@ -624,7 +624,7 @@ mod tests {
 
     /// The error of listing tenants of `profile`, which must not be a stale view.
     async fn no_stale_view(console: &Console, profile: &str) -> crate::Error {
-        match list(&console, Some(profile)).await {
+        match list(console, Some(profile)).await {
             Ok(view) => panic!("another server's cache shown: {view:?}"),
             Err(e) => e,
         }
