@@ -33,10 +33,10 @@ pub struct Session {
 struct Inner {
     profile: Profile,
     admin: AdminClient,
-    pub(crate) store: Store,
+    store: Store,
     /// The last tenant list this session fetched or fell back to, so the
     /// window can filter it without a round trip to the server.
-    pub(crate) tenants: SyncMutex<Option<TenantsView>>,
+    tenants: SyncMutex<Option<TenantsView>>,
 }
 
 impl Session {
