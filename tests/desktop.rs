@@ -125,6 +125,25 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
         .json();
     assert_eq!(found["name"], "Made in the window");
     assert_eq!(found["plan"], "enterprise");
+
+    // Core's search, as the CLI's: every word, in slug or name, any order.
+    desktop
+        .fill("Search tenants", "WINDOW made")
+        .await
+        .expect("search");
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = count.text().await.unwrap_or_default();
+        if shown.starts_with("1 of ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown.starts_with("1 of "), "count shows `{shown}`");
+    desktop
+        .find("[data-slug=\"made-in-window\"]")
+        .await
+        .expect("the one row the search finds");
     wait_until("one tenant more", Duration::from_secs(5), || {
         http.tenant_count() == demo_count + 1
     })

@@ -5,7 +5,11 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::{Args, Subcommand};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
-use opsdeck_core::{Console, Error, Result, TenantAction};
+use opsdeck_core::{
+    Console, Error, Result, SlugConfirmation, TenantAction, TenantFilter, TenantRow,
+};
+
+use opsdeck_core::tenants::Tenants;
 
 use crate::output::{age, Output};
 
@@ -16,11 +20,14 @@ pub enum TenantsCommand {
         /// Only tenants with this status.
         #[arg(long, value_parser = parse_status)]
         status: Option<TenantStatus>,
-        /// Only tenants whose slug or name contains this text.
+        /// Only tenants on this plan.
+        #[arg(long, value_parser = parse_plan)]
+        plan: Option<Plan>,
+        /// Only tenants whose slug or name contains every word of this text.
         #[arg(long)]
         search: Option<String>,
     },
-    /// Show one tenant.
+    /// Show one tenant and what can be done to it.
     Get {
         /// Tenant id or slug.
         tenant: String,
@@ -122,10 +129,21 @@ pub async fn run(
     profile: Option<&str>,
     cmd: TenantsCommand,
 ) -> Result<()> {
+    // One session for the run: the profile and its token are read once.
+    let session = console.session(profile).await?;
+    let tenants = session.tenants();
     match cmd {
-        TenantsCommand::List { status, search } => {
-            let mut view = console.tenants_list(profile).await?;
-            view.retain_matching(status, search.as_deref());
+        TenantsCommand::List {
+            status,
+            plan,
+            search,
+        } => {
+            let filter = TenantFilter {
+                status,
+                plan,
+                search: search.unwrap_or_default(),
+            };
+            let view = tenants.list(&filter).await?;
             if let Some(stale) = &view.stale {
                 out.note(&format!(
                     "STALE: showing the list cached {} ({}): {}",
@@ -137,7 +155,7 @@ pub async fn run(
             if out.json {
                 out.json(&view);
             } else {
-                let rows = view.tenants.iter().map(row).collect();
+                let rows = view.tenants.iter().map(|r| row(&r.tenant)).collect();
                 out.table(
                     &[
                         "SLUG",
@@ -159,7 +177,15 @@ pub async fn run(
                 ));
             }
         }
-        TenantsCommand::Get { tenant } => show(out, &console.tenant_get(profile, &tenant).await?),
+        TenantsCommand::Get { tenant } => {
+            let row = tenants.row(tenants.get(&tenant).await?);
+            if out.json {
+                out.json(&row);
+            } else {
+                show(out, &row.tenant);
+                out.fields(&[("actions", actions(&row))]);
+            }
+        }
         TenantsCommand::Create {
             slug,
             name,
@@ -173,8 +199,8 @@ pub async fn run(
                 plan,
                 quotas: quotas.patch(),
             };
-            let tenant = console
-                .tenant_create(profile, &body, key.idempotency_key.as_deref())
+            let tenant = tenants
+                .create(&body, key.idempotency_key.as_deref())
                 .await?;
             show(out, &tenant);
         }
@@ -193,25 +219,19 @@ pub async fn run(
             };
             let key = key.idempotency_key.as_deref();
             let tenant = confirmed(out, confirm.confirm, |confirmation| {
-                let (body, tenant) = (&body, &tenant);
+                let (body, tenant, tenants) = (&body, &tenant, &tenants);
                 async move {
-                    console
-                        .tenant_update(profile, tenant, body, confirmation.as_deref(), key)
+                    tenants
+                        .update(tenant, body, confirmation.as_deref(), key)
                         .await
                 }
             })
             .await?;
             show(out, &tenant);
         }
-        TenantsCommand::Suspend(args) => {
-            act(console, out, profile, TenantAction::Suspend, args).await?
-        }
-        TenantsCommand::Resume(args) => {
-            act(console, out, profile, TenantAction::Resume, args).await?
-        }
-        TenantsCommand::Delete(args) => {
-            act(console, out, profile, TenantAction::Delete, args).await?
-        }
+        TenantsCommand::Suspend(args) => act(&tenants, out, TenantAction::Suspend, args).await?,
+        TenantsCommand::Resume(args) => act(&tenants, out, TenantAction::Resume, args).await?,
+        TenantsCommand::Delete(args) => act(&tenants, out, TenantAction::Delete, args).await?,
     }
     Ok(())
 }
@@ -245,17 +265,16 @@ where
 
 /// Suspends, resumes or deletes, with the confirmation core asks for.
 async fn act(
-    console: &Console,
+    tenants: &Tenants<'_>,
     out: &Output,
-    profile: Option<&str>,
     action: TenantAction,
     args: ActionArgs,
 ) -> Result<()> {
     let key = args.key.idempotency_key.as_deref();
     let tenant = args.tenant.as_str();
     let result = confirmed(out, args.confirm.confirm, |confirmation| async move {
-        console
-            .tenant_action(profile, action, tenant, confirmation.as_deref(), key)
+        tenants
+            .act(action, tenant, confirmation.as_deref(), key)
             .await
     })
     .await?;
@@ -303,6 +322,35 @@ fn row(t: &Tenant) -> Vec<String> {
         t.quotas.requests_per_minute.to_string(),
         t.updated_at.format("%Y-%m-%d %H:%M").to_string(),
     ]
+}
+
+/// What core allows on the row, e.g. `edit, suspend (destructive, asks
+/// for the slug), delete (destructive, asks for the slug)`.
+fn actions(row: &TenantRow) -> String {
+    row.actions
+        .iter()
+        .map(|a| {
+            let verb = match a.operation.as_str() {
+                "update" => "edit",
+                other => other,
+            };
+            let mut notes = Vec::new();
+            if a.destructive {
+                notes.push("destructive");
+            }
+            match a.confirm {
+                SlugConfirmation::Never => {}
+                SlugConfirmation::Always => notes.push("asks for the slug"),
+                SlugConfirmation::WhenLowering => notes.push("asks for the slug when lowering"),
+            }
+            if notes.is_empty() {
+                verb.to_string()
+            } else {
+                format!("{verb} ({})", notes.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn show(out: &Output, t: &Tenant) {
