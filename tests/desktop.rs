@@ -1,11 +1,13 @@
 //! The real desktop window under Xvfb, driven like a user through
 //! tauri-driver + WebKitWebDriver, against a real platform-admin with the demo
-//! data set; tokens go to the session's real gnome-keyring.
+//! data set; tokens go to the session's real gnome-keyring. The harness's
+//! blocking helpers (HTTP, the server, the CLI's sync runs) tell tokio they
+//! block, and every wait here is async with a deadline.
 
 use std::time::Duration;
 
 use opsdeck_tests::desktop::Desktop;
-use opsdeck_tests::{wait_until, Backend, Cli, Http, PlatformAdmin};
+use opsdeck_tests::{wait_until_async, Backend, Cli, Http, PlatformAdmin};
 
 /// A platform-admin with the demo data set, an admin token, and a client.
 fn demo_platform() -> (PlatformAdmin, String, Http) {
@@ -54,17 +56,22 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
         .await
         .expect("count");
     let want = format!("{demo_count} tenants");
-    let mut shown = String::new();
-    for _ in 0..100 {
-        shown = count.text().await.unwrap_or_default();
-        if shown.contains(&want) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let shown = std::sync::Mutex::new(String::new());
+    let counted = wait_until_async(
+        "the demo tenants' count",
+        Duration::from_secs(10),
+        || async {
+            let text = count.text().await.unwrap_or_default();
+            let done = text.contains(&want);
+            *shown.lock().expect("shown") = text;
+            done
+        },
+    )
+    .await;
     assert!(
-        shown.contains(&want),
-        "count shows `{shown}`, want `{want}`"
+        counted.is_ok(),
+        "count shows `{}`, want `{want}`",
+        shown.lock().expect("shown")
     );
     desktop
         .fill("Search tenants", &some_demo)
@@ -113,21 +120,26 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
         .await
         .expect("new tenant row");
     let found = cli
-        .run(&[
-            "--json",
-            "--profile",
-            "sandbox",
-            "tenants",
-            "get",
-            "made-in-window",
-        ])
+        .run_async(
+            &[
+                "--json",
+                "--profile",
+                "sandbox",
+                "tenants",
+                "get",
+                "made-in-window",
+            ],
+            "",
+        )
+        .await
         .success()
         .json();
     assert_eq!(found["name"], "Made in the window");
     assert_eq!(found["plan"], "enterprise");
-    wait_until("one tenant more", Duration::from_secs(5), || {
+    wait_until_async("one tenant more", Duration::from_secs(5), || async {
         http.tenant_count() == demo_count + 1
     })
+    .await
     .expect("exactly one tenant created");
 
     desktop.close().await.expect("close");
@@ -145,15 +157,15 @@ async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
 
     // Production says so, in words as well as colour.
     let banner = desktop.find("header").await.expect("banner");
-    let mut text = String::new();
-    for _ in 0..50 {
-        text = banner.text().await.unwrap_or_default();
-        if text.contains("PRODUCTION") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(text.contains("PRODUCTION"), "banner reads `{text}`");
+    let text = std::sync::Mutex::new(String::new());
+    let red = wait_until_async("the production banner", Duration::from_secs(5), || async {
+        let read = banner.text().await.unwrap_or_default();
+        let done = read.contains("PRODUCTION");
+        *text.lock().expect("text") = read;
+        done
+    })
+    .await;
+    assert!(red.is_ok(), "banner reads `{}`", text.lock().expect("text"));
 
     // Suspend needs the slug typed; the button stays disabled until then.
     desktop
@@ -194,11 +206,12 @@ async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
         .expect("type rest");
     assert!(confirm.is_enabled().await.expect("enabled?"));
     confirm.click().await.expect("confirm");
-    wait_until(
+    wait_until_async(
         "the tenant to be suspended",
         Duration::from_secs(10),
-        || http.get(&format!("/v1/tenants/{target}")).json()["status"] == "suspended",
+        || async { http.get(&format!("/v1/tenants/{target}")).json()["status"] == "suspended" },
     )
+    .await
     .expect("suspended on the server");
 
     // The server goes away: the window keeps the list, marked stale.
@@ -262,12 +275,15 @@ async fn window_replaces_a_refused_token_and_removes_a_profile() {
         .await
         .expect("count");
     let want = format!("{demo_count} tenants");
-    wait_until_async("the demo tenants", || async {
+    wait_until_async("the demo tenants", Duration::from_secs(10), || async {
         count.text().await.unwrap_or_default().contains(&want)
     })
-    .await;
+    .await
+    .expect("the demo tenants with the new token");
     // The CLI, on the same keyring, uses the new token too.
-    cli.run(&["--profile", "ops", "tenants", "list"]).success();
+    cli.run_async(&["--profile", "ops", "tenants", "list"], "")
+        .await
+        .success();
 
     // Removing asks once more, with the focus on keeping the profile.
     desktop
@@ -289,27 +305,19 @@ async fn window_replaces_a_refused_token_and_removes_a_profile() {
         "the safe choice has the focus"
     );
     desktop.click("Remove ops now").await.expect("remove now");
-    wait_until("the profile to be gone", Duration::from_secs(10), || {
-        cli.run(&["--json", "profile", "list"]).success().json()["profiles"]
-            .as_array()
-            .is_some_and(|p| p.is_empty())
-    })
+    wait_until_async(
+        "the profile to be gone",
+        Duration::from_secs(10),
+        || async {
+            cli.run_async(&["--json", "profile", "list"], "")
+                .await
+                .success()
+                .json()["profiles"]
+                .as_array()
+                .is_some_and(|p| p.is_empty())
+        },
+    )
+    .await
     .expect("no profile left");
     desktop.close().await.expect("close");
-}
-
-/// Polls an async check every 100 ms for up to 10 s; fails the test after.
-async fn wait_until_async<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
