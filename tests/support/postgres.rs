@@ -34,10 +34,20 @@ pub struct Postgres {
 impl Postgres {
     /// A new, empty database for one test (from an async test).
     pub async fn database_async() -> Result<Self> {
-        let (admin_url, cluster) = match std::env::var(URL_ENV) {
-            Ok(url) if !url.is_empty() => (url, None),
-            _ => {
-                let cluster = Cluster::start().await.with_context(|| {
+        let shared = std::env::var(URL_ENV).ok().filter(|url| !url.is_empty());
+        Self::create(shared, server_bin).await
+    }
+
+    /// A database in the `shared` cluster, or else in one of the test's own
+    /// run from the server binaries `server_bin` finds.
+    async fn create(
+        shared: Option<String>,
+        server_bin: impl FnOnce() -> Result<PathBuf>,
+    ) -> Result<Self> {
+        let (admin_url, cluster) = match shared {
+            Some(url) => (url, None),
+            None => {
+                let cluster = Cluster::start(server_bin).await.with_context(|| {
                     format!(
                         "this test needs PostgreSQL: set {URL_ENV} to a server it may create \
                          databases in, or install the PostgreSQL server so the test starts its own"
@@ -49,7 +59,7 @@ impl Postgres {
         let dbname = format!("opsdeck_{}", uuid::Uuid::new_v4().simple());
         psql(&admin_url, &format!("CREATE DATABASE {dbname}"))
             .await
-            .with_context(|| format!("create a test database on {URL_ENV}={admin_url}"))?;
+            .with_context(|| format!("create a test database on {admin_url}"))?;
         Ok(Self {
             url: replace_db(&admin_url, &dbname),
             admin_url,
@@ -184,7 +194,8 @@ impl Cluster {
 
     /// initdb + pg_ctl start; PostgreSQL refuses to run as root, so as root
     /// it runs as the `postgres` user.
-    async fn start() -> Result<Self> {
+    async fn start(server_bin: impl FnOnce() -> Result<PathBuf>) -> Result<Self> {
+        let bin = server_bin()?;
         let dir = tempfile::tempdir()?;
         let as_postgres = is_root();
         if as_postgres {
@@ -196,7 +207,7 @@ impl Cluster {
             }
         }
         let cluster = Self {
-            bin: server_bin()?,
+            bin,
             dir,
             as_postgres,
         };
@@ -235,6 +246,7 @@ impl Drop for Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::port::Refusing;
 
     #[test]
     fn database_name_is_swapped_in_the_url() {
@@ -254,7 +266,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_private_cluster_serves_databases_on_its_socket_only() {
-        let cluster = Cluster::start().await.expect("a cluster of this test");
+        let cluster = Cluster::start(server_bin)
+            .await
+            .expect("a cluster of this test");
         psql(&cluster.url("postgres"), "CREATE DATABASE probe")
             .await
             .expect("create over the socket");
@@ -266,5 +280,20 @@ mod tests {
         // Line 6 of postmaster.pid is the listen address: none for TCP.
         let listen = conf.lines().nth(5).unwrap_or_default();
         assert!(listen.trim().is_empty(), "listens on `{listen}`");
+    }
+
+    #[tokio::test]
+    async fn without_a_server_the_test_fails_naming_the_variable() {
+        let missing = Postgres::create(None, || bail!("no PostgreSQL server here")).await;
+        let message = format!("{:#}", missing.err().expect("no database"));
+        assert!(message.contains(URL_ENV), "{message}");
+        assert!(message.contains("no PostgreSQL server here"), "{message}");
+        let unreachable = Refusing::new().expect("a refusing port");
+        let url = format!(
+            "postgres://postgres@127.0.0.1:{}/postgres",
+            unreachable.port
+        );
+        let refused = Postgres::create(Some(url), server_bin).await;
+        assert!(refused.is_err(), "a database on a server that is not there");
     }
 }
