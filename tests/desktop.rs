@@ -523,23 +523,59 @@ async fn confirmation_opens_on_cancel_so_enter_does_not_delete_and_rows_move_wit
         .await
         .expect("slug");
     desktop.click("Search tenants").await.expect("search");
-    // From the search: status filter, Refresh, New tenant, the eight sort
-    // buttons, then the table's one stop.
-    for _ in 0..12 {
-        desktop.press(keys::TAB).await.expect("tab");
-    }
-    let focused = desktop.client.active_element().await.expect("focused");
-    assert_eq!(
-        focused.attr("data-slug").await.expect("slug"),
-        first_slug_shown,
-        "Tab lands on the first row"
-    );
+    let reached = tab_to_a_row(&desktop).await;
+    assert_eq!(reached, first_slug_shown, "Tab lands on the first row");
     desktop.press(keys::ARROW_DOWN).await.expect("down");
     let focused = desktop.client.active_element().await.expect("focused");
     assert_eq!(
         focused.attr("data-slug").await.expect("slug"),
         second_slug_shown,
         "ArrowDown moves to the next row"
+    );
+    desktop.press(keys::TAB).await.expect("tab");
+    let in_a_row = desktop
+        .client
+        .execute(
+            "return document.activeElement.closest('[role=\"row\"]') !== null;",
+            vec![],
+        )
+        .await
+        .expect("where the focus is");
+    assert_eq!(
+        in_a_row,
+        serde_json::Value::Bool(false),
+        "a second Tab leaves the table, not onto the row's buttons"
+    );
+
+    // Scrolled away from the active row, Tab lands on a row in view.
+    desktop
+        .client
+        .execute(
+            "document.querySelector('[role=\"table\"][aria-label=\"Tenants\"] > [role=\"rowgroup\"]:nth-of-type(2)').scrollTop = 800; return null;",
+            vec![],
+        )
+        .await
+        .expect("scroll the table");
+    // The rows near the new scroll position are rendered once the table has seen the scroll.
+    desktop
+        .find("[role=\"row\"][aria-rowindex=\"40\"]")
+        .await
+        .expect("rows further down rendered");
+    desktop.click("Search tenants").await.expect("search");
+    let reached = tab_to_a_row(&desktop).await.unwrap_or_default();
+    let index = desktop
+        .find(&format!("[role=\"row\"][data-slug=\"{reached}\"]"))
+        .await
+        .expect("the row reached")
+        .attr("aria-rowindex")
+        .await
+        .expect("row index")
+        .and_then(|i| i.parse::<usize>().ok())
+        .unwrap_or_default();
+    // 800 px down, at 32 px a row, the first row in view is the 26th.
+    assert!(
+        index >= 20,
+        "Tab landed on row {index}, scrolled out of view"
     );
 
     // To the row of the target, onto its Delete button, and Enter, Enter.
@@ -613,9 +649,38 @@ async fn confirmation_opens_on_cancel_so_enter_does_not_delete_and_rows_move_wit
         let path = std::path::Path::new(&dir).join("confirm.png");
         desktop.screenshot(&path).await.expect("screenshot");
     }
-    desktop.press(keys::ESCAPE).await.expect("escape");
-    assert_eq!(http.get(&format!("/v1/tenants/{target}")).status, 200);
+    desktop
+        .press(keys::ENTER)
+        .await
+        .expect("enter on the loaded dialog");
+    wait_until_async("the confirmation to close again", || async {
+        desktop
+            .client
+            .find_all(fantoccini::Locator::Css("dialog[open]"))
+            .await
+            .map(|d| d.is_empty())
+            .unwrap_or(false)
+    })
+    .await;
+    assert_eq!(
+        http.get(&format!("/v1/tenants/{target}")).status,
+        200,
+        "Enter on the loaded confirmation deleted the tenant"
+    );
     desktop.close().await.expect("close");
+}
+
+/// Presses Tab until a table row has the focus (the toolbar before it may
+/// grow); returns that row's slug.
+async fn tab_to_a_row(desktop: &Desktop) -> Option<String> {
+    for _ in 0..40 {
+        desktop.press(keys::TAB).await.expect("tab");
+        let focused = desktop.client.active_element().await.expect("focused");
+        if focused.attr("role").await.expect("role").as_deref() == Some("row") {
+            return focused.attr("data-slug").await.expect("slug");
+        }
+    }
+    panic!("Tab never reached a row of the table");
 }
 
 /// Polls an async check every 100 ms for up to 10 s; fails the test after.
