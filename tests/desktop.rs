@@ -532,6 +532,28 @@ async fn confirmation_opens_on_cancel_so_enter_does_not_delete_and_rows_move_wit
         second_slug_shown,
         "ArrowDown moves to the next row"
     );
+    // Enter opens the row in the edit panel; Escape closes it, back on the row.
+    desktop.press(keys::ENTER).await.expect("enter on a row");
+    desktop
+        .find("[aria-label=\"Save changes\"]")
+        .await
+        .expect("the edit panel");
+    desktop.press(keys::ESCAPE).await.expect("escape");
+    wait_until_async("the edit panel to close", || async {
+        desktop
+            .client
+            .find_all(fantoccini::Locator::Css("[aria-label=\"Save changes\"]"))
+            .await
+            .map(|p| p.is_empty())
+            .unwrap_or(false)
+    })
+    .await;
+    let focused = desktop.client.active_element().await.expect("focused");
+    assert_eq!(
+        focused.attr("data-slug").await.expect("slug"),
+        second_slug_shown,
+        "focus is back on the row after the panel"
+    );
     desktop.press(keys::TAB).await.expect("tab");
     let in_a_row = desktop
         .client
