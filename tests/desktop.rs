@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use opsdeck_tests::desktop::Desktop;
+use opsdeck_tests::desktop::{keys, Desktop};
 use opsdeck_tests::{wait_until_async, within, Backend, Cli, Http, PlatformAdmin};
 
 /// A platform-admin with the demo data set, an admin token, and a client.
@@ -35,12 +35,18 @@ async fn bounded(test: impl std::future::Future<Output = ()>) {
         .expect("the test finished in time");
 }
 
-/// The app in a window of its own, with a config dir the CLI shares.
+/// The app in a window of its own, with a config dir the CLI shares, and
+/// web storage of its own (the theme choice), so tests do not see each
+/// other's choices nor the user's.
 async fn window() -> (Cli, Desktop) {
     let cli = Cli::new().expect("cli");
-    let desktop = Desktop::start(&[("OPSDECK_CONFIG_DIR", cli.config_dir.path())])
-        .await
-        .expect("desktop app");
+    let web_data = cli.config_dir.path().join("webview");
+    let desktop = Desktop::start(&[
+        ("OPSDECK_CONFIG_DIR", cli.config_dir.path()),
+        ("XDG_DATA_HOME", &web_data),
+    ])
+    .await
+    .expect("desktop app");
     (cli, desktop)
 }
 
@@ -421,4 +427,428 @@ async fn production_quota_cut_in_the_window_shows_the_change_and_needs_the_slug(
         desktop.close().await.expect("close");
     })
     .await;
+}
+
+/// The profile the CLI (same config dir) says is current.
+async fn current_profile(cli: &Cli) -> String {
+    cli.run_async(&["--json", "profile", "list"], "")
+        .await
+        .success()
+        .json()["current"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The palette's chosen option (what Enter runs), if any.
+async fn chosen_option(desktop: &Desktop) -> Option<String> {
+    let chosen = desktop
+        .client
+        .find(fantoccini::Locator::Css(
+            "[role=\"option\"][aria-selected=\"true\"]",
+        ))
+        .await
+        .ok()?;
+    chosen.text().await.ok()
+}
+
+/// Opens the palette and types `query` into it.
+async fn palette_query(desktop: &Desktop, query: &str) {
+    desktop
+        .click("Command palette")
+        .await
+        .expect("open the palette");
+    desktop
+        .fill("Search commands", query)
+        .await
+        .expect("type in the palette");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_scattered_letters() {
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        // The demo data set has it; make sure, should the set change.
+        if http.get("/v1/tenants/ironbark-foods").status == 404 {
+            let made = http.json(
+                "POST",
+                "/v1/tenants",
+                &serde_json::json!({ "slug": "ironbark-foods", "name": "Ironbark Foods" }),
+            );
+            assert_eq!(made.status, 201, "{}", made.body);
+        }
+        let demo_count = http.tenant_count();
+        let (cli, desktop) = window().await;
+        desktop
+            .add_profile("prod-eu", "prod", &admin.url, &token)
+            .await
+            .expect("add prod profile");
+        desktop
+            .add_profile("sandbox", "dev", &admin.url, &token)
+            .await
+            .expect("add dev profile");
+        wait_until_async("sandbox in use", Duration::from_secs(10), || async {
+            current_profile(&cli).await == "sandbox"
+        })
+        .await
+        .expect("the profile just added is current");
+        let count = desktop
+            .find("[data-testid=\"tenant-count\"]")
+            .await
+            .expect("count");
+        wait_until_async(
+            "the tenants of sandbox",
+            Duration::from_secs(10),
+            || async {
+                count
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains(&format!("{demo_count} tenants"))
+            },
+        )
+        .await
+        .expect("the tenants of sandbox");
+
+        // Named by words: the production profile is chosen, and says it is production.
+        palette_query(&desktop, "switch prod").await;
+        let chosen = chosen_option(&desktop).await.unwrap_or_default();
+        assert!(
+            chosen.contains("Switch to profile prod-eu") && chosen.contains("PRODUCTION"),
+            "Enter would run `{chosen}`"
+        );
+        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+            // Let the window paint what was typed before taking its picture.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let path = std::path::Path::new(&dir).join("palette.png");
+            desktop.screenshot(&path).await.expect("screenshot");
+        }
+        desktop.press(keys::ENTER).await.expect("enter");
+        wait_until_async("prod-eu in use", Duration::from_secs(10), || async {
+            current_profile(&cli).await == "prod-eu"
+        })
+        .await
+        .expect("Enter switched to the profile named");
+
+        // From prod-eu, "switch prod" only scatters over the other profile's
+        // name: nothing is chosen and Enter switches nowhere.
+        palette_query(&desktop, "switch prod").await;
+        let options = desktop
+            .client
+            .find_all(fantoccini::Locator::Css("[role=\"option\"]"))
+            .await
+            .expect("options");
+        let mut titles = Vec::new();
+        for option in &options {
+            titles.push(option.text().await.unwrap_or_default());
+        }
+        assert!(
+            titles
+                .iter()
+                .any(|t| t.contains("Switch to profile sandbox")),
+            "the loose match is still listed: {titles:?}"
+        );
+        assert_eq!(chosen_option(&desktop).await, None, "options: {titles:?}");
+        desktop.press(keys::ENTER).await.expect("enter");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            current_profile(&cli).await,
+            "prod-eu",
+            "Enter switched profile"
+        );
+
+        // "dark" scatters over "Delete ironbark-foods" but names the theme.
+        desktop
+            .fill("Search commands", "dark")
+            .await
+            .expect("type dark");
+        let chosen = chosen_option(&desktop).await.unwrap_or_default();
+        assert!(chosen.contains("Theme: dark"), "Enter would run `{chosen}`");
+        desktop.press(keys::ENTER).await.expect("enter");
+        let root = desktop.find("html[data-theme=\"dark\"]").await;
+        assert!(root.is_ok(), "the window did not turn dark");
+        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let path = std::path::Path::new(&dir).join("dark.png");
+            desktop.screenshot(&path).await.expect("screenshot");
+        }
+
+        // Letters that only a delete scatters over: nothing is chosen, and
+        // Enter opens no confirmation and deletes nothing.
+        palette_query(&desktop, "dlirnbk").await;
+        assert_eq!(chosen_option(&desktop).await, None);
+        desktop.press(keys::ENTER).await.expect("enter");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let confirmations = desktop
+            .client
+            .find_all(fantoccini::Locator::Css("[aria-label=\"Delete tenant\"]"))
+            .await
+            .expect("query");
+        assert!(confirmations.is_empty(), "a delete confirmation opened");
+        desktop.press(keys::ESCAPE).await.expect("escape");
+        assert_eq!(
+            http.get("/v1/tenants/ironbark-foods").status,
+            200,
+            "the tenant is still there"
+        );
+        assert_eq!(http.tenant_count(), demo_count);
+
+        // The window's own switch, remembered across a reload.
+        desktop.select("Theme", "light").await.expect("theme light");
+        desktop
+            .find("html[data-theme=\"light\"]")
+            .await
+            .expect("light theme");
+        desktop.client.refresh().await.expect("reload");
+        desktop
+            .find("select[aria-label=\"Theme\"]")
+            .await
+            .expect("theme switch after reload");
+        let theme = desktop
+            .find("html[data-theme]")
+            .await
+            .expect("root")
+            .attr("data-theme")
+            .await
+            .expect("attr");
+        assert_eq!(theme.as_deref(), Some("light"), "the choice was not kept");
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmation_opens_on_cancel_so_enter_does_not_delete_and_rows_move_with_arrows() {
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        let target = first_slug(&http, "active");
+        let demo_count = http.tenant_count();
+        let (_cli, desktop) = window().await;
+
+        // The add-profile dialog opens on its first field, not on Close.
+        desktop.click("Add profile").await.expect("add profile");
+        desktop
+            .find("[aria-label=\"Profile name\"]")
+            .await
+            .expect("dialog");
+        assert_eq!(
+            desktop.focused_label().await.expect("focus").as_deref(),
+            Some("Profile name")
+        );
+        desktop.fill("Profile name", "sandbox").await.expect("name");
+        desktop.select("Tier", "dev").await.expect("tier");
+        desktop
+            .fill("Admin API URL", &admin.url)
+            .await
+            .expect("url");
+        desktop.fill("API token", &token).await.expect("token");
+        desktop.click("Save profile").await.expect("save");
+
+        // Rows are one Tab stop; the arrows move between them.
+        let first = desktop
+            .find("[role=\"row\"][aria-rowindex=\"2\"]")
+            .await
+            .expect("first row");
+        let tabbable = desktop
+            .client
+            .find_all(fantoccini::Locator::Css(
+                "[role=\"row\"][tabindex=\"0\"], [role=\"row\"] [tabindex=\"0\"]",
+            ))
+            .await
+            .expect("tab stops");
+        assert_eq!(tabbable.len(), 1, "the table has one Tab stop");
+        let first_slug_shown = first.attr("data-slug").await.expect("slug");
+        let second_slug_shown = desktop
+            .find("[role=\"row\"][aria-rowindex=\"3\"]")
+            .await
+            .expect("second row")
+            .attr("data-slug")
+            .await
+            .expect("slug");
+        desktop.click("Search tenants").await.expect("search");
+        let reached = tab_to_a_row(&desktop).await;
+        assert_eq!(reached, first_slug_shown, "Tab lands on the first row");
+        desktop.press(keys::ARROW_DOWN).await.expect("down");
+        let focused = desktop.client.active_element().await.expect("focused");
+        assert_eq!(
+            focused.attr("data-slug").await.expect("slug"),
+            second_slug_shown,
+            "ArrowDown moves to the next row"
+        );
+        // Enter opens the row in the edit panel; Escape closes it, back on the row.
+        desktop.press(keys::ENTER).await.expect("enter on a row");
+        desktop
+            .find("[aria-label=\"Save changes\"]")
+            .await
+            .expect("the edit panel");
+        desktop.press(keys::ESCAPE).await.expect("escape");
+        wait_until_async("the edit panel to close", Duration::from_secs(10), || async {
+            desktop
+                .client
+                .find_all(fantoccini::Locator::Css("[aria-label=\"Save changes\"]"))
+                .await
+                .map(|p| p.is_empty())
+                .unwrap_or(false)
+        })
+        .await
+        .expect("the edit panel to close");
+        let focused = desktop.client.active_element().await.expect("focused");
+        assert_eq!(
+            focused.attr("data-slug").await.expect("slug"),
+            second_slug_shown,
+            "focus is back on the row after the panel"
+        );
+        desktop.press(keys::TAB).await.expect("tab");
+        let in_a_row = desktop
+            .client
+            .execute(
+                "return document.activeElement.closest('[role=\"row\"]') !== null;",
+                vec![],
+            )
+            .await
+            .expect("where the focus is");
+        assert_eq!(
+            in_a_row,
+            serde_json::Value::Bool(false),
+            "a second Tab leaves the table, not onto the row's buttons"
+        );
+
+        // Scrolled away from the active row, Tab lands on a row in view.
+        desktop
+            .client
+            .execute(
+                "document.querySelector('[role=\"table\"][aria-label=\"Tenants\"] > [role=\"rowgroup\"]:nth-of-type(2)').scrollTop = 800; return null;",
+                vec![],
+            )
+            .await
+            .expect("scroll the table");
+        // The rows near the new scroll position are rendered once the table has seen the scroll.
+        desktop
+            .find("[role=\"row\"][aria-rowindex=\"40\"]")
+            .await
+            .expect("rows further down rendered");
+        desktop.click("Search tenants").await.expect("search");
+        let reached = tab_to_a_row(&desktop).await.unwrap_or_default();
+        let index = desktop
+            .find(&format!("[role=\"row\"][data-slug=\"{reached}\"]"))
+            .await
+            .expect("the row reached")
+            .attr("aria-rowindex")
+            .await
+            .expect("row index")
+            .and_then(|i| i.parse::<usize>().ok())
+            .unwrap_or_default();
+        // 800 px down, at 32 px a row, the first row in view is the 26th.
+        assert!(
+            index >= 20,
+            "Tab landed on row {index}, scrolled out of view"
+        );
+
+        // To the row of the target, onto its Delete button, and Enter, Enter.
+        desktop
+            .fill("Search tenants", &target)
+            .await
+            .expect("search");
+        let row = desktop
+            .find(&format!("[role=\"row\"][data-slug=\"{target}\"]"))
+            .await
+            .expect("row");
+        row.find(fantoccini::Locator::Css(".slug"))
+            .await
+            .expect("slug cell")
+            .click()
+            .await
+            .expect("click the row");
+        for _ in 0..3 {
+            desktop.press(keys::ARROW_RIGHT).await.expect("right");
+        }
+        let delete = format!("Delete {target}");
+        assert_eq!(
+            desktop.focused_label().await.expect("focus").as_deref(),
+            Some(delete.as_str())
+        );
+        desktop.press(keys::ENTER).await.expect("enter");
+        desktop
+            .find("dialog[open] [aria-label=\"Delete tenant\"]")
+            .await
+            .expect("confirmation");
+        assert_eq!(
+            desktop.focused_label().await.expect("focus").as_deref(),
+            Some("Cancel"),
+            "the confirmation opens on the safe choice"
+        );
+        desktop.press(keys::ENTER).await.expect("enter again");
+        wait_until_async("the confirmation to close", Duration::from_secs(10), || async {
+            desktop
+                .client
+                .find_all(fantoccini::Locator::Css("dialog[open]"))
+                .await
+                .map(|d| d.is_empty())
+                .unwrap_or(false)
+        })
+        .await
+        .expect("the confirmation to close");
+        assert_eq!(
+            http.get(&format!("/v1/tenants/{target}")).status,
+            200,
+            "Enter, Enter deleted the tenant"
+        );
+        assert_eq!(http.tenant_count(), demo_count);
+        assert_eq!(
+            desktop.focused_label().await.expect("focus").as_deref(),
+            Some(delete.as_str()),
+            "focus went back where the user was"
+        );
+
+        // Once the preflight has loaded, focus is still on Cancel.
+        desktop.press(keys::ENTER).await.expect("open again");
+        let summary = desktop
+            .find("dialog[open] .summary")
+            .await
+            .expect("preflight summary");
+        assert!(!summary.text().await.unwrap_or_default().is_empty());
+        assert_eq!(
+            desktop.focused_label().await.expect("focus").as_deref(),
+            Some("Cancel")
+        );
+        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let path = std::path::Path::new(&dir).join("confirm.png");
+            desktop.screenshot(&path).await.expect("screenshot");
+        }
+        desktop
+            .press(keys::ENTER)
+            .await
+            .expect("enter on the loaded dialog");
+        wait_until_async("the confirmation to close again", Duration::from_secs(10), || async {
+            desktop
+                .client
+                .find_all(fantoccini::Locator::Css("dialog[open]"))
+                .await
+                .map(|d| d.is_empty())
+                .unwrap_or(false)
+        })
+        .await
+        .expect("the confirmation to close again");
+        assert_eq!(
+            http.get(&format!("/v1/tenants/{target}")).status,
+            200,
+            "Enter on the loaded confirmation deleted the tenant"
+        );
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+/// Presses Tab until a table row has the focus (the toolbar before it may
+/// grow); returns that row's slug.
+async fn tab_to_a_row(desktop: &Desktop) -> Option<String> {
+    for _ in 0..40 {
+        desktop.press(keys::TAB).await.expect("tab");
+        let focused = desktop.client.active_element().await.expect("focused");
+        if focused.attr("role").await.expect("role").as_deref() == Some("row") {
+            return focused.attr("data-slug").await.expect("slug");
+        }
+    }
+    panic!("Tab never reached a row of the table");
 }

@@ -255,6 +255,20 @@ impl Desktop {
         self.click("Save profile").await
     }
 
+    /// Sends `keys` to the element that has the keyboard focus, as a user
+    /// typing; special keys are the WebDriver code points in [`keys`].
+    pub async fn press(&self, keys: &str) -> Result<()> {
+        let focused = self.client.active_element().await?;
+        focused.send_keys(keys).await?;
+        Ok(())
+    }
+
+    /// The accessible name (`aria-label`) of the element with the focus.
+    pub async fn focused_label(&self) -> Result<Option<String>> {
+        let focused = self.client.active_element().await?;
+        Ok(focused.attr("aria-label").await?)
+    }
+
     /// Saves a PNG of the window.
     pub async fn screenshot(&self, path: &Path) -> Result<()> {
         let png = within("a screenshot", STEP, self.client.screenshot()).await??;
@@ -269,6 +283,15 @@ impl Desktop {
         within("closing the window", STEP, self.client.close()).await??;
         Ok(())
     }
+}
+
+/// WebDriver's code points for the keys the tests press.
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const ARROW_RIGHT: &str = "\u{E014}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
 }
 
 /// Where a failing step leaves a picture of the window.

@@ -34,3 +34,26 @@ export const TIERS: ReadonlyArray<{ value: Tier; label: string }> = TIER_VALUES.
   value,
   label: TIER_LABELS[value],
 }));
+
+/** Light or dark: the OS's choice unless the user picked one in the window. */
+export type ColorScheme = "system" | "light" | "dark";
+
+export const COLOR_SCHEMES: ReadonlyArray<{ value: ColorScheme; label: string }> = [
+  { value: "system", label: "System" },
+  { value: "light", label: "Light" },
+  { value: "dark", label: "Dark" },
+];
+
+/** Where the window remembers the choice (localStorage). */
+export const COLOR_SCHEME_KEY = "opsdeck.colorScheme";
+
+/** A stored choice, or "system" for anything else (nothing stored, an old or garbled value). */
+export function parseColorScheme(stored: string | null | undefined): ColorScheme {
+  return stored === "light" || stored === "dark" || stored === "system" ? stored : "system";
+}
+
+/** The look to draw: the choice, or the OS's when the choice is "system". */
+export function resolveColorScheme(choice: ColorScheme, osPrefersDark: boolean): "light" | "dark" {
+  if (choice === "system") return osPrefersDark ? "dark" : "light";
+  return choice;
+}
