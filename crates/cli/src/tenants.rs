@@ -3,36 +3,36 @@
 use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 
-use clap::{Args, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Subcommand, ValueEnum};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
-use opsdeck_core::{Console, Error, Result, TenantAction};
+use opsdeck_core::{Console, Error, TenantAction, TenantsView};
 
-use crate::output::{age, Output};
+use crate::error::{CliError, Result, EXIT_CODES_HELP};
+use crate::output::{ago, when, when_and_ago, Column, Output};
+use crate::Done;
 
 #[derive(Subcommand)]
 pub enum TenantsCommand {
-    /// List tenants (the cached list, marked stale, when the server is unreachable).
-    List {
-        /// Only tenants with this status.
-        #[arg(long, value_parser = parse_status)]
-        status: Option<TenantStatus>,
-        /// Only tenants whose slug or name contains this text.
-        #[arg(long)]
-        search: Option<String>,
-    },
+    /// List tenants. When the server is unreachable, the list last seen on
+    /// it is shown, marked stale, and the exit status is 3.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List(ListArgs),
     /// Show one tenant.
     Get {
         /// Tenant id or slug.
         tenant: String,
     },
-    /// Create a tenant.
+    /// Create a tenant. Quotas not given come from the plan.
     Create {
+        /// Short unique name: lowercase letters, digits and hyphens.
         #[arg(long)]
         slug: String,
+        /// Display name.
         #[arg(long)]
         name: String,
-        /// free, team (default), business or enterprise.
-        #[arg(long, value_parser = parse_plan)]
+        /// Commercial plan; it sets the default quotas [default: team].
+        #[arg(long, value_parser = plan_parser())]
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
@@ -42,10 +42,13 @@ pub enum TenantsCommand {
     /// Change a tenant's name, plan or quotas. On a prod profile, lowering a
     /// quota or the plan shows each change and asks for the slug.
     Update {
+        /// Tenant id or slug.
         tenant: String,
+        /// New display name.
         #[arg(long)]
         name: Option<String>,
-        #[arg(long, value_parser = parse_plan)]
+        /// New plan (its default quotas are not applied: set quotas apart).
+        #[arg(long, value_parser = plan_parser())]
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
@@ -56,19 +59,86 @@ pub enum TenantsCommand {
     },
     /// Suspend a tenant: its users are refused until it is resumed.
     Suspend(ActionArgs),
-    /// Resume a suspended tenant.
-    Resume(ActionArgs),
+    /// Resume a suspended tenant: its users may sign in again.
+    Resume(ResumeArgs),
     /// Delete a tenant for good.
     Delete(ActionArgs),
 }
 
 #[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Order of the rows (updated: most recently changed first).
+    #[arg(long, value_enum, default_value_t = SortKey::Slug)]
+    sort: SortKey,
+    /// Fail (exit status 1) rather than show the cached list when the server
+    /// is unreachable.
+    #[arg(long)]
+    fresh: bool,
+}
+
+/// Which tenants a list shows. Kept apart from the listing so the same
+/// flags can become one filter handed to core.
+#[derive(Args)]
+pub struct FilterArgs {
+    /// Only tenants with this status.
+    #[arg(long, value_parser = status_parser())]
+    status: Option<TenantStatus>,
+    /// Only tenants on this plan.
+    #[arg(long, value_parser = plan_parser())]
+    plan: Option<Plan>,
+    /// Only tenants whose slug or name contains this text (any case).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+}
+
+impl FilterArgs {
+    fn apply(&self, view: &mut TenantsView) {
+        view.retain_matching(self.status, self.search.as_deref());
+        if let Some(plan) = self.plan {
+            view.tenants.retain(|t| t.plan == plan);
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortKey {
+    Slug,
+    Name,
+    Plan,
+    Status,
+    Updated,
+}
+
+impl SortKey {
+    fn sort(self, tenants: &mut [Tenant]) {
+        let rank = |p: Plan| Plan::ALL.iter().position(|q| *q == p);
+        let status = |s: TenantStatus| TenantStatus::ALL.iter().position(|q| *q == s);
+        match self {
+            SortKey::Slug => tenants.sort_by(|a, b| a.slug.cmp(&b.slug)),
+            SortKey::Name => tenants.sort_by_cached_key(|t| (t.name.to_lowercase(), t.slug.clone())),
+            SortKey::Plan => tenants.sort_by_cached_key(|t| (rank(t.plan), t.slug.clone())),
+            SortKey::Status => tenants.sort_by_cached_key(|t| (status(t.status), t.slug.clone())),
+            SortKey::Updated => tenants.sort_by(|a, b| {
+                b.updated_at.cmp(&a.updated_at).then_with(|| a.slug.cmp(&b.slug))
+            }),
+        }
+    }
+}
+
+/// Quotas; negative numbers are taken as numbers, for the server's check
+/// to refuse by name rather than clap to take them for flags.
+#[derive(Args)]
 pub struct QuotaArgs {
-    #[arg(long)]
+    /// Most users the tenant may have.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     max_users: Option<i64>,
-    #[arg(long)]
+    /// Storage the tenant may use, in GiB.
+    #[arg(long, value_name = "GIB", allow_negative_numbers = true)]
     storage_gib: Option<i64>,
-    #[arg(long)]
+    /// API requests the tenant may make per minute.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     requests_per_minute: Option<i64>,
 }
 
@@ -85,16 +155,18 @@ impl QuotaArgs {
 
 #[derive(Args)]
 pub struct KeyArg {
-    /// Idempotency key: rerunning with the same key never acts twice.
-    #[arg(long)]
+    /// Idempotency key: rerunning with the same key never acts twice
+    /// [default: a new one each run].
+    #[arg(long, value_name = "KEY")]
     idempotency_key: Option<String>,
 }
 
 #[derive(Args)]
 pub struct ConfirmArg {
     /// The tenant's slug, exactly, to confirm on a prod profile without a
-    /// prompt. A slug that is not the target's is always refused.
-    #[arg(long)]
+    /// prompt (needed with --json or without a terminal). A slug that is not
+    /// the target's is always refused, even where no confirmation is needed.
+    #[arg(long, value_name = "SLUG")]
     confirm: Option<String>,
 }
 
@@ -108,12 +180,22 @@ pub struct ActionArgs {
     key: KeyArg,
 }
 
-fn parse_plan(s: &str) -> std::result::Result<Plan, String> {
-    s.parse()
+/// Resuming takes nothing away, so it never asks for a confirmation.
+#[derive(Args)]
+pub struct ResumeArgs {
+    /// Tenant id or slug.
+    tenant: String,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
-fn parse_status(s: &str) -> std::result::Result<TenantStatus, String> {
-    s.parse()
+fn plan_parser() -> impl TypedValueParser<Value = Plan> {
+    PossibleValuesParser::new(Plan::ALL.map(Plan::as_str)).try_map(|s| s.parse::<Plan>())
+}
+
+fn status_parser() -> impl TypedValueParser<Value = TenantStatus> {
+    PossibleValuesParser::new(TenantStatus::ALL.map(TenantStatus::as_str))
+        .try_map(|s| s.parse::<TenantStatus>())
 }
 
 pub async fn run(
@@ -121,44 +203,9 @@ pub async fn run(
     out: &Output,
     profile: Option<&str>,
     cmd: TenantsCommand,
-) -> Result<()> {
+) -> Result<Done> {
     match cmd {
-        TenantsCommand::List { status, search } => {
-            let mut view = console.tenants_list(profile).await?;
-            view.retain_matching(status, search.as_deref());
-            if let Some(stale) = &view.stale {
-                out.note(&format!(
-                    "STALE: showing the list cached {} ({}): {}",
-                    age(stale.age_seconds),
-                    view.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    stale.reason
-                ));
-            }
-            if out.json {
-                out.json(&view);
-            } else {
-                let rows = view.tenants.iter().map(row).collect();
-                out.table(
-                    &[
-                        "SLUG",
-                        "NAME",
-                        "PLAN",
-                        "STATUS",
-                        "USERS",
-                        "STORAGE GIB",
-                        "RPM",
-                        "UPDATED",
-                    ],
-                    rows,
-                );
-                out.note(&format!(
-                    "{} tenants on `{}` ({})",
-                    view.tenants.len(),
-                    view.profile,
-                    view.tier
-                ));
-            }
-        }
+        TenantsCommand::List(args) => return list(console, out, profile, args).await,
         TenantsCommand::Get { tenant } => show(out, &console.tenant_get(profile, &tenant).await?),
         TenantsCommand::Create {
             slug,
@@ -203,17 +250,92 @@ pub async fn run(
             .await?;
             show(out, &tenant);
         }
-        TenantsCommand::Suspend(args) => {
-            act(console, out, profile, TenantAction::Suspend, args).await?
-        }
-        TenantsCommand::Resume(args) => {
-            act(console, out, profile, TenantAction::Resume, args).await?
-        }
-        TenantsCommand::Delete(args) => {
-            act(console, out, profile, TenantAction::Delete, args).await?
-        }
+        TenantsCommand::Suspend(args) => act(
+            console,
+            out,
+            profile,
+            TenantAction::Suspend,
+            args.tenant,
+            args.confirm.confirm,
+            args.key,
+        )
+        .await?,
+        TenantsCommand::Resume(args) => act(
+            console,
+            out,
+            profile,
+            TenantAction::Resume,
+            args.tenant,
+            None,
+            args.key,
+        )
+        .await?,
+        TenantsCommand::Delete(args) => act(
+            console,
+            out,
+            profile,
+            TenantAction::Delete,
+            args.tenant,
+            args.confirm.confirm,
+            args.key,
+        )
+        .await?,
     }
-    Ok(())
+    Ok(Done::Fresh)
+}
+
+async fn list(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    args: ListArgs,
+) -> Result<Done> {
+    let mut view = console.tenants_list(profile).await?;
+    if let (true, Some(stale)) = (args.fresh, &view.stale) {
+        return Err(CliError::StaleRefused {
+            reason: stale.reason.clone(),
+            age: ago(stale.age_seconds),
+        });
+    }
+    args.filter.apply(&mut view);
+    args.sort.sort(&mut view.tenants);
+    if out.json {
+        // The stale marker is the view's `stale` field.
+        out.json(&view);
+    } else {
+        if let Some(stale) = &view.stale {
+            out.note(&format!(
+                "STALE: the server is unreachable; this is the list cached {}, at {}: {}",
+                ago(stale.age_seconds),
+                when(view.fetched_at),
+                stale.reason
+            ));
+        }
+        let rows = view.tenants.iter().map(row).collect();
+        out.table(
+            &[
+                Column::free_text("SLUG", u8::MAX),
+                Column::free_text("NAME", u8::MAX),
+                Column::text("PLAN", 6),
+                Column::text("STATUS", u8::MAX),
+                Column::number("USERS", 3),
+                Column::number("STORAGE GIB", 2),
+                Column::number("RPM", 1),
+                Column::text("UPDATED", 5),
+            ],
+            rows,
+        );
+        let count = match view.tenants.len() {
+            1 => "1 tenant".to_string(),
+            n => format!("{n} tenants"),
+        };
+        out.note(&format!("{count} on `{}` ({})", view.profile, view.tier));
+    }
+    Ok(if view.stale.is_some() {
+        Done::Stale
+    } else {
+        Done::Fresh
+    })
 }
 
 /// Runs `run` with the confirmation given; where core answers that the slug
@@ -221,15 +343,17 @@ pub async fn run(
 async fn confirmed<T, F, Fut>(out: &Output, given: Option<String>, run: F) -> Result<T>
 where
     F: Fn(Option<String>) -> Fut,
-    Fut: Future<Output = Result<T>>,
+    Fut: Future<Output = opsdeck_core::Result<T>>,
 {
-    // Core decides whether the slug must be typed; ask only when it says so.
+    // Core decides whether the slug must be typed; ask only when it says so,
+    // and never under --json, whose stderr carries nothing but JSON (the
+    // error then carries the preflight).
     match run(given).await {
         Err(Error::ConfirmationRequired {
             action,
             target,
             summary,
-        }) => {
+        }) if !out.json => {
             out.note(&summary);
             let typed = prompt(
                 &format!("Type the slug `{target}` to {action} it: "),
@@ -237,9 +361,9 @@ where
                 &action,
                 &summary,
             )?;
-            run(Some(typed)).await
+            Ok(run(Some(typed)).await?)
         }
-        other => other,
+        other => Ok(other?),
     }
 }
 
@@ -249,27 +373,29 @@ async fn act(
     out: &Output,
     profile: Option<&str>,
     action: TenantAction,
-    args: ActionArgs,
+    tenant: String,
+    confirm: Option<String>,
+    key: KeyArg,
 ) -> Result<()> {
-    let key = args.key.idempotency_key.as_deref();
-    let tenant = args.tenant.as_str();
-    let result = confirmed(out, args.confirm.confirm, |confirmation| async move {
+    let key = key.idempotency_key.as_deref();
+    let target = tenant.as_str();
+    let result = confirmed(out, confirm, |confirmation| async move {
         console
-            .tenant_action(profile, action, tenant, confirmation.as_deref(), key)
+            .tenant_action(profile, action, target, confirmation.as_deref(), key)
             .await
     })
     .await?;
     match result {
         Some(tenant) => show(out, &tenant),
-        None if out.json => out.json(&serde_json::json!({ "deleted": args.tenant })),
-        None => out.note(&format!("deleted tenant `{}`", args.tenant)),
+        None if out.json => out.json(&serde_json::json!({ "deleted": tenant })),
+        None => out.note(&format!("deleted tenant `{tenant}`")),
     }
     Ok(())
 }
 
 /// Reads the confirmation from the terminal; without one, refuses. Only the
 /// line's end is taken off: core compares what was typed exactly.
-fn prompt(question: &str, want: &str, action: &str, summary: &str) -> Result<String> {
+fn prompt(question: &str, want: &str, action: &str, summary: &str) -> opsdeck_core::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::ConfirmationRequired {
@@ -301,7 +427,7 @@ fn row(t: &Tenant) -> Vec<String> {
         t.quotas.max_users.to_string(),
         t.quotas.storage_gib.to_string(),
         t.quotas.requests_per_minute.to_string(),
-        t.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+        when(t.updated_at),
     ]
 }
 
@@ -319,8 +445,8 @@ fn show(out: &Output, t: &Tenant) {
         ("max users", t.quotas.max_users.to_string()),
         ("storage GiB", t.quotas.storage_gib.to_string()),
         ("requests/min", t.quotas.requests_per_minute.to_string()),
-        ("created", t.created_at.to_rfc3339()),
-        ("updated", t.updated_at.to_rfc3339()),
+        ("created", when_and_ago(t.created_at)),
+        ("updated", when_and_ago(t.updated_at)),
     ];
     out.fields(&fields);
 }
