@@ -139,33 +139,43 @@ fn layout(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> Vec
                 .sum::<usize>()
                 + GAP * n.saturating_sub(1)
         };
-        let mut floor = COMFORTABLE;
-        loop {
-            let excess = total(&widths, &shown).saturating_sub(max);
-            if excess == 0 {
-                break;
-            }
-            // Cut the widest free text first, one column at a time.
-            let widest = (0..columns.len())
-                .filter(|&i| shown[i] && columns[i].shrink && widths[i] > floor)
-                .max_by_key(|&i| widths[i]);
-            if let Some(i) = widest {
-                let floor_here = floor.max(columns[i].header.width());
-                widths[i] = widths[i].saturating_sub(excess).max(floor_here);
-                continue;
-            }
+        // Which columns: free text counts as cut to a comfortable width;
+        // while even that does not fit, the column that matters least goes.
+        let floor = |i: usize, at: usize| at.max(columns[i].header.width());
+        let comfortable: Vec<usize> = (0..columns.len())
+            .map(|i| match columns[i].shrink {
+                true => widths[i].min(floor(i, COMFORTABLE)),
+                false => widths[i],
+            })
+            .collect();
+        while total(&comfortable, &shown) > max {
             let least = (0..columns.len())
                 .filter(|&i| shown[i] && columns[i].keep < u8::MAX)
                 .min_by_key(|&i| columns[i].keep);
-            if let Some(i) = least {
-                shown[i] = false;
-                continue;
+            match least {
+                Some(i) => shown[i] = false,
+                None => break,
             }
-            if floor > NARROWEST {
-                floor = NARROWEST;
-                continue;
+        }
+        // Then cut the widest free text, a little at a time, so the room
+        // left is shared out; down to the narrowest only when nothing else fits.
+        for at in [COMFORTABLE, NARROWEST] {
+            loop {
+                let excess = total(&widths, &shown).saturating_sub(max);
+                let mut candidates: Vec<usize> = (0..columns.len())
+                    .filter(|&i| shown[i] && columns[i].shrink && widths[i] > floor(i, at))
+                    .collect();
+                candidates.sort_by_key(|&i| std::cmp::Reverse(widths[i]));
+                let Some(&widest) = candidates.first() else {
+                    break;
+                };
+                if excess == 0 {
+                    break;
+                }
+                let next = candidates.get(1).map_or(0, |&i| widths[i]);
+                let cut = excess.min(widths[widest] - next).max(1);
+                widths[widest] = widths[widest].saturating_sub(cut).max(floor(widest, at));
             }
-            break;
         }
     }
     let line = |cells: Vec<&str>| {
@@ -314,6 +324,9 @@ fn words(e: &CliError) -> Vec<String> {
                         field => format!("error: {}: {}", flag(field), d.message),
                     })
                     .collect()
+            } else if envelope.code == opsdeck_api::ErrorCode::IdempotencyKeyReused {
+                // The server speaks of its header; the user typed a flag.
+                vec!["error: --idempotency-key: this key was used before for a different request; nothing was done".to_string()]
             } else if *status >= 500 {
                 let mut line = format!("error: the server failed ({status}): {}", envelope.message);
                 if let Some(id) = &envelope.request_id {

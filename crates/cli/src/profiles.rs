@@ -183,17 +183,16 @@ async fn ask_unseen(profile: &str) -> Result<String> {
     let stdin = std::io::stdin();
     let before = rustix::termios::tcgetattr(&stdin).map_err(|e| io(e.into()))?;
     let mut quiet = before.clone();
-    quiet
-        .local_modes
-        .remove(rustix::termios::LocalModes::ECHO);
+    quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
     // The Enter still moves to the next line.
     quiet
         .local_modes
         .insert(rustix::termios::LocalModes::ECHONL);
-    eprint!("API token for profile `{profile}` (input hidden): ");
-    let _ = std::io::stderr().flush();
+    // Echo goes off before the prompt shows, so nothing typed after it is seen.
     rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet)
         .map_err(|e| io(e.into()))?;
+    eprint!("API token for profile `{profile}` (input hidden): ");
+    let _ = std::io::stderr().flush();
     let restore = |stdin: &std::io::Stdin| {
         let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &before);
     };

@@ -117,11 +117,15 @@ impl SortKey {
         let status = |s: TenantStatus| TenantStatus::ALL.iter().position(|q| *q == s);
         match self {
             SortKey::Slug => tenants.sort_by(|a, b| a.slug.cmp(&b.slug)),
-            SortKey::Name => tenants.sort_by_cached_key(|t| (t.name.to_lowercase(), t.slug.clone())),
+            SortKey::Name => {
+                tenants.sort_by_cached_key(|t| (t.name.to_lowercase(), t.slug.clone()))
+            }
             SortKey::Plan => tenants.sort_by_cached_key(|t| (rank(t.plan), t.slug.clone())),
             SortKey::Status => tenants.sort_by_cached_key(|t| (status(t.status), t.slug.clone())),
             SortKey::Updated => tenants.sort_by(|a, b| {
-                b.updated_at.cmp(&a.updated_at).then_with(|| a.slug.cmp(&b.slug))
+                b.updated_at
+                    .cmp(&a.updated_at)
+                    .then_with(|| a.slug.cmp(&b.slug))
             }),
         }
     }
@@ -250,36 +254,42 @@ pub async fn run(
             .await?;
             show(out, &tenant);
         }
-        TenantsCommand::Suspend(args) => act(
-            console,
-            out,
-            profile,
-            TenantAction::Suspend,
-            args.tenant,
-            args.confirm.confirm,
-            args.key,
-        )
-        .await?,
-        TenantsCommand::Resume(args) => act(
-            console,
-            out,
-            profile,
-            TenantAction::Resume,
-            args.tenant,
-            None,
-            args.key,
-        )
-        .await?,
-        TenantsCommand::Delete(args) => act(
-            console,
-            out,
-            profile,
-            TenantAction::Delete,
-            args.tenant,
-            args.confirm.confirm,
-            args.key,
-        )
-        .await?,
+        TenantsCommand::Suspend(args) => {
+            act(
+                console,
+                out,
+                profile,
+                TenantAction::Suspend,
+                args.tenant,
+                args.confirm.confirm,
+                args.key,
+            )
+            .await?
+        }
+        TenantsCommand::Resume(args) => {
+            act(
+                console,
+                out,
+                profile,
+                TenantAction::Resume,
+                args.tenant,
+                None,
+                args.key,
+            )
+            .await?
+        }
+        TenantsCommand::Delete(args) => {
+            act(
+                console,
+                out,
+                profile,
+                TenantAction::Delete,
+                args.tenant,
+                args.confirm.confirm,
+                args.key,
+            )
+            .await?
+        }
     }
     Ok(Done::Fresh)
 }
