@@ -942,6 +942,23 @@ fn errors_say_what_is_wrong_once_in_the_words_of_the_command_line() {
         "{}",
         url.stderr
     );
+    // The profile's name is an argument there, not a `--name` flag.
+    let name = cli
+        .run(&[
+            "profile",
+            "add",
+            "two words",
+            "--admin-url",
+            "http://127.0.0.1:9",
+            "--tier",
+            "dev",
+        ])
+        .failure();
+    assert!(
+        name.stderr.starts_with("error: the profile name: "),
+        "{}",
+        name.stderr
+    );
 }
 
 #[test]
@@ -1079,6 +1096,15 @@ fn tenants_list_sorts_and_filters_by_plan() {
     assert_eq!(
         slugs(&["--plan", "free", "--status", "active"]),
         Vec::<String>::new()
+    );
+    let none = cli
+        .run(&["tenants", "list", "--plan", "free", "--status", "active"])
+        .success();
+    assert!(none.stdout.is_empty(), "no bare header: {}", none.stdout);
+    assert!(
+        none.stderr.contains("no tenants match on `plat`"),
+        "{}",
+        none.stderr
     );
     let table = cli
         .run(&["tenants", "list", "--plan", "enterprise", "--sort", "name"])

@@ -5,6 +5,7 @@ mod error;
 mod output;
 mod profiles;
 mod tenants;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -97,16 +98,21 @@ fn main() -> ExitCode {
                 path: "<async runtime>".into(),
                 source: e,
             });
-            output::error(&e, cli.json);
+            output::error(&e, cli.json, output::Words::Other);
             return ExitCode::from(exit::FAILURE);
         }
     };
     let json = cli.json;
+    let words = match cli.command {
+        Command::Tenants(_) => output::Words::Tenants,
+        Command::Profile(_) => output::Words::Profile,
+        Command::Login(_) => output::Words::Other,
+    };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
         Ok(Done::Stale) => ExitCode::from(exit::STALE),
         Err(e) => {
-            output::error(&e, json);
+            output::error(&e, json, words);
             ExitCode::from(exit::FAILURE)
         }
     }

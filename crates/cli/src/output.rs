@@ -233,10 +233,8 @@ fn truncate(text: &str, width: usize) -> String {
 fn terminal_width() -> Option<usize> {
     let stdout = std::io::stdout();
     if stdout.is_terminal() {
-        if let Ok(size) = rustix::termios::tcgetwinsize(&stdout) {
-            if size.ws_col > 0 {
-                return Some(usize::from(size.ws_col));
-            }
+        if let Some(width) = crate::terminal::width() {
+            return Some(width);
         }
     }
     if let Some(columns) = std::env::var("COLUMNS")
@@ -252,7 +250,7 @@ fn terminal_width() -> Option<usize> {
 /// Prints an error to stderr: in words for people, or with `--json`, as the
 /// `{code, message, details, remedy}` report (and `preflight`, what a
 /// refused confirmation would have done).
-pub fn error(e: &CliError, json: bool) {
+pub fn error(e: &CliError, json: bool, words_of: Words) {
     if json {
         let value = json_report(e);
         if let Ok(text) = serde_json::to_string(&value) {
@@ -260,7 +258,7 @@ pub fn error(e: &CliError, json: bool) {
             return;
         }
     }
-    for line in words(e) {
+    for line in words(e, words_of) {
         eprintln!("{}", sanitize::remote(&line));
     }
 }
@@ -300,7 +298,7 @@ fn json_report(e: &CliError) -> serde_json::Value {
 /// The lines a person reads: what is wrong, in the words of the command
 /// line (`--max-users`, not `quotas.max_users`), each said once; then what
 /// to type about it, if anything.
-fn words(e: &CliError) -> Vec<String> {
+fn words(e: &CliError, words_of: Words) -> Vec<String> {
     let core = match e {
         CliError::Core(core) => core,
         CliError::NoTerminal { profile } => {
@@ -321,7 +319,7 @@ fn words(e: &CliError) -> Vec<String> {
                     .iter()
                     .map(|d| match d.field.as_str() {
                         "" => format!("error: {}", d.message),
-                        field => format!("error: {}: {}", flag(field), d.message),
+                        field => format!("error: {}: {}", flag(field, words_of), d.message),
                     })
                     .collect()
             } else if envelope.code == opsdeck_api::ErrorCode::IdempotencyKeyReused {
@@ -338,7 +336,7 @@ fn words(e: &CliError) -> Vec<String> {
             }
         }
         Error::InvalidInput { field, message } => {
-            vec![format!("error: {}: {message}", flag(field))]
+            vec![format!("error: {}: {message}", flag(field, words_of))]
         }
         other => vec![format!("error: {other}")],
     };
@@ -348,23 +346,33 @@ fn words(e: &CliError) -> Vec<String> {
     lines
 }
 
-/// The flag a user typed for an API field path; the path itself where no
-/// flag sets it.
-pub fn flag(field: &str) -> String {
-    let flag = match field {
-        "slug" => "--slug",
-        "name" => "--name",
-        "plan" => "--plan",
-        "status" => "--status",
-        "quotas.max_users" => "--max-users",
-        "quotas.storage_gib" => "--storage-gib",
-        "quotas.requests_per_minute" => "--requests-per-minute",
-        "admin_url" => "--admin-url",
-        "tier" => "--tier",
-        "idempotency_key" => "--idempotency-key",
-        other => return other.to_string(),
+/// Which command's words an error is put in: the same field is a flag of
+/// one command and an argument of another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    Tenants,
+    Profile,
+    Other,
+}
+
+/// What the user typed for a field path (the API's or core's): the flag,
+/// or the argument; the path itself where nothing on the command line sets it.
+pub fn flag(field: &str, words_of: Words) -> String {
+    let typed = match (words_of, field) {
+        (Words::Tenants, "slug") => "--slug",
+        (Words::Tenants, "name") => "--name",
+        (Words::Tenants, "plan") => "--plan",
+        (Words::Tenants, "status") => "--status",
+        (Words::Tenants, "quotas.max_users") => "--max-users",
+        (Words::Tenants, "quotas.storage_gib") => "--storage-gib",
+        (Words::Tenants, "quotas.requests_per_minute") => "--requests-per-minute",
+        (Words::Tenants, "idempotency_key") => "--idempotency-key",
+        (Words::Profile, "name") => "the profile name",
+        (Words::Profile, "admin_url") => "--admin-url",
+        (Words::Profile, "tier") => "--tier",
+        (_, other) => return other.to_string(),
     };
-    flag.to_string()
+    typed.to_string()
 }
 
 /// Core's remedy, worded as what to type in a terminal.
@@ -530,6 +538,17 @@ mod tests {
                 request_id: None,
             },
         });
-        assert_eq!(words(&e), ["error: --max-users: must be at least 1"]);
+        assert_eq!(
+            words(&e, Words::Tenants),
+            ["error: --max-users: must be at least 1"]
+        );
+        let name = CliError::Core(Error::InvalidInput {
+            field: "name".into(),
+            message: "use 1 to 64 letters".into(),
+        });
+        assert_eq!(
+            words(&name, Words::Profile),
+            ["error: the profile name: use 1 to 64 letters"]
+        );
     }
 }

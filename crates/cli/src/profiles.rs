@@ -1,6 +1,6 @@
 //! `opsdeck profile ...` and `opsdeck login`.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::Read;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
@@ -142,7 +142,7 @@ pub async fn login(console: &Console, out: &Output, args: LoginArgs) -> Result<(
                 source,
             })?;
         raw
-    } else if std::io::stdin().is_terminal() {
+    } else if crate::terminal::can_ask() {
         ask_unseen(&args.profile).await?
     } else {
         return Err(CliError::NoTerminal {
@@ -172,49 +172,15 @@ pub async fn login(console: &Console, out: &Output, args: LoginArgs) -> Result<(
     Ok(())
 }
 
-/// Asks for the token at the terminal with echo off, so it is not on the
-/// screen (nor in a screen recording or a terminal's scrollback). Ctrl-C
-/// puts the terminal back as it was before going.
+/// Asks for the token at the terminal, unseen.
 async fn ask_unseen(profile: &str) -> Result<String> {
-    let io = |source: std::io::Error| Error::Io {
-        path: "<terminal>".into(),
-        source,
-    };
-    let stdin = std::io::stdin();
-    let before = rustix::termios::tcgetattr(&stdin).map_err(|e| io(e.into()))?;
-    let mut quiet = before.clone();
-    quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
-    // The Enter still moves to the next line.
-    quiet
-        .local_modes
-        .insert(rustix::termios::LocalModes::ECHONL);
-    // Echo goes off before the prompt shows, so nothing typed after it is seen.
-    rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet)
-        .map_err(|e| io(e.into()))?;
-    eprint!("API token for profile `{profile}` (input hidden): ");
-    let _ = std::io::stderr().flush();
-    let restore = |stdin: &std::io::Stdin| {
-        let _ = rustix::termios::tcsetattr(stdin, rustix::termios::OptionalActions::Now, &before);
-    };
-    let read = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
-    });
-    let line = tokio::select! {
-        read = read => read,
-        _ = tokio::signal::ctrl_c() => {
-            restore(&stdin);
-            eprintln!();
-            // The read cannot be called off; the process goes instead.
-            std::process::exit(130);
-        }
-    };
-    restore(&stdin);
-    let line = match line {
-        Ok(Ok(line)) => line,
-        Ok(Err(source)) => return Err(io(source).into()),
-        Err(join) => return Err(io(std::io::Error::other(join.to_string())).into()),
-    };
+    let prompt = format!("API token for profile `{profile}` (input hidden): ");
+    let line = crate::terminal::ask_unseen(&prompt)
+        .await
+        .map_err(|source| Error::Io {
+            path: "<terminal>".into(),
+            source,
+        })?;
     if line.trim().is_empty() {
         if !line.ends_with('\n') {
             eprintln!();

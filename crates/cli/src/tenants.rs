@@ -94,6 +94,10 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
+    fn is_set(&self) -> bool {
+        self.status.is_some() || self.plan.is_some() || self.search.is_some()
+    }
+
     fn apply(&self, view: &mut TenantsView) {
         view.retain_matching(self.status, self.search.as_deref());
         if let Some(plan) = self.plan {
@@ -309,19 +313,32 @@ async fn list(
     }
     args.filter.apply(&mut view);
     args.sort.sort(&mut view.tenants);
+    let done = match view.stale {
+        Some(_) => Done::Stale,
+        None => Done::Fresh,
+    };
     if out.json {
         // The stale marker is the view's `stale` field.
         out.json(&view);
     } else {
         if let Some(stale) = &view.stale {
             out.note(&format!(
-                "STALE: the server is unreachable; this is the list cached {}, at {}: {}",
+                "STALE: {}; showing the list cached {} ({})",
+                stale.reason,
                 ago(stale.age_seconds),
-                when(view.fetched_at),
-                stale.reason
+                when(view.fetched_at)
             ));
         }
-        let rows = view.tenants.iter().map(row).collect();
+        let rows: Vec<_> = view.tenants.iter().map(row).collect();
+        if rows.is_empty() {
+            out.note(&format!(
+                "no tenants{} on `{}` ({})",
+                if args.filter.is_set() { " match" } else { "" },
+                view.profile,
+                view.tier
+            ));
+            return Ok(done);
+        }
         out.table(
             &[
                 Column::free_text("SLUG", u8::MAX),
@@ -341,11 +358,7 @@ async fn list(
         };
         out.note(&format!("{count} on `{}` ({})", view.profile, view.tier));
     }
-    Ok(if view.stale.is_some() {
-        Done::Stale
-    } else {
-        Done::Fresh
-    })
+    Ok(done)
 }
 
 /// Runs `run` with the confirmation given; where core answers that the slug
