@@ -32,6 +32,7 @@ on_both_backends!(
     the_stale_view_never_shows_another_servers_tenants,
     the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it,
     offline_the_list_exits_3_and_fresh_refuses_the_cache,
+    search_needs_every_word_in_slug_or_name_and_get_lists_what_can_be_done,
 );
 
 fn setup(backend: Backend, tier: &str) -> (PlatformAdmin, Cli, Http) {
@@ -1182,5 +1183,68 @@ fn tables_fit_80_columns_and_times_name_their_zone() {
     assert!(
         stamp.contains('T') && (stamp.ends_with('Z') || stamp.contains("+00:00")),
         "{stamp}"
+    );
+}
+
+fn search_needs_every_word_in_slug_or_name_and_get_lists_what_can_be_done(backend: Backend) {
+    let (_admin, cli, _http) = setup(backend, "prod");
+    for (slug, name, plan) in [
+        ("acme", "Acme Corp", "team"),
+        ("acme-labs", "Acme Labs", "enterprise"),
+        ("globex", "Globex Corp", "team"),
+    ] {
+        cli.run(&[
+            "tenants", "create", "--slug", slug, "--name", name, "--plan", plan,
+        ])
+        .success();
+    }
+    let slugs = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--json", "tenants", "list"];
+        all.extend_from_slice(args);
+        cli.run(&all).success().json()["tenants"]
+            .as_array()
+            .expect("tenants")
+            .iter()
+            .filter_map(|t| t["slug"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(slugs(&["--search", "corp ACME"]), ["acme"]);
+    assert_eq!(slugs(&["--search", "corp"]), ["acme", "globex"]);
+    assert_eq!(
+        slugs(&["--search", "acme", "--plan", "enterprise"]),
+        ["acme-labs"]
+    );
+    assert!(slugs(&["--search", "acme globex"]).is_empty());
+
+    let row = cli
+        .run(&["--json", "tenants", "get", "acme"])
+        .success()
+        .json();
+    let actions: Vec<(String, bool, String)> = row["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["operation"].as_str().unwrap_or_default().to_string(),
+                a["destructive"].as_bool().unwrap_or_default(),
+                a["confirm"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("update", false, "when_lowering"),
+        ("suspend", true, "always"),
+        ("delete", true, "always"),
+    ]
+    .map(|(o, d, c)| (o.to_string(), d, c.to_string()));
+    assert_eq!(actions, expected);
+    let shown = cli.run(&["tenants", "get", "acme"]).success();
+    assert!(
+        shown
+            .stdout
+            .contains("suspend (destructive, asks for the slug)"),
+        "{}",
+        shown.stdout
     );
 }

@@ -125,6 +125,25 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
         .json();
     assert_eq!(found["name"], "Made in the window");
     assert_eq!(found["plan"], "enterprise");
+
+    // Core's search, as the CLI's: every word, in slug or name, any order.
+    desktop
+        .fill("Search tenants", "WINDOW made")
+        .await
+        .expect("search");
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = count.text().await.unwrap_or_default();
+        if shown.starts_with("1 of ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(shown.starts_with("1 of "), "count shows `{shown}`");
+    desktop
+        .find("[data-slug=\"made-in-window\"]")
+        .await
+        .expect("the one row the search finds");
     wait_until("one tenant more", Duration::from_secs(5), || {
         http.tenant_count() == demo_count + 1
     })
@@ -312,4 +331,69 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_quota_cut_in_the_window_shows_the_change_and_needs_the_slug() {
+    let (admin, token, http) = demo_platform();
+    let target = first_slug(&http, "active");
+    let before = http.get(&format!("/v1/tenants/{target}")).json()["quotas"]["max_users"]
+        .as_i64()
+        .expect("max_users");
+    let (_cli, desktop) = window().await;
+    desktop
+        .add_profile("prod-eu", "prod", &admin.url, &token)
+        .await
+        .expect("add profile");
+    desktop
+        .fill("Search tenants", &target)
+        .await
+        .expect("search");
+    desktop
+        .click(&format!("Edit {target}"))
+        .await
+        .expect("edit");
+    desktop.fill("Max users", "1").await.expect("max users");
+    desktop.click("Save changes").await.expect("save");
+
+    // Core asks for the slug: the dialog shows the change, before → after.
+    let changes = desktop
+        .find("[aria-label=\"Changes\"]")
+        .await
+        .expect("the list of changes");
+    let text = changes.text().await.expect("changes text");
+    assert!(
+        text.contains(&before.to_string()) && text.contains('1'),
+        "changes read `{text}`"
+    );
+    let confirm = desktop
+        .find("[aria-label=\"Confirm changes\"]")
+        .await
+        .expect("confirm button");
+    assert!(
+        !confirm.is_enabled().await.expect("enabled?"),
+        "confirm enabled before the slug is typed"
+    );
+    if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+        let path = std::path::Path::new(&dir).join("prod-quota-cut.png");
+        desktop.screenshot(&path).await.expect("screenshot");
+    }
+    assert_eq!(
+        http.get(&format!("/v1/tenants/{target}")).json()["quotas"]["max_users"],
+        before,
+        "nothing changed before the slug is typed"
+    );
+    desktop
+        .fill("Type the tenant slug to confirm", &target)
+        .await
+        .expect("type slug");
+    desktop
+        .click("Confirm changes")
+        .await
+        .expect("confirm changes");
+    wait_until_async("the quota to be cut", || async {
+        http.get(&format!("/v1/tenants/{target}")).json()["quotas"]["max_users"] == 1
+    })
+    .await;
+    desktop.close().await.expect("close");
 }

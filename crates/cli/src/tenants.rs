@@ -6,7 +6,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand, ValueEnum};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
-use opsdeck_core::{Console, Error, TenantAction, TenantsView};
+use opsdeck_core::tenants::Tenants;
+use opsdeck_core::{Console, Error, SlugConfirmation, TenantAction, TenantFilter, TenantRow};
 
 use crate::error::{CliError, Result, EXIT_CODES_HELP};
 use crate::output::{ago, when, when_and_ago, Column, Output};
@@ -18,7 +19,7 @@ pub enum TenantsCommand {
     /// it is shown, marked stale, and the exit status is 3.
     #[command(after_help = EXIT_CODES_HELP)]
     List(ListArgs),
-    /// Show one tenant.
+    /// Show one tenant and what can be done to it.
     Get {
         /// Tenant id or slug.
         tenant: String,
@@ -78,8 +79,7 @@ pub struct ListArgs {
     fresh: bool,
 }
 
-/// Which tenants a list shows. Kept apart from the listing so the same
-/// flags can become one filter handed to core.
+/// Which tenants a list shows: core's filter, as flags.
 #[derive(Args)]
 pub struct FilterArgs {
     /// Only tenants with this status.
@@ -88,20 +88,18 @@ pub struct FilterArgs {
     /// Only tenants on this plan.
     #[arg(long, value_parser = plan_parser())]
     plan: Option<Plan>,
-    /// Only tenants whose slug or name contains this text (any case).
+    /// Only tenants whose slug or name contains every word of this text
+    /// (any case).
     #[arg(long, value_name = "TEXT")]
     search: Option<String>,
 }
 
 impl FilterArgs {
-    fn is_set(&self) -> bool {
-        self.status.is_some() || self.plan.is_some() || self.search.is_some()
-    }
-
-    fn apply(&self, view: &mut TenantsView) {
-        view.retain_matching(self.status, self.search.as_deref());
-        if let Some(plan) = self.plan {
-            view.tenants.retain(|t| t.plan == plan);
+    fn filter(self) -> TenantFilter {
+        TenantFilter {
+            status: self.status,
+            plan: self.plan,
+            search: self.search.unwrap_or_default(),
         }
     }
 }
@@ -116,20 +114,18 @@ enum SortKey {
 }
 
 impl SortKey {
-    fn sort(self, tenants: &mut [Tenant]) {
+    fn sort(self, rows: &mut [TenantRow]) {
         let rank = |p: Plan| Plan::ALL.iter().position(|q| *q == p);
         let status = |s: TenantStatus| TenantStatus::ALL.iter().position(|q| *q == s);
+        let slug = |r: &TenantRow| r.tenant.slug.clone();
         match self {
-            SortKey::Slug => tenants.sort_by(|a, b| a.slug.cmp(&b.slug)),
-            SortKey::Name => {
-                tenants.sort_by_cached_key(|t| (t.name.to_lowercase(), t.slug.clone()))
-            }
-            SortKey::Plan => tenants.sort_by_cached_key(|t| (rank(t.plan), t.slug.clone())),
-            SortKey::Status => tenants.sort_by_cached_key(|t| (status(t.status), t.slug.clone())),
-            SortKey::Updated => tenants.sort_by(|a, b| {
-                b.updated_at
-                    .cmp(&a.updated_at)
-                    .then_with(|| a.slug.cmp(&b.slug))
+            SortKey::Slug => rows.sort_by(|a, b| a.tenant.slug.cmp(&b.tenant.slug)),
+            SortKey::Name => rows.sort_by_cached_key(|r| (r.tenant.name.to_lowercase(), slug(r))),
+            SortKey::Plan => rows.sort_by_cached_key(|r| (rank(r.tenant.plan), slug(r))),
+            SortKey::Status => rows.sort_by_cached_key(|r| (status(r.tenant.status), slug(r))),
+            SortKey::Updated => rows.sort_by(|a, b| {
+                (b.tenant.updated_at.cmp(&a.tenant.updated_at))
+                    .then_with(|| a.tenant.slug.cmp(&b.tenant.slug))
             }),
         }
     }
@@ -212,9 +208,20 @@ pub async fn run(
     profile: Option<&str>,
     cmd: TenantsCommand,
 ) -> Result<Done> {
+    // One session for the run: the profile and its token are read once.
+    let session = console.session(profile).await?;
+    let tenants = session.tenants();
     match cmd {
-        TenantsCommand::List(args) => return list(console, out, profile, args).await,
-        TenantsCommand::Get { tenant } => show(out, &console.tenant_get(profile, &tenant).await?),
+        TenantsCommand::List(args) => return list(&tenants, out, args).await,
+        TenantsCommand::Get { tenant } => {
+            let row = tenants.row(tenants.get(&tenant).await?);
+            if out.json {
+                out.json(&row);
+            } else {
+                show(out, &row.tenant);
+                out.fields(&[("actions", actions(&row))]);
+            }
+        }
         TenantsCommand::Create {
             slug,
             name,
@@ -228,8 +235,8 @@ pub async fn run(
                 plan,
                 quotas: quotas.patch(),
             };
-            let tenant = console
-                .tenant_create(profile, &body, key.idempotency_key.as_deref())
+            let tenant = tenants
+                .create(&body, key.idempotency_key.as_deref())
                 .await?;
             show(out, &tenant);
         }
@@ -248,10 +255,10 @@ pub async fn run(
             };
             let key = key.idempotency_key.as_deref();
             let tenant = confirmed(out, confirm.confirm, |confirmation| {
-                let (body, tenant) = (&body, &tenant);
+                let (body, tenant, tenants) = (&body, &tenant, &tenants);
                 async move {
-                    console
-                        .tenant_update(profile, tenant, body, confirmation.as_deref(), key)
+                    tenants
+                        .update(tenant, body, confirmation.as_deref(), key)
                         .await
                 }
             })
@@ -260,9 +267,8 @@ pub async fn run(
         }
         TenantsCommand::Suspend(args) => {
             act(
-                console,
+                &tenants,
                 out,
-                profile,
                 TenantAction::Suspend,
                 args.tenant,
                 args.confirm.confirm,
@@ -272,9 +278,8 @@ pub async fn run(
         }
         TenantsCommand::Resume(args) => {
             act(
-                console,
+                &tenants,
                 out,
-                profile,
                 TenantAction::Resume,
                 args.tenant,
                 None,
@@ -284,9 +289,8 @@ pub async fn run(
         }
         TenantsCommand::Delete(args) => {
             act(
-                console,
+                &tenants,
                 out,
-                profile,
                 TenantAction::Delete,
                 args.tenant,
                 args.confirm.confirm,
@@ -298,20 +302,15 @@ pub async fn run(
     Ok(Done::Fresh)
 }
 
-async fn list(
-    console: &Console,
-    out: &Output,
-    profile: Option<&str>,
-    args: ListArgs,
-) -> Result<Done> {
-    let mut view = console.tenants_list(profile).await?;
+async fn list(tenants: &Tenants<'_>, out: &Output, args: ListArgs) -> Result<Done> {
+    let filtered = args.filter.filter();
+    let mut view = tenants.list(&filtered).await?;
     if let (true, Some(stale)) = (args.fresh, &view.stale) {
         return Err(CliError::StaleRefused {
             reason: stale.reason.clone(),
             age: ago(stale.age_seconds),
         });
     }
-    args.filter.apply(&mut view);
     args.sort.sort(&mut view.tenants);
     let done = match view.stale {
         Some(_) => Done::Stale,
@@ -329,11 +328,11 @@ async fn list(
                 when(view.fetched_at)
             ));
         }
-        let rows: Vec<_> = view.tenants.iter().map(row).collect();
+        let rows: Vec<_> = view.tenants.iter().map(|r| row(&r.tenant)).collect();
         if rows.is_empty() {
             out.note(&format!(
                 "no tenants{} on `{}` ({})",
-                if args.filter.is_set() { " match" } else { "" },
+                if filtered.is_empty() { "" } else { " match" },
                 view.profile,
                 view.tier
             ));
@@ -392,9 +391,8 @@ where
 
 /// Suspends, resumes or deletes, with the confirmation core asks for.
 async fn act(
-    console: &Console,
+    tenants: &Tenants<'_>,
     out: &Output,
-    profile: Option<&str>,
     action: TenantAction,
     tenant: String,
     confirm: Option<String>,
@@ -403,8 +401,8 @@ async fn act(
     let key = key.idempotency_key.as_deref();
     let target = tenant.as_str();
     let result = confirmed(out, confirm, |confirmation| async move {
-        console
-            .tenant_action(profile, action, target, confirmation.as_deref(), key)
+        tenants
+            .act(action, target, confirmation.as_deref(), key)
             .await
     })
     .await?;
@@ -452,6 +450,35 @@ fn row(t: &Tenant) -> Vec<String> {
         t.quotas.requests_per_minute.to_string(),
         when(t.updated_at),
     ]
+}
+
+/// What core allows on the row, e.g. `edit, suspend (destructive, asks
+/// for the slug), delete (destructive, asks for the slug)`.
+fn actions(row: &TenantRow) -> String {
+    row.actions
+        .iter()
+        .map(|a| {
+            let verb = match a.operation.as_str() {
+                "update" => "edit",
+                other => other,
+            };
+            let mut notes = Vec::new();
+            if a.destructive {
+                notes.push("destructive");
+            }
+            match a.confirm {
+                SlugConfirmation::Never => {}
+                SlugConfirmation::Always => notes.push("asks for the slug"),
+                SlugConfirmation::WhenLowering => notes.push("asks for the slug when lowering"),
+            }
+            if notes.is_empty() {
+                verb.to_string()
+            } else {
+                format!("{verb} ({})", notes.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn show(out: &Output, t: &Tenant) {

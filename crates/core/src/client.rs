@@ -21,6 +21,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::error::{Error, Result};
+use crate::progress::{Progress, Reporter};
 use crate::sanitize;
 use crate::secrets::Token;
 
@@ -173,6 +174,12 @@ impl AdminClient {
     /// go round, or whose list never ends, gets an error instead of a wait
     /// that never ends and memory that keeps growing.
     pub async fn all_tenants(&self) -> Result<Vec<Tenant>> {
+        self.all_tenants_reporting(&Reporter::none()).await
+    }
+
+    /// [`Self::all_tenants`], reporting each page as it arrives: at a
+    /// hundred thousand tenants the list takes hundreds of pages.
+    pub async fn all_tenants_reporting(&self, reporter: &Reporter) -> Result<Vec<Tenant>> {
         let mut query = ListTenants {
             limit: Some(MAX_PAGE_LIMIT),
             ..Default::default()
@@ -182,6 +189,12 @@ impl AdminClient {
         loop {
             let page = self.list_tenants(&query).await?;
             tenants.extend(page.items);
+            reporter.report(Progress::new(
+                "fetching tenants",
+                tenants.len() as u64,
+                None,
+                "tenants",
+            ));
             match pages.next(page.next_cursor, tenants.len())? {
                 Some(cursor) => query.cursor = Some(cursor),
                 None => return Ok(tenants),
@@ -722,6 +735,33 @@ mod tests {
             matches!(err, Error::ListTooLong { pages, .. } if pages == MAX_LIST_PAGES),
             "{err:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_long_list_reports_each_page_as_it_arrives() {
+        let server = Hostile::start(|r| {
+            let body = match r.query("cursor").as_deref() {
+                None => page(Some("A")),
+                Some("A") => page(Some("B")),
+                _ => page(None),
+            };
+            Reply::json(200, &body)
+        })
+        .expect("server");
+        let (reporter, mut events) = Reporter::channel();
+        within(
+            Duration::from_secs(20),
+            client(&server.url).all_tenants_reporting(&reporter),
+        )
+        .await
+        .expect("three pages");
+        drop(reporter);
+        let mut seen = 0;
+        while let Some(event) = events.recv().await {
+            assert_eq!(event.phase, "fetching tenants");
+            seen += 1;
+        }
+        assert_eq!(seen, 3, "one event per page");
     }
 
     #[tokio::test]

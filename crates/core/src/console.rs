@@ -7,8 +7,9 @@ use std::sync::Arc;
 use crate::client::{AdminClient, RetryPolicy, Timeouts};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::profiles::{Profile, ProfileEntry, ProfileList, ProfilesFile, Tier};
+use crate::profiles::{Profile, ProfileEntry, ProfileList, ProfilesFile, ProfilesLock, Tier};
 use crate::secrets::{self, OsKeyring, SharedSecrets, Token};
+use crate::session::Session;
 use crate::store::{server_key, Store};
 
 #[derive(Clone)]
@@ -16,8 +17,6 @@ pub struct Console {
     paths: Paths,
     secrets: SharedSecrets,
     pub(crate) store: Store,
-    /// Serialises edits of profiles.toml within this process.
-    profiles_lock: Arc<tokio::sync::Mutex<()>>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
 }
@@ -44,7 +43,6 @@ impl Console {
             paths,
             secrets,
             store,
-            profiles_lock: Arc::default(),
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
         })
@@ -63,6 +61,18 @@ impl Console {
 
     fn load(&self) -> Result<ProfilesFile> {
         ProfilesFile::load(&self.paths.profiles_file())
+    }
+
+    /// Takes the OS lock on profiles.toml (see [`ProfilesLock`]) off the async
+    /// threads: another process may hold it for a moment.
+    async fn lock_profiles(&self) -> Result<ProfilesLock> {
+        let path = self.paths.profiles_file();
+        tokio::task::spawn_blocking(move || ProfilesLock::acquire(&path))
+            .await
+            .map_err(|e| Error::Io {
+                path: self.paths.profiles_file(),
+                source: std::io::Error::other(e.to_string()),
+            })?
     }
 
     /// Runs a keyring call off the async threads: Secret Service is blocking D-Bus.
@@ -113,7 +123,7 @@ impl Console {
         make_current: bool,
     ) -> Result<ProfileEntry> {
         let profile = Profile::new(name, tier, admin_url)?;
-        let _guard = self.profiles_lock.lock().await;
+        let _guard = self.lock_profiles().await?;
         let mut file = self.load()?;
         if file.get(name).is_ok() {
             return Err(Error::ProfileExists { name: name.into() });
@@ -138,7 +148,7 @@ impl Console {
     }
 
     pub async fn profile_use(&self, name: &str) -> Result<()> {
-        let _guard = self.profiles_lock.lock().await;
+        let _guard = self.lock_profiles().await?;
         let mut file = self.load()?;
         file.set_current(name)?;
         file.save(&self.paths.profiles_file())
@@ -150,7 +160,7 @@ impl Console {
     /// goes too). The cache goes first: if it cannot be cleared, the profile
     /// stays and the error says why, rather than leaving a server's data behind.
     pub async fn profile_remove(&self, name: &str) -> Result<()> {
-        let _guard = self.profiles_lock.lock().await;
+        let _guard = self.lock_profiles().await?;
         let mut file = self.load()?;
         let removed = file.remove(name)?;
         let still_used: Vec<String> = file
@@ -192,8 +202,11 @@ impl Console {
         )
     }
 
-    /// The profile (named, or current) and a client holding its token.
-    pub async fn client(&self, name: Option<&str>) -> Result<(Profile, AdminClient)> {
+    /// Opens the profile (named, or current) for work: reads profiles.toml
+    /// and the token from the keyring once, for every call made through the
+    /// session. The CLI opens one per run; the window keeps them in
+    /// [`crate::session::Sessions`].
+    pub async fn session(&self, name: Option<&str>) -> Result<Session> {
         let profile = self.profile(name)?;
         let account = secrets::account(&profile);
         let token = self
@@ -203,7 +216,7 @@ impl Console {
                 profile: profile.name.clone(),
             })?;
         let client = self.client_with(&profile, token)?;
-        Ok((profile, client))
+        Ok(Session::new(profile, client, self.store.clone()))
     }
 }
 
@@ -215,5 +228,39 @@ fn entry(p: Profile, has_token: bool) -> ProfileEntry {
         prometheus_url: p.prometheus_url,
         alertmanager_url: p.alertmanager_url,
         has_token,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemorySecrets;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_consoles_adding_profiles_at_once_keep_every_profile() {
+        // Two consoles over one directory stand for the CLI and the window:
+        // no state is shared between them but the files.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let open = || Console::open(Paths::under(dir.path()), Arc::new(MemorySecrets::default()));
+        let (a, b) = (open().await.expect("a"), open().await.expect("b"));
+        let add = |console: Console, prefix: &'static str| async move {
+            for i in 0..15 {
+                console
+                    .profile_add(
+                        &format!("{prefix}{i}"),
+                        Tier::Dev,
+                        "http://127.0.0.1:1",
+                        None,
+                        false,
+                    )
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        };
+        let (ra, rb) = tokio::join!(tokio::spawn(add(a.clone(), "a")), tokio::spawn(add(b, "b")));
+        ra.expect("task a").expect("adds of a");
+        rb.expect("task b").expect("adds of b");
+        let list = a.profile_list().await.expect("list");
+        assert_eq!(list.profiles.len(), 30);
     }
 }

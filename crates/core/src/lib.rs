@@ -8,9 +8,11 @@ pub mod console;
 pub mod error;
 pub mod paths;
 pub mod profiles;
+pub mod progress;
 pub mod safety;
 pub mod sanitize;
 pub mod secrets;
+pub mod session;
 pub mod store;
 pub mod tenants;
 
@@ -25,7 +27,8 @@ pub use console::Console;
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
 pub use paths::Paths;
 pub use profiles::{Profile, ProfileEntry, ProfileList, Tier};
-pub use safety::{Preflight, TenantAction};
-pub use tenants::{Stale, TenantsView};
+pub use safety::{Preflight, TenantAction, TenantOperation};
+pub use session::{Session, Sessions};
+pub use tenants::{AllowedAction, SlugConfirmation, Stale, TenantFilter, TenantRow, TenantsView};
 
 pub use opsdeck_api as api;

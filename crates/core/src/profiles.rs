@@ -225,6 +225,41 @@ impl ProfilesFile {
     }
 }
 
+/// An exclusive OS lock on `profiles.toml.lock` beside the profiles file,
+/// held for one read-modify-write: the CLI and the window (separate
+/// processes) never save over each other's edit. Released when dropped, or
+/// by the OS when the process dies, so a crash never leaves it stuck.
+#[derive(Debug)]
+pub struct ProfilesLock {
+    _file: std::fs::File,
+}
+
+impl ProfilesLock {
+    /// Waits for the lock. Blocking: async callers run it off their threads.
+    pub fn acquire(profiles: &Path) -> Result<Self> {
+        let dir = profiles.parent().unwrap_or(Path::new("."));
+        crate::paths::private_dir(dir)?;
+        let path = dir.join(format!(
+            "{}.lock",
+            profiles
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("profiles.toml")
+        ));
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(Self { _file: file })
+    }
+}
+
 fn check_name(name: &str) -> Result<()> {
     let ok_chars = name
         .chars()
@@ -408,6 +443,67 @@ mod tests {
             .filter(|n| n != "profiles.toml")
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn concurrent_edits_under_the_lock_never_lose_a_profile() {
+        // Each writer opens the lock file itself, as another process would.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config/profiles.toml");
+        let writers: Vec<_> = (0..8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for j in 0..10 {
+                        let _lock = ProfilesLock::acquire(&path)?;
+                        let mut file = ProfilesFile::load(&path)?;
+                        let name = format!("p{i}-{j}");
+                        file.add(Profile::new(&name, Tier::Dev, "http://127.0.0.1:1")?)?;
+                        // Widen the window between read and write.
+                        std::thread::yield_now();
+                        file.save(&path)?;
+                    }
+                    Ok::<_, Error>(())
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join()
+                .expect("writer thread")
+                .expect("every edit succeeds");
+        }
+        let back = ProfilesFile::load(&path).expect("load");
+        assert_eq!(back.profiles.len(), 80);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_is_held_across_processes() {
+        // A second process (flock(1)) cannot take the lock while we hold it,
+        // and can once we let go.
+        let flock = std::process::Command::new("flock")
+            .arg("--version")
+            .output();
+        if flock.is_err() {
+            eprintln!("flock(1) is not installed; skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("profiles.toml");
+        let lock_file = dir.path().join("profiles.toml.lock");
+        let try_from_another_process = || {
+            std::process::Command::new("flock")
+                .args(["--nonblock", "--exclusive"])
+                .arg(&lock_file)
+                .arg("true")
+                .status()
+                .expect("run flock")
+                .success()
+        };
+        let held = ProfilesLock::acquire(&path).expect("lock");
+        assert!(!try_from_another_process(), "the lock keeps others out");
+        drop(held);
+        assert!(try_from_another_process(), "and is released when dropped");
     }
 
     #[test]

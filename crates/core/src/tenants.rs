@@ -1,16 +1,20 @@
 //! Tenants as the console sees them: the live list from the server, or the
 //! last one seen on that same server, marked stale with its age, when it is
-//! unreachable. Mutations carry an idempotency key so a retry never acts
+//! unreachable. Which tenants a search finds ([`TenantFilter`]) and what can
+//! be done to each ([`AllowedAction`]) are decided here, for the CLI and the
+//! window alike. Mutations carry an idempotency key so a retry never acts
 //! twice, and pass core's safety check first.
+//!
+//! Reached through a [`Session`]: `session.tenants().list(&filter)`.
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::tenants::{CreateTenant, Tenant, TenantStatus, UpdateTenant};
-use serde::Serialize;
+use opsdeck_api::tenants::{CreateTenant, Plan, Tenant, TenantStatus, UpdateTenant};
+use serde::{Deserialize, Serialize};
 
-use crate::console::Console;
 use crate::error::Result;
-use crate::profiles::{Profile, Tier};
-use crate::safety::{self, Preflight, TenantAction};
+use crate::profiles::Tier;
+use crate::safety::{self, Preflight, TenantAction, TenantOperation};
+use crate::session::Session;
 use crate::store::server_key;
 
 /// Why the list shown is not live, and how old it is.
@@ -22,27 +26,149 @@ pub struct Stale {
     pub age_seconds: i64,
 }
 
+/// Which tenants to show. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct TenantFilter {
+    pub status: Option<TenantStatus>,
+    pub plan: Option<Plan>,
+    /// Words separated by spaces: a tenant matches when every word is found
+    /// in its slug or its name, ignoring case (`corp acme` finds Acme Corp).
+    #[serde(default)]
+    pub search: String,
+}
+
+impl TenantFilter {
+    /// Whether the filter lets every tenant through.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.plan.is_none() && self.search.trim().is_empty()
+    }
+
+    /// A matcher for many tenants: the search is split and lowercased once.
+    pub fn matcher(&self) -> impl Fn(&Tenant) -> bool + '_ {
+        let words: Vec<String> = self
+            .search
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        move |t: &Tenant| {
+            if self.status.is_some_and(|s| t.status != s) || self.plan.is_some_and(|p| t.plan != p)
+            {
+                return false;
+            }
+            if words.is_empty() {
+                return true;
+            }
+            let (slug, name) = (t.slug.to_lowercase(), t.name.to_lowercase());
+            words
+                .iter()
+                .all(|w| slug.contains(w.as_str()) || name.contains(w.as_str()))
+        }
+    }
+
+    pub fn matches(&self, tenant: &Tenant) -> bool {
+        self.matcher()(tenant)
+    }
+}
+
+/// When the slug must be typed to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SlugConfirmation {
+    Never,
+    Always,
+    /// Only for a change that lowers a quota or the plan (the preflight says).
+    WhenLowering,
+}
+
+/// Something that can be done to a tenant, as the row offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+pub struct AllowedAction {
+    /// `update` is the edit form; the others are lifecycle actions.
+    pub operation: TenantOperation,
+    /// Whether it takes something away from the tenant's users.
+    pub destructive: bool,
+    /// Whether this profile will ask for the slug before doing it.
+    pub confirm: SlugConfirmation,
+}
+
+/// What can be done to `tenant` on a profile of `tier`, in the order the
+/// row shows it: edit, suspend or resume, delete.
+pub fn allowed_actions(tier: Tier, tenant: &Tenant) -> Vec<AllowedAction> {
+    let prod = tier == Tier::Prod;
+    let lifecycle = |action: TenantAction| AllowedAction {
+        operation: action.into(),
+        destructive: action.is_destructive(),
+        confirm: if prod && action.is_destructive() {
+            SlugConfirmation::Always
+        } else {
+            SlugConfirmation::Never
+        },
+    };
+    vec![
+        AllowedAction {
+            operation: TenantOperation::Update,
+            destructive: false,
+            confirm: if prod {
+                SlugConfirmation::WhenLowering
+            } else {
+                SlugConfirmation::Never
+            },
+        },
+        lifecycle(match tenant.status {
+            TenantStatus::Active => TenantAction::Suspend,
+            TenantStatus::Suspended => TenantAction::Resume,
+        }),
+        lifecycle(TenantAction::Delete),
+    ]
+}
+
+/// A tenant with what can be done to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct TenantRow {
+    #[serde(flatten)]
+    pub tenant: Tenant,
+    pub actions: Vec<AllowedAction>,
+}
+
+impl TenantRow {
+    pub fn new(tier: Tier, tenant: Tenant) -> Self {
+        let actions = allowed_actions(tier, &tenant);
+        Self { tenant, actions }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct TenantsView {
     pub profile: String,
     pub tier: Tier,
-    pub tenants: Vec<Tenant>,
+    pub tenants: Vec<TenantRow>,
     pub fetched_at: DateTime<Utc>,
     /// Set when the server was unreachable and this is the cached list.
     pub stale: Option<Stale>,
 }
 
 impl TenantsView {
-    /// Keeps the tenants with `status` (if given) whose slug or name contains
-    /// `search` (if given, ignoring case).
-    pub fn retain_matching(&mut self, status: Option<TenantStatus>, search: Option<&str>) {
-        let needle = search.map(str::to_lowercase).filter(|n| !n.is_empty());
-        self.tenants.retain(|t| {
-            status.is_none_or(|s| t.status == s)
-                && needle
-                    .as_deref()
-                    .is_none_or(|n| t.slug.contains(n) || t.name.to_lowercase().contains(n))
-        });
+    fn new(session: &Session, tenants: Vec<Tenant>, fetched_at: DateTime<Utc>) -> Self {
+        let profile = session.profile();
+        Self {
+            profile: profile.name.clone(),
+            tier: profile.tier,
+            tenants: tenants
+                .into_iter()
+                .map(|t| TenantRow::new(profile.tier, t))
+                .collect(),
+            fetched_at,
+            stale: None,
+        }
+    }
+
+    /// Keeps the tenants `filter` lets through, in order.
+    pub fn retain(&mut self, filter: &TenantFilter) {
+        if filter.is_empty() {
+            return;
+        }
+        let matches = filter.matcher();
+        self.tenants.retain(|row| matches(&row.tenant));
     }
 }
 
@@ -51,124 +177,148 @@ pub fn new_idempotency_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-impl Console {
+impl Session {
+    /// The tenants capability of this session's profile.
+    pub fn tenants(&self) -> Tenants<'_> {
+        Tenants { session: self }
+    }
+}
+
+/// The tenants of a session's profile.
+pub struct Tenants<'s> {
+    session: &'s Session,
+}
+
+impl Tenants<'_> {
     /// The live tenant list, cached for the profile's server; or, when the
     /// server cannot be reached, the list last seen on that same server,
-    /// marked stale. Errors the server sends are not hidden.
-    pub async fn tenants_list(&self, profile: Option<&str>) -> Result<TenantsView> {
-        let (profile, client) = self.client(profile).await?;
+    /// marked stale. Errors the server sends are not hidden. The whole list
+    /// is kept on the session (for [`Self::matching`]); `filter` picks what
+    /// is returned.
+    pub async fn list(&self, filter: &TenantFilter) -> Result<TenantsView> {
+        let session = self.session;
+        let profile = session.profile();
         let server = server_key(&profile.admin_url);
-        match client.all_tenants().await {
+        let view = match session.admin().all_tenants().await {
             Ok(tenants) => {
                 let now = Utc::now();
-                if let Err(e) = self.store.save_tenants(&server, &tenants, now).await {
+                if let Err(e) = session.store().save_tenants(&server, &tenants, now).await {
                     tracing::warn!(profile = %profile.name, error = %e, "cannot cache the tenant list");
                 }
-                Ok(TenantsView {
-                    profile: profile.name,
-                    tier: profile.tier,
-                    tenants,
-                    fetched_at: now,
-                    stale: None,
-                })
+                TenantsView::new(session, tenants, now)
             }
-            Err(e) if e.is_offline() => match self.store.load_tenants(&server).await {
-                Ok(Some(cached)) => Ok(TenantsView {
-                    profile: profile.name,
-                    tier: profile.tier,
-                    tenants: cached.tenants,
-                    fetched_at: cached.fetched_at,
+            Err(e) if e.is_offline() => match session.store().load_tenants(&server).await {
+                Ok(Some(cached)) => TenantsView {
                     stale: Some(Stale {
                         reason: e.to_string(),
                         age_seconds: (Utc::now() - cached.fetched_at).num_seconds().max(0),
                     }),
-                }),
-                _ => Err(e),
+                    ..TenantsView::new(session, cached.tenants, cached.fetched_at)
+                },
+                _ => return Err(e),
             },
-            Err(e) => Err(e),
+            Err(e) => return Err(e),
+        };
+        *session.last_tenants() = Some(view.clone());
+        let mut view = view;
+        view.retain(filter);
+        Ok(view)
+    }
+
+    /// The ids of the tenants `filter` lets through, in the order of the
+    /// list last fetched by this session (or, for a session that fetched
+    /// none yet, the one cached for its server): the window filters its
+    /// table with it as the search is typed, without asking the server.
+    pub async fn matching(&self, filter: &TenantFilter) -> Result<Vec<String>> {
+        let pick = |tenants: &mut dyn Iterator<Item = &Tenant>| {
+            let matches = filter.matcher();
+            tenants
+                .filter(|t| matches(t))
+                .map(|t| t.id.clone())
+                .collect::<Vec<_>>()
+        };
+        if let Some(view) = self.session.last_tenants().as_ref() {
+            return Ok(pick(&mut view.tenants.iter().map(|row| &row.tenant)));
         }
+        let server = server_key(&self.session.profile().admin_url);
+        Ok(match self.session.store().load_tenants(&server).await? {
+            Some(cached) => pick(&mut cached.tenants.iter()),
+            None => Vec::new(),
+        })
     }
 
-    pub async fn tenant_get(&self, profile: Option<&str>, tenant: &str) -> Result<Tenant> {
-        let (_, client) = self.client(profile).await?;
-        client.get_tenant(tenant).await
+    /// `tenant` with what this profile allows to be done to it.
+    pub fn row(&self, tenant: Tenant) -> TenantRow {
+        TenantRow::new(self.session.profile().tier, tenant)
     }
 
-    pub async fn tenant_create(
+    pub async fn get(&self, tenant: &str) -> Result<Tenant> {
+        self.session.admin().get_tenant(tenant).await
+    }
+
+    pub async fn create(
         &self,
-        profile: Option<&str>,
         body: &CreateTenant,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
-        let (profile, client) = self.client(profile).await?;
         let key = key_or_new(idempotency_key);
-        let tenant = client.create_tenant(body, &key).await?;
-        self.remember(&profile, &tenant.slug, Some(&tenant)).await;
+        let tenant = self.session.admin().create_tenant(body, &key).await?;
+        self.remember(&tenant.slug, Some(&tenant)).await;
         Ok(tenant)
     }
 
     /// What `body` would change on the tenant, field by field, from its
     /// current state on the server, and whether the slug must be typed.
-    pub async fn tenant_update_preflight(
-        &self,
-        profile: Option<&str>,
-        tenant: &str,
-        body: &UpdateTenant,
-    ) -> Result<Preflight> {
-        let (profile, client) = self.client(profile).await?;
-        let current = client.get_tenant(tenant).await?;
-        Ok(safety::update_preflight(&profile, &current, body))
+    pub async fn update_preflight(&self, tenant: &str, body: &UpdateTenant) -> Result<Preflight> {
+        let current = self.session.admin().get_tenant(tenant).await?;
+        Ok(safety::update_preflight(
+            self.session.profile(),
+            &current,
+            body,
+        ))
     }
 
     /// Changes a tenant's name, plan or quotas. In production a change that
     /// lowers a quota or the plan needs `confirmation` equal to the tenant's
     /// slug; core checks it, so no caller can skip it.
-    pub async fn tenant_update(
+    pub async fn update(
         &self,
-        profile: Option<&str>,
         tenant: &str,
         body: &UpdateTenant,
         confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
-        let (profile, client) = self.client(profile).await?;
+        let client = self.session.admin();
         let current = client.get_tenant(tenant).await?;
-        let preflight = safety::update_preflight(&profile, &current, body);
+        let preflight = safety::update_preflight(self.session.profile(), &current, body);
         safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
         // The id just read, as for lifecycle actions: the confirmation was
         // given for this tenant, not for whichever holds the slug later.
         let updated = client.update_tenant(&current.id, body, &key).await?;
-        self.remember(&profile, &updated.slug, Some(&updated)).await;
+        self.remember(&updated.slug, Some(&updated)).await;
         Ok(updated)
     }
 
     /// What `action` would do, from the tenant's current state on the server.
-    pub async fn tenant_preflight(
-        &self,
-        profile: Option<&str>,
-        action: TenantAction,
-        tenant: &str,
-    ) -> Result<Preflight> {
-        let (profile, client) = self.client(profile).await?;
-        let current = client.get_tenant(tenant).await?;
-        Ok(safety::preflight(&profile, action, &current))
+    pub async fn preflight(&self, action: TenantAction, tenant: &str) -> Result<Preflight> {
+        let current = self.session.admin().get_tenant(tenant).await?;
+        Ok(safety::preflight(self.session.profile(), action, &current))
     }
 
     /// Suspends, resumes or deletes a tenant. In production a destructive
     /// action needs `confirmation` equal to the tenant's slug; core checks it,
     /// so no caller can skip it. Returns the tenant, or `None` once deleted.
-    pub async fn tenant_action(
+    pub async fn act(
         &self,
-        profile: Option<&str>,
         action: TenantAction,
         tenant: &str,
         confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Option<Tenant>> {
-        let (profile, client) = self.client(profile).await?;
+        let client = self.session.admin();
         let current = client.get_tenant(tenant).await?;
-        let preflight = safety::preflight(&profile, action, &current);
+        let preflight = safety::preflight(self.session.profile(), action, &current);
         safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
         // Act on the id just read: a slug typed for one tenant must not reach
@@ -181,14 +331,32 @@ impl Console {
                 None
             }
         };
-        self.remember(&profile, &current.slug, result.as_ref())
-            .await;
+        self.remember(&current.slug, result.as_ref()).await;
         Ok(result)
     }
 
-    async fn remember(&self, profile: &Profile, slug: &str, tenant: Option<&Tenant>) {
+    /// Puts a changed tenant into the cached list and the session's own, so
+    /// a search right after a change sees it.
+    async fn remember(&self, slug: &str, tenant: Option<&Tenant>) {
+        let profile = self.session.profile();
+        if let Some(view) = self.session.last_tenants().as_mut() {
+            let at = view.tenants.iter().position(|row| row.tenant.slug == slug);
+            match (at, tenant) {
+                (Some(i), Some(t)) => view.tenants[i] = TenantRow::new(profile.tier, t.clone()),
+                (Some(i), None) => {
+                    view.tenants.remove(i);
+                }
+                (None, Some(t)) => view.tenants.push(TenantRow::new(profile.tier, t.clone())),
+                (None, None) => {}
+            }
+        }
         let server = server_key(&profile.admin_url);
-        if let Err(e) = self.store.patch_tenant(&server, slug, tenant).await {
+        if let Err(e) = self
+            .session
+            .store()
+            .patch_tenant(&server, slug, tenant)
+            .await
+        {
             tracing::warn!(profile = %profile.name, error = %e, "cannot update the cached tenant list");
         }
     }
@@ -206,6 +374,7 @@ mod tests {
 
     use super::*;
     use crate::client::{RetryPolicy, Timeouts};
+    use crate::console::Console;
     use crate::paths::Paths;
     use crate::secrets::{MemorySecrets, Token};
     use opsdeck_api::tenants::Plan;
@@ -244,23 +413,124 @@ mod tests {
         }
     }
 
+    /// The tenants list of `profile` through a fresh session, unfiltered.
+    async fn list(console: &Console, profile: Option<&str>) -> Result<TenantsView> {
+        console
+            .session(profile)
+            .await?
+            .tenants()
+            .list(&TenantFilter::default())
+            .await
+    }
+
+    fn slugs_matching(filter: &TenantFilter, tenants: &[Tenant]) -> Vec<String> {
+        tenants
+            .iter()
+            .filter(|t| filter.matches(t))
+            .map(|t| t.slug.clone())
+            .collect()
+    }
+
+    fn search(text: &str) -> TenantFilter {
+        TenantFilter {
+            search: text.into(),
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn filtering_matches_status_and_slug_or_name_ignoring_case() {
+    fn every_word_of_the_search_must_be_in_the_slug_or_the_name_ignoring_case() {
+        let mut acme = tenant("acme");
+        acme.name = "Acme Corp".into();
+        let mut initech = tenant("initech");
+        initech.name = "Initech Software".into();
+        let mut globex = tenant("globex");
+        globex.status = TenantStatus::Suspended;
+        globex.plan = Plan::Enterprise;
+        let all = [acme, globex, initech];
+        assert_eq!(slugs_matching(&search("corp acme"), &all), ["acme"]);
+        assert_eq!(slugs_matching(&search("GLOB"), &all), ["globex"]);
+        assert_eq!(slugs_matching(&search("software"), &all), ["initech"]);
+        assert!(slugs_matching(&search("acme globex"), &all).is_empty());
+        assert_eq!(slugs_matching(&search("   "), &all).len(), 3);
+        let active_with_c = TenantFilter {
+            status: Some(TenantStatus::Active),
+            ..search("c")
+        };
+        assert_eq!(slugs_matching(&active_with_c, &all), ["acme", "initech"]);
+        let enterprise = TenantFilter {
+            plan: Some(Plan::Enterprise),
+            ..Default::default()
+        };
+        assert_eq!(slugs_matching(&enterprise, &all), ["globex"]);
+    }
+
+    #[test]
+    fn the_filter_crosses_ipc_with_an_absent_search_meaning_everything() {
+        let filter: TenantFilter =
+            serde_json::from_str(r#"{"status":"suspended","plan":null}"#).expect("parse");
+        assert_eq!(filter.status, Some(TenantStatus::Suspended));
+        assert!(filter.search.is_empty());
+    }
+
+    #[test]
+    fn rows_offer_edit_then_suspend_or_resume_then_delete_with_prod_asking_the_slug() {
+        let ops = |actions: &[AllowedAction]| -> Vec<TenantOperation> {
+            actions.iter().map(|a| a.operation).collect()
+        };
+        let active = tenant("acme");
         let mut suspended = tenant("globex");
         suspended.status = TenantStatus::Suspended;
-        let mut view = TenantsView {
-            profile: "p".into(),
-            tier: Tier::Dev,
-            tenants: vec![tenant("acme"), suspended, tenant("initech")],
-            fetched_at: Utc::now(),
-            stale: None,
-        };
-        let mut by_name = view.clone();
-        by_name.retain_matching(None, Some("GLOB"));
-        assert_eq!(by_name.tenants.len(), 1);
-        view.retain_matching(Some(TenantStatus::Active), Some("c"));
-        let slugs: Vec<_> = view.tenants.iter().map(|t| t.slug.as_str()).collect();
-        assert_eq!(slugs, ["acme", "initech"]);
+
+        let dev = allowed_actions(Tier::Dev, &active);
+        assert_eq!(
+            ops(&dev),
+            [
+                TenantOperation::Update,
+                TenantOperation::Suspend,
+                TenantOperation::Delete
+            ]
+        );
+        assert!(dev.iter().all(|a| a.confirm == SlugConfirmation::Never));
+        assert_eq!(
+            dev.iter().map(|a| a.destructive).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+
+        let prod = allowed_actions(Tier::Prod, &suspended);
+        assert_eq!(
+            ops(&prod),
+            [
+                TenantOperation::Update,
+                TenantOperation::Resume,
+                TenantOperation::Delete
+            ]
+        );
+        assert_eq!(
+            prod.iter().map(|a| a.confirm).collect::<Vec<_>>(),
+            [
+                SlugConfirmation::WhenLowering,
+                SlugConfirmation::Never,
+                SlugConfirmation::Always
+            ]
+        );
+        // The rule the rows show is the one core enforces.
+        for action in [TenantAction::Suspend, TenantAction::Delete] {
+            let p = crate::profiles::Profile::new("p", Tier::Prod, "http://127.0.0.1:1")
+                .expect("profile");
+            assert!(safety::preflight(&p, action, &active)
+                .confirm_text
+                .is_some());
+        }
+    }
+
+    #[test]
+    fn a_row_serialises_as_the_tenant_with_its_actions() {
+        let row = TenantRow::new(Tier::Dev, tenant("acme"));
+        let json = serde_json::to_value(&row).expect("json");
+        assert_eq!(json["slug"], "acme");
+        assert_eq!(json["actions"][0]["operation"], "update");
+        assert_eq!(json["actions"][1]["destructive"], true);
     }
 
     #[tokio::test]
@@ -272,7 +542,7 @@ mod tests {
             .profile_add("p", Tier::Dev, &dead_url(), Some(token), true)
             .await
             .expect("add");
-        let err = console.tenants_list(None).await.expect_err("offline");
+        let err = list(&console, None).await.expect_err("offline");
         assert_eq!(err.code().as_str(), "unreachable");
     }
 
@@ -296,7 +566,7 @@ mod tests {
             )
             .await
             .expect("seed cache");
-        let view = console.tenants_list(Some("p")).await.expect("stale view");
+        let view = list(&console, Some("p")).await.expect("stale view");
         let stale = view.stale.expect("marked stale");
         assert!(stale.age_seconds >= 299, "{}", stale.age_seconds);
         assert!(stale.reason.contains("cannot reach"), "{}", stale.reason);
@@ -312,7 +582,7 @@ mod tests {
             .profile_add("p", Tier::Dev, &dead_url(), None, true)
             .await
             .expect("add");
-        let err = console.tenants_list(None).await.expect_err("no token");
+        let err = list(&console, None).await.expect_err("no token");
         assert_eq!(
             err.remedy(),
             Some(crate::error::Remedy::SignIn {
@@ -354,7 +624,7 @@ mod tests {
 
     /// The error of listing tenants of `profile`, which must not be a stale view.
     async fn no_stale_view(console: &Console, profile: &str) -> crate::Error {
-        match console.tenants_list(Some(profile)).await {
+        match list(console, Some(profile)).await {
             Ok(view) => panic!("another server's cache shown: {view:?}"),
             Err(e) => e,
         }
@@ -402,7 +672,7 @@ mod tests {
             .await
             .expect("cache");
         assert!(
-            console.tenants_list(Some("p")).await.is_ok(),
+            list(&console, Some("p")).await.is_ok(),
             "stale view of its own server"
         );
         // Edited by hand, as people do: the file is the profile's truth.
@@ -437,7 +707,7 @@ mod tests {
             .await
             .expect("cache");
         console.profile_remove("a").await.expect("remove");
-        let view = console.tenants_list(Some("b")).await.expect("stale view");
+        let view = list(&console, Some("b")).await.expect("stale view");
         assert_eq!(view.tenants.len(), 1);
         console.profile_remove("b").await.expect("remove");
         assert!(console

@@ -12,11 +12,15 @@ mod names;
 #[cfg(test)]
 pub use names::command_names;
 
-use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport};
+use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport, Session, Sessions};
 
 /// The console, or why it could not be opened (shown by every command, so
-/// the window explains instead of going blank).
-pub struct AppState(Result<Console, ErrorReport>);
+/// the window explains instead of going blank), and the profiles the window
+/// has opened: an action does not read profiles.toml or the keyring again.
+pub struct AppState {
+    console: Result<Console, ErrorReport>,
+    sessions: Sessions,
+}
 
 impl AppState {
     pub fn open() -> Self {
@@ -26,11 +30,28 @@ impl AppState {
         if let Err(e) = &opened {
             tracing::error!(error = %e, "cannot open the console");
         }
-        Self(opened.map_err(|e| ErrorReport::from(&e)))
+        Self {
+            console: opened.map_err(|e| ErrorReport::from(&e)),
+            sessions: Sessions::new(),
+        }
     }
 
     pub fn console(&self) -> Result<&Console, ErrorReport> {
-        self.0.as_ref().map_err(Clone::clone)
+        self.console.as_ref().map_err(Clone::clone)
+    }
+
+    /// Runs `f` on the open session of `profile` (or the current profile).
+    pub async fn with_session<T, F, Fut>(&self, profile: Option<&str>, f: F) -> CmdResult<T>
+    where
+        F: FnOnce(Session) -> Fut,
+        Fut: std::future::Future<Output = opsdeck_core::Result<T>>,
+    {
+        Ok(self.sessions.with(self.console()?, profile, f).await?)
+    }
+
+    /// Drops the session of `profile`, after its entry or token changed.
+    pub async fn forget(&self, profile: &str) {
+        self.sessions.forget(profile).await;
     }
 }
 
@@ -75,6 +96,7 @@ app_commands! {
     profiles::profile_remove,
     profiles::profile_set_token,
     tenants::tenants_list,
+    tenants::tenants_matching,
     tenants::tenant_create,
     tenants::tenant_update,
     tenants::tenant_update_preflight,

@@ -26,10 +26,12 @@ pub async fn profile_add(
     token: String,
 ) -> CmdResult<ProfileEntry> {
     let token = Token::new(&token).map_err(|_| invalid("token", "enter the API token"))?;
-    Ok(state
+    let entry = state
         .console()?
         .profile_add(&name, tier, &admin_url, Some(token), true)
-        .await?)
+        .await?;
+    state.forget(&name).await;
+    Ok(entry)
 }
 
 #[tauri::command]
@@ -43,7 +45,10 @@ pub async fn profile_use(state: State<'_, AppState>, name: String) -> CmdResult<
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_remove(state: State<'_, AppState>, name: String) -> CmdResult<()> {
-    Ok(state.console()?.profile_remove(&name).await?)
+    let removed = state.console()?.profile_remove(&name).await;
+    // Even when removing failed half-way, the next action reads it afresh.
+    state.forget(&name).await;
+    Ok(removed?)
 }
 
 /// Replaces a profile's token: the server checks it first (a token it
@@ -57,5 +62,7 @@ pub async fn profile_set_token(
     token: String,
 ) -> CmdResult<LoginCheck> {
     let token = Token::new(&token).map_err(|_| invalid("token", "enter the API token"))?;
-    Ok(state.console()?.login(&name, token).await?)
+    let check = state.console()?.login(&name, token).await;
+    state.forget(&name).await;
+    Ok(check?)
 }

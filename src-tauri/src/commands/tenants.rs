@@ -1,11 +1,14 @@
-//! Tenant commands.
+//! Tenant commands: each runs on the window's open session of the profile.
+//! Rows come back with what core allows on them.
 
-use opsdeck_api::tenants::{CreateTenant, Tenant, UpdateTenant};
-use opsdeck_core::{Preflight, TenantAction, TenantsView};
+use opsdeck_api::tenants::{CreateTenant, UpdateTenant};
+use opsdeck_core::{Preflight, TenantAction, TenantFilter, TenantRow, TenantsView};
 use tauri::State;
 
 use super::{AppState, CmdResult};
 
+/// The whole list (live, or cached and marked stale); the table filters it
+/// with [`tenants_matching`].
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
@@ -13,7 +16,28 @@ pub async fn tenants_list(
     state: State<'_, AppState>,
     profile: Option<String>,
 ) -> CmdResult<TenantsView> {
-    Ok(state.console()?.tenants_list(profile.as_deref()).await?)
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.tenants().list(&TenantFilter::default()).await
+        })
+        .await
+}
+
+/// The ids of the tenants of the last list that `filter` lets through, in
+/// order: core's search rules, without asking the server.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn tenants_matching(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    filter: TenantFilter,
+) -> CmdResult<Vec<String>> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.tenants().matching(&filter).await
+        })
+        .await
 }
 
 #[tauri::command]
@@ -24,11 +48,14 @@ pub async fn tenant_create(
     profile: Option<String>,
     body: CreateTenant,
     idempotency_key: String,
-) -> CmdResult<Tenant> {
-    Ok(state
-        .console()?
-        .tenant_create(profile.as_deref(), &body, Some(&idempotency_key))
-        .await?)
+) -> CmdResult<TenantRow> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            let tenants = s.tenants();
+            let created = tenants.create(&body, Some(&idempotency_key)).await?;
+            Ok(tenants.row(created))
+        })
+        .await
 }
 
 #[tauri::command]
@@ -41,17 +68,21 @@ pub async fn tenant_update(
     body: UpdateTenant,
     confirmation: Option<String>,
     idempotency_key: String,
-) -> CmdResult<Tenant> {
-    Ok(state
-        .console()?
-        .tenant_update(
-            profile.as_deref(),
-            &tenant,
-            &body,
-            confirmation.as_deref(),
-            Some(&idempotency_key),
-        )
-        .await?)
+) -> CmdResult<TenantRow> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            let tenants = s.tenants();
+            let updated = tenants
+                .update(
+                    &tenant,
+                    &body,
+                    confirmation.as_deref(),
+                    Some(&idempotency_key),
+                )
+                .await?;
+            Ok(tenants.row(updated))
+        })
+        .await
 }
 
 #[tauri::command]
@@ -63,10 +94,11 @@ pub async fn tenant_update_preflight(
     tenant: String,
     body: UpdateTenant,
 ) -> CmdResult<Preflight> {
-    Ok(state
-        .console()?
-        .tenant_update_preflight(profile.as_deref(), &tenant, &body)
-        .await?)
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.tenants().update_preflight(&tenant, &body).await
+        })
+        .await
 }
 
 #[tauri::command]
@@ -78,10 +110,11 @@ pub async fn tenant_preflight(
     action: TenantAction,
     tenant: String,
 ) -> CmdResult<Preflight> {
-    Ok(state
-        .console()?
-        .tenant_preflight(profile.as_deref(), action, &tenant)
-        .await?)
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.tenants().preflight(action, &tenant).await
+        })
+        .await
 }
 
 #[tauri::command]
@@ -94,15 +127,19 @@ pub async fn tenant_action(
     tenant: String,
     confirmation: Option<String>,
     idempotency_key: String,
-) -> CmdResult<Option<Tenant>> {
-    Ok(state
-        .console()?
-        .tenant_action(
-            profile.as_deref(),
-            action,
-            &tenant,
-            confirmation.as_deref(),
-            Some(&idempotency_key),
-        )
-        .await?)
+) -> CmdResult<Option<TenantRow>> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            let tenants = s.tenants();
+            let result = tenants
+                .act(
+                    action,
+                    &tenant,
+                    confirmation.as_deref(),
+                    Some(&idempotency_key),
+                )
+                .await?;
+            Ok(result.map(|t| tenants.row(t)))
+        })
+        .await
 }

@@ -15,12 +15,21 @@ export const commands = {
 	 *  refuses is not kept); an unreachable server keeps it unverified.
 	 */
 	profileSetToken: (name: string, token: string) => typedError<LoginCheck, IpcError>(__TAURI_INVOKE("profile_set_token", { name, token })),
+	/**
+	 *  The whole list (live, or cached and marked stale); the table filters it
+	 *  with [`tenants_matching`].
+	 */
 	tenantsList: (profile: string | null) => typedError<TenantsView, IpcError>(__TAURI_INVOKE("tenants_list", { profile })),
-	tenantCreate: (profile: string | null, body: CreateTenant, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_create", { profile, body, idempotencyKey })),
-	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, confirmation: string | null, idempotencyKey: string) => typedError<Tenant, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, confirmation, idempotencyKey })),
+	/**
+	 *  The ids of the tenants of the last list that `filter` lets through, in
+	 *  order: core's search rules, without asking the server.
+	 */
+	tenantsMatching: (profile: string | null, filter: TenantFilter) => typedError<string[], IpcError>(__TAURI_INVOKE("tenants_matching", { profile, filter })),
+	tenantCreate: (profile: string | null, body: CreateTenant, idempotencyKey: string) => typedError<TenantRow, IpcError>(__TAURI_INVOKE("tenant_create", { profile, body, idempotencyKey })),
+	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, confirmation: string | null, idempotencyKey: string) => typedError<TenantRow, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, confirmation, idempotencyKey })),
 	tenantUpdatePreflight: (profile: string | null, tenant: string, body: UpdateTenant) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_update_preflight", { profile, tenant, body })),
 	tenantPreflight: (profile: string | null, action: TenantAction, tenant: string) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_preflight", { profile, action, tenant })),
-	tenantAction: (profile: string | null, action: TenantAction, tenant: string, confirmation: string | null, idempotencyKey: string) => typedError<Tenant | null, IpcError>(__TAURI_INVOKE("tenant_action", { profile, action, tenant, confirmation, idempotencyKey })),
+	tenantAction: (profile: string | null, action: TenantAction, tenant: string, confirmation: string | null, idempotencyKey: string) => typedError<TenantRow | null, IpcError>(__TAURI_INVOKE("tenant_action", { profile, action, tenant, confirmation, idempotencyKey })),
 };
 
 /* Constants */
@@ -41,6 +50,16 @@ export const TENANT_STATUSES = ["active","suspended"] as const;
 export const TIERS = ["dev","staging","prod"] as const;
 
 /* Types */
+/**  Something that can be done to a tenant, as the row offers it. */
+export type AllowedAction = {
+	/**  `update` is the edit form; the others are lifecycle actions. */
+	operation: TenantOperation,
+	/**  Whether it takes something away from the tenant's users. */
+	destructive: boolean,
+	/**  Whether this profile will ask for the slug before doing it. */
+	confirm: SlugConfirmation,
+};
+
 /**
  *  Every code an error can carry: core's own or the server's. One enum for
  *  Rust and (generated) TypeScript, so no side matches on a free string.
@@ -203,6 +222,11 @@ export type Remedy =
 /**  Nothing to change: try again when the server answers. */
 { kind: "retry" };
 
+/**  When the slug must be typed to go on. */
+export type SlugConfirmation = "never" | "always" | 
+/**  Only for a change that lowers a quota or the plan (the preflight says). */
+"when_lowering";
+
 /**  Why the list shown is not live, and how old it is. */
 export type Stale = {
 	/**  The error that kept the live list away, for people. */
@@ -226,8 +250,24 @@ export type Tenant = {
 /**  A lifecycle action on a tenant. */
 export type TenantAction = "suspend" | "resume" | "delete";
 
+/**  Which tenants to show. Empty fields match everything. */
+export type TenantFilter = {
+	status: TenantStatus | null,
+	plan: Plan | null,
+	/**
+	 *  Words separated by spaces: a tenant matches when every word is found
+	 *  in its slug or its name, ignoring case (`corp acme` finds Acme Corp).
+	 */
+	search?: string,
+};
+
 /**  Everything a preflight can describe: a lifecycle action or an update. */
 export type TenantOperation = "suspend" | "resume" | "delete" | "update";
+
+/**  A tenant with what can be done to it. */
+export type TenantRow = {
+	actions: AllowedAction[],
+} & Tenant;
 
 /**  Whether the tenant's users may use the platform. */
 export type TenantStatus = "active" | "suspended";
@@ -235,7 +275,7 @@ export type TenantStatus = "active" | "suspended";
 export type TenantsView = {
 	profile: string,
 	tier: Tier,
-	tenants: Tenant[],
+	tenants: TenantRow[],
 	fetched_at: string,
 	/**  Set when the server was unreachable and this is the cached list. */
 	stale: Stale | null,

@@ -12,7 +12,7 @@ import {
   saveUpdate,
   sendConfirmed,
 } from "./confirm";
-import { tenant } from "./testdata";
+import { row } from "./testdata";
 
 const prod: Preflight = {
   action: "delete",
@@ -119,7 +119,7 @@ describe("isReducing", () => {
 
 describe("saveUpdate", () => {
   it("returns the saved tenant when core needs no confirmation", async () => {
-    const saved = tenant("acme", { name: "Acme Inc" });
+    const saved = row("acme", { name: "Acme Inc" });
     const { ipc, calls } = recordingIpc({ tenantUpdate: () => Promise.resolve(saved) });
     const outcome = await saveUpdate(ipc, "prod", "acme", { name: "Acme Inc" }, "k1");
     expect(outcome).toEqual({ kind: "saved", tenant: saved });
@@ -157,7 +157,7 @@ describe("saveUpdate", () => {
 
 describe("loadPreflight and sendConfirmed", () => {
   it("ask core for an update's preflight and send the update with the typed slug", async () => {
-    const saved = tenant("acme", { plan: "free" });
+    const saved = row("acme", { plan: "free" });
     const { ipc, calls } = recordingIpc({
       tenantUpdatePreflight: () => Promise.resolve(cutPreflight),
       tenantUpdate: () => Promise.resolve(saved),

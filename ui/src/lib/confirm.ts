@@ -4,7 +4,7 @@
 //! core's: they arrive as `Preflight.confirm_text`, and core checks the
 //! confirmation again when the change is sent.
 
-import type { FieldChange, Preflight, Tenant, TenantAction, TenantOperation, UpdateTenant } from "../generated/bindings";
+import type { FieldChange, Preflight, TenantAction, TenantOperation, TenantRow, UpdateTenant } from "../generated/bindings";
 import type { Ipc } from "../ipc";
 import { toIpcError } from "./errors";
 
@@ -66,13 +66,13 @@ export function sendConfirmed(
   request: ConfirmRequest,
   confirmation: string | null,
   idempotencyKey: string,
-): Promise<Tenant | null> {
+): Promise<TenantRow | null> {
   return request.kind === "action"
     ? ipc.tenantAction(profile, request.action, slug, confirmation, idempotencyKey)
     : ipc.tenantUpdate(profile, slug, request.body, confirmation, idempotencyKey);
 }
 
-export type UpdateOutcome = { kind: "saved"; tenant: Tenant } | { kind: "confirm" };
+export type UpdateOutcome = { kind: "saved"; tenant: TenantRow } | { kind: "confirm" };
 
 /**
  * Saves an edit without a confirmation. Where core says this change needs

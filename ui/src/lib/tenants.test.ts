@@ -1,29 +1,22 @@
 import { describe, expect, it } from "vitest";
 
-import { tenant } from "./testdata";
-import { filterTenants, nextSort, rowActions, sortTenants, upsertTenant } from "./tenants";
+import { row, tenant } from "./testdata";
+import { actionVerb, isEmptyFilter, lifecycleAction, nextSort, sortTenants, toFilter, upsertTenant } from "./tenants";
 
 const list = [
-  tenant("acme", { name: "Acme Corporation" }),
-  tenant("globex", { name: "Globex", status: "suspended", plan: "enterprise" }),
-  tenant("initech", { name: "Initech Software", plan: "free" }),
+  row("acme", { name: "Acme Corporation" }),
+  row("globex", { name: "Globex", status: "suspended", plan: "enterprise" }),
+  row("initech", { name: "Initech Software", plan: "free" }),
 ];
 
-describe("filterTenants", () => {
-  it("matches slug or name, ignoring case", () => {
-    expect(filterTenants(list, "GLOB", "all").map((t) => t.slug)).toEqual(["globex"]);
-    expect(filterTenants(list, "software", "all").map((t) => t.slug)).toEqual(["initech"]);
+describe("toFilter", () => {
+  it("sends the search as typed and the status menu as core's status", () => {
+    expect(toFilter("corp acme", "all")).toEqual({ status: null, plan: null, search: "corp acme" });
+    expect(toFilter("", "suspended")).toEqual({ status: "suspended", plan: null, search: "" });
   });
-  it("needs every word to match", () => {
-    expect(filterTenants(list, "acme corp", "all").map((t) => t.slug)).toEqual(["acme"]);
-    expect(filterTenants(list, "acme globex", "all")).toEqual([]);
-  });
-  it("filters by status", () => {
-    expect(filterTenants(list, "", "suspended").map((t) => t.slug)).toEqual(["globex"]);
-    expect(filterTenants(list, "", "active").map((t) => t.slug)).toEqual(["acme", "initech"]);
-  });
-  it("returns everything for an empty query", () => {
-    expect(filterTenants(list, "   ", "all")).toHaveLength(3);
+  it("needs no answer from core for an empty filter", () => {
+    expect(isEmptyFilter(toFilter("   ", "all"))).toBe(true);
+    expect(isEmptyFilter(toFilter("", "active"))).toBe(false);
   });
 });
 
@@ -60,10 +53,10 @@ describe("nextSort", () => {
   });
 });
 
-describe("rowActions", () => {
-  it("offers resume only to suspended tenants", () => {
-    expect(rowActions("active")).toEqual(["suspend", "delete"]);
-    expect(rowActions("suspended")).toEqual(["resume", "delete"]);
+describe("lifecycleAction", () => {
+  it("opens the edit form for an update and the confirmation for the rest", () => {
+    expect(row("acme").actions.map(lifecycleAction)).toEqual([null, "suspend", "delete"]);
+    expect(actionVerb("update")).toBe("Edit");
   });
 });
 
@@ -72,6 +65,6 @@ describe("upsertTenant", () => {
     const updated = upsertTenant(list, { ...list[0]!, name: "Renamed" });
     expect(updated[0]?.name).toBe("Renamed");
     expect(updated).toHaveLength(3);
-    expect(upsertTenant(list, tenant("new"))).toHaveLength(4);
+    expect(upsertTenant(list, row("new"))).toHaveLength(4);
   });
 });

@@ -1,8 +1,19 @@
-//! Filtering and sorting of the tenants table, and which actions a tenant
-//! offers. What the server decides (state transitions, confirmation rules)
-//! is not here: the backend's preflight says that.
+//! Sorting of the tenants table and the words it uses. Which tenants a
+//! search finds and which actions a row offers are core's: the window sends
+//! a `TenantFilter` and shows the rows' `actions` as they come.
 
-import { PLANS as PLAN_VALUES, TENANT_STATUSES, type Plan, type Tenant, type TenantAction, type TenantStatus } from "../generated/bindings";
+import {
+  PLANS as PLAN_VALUES,
+  TENANT_STATUSES,
+  type AllowedAction,
+  type Plan,
+  type Tenant,
+  type TenantAction,
+  type TenantFilter,
+  type TenantOperation,
+  type TenantRow,
+  type TenantStatus,
+} from "../generated/bindings";
 
 export type StatusFilter = "all" | TenantStatus;
 
@@ -16,18 +27,14 @@ export const STATUS_FILTERS: ReadonlyArray<{ value: StatusFilter; label: string 
 /** Plans in core's order (cheapest first), from Rust. */
 export const PLANS: readonly Plan[] = PLAN_VALUES;
 
-/**
- * Tenants whose slug or name contains every word of `query` (any case),
- * with the given status. Keeps the input order.
- */
-export function filterTenants(tenants: readonly Tenant[], query: string, status: StatusFilter): Tenant[] {
-  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  return tenants.filter((t) => {
-    if (status !== "all" && t.status !== status) return false;
-    if (words.length === 0) return true;
-    const hay = `${t.slug}\n${t.name}`.toLowerCase();
-    return words.every((w) => hay.includes(w));
-  });
+/** The filter core applies for the toolbar's search box and status menu; the text goes as typed. */
+export function toFilter(query: string, status: StatusFilter): TenantFilter {
+  return { status: status === "all" ? null : status, plan: null, search: query };
+}
+
+/** Whether the filter lets every tenant through (no need to ask core). */
+export function isEmptyFilter(filter: TenantFilter): boolean {
+  return filter.status === null && filter.plan === null && (filter.search ?? "").trim() === "";
 }
 
 export type SortKey =
@@ -69,7 +76,7 @@ function cmp<T extends string | number>(a: T, b: T): number {
 }
 
 /** A sorted copy; ties fall back to the slug so the order never jitters between refreshes. */
-export function sortTenants(tenants: readonly Tenant[], sort: Sort): Tenant[] {
+export function sortTenants<T extends Tenant>(tenants: readonly T[], sort: Sort): T[] {
   const sign = sort.dir === "asc" ? 1 : -1;
   return [...tenants].sort((a, b) => sign * compareBy(sort.key, a, b) || cmp(a.slug, b.slug));
 }
@@ -80,13 +87,15 @@ export function nextSort(current: Sort, key: SortKey): Sort {
   return { key, dir: key === "updated_at" ? "desc" : "asc" };
 }
 
-/** The lifecycle actions a row offers: suspend or resume, and delete. */
-export function rowActions(status: TenantStatus): TenantAction[] {
-  return status === "active" ? ["suspend", "delete"] : ["resume", "delete"];
+/** The lifecycle action of an allowed action, or null for the edit form. */
+export function lifecycleAction(allowed: AllowedAction): TenantAction | null {
+  return allowed.operation === "update" ? null : allowed.operation;
 }
 
-export function actionVerb(action: TenantAction): string {
-  switch (action) {
+export function actionVerb(operation: TenantOperation): string {
+  switch (operation) {
+    case "update":
+      return "Edit";
     case "suspend":
       return "Suspend";
     case "resume":
@@ -97,7 +106,7 @@ export function actionVerb(action: TenantAction): string {
 }
 
 /** Replaces the tenant with the same id (or adds it), as after an update or create. */
-export function upsertTenant(tenants: readonly Tenant[], tenant: Tenant): Tenant[] {
+export function upsertTenant(tenants: readonly TenantRow[], tenant: TenantRow): TenantRow[] {
   const i = tenants.findIndex((t) => t.id === tenant.id);
   if (i < 0) return [...tenants, tenant];
   const copy = [...tenants];

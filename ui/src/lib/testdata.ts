@@ -1,6 +1,6 @@
 //! Builders for tests.
 
-import type { Tenant } from "../generated/bindings";
+import type { AllowedAction, Tenant, TenantRow } from "../generated/bindings";
 import type { Ipc } from "../ipc";
 
 export function tenant(slug: string, over: Partial<Tenant> = {}): Tenant {
@@ -15,6 +15,20 @@ export function tenant(slug: string, over: Partial<Tenant> = {}): Tenant {
     updated_at: "2024-01-01T00:00:00Z",
     ...over,
   };
+}
+
+/** A row as core sends it on a dev profile: edit, suspend or resume, delete. */
+export function row(slug: string, over: Partial<Tenant> = {}): TenantRow {
+  const t = tenant(slug, over);
+  const never = "never" as const;
+  const actions: AllowedAction[] = [
+    { operation: "update", destructive: false, confirm: never },
+    t.status === "active"
+      ? { operation: "suspend", destructive: true, confirm: never }
+      : { operation: "resume", destructive: false, confirm: never },
+    { operation: "delete", destructive: true, confirm: never },
+  ];
+  return { ...t, actions };
 }
 
 /**

@@ -1,10 +1,12 @@
 //! The tenants list of the current profile, as the backend last returned it
-//! (live or, offline, cached and marked stale).
+//! (live or, offline, cached and marked stale), and which of its rows the
+//! toolbar's filter lets through: core decides that, from the list its
+//! session holds, so the window and the CLI find the same tenants.
 
-import type { IpcError, Tenant, TenantsView } from "../../generated/bindings";
+import type { IpcError, TenantFilter, TenantRow, TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
-import { upsertTenant } from "../tenants";
+import { isEmptyFilter, upsertTenant } from "../tenants";
 
 const HIGHLIGHT_MS = 4000;
 
@@ -17,10 +19,24 @@ export class Tenants {
   error = $state<IpcError | null>(null);
   /** Slug of a row to draw attention to, such as a tenant just created. */
   highlight = $state<string | null>(null);
+  /** Ids of the rows core says the filter lets through; null while no filter is set. */
+  matching = $state.raw<ReadonlySet<string> | null>(null);
+  /** Whether a filter is set (its answer may still be on its way). */
+  filtered = $state(false);
+
+  /** The rows of `view` the filter lets through, in the view's order. */
+  readonly rows: TenantRow[] = $derived.by(() => {
+    const all = this.view?.tenants ?? [];
+    const matching = this.matching;
+    if (!this.filtered || matching === null) return all;
+    return all.filter((t) => matching.has(t.id));
+  });
 
   readonly #ipc: Ipc;
   #profile = $state<string | null>(null);
   #seq = 0;
+  #filter: TenantFilter | null = null;
+  #filterSeq = 0;
   #highlightTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ipc: Ipc) {
@@ -41,6 +57,7 @@ export class Tenants {
     if (profile !== this.#profile) {
       this.#profile = profile;
       this.view = null;
+      this.matching = null;
       this.error = null;
     }
     const seq = ++this.#seq;
@@ -48,7 +65,13 @@ export class Tenants {
     try {
       const view = await this.#ipc.tenantsList(profile);
       if (seq !== this.#seq) return;
+      // Core filters the list it just fetched: ask for the new rows before
+      // showing them, so a filtered table never flashes unfiltered.
+      const fseq = ++this.#filterSeq;
+      const matching = await this.#matchingFor(profile);
+      if (seq !== this.#seq) return;
       this.view = view;
+      if (fseq === this.#filterSeq && matching !== undefined) this.matching = matching;
       this.receivedAt = Date.now();
       this.error = null;
     } catch (e) {
@@ -65,19 +88,67 @@ export class Tenants {
     await this.load(this.#profile);
   }
 
+  /**
+   * Filters the rows as core says `filter` does. An empty filter needs no
+   * answer; an answer that arrives after a newer filter was set is ignored.
+   */
+  async filter(filter: TenantFilter): Promise<void> {
+    this.#filter = isEmptyFilter(filter) ? null : filter;
+    this.filtered = this.#filter !== null;
+    await this.#match();
+  }
+
+  /** Whether the row with `id` passes the current filter, as core last said. */
+  shows(id: string): boolean {
+    return !this.filtered || (this.matching?.has(id) ?? false);
+  }
+
+  async #match(): Promise<void> {
+    const seq = ++this.#filterSeq;
+    const profile = this.#profile;
+    if (profile === null || this.view === null) {
+      this.matching = null;
+      return;
+    }
+    const matching = await this.#matchingFor(profile);
+    if (seq === this.#filterSeq && matching !== undefined) this.matching = matching;
+  }
+
+  /** Core's answer for the current filter: null for no filter, undefined when it failed. */
+  async #matchingFor(profile: string): Promise<ReadonlySet<string> | null | undefined> {
+    const filter = this.#filter;
+    if (filter === null) return null;
+    try {
+      // Replaced whole, never changed in place: a plain set in raw state.
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
+      return new Set(await this.#ipc.tenantsMatching(profile, filter));
+    } catch (e) {
+      // The rows stay as they were filtered last; the error shows like a failed refresh.
+      this.error = toIpcError(e);
+      return undefined;
+    }
+  }
+
   /** Forgets everything, as when the last profile is removed. */
   reset(): void {
     this.#profile = null;
     this.#seq++;
+    this.#filterSeq++;
     this.view = null;
+    this.matching = null;
     this.error = null;
     this.loading = false;
   }
 
-  /** Puts a tenant the backend just returned into the list without waiting for a refresh. */
-  apply(tenant: Tenant): void {
+  /**
+   * Puts a tenant the backend just returned into the list without waiting
+   * for a refresh, and asks core again which rows the filter lets through
+   * (core's list has the change already).
+   */
+  async apply(tenant: TenantRow): Promise<void> {
     if (!this.view) return;
     this.view = { ...this.view, tenants: upsertTenant(this.view.tenants, tenant) };
+    await this.#match();
   }
 
   /** Drops a deleted tenant from the list. */

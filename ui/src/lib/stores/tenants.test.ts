@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
-import { fakeIpc, tenant } from "../testdata";
+import { fakeIpc, row } from "../testdata";
 import { Tenants } from "./tenants.svelte";
 
 function deferred<T>() {
@@ -16,7 +16,7 @@ function deferred<T>() {
 }
 
 function answer(profile: string, slugs: string[]): TenantsView {
-  return { profile, tier: "dev", tenants: slugs.map((s) => tenant(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null };
+  return { profile, tier: "dev", tenants: slugs.map((s) => row(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null };
 }
 
 const withList = (tenantsList: Ipc["tenantsList"]): Ipc => fakeIpc({ tenantsList });
@@ -86,9 +86,69 @@ describe("Tenants store", () => {
   it("applies a created tenant and drops a deleted one without a reload", async () => {
     const store = new Tenants(withList(() => Promise.resolve(answer("dev", ["a"]))));
     await store.load("dev");
-    store.apply(tenant("b"));
+    await store.apply(row("b"));
     expect(store.view?.tenants.map((t) => t.slug)).toEqual(["a", "b"]);
     store.drop("a");
     expect(store.view?.tenants.map((t) => t.slug)).toEqual(["b"]);
+  });
+
+  it("shows the rows core says the filter lets through, and all of them without a filter", async () => {
+    const asked: unknown[] = [];
+    const store = new Tenants(
+      fakeIpc({
+        tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex", "initech"])),
+        tenantsMatching: (_profile, filter) => {
+          asked.push(filter);
+          return Promise.resolve(["id-globex"]);
+        },
+      }),
+    );
+    await store.load("dev");
+    expect(store.rows).toHaveLength(3);
+    await store.filter({ status: null, plan: null, search: "glob" });
+    expect(store.rows.map((t) => t.slug)).toEqual(["globex"]);
+    expect(store.shows("id-acme")).toBe(false);
+    await store.filter({ status: null, plan: null, search: "  " });
+    expect(store.rows).toHaveLength(3);
+    expect(asked).toHaveLength(1);
+  });
+
+  it("asks core again after a refresh, before showing the new rows", async () => {
+    let list = ["acme"];
+    let matches = ["id-acme"];
+    const store = new Tenants(
+      fakeIpc({
+        tenantsList: () => Promise.resolve(answer("dev", list)),
+        tenantsMatching: () => Promise.resolve(matches),
+      }),
+    );
+    await store.load("dev");
+    await store.filter({ status: "active", plan: null, search: "" });
+    list = ["acme", "acme-two"];
+    matches = ["id-acme", "id-acme-two"];
+    await store.refresh();
+    expect(store.rows.map((t) => t.slug)).toEqual(["acme", "acme-two"]);
+  });
+
+  it("ignores a filter answer that arrives after a newer filter", async () => {
+    const answers: Array<ReturnType<typeof deferred<string[]>>> = [];
+    const store = new Tenants(
+      fakeIpc({
+        tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex"])),
+        tenantsMatching: () => {
+          const d = deferred<string[]>();
+          answers.push(d);
+          return d.promise;
+        },
+      }),
+    );
+    await store.load("dev");
+    const first = store.filter({ status: null, plan: null, search: "a" });
+    const second = store.filter({ status: null, plan: null, search: "glob" });
+    answers[1]!.resolve(["id-globex"]);
+    await second;
+    answers[0]!.resolve(["id-acme", "id-globex"]);
+    await first;
+    expect(store.rows.map((t) => t.slug)).toEqual(["globex"]);
   });
 });
