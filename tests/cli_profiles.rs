@@ -210,7 +210,7 @@ fn login_asks_for_the_token_at_a_terminal_and_never_shows_it() {
     .success();
 
     // `stty -a` afterwards shows the terminal was given its echo back.
-    let screen = opsdeck_tests::type_at_prompt(
+    let screen = opsdeck_tests::cli::type_at_prompt(
         cli.terminal("stty echo", &["login", "plat"], "stty -a"),
         "(input hidden): ",
         &format!("{token}\r"),
@@ -245,7 +245,7 @@ fn ctrl_c_at_the_token_prompt_stores_nothing_and_gives_the_echo_back() {
         "dev",
     ])
     .success();
-    let screen = opsdeck_tests::type_at_prompt(
+    let screen = opsdeck_tests::cli::type_at_prompt(
         cli.terminal("stty echo", &["login", "plat"], "stty -a"),
         "(input hidden): ",
         "opd_half\u{3}",

@@ -651,10 +651,6 @@ fn repoint(cli: &Cli, name: &str, from: &str, to: &str, token: &str) {
         .success();
 }
 
-fn dead_url() -> String {
-    format!("http://127.0.0.1:{}", opsdeck_tests::free_port())
-}
-
 fn the_stale_view_never_shows_another_servers_tenants(backend: Backend) {
     let (mut admin, cli, _http) = setup(backend, "prod");
     let token = admin.token("ops2", "admin").expect("token");
@@ -665,7 +661,9 @@ fn the_stale_view_never_shows_another_servers_tenants(backend: Backend) {
 
     // The profile now points at another server, which is down: its list is
     // unknown, and the first server's tenants must not stand in for it.
-    let elsewhere = dead_url();
+    // Held for the test, so nothing can start listening there meanwhile.
+    let refusing = opsdeck_tests::port::Refusing::new().expect("a refusing port");
+    let elsewhere = refusing.url();
     repoint(&cli, "plat", &admin.url, &elsewhere, &token);
     let moved = cli.run(&["tenants", "list"]).failure();
     assert!(moved.stderr.contains("cannot reach"), "{}", moved.stderr);
@@ -1151,7 +1149,7 @@ fn tables_fit_80_columns_and_times_name_their_zone() {
     assert!(table.stdout.contains(" UTC"), "{}", table.stdout);
 
     // On a real terminal, its own width rules.
-    let screen = opsdeck_tests::type_at_prompt(
+    let screen = opsdeck_tests::cli::type_at_prompt(
         cli.terminal("stty cols 80 rows 24", &["tenants", "list"], ""),
         "",
         "",

@@ -3,13 +3,14 @@
 //! tests/run); each app gets its own config dir.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 
-use super::{bin, free_port, wait_until, Proc};
+use crate::port::{held_by, Attempt, Holder};
+use crate::{bin, blocking, within, Proc};
 
 pub struct Desktop {
     pub client: Client,
@@ -35,47 +36,85 @@ fn tool(name: &str) -> Result<PathBuf> {
         .with_context(|| format!("`{name}` is not installed (.ci/run installs it)"))
 }
 
+/// Xvfb on a display it picks itself (`-displayfd` prints the number of the
+/// first free one it could take), so no display number is guessed.
 fn start_xvfb(logs: &Path) -> Result<(Proc, String)> {
-    let xvfb = tool("Xvfb")?;
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    for _ in 0..20 {
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let number = 90 + (std::process::id() as usize * 13 + n * 7) % 400;
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
-            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{number}");
-        let child = Command::new(&xvfb)
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1440x900x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(
-                logs.join(format!("xvfb{number}.log")),
-            )?)
-            .spawn()?;
-        let mut proc = Proc {
-            child,
-            name: "Xvfb".into(),
-        };
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        let up = wait_until("Xvfb", Duration::from_secs(10), || {
-            Path::new(&socket).exists() || matches!(proc.child.try_wait(), Ok(Some(_)))
-        });
-        if up.is_ok() && matches!(proc.child.try_wait(), Ok(None)) {
-            return Ok((proc, display));
-        }
-        proc.kill();
-    }
-    bail!("could not start Xvfb on any display")
+    let mut cmd = Command::new(tool("Xvfb")?);
+    cmd.args([
+        "-displayfd",
+        "1",
+        "-screen",
+        "0",
+        "1440x900x24",
+        "-nolisten",
+        "tcp",
+    ]);
+    let mut xvfb = Proc::spawn(cmd, "xvfb", logs)?;
+    let number = blocking(|| {
+        xvfb.wait_for_line(Duration::from_secs(20), |line| {
+            line.trim().parse::<u32>().ok()
+        })
+    })?;
+    Ok((xvfb, format!(":{number}")))
 }
+
+/// tauri-driver on `port`, its WebKitWebDriver on `native_port`: up when both
+/// listeners are the driver's own, a collision when another program holds
+/// either port or the driver could not listen.
+async fn start_driver(
+    env: &[(&str, &Path)],
+    display: &str,
+    logs: &Path,
+    port: u16,
+) -> Result<Attempt<(Proc, u16)>> {
+    let native_port = crate::port::unused_port()?;
+    let mut cmd = Command::new(tool("tauri-driver")?);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native_port.to_string(),
+    ])
+    .args([
+        "--native-driver",
+        tool("WebKitWebDriver")?.to_str().context("path")?,
+    ])
+    .env("DISPLAY", display)
+    .env("OPSDECK_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut driver = Proc::spawn(cmd, &format!("tauri-driver-{port}"), logs)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pid = driver.id();
+        let holders = (held_by(port, pid), held_by(native_port, pid));
+        match holders {
+            (Holder::Ours, Holder::Ours) => return Ok(Attempt::Up((driver, port))),
+            (Holder::Stranger, _) | (_, Holder::Stranger) => {
+                return Ok(Attempt::Collision(format!(
+                    "ports {port}/{native_port} held by another program"
+                )))
+            }
+            _ if !driver.running() => {
+                // tauri-driver exits when it cannot listen; anything else is a failure.
+                let said = std::fs::read_to_string(logs.join(format!("tauri-driver-{port}.out")))
+                    .unwrap_or_default();
+                if said.contains("can not listen") {
+                    return Ok(Attempt::Collision(said));
+                }
+                bail!("tauri-driver exited: {said}{}", driver.log());
+            }
+            _ if tokio::time::Instant::now() >= deadline => {
+                bail!("tauri-driver did not listen within 20s: {}", driver.log())
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The longest one WebDriver step may take.
+const STEP: Duration = Duration::from_secs(30);
 
 impl Desktop {
     /// Starts the app with `env` (e.g. its config dir) and connects a
@@ -83,33 +122,18 @@ impl Desktop {
     pub async fn start(env: &[(&str, &Path)]) -> Result<Self> {
         let logs = tempfile::tempdir()?;
         let (xvfb, display) = start_xvfb(logs.path())?;
-        let port = free_port();
-        let native_port = free_port();
-        let mut cmd = Command::new(tool("tauri-driver")?);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--native-port",
-            &native_port.to_string(),
-        ])
-        .args([
-            "--native-driver",
-            tool("WebKitWebDriver")?.to_str().context("path")?,
-        ])
-        .env("DISPLAY", &display)
-        .env("OPSDECK_LOG", "info")
-        .stdout(std::fs::File::create(logs.path().join("driver.out"))?)
-        .stderr(std::fs::File::create(logs.path().join("driver.err"))?);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let driver = Proc {
-            child: cmd.spawn().context("start tauri-driver")?,
-            name: "tauri-driver".into(),
+        let mut attempts = 0;
+        let (driver, port) = loop {
+            attempts += 1;
+            let port = crate::port::unused_port()?;
+            match start_driver(env, &display, logs.path(), port).await? {
+                Attempt::Up(up) => break up,
+                Attempt::Collision(why) if attempts < 5 => {
+                    eprintln!("tauri-driver lost its port, trying another: {why}");
+                }
+                Attempt::Collision(why) => bail!("tauri-driver lost its port 5 times: {why}"),
+            }
         };
-        wait_until("tauri-driver", Duration::from_secs(20), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })?;
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
@@ -118,17 +142,21 @@ impl Desktop {
         );
         // reqwest and fantoccini bring two rustls crypto providers; pick one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = ClientBuilder::rustls()
-            .context("webdriver client")?
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .with_context(|| {
-                format!(
-                    "WebDriver session to the app; tauri-driver said:\n{}",
-                    std::fs::read_to_string(logs.path().join("driver.err")).unwrap_or_default()
-                )
-            })?;
+        let mut builder = ClientBuilder::rustls().context("webdriver client")?;
+        builder.capabilities(caps);
+        let address = format!("http://127.0.0.1:{port}");
+        let client = within(
+            "the WebDriver session",
+            Duration::from_secs(90),
+            builder.connect(&address),
+        )
+        .await?
+        .with_context(|| {
+            format!(
+                "WebDriver session to the app; tauri-driver said:\n{}",
+                driver.log()
+            )
+        })?;
         Ok(Self {
             client,
             display,
@@ -140,25 +168,30 @@ impl Desktop {
 
     /// The element matching `css`, waiting for it to appear.
     pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
-        self.client
+        let waiting = self
+            .client
             .wait()
             .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
+            .for_element(Locator::Css(css));
+        within(&format!("finding `{css}`"), STEP, waiting)
+            .await?
             .with_context(|| format!("no element `{css}` in the window"))
     }
 
     /// Types into the field with accessible name `label`, replacing its text.
     pub async fn fill(&self, label: &str, text: &str) -> Result<()> {
         let field = self.find(&format!("[aria-label=\"{label}\"]")).await?;
-        field.clear().await?;
-        if text.is_empty() {
-            // Clearing fires no input event in WebKit; type and erase a key
-            // so the view sees the field emptied, as a user would do it.
-            field.send_keys(" \u{E003}").await?;
-        } else {
-            field.send_keys(text).await?;
-        }
+        let typing = async {
+            field.clear().await?;
+            if text.is_empty() {
+                // Clearing fires no input event in WebKit; type and erase a
+                // key so the view sees the field emptied, as a user would.
+                field.send_keys(" \u{E003}").await
+            } else {
+                field.send_keys(text).await
+            }
+        };
+        within(&format!("typing into `{label}`"), STEP, typing).await??;
         Ok(())
     }
 
@@ -167,7 +200,12 @@ impl Desktop {
         let field = self
             .find(&format!("select[aria-label=\"{label}\"]"))
             .await?;
-        field.select_by_value(value).await?;
+        within(
+            &format!("selecting in `{label}`"),
+            STEP,
+            field.select_by_value(value),
+        )
+        .await??;
         Ok(())
     }
 
@@ -178,13 +216,18 @@ impl Desktop {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let element = self.find(&format!("[aria-label=\"{label}\"]")).await?;
-            let ready = element.is_displayed().await.unwrap_or(false)
-                && element.is_enabled().await.unwrap_or(false);
-            let outcome = if ready {
-                element.click().await.map_err(|e| format!("{e:?}"))
-            } else {
-                Err("not displayed and enabled".to_string())
+            let attempt = async {
+                let ready = element.is_displayed().await.unwrap_or(false)
+                    && element.is_enabled().await.unwrap_or(false);
+                if ready {
+                    element.click().await.map_err(|e| format!("{e:?}"))
+                } else {
+                    Err("not displayed and enabled".to_string())
+                }
             };
+            let outcome = within(&format!("clicking `{label}`"), STEP, attempt)
+                .await
+                .unwrap_or_else(|e| Err(format!("{e:#}")));
             match outcome {
                 Ok(()) => return Ok(()),
                 Err(_) if tokio::time::Instant::now() < deadline => {
@@ -214,7 +257,7 @@ impl Desktop {
 
     /// Saves a PNG of the window.
     pub async fn screenshot(&self, path: &Path) -> Result<()> {
-        let png = self.client.screenshot().await?;
+        let png = within("a screenshot", STEP, self.client.screenshot()).await??;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -223,7 +266,7 @@ impl Desktop {
     }
 
     pub async fn close(self) -> Result<()> {
-        self.client.close().await?;
+        within("closing the window", STEP, self.client.close()).await??;
         Ok(())
     }
 }

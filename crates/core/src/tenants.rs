@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::profiles::Tier;
+use crate::progress::Reporter;
 use crate::safety::{self, Preflight, TenantAction, TenantOperation};
 use crate::session::Session;
 use crate::store::server_key;
@@ -196,10 +197,19 @@ impl Tenants<'_> {
     /// is kept on the session (for [`Self::matching`]); `filter` picks what
     /// is returned.
     pub async fn list(&self, filter: &TenantFilter) -> Result<TenantsView> {
+        self.list_reporting(filter, &Reporter::none()).await
+    }
+
+    /// [`Self::list`], reporting the pages fetched as they arrive.
+    pub async fn list_reporting(
+        &self,
+        filter: &TenantFilter,
+        reporter: &Reporter,
+    ) -> Result<TenantsView> {
         let session = self.session;
         let profile = session.profile();
         let server = server_key(&profile.admin_url);
-        let view = match session.admin().all_tenants().await {
+        let view = match session.admin().all_tenants_reporting(reporter).await {
             Ok(tenants) => {
                 let now = Utc::now();
                 if let Err(e) = session.store().save_tenants(&server, &tenants, now).await {

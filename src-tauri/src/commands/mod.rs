@@ -12,6 +12,7 @@ mod names;
 #[cfg(test)]
 pub use names::command_names;
 
+use opsdeck_core::progress::{Progress, Reporter};
 use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport, Session, Sessions};
 
 /// The console, or why it could not be opened (shown by every command, so
@@ -56,6 +57,21 @@ impl AppState {
 }
 
 pub type CmdResult<T> = Result<T, ErrorReport>;
+
+/// A reporter for long work whose events go to the window over `channel`,
+/// as they come, until the work drops the reporter.
+pub fn progress_to(channel: tauri::ipc::Channel<Progress>) -> Reporter {
+    let (reporter, mut events) = Reporter::channel();
+    tauri::async_runtime::spawn(async move {
+        while let Some(progress) = events.recv().await {
+            if channel.send(progress).is_err() {
+                // The window went away; the work goes on without a watcher.
+                break;
+            }
+        }
+    });
+    reporter
+}
 
 /// Whether `url` is the app's own content (the bundled pages or IPC).
 pub fn is_app_url(url: &tauri::Url) -> bool {

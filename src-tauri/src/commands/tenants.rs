@@ -2,10 +2,12 @@
 //! Rows come back with what core allows on them.
 
 use opsdeck_api::tenants::{CreateTenant, UpdateTenant};
+use opsdeck_core::progress::Progress;
 use opsdeck_core::{Preflight, TenantAction, TenantFilter, TenantRow, TenantsView};
+use tauri::ipc::Channel;
 use tauri::State;
 
-use super::{AppState, CmdResult};
+use super::{progress_to, AppState, CmdResult};
 
 /// The whole list (live, or cached and marked stale); the table filters it
 /// with [`tenants_matching`].
@@ -15,10 +17,14 @@ use super::{AppState, CmdResult};
 pub async fn tenants_list(
     state: State<'_, AppState>,
     profile: Option<String>,
+    on_progress: Channel<Progress>,
 ) -> CmdResult<TenantsView> {
+    let reporter = progress_to(on_progress);
     state
         .with_session(profile.as_deref(), |s| async move {
-            s.tenants().list(&TenantFilter::default()).await
+            s.tenants()
+                .list_reporting(&TenantFilter::default(), &reporter)
+                .await
         })
         .await
 }

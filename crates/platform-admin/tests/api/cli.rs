@@ -1,20 +1,25 @@
 //! The `platform-admin` binary: token creation, demo seeding and serving.
 
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use platform_admin::Db;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
+use tokio::time::timeout;
 
 use crate::support::{Backend, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_platform-admin");
 
-fn run(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run platform-admin")
+/// The longest one command of the binary may take.
+const LIMIT: Duration = Duration::from_secs(60);
+
+async fn run(args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    opsdeck_tests::process::output(cmd, b"", LIMIT)
+        .await
+        .unwrap_or_else(|e| panic!("platform-admin {args:?}: {e:#}"))
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
@@ -25,18 +30,6 @@ async fn count(db: &Db, table: &str) -> i64 {
         .expect("count")
         .try_get("n")
         .expect("n")
-}
-
-/// Waits for the child to exit, for at most `limit`.
-fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
 }
 
 async fn token_create_prints_only_the_token(backend: Backend) {
@@ -50,7 +43,8 @@ async fn token_create_prints_only_the_token(backend: Backend) {
         "ci",
         "--role",
         "viewer",
-    ]);
+    ])
+    .await;
     assert!(
         out.status.success(),
         "{}",
@@ -74,7 +68,8 @@ async fn token_create_prints_only_the_token(backend: Backend) {
         "ci",
         "--role",
         "admin",
-    ]);
+    ])
+    .await;
     assert!(!again.status.success(), "a second token named `ci`");
     assert!(again.stdout.is_empty());
     let bad_role = run(&[
@@ -86,14 +81,15 @@ async fn token_create_prints_only_the_token(backend: Backend) {
         "x",
         "--role",
         "owner",
-    ]);
+    ])
+    .await;
     assert!(!bad_role.status.success());
 }
 
 async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
     let test_db = TestDb::new(backend, "seed_demo_is_deterministic_and_idempotent").await;
     for _ in 0..2 {
-        let out = run(&["seed-demo", "--database", &test_db.url, "--count", "60"]);
+        let out = run(&["seed-demo", "--database", &test_db.url, "--count", "60"]).await;
         assert!(
             out.status.success(),
             "{}",
@@ -132,7 +128,7 @@ async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
 
 async fn serve_prints_its_address_and_stops_on_sigterm(backend: Backend) {
     let test_db = TestDb::new(backend, "serve_prints_its_address_and_stops_on_sigterm").await;
-    let mut child = Command::new(BIN)
+    let mut child = tokio::process::Command::new(BIN)
         .args([
             "--log-format",
             "json",
@@ -144,11 +140,23 @@ async fn serve_prints_its_address_and_stops_on_sigterm(backend: Backend) {
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .expect("spawn");
     let stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    // Read alongside, so a chatty log cannot fill the pipe and stall the server.
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
     let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
+    let first = timeout(LIMIT, lines.next_line())
+        .await
+        .expect("the address within the limit")
+        .expect("utf-8")
+        .expect("a line");
     let url = first
         .strip_prefix("listening on ")
         .expect("listening line")
@@ -158,7 +166,13 @@ async fn serve_prints_its_address_and_stops_on_sigterm(backend: Backend) {
         "{url}"
     );
 
-    let health = reqwest::get(format!("{url}/v1/health"))
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let health = client
+        .get(format!("{url}/v1/health"))
+        .send()
         .await
         .expect("health");
     assert_eq!(health.status(), reqwest::StatusCode::OK);
@@ -167,28 +181,32 @@ async fn serve_prints_its_address_and_stops_on_sigterm(backend: Backend) {
         .expect("id")
         .to_string();
 
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
+    let pid = child.id().expect("running").to_string();
+    let mut term = Command::new("kill");
+    term.args(["-TERM", &pid]);
+    let term = opsdeck_tests::process::output(term, b"", LIMIT)
+        .await
         .expect("kill");
-    assert!(term.success());
-    let status = wait_exit(&mut child, Duration::from_secs(15));
-    if status.is_none() {
-        let _ = child.kill();
-    }
+    assert!(term.status.success());
+    let status = timeout(Duration::from_secs(15), child.wait())
+        .await
+        .map(|waited| waited.expect("wait"));
     assert!(
-        status.is_some_and(|s| s.success()),
+        status.as_ref().is_ok_and(|s| s.success()),
         "exit after SIGTERM: {status:?}"
     );
-    assert!(lines.next().is_none(), "nothing but the address on stdout");
+    let rest = timeout(LIMIT, lines.next_line())
+        .await
+        .expect("stdout closed");
+    assert!(
+        matches!(rest, Ok(None)),
+        "nothing but the address on stdout: {rest:?}"
+    );
 
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read");
+    let stderr = timeout(LIMIT, log)
+        .await
+        .expect("stderr closed")
+        .expect("stderr reader");
     let request_line = stderr
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())

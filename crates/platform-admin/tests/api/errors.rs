@@ -153,9 +153,17 @@ on_both_databases! {
         }
         request.push_str("0\r\n\r\n");
         // The server may answer and close before it has read everything.
-        let _ = stream.write_all(request.as_bytes()).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.write_all(request.as_bytes()),
+        )
+        .await;
         let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.read_to_end(&mut response),
+        )
+        .await;
         let response = String::from_utf8_lossy(&response);
         assert!(response.starts_with("HTTP/1.1 413"), "{response}");
         assert!(response.contains("\"code\":\"payload_too_large\""), "{response}");
@@ -167,9 +175,19 @@ on_both_databases! {
              Content-Type: application/json\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n{{",
             srv.admin
         );
-        stream.write_all(request.as_bytes()).await.expect("write");
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.write_all(request.as_bytes()),
+        )
+        .await
+        .expect("written in time")
+        .expect("write");
         let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            stream.read_to_end(&mut response),
+        )
+        .await;
         let response = String::from_utf8_lossy(&response);
         assert!(response.starts_with("HTTP/1.1 413"), "{response}");
 

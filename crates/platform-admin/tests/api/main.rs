@@ -1,6 +1,7 @@
 //! Integration tests of platform-admin: the real server in-process on a
-//! loopback port, driven over HTTP, on SQLite and on PostgreSQL (named by
-//! `OPSDECK_TEST_POSTGRES_URL`; the PostgreSQL variants fail without it).
+//! loopback port, driven over HTTP, on SQLite and on PostgreSQL (a database
+//! in the server `OPSDECK_TEST_POSTGRES_URL` names, else in one the test
+//! starts; the PostgreSQL variants fail when they get none).
 
 #[macro_use]
 mod support;

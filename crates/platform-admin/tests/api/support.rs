@@ -1,102 +1,57 @@
-//! Harness of the integration tests: a real server in-process on a free
-//! loopback port, over a fresh SQLite file or a fresh PostgreSQL schema, with
-//! an admin and a viewer token and a client that speaks to it.
+//! The platform-admin side of the test harness: the real server in-process
+//! on a loopback port it bound itself (fast: no process to start), over a
+//! fresh SQLite file or a fresh PostgreSQL database from the one harness
+//! (`opsdeck_tests`, tests/support/), with an admin and a viewer token and a
+//! client that speaks to it with a timeout.
 
-use std::io::Write as _;
 use std::time::Duration;
 
+use opsdeck_tests::Postgres;
 use platform_admin::auth;
 use platform_admin::roles::Role;
 use platform_admin::{AppState, Db};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use sqlx::Connection as _;
 
-/// Names the PostgreSQL server the PostgreSQL variants run against.
-pub const POSTGRES_ENV: &str = "OPSDECK_TEST_POSTGRES_URL";
+/// Names the PostgreSQL server the PostgreSQL variants run against (without
+/// it, each test starts a PostgreSQL of its own, slower).
+#[allow(dead_code)] // for tests that name the variable in their messages
+pub const POSTGRES_ENV: &str = opsdeck_tests::postgres::URL_ENV;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use opsdeck_tests::Backend;
 
-/// A database of one test: a SQLite file in a temp dir, or a schema of its
-/// own on the PostgreSQL server (dropped at the end, even on failure).
+/// A database of one test: a SQLite file in a temp dir, or a PostgreSQL
+/// database of its own (dropped at the end, even on failure).
 pub struct TestDb {
     pub url: String,
     _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
+    _postgres: Option<Postgres>,
 }
 
 impl TestDb {
-    /// Fails the test, naming the variable to set, for PostgreSQL when the
-    /// environment names no server: a variant that did not run must not
-    /// pass for one that did.
+    /// Fails the test, saying why, when PostgreSQL is asked for and cannot
+    /// be had: a variant that did not run must not pass for one that did.
     pub async fn new(backend: Backend, test: &str) -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
             Backend::Sqlite => TestDb {
                 url: format!("sqlite://{}", dir.path().join("admin.db").display()),
                 _dir: dir,
-                postgres: None,
+                _postgres: None,
             },
             Backend::Postgres => {
-                let Some(base) = std::env::var(POSTGRES_ENV)
-                    .ok()
-                    .filter(|url| !url.is_empty())
-                else {
+                let postgres = Postgres::database_async().await.unwrap_or_else(|e| {
                     panic!(
-                        "{test} on postgres needs a PostgreSQL server: set {POSTGRES_ENV} \
-                         (e.g. postgres://postgres@127.0.0.1:5432/postgres; each test makes \
-                         and drops a schema of its own), or run only the SQLite variants \
-                         with `cargo test -p platform-admin sqlite::`"
-                    );
-                };
-                let schema = format!("pa_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&base)
-                    .await
-                    .expect("connect to OPSDECK_TEST_POSTGRES_URL");
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                conn.close().await.expect("close");
-                let separator = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+                        "{test} on postgres has no database: {e:#}\n(run only the SQLite \
+                         variants with `cargo test -p platform-admin sqlite::`)"
+                    )
+                });
                 TestDb {
-                    url,
+                    url: postgres.url.clone(),
                     _dir: dir,
-                    postgres: Some((base, schema)),
+                    _postgres: Some(postgres),
                 }
             }
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((base, schema)) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs inside the test's runtime, which cannot block on a
-        // future: the schema is dropped from a thread with its own runtime.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&base).await?;
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            let _ = writeln!(std::io::stderr(), "could not drop test schema: {dropped:?}");
         }
     }
 }
@@ -140,6 +95,7 @@ impl Server {
                 .expect("serve");
         });
         let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
@@ -292,7 +248,7 @@ impl Reply {
 }
 
 /// Declares each test twice: `sqlite::name` and `postgres::name`. The
-/// PostgreSQL one needs `OPSDECK_TEST_POSTGRES_URL` and fails without it.
+/// PostgreSQL one fails when it cannot get a database.
 macro_rules! on_both_databases {
     ($(async fn $name:ident($srv:ident) $body:block)*) => {
         mod sqlite {

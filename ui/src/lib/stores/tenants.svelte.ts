@@ -3,9 +3,10 @@
 //! toolbar's filter lets through: core decides that, from the list its
 //! session holds, so the window and the CLI find the same tenants.
 
-import type { IpcError, TenantFilter, TenantRow, TenantsView } from "../../generated/bindings";
+import type { IpcError, Progress, TenantFilter, TenantRow, TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
+import { tauriChannels, type ProgressChannels } from "../progress";
 import { isEmptyFilter, upsertTenant } from "../tenants";
 
 const HIGHLIGHT_MS = 4000;
@@ -16,6 +17,8 @@ export class Tenants {
   /** When the UI received `view` (ms since epoch), to keep the stale marker ageing. */
   receivedAt = $state(0);
   loading = $state(false);
+  /** How far the load in flight has got, as core reports it; null when none is. */
+  progress = $state.raw<Progress | null>(null);
   error = $state<IpcError | null>(null);
   /** Slug of a row to draw attention to, such as a tenant just created. */
   highlight = $state<string | null>(null);
@@ -33,14 +36,16 @@ export class Tenants {
   });
 
   readonly #ipc: Ipc;
+  readonly #channels: ProgressChannels;
   #profile = $state<string | null>(null);
   #seq = 0;
   #filter: TenantFilter | null = null;
   #filterSeq = 0;
   #highlightTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(ipc: Ipc) {
+  constructor(ipc: Ipc, channels: ProgressChannels = tauriChannels) {
     this.#ipc = ipc;
+    this.#channels = channels;
   }
 
   /** The profile whose list is loaded or loading. */
@@ -62,8 +67,12 @@ export class Tenants {
     }
     const seq = ++this.#seq;
     this.loading = true;
+    this.progress = null;
+    const channel = this.#channels((progress) => {
+      if (seq === this.#seq) this.progress = progress;
+    });
     try {
-      const view = await this.#ipc.tenantsList(profile);
+      const view = await this.#ipc.tenantsList(profile, channel);
       if (seq !== this.#seq) return;
       // Core filters the list it just fetched: ask for the new rows before
       // showing them, so a filtered table never flashes unfiltered.
@@ -78,7 +87,10 @@ export class Tenants {
       if (seq !== this.#seq) return;
       this.error = toIpcError(e);
     } finally {
-      if (seq === this.#seq) this.loading = false;
+      if (seq === this.#seq) {
+        this.loading = false;
+        this.progress = null;
+      }
     }
   }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 
-import type { TenantsView } from "../../generated/bindings";
+import type { Channel } from "@tauri-apps/api/core";
+
+import type { Progress, TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { fakeIpc, row } from "../testdata";
 import { Tenants } from "./tenants.svelte";
@@ -21,10 +23,18 @@ function answer(profile: string, slugs: string[]): TenantsView {
 
 const withList = (tenantsList: Ipc["tenantsList"]): Ipc => fakeIpc({ tenantsList });
 
+/** A store whose progress channels are plain objects the test can feed. */
+function newStore(ipc: Ipc, feeds: Array<(p: Progress) => void> = []): Tenants {
+  return new Tenants(ipc, (onmessage) => {
+    feeds.push(onmessage);
+    return {} as Channel<Progress>;
+  });
+}
+
 describe("Tenants store", () => {
   it("ignores an answer that arrives after a newer request", async () => {
     const calls: Array<ReturnType<typeof deferred<TenantsView>>> = [];
-    const store = new Tenants(
+    const store = newStore(
       withList(() => {
         const d = deferred<TenantsView>();
         calls.push(d);
@@ -44,7 +54,7 @@ describe("Tenants store", () => {
   it("drops the old profile's list as soon as another profile is asked for", async () => {
     const pending = deferred<TenantsView>();
     let n = 0;
-    const store = new Tenants(withList(() => (n++ === 0 ? Promise.resolve(answer("dev", ["d1"])) : pending.promise)));
+    const store = newStore(withList(() => (n++ === 0 ? Promise.resolve(answer("dev", ["d1"])) : pending.promise)));
     await store.load("dev");
     expect(store.view?.tenants).toHaveLength(1);
     void store.load("prod");
@@ -53,7 +63,7 @@ describe("Tenants store", () => {
 
   it("keeps the last list and records the error when a refresh fails", async () => {
     let fail = false;
-    const store = new Tenants(
+    const store = newStore(
       withList(() =>
         fail
           ? Promise.reject({ code: "unauthorized", message: "token rejected", details: [] })
@@ -70,7 +80,7 @@ describe("Tenants store", () => {
   it("does not start a second refresh while one is in flight", async () => {
     let calls = 0;
     const pending = deferred<TenantsView>();
-    const store = new Tenants(
+    const store = newStore(
       withList(() => {
         calls++;
         return pending.promise;
@@ -84,7 +94,7 @@ describe("Tenants store", () => {
   });
 
   it("applies a created tenant and drops a deleted one without a reload", async () => {
-    const store = new Tenants(withList(() => Promise.resolve(answer("dev", ["a"]))));
+    const store = newStore(withList(() => Promise.resolve(answer("dev", ["a"]))));
     await store.load("dev");
     await store.apply(row("b"));
     expect(store.view?.tenants.map((t) => t.slug)).toEqual(["a", "b"]);
@@ -94,7 +104,7 @@ describe("Tenants store", () => {
 
   it("shows the rows core says the filter lets through, and all of them without a filter", async () => {
     const asked: unknown[] = [];
-    const store = new Tenants(
+    const store = newStore(
       fakeIpc({
         tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex", "initech"])),
         tenantsMatching: (_profile, filter) => {
@@ -116,7 +126,7 @@ describe("Tenants store", () => {
   it("asks core again after a refresh, before showing the new rows", async () => {
     let list = ["acme"];
     let matches = ["id-acme"];
-    const store = new Tenants(
+    const store = newStore(
       fakeIpc({
         tenantsList: () => Promise.resolve(answer("dev", list)),
         tenantsMatching: () => Promise.resolve(matches),
@@ -132,7 +142,7 @@ describe("Tenants store", () => {
 
   it("ignores a filter answer that arrives after a newer filter", async () => {
     const answers: Array<ReturnType<typeof deferred<string[]>>> = [];
-    const store = new Tenants(
+    const store = newStore(
       fakeIpc({
         tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex"])),
         tenantsMatching: () => {
@@ -150,5 +160,19 @@ describe("Tenants store", () => {
     answers[0]!.resolve(["id-acme", "id-globex"]);
     await first;
     expect(store.rows.map((t) => t.slug)).toEqual(["globex"]);
+  });
+
+  it("shows core's progress while a list loads, and drops it when the list is in", async () => {
+    const pending = deferred<TenantsView>();
+    const feeds: Array<(p: Progress) => void> = [];
+    const store = newStore(withList(() => pending.promise), feeds);
+    const loading = store.load("dev");
+    expect(feeds).toHaveLength(1);
+    feeds[0]?.({ phase: "fetching tenants", done: 400, total: null, unit: "tenants" });
+    expect(store.progress?.done).toBe(400);
+    pending.resolve(answer("dev", ["a"]));
+    await loading;
+    expect(store.progress).toBeNull();
+    expect(store.view?.tenants).toHaveLength(1);
   });
 });

@@ -1,0 +1,123 @@
+//! The real `platform-admin` binary on loopback with a database of its own:
+//! it binds `127.0.0.1:0` and prints the address it got, which is read back.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::postgres::Postgres;
+use crate::process::{output_blocking, Proc};
+use crate::{bin, blocking};
+
+/// The longest the server may take to say where it listens.
+const START: Duration = Duration::from_secs(30);
+/// The longest one of its commands (token, seed) may run.
+const COMMAND: Duration = Duration::from_secs(120);
+
+/// Which database a platform-admin of a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A real platform-admin on a loopback port with its own database.
+pub struct PlatformAdmin {
+    pub url: String,
+    pub database: String,
+    pub dir: tempfile::TempDir,
+    proc: Option<Proc>,
+    _postgres: Option<Postgres>,
+}
+
+impl PlatformAdmin {
+    pub fn start(backend: Backend) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (database, postgres) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("admin.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let pg = Postgres::database()?;
+                (pg.url.clone(), Some(pg))
+            }
+        };
+        let mut admin = Self {
+            url: String::new(),
+            database,
+            dir,
+            proc: None,
+            _postgres: postgres,
+        };
+        admin.spawn("127.0.0.1:0")?;
+        Ok(admin)
+    }
+
+    fn spawn(&mut self, listen: &str) -> Result<()> {
+        let mut cmd = Command::new(bin("platform-admin"));
+        cmd.args(["serve", "--database", &self.database, "--listen", listen]);
+        let mut proc = Proc::spawn(cmd, "platform-admin", self.dir.path())?;
+        let url = blocking(|| {
+            proc.wait_for_line(START, |line| {
+                line.strip_prefix("listening on ")
+                    .map(|url| url.trim().to_string())
+            })
+        })?;
+        self.url = url;
+        self.proc = Some(proc);
+        Ok(())
+    }
+
+    /// What the server wrote to stderr.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("platform-admin.log")).unwrap_or_default()
+    }
+
+    fn command(&self, args: &[&str]) -> Result<String> {
+        let mut cmd = Command::new(bin("platform-admin"));
+        cmd.args(args).args(["--database", &self.database]);
+        let out = output_blocking(cmd, b"", COMMAND)?;
+        if !out.status.success() {
+            bail!(
+                "platform-admin {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        String::from_utf8(out.stdout).context("platform-admin printed no UTF-8")
+    }
+
+    /// Creates an API token with `role` and returns it.
+    pub fn token(&self, name: &str, role: &str) -> Result<String> {
+        let printed = self.command(&["token", "create", "--name", name, "--role", role])?;
+        let token = printed.trim().to_string();
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            bail!("token create printed `{token}`, not one token");
+        }
+        Ok(token)
+    }
+
+    /// Loads the demo data set.
+    pub fn seed_demo(&self) -> Result<()> {
+        self.command(&["seed-demo"]).map(drop)
+    }
+
+    /// Stops the server (its database stays).
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.kill();
+        }
+    }
+
+    /// Starts the server again on the same address and database (a test of
+    /// a server coming back needs the address its clients know; should
+    /// another program have taken it meanwhile, this fails rather than hand
+    /// the test someone else's server).
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop();
+        let listen = self.url.trim_start_matches("http://").to_string();
+        self.spawn(&listen)
+    }
+}
