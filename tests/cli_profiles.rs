@@ -1,6 +1,8 @@
 //! Profiles and tokens from the CLI: a token is kept in the OS keyring or
 //! nowhere, and a broken profiles file is reported, not overwritten.
 
+use std::time::Duration;
+
 use opsdeck_tests::{Backend, Cli, PlatformAdmin};
 
 /// Every byte under `dir`, to look for a secret that must not be there.
@@ -189,4 +191,99 @@ fn local_files_are_the_users_alone_and_tightened_when_found_looser() {
     cli.run(&["tenants", "list"]).success();
     assert_eq!(mode(&profiles), 0o600);
     assert_eq!(mode(&store), 0o600);
+}
+
+#[test]
+fn login_asks_for_the_token_at_a_terminal_and_never_shows_it() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.run(&[
+        "profile",
+        "add",
+        "plat",
+        "--admin-url",
+        &admin.url,
+        "--tier",
+        "dev",
+    ])
+    .success();
+
+    // `stty -a` afterwards shows the terminal was given its echo back.
+    let screen = opsdeck_tests::cli::type_at_prompt(
+        cli.terminal("stty echo", &["login", "plat"], "stty -a"),
+        "(input hidden): ",
+        &format!("{token}\r"),
+        Duration::from_secs(60),
+    );
+    assert!(
+        screen.contains("API token for profile `plat` (input hidden): "),
+        "{screen}"
+    );
+    assert!(!screen.contains(&token), "the token was echoed:\n{screen}");
+    assert!(screen.contains("stored in the OS keyring"), "{screen}");
+    assert!(screen.contains("[exit 0]"), "{screen}");
+    assert!(
+        screen.split_whitespace().any(|w| w == "echo"),
+        "echo restored: {screen}"
+    );
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["profiles"][0]["has_token"], true);
+    cli.run(&["tenants", "list"]).success();
+}
+
+#[test]
+fn ctrl_c_at_the_token_prompt_stores_nothing_and_gives_the_echo_back() {
+    let cli = Cli::new().expect("cli");
+    cli.run(&[
+        "profile",
+        "add",
+        "plat",
+        "--admin-url",
+        "http://127.0.0.1:9",
+        "--tier",
+        "dev",
+    ])
+    .success();
+    let screen = opsdeck_tests::cli::type_at_prompt(
+        cli.terminal("stty echo", &["login", "plat"], "stty -a"),
+        "(input hidden): ",
+        "opd_half\u{3}",
+        Duration::from_secs(60),
+    );
+    assert!(screen.contains("[exit 130]"), "{screen}");
+    assert!(!screen.contains("opd_half"), "{screen}");
+    assert!(
+        screen.split_whitespace().any(|w| w == "echo"),
+        "echo restored: {screen}"
+    );
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["profiles"][0]["has_token"], false);
+}
+
+#[test]
+fn login_without_a_terminal_or_token_stdin_fails_clearly() {
+    let cli = Cli::new().expect("cli");
+    cli.run(&[
+        "profile",
+        "add",
+        "plat",
+        "--admin-url",
+        "http://127.0.0.1:9",
+        "--tier",
+        "dev",
+    ])
+    .success();
+    let run = cli
+        .run_with_stdin(&["login", "plat"], "opd_piped")
+        .failure();
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("no terminal to type it at")
+            && run.stderr.contains("opsdeck login plat --token-stdin"),
+        "{}",
+        run.stderr
+    );
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["profiles"][0]["has_token"], false);
 }

@@ -3,8 +3,10 @@
 //! retries, the production confirmation (lifecycle actions and updates that
 //! take something away) and the offline stale view, which belongs to a server.
 
+use std::time::Duration;
+
 use opsdeck_tests::{Backend, Cli, Http, PlatformAdmin};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Declares one test per backend for a scenario `fn(Backend)`.
 macro_rules! on_both_backends {
@@ -29,6 +31,7 @@ on_both_backends!(
     unreachable_server_shows_the_cached_list_marked_stale,
     the_stale_view_never_shows_another_servers_tenants,
     the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it,
+    offline_the_list_exits_3_and_fresh_refuses_the_cache,
     search_needs_every_word_in_slug_or_name_and_get_lists_what_can_be_done,
 );
 
@@ -126,7 +129,11 @@ fn tenant_lifecycle_through_the_cli_is_audited(backend: Backend) {
     assert_eq!(filtered["tenants"].as_array().map(Vec::len), Some(1));
 
     let again = cli.run(&["tenants", "suspend", "acme"]).failure();
-    assert!(again.stderr.contains("409"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("tenant `acme` is already suspended"),
+        "{}",
+        again.stderr
+    );
 
     let resumed = cli
         .run(&["--json", "tenants", "resume", "acme"])
@@ -136,7 +143,7 @@ fn tenant_lifecycle_through_the_cli_is_audited(backend: Backend) {
 
     cli.run(&["tenants", "delete", "acme"]).success();
     let gone = cli.run(&["tenants", "get", "acme"]).failure();
-    assert!(gone.stderr.contains("404"), "{}", gone.stderr);
+    assert!(gone.stderr.contains("no tenant `acme`"), "{}", gone.stderr);
 
     let actions: Vec<String> = http
         .audit("tenant:acme")
@@ -187,17 +194,17 @@ fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) 
             "0",
         ])
         .failure();
-    assert!(
-        quota.stderr.contains("quotas.max_users"),
-        "{}",
-        quota.stderr
-    );
+    assert!(quota.stderr.contains("--max-users"), "{}", quota.stderr);
 
     // Duplicate slug: 409.
     let dup = cli
         .run(&["tenants", "create", "--slug", "acme", "--name", "Again"])
         .failure();
-    assert!(dup.stderr.contains("409"), "{}", dup.stderr);
+    assert!(
+        dup.stderr.contains("the slug `acme` is taken"),
+        "{}",
+        dup.stderr
+    );
 
     // Unknown tenant: 404 on every verb.
     for args in [
@@ -208,7 +215,11 @@ fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) 
         vec!["tenants", "delete", "nope"],
     ] {
         let run = cli.run(&args).failure();
-        assert!(run.stderr.contains("404"), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("no tenant `nope`"),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
 
     // Wrong token: login refuses it and keeps nothing.
@@ -326,7 +337,13 @@ fn retried_create_with_the_same_key_creates_one_tenant(backend: Backend) {
             "key-1",
         ])
         .failure();
-    assert!(other_body.stderr.contains("422"), "{}", other_body.stderr);
+    assert!(
+        other_body
+            .stderr
+            .contains("--idempotency-key: this key was used before"),
+        "{}",
+        other_body.stderr
+    );
     assert_eq!(http.tenant_count(), 1);
 
     // Suspend is a mutation too: the same key twice suspends once, without the 409 of a second suspend.
@@ -395,7 +412,7 @@ fn unreachable_server_shows_the_cached_list_marked_stale(backend: Backend) {
     assert!(live["stale"].is_null());
 
     admin.stop();
-    let stale = cli.run(&["--json", "tenants", "list"]).success();
+    let stale = cli.run(&["--json", "tenants", "list"]).stale();
     let view = stale.json();
     assert!(
         view["stale"]["reason"]
@@ -406,7 +423,7 @@ fn unreachable_server_shows_the_cached_list_marked_stale(backend: Backend) {
     );
     assert!(view["stale"]["age_seconds"].as_i64().is_some());
     assert_eq!(view["tenants"].as_array().map(Vec::len), Some(2));
-    let table = cli.run(&["tenants", "list"]).success();
+    let table = cli.run(&["tenants", "list"]).stale();
     assert!(table.stderr.contains("STALE"), "{}", table.stderr);
     assert!(table.stdout.contains("bravo"));
 
@@ -561,14 +578,16 @@ fn confirmation_is_exact_and_a_wrong_one_is_refused_everywhere(backend: Backend)
     );
 
     // Where no confirmation is needed, a wrong one is still an error: it
-    // names a different target than the one acted on.
+    // names a different target than the one acted on. Resume never asks,
+    // so it does not take the flag at all.
     cli.run(&["tenants", "suspend", "acme", "--confirm", "acme"])
         .success();
     let resume = cli
         .run(&["tenants", "resume", "acme", "--confirm", "globex"])
         .failure();
+    assert_eq!(resume.code, Some(2), "a usage error: {}", resume.stderr);
     assert!(
-        resume.stderr.contains("nothing was done"),
+        resume.stderr.contains("unexpected argument '--confirm'"),
         "{}",
         resume.stderr
     );
@@ -652,7 +671,7 @@ fn the_stale_view_never_shows_another_servers_tenants(backend: Backend) {
 
     // Pointed back at the first server, its own last list comes back.
     repoint(&cli, "plat", &elsewhere, &admin.url, &token);
-    let back = cli.run(&["--json", "tenants", "list"]).success().json();
+    let back = cli.run(&["--json", "tenants", "list"]).stale().json();
     assert!(!back["stale"].is_null(), "{back}");
     assert_eq!(back["tenants"][0]["slug"], "alpha");
 
@@ -705,7 +724,7 @@ fn the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it(backend: Back
     cli.run(&["profile", "remove", "plat"]).success();
     let kept = cli
         .run(&["--json", "--profile", "twin", "tenants", "list"])
-        .success()
+        .stale()
         .json();
     assert!(!kept["stale"].is_null(), "{kept}");
     assert_eq!(kept["tenants"][0]["slug"], "alpha");
@@ -726,6 +745,443 @@ fn the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it(backend: Back
         .success();
     let gone = cli.run(&["tenants", "list"]).failure();
     assert!(gone.stderr.contains("cannot reach"), "{}", gone.stderr);
+}
+
+/// Every JSON value in `text`, which must hold JSON and nothing else.
+fn only_json(what: &str, text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map(|v| v.unwrap_or_else(|e| panic!("{what} is not only JSON ({e}):\n{text}")))
+        .collect()
+}
+
+fn offline_the_list_exits_3_and_fresh_refuses_the_cache(backend: Backend) {
+    let (mut admin, cli, _http) = setup(backend, "dev");
+    cli.run(&["tenants", "create", "--slug", "alpha", "--name", "Alpha"])
+        .success();
+    let live = cli.run(&["tenants", "list", "--fresh"]).success();
+    assert!(live.stdout.contains("alpha"), "{}", live.stdout);
+    assert_eq!(live.code, Some(0));
+
+    admin.stop();
+    let shown = cli.run(&["tenants", "list"]).stale();
+    assert!(shown.stdout.contains("alpha"), "{}", shown.stdout);
+    assert!(shown.stderr.contains("STALE"), "{}", shown.stderr);
+
+    let refused = cli.run(&["tenants", "list", "--fresh"]).failure();
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(!refused.stdout.contains("alpha"), "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("cannot reach") && refused.stderr.contains("--fresh"),
+        "{}",
+        refused.stderr
+    );
+    let refused_json = cli.run(&["--json", "tenants", "list", "--fresh"]).failure();
+    assert!(refused_json.stdout.is_empty(), "{}", refused_json.stdout);
+    let report = only_json("stderr", &refused_json.stderr);
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0]["code"], "stale_refused");
+
+    // The exit codes are documented where people look.
+    for args in [vec!["--help"], vec!["tenants", "list", "--help"]] {
+        let help = cli.run(&args).success();
+        assert!(
+            help.stdout.contains("3  served stale"),
+            "{args:?}: {}",
+            help.stdout
+        );
+    }
+
+    admin.restart().expect("restart");
+    cli.run(&["tenants", "list", "--fresh"]).success();
+}
+
+#[test]
+fn with_json_stdout_and_stderr_carry_only_json() {
+    let (mut admin, cli, http) = setup(Backend::Sqlite, "prod");
+    let token = http.token.clone().expect("token");
+    let succeed = |args: &[&str], stdin: &str| {
+        let run = cli.run_with_stdin(args, stdin).success();
+        assert!(
+            only_json("stderr", &run.stderr).is_empty(),
+            "{args:?} wrote to stderr: {}",
+            run.stderr
+        );
+        let out = only_json("stdout", &run.stdout);
+        assert_eq!(out.len(), 1, "{args:?}: {}", run.stdout);
+        out.into_iter().next().unwrap_or_default()
+    };
+    succeed(
+        &[
+            "--json", "tenants", "create", "--slug", "acme", "--name", "Acme",
+        ],
+        "",
+    );
+    succeed(&["--json", "tenants", "get", "acme"], "");
+    succeed(&["--json", "tenants", "list"], "");
+    succeed(&["--json", "profile", "list"], "");
+    assert_eq!(
+        succeed(&["--json", "profile", "use", "plat"], "")["current"],
+        "plat"
+    );
+    assert_eq!(
+        succeed(&["--json", "login", "plat", "--token-stdin"], &token)["verified"],
+        true
+    );
+    succeed(
+        &["--json", "tenants", "suspend", "acme", "--confirm", "acme"],
+        "",
+    );
+    succeed(&["--json", "tenants", "resume", "acme"], "");
+
+    // Errors: one JSON object on stderr, nothing else anywhere; the
+    // preflight of a refused confirmation is a field, not a line before it.
+    let fail = |args: &[&str], code: &str| {
+        let run = cli.run(args).failure();
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        let report = only_json("stderr", &run.stderr);
+        assert_eq!(report.len(), 1, "{args:?}: {}", run.stderr);
+        assert_eq!(report[0]["code"], code, "{args:?}: {}", run.stderr);
+        report.into_iter().next().unwrap_or_default()
+    };
+    let refused = fail(
+        &["--json", "tenants", "delete", "acme"],
+        "confirmation_required",
+    );
+    assert!(
+        refused["preflight"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Delete tenant `acme`"),
+        "{refused}"
+    );
+    fail(&["--json", "tenants", "get", "nope"], "not_found");
+    let invalid = fail(
+        &[
+            "--json", "tenants", "create", "--slug", "Bad Slug", "--name", "X",
+        ],
+        "validation_failed",
+    );
+    assert_eq!(
+        invalid["details"][0]["field"], "slug",
+        "scripts get field paths"
+    );
+    fail(&["--json", "tenants", "list", "--sort", "size"], "usage");
+    fail(&["--json", "login", "plat"], "no_terminal");
+
+    // Offline, the stale marker is a field of the list, not a line.
+    admin.stop();
+    let stale = cli.run(&["--json", "tenants", "list"]).stale();
+    assert!(
+        only_json("stderr", &stale.stderr).is_empty(),
+        "{}",
+        stale.stderr
+    );
+    assert!(stale.json()["stale"]["age_seconds"].is_i64());
+}
+
+#[test]
+fn errors_say_what_is_wrong_once_in_the_words_of_the_command_line() {
+    let (_admin, cli, _http) = setup(Backend::Sqlite, "dev");
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    let lines = |text: &str| -> Vec<String> { text.lines().map(str::to_owned).collect() };
+
+    let missing = cli.run(&["tenants", "get", "nope"]).failure();
+    assert_eq!(lines(&missing.stderr), ["error: no tenant `nope`"]);
+
+    let quotas = cli
+        .run(&[
+            "tenants",
+            "create",
+            "--slug",
+            "okslug",
+            "--name",
+            "X",
+            "--max-users",
+            "0",
+            "--storage-gib",
+            "-5",
+        ])
+        .failure();
+    let said = lines(&quotas.stderr);
+    assert_eq!(said.len(), 2, "one line per mistake: {said:?}");
+    assert!(said[0].starts_with("error: --max-users: "), "{said:?}");
+    assert!(
+        said[1].starts_with("error: --storage-gib: ") && said[1].contains("-5"),
+        "{said:?}"
+    );
+    for jargon in ["quotas.", "server refused", "unexpected argument"] {
+        assert!(!quotas.stderr.contains(jargon), "{jargon}: {said:?}");
+    }
+    let rpm = cli
+        .run(&["tenants", "update", "acme", "--requests-per-minute", "-1"])
+        .failure();
+    assert!(
+        rpm.stderr.starts_with("error: --requests-per-minute: "),
+        "{}",
+        rpm.stderr
+    );
+
+    let url = cli
+        .run(&[
+            "profile",
+            "add",
+            "other",
+            "--admin-url",
+            "admin.example.net",
+            "--tier",
+            "dev",
+        ])
+        .failure();
+    assert!(
+        url.stderr.starts_with("error: --admin-url: ")
+            && url.stderr.contains("https://admin.example.net")
+            && !url.stderr.contains("relative URL without a base"),
+        "{}",
+        url.stderr
+    );
+    // The profile's name is an argument there, not a `--name` flag.
+    let name = cli
+        .run(&[
+            "profile",
+            "add",
+            "two words",
+            "--admin-url",
+            "http://127.0.0.1:9",
+            "--tier",
+            "dev",
+        ])
+        .failure();
+    assert!(
+        name.stderr.starts_with("error: the profile name: "),
+        "{}",
+        name.stderr
+    );
+}
+
+#[test]
+fn help_describes_every_flag_and_its_values_and_keeps_global_flags_apart() {
+    let cli = Cli::new().expect("cli");
+    let commands: [&[&str]; 15] = [
+        &[],
+        &["profile"],
+        &["profile", "add"],
+        &["profile", "list"],
+        &["profile", "use"],
+        &["profile", "remove"],
+        &["login"],
+        &["tenants"],
+        &["tenants", "list"],
+        &["tenants", "get"],
+        &["tenants", "create"],
+        &["tenants", "update"],
+        &["tenants", "suspend"],
+        &["tenants", "resume"],
+        &["tenants", "delete"],
+    ];
+    for command in commands {
+        let help = cli.run(&[command, &["--help"]].concat()).success().stdout;
+        let mut section = "";
+        for line in help.lines() {
+            if !line.starts_with(' ') && line.ends_with(':') {
+                section = line;
+                continue;
+            }
+            let item = line.trim_start();
+            if !(item.starts_with('-') || item.starts_with('<')) || section.starts_with("Exit") {
+                continue;
+            }
+            let (flag, text) = item.split_once("  ").unwrap_or((item, ""));
+            assert!(
+                !text.trim().is_empty(),
+                "{command:?}: `{line}` has no description:\n{help}"
+            );
+            if section == "Options:" {
+                assert!(
+                    !flag.contains("--json") && !flag.contains("--profile"),
+                    "{command:?}: global flags among the command's own:\n{help}"
+                );
+            }
+        }
+        let confirms = matches!(command, [_, "suspend" | "delete" | "update"]);
+        assert_eq!(
+            help.contains("--confirm"),
+            confirms,
+            "{command:?} offers --confirm only where it may be needed:\n{help}"
+        );
+    }
+    let values = [
+        (
+            &["tenants", "list"][..],
+            "--plan <PLAN>",
+            "[possible values: free, team, business, enterprise]",
+        ),
+        (
+            &["tenants", "list"],
+            "--status <STATUS>",
+            "[possible values: active, suspended]",
+        ),
+        (
+            &["tenants", "list"],
+            "--sort <SORT>",
+            "[possible values: slug, name, plan, status, updated]",
+        ),
+        (
+            &["tenants", "create"],
+            "--plan <PLAN>",
+            "[possible values: free, team, business, enterprise]",
+        ),
+        (
+            &["tenants", "update"],
+            "--plan <PLAN>",
+            "[possible values: free, team, business, enterprise]",
+        ),
+        (
+            &["profile", "add"],
+            "--tier <TIER>",
+            "[possible values: dev, staging, prod]",
+        ),
+    ];
+    for (command, flag, listed) in values {
+        let help = cli.run(&[command, &["--help"]].concat()).success().stdout;
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with('-') && l.contains(flag))
+            .unwrap_or_else(|| panic!("{command:?} has no {flag}:\n{help}"));
+        assert!(line.contains(listed), "{command:?}: {line}");
+    }
+    let list = cli.run(&["tenants", "list", "--help"]).success().stdout;
+    let global = list
+        .find("Global options:")
+        .expect("a global options section");
+    assert!(list[global..].contains("--json") && list[global..].contains("--profile"));
+}
+
+#[test]
+fn tenants_list_sorts_and_filters_by_plan() {
+    let (_admin, cli, _http) = setup(Backend::Sqlite, "dev");
+    for (slug, name, plan) in [
+        ("bravo", "Zeta", "free"),
+        ("alpha", "omega", "enterprise"),
+        ("charlie", "Alpha", "business"),
+    ] {
+        cli.run(&[
+            "tenants", "create", "--slug", slug, "--name", name, "--plan", plan,
+        ])
+        .success();
+    }
+    cli.run(&["tenants", "update", "alpha", "--name", "Omega Two"])
+        .success();
+    cli.run(&["tenants", "suspend", "bravo"]).success();
+    let slugs = |extra: &[&str]| -> Vec<String> {
+        let view = cli
+            .run(&[&["--json", "tenants", "list"][..], extra].concat())
+            .success()
+            .json();
+        view["tenants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["slug"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(slugs(&[]), ["alpha", "bravo", "charlie"]);
+    assert_eq!(slugs(&["--sort", "name"]), ["charlie", "alpha", "bravo"]);
+    assert_eq!(slugs(&["--sort", "plan"]), ["bravo", "charlie", "alpha"]);
+    assert_eq!(slugs(&["--sort", "status"]), ["alpha", "charlie", "bravo"]);
+    assert_eq!(slugs(&["--sort", "updated"]), ["bravo", "alpha", "charlie"]);
+    assert_eq!(slugs(&["--plan", "business"]), ["charlie"]);
+    assert_eq!(
+        slugs(&["--plan", "free", "--status", "active"]),
+        Vec::<String>::new()
+    );
+    let none = cli
+        .run(&["tenants", "list", "--plan", "free", "--status", "active"])
+        .success();
+    assert!(none.stdout.is_empty(), "no bare header: {}", none.stdout);
+    assert!(
+        none.stderr.contains("no tenants match on `plat`"),
+        "{}",
+        none.stderr
+    );
+    let table = cli
+        .run(&["tenants", "list", "--plan", "enterprise", "--sort", "name"])
+        .success();
+    assert!(
+        table.stdout.contains("alpha") && !table.stdout.contains("charlie"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn tables_fit_80_columns_and_times_name_their_zone() {
+    let (_admin, cli, _http) = setup(Backend::Sqlite, "dev");
+    let long_slug = format!("tenant-{}", "x".repeat(50));
+    let long_name = format!("Very Long Name {}", "Holdings ".repeat(15));
+    cli.run(&[
+        "tenants",
+        "create",
+        "--slug",
+        &long_slug,
+        "--name",
+        long_name.trim(),
+        "--plan",
+        "enterprise",
+    ])
+    .success();
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+
+    let table = cli
+        .run_with_env(&["tenants", "list"], "", &[("COLUMNS", "80")])
+        .success();
+    for line in table.stdout.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(table.stdout.contains('…'), "{}", table.stdout);
+    assert!(table.stdout.contains("acme"), "{}", table.stdout);
+    assert!(table.stdout.contains(" UTC"), "{}", table.stdout);
+
+    // On a real terminal, its own width rules.
+    let screen = opsdeck_tests::cli::type_at_prompt(
+        cli.terminal("stty cols 80 rows 24", &["tenants", "list"], ""),
+        "",
+        "",
+        Duration::from_secs(60),
+    );
+    assert!(screen.contains("[exit 0]"), "{screen}");
+    for line in screen.lines() {
+        let line = line.trim_end_matches('\r');
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(screen.contains('…') && screen.contains("acme"), "{screen}");
+
+    // People get one zone-bearing form and a right age; scripts get RFC 3339.
+    let shown = cli.run(&["tenants", "get", "acme"]).success().stdout;
+    let created = shown
+        .lines()
+        .find(|l| l.starts_with("created"))
+        .unwrap_or_default();
+    assert!(created.contains(" UTC (just now)"), "{created}\n{shown}");
+    let json = cli
+        .run(&["--json", "tenants", "get", "acme"])
+        .success()
+        .json();
+    let stamp = json["created_at"].as_str().unwrap_or_default();
+    assert!(
+        stamp.contains('T') && (stamp.ends_with('Z') || stamp.contains("+00:00")),
+        "{stamp}"
+    );
 }
 
 fn search_needs_every_word_in_slug_or_name_and_get_lists_what_can_be_done(backend: Backend) {

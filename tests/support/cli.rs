@@ -1,7 +1,8 @@
 //! The real `opsdeck` CLI with a config dir of its own (the keyring is the
 //! session's). Every run is killed, failing the test, when it overruns.
 
-use std::process::Command;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -20,6 +21,8 @@ pub struct Cli {
 /// What a CLI run left behind.
 pub struct Run {
     pub ok: bool,
+    /// The exit code; `None` when a signal ended the process.
+    pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -28,6 +31,7 @@ impl Run {
     fn of(out: std::process::Output) -> Self {
         Self {
             ok: out.status.success(),
+            code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
@@ -60,6 +64,18 @@ impl Run {
         );
         self
     }
+
+    /// Asserts the exit code `opsdeck` gives when it showed cached data (3).
+    pub fn stale(self) -> Self {
+        assert_eq!(
+            self.code,
+            Some(3),
+            "opsdeck should have exited with 3 (served stale):\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
 }
 
 impl Cli {
@@ -89,6 +105,45 @@ impl Cli {
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
         self.run_within(args, stdin, RUN_LIMIT).0
+    }
+
+    /// Runs opsdeck with extra environment variables (`COLUMNS`, say).
+    pub fn run_with_env(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.args(args);
+        cmd.envs(env.iter().copied());
+        let out = output_blocking(cmd, stdin.as_bytes(), RUN_LIMIT)
+            .unwrap_or_else(|e| panic!("opsdeck {args:?}: {e:#}"));
+        Run::of(out)
+    }
+
+    /// `opsdeck args` run on a pseudo-terminal by util-linux `script`, after
+    /// `setup` (a shell line such as `stty cols 80`) on the same terminal;
+    /// `after` runs there once opsdeck has ended. Drive it with
+    /// [`type_at_prompt`].
+    pub fn terminal(&self, setup: &str, args: &[&str], after: &str) -> Command {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let opsdeck = std::iter::once(bin("opsdeck").display().to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .map(|a| quote(&a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let or_nothing = |line: &str| match line.trim() {
+            "" => ":".to_string(),
+            _ => line.to_string(),
+        };
+        let (setup, after) = (or_nothing(setup), or_nothing(after));
+        let line =
+            format!("{setup}; {opsdeck}; echo \"[exit $?]\"; {after}; echo '{TERMINAL_END}'");
+        let plain = self.command();
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"]);
+        for (key, value) in plain.get_envs() {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd
     }
 
     /// Runs opsdeck, killing it and failing the test if it is still running
@@ -124,4 +179,67 @@ impl Cli {
         self.run_with_stdin(&["login", profile, "--token-stdin"], token)
             .success();
     }
+}
+
+/// What a [`Cli::terminal`] prints last: `script` ends only once its input
+/// is closed, and that is the time to close it.
+const TERMINAL_END: &str = "[end of terminal]";
+
+/// Runs `cmd` (a [`Cli::terminal`]) and, once `prompt` is on its screen,
+/// types `keys`; returns the whole screen once it ends. Fails the test when
+/// the prompt or the end does not come within `limit`.
+pub fn type_at_prompt(mut cmd: Command, prompt: &str, keys: &str, limit: Duration) -> String {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start script (util-linux) for a pseudo-terminal");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut screen = Vec::new();
+    let mut stdin = child.stdin.take();
+    let mut typed = false;
+    loop {
+        let text = String::from_utf8_lossy(&screen).into_owned();
+        if !typed && text.contains(prompt) {
+            if let Some(input) = stdin.as_mut() {
+                input
+                    .write_all(keys.as_bytes())
+                    .expect("type at the prompt");
+                input.flush().expect("type at the prompt");
+            }
+            typed = true;
+        }
+        if typed && text.contains(TERMINAL_END) {
+            drop(stdin.take());
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let waited_for = if typed { "end" } else { "prompt" };
+            panic!("no {waited_for} within {limit:?}; the screen:\n{text}");
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(bytes) => screen.extend(bytes),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                if child.try_wait().expect("wait for script").is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+    let _ = child.wait();
+    String::from_utf8_lossy(&screen).into_owned()
 }

@@ -1,27 +1,40 @@
 //! `opsdeck`: every Opsdeck capability from the terminal. Each subcommand
 //! parses its arguments, calls core, and prints; the rules live in core.
 
+mod error;
 mod output;
 mod profiles;
 mod tenants;
+mod terminal;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use opsdeck_core::Console;
 
+use crate::error::{exit, CliError, EXIT_CODES_HELP};
+
 #[derive(Parser)]
 #[command(
     name = "opsdeck",
     version,
-    about = "Operations console for a multi-tenant platform"
+    about = "Operations console for a multi-tenant platform",
+    after_help = EXIT_CODES_HELP,
 )]
 struct Cli {
-    /// Profile to use instead of the current one.
-    #[arg(long, short = 'p', global = true, env = "OPSDECK_PROFILE")]
+    /// Profile to use instead of the current one (see `opsdeck profile list`).
+    #[arg(
+        long,
+        short = 'p',
+        global = true,
+        env = "OPSDECK_PROFILE",
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     profile: Option<String>,
-    /// Print JSON for scripts instead of tables.
-    #[arg(long, global = true)]
+    /// Print JSON for scripts: results on stdout, errors as one JSON object
+    /// on stderr, and nothing else on either.
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     #[command(subcommand)]
     command: Command,
@@ -32,22 +45,48 @@ enum Command {
     /// Manage profiles: the environments Opsdeck knows.
     #[command(subcommand)]
     Profile(profiles::ProfileCommand),
-    /// Store a profile's API token in the OS keyring.
+    /// Store a profile's API token in the OS keyring (asks for it, unseen).
     Login(profiles::LoginArgs),
     /// Tenants: list, inspect, create, change, suspend, resume, delete.
     #[command(subcommand)]
     Tenants(tenants::TenantsCommand),
 }
 
+/// How a command that did its work ended.
+pub enum Done {
+    Fresh,
+    /// What was shown is the cached copy: the server was unreachable.
+    Stale,
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // `--json` anywhere before a `--` asks for JSON errors, even when the rest
+    // of the command line cannot be parsed.
+    let json = std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if json && e.use_stderr() => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            output::usage_error_json(first.strip_prefix("error: ").unwrap_or(first));
+            return ExitCode::from(exit::USAGE);
+        }
+        Err(e) => e.exit(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.json {
+        // Warnings go on stderr too; with --json they are JSON as well.
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,26 +94,38 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            let e = CliError::Core(opsdeck_core::Error::Io {
+                path: "<async runtime>".into(),
+                source: e,
+            });
+            output::error(&e, cli.json, output::Words::Other);
+            return ExitCode::from(exit::FAILURE);
         }
     };
+    let json = cli.json;
+    let words = match cli.command {
+        Command::Tenants(_) => output::Words::Tenants,
+        Command::Profile(_) => output::Words::Profile,
+        Command::Login(_) => output::Words::Other,
+    };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Done::Fresh) => ExitCode::SUCCESS,
+        Ok(Done::Stale) => ExitCode::from(exit::STALE),
         Err(e) => {
-            output::error(&e);
-            ExitCode::FAILURE
+            output::error(&e, json, words);
+            ExitCode::from(exit::FAILURE)
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), opsdeck_core::Error> {
+async fn run(cli: Cli) -> Result<Done, CliError> {
     let console = Console::open_default().await?;
-    let out = output::Output { json: cli.json };
+    let out = output::Output::new(cli.json);
     let profile = cli.profile.as_deref();
     match cli.command {
-        Command::Profile(cmd) => profiles::run(&console, &out, cmd).await,
-        Command::Login(args) => profiles::login(&console, &out, args).await,
-        Command::Tenants(cmd) => tenants::run(&console, &out, profile, cmd).await,
+        Command::Profile(cmd) => profiles::run(&console, &out, cmd).await?,
+        Command::Login(args) => profiles::login(&console, &out, args).await?,
+        Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
     }
+    Ok(Done::Fresh)
 }

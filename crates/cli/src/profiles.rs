@@ -2,47 +2,60 @@
 
 use std::io::Read;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 use opsdeck_core::console::LoginCheck;
 use opsdeck_core::secrets::Token;
-use opsdeck_core::{Console, Error, Result, Tier};
+use opsdeck_core::{Console, Error, Tier};
 
+use crate::error::{CliError, Result};
 use crate::output::Output;
 
 #[derive(Subcommand)]
 pub enum ProfileCommand {
     /// Add a profile (the first one becomes current).
     Add {
+        /// Name of the new profile, as used with `--profile` (letters, digits, `-`, `_`, `.`).
         name: String,
-        /// Base URL of the Platform Admin API.
-        #[arg(long)]
+        /// Base URL of the Platform Admin API, in full: https://admin.example.net
+        /// (plain http only to a loopback address).
+        #[arg(long, value_name = "URL")]
         admin_url: String,
-        /// dev, staging or prod; prod asks for confirmation of destructive actions.
-        #[arg(long, value_parser = parse_tier)]
+        /// How careful to be: on prod, suspending, deleting and lowering
+        /// quotas or the plan need the tenant's slug typed.
+        #[arg(long, value_parser = tier_parser())]
         tier: Tier,
         /// Make it the current profile.
         #[arg(long = "use")]
         make_current: bool,
     },
-    /// List profiles.
+    /// List profiles; the current one is marked `*`.
     List,
     /// Make a profile the current one.
-    Use { name: String },
+    Use {
+        /// Name of the profile.
+        name: String,
+    },
     /// Remove a profile, its token and its cached state.
-    Remove { name: String },
+    Remove {
+        /// Name of the profile.
+        name: String,
+    },
 }
 
 #[derive(Args)]
 pub struct LoginArgs {
     /// The profile the token belongs to.
     profile: String,
-    /// Read the token from standard input (it never appears in shell history).
-    #[arg(long, required = true)]
+    /// Read the token from standard input instead of asking for it at the
+    /// terminal: for scripts (it never appears in shell history).
+    #[arg(long)]
     token_stdin: bool,
 }
 
-fn parse_tier(s: &str) -> std::result::Result<Tier, String> {
-    s.parse().map_err(|e: Error| e.to_string())
+fn tier_parser() -> impl TypedValueParser<Value = Tier> {
+    PossibleValuesParser::new(Tier::ALL.map(Tier::as_str))
+        .try_map(|s| s.parse::<Tier>().map_err(|e: Error| e.to_string()))
 }
 
 pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result<()> {
@@ -60,7 +73,7 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
                 out.json(&entry);
             } else {
                 out.note(&format!(
-                    "added profile `{}` ({}) → {}\nnext: opsdeck login {} --token-stdin",
+                    "added profile `{}` ({}) → {}\nnext: opsdeck login {}",
                     entry.name, entry.tier, entry.admin_url, entry.name
                 ));
             }
@@ -70,6 +83,7 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
             if out.json {
                 out.json(&list);
             } else {
+                use crate::output::Column;
                 let rows = list
                     .profiles
                     .iter()
@@ -88,15 +102,30 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
                         ]
                     })
                     .collect();
-                out.table(&["", "NAME", "TIER", "ADMIN URL", "TOKEN"], rows);
+                out.table(
+                    &[
+                        Column::text("", u8::MAX),
+                        Column::free_text("NAME", u8::MAX),
+                        Column::text("TIER", u8::MAX),
+                        Column::free_text("ADMIN URL", u8::MAX),
+                        Column::text("TOKEN", 1),
+                    ],
+                    rows,
+                );
             }
         }
         ProfileCommand::Use { name } => {
             console.profile_use(&name).await?;
+            if out.json {
+                out.json(&serde_json::json!({ "current": name }));
+            }
             out.note(&format!("now using profile `{name}`"));
         }
         ProfileCommand::Remove { name } => {
             console.profile_remove(&name).await?;
+            if out.json {
+                out.json(&serde_json::json!({ "removed": name }));
+            }
             out.note(&format!("removed profile `{name}`"));
         }
     }
@@ -104,24 +133,61 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
 }
 
 pub async fn login(console: &Console, out: &Output, args: LoginArgs) -> Result<()> {
-    debug_assert!(args.token_stdin);
-    let mut raw = String::new();
-    std::io::stdin()
-        .read_to_string(&mut raw)
-        .map_err(|source| Error::Io {
-            path: "<stdin>".into(),
-            source,
-        })?;
+    let raw = if args.token_stdin {
+        let mut raw = String::new();
+        std::io::stdin()
+            .read_to_string(&mut raw)
+            .map_err(|source| Error::Io {
+                path: "<stdin>".into(),
+                source,
+            })?;
+        raw
+    } else if crate::terminal::can_ask() {
+        ask_unseen(&args.profile).await?
+    } else {
+        return Err(CliError::NoTerminal {
+            profile: args.profile,
+        });
+    };
     let token = Token::new(&raw)?;
-    match console.login(&args.profile, token).await? {
-        LoginCheck::Verified => out.note(&format!(
-            "token for `{}` checked with the server and stored in the OS keyring",
-            args.profile
-        )),
-        LoginCheck::Unverified => out.note(&format!(
-            "warning: the server of `{}` is unreachable; the token is stored in the OS keyring unchecked",
-            args.profile
-        )),
+    let verified = match console.login(&args.profile, token).await? {
+        LoginCheck::Verified => {
+            out.note(&format!(
+                "token for `{}` checked with the server and stored in the OS keyring",
+                args.profile
+            ));
+            true
+        }
+        LoginCheck::Unverified => {
+            out.note(&format!(
+                "warning: the server of `{}` is unreachable; the token is stored in the OS keyring unchecked",
+                args.profile
+            ));
+            false
+        }
+    };
+    if out.json {
+        out.json(&serde_json::json!({ "profile": args.profile, "verified": verified }));
     }
     Ok(())
+}
+
+/// Asks for the token at the terminal, unseen.
+async fn ask_unseen(profile: &str) -> Result<String> {
+    let prompt = format!("API token for profile `{profile}` (input hidden): ");
+    let line = crate::terminal::ask_unseen(&prompt)
+        .await
+        .map_err(|source| Error::Io {
+            path: "<terminal>".into(),
+            source,
+        })?;
+    if line.trim().is_empty() {
+        if !line.ends_with('\n') {
+            eprintln!();
+        }
+        return Err(CliError::NothingTyped {
+            profile: profile.to_string(),
+        });
+    }
+    Ok(line)
 }

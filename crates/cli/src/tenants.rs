@@ -3,43 +3,37 @@
 use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 
-use clap::{Args, Subcommand};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Subcommand, ValueEnum};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
-use opsdeck_core::{
-    Console, Error, Result, SlugConfirmation, TenantAction, TenantFilter, TenantRow,
-};
-
 use opsdeck_core::tenants::Tenants;
+use opsdeck_core::{Console, Error, SlugConfirmation, TenantAction, TenantFilter, TenantRow};
 
-use crate::output::{age, Output};
+use crate::error::{CliError, Result, EXIT_CODES_HELP};
+use crate::output::{ago, when, when_and_ago, Column, Output};
+use crate::Done;
 
 #[derive(Subcommand)]
 pub enum TenantsCommand {
-    /// List tenants (the cached list, marked stale, when the server is unreachable).
-    List {
-        /// Only tenants with this status.
-        #[arg(long, value_parser = parse_status)]
-        status: Option<TenantStatus>,
-        /// Only tenants on this plan.
-        #[arg(long, value_parser = parse_plan)]
-        plan: Option<Plan>,
-        /// Only tenants whose slug or name contains every word of this text.
-        #[arg(long)]
-        search: Option<String>,
-    },
+    /// List tenants. When the server is unreachable, the list last seen on
+    /// it is shown, marked stale, and the exit status is 3.
+    #[command(after_help = EXIT_CODES_HELP)]
+    List(ListArgs),
     /// Show one tenant and what can be done to it.
     Get {
         /// Tenant id or slug.
         tenant: String,
     },
-    /// Create a tenant.
+    /// Create a tenant. Quotas not given come from the plan.
     Create {
+        /// Short unique name: lowercase letters, digits and hyphens.
         #[arg(long)]
         slug: String,
+        /// Display name.
         #[arg(long)]
         name: String,
-        /// free, team (default), business or enterprise.
-        #[arg(long, value_parser = parse_plan)]
+        /// Commercial plan; it sets the default quotas [default: team].
+        #[arg(long, value_parser = plan_parser())]
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
@@ -49,10 +43,13 @@ pub enum TenantsCommand {
     /// Change a tenant's name, plan or quotas. On a prod profile, lowering a
     /// quota or the plan shows each change and asks for the slug.
     Update {
+        /// Tenant id or slug.
         tenant: String,
+        /// New display name.
         #[arg(long)]
         name: Option<String>,
-        #[arg(long, value_parser = parse_plan)]
+        /// New plan (its default quotas are not applied: set quotas apart).
+        #[arg(long, value_parser = plan_parser())]
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
@@ -63,19 +60,89 @@ pub enum TenantsCommand {
     },
     /// Suspend a tenant: its users are refused until it is resumed.
     Suspend(ActionArgs),
-    /// Resume a suspended tenant.
-    Resume(ActionArgs),
+    /// Resume a suspended tenant: its users may sign in again.
+    Resume(ResumeArgs),
     /// Delete a tenant for good.
     Delete(ActionArgs),
 }
 
 #[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Order of the rows (updated: most recently changed first).
+    #[arg(long, value_enum, default_value_t = SortKey::Slug)]
+    sort: SortKey,
+    /// Fail (exit status 1) rather than show the cached list when the server
+    /// is unreachable.
+    #[arg(long)]
+    fresh: bool,
+}
+
+/// Which tenants a list shows: core's filter, as flags.
+#[derive(Args)]
+pub struct FilterArgs {
+    /// Only tenants with this status.
+    #[arg(long, value_parser = status_parser())]
+    status: Option<TenantStatus>,
+    /// Only tenants on this plan.
+    #[arg(long, value_parser = plan_parser())]
+    plan: Option<Plan>,
+    /// Only tenants whose slug or name contains every word of this text
+    /// (any case).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+}
+
+impl FilterArgs {
+    fn filter(self) -> TenantFilter {
+        TenantFilter {
+            status: self.status,
+            plan: self.plan,
+            search: self.search.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortKey {
+    Slug,
+    Name,
+    Plan,
+    Status,
+    Updated,
+}
+
+impl SortKey {
+    fn sort(self, rows: &mut [TenantRow]) {
+        let rank = |p: Plan| Plan::ALL.iter().position(|q| *q == p);
+        let status = |s: TenantStatus| TenantStatus::ALL.iter().position(|q| *q == s);
+        let slug = |r: &TenantRow| r.tenant.slug.clone();
+        match self {
+            SortKey::Slug => rows.sort_by(|a, b| a.tenant.slug.cmp(&b.tenant.slug)),
+            SortKey::Name => rows.sort_by_cached_key(|r| (r.tenant.name.to_lowercase(), slug(r))),
+            SortKey::Plan => rows.sort_by_cached_key(|r| (rank(r.tenant.plan), slug(r))),
+            SortKey::Status => rows.sort_by_cached_key(|r| (status(r.tenant.status), slug(r))),
+            SortKey::Updated => rows.sort_by(|a, b| {
+                (b.tenant.updated_at.cmp(&a.tenant.updated_at))
+                    .then_with(|| a.tenant.slug.cmp(&b.tenant.slug))
+            }),
+        }
+    }
+}
+
+/// Quotas; negative numbers are taken as numbers, for the server's check
+/// to refuse by name rather than clap to take them for flags.
+#[derive(Args)]
 pub struct QuotaArgs {
-    #[arg(long)]
+    /// Most users the tenant may have.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     max_users: Option<i64>,
-    #[arg(long)]
+    /// Storage the tenant may use, in GiB.
+    #[arg(long, value_name = "GIB", allow_negative_numbers = true)]
     storage_gib: Option<i64>,
-    #[arg(long)]
+    /// API requests the tenant may make per minute.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     requests_per_minute: Option<i64>,
 }
 
@@ -92,16 +159,18 @@ impl QuotaArgs {
 
 #[derive(Args)]
 pub struct KeyArg {
-    /// Idempotency key: rerunning with the same key never acts twice.
-    #[arg(long)]
+    /// Idempotency key: rerunning with the same key never acts twice
+    /// [default: a new one each run].
+    #[arg(long, value_name = "KEY")]
     idempotency_key: Option<String>,
 }
 
 #[derive(Args)]
 pub struct ConfirmArg {
     /// The tenant's slug, exactly, to confirm on a prod profile without a
-    /// prompt. A slug that is not the target's is always refused.
-    #[arg(long)]
+    /// prompt (needed with --json or without a terminal). A slug that is not
+    /// the target's is always refused, even where no confirmation is needed.
+    #[arg(long, value_name = "SLUG")]
     confirm: Option<String>,
 }
 
@@ -115,12 +184,22 @@ pub struct ActionArgs {
     key: KeyArg,
 }
 
-fn parse_plan(s: &str) -> std::result::Result<Plan, String> {
-    s.parse()
+/// Resuming takes nothing away, so it never asks for a confirmation.
+#[derive(Args)]
+pub struct ResumeArgs {
+    /// Tenant id or slug.
+    tenant: String,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
-fn parse_status(s: &str) -> std::result::Result<TenantStatus, String> {
-    s.parse()
+fn plan_parser() -> impl TypedValueParser<Value = Plan> {
+    PossibleValuesParser::new(Plan::ALL.map(Plan::as_str)).try_map(|s| s.parse::<Plan>())
+}
+
+fn status_parser() -> impl TypedValueParser<Value = TenantStatus> {
+    PossibleValuesParser::new(TenantStatus::ALL.map(TenantStatus::as_str))
+        .try_map(|s| s.parse::<TenantStatus>())
 }
 
 pub async fn run(
@@ -128,55 +207,12 @@ pub async fn run(
     out: &Output,
     profile: Option<&str>,
     cmd: TenantsCommand,
-) -> Result<()> {
+) -> Result<Done> {
     // One session for the run: the profile and its token are read once.
     let session = console.session(profile).await?;
     let tenants = session.tenants();
     match cmd {
-        TenantsCommand::List {
-            status,
-            plan,
-            search,
-        } => {
-            let filter = TenantFilter {
-                status,
-                plan,
-                search: search.unwrap_or_default(),
-            };
-            let view = tenants.list(&filter).await?;
-            if let Some(stale) = &view.stale {
-                out.note(&format!(
-                    "STALE: showing the list cached {} ({}): {}",
-                    age(stale.age_seconds),
-                    view.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                    stale.reason
-                ));
-            }
-            if out.json {
-                out.json(&view);
-            } else {
-                let rows = view.tenants.iter().map(|r| row(&r.tenant)).collect();
-                out.table(
-                    &[
-                        "SLUG",
-                        "NAME",
-                        "PLAN",
-                        "STATUS",
-                        "USERS",
-                        "STORAGE GIB",
-                        "RPM",
-                        "UPDATED",
-                    ],
-                    rows,
-                );
-                out.note(&format!(
-                    "{} tenants on `{}` ({})",
-                    view.tenants.len(),
-                    view.profile,
-                    view.tier
-                ));
-            }
-        }
+        TenantsCommand::List(args) => return list(&tenants, out, args).await,
         TenantsCommand::Get { tenant } => {
             let row = tenants.row(tenants.get(&tenant).await?);
             if out.json {
@@ -229,11 +265,99 @@ pub async fn run(
             .await?;
             show(out, &tenant);
         }
-        TenantsCommand::Suspend(args) => act(&tenants, out, TenantAction::Suspend, args).await?,
-        TenantsCommand::Resume(args) => act(&tenants, out, TenantAction::Resume, args).await?,
-        TenantsCommand::Delete(args) => act(&tenants, out, TenantAction::Delete, args).await?,
+        TenantsCommand::Suspend(args) => {
+            act(
+                &tenants,
+                out,
+                TenantAction::Suspend,
+                args.tenant,
+                args.confirm.confirm,
+                args.key,
+            )
+            .await?
+        }
+        TenantsCommand::Resume(args) => {
+            act(
+                &tenants,
+                out,
+                TenantAction::Resume,
+                args.tenant,
+                None,
+                args.key,
+            )
+            .await?
+        }
+        TenantsCommand::Delete(args) => {
+            act(
+                &tenants,
+                out,
+                TenantAction::Delete,
+                args.tenant,
+                args.confirm.confirm,
+                args.key,
+            )
+            .await?
+        }
     }
-    Ok(())
+    Ok(Done::Fresh)
+}
+
+async fn list(tenants: &Tenants<'_>, out: &Output, args: ListArgs) -> Result<Done> {
+    let filtered = args.filter.filter();
+    let mut view = tenants.list(&filtered).await?;
+    if let (true, Some(stale)) = (args.fresh, &view.stale) {
+        return Err(CliError::StaleRefused {
+            reason: stale.reason.clone(),
+            age: ago(stale.age_seconds),
+        });
+    }
+    args.sort.sort(&mut view.tenants);
+    let done = match view.stale {
+        Some(_) => Done::Stale,
+        None => Done::Fresh,
+    };
+    if out.json {
+        // The stale marker is the view's `stale` field.
+        out.json(&view);
+    } else {
+        if let Some(stale) = &view.stale {
+            out.note(&format!(
+                "STALE: {}; showing the list cached {} ({})",
+                stale.reason,
+                ago(stale.age_seconds),
+                when(view.fetched_at)
+            ));
+        }
+        let rows: Vec<_> = view.tenants.iter().map(|r| row(&r.tenant)).collect();
+        if rows.is_empty() {
+            out.note(&format!(
+                "no tenants{} on `{}` ({})",
+                if filtered.is_empty() { "" } else { " match" },
+                view.profile,
+                view.tier
+            ));
+            return Ok(done);
+        }
+        out.table(
+            &[
+                Column::free_text("SLUG", u8::MAX),
+                Column::free_text("NAME", u8::MAX),
+                Column::text("PLAN", 6),
+                Column::text("STATUS", u8::MAX),
+                Column::number("USERS", 3),
+                Column::number("STORAGE GIB", 2),
+                Column::number("RPM", 1),
+                Column::text("UPDATED", 5),
+            ],
+            rows,
+        );
+        let count = match view.tenants.len() {
+            1 => "1 tenant".to_string(),
+            n => format!("{n} tenants"),
+        };
+        out.note(&format!("{count} on `{}` ({})", view.profile, view.tier));
+    }
+    Ok(done)
 }
 
 /// Runs `run` with the confirmation given; where core answers that the slug
@@ -241,15 +365,17 @@ pub async fn run(
 async fn confirmed<T, F, Fut>(out: &Output, given: Option<String>, run: F) -> Result<T>
 where
     F: Fn(Option<String>) -> Fut,
-    Fut: Future<Output = Result<T>>,
+    Fut: Future<Output = opsdeck_core::Result<T>>,
 {
-    // Core decides whether the slug must be typed; ask only when it says so.
+    // Core decides whether the slug must be typed; ask only when it says so,
+    // and never under --json, whose stderr carries nothing but JSON (the
+    // error then carries the preflight).
     match run(given).await {
         Err(Error::ConfirmationRequired {
             action,
             target,
             summary,
-        }) => {
+        }) if !out.json => {
             out.note(&summary);
             let typed = prompt(
                 &format!("Type the slug `{target}` to {action} it: "),
@@ -257,9 +383,9 @@ where
                 &action,
                 &summary,
             )?;
-            run(Some(typed)).await
+            Ok(run(Some(typed)).await?)
         }
-        other => other,
+        other => Ok(other?),
     }
 }
 
@@ -268,27 +394,29 @@ async fn act(
     tenants: &Tenants<'_>,
     out: &Output,
     action: TenantAction,
-    args: ActionArgs,
+    tenant: String,
+    confirm: Option<String>,
+    key: KeyArg,
 ) -> Result<()> {
-    let key = args.key.idempotency_key.as_deref();
-    let tenant = args.tenant.as_str();
-    let result = confirmed(out, args.confirm.confirm, |confirmation| async move {
+    let key = key.idempotency_key.as_deref();
+    let target = tenant.as_str();
+    let result = confirmed(out, confirm, |confirmation| async move {
         tenants
-            .act(action, tenant, confirmation.as_deref(), key)
+            .act(action, target, confirmation.as_deref(), key)
             .await
     })
     .await?;
     match result {
         Some(tenant) => show(out, &tenant),
-        None if out.json => out.json(&serde_json::json!({ "deleted": args.tenant })),
-        None => out.note(&format!("deleted tenant `{}`", args.tenant)),
+        None if out.json => out.json(&serde_json::json!({ "deleted": tenant })),
+        None => out.note(&format!("deleted tenant `{tenant}`")),
     }
     Ok(())
 }
 
 /// Reads the confirmation from the terminal; without one, refuses. Only the
 /// line's end is taken off: core compares what was typed exactly.
-fn prompt(question: &str, want: &str, action: &str, summary: &str) -> Result<String> {
+fn prompt(question: &str, want: &str, action: &str, summary: &str) -> opsdeck_core::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::ConfirmationRequired {
@@ -320,7 +448,7 @@ fn row(t: &Tenant) -> Vec<String> {
         t.quotas.max_users.to_string(),
         t.quotas.storage_gib.to_string(),
         t.quotas.requests_per_minute.to_string(),
-        t.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+        when(t.updated_at),
     ]
 }
 
@@ -367,8 +495,8 @@ fn show(out: &Output, t: &Tenant) {
         ("max users", t.quotas.max_users.to_string()),
         ("storage GiB", t.quotas.storage_gib.to_string()),
         ("requests/min", t.quotas.requests_per_minute.to_string()),
-        ("created", t.created_at.to_rfc3339()),
-        ("updated", t.updated_at.to_rfc3339()),
+        ("created", when_and_ago(t.created_at)),
+        ("updated", when_and_ago(t.updated_at)),
     ];
     out.fields(&fields);
 }

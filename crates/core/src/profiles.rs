@@ -276,8 +276,16 @@ fn check_name(name: &str) -> Result<()> {
 /// An http(s) URL without credentials; plain http only to a loopback host,
 /// because the token travels with every request.
 pub fn check_url(field: &str, raw: &str) -> Result<String> {
-    let url = Url::parse(raw.trim())
-        .map_err(|e| Error::invalid(field, format!("`{raw}` is not a URL ({e})")))?;
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        let message = match e {
+            // The parser's name for a missing scheme means nothing to people.
+            url::ParseError::RelativeUrlWithoutBase => format!(
+                "`{raw}` is not a full URL: write it with its scheme, like https://admin.example.net"
+            ),
+            other => format!("`{raw}` is not a URL ({other})"),
+        };
+        Error::invalid(field, message)
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(
             field,
