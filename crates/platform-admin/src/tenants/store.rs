@@ -30,6 +30,8 @@ pub enum TenantRef {
 }
 
 impl TenantRef {
+    /// The same reading as the contract's `is_tenant_id`, which refuses
+    /// slugs of that form, so every tenant can be named by its slug.
     pub fn parse(segment: &str) -> Self {
         match Uuid::parse_str(segment) {
             Ok(id) => TenantRef::Id(id.hyphenated().to_string()),

@@ -11,4 +11,5 @@ mod cli;
 mod errors;
 mod idempotency;
 mod observability;
+mod tenant_text;
 mod tenants;
