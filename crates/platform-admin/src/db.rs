@@ -90,6 +90,10 @@ impl Db {
         let pool = options.connect(url).await.map_err(connect_error)?;
         let db = Db { pool, kind };
         db.migrate().await?;
+        let filled = crate::tenants::store::backfill_search(&db).await?;
+        if filled > 0 {
+            tracing::info!(filled, "search text of existing tenants filled in");
+        }
         Ok(db)
     }
 

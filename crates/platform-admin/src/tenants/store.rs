@@ -6,21 +6,65 @@ use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row as _};
+use unicode_normalization::UnicodeNormalization as _;
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::{self, Db};
 use crate::error::Error;
 
 const COLUMNS: &str =
     "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO tenants \
-    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 const INSERT_IF_ABSENT: &str = "INSERT INTO tenants \
-    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (slug) DO NOTHING";
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (slug) DO NOTHING";
+
+/// Text as searches compare it: NFC, lower-cased by Rust's Unicode rules.
+/// Both the stored `search_name` and the searched text go through it, so
+/// the database only compares bytes and both databases agree.
+pub fn search_text(text: &str) -> String {
+    text.nfc().collect::<String>().to_lowercase().nfc().collect()
+}
+
+/// Fills `search_name` of rows that lack it (written before the column
+/// existed, or by an older server); returns how many.
+pub async fn backfill_search(db: &Db) -> Result<u64, Error> {
+    let mut filled = 0;
+    loop {
+        let rows = sqlx::query("SELECT id, name FROM tenants WHERE search_name IS NULL LIMIT 500")
+            .fetch_all(db.pool())
+            .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = db.begin().await?;
+        let mut round = 0;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let name: String = row.try_get("name")?;
+            // Only if the name is still the one read: a rename in between
+            // has written its own search text.
+            let done = sqlx::query(
+                "UPDATE tenants SET search_name = $2 WHERE id = $1 AND name = $3 AND search_name IS NULL",
+            )
+            .bind(&id)
+            .bind(search_text(&name))
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+            round += done.rows_affected();
+        }
+        tx.commit().await?;
+        if round == 0 {
+            return Ok(filled);
+        }
+        filled += round;
+    }
+}
 
 /// A tenant named in a path: by id when the segment is a UUID, else by slug.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +136,7 @@ fn insert_statement<'q>(
         .bind(tenant.quotas.requests_per_minute)
         .bind(db::timestamp(tenant.created_at))
         .bind(db::timestamp(tenant.updated_at))
+        .bind(search_text(&tenant.name))
 }
 
 pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
@@ -130,10 +175,11 @@ pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Er
         conditions.push(format!("slug > ${}", binds.len()));
     }
     if let Some(text) = &filter.text {
-        binds.push(format!("%{}%", escape_like(&text.to_lowercase())));
+        binds.push(format!("%{}%", escape_like(&search_text(text))));
         let n = binds.len();
+        // Slugs are lowercase ASCII already.
         conditions.push(format!(
-            "(LOWER(slug) LIKE ${n} ESCAPE '\\' OR LOWER(name) LIKE ${n} ESCAPE '\\')"
+            "(slug LIKE ${n} ESCAPE '\\' OR search_name LIKE ${n} ESCAPE '\\')"
         ));
     }
     if let Some(status) = filter.status {
@@ -176,7 +222,8 @@ pub async fn update(
     let sql = format!(
         "UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), \
          max_users = COALESCE($4, max_users), storage_gib = COALESCE($5, storage_gib), \
-         requests_per_minute = COALESCE($6, requests_per_minute), updated_at = $7 \
+         requests_per_minute = COALESCE($6, requests_per_minute), updated_at = $7, \
+         search_name = COALESCE($8, search_name) \
          WHERE {} = $1 RETURNING {COLUMNS}",
         tenant.column()
     );
@@ -188,6 +235,7 @@ pub async fn update(
         .bind(quotas.storage_gib)
         .bind(quotas.requests_per_minute)
         .bind(db::timestamp(now))
+        .bind(change.name.as_deref().map(search_text))
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()
@@ -260,6 +308,13 @@ mod tests {
         let id = "0190F0E2-7C3B-7A6E-9B5D-1F2E3D4C5B6A";
         assert_eq!(TenantRef::parse(id), TenantRef::Id(id.to_lowercase()));
         assert_eq!(TenantRef::parse("acme"), TenantRef::Slug("acme".into()));
+    }
+
+    #[test]
+    fn search_text_is_composed_and_lower_case() {
+        assert_eq!(search_text("A\u{0308}CME"), "\u{00E4}cme");
+        assert_eq!(search_text("\u{00C4}CME"), "\u{00E4}cme");
+        assert_eq!(search_text("\u{1E9E}"), "\u{00DF}");
     }
 
     #[test]
