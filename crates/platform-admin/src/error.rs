@@ -52,6 +52,12 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot make the database file {} private: {source}", path.display())]
+    DatabaseFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the database holds a value this server cannot read: {0}")]
     Corrupt(String),
     #[error("a token named `{0}` already exists")]
@@ -99,6 +105,7 @@ impl Error {
             | Error::Migrate(_)
             | Error::UnsupportedDatabase(_)
             | Error::Connect { .. }
+            | Error::DatabaseFile { .. }
             | Error::Corrupt(_)
             | Error::TokenNameTaken(_)
             | Error::Serialize(_)
