@@ -8,6 +8,7 @@ mod support;
 mod audit;
 mod auth;
 mod cli;
+mod connections;
 mod errors;
 mod idempotency;
 mod observability;
