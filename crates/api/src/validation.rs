@@ -199,8 +199,12 @@ mod tests {
 
     #[test]
     fn names_with_direction_controls_are_rejected() {
-        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}'] {
-            let errors = create("acme", &format!("Acme{c}exe")).normalized().field_errors();
+        for c in [
+            '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            let errors = create("acme", &format!("Acme{c}exe"))
+                .normalized()
+                .field_errors();
             assert_eq!(errors.len(), 1, "{c:?}: {errors:?}");
             assert!(errors[0].message.contains("direction"), "{errors:?}");
         }

@@ -71,10 +71,12 @@ impl Db {
                         .max_lifetime(None)
                 } else {
                     let file = sqlite.get_filename().to_path_buf();
-                    make_private(&file).await.map_err(|source| Error::DatabaseFile {
-                        path: file.clone(),
-                        source,
-                    })?;
+                    make_private(&file)
+                        .await
+                        .map_err(|source| Error::DatabaseFile {
+                            path: file.clone(),
+                            source,
+                        })?;
                     // The `Any` driver opens SQLite from the URL alone, so the
                     // file is created and switched to WAL (a setting the file
                     // keeps) by one native connection first.

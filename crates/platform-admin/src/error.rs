@@ -58,6 +58,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The idempotency key of a running request was taken over by a retry
+    /// (this request stalled past its lease); its effect is rolled back.
+    #[error(
+        "another attempt of this request took over its Idempotency-Key; retry to get its response"
+    )]
+    ClaimLost,
     #[error("the database holds a value this server cannot read: {0}")]
     Corrupt(String),
     #[error("a token named `{0}` already exists")]
@@ -96,9 +102,10 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::TenantNotFound(_) | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
-            Error::SlugTaken(_) | Error::InvalidState { .. } | Error::IdempotencyKeyInFlight => {
-                StatusCode::CONFLICT
-            }
+            Error::SlugTaken(_)
+            | Error::InvalidState { .. }
+            | Error::IdempotencyKeyInFlight
+            | Error::ClaimLost => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_)
@@ -125,7 +132,7 @@ impl Error {
             Error::SlugTaken(_) => ErrorCode::SlugTaken,
             Error::InvalidState { .. } => ErrorCode::InvalidState,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
-            Error::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,
+            Error::IdempotencyKeyInFlight | Error::ClaimLost => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             _ => ErrorCode::Internal,
         }

@@ -27,7 +27,11 @@ const INSERT_IF_ABSENT: &str = "INSERT INTO tenants \
 /// Both the stored `search_name` and the searched text go through it, so
 /// the database only compares bytes and both databases agree.
 pub fn search_text(text: &str) -> String {
-    text.nfc().collect::<String>().to_lowercase().nfc().collect()
+    text.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect()
 }
 
 /// Fills `search_name` of rows that lack it (written before the column

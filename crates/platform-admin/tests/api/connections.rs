@@ -2,85 +2,21 @@
 //! `platform-admin` binary against raw sockets that send half a request.
 //! The database plays no part here, so these run on SQLite only.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
 
+use crate::process::Served;
 use crate::support::{Backend, TestDb};
-
-const BIN: &str = env!("CARGO_BIN_EXE_platform-admin");
 
 /// Headers without the blank line that ends them.
 const HALF_REQUEST: &[u8] = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
 
-/// A `platform-admin serve` child, killed when dropped.
-struct Served {
-    child: Child,
-    addr: String,
-    /// An admin token.
-    token: String,
-    _db: TestDb,
-}
-
-/// Starts the binary with `args` after `serve`, under `ulimit -n` when
-/// `open_files` is given, and waits for its address.
+/// A server on a fresh SQLite database, with its arguments after `serve`.
 async fn serve(test: &str, open_files: Option<u32>, args: &[&str]) -> Served {
     let db = TestDb::new(Backend::Sqlite, test).await.expect("sqlite");
-    let minted = tokio::time::timeout(
-        Duration::from_secs(30),
-        Command::new(BIN)
-            .args(["token", "create", "--database", &db.url, "--name", "admin", "--role", "admin"])
-            .output(),
-    )
-    .await
-    .expect("a token within 30 s")
-    .expect("run token create");
-    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
-    let token = String::from_utf8(minted.stdout).expect("utf-8").trim().to_string();
-    let mut serve_args = vec!["serve", "--database", &db.url, "--listen", "127.0.0.1:0"];
-    serve_args.extend_from_slice(args);
-    let mut command = match open_files {
-        Some(limit) => {
-            let mut sh = Command::new("sh");
-            sh.arg("-c")
-                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-                .arg(BIN)
-                .args(&serve_args);
-            sh
-        }
-        None => {
-            let mut bin = Command::new(BIN);
-            bin.args(&serve_args);
-            bin
-        }
-    };
-    let mut child = command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn platform-admin");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the address within 30 s")
-        .expect("stdout")
-        .expect("a line");
-    let addr = line
-        .strip_prefix("listening on http://")
-        .expect("listening line")
-        .to_string();
-    Served {
-        child,
-        addr,
-        token,
-        _db: db,
-    }
+    Served::start(db, open_files, args).await
 }
 
 async fn connect(addr: &str) -> TcpStream {
@@ -114,10 +50,13 @@ async fn trickled_body(served: &Served) -> TcpStream {
          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"slug\"",
         served.addr, served.token
     );
-    tokio::time::timeout(Duration::from_secs(10), stream.write_all(request.as_bytes()))
-        .await
-        .expect("written within 10 s")
-        .expect("write");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.write_all(request.as_bytes()),
+    )
+    .await
+    .expect("written within 10 s")
+    .expect("write");
     stream
 }
 

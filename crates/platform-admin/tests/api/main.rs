@@ -12,5 +12,6 @@ mod connections;
 mod errors;
 mod idempotency;
 mod observability;
+mod process;
 mod tenant_text;
 mod tenants;

@@ -16,8 +16,12 @@ fn slugs(reply: &Reply) -> Vec<String> {
 }
 
 async fn create_raw(srv: &Server, slug: &str, name: &str) -> Reply {
-    srv.send(Method::POST, "/v1/tenants", &json!({ "slug": slug, "name": name }))
-        .await
+    srv.send(
+        Method::POST,
+        "/v1/tenants",
+        &json!({ "slug": slug, "name": name }),
+    )
+    .await
 }
 
 on_both_databases! {
