@@ -59,6 +59,17 @@ pub fn normalize_name(name: &str) -> String {
     name.trim().nfc().collect()
 }
 
+/// Text as a search compares it: NFC, lower-cased by Unicode's rules. The
+/// server stores it beside each name and applies it to the searched text,
+/// and a client filtering a list it holds does the same, so all agree.
+pub fn search_text(text: &str) -> String {
+    text.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect()
+}
+
 /// Marks that reorder the text around them: a name holding one can show
 /// itself as another (`U+202E` turns "Acme\u{202E}gnp.exe" around).
 pub fn is_bidi_control(c: char) -> bool {
@@ -220,6 +231,13 @@ mod tests {
         }
         .normalized();
         assert_eq!(update.name.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn search_text_is_composed_and_lower_case() {
+        assert_eq!(search_text("A\u{0308}CME"), "\u{00E4}cme");
+        assert_eq!(search_text("\u{00C4}CME"), "\u{00E4}cme");
+        assert_eq!(search_text("\u{1E9E}"), "\u{00DF}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{CreateTenant, Tenant, TenantStatus, UpdateTenant};
+use opsdeck_api::validation::search_text;
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -35,14 +36,14 @@ pub struct TenantsView {
 
 impl TenantsView {
     /// Keeps the tenants with `status` (if given) whose slug or name contains
-    /// `search` (if given, ignoring case).
+    /// `search` (if given, ignoring case as the server does: `search_text`).
     pub fn retain_matching(&mut self, status: Option<TenantStatus>, search: Option<&str>) {
-        let needle = search.map(str::to_lowercase).filter(|n| !n.is_empty());
+        let needle = search.map(search_text).filter(|n| !n.is_empty());
         self.tenants.retain(|t| {
             status.is_none_or(|s| t.status == s)
                 && needle
                     .as_deref()
-                    .is_none_or(|n| t.slug.contains(n) || t.name.to_lowercase().contains(n))
+                    .is_none_or(|n| t.slug.contains(n) || search_text(&t.name).contains(n))
         });
     }
 }
@@ -99,9 +100,12 @@ impl Console {
         body: &CreateTenant,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
+        // Sent as the contract normalises it: what the server judges and
+        // stores is what was sent.
+        let body = body.clone().normalized();
         let (profile, client) = self.client(profile).await?;
         let key = key_or_new(idempotency_key);
-        let tenant = client.create_tenant(body, &key).await?;
+        let tenant = client.create_tenant(&body, &key).await?;
         self.remember(&profile.name, &tenant.slug, Some(&tenant))
             .await;
         Ok(tenant)
@@ -114,9 +118,10 @@ impl Console {
         body: &UpdateTenant,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
+        let body = body.clone().normalized();
         let (profile, client) = self.client(profile).await?;
         let key = key_or_new(idempotency_key);
-        let updated = client.update_tenant(tenant, body, &key).await?;
+        let updated = client.update_tenant(tenant, &body, &key).await?;
         self.remember(&profile.name, &updated.slug, Some(&updated))
             .await;
         Ok(updated)
@@ -239,6 +244,21 @@ mod tests {
         view.retain_matching(Some(TenantStatus::Active), Some("c"));
         let slugs: Vec<_> = view.tenants.iter().map(|t| t.slug.as_str()).collect();
         assert_eq!(slugs, ["acme", "initech"]);
+    }
+
+    #[test]
+    fn filtering_ignores_case_beyond_ascii_as_the_server_does() {
+        let mut acme = tenant("acme");
+        acme.name = "\u{00E4}cme".into();
+        let mut view = TenantsView {
+            profile: "p".into(),
+            tier: Tier::Dev,
+            tenants: vec![acme, tenant("globex")],
+            fetched_at: Utc::now(),
+            stale: None,
+        };
+        view.retain_matching(None, Some("A\u{0308}CME"));
+        assert_eq!(view.tenants.len(), 1);
     }
 
     #[tokio::test]

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
+// Both the stored `search_name` and the searched text go through the
+// contract's `search_text`, so the databases only compare bytes and agree.
+use opsdeck_api::validation::search_text;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row as _};
-use unicode_normalization::UnicodeNormalization as _;
 use uuid::Uuid;
 
 use crate::db::{self, Db};
@@ -22,17 +24,6 @@ const INSERT: &str = "INSERT INTO tenants \
 const INSERT_IF_ABSENT: &str = "INSERT INTO tenants \
     (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (slug) DO NOTHING";
-
-/// Text as searches compare it: NFC, lower-cased by Rust's Unicode rules.
-/// Both the stored `search_name` and the searched text go through it, so
-/// the database only compares bytes and both databases agree.
-pub fn search_text(text: &str) -> String {
-    text.nfc()
-        .collect::<String>()
-        .to_lowercase()
-        .nfc()
-        .collect()
-}
 
 /// Fills `search_name` of rows that lack it (written before the column
 /// existed, or by an older server); returns how many.
@@ -312,13 +303,6 @@ mod tests {
         let id = "0190F0E2-7C3B-7A6E-9B5D-1F2E3D4C5B6A";
         assert_eq!(TenantRef::parse(id), TenantRef::Id(id.to_lowercase()));
         assert_eq!(TenantRef::parse("acme"), TenantRef::Slug("acme".into()));
-    }
-
-    #[test]
-    fn search_text_is_composed_and_lower_case() {
-        assert_eq!(search_text("A\u{0308}CME"), "\u{00E4}cme");
-        assert_eq!(search_text("\u{00C4}CME"), "\u{00E4}cme");
-        assert_eq!(search_text("\u{1E9E}"), "\u{00DF}");
     }
 
     #[test]
