@@ -1,13 +1,17 @@
 //! Accepting and serving connections: `app` over HTTP/1.1, with bounds on
 //! what a client can hold without finishing a request. Headers must arrive
 //! within a deadline, a body within another, at most so many connections
-//! are open at once (more wait in the listen queue), and a graceful
-//! shutdown drops whatever is still open after its own deadline. What a
-//! request means is `app`'s business, not this module's.
+//! are open at once, and a graceful shutdown drops whatever is still open
+//! after its own deadline. At the limit, a new connection takes the place
+//! of the one that has waited longest for a request's headers (a client
+//! holding sockets open cannot keep a health check out); when every
+//! connection is busy with a request, new ones wait in the listen queue.
+//! What a request means is `app`'s business, not this module's.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,7 +20,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
@@ -54,6 +58,10 @@ impl Default for ServeOptions {
 
 /// How often keys past their retention are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// A connection is given up for a newcomer only after waiting this long for
+/// headers, so that a client whose request is on its way keeps its place.
+const EVICTABLE_AFTER: Duration = Duration::from_millis(200);
 
 /// Files the process needs besides its connections: the listener, the
 /// database pool, SQLite's WAL and shared-memory files, stdio, logs.
@@ -101,19 +109,13 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout);
     let mut connections = JoinSet::new();
+    let idle = Idle::default();
     tokio::pin!(shutdown);
 
     loop {
         while connections.try_join_next().is_some() {}
-        // A permit first: at the limit, further clients wait in the
+        // One accepted socket may wait for a permit; the rest wait in the
         // kernel's listen queue instead of taking a file each.
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
         let (stream, _peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -129,6 +131,27 @@ async fn accept_loop(
                 }
             },
         };
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let waited = loop {
+                    // At the limit: make room by closing the connection that
+                    // has waited longest for headers, once it waited enough.
+                    if idle.evict_longest(EVICTABLE_AFTER) {
+                        tracing::debug!("at the connection limit: closed the longest idle one");
+                    }
+                    tokio::select! {
+                        () = &mut shutdown => break None,
+                        permit = permits.clone().acquire_owned() => break permit.ok(),
+                        () = tokio::time::sleep(EVICTABLE_AFTER) => {}
+                    }
+                };
+                match waited {
+                    Some(permit) => permit,
+                    None => break,
+                }
+            }
+        };
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
@@ -136,11 +159,20 @@ async fn accept_loop(
         let builder = builder.clone();
         let mut stopping = stopping.clone();
         let body_timeout = options.body_read_timeout;
+        let tracked = idle.track();
         connections.spawn(async move {
             let _permit = permit;
+            let requests = tracked.clone();
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let req = req.map(|body| DeadlineBody::new(body, body_timeout));
-                router.clone().oneshot(req)
+                let requests = requests.clone();
+                requests.busy();
+                let response = router.clone().oneshot(req);
+                async move {
+                    let response = response.await;
+                    requests.waiting();
+                    response
+                }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
@@ -152,6 +184,7 @@ async fn accept_loop(
                     conn.as_mut().graceful_shutdown();
                     conn.await
                 }
+                () = tracked.evicted() => Ok(()),
             };
             if let Err(err) = finished {
                 tracing::debug!(error = %err, "connection ended with an error");
@@ -176,6 +209,96 @@ async fn accept_loop(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// Open connections and since when each has waited for a request's
+/// headers (none while it serves a request).
+#[derive(Default)]
+struct Idle {
+    inner: Arc<Mutex<IdleInner>>,
+}
+
+#[derive(Default)]
+struct IdleInner {
+    next: u64,
+    waiting: HashMap<u64, (Option<Instant>, Arc<Notify>)>,
+}
+
+impl Idle {
+    /// A new connection, waiting for its first request.
+    fn track(&self) -> Tracked {
+        let evict = Arc::new(Notify::new());
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = inner.next;
+        inner.next += 1;
+        inner
+            .waiting
+            .insert(id, (Some(Instant::now()), Arc::clone(&evict)));
+        Tracked(Arc::new(TrackedInner {
+            id,
+            idle: Arc::clone(&self.inner),
+            evict,
+        }))
+    }
+
+    /// Tells the connection that has waited longest for headers, if at
+    /// least `min_wait`, to close; false when there is none.
+    fn evict_longest(&self, min_wait: Duration) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let longest = inner
+            .waiting
+            .values()
+            .filter_map(|(since, evict)| since.map(|since| (since, evict)))
+            .filter(|(since, _)| now.duration_since(*since) >= min_wait)
+            .min_by_key(|(since, _)| *since);
+        match longest {
+            Some((_, evict)) => {
+                evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// One connection's entry in `Idle`; removed when the last clone drops.
+#[derive(Clone)]
+struct Tracked(Arc<TrackedInner>);
+
+struct TrackedInner {
+    id: u64,
+    idle: Arc<Mutex<IdleInner>>,
+    evict: Arc<Notify>,
+}
+
+impl Tracked {
+    fn set(&self, since: Option<Instant>) {
+        let mut inner = self.0.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = inner.waiting.get_mut(&self.0.id) {
+            entry.0 = since;
+        }
+    }
+
+    fn busy(&self) {
+        self.set(None);
+    }
+
+    fn waiting(&self) {
+        self.set(Some(Instant::now()));
+    }
+
+    /// Completes when the connection is to make room for a newcomer.
+    async fn evicted(&self) {
+        self.0.evict.notified().await;
+    }
+}
+
+impl Drop for TrackedInner {
+    fn drop(&mut self) {
+        let mut inner = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        inner.waiting.remove(&self.id);
+    }
 }
 
 /// Errors of one connection that leave the listener fine.

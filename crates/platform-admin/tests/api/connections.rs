@@ -90,19 +90,22 @@ async fn until_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_answers_while_more_half_requests_are_held_than_files_allow() {
+async fn health_answers_at_once_while_more_half_requests_are_held_than_files_allow() {
     // 256 open files leave room for fewer connections than are held here;
-    // a server that accepts until it runs out of files never answers again.
+    // a server that accepts until it runs out of files never answers again,
+    // and one that only waits for header timeouts answers a minute late.
     let served = serve(
         "health_answers_while_half_requests_are_held",
         Some(256),
-        &["--header-read-timeout", "2"],
+        &["--header-read-timeout", "60"],
     )
     .await;
     let held = half_requests(&served.addr, 400).await;
-    let (status, latency) = health(&served.addr, Duration::from_secs(20)).await;
-    assert_eq!(status, reqwest::StatusCode::OK);
-    assert!(latency < Duration::from_secs(15), "{latency:?}");
+    for _ in 0..5 {
+        let (status, latency) = health(&served.addr, Duration::from_secs(20)).await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        assert!(latency < Duration::from_secs(2), "{latency:?}");
+    }
     drop(held);
 }
 
