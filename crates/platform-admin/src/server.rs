@@ -60,8 +60,10 @@ impl Default for ServeOptions {
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 /// A connection is given up for a newcomer only after waiting this long for
-/// headers, so that a client whose request is on its way keeps its place.
-const EVICTABLE_AFTER: Duration = Duration::from_millis(200);
+/// headers, so that a client whose request is on its way (it follows the
+/// handshake within a round trip) keeps its place. Longer would let a
+/// reconnecting flood stall the accept loop until the listen queue spills.
+const EVICTABLE_AFTER: Duration = Duration::from_millis(50);
 
 /// Files the process needs besides its connections: the listener, the
 /// database pool, SQLite's WAL and shared-memory files, stdio, logs.
