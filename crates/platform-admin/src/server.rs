@@ -20,7 +20,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tower::ServiceExt as _;
@@ -161,9 +161,8 @@ async fn accept_loop(
         let builder = builder.clone();
         let mut stopping = stopping.clone();
         let body_timeout = options.body_read_timeout;
-        let tracked = idle.track();
+        let tracked = idle.track(permit);
         connections.spawn(async move {
-            let _permit = permit;
             let requests = tracked.clone();
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let req = req.map(|body| DeadlineBody::new(body, body_timeout));
@@ -227,8 +226,10 @@ struct IdleInner {
 }
 
 impl Idle {
-    /// A new connection, waiting for its first request.
-    fn track(&self) -> Tracked {
+    /// A new connection, waiting for its first request. It holds `permit`
+    /// until its entry is gone, so that a newcomer let in by its end never
+    /// finds it still listed (and waits on it in vain).
+    fn track(&self, permit: OwnedSemaphorePermit) -> Tracked {
         let evict = Arc::new(Notify::new());
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let id = inner.next;
@@ -240,22 +241,24 @@ impl Idle {
             id,
             idle: Arc::clone(&self.inner),
             evict,
+            _permit: permit,
         }))
     }
 
     /// Tells the connection that has waited longest for headers, if at
     /// least `min_wait`, to close; false when there is none.
     fn evict_longest(&self, min_wait: Duration) -> bool {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         let longest = inner
             .waiting
-            .values()
-            .filter_map(|(since, evict)| since.map(|since| (since, evict)))
-            .filter(|(since, _)| now.duration_since(*since) >= min_wait)
+            .values_mut()
+            .filter(|(since, _)| since.is_some_and(|since| now.duration_since(since) >= min_wait))
             .min_by_key(|(since, _)| *since);
         match longest {
-            Some((_, evict)) => {
+            Some((since, evict)) => {
+                // Told once: it is on its way out and not to be picked again.
+                *since = None;
                 evict.notify_one();
                 true
             }
@@ -272,6 +275,8 @@ struct TrackedInner {
     id: u64,
     idle: Arc<Mutex<IdleInner>>,
     evict: Arc<Notify>,
+    /// Released after `drop` removed the entry.
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Tracked {

@@ -110,6 +110,52 @@ async fn health_answers_at_once_while_more_half_requests_are_held_than_files_all
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_at_once_while_a_flood_reconnects_beyond_the_connection_limit() {
+    let served = serve(
+        "health_answers_while_a_flood_reconnects",
+        None,
+        &["--max-connections", "50", "--header-read-timeout", "60"],
+    )
+    .await;
+    // Each attacker sends half a request, waits to be closed, and comes back.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut attackers = tokio::task::JoinSet::new();
+    for _ in 0..150 {
+        let addr = served.addr.clone();
+        let mut stopped = stopped.clone();
+        attackers.spawn(async move {
+            let mut reconnects = 0u32;
+            while !*stopped.borrow() {
+                let attempt = async {
+                    let mut stream = TcpStream::connect(&addr).await.ok()?;
+                    stream.write_all(HALF_REQUEST).await.ok()?;
+                    let mut sink = Vec::new();
+                    stream.read_to_end(&mut sink).await.ok()
+                };
+                tokio::select! {
+                    _ = tokio::time::timeout(Duration::from_secs(5), attempt) => reconnects += 1,
+                    _ = stopped.changed() => break,
+                }
+            }
+            reconnects
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..5 {
+        let (status, latency) = health(&served.addr, Duration::from_secs(20)).await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+        assert!(latency < Duration::from_secs(1), "{latency:?}");
+    }
+    let _ = stop.send(true);
+    let mut reconnects = 0;
+    while let Some(done) = attackers.join_next().await {
+        reconnects += done.expect("attacker");
+    }
+    // The flood did go beyond the limit: attackers were closed to make room.
+    assert!(reconnects >= 100, "{reconnects}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_at_once_while_hundreds_of_half_requests_are_held() {
     let served = serve("health_answers_at_once", None, &[]).await;
     let held = half_requests(&served.addr, 500).await;
