@@ -143,6 +143,11 @@ impl Cli {
                 None => cmd.env_remove(key),
             };
         }
+        // `script` runs the line with $SHELL. A Ctrl-C reaches the whole
+        // foreground group, the shell too: bash lets a child that caught it
+        // finish and goes on; dash (Debian's sh) dies at once and the exit
+        // status is never printed. Bash, whatever the caller's shell is.
+        cmd.env("SHELL", "/bin/bash");
         cmd
     }
 

@@ -41,6 +41,10 @@ impl Http {
             client: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(10))
+                // A test's calls are seconds apart, longer than the server
+                // keeps an idle connection: a fresh one each time, never a
+                // reused one the server is closing.
+                .pool_max_idle_per_host(0)
                 .build()
                 .expect("http client"),
             rt: Some(

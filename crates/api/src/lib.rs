@@ -16,8 +16,15 @@ pub use error::{ErrorCode, ErrorEnvelope, FieldError};
 /// returns the first response and has no second effect.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// Header carrying the request id on every response (and echoed when sent).
+/// Header carrying, on every response, the id the server gave the request
+/// (the one its logs and audit records name). The server always makes its
+/// own: an id a client sends in this header is only logged beside it and
+/// echoed in `CLIENT_REQUEST_ID`.
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// Response header echoing the `x-request-id` a client sent, when it was
+/// printable ASCII of at most 200 bytes.
+pub const CLIENT_REQUEST_ID: &str = "x-client-request-id";
 
 /// Largest request body the server accepts, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

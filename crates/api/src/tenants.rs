@@ -182,6 +182,14 @@ pub struct CreateTenant {
 impl CreateTenant {
     pub const DEFAULT_PLAN: Plan = Plan::Team;
 
+    /// The body as the server stores it (the name trimmed and in NFC). The
+    /// server and clients call this before `field_errors`, so that both
+    /// judge, and the server keeps, the same text.
+    pub fn normalized(mut self) -> Self {
+        self.name = validation::normalize_name(&self.name);
+        self
+    }
+
     pub fn plan(&self) -> Plan {
         self.plan.unwrap_or(Self::DEFAULT_PLAN)
     }
@@ -222,6 +230,12 @@ pub struct UpdateTenant {
 }
 
 impl UpdateTenant {
+    /// The change as the server applies it; see `CreateTenant::normalized`.
+    pub fn normalized(mut self) -> Self {
+        self.name = self.name.map(|name| validation::normalize_name(&name));
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.name.is_none() && self.plan.is_none() && self.quotas.is_none_or(|q| q.is_empty())
     }

@@ -1,5 +1,10 @@
 //! Rules a request body must satisfy. The server enforces them (422 with the
 //! field named); clients run the same rules to show errors before sending.
+//! Text is normalised first (`normalize_name`), on both sides, so that the
+//! client judges exactly the text the server will store.
+
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory as _};
 
 use crate::tenants::QuotasPatch;
 use crate::FieldError;
@@ -15,6 +20,12 @@ pub const SLUG_MAX: usize = 63;
 pub const NAME_MAX: usize = 200;
 pub const QUOTA_MAX: i64 = 10_000_000;
 
+/// Whether a path segment names a tenant by id rather than by slug: ids are
+/// UUIDs, in any of the forms a UUID parser reads.
+pub fn is_tenant_id(segment: &str) -> bool {
+    uuid::Uuid::parse_str(segment).is_ok()
+}
+
 /// Slugs look like DNS labels: they end up in hostnames and bucket names.
 pub fn check_slug(field: &str, slug: &str, errors: &mut Vec<FieldError>) {
     let len = slug.chars().count();
@@ -29,6 +40,10 @@ pub fn check_slug(field: &str, slug: &str, errors: &mut Vec<FieldError>) {
         Some("must start with a lowercase letter".to_string())
     } else if slug.ends_with('-') {
         Some("must not end with a hyphen".to_string())
+    } else if is_tenant_id(slug) {
+        // A path segment shaped like a UUID is read as an id, so such a
+        // tenant could never be found by its slug.
+        Some("must not have the form of a UUID (it would be read as a tenant id)".to_string())
     } else {
         None
     };
@@ -37,19 +52,67 @@ pub fn check_slug(field: &str, slug: &str, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A display name as it is stored: without leading and trailing white
+/// space, in Unicode Normalization Form C (so that the same text typed two
+/// ways is one name).
+pub fn normalize_name(name: &str) -> String {
+    name.trim().nfc().collect()
+}
+
+/// Text as a search compares it: NFC, lower-cased by Unicode's rules. The
+/// server stores it beside each name and applies it to the searched text,
+/// and a client filtering a list it holds does the same, so all agree.
+pub fn search_text(text: &str) -> String {
+    text.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect()
+}
+
+/// Marks that reorder the text around them: a name holding one can show
+/// itself as another (`U+202E` turns "Acme\u{202E}gnp.exe" around).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// Whether the character shows something: a letter, digit, punctuation or
+/// symbol, except the few of those that render as blank space.
+pub fn is_visible(c: char) -> bool {
+    let blank = matches!(
+        c,
+        '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+    );
+    !blank
+        && matches!(
+            c.general_category_group(),
+            GeneralCategoryGroup::Letter
+                | GeneralCategoryGroup::Number
+                | GeneralCategoryGroup::Punctuation
+                | GeneralCategoryGroup::Symbol
+        )
+}
+
+/// Checks a name already passed through `normalize_name`.
 pub fn check_name(field: &str, name: &str, errors: &mut Vec<FieldError>) {
-    if name.trim().is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
+    let message = if name.trim().is_empty() {
+        Some("must not be empty".to_string())
     } else if name.chars().count() > NAME_MAX {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {NAME_MAX} characters long"),
-        ));
+        Some(format!("must be at most {NAME_MAX} characters long"))
     } else if name.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+        Some("must not contain control characters".to_string())
+    } else if name.chars().any(is_bidi_control) {
+        Some("must not contain characters that change the text direction".to_string())
+    } else if !name.chars().any(is_visible) {
+        Some("must contain at least one visible character".to_string())
+    } else {
+        None
+    };
+    if let Some(message) = message {
+        errors.push(FieldError::new(field, message));
     }
 }
 
@@ -108,6 +171,73 @@ mod tests {
             assert_eq!(errors.len(), 1, "{slug:?}: {errors:?}");
             assert_eq!(errors[0].field, "slug");
         }
+    }
+
+    #[test]
+    fn slugs_shaped_like_uuids_are_rejected() {
+        for slug in [
+            "a190f0e2-7c3b-7a6e-9b5d-1f2e3d4c5b6a",
+            "abcdef0123456789abcdef0123456789",
+        ] {
+            let errors = create(slug, "Acme").field_errors();
+            assert_eq!(errors.len(), 1, "{slug:?}: {errors:?}");
+            assert_eq!(errors[0].field, "slug");
+            assert!(errors[0].message.contains("UUID"), "{errors:?}");
+        }
+        // Almost a UUID is still a slug.
+        assert!(create("a190f0e2-7c3b-7a6e-9b5d-1f2e3d4c5b6", "Acme")
+            .field_errors()
+            .is_empty());
+    }
+
+    #[test]
+    fn names_without_a_visible_character_are_rejected() {
+        for name in [
+            "\u{200B}\u{200B}",
+            "\u{2060}",
+            "\u{3164}",
+            "\u{00A0}\u{3000}",
+            "\u{FEFF} \u{200D}",
+            "\u{0301}",
+        ] {
+            let errors = create("acme", name).normalized().field_errors();
+            assert_eq!(errors.len(), 1, "{name:?}: {errors:?}");
+            assert_eq!(errors[0].field, "name", "{name:?}");
+        }
+        assert!(create("acme", "\u{4E2D}\u{6587}").field_errors().is_empty());
+        assert!(create("acme", "\u{1F680}").field_errors().is_empty());
+    }
+
+    #[test]
+    fn names_with_direction_controls_are_rejected() {
+        for c in [
+            '\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            let errors = create("acme", &format!("Acme{c}exe"))
+                .normalized()
+                .field_errors();
+            assert_eq!(errors.len(), 1, "{c:?}: {errors:?}");
+            assert!(errors[0].message.contains("direction"), "{errors:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_composed() {
+        let body = create("acme", "  A\u{0308}cme Corp\t ").normalized();
+        assert_eq!(body.name, "\u{00C4}cme Corp");
+        let update = UpdateTenant {
+            name: Some(" Acme ".into()),
+            ..Default::default()
+        }
+        .normalized();
+        assert_eq!(update.name.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn search_text_is_composed_and_lower_case() {
+        assert_eq!(search_text("A\u{0308}CME"), "\u{00E4}cme");
+        assert_eq!(search_text("\u{00C4}CME"), "\u{00E4}cme");
+        assert_eq!(search_text("\u{1E9E}"), "\u{00DF}");
     }
 
     #[test]

@@ -95,6 +95,9 @@ impl Default for Timeouts {
     }
 }
 
+/// How long an idle connection is kept for the next call.
+const IDLE_CONNECTION: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     base: Url,
@@ -124,6 +127,10 @@ impl AdminClient {
             .timeout(timeouts.request)
             // A redirect would carry the bearer token to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
+            // Servers close idle connections (platform-admin after its 5 s
+            // header timeout); giving them up sooner avoids sending on one
+            // that is being closed.
+            .pool_idle_timeout(IDLE_CONNECTION)
             .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::HttpClient {

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{CreateTenant, Plan, Tenant, TenantStatus, UpdateTenant};
+use opsdeck_api::validation::search_text;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -46,11 +47,7 @@ impl TenantFilter {
 
     /// A matcher for many tenants: the search is split and lowercased once.
     pub fn matcher(&self) -> impl Fn(&Tenant) -> bool + '_ {
-        let words: Vec<String> = self
-            .search
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
+        let words: Vec<String> = self.search.split_whitespace().map(search_text).collect();
         move |t: &Tenant| {
             if self.status.is_some_and(|s| t.status != s) || self.plan.is_some_and(|p| t.plan != p)
             {
@@ -59,7 +56,8 @@ impl TenantFilter {
             if words.is_empty() {
                 return true;
             }
-            let (slug, name) = (t.slug.to_lowercase(), t.name.to_lowercase());
+            // The contract's folding (lower case, NFC), as the server searches.
+            let (slug, name) = (search_text(&t.slug), search_text(&t.name));
             words
                 .iter()
                 .all(|w| slug.contains(w.as_str()) || name.contains(w.as_str()))
@@ -271,8 +269,11 @@ impl Tenants<'_> {
         body: &CreateTenant,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
+        // Sent as the contract normalises it: what the server judges and
+        // stores is what was sent.
+        let body = body.clone().normalized();
         let key = key_or_new(idempotency_key);
-        let tenant = self.session.admin().create_tenant(body, &key).await?;
+        let tenant = self.session.admin().create_tenant(&body, &key).await?;
         self.remember(&tenant.slug, Some(&tenant)).await;
         Ok(tenant)
     }
@@ -298,14 +299,15 @@ impl Tenants<'_> {
         confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
+        let body = body.clone().normalized();
         let client = self.session.admin();
         let current = client.get_tenant(tenant).await?;
-        let preflight = safety::update_preflight(self.session.profile(), &current, body);
+        let preflight = safety::update_preflight(self.session.profile(), &current, &body);
         safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
         // The id just read, as for lifecycle actions: the confirmation was
         // given for this tenant, not for whichever holds the slug later.
-        let updated = client.update_tenant(&current.id, body, &key).await?;
+        let updated = client.update_tenant(&current.id, &body, &key).await?;
         self.remember(&updated.slug, Some(&updated)).await;
         Ok(updated)
     }
@@ -541,6 +543,18 @@ mod tests {
         assert_eq!(json["slug"], "acme");
         assert_eq!(json["actions"][0]["operation"], "update");
         assert_eq!(json["actions"][1]["destructive"], true);
+    }
+
+    #[test]
+    fn filtering_ignores_case_beyond_ascii_as_the_server_does() {
+        let mut acme = tenant("zz-1");
+        acme.name = "\u{00E4}cme".into();
+        let filter = TenantFilter {
+            search: "A\u{0308}CME".into(),
+            ..TenantFilter::default()
+        };
+        assert!(filter.matches(&acme));
+        assert!(!filter.matches(&tenant("globex")));
     }
 
     #[tokio::test]

@@ -70,6 +70,13 @@ impl Db {
                         .idle_timeout(None)
                         .max_lifetime(None)
                 } else {
+                    let file = sqlite.get_filename().to_path_buf();
+                    make_private(&file)
+                        .await
+                        .map_err(|source| Error::DatabaseFile {
+                            path: file.clone(),
+                            source,
+                        })?;
                     // The `Any` driver opens SQLite from the URL alone, so the
                     // file is created and switched to WAL (a setting the file
                     // keeps) by one native connection first.
@@ -90,6 +97,10 @@ impl Db {
         let pool = options.connect(url).await.map_err(connect_error)?;
         let db = Db { pool, kind };
         db.migrate().await?;
+        let filled = crate::tenants::store::backfill_search(&db).await?;
+        if filled > 0 {
+            tracing::info!(filled, "search text of existing tenants filled in");
+        }
         Ok(db)
     }
 
@@ -139,6 +150,53 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The database holds token hashes and every tenant: it is created
+/// readable by its owner only, and tightened when found looser. SQLite
+/// gives its `-wal` and `-shm` files the mode of the database file; ones
+/// left behind looser are tightened too.
+async fn make_private(file: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        const PRIVATE: u32 = 0o600;
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(PRIVATE)
+            .open(file)
+            .await
+        {
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(err),
+        }
+        let mut names = vec![file.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = file.as_os_str().to_os_string();
+            name.push(suffix);
+            names.push(name.into());
+        }
+        for name in names {
+            let mode = match tokio::fs::metadata(&name).await {
+                Ok(meta) => meta.permissions().mode() & 0o777,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
+            if mode & 0o077 != 0 {
+                tokio::fs::set_permissions(&name, std::fs::Permissions::from_mode(PRIVATE)).await?;
+                tracing::warn!(
+                    file = %name.display(),
+                    was = format!("{mode:o}"),
+                    "database file was readable by others; made private to its owner (0600)"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }
 
 fn is_in_memory(url: &str) -> bool {

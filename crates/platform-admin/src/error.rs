@@ -60,6 +60,18 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    #[error("cannot make the database file {} private: {source}", path.display())]
+    DatabaseFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The idempotency key of a running request was taken over by a retry
+    /// (this request stalled past its lease); its effect is rolled back.
+    #[error(
+        "another attempt of this request took over its Idempotency-Key; retry to get its response"
+    )]
+    ClaimLost,
     #[error("the database holds a value this server cannot read: {0}")]
     Corrupt(String),
     #[error("a token named `{0}` already exists")]
@@ -98,9 +110,10 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::TenantNotFound(_) | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
-            Error::SlugTaken(_) | Error::InvalidState { .. } | Error::IdempotencyKeyInFlight => {
-                StatusCode::CONFLICT
-            }
+            Error::SlugTaken(_)
+            | Error::InvalidState { .. }
+            | Error::IdempotencyKeyInFlight
+            | Error::ClaimLost => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -109,6 +122,7 @@ impl Error {
             | Error::Migrate(_)
             | Error::UnsupportedDatabase(_)
             | Error::Connect { .. }
+            | Error::DatabaseFile { .. }
             | Error::Corrupt(_)
             | Error::TokenNameTaken(_)
             | Error::Serialize(_)
@@ -128,7 +142,7 @@ impl Error {
             Error::SlugTaken(_) => ErrorCode::SlugTaken,
             Error::InvalidState { .. } => ErrorCode::InvalidState,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
-            Error::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,
+            Error::IdempotencyKeyInFlight | Error::ClaimLost => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             _ => ErrorCode::Internal,

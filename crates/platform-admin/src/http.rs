@@ -11,27 +11,32 @@ use axum::middleware::Next;
 use axum::response::Response;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use opsdeck_api::{FieldError, DEFAULT_PAGE_LIMIT, MAX_BODY_BYTES, MAX_PAGE_LIMIT, REQUEST_ID};
+use opsdeck_api::{
+    FieldError, CLIENT_REQUEST_ID, DEFAULT_PAGE_LIMIT, MAX_BODY_BYTES, MAX_PAGE_LIMIT, REQUEST_ID,
+};
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::error::{self, Error};
 use crate::AppState;
 
-/// The id of the request being served, as sent in `x-request-id`.
+/// The id the server gave the request being served. It is always the
+/// server's own: a client's `x-request-id` could otherwise pass its changes
+/// off as another request in the audit log.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Longest incoming request id we echo; longer ones are replaced.
+/// Longest incoming request id we log and echo; longer ones are dropped.
 const MAX_REQUEST_ID_LEN: usize = 200;
 
 /// Outermost layer: gives the request its id and span, and on the way out
-/// puts the envelope on error responses, sets `x-request-id`, records the
-/// metrics and writes the one log line of the request.
+/// puts the envelope on error responses, sets `x-request-id` (and echoes the
+/// client's own in `x-client-request-id`), records the metrics and writes
+/// the one log line of the request.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let request_id =
-        incoming_request_id(req.headers()).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = incoming_request_id(req.headers());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let method = req.method().clone();
     // The template (`/v1/tenants/{tenant}`), never the raw path, so that
@@ -46,14 +51,21 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         %method,
         %route,
         request_id = %request_id,
+        client_request_id = tracing::field::Empty,
         actor = tracing::field::Empty,
     );
+    if let Some(client_id) = &client_request_id {
+        span.record("client_request_id", client_id.as_str());
+    }
 
     let response = next.run(req).instrument(span.clone()).await;
 
     let mut response = error::finalize(response, &request_id);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    if let Some(value) = client_request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert(CLIENT_REQUEST_ID, value);
     }
     let status = response.status();
     let latency = started.elapsed();

@@ -9,6 +9,14 @@
 //!
 //! A successful mutation stores its response in the same transaction as its
 //! effect (see `mutation`), so an effect never exists without its replay.
+//!
+//! Each claim has an owner (a random id per claim) and a short lease that
+//! the owner renews while its request runs. A retry takes over a key whose
+//! lease ran out (its process died), so a crash blocks a key for seconds,
+//! not minutes. Completing a key checks that the claim is still the
+//! caller's, in the transaction of the effect: an owner that was taken over
+//! (stalled past its lease) has its effect rolled back instead of running a
+//! request twice. This holds across several servers on one database.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -30,10 +38,15 @@ use crate::AppState;
 /// How long a key is remembered.
 pub const RETENTION: Duration = Duration::hours(24);
 
-/// A key whose first request has run this long without finishing belongs to
-/// a process that died (its effect, if any, was rolled back with it), so a
-/// retry may take it over.
-pub const ABANDONED_AFTER: Duration = Duration::minutes(5);
+/// A claim whose lease was not renewed for this long belongs to a process
+/// that died or stalled, so a retry may take it over.
+pub const LEASE: Duration = Duration::seconds(10);
+
+/// How often a running request renews its lease.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long claims written before leases existed count as leased.
+const LEGACY_LEASE: Duration = Duration::minutes(5);
 
 /// Longest key accepted.
 pub const KEY_MAX_LEN: usize = 255;
@@ -46,6 +59,18 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 pub struct Claim {
     pub token_id: String,
     pub key: String,
+    /// Random per claim: who may renew and complete it.
+    pub owner: String,
+}
+
+impl Claim {
+    fn new(token_id: &str, key: &str) -> Self {
+        Self {
+            token_id: token_id.to_string(),
+            key: key.to_string(),
+            owner: uuid::Uuid::new_v4().to_string(),
+        }
+    }
 }
 
 /// What an incoming key means for the request.
@@ -57,8 +82,8 @@ pub enum Outcome {
     Replay { status: u16, body: Vec<u8> },
     /// Seen with a different method, path or body.
     Reused,
-    /// Seen and still running.
-    InFlight,
+    /// Seen and still running; its lease runs out at this time.
+    InFlight { lease_expires_at: DateTime<Utc> },
 }
 
 /// Marks a response whose idempotency record was already written in the
@@ -90,28 +115,32 @@ pub async fn claim(
     now: DateTime<Utc>,
 ) -> Result<Outcome, Error> {
     let now_text = db::timestamp(now);
-    // A few rounds: an expired or abandoned row is removed, then claimed anew.
+    let lease_text = db::timestamp(now + LEASE);
+    let mut lease_expires_at = now + LEASE;
+    // A few rounds: an expired row is removed, then claimed anew; a race
+    // for an abandoned one is won by one request only.
     for _ in 0..3 {
+        let claim = Claim::new(token_id, key);
         let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (token_id, idem_key, request_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id, idem_key) DO NOTHING",
+            "INSERT INTO idempotency_keys \
+             (token_id, idem_key, request_hash, created_at, expires_at, owner, lease_expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (token_id, idem_key) DO NOTHING",
         )
         .bind(token_id)
         .bind(key)
         .bind(request_hash)
         .bind(&now_text)
         .bind(db::timestamp(now + RETENTION))
+        .bind(&claim.owner)
+        .bind(&lease_text)
         .execute(db.pool())
         .await?;
         if inserted.rows_affected() == 1 {
-            return Ok(Outcome::Claimed(Claim {
-                token_id: token_id.to_string(),
-                key: key.to_string(),
-            }));
+            return Ok(Outcome::Claimed(claim));
         }
         let row = sqlx::query(
-            "SELECT request_hash, status, body, created_at, expires_at FROM idempotency_keys \
-             WHERE token_id = $1 AND idem_key = $2",
+            "SELECT request_hash, status, body, created_at, expires_at, owner, lease_expires_at \
+             FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2",
         )
         .bind(token_id)
         .bind(key)
@@ -144,50 +173,97 @@ pub async fn claim(
                 body: body.unwrap_or_default().into_bytes(),
             });
         }
-        let created_at: String = row.try_get("created_at")?;
-        if created_at > db::timestamp(now - ABANDONED_AFTER) {
-            return Ok(Outcome::InFlight);
+        let owner: Option<String> = row.try_get("owner")?;
+        let lease: Option<String> = row.try_get("lease_expires_at")?;
+        let lease = match lease {
+            Some(lease) => db::parse_timestamp(&lease)?,
+            None => {
+                let created_at: String = row.try_get("created_at")?;
+                db::parse_timestamp(&created_at)? + LEGACY_LEASE
+            }
+        };
+        if lease > now {
+            return Ok(Outcome::InFlight {
+                lease_expires_at: lease,
+            });
         }
-        sqlx::query(
-            "DELETE FROM idempotency_keys \
-             WHERE token_id = $1 AND idem_key = $2 AND status IS NULL AND created_at = $3",
+        lease_expires_at = lease;
+        // Take it over only if it is still the abandoned claim just read: of
+        // several retries racing here, one wins.
+        let taken = sqlx::query(
+            "UPDATE idempotency_keys SET owner = $3, lease_expires_at = $4 \
+             WHERE token_id = $1 AND idem_key = $2 AND status IS NULL AND COALESCE(owner, '') = $5",
         )
         .bind(token_id)
         .bind(key)
-        .bind(&created_at)
+        .bind(&claim.owner)
+        .bind(&lease_text)
+        .bind(owner.as_deref().unwrap_or_default())
         .execute(db.pool())
         .await?;
+        if taken.rows_affected() == 1 {
+            tracing::warn!(
+                key,
+                previous_owner = owner.as_deref().unwrap_or("unknown"),
+                "took over an idempotency key whose request stopped renewing its lease"
+            );
+            return Ok(Outcome::Claimed(claim));
+        }
     }
-    Ok(Outcome::InFlight)
+    Ok(Outcome::InFlight { lease_expires_at })
+}
+
+/// Extends the lease of a claim still held; false when it was taken over.
+pub async fn renew(db: &Db, claim: &Claim, now: DateTime<Utc>) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET lease_expires_at = $4 \
+         WHERE token_id = $1 AND idem_key = $2 AND owner = $3 AND status IS NULL",
+    )
+    .bind(&claim.token_id)
+    .bind(&claim.key)
+    .bind(&claim.owner)
+    .bind(db::timestamp(now + LEASE))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Stores the response of a claimed key; inside the mutation's transaction
-/// when there is one.
+/// when there is one. `ClaimLost` when the claim is no longer the caller's:
+/// the caller must then roll its effect back.
 pub async fn complete(
     conn: &mut AnyConnection,
     claim: &Claim,
     status: StatusCode,
     body: &[u8],
 ) -> Result<(), Error> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET status = $3, body = $4 WHERE token_id = $1 AND idem_key = $2",
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET status = $4, body = $5 \
+         WHERE token_id = $1 AND idem_key = $2 AND owner = $3 AND status IS NULL",
     )
     .bind(&claim.token_id)
     .bind(&claim.key)
+    .bind(&claim.owner)
     .bind(i64::from(status.as_u16()))
     .bind(String::from_utf8_lossy(body).into_owned())
     .execute(conn)
     .await?;
-    Ok(())
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::ClaimLost)
+    }
 }
 
 /// Gives a key back unanswered, so that a retry runs the request again.
 pub async fn release(db: &Db, claim: &Claim) -> Result<(), Error> {
     sqlx::query(
-        "DELETE FROM idempotency_keys WHERE token_id = $1 AND idem_key = $2 AND status IS NULL",
+        "DELETE FROM idempotency_keys \
+         WHERE token_id = $1 AND idem_key = $2 AND owner = $3 AND status IS NULL",
     )
     .bind(&claim.token_id)
     .bind(&claim.key)
+    .bind(&claim.owner)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -257,7 +333,7 @@ pub async fn layer(
         Outcome::Claimed(claim) => claim,
         Outcome::Replay { status, body } => return replay(status, body),
         Outcome::Reused => return Err(Error::IdempotencyKeyReused),
-        Outcome::InFlight => return Err(Error::IdempotencyKeyInFlight),
+        Outcome::InFlight { lease_expires_at } => return Ok(in_flight(lease_expires_at)),
     };
 
     let mut req = Request::from_parts(parts, Body::from(body));
@@ -268,7 +344,10 @@ pub async fn layer(
     let settled_claim = claim.clone();
     let task = tokio::spawn(
         async move {
-            let response = next.run(req).await;
+            let response = tokio::select! {
+                response = next.run(req) => response,
+                never = keep_leased(&db, &settled_claim) => match never {},
+            };
             settle(&db, &settled_claim, response, &request_id).await
         }
         .instrument(tracing::Span::current()),
@@ -282,6 +361,40 @@ pub async fn layer(
             Err(Error::Handler(err.to_string()))
         }
     }
+}
+
+/// Renews the claim's lease until dropped (when its request is done).
+async fn keep_leased(db: &Db, claim: &Claim) -> std::convert::Infallible {
+    let mut every = tokio::time::interval(RENEW_EVERY);
+    every.tick().await;
+    let mut held = true;
+    loop {
+        every.tick().await;
+        if !held {
+            continue;
+        }
+        match renew(db, claim, db::now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Its completion will fail and roll the effect back.
+                tracing::warn!(key = %claim.key, "idempotency key taken over while its request ran");
+                held = false;
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot renew an idempotency key's lease"),
+        }
+    }
+}
+
+/// 409 for a key whose request is still running, with when to try again.
+fn in_flight(lease_expires_at: DateTime<Utc>) -> Response {
+    let mut response = axum::response::IntoResponse::into_response(Error::IdempotencyKeyInFlight);
+    let seconds = (lease_expires_at - Utc::now())
+        .num_seconds()
+        .clamp(1, LEASE.num_seconds());
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Whether a response not written by the mutation itself is kept for replay.
@@ -323,9 +436,14 @@ async fn settle(db: &Db, claim: &Claim, response: Response, request_id: &str) ->
         complete(&mut conn, claim, parts.status, &body).await
     }
     .await;
-    if let Err(err) = stored {
-        // The key stays claimed; it is taken over once abandoned.
-        tracing::error!(error = %err, "cannot store an idempotent response");
+    match stored {
+        Ok(()) => {}
+        // Nothing was changed; the request that took the key over answers.
+        Err(Error::ClaimLost) => {
+            tracing::warn!(key = %claim.key, "idempotency key taken over; response not kept");
+        }
+        // The key stays claimed; it is taken over once its lease runs out.
+        Err(err) => tracing::error!(error = %err, "cannot store an idempotent response"),
     }
     Response::from_parts(parts, Body::from(body))
 }

@@ -16,11 +16,11 @@ pub mod mutation;
 pub mod openapi;
 pub mod roles;
 pub mod seed;
+pub mod server;
 pub mod tenants;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::Request;
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -32,6 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use crate::db::{Db, DbKind};
 pub use crate::error::Error;
 pub use crate::metrics::Metrics;
+pub use crate::server::ServeOptions;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -90,33 +91,12 @@ async fn limit_body(req: Request, next: Next) -> Result<Response, Error> {
     }
 }
 
-/// How often keys past their retention are deleted.
-const PURGE_INTERVAL: Duration = Duration::from_secs(600);
-
-/// Serves `app(state)` on `listener` until `shutdown` completes, then lets
-/// requests in flight finish and closes the database.
+/// Serves `app(state)` on `listener` with the default `ServeOptions`
+/// until `shutdown` completes; see `server::serve`.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let purge_db = state.db.clone();
-    let purge = tokio::spawn(async move {
-        let mut every = tokio::time::interval(PURGE_INTERVAL);
-        loop {
-            every.tick().await;
-            match idempotency::purge_expired(&purge_db, db::now()).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
-                Err(err) => tracing::warn!(error = %err, "cannot delete expired idempotency keys"),
-            }
-        }
-    });
-    let db = state.db.clone();
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    purge.abort();
-    db.close().await;
-    served.map_err(Error::Io)
+    server::serve(listener, state, ServeOptions::default(), shutdown).await
 }

@@ -3,11 +3,12 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use platform_admin::roles::Role;
-use platform_admin::{auth, seed, AppState, Db};
+use platform_admin::{auth, seed, AppState, Db, ServeOptions};
 use tracing_subscriber::EnvFilter;
 
 const DEFAULT_DATABASE: &str = "sqlite://platform-admin.db";
@@ -42,6 +43,8 @@ enum Command {
         /// Address to listen on; port 0 picks a free port (printed on stdout).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Manage API tokens.
     Token {
@@ -56,6 +59,37 @@ enum Command {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u16).range(1..=seed::MAX_COUNT as i64))]
         count: u16,
     },
+}
+
+/// What a client may take and hold; see `ServeOptions`.
+#[derive(Debug, Args)]
+struct Limits {
+    /// Seconds a client has, once connected or after a response, to send a
+    /// request's headers before the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
+    /// Seconds a client has to send a request's body once its headers are in.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_read_timeout: u64,
+    /// Connections served at once; more wait to be accepted. Lowered to
+    /// what the open-file limit (`ulimit -n`) allows.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Seconds a graceful shutdown waits for open requests before it drops
+    /// the connections still open.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    shutdown_timeout: u64,
+}
+
+impl Limits {
+    fn options(&self) -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +111,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::Serve { database, listen } => serve(&database, listen).await,
+        Command::Serve {
+            database,
+            listen,
+            limits,
+        } => serve(&database, listen, limits.options()).await,
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -114,7 +152,7 @@ async fn open(database: &str) -> anyhow::Result<Db> {
         .with_context(|| format!("opening {}", platform_admin::db::redact(database)))
 }
 
-async fn serve(database: &str, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(database: &str, listen: SocketAddr, options: ServeOptions) -> anyhow::Result<()> {
     let db = open(database).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -127,7 +165,7 @@ async fn serve(database: &str, listen: SocketAddr) -> anyhow::Result<()> {
         writeln!(stdout, "listening on http://{addr}")?;
         stdout.flush()?;
     }
-    platform_admin::serve(listener, AppState::new(db), shutdown_signal()).await?;
+    platform_admin::server::serve(listener, AppState::new(db), options, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

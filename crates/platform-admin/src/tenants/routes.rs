@@ -126,6 +126,7 @@ pub async fn create(
     mutation: Mutation,
     JsonBody(body): JsonBody<CreateTenant>,
 ) -> Result<Response, Error> {
+    let body = body.normalized();
     check(&body)?;
     let now = db::now();
     let tenant = Tenant {
@@ -186,6 +187,7 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateTenant>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
+    let body = body.normalized();
     check(&body)?;
     let mut tx = state.db.begin().await?;
     let updated = store::update(&mut tx, &tenant, &body, db::now())

@@ -4,23 +4,62 @@
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::{Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
+// Both the stored `search_name` and the searched text go through the
+// contract's `search_text`, so the databases only compare bytes and agree.
+use opsdeck_api::validation::search_text;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row as _};
 use uuid::Uuid;
 
-use crate::db;
+use crate::db::{self, Db};
 use crate::error::Error;
 
 const COLUMNS: &str =
     "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO tenants \
-    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 const INSERT_IF_ABSENT: &str = "INSERT INTO tenants \
-    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (slug) DO NOTHING";
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (slug) DO NOTHING";
+
+/// Fills `search_name` of rows that lack it (written before the column
+/// existed, or by an older server); returns how many.
+pub async fn backfill_search(db: &Db) -> Result<u64, Error> {
+    let mut filled = 0;
+    loop {
+        let rows = sqlx::query("SELECT id, name FROM tenants WHERE search_name IS NULL LIMIT 500")
+            .fetch_all(db.pool())
+            .await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut tx = db.begin().await?;
+        let mut round = 0;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let name: String = row.try_get("name")?;
+            // Only if the name is still the one read: a rename in between
+            // has written its own search text.
+            let done = sqlx::query(
+                "UPDATE tenants SET search_name = $2 WHERE id = $1 AND name = $3 AND search_name IS NULL",
+            )
+            .bind(&id)
+            .bind(search_text(&name))
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
+            round += done.rows_affected();
+        }
+        tx.commit().await?;
+        if round == 0 {
+            return Ok(filled);
+        }
+        filled += round;
+    }
+}
 
 /// A tenant named in a path: by id when the segment is a UUID, else by slug.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +69,8 @@ pub enum TenantRef {
 }
 
 impl TenantRef {
+    /// The same reading as the contract's `is_tenant_id`, which refuses
+    /// slugs of that form, so every tenant can be named by its slug.
     pub fn parse(segment: &str) -> Self {
         match Uuid::parse_str(segment) {
             Ok(id) => TenantRef::Id(id.hyphenated().to_string()),
@@ -90,6 +131,7 @@ fn insert_statement<'q>(
         .bind(tenant.quotas.requests_per_minute)
         .bind(db::timestamp(tenant.created_at))
         .bind(db::timestamp(tenant.updated_at))
+        .bind(search_text(&tenant.name))
 }
 
 pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
@@ -128,10 +170,11 @@ pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Er
         conditions.push(format!("slug > ${}", binds.len()));
     }
     if let Some(text) = &filter.text {
-        binds.push(format!("%{}%", escape_like(&text.to_lowercase())));
+        binds.push(format!("%{}%", escape_like(&search_text(text))));
         let n = binds.len();
+        // Slugs are lowercase ASCII already.
         conditions.push(format!(
-            "(LOWER(slug) LIKE ${n} ESCAPE '\\' OR LOWER(name) LIKE ${n} ESCAPE '\\')"
+            "(slug LIKE ${n} ESCAPE '\\' OR search_name LIKE ${n} ESCAPE '\\')"
         ));
     }
     if let Some(status) = filter.status {
@@ -174,7 +217,8 @@ pub async fn update(
     let sql = format!(
         "UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), \
          max_users = COALESCE($4, max_users), storage_gib = COALESCE($5, storage_gib), \
-         requests_per_minute = COALESCE($6, requests_per_minute), updated_at = $7 \
+         requests_per_minute = COALESCE($6, requests_per_minute), updated_at = $7, \
+         search_name = COALESCE($8, search_name) \
          WHERE {} = $1 RETURNING {COLUMNS}",
         tenant.column()
     );
@@ -186,6 +230,7 @@ pub async fn update(
         .bind(quotas.storage_gib)
         .bind(quotas.requests_per_minute)
         .bind(db::timestamp(now))
+        .bind(change.name.as_deref().map(search_text))
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(from_row).transpose()

@@ -237,6 +237,48 @@ mod sqlite {
         db.close().await;
     }
 
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_file_and_its_wal_are_private_to_the_owner() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("admin.db");
+        let db = Db::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .expect("create and migrate");
+        platform_admin::auth::create_token(&db, "ci", platform_admin::roles::Role::Admin)
+            .await
+            .expect("a write, so the WAL exists");
+        for name in ["admin.db", "admin.db-wal", "admin.db-shm"] {
+            assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+        }
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_database_file_readable_by_others_is_made_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("admin.db");
+        let url = format!("sqlite://{}", file.display());
+        Db::connect(&url).await.expect("create").close().await;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let wal = dir.path().join("admin.db-wal");
+        std::fs::write(&wal, b"").expect("wal");
+        std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let db = Db::connect(&url).await.expect("reopen");
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&wal), 0o600);
+        db.close().await;
+    }
+
     #[tokio::test]
     async fn token_create_prints_only_the_token() {
         super::token_create_prints_only_the_token(Backend::Sqlite).await;

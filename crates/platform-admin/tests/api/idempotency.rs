@@ -74,7 +74,7 @@ on_both_databases! {
     async fn an_abandoned_claim_is_taken_over(srv) {
         let token = token_id(srv, &srv.admin).await;
         let hash = idempotency::request_hash("POST", "/v1/tenants", ACME.as_bytes());
-        let long_ago = Utc::now() - idempotency::ABANDONED_AFTER - chrono::Duration::seconds(1);
+        let long_ago = Utc::now() - idempotency::LEASE - chrono::Duration::seconds(1);
         idempotency::claim(&srv.db, &token, "stale", &hash, long_ago).await.expect("claim");
         let reply = post_with_key(srv, &srv.admin, "/v1/tenants", "stale", ACME).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
@@ -197,6 +197,59 @@ on_both_databases! {
         assert_eq!(srv.all_audit().await.len(), 1);
     }
 
+    async fn a_claim_left_by_a_dead_owner_is_taken_over_within_seconds(srv) {
+        // A fresh claim whose owner never renews it: a process that died
+        // right after claiming.
+        let token = token_id(srv, &srv.admin).await;
+        let hash = idempotency::request_hash("POST", "/v1/tenants", ACME.as_bytes());
+        idempotency::claim(&srv.db, &token, "orphan", &hash, Utc::now()).await.expect("claim");
+        let started = std::time::Instant::now();
+        let first = post_with_key(srv, &srv.admin, "/v1/tenants", "orphan", ACME).await;
+        first.expect_error(StatusCode::CONFLICT, "idempotency_key_in_flight");
+        let retry_after: i64 = first.header("retry-after").expect("retry-after").parse().expect("seconds");
+        assert!((1..=idempotency::LEASE.num_seconds()).contains(&retry_after), "{retry_after}");
+        let deadline = started + std::time::Duration::from_secs(idempotency::LEASE.num_seconds() as u64 + 5);
+        let done = loop {
+            let reply = post_with_key(srv, &srv.admin, "/v1/tenants", "orphan", ACME).await;
+            if reply.status != StatusCode::CONFLICT || std::time::Instant::now() > deadline {
+                break reply;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        };
+        assert_eq!(done.status, StatusCode::CREATED, "{}", done.text);
+        assert_eq!(srv.all_tenants().await.len(), 1);
+        assert_eq!(srv.all_audit().await.len(), 1);
+    }
+
+    async fn a_claim_taken_over_cannot_be_completed_by_its_old_owner(srv) {
+        let token = token_id(srv, &srv.admin).await;
+        let hash = idempotency::request_hash("POST", "/v1/tenants", ACME.as_bytes());
+        let stalled_at = Utc::now() - idempotency::LEASE - chrono::Duration::seconds(1);
+        let Outcome::Claimed(old) = idempotency::claim(&srv.db, &token, "slow", &hash, stalled_at).await.expect("claim") else {
+            panic!("the first claim wins");
+        };
+        let Outcome::Claimed(new) = idempotency::claim(&srv.db, &token, "slow", &hash, Utc::now()).await.expect("claim") else {
+            panic!("a claim past its lease is taken over");
+        };
+        assert_ne!(old.owner, new.owner);
+        assert!(!idempotency::renew(&srv.db, &old, Utc::now()).await.expect("renew"));
+
+        // The old owner finishes late: its effect goes with its completion.
+        let tenant = platform_admin::seed::demo_tenant(0);
+        let mut tx = srv.db.begin().await.expect("begin");
+        platform_admin::tenants::store::insert(&mut tx, &tenant).await.expect("insert");
+        let completed = idempotency::complete(&mut tx, &old, StatusCode::CREATED, b"{}").await;
+        assert!(matches!(completed, Err(platform_admin::Error::ClaimLost)), "{completed:?}");
+        drop(tx);
+        assert!(srv.all_tenants().await.is_empty(), "the old owner's effect was rolled back");
+
+        let mut tx = srv.db.begin().await.expect("begin");
+        idempotency::complete(&mut tx, &new, StatusCode::CREATED, b"{}").await.expect("the new owner completes");
+        tx.commit().await.expect("commit");
+        let replay = post_with_key(srv, &srv.admin, "/v1/tenants", "slow", ACME).await;
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    }
+
     async fn invalid_keys_are_422(srv) {
         let long = "k".repeat(idempotency::KEY_MAX_LEN + 1);
         for key in ["", "has space", long.as_str()] {
@@ -206,4 +259,149 @@ on_both_databases! {
         }
         assert!(srv.all_tenants().await.is_empty());
     }
+}
+
+/// Holds PostgreSQL's lock on the tenants table, so that a mutation waits
+/// mid-flight, holding its key, until the returned transaction ends.
+async fn lock_tenants(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query("BEGIN")
+        .execute(&mut conn)
+        .await
+        .expect("begin");
+    sqlx::query("LOCK TABLE tenants IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut conn)
+        .await
+        .expect("lock");
+    conn
+}
+
+/// Waits until the key is claimed (its request is in flight).
+async fn wait_claimed(conn: &mut sqlx::PgConnection, key: &str) {
+    use sqlx::Row as _;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM idempotency_keys WHERE idem_key = $1")
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("count");
+        if row.try_get::<i64, _>("n").expect("n") == 1 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the key was never claimed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A request killed with its server mid-flight (SIGKILL, its transaction
+/// lost) is completed by the client's retry after a restart, within the
+/// lease, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_killed_mid_flight_is_completed_by_a_retry_after_restart() {
+    use crate::process::Served;
+    use crate::support::{Backend, TestDb};
+    let test = "a_request_killed_mid_flight_is_completed_by_a_retry_after_restart";
+    let db = TestDb::new(Backend::Postgres, test).await;
+    let mut served = Served::start(db, None, &[]).await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let create = |url: String, token: String| {
+        let client = client.clone();
+        async move {
+            Reply::of(
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("idempotency-key", "crash-1")
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(ACME)
+                    .send()
+                    .await,
+            )
+            .await
+        }
+    };
+    let mut lock = lock_tenants(&served.db.url).await;
+    let in_flight = tokio::spawn({
+        let request = create(served.url("/v1/tenants"), served.token.clone());
+        async move {
+            let _ = request.await;
+        }
+    });
+    wait_claimed(&mut lock, "crash-1").await;
+    served.child.kill().await.expect("SIGKILL");
+    sqlx::query("ROLLBACK")
+        .execute(&mut lock)
+        .await
+        .expect("unlock");
+    let _ = in_flight.await;
+
+    served.restart().await;
+    let started = std::time::Instant::now();
+    let deadline =
+        started + std::time::Duration::from_secs(idempotency::LEASE.num_seconds() as u64 + 5);
+    let done = loop {
+        let reply = create(served.url("/v1/tenants"), served.token.clone()).await;
+        if reply.status != StatusCode::CONFLICT || std::time::Instant::now() > deadline {
+            break reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text);
+    assert_eq!(done.body["slug"], "acme");
+    let again = create(served.url("/v1/tenants"), served.token.clone()).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    use sqlx::Row as _;
+    let db = platform_admin::Db::connect(&served.db.url)
+        .await
+        .expect("open");
+    for table in ["tenants", "audit_records"] {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n");
+        assert_eq!(n, 1, "{table}");
+    }
+    db.close().await;
+}
+
+/// A request that runs longer than the lease renews it, so a retry meanwhile
+/// is told to wait instead of running the request a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_keeps_its_key_past_the_lease_and_runs_once() {
+    use crate::support::{Backend, Server};
+    let srv = Server::start(
+        Backend::Postgres,
+        "a_slow_request_keeps_its_key_past_the_lease_and_runs_once",
+    )
+    .await;
+    let url = srv.db_url();
+    let mut lock = lock_tenants(&url).await;
+    let (first, retried) = tokio::join!(
+        post_with_key(&srv, &srv.admin, "/v1/tenants", "slow-1", ACME),
+        async {
+            wait_claimed(&mut lock, "slow-1").await;
+            let past_the_lease = idempotency::LEASE + chrono::Duration::seconds(2);
+            tokio::time::sleep(past_the_lease.to_std().expect("positive")).await;
+            let retried = post_with_key(&srv, &srv.admin, "/v1/tenants", "slow-1", ACME).await;
+            sqlx::query("ROLLBACK")
+                .execute(&mut lock)
+                .await
+                .expect("unlock");
+            retried
+        },
+    );
+    retried.expect_error(StatusCode::CONFLICT, "idempotency_key_in_flight");
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(srv.all_tenants().await.len(), 1);
+    assert_eq!(srv.all_audit().await.len(), 1);
 }

@@ -5,28 +5,51 @@ use reqwest::StatusCode;
 use crate::support::Reply;
 
 on_both_databases! {
-    async fn request_ids_are_echoed_or_generated(srv) {
-        let echoed = Reply::of(
+    async fn the_server_makes_every_request_id_and_echoes_the_clients_apart(srv) {
+        let sent = Reply::of(
             srv.request(reqwest::Method::GET, "/v1/tenants/missing")
                 .header("x-request-id", "trace-abc-123")
                 .send()
                 .await,
         )
         .await;
-        assert_eq!(echoed.header("x-request-id"), Some("trace-abc-123"));
-        echoed.expect_error(StatusCode::NOT_FOUND, "not_found");
+        let id = sent.header("x-request-id").expect("server id");
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+        assert_eq!(sent.header("x-client-request-id"), Some("trace-abc-123"));
+        sent.expect_error(StatusCode::NOT_FOUND, "not_found");
 
         let generated = srv.get("/v1/tenants").await;
         let id = generated.header("x-request-id").expect("generated id");
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+        assert_eq!(generated.header("x-client-request-id"), None);
 
-        // Ids that cannot be logged safely are replaced, not echoed.
+        // Ids that cannot be logged safely are not echoed at all.
         let long = "x".repeat(500);
-        let replaced = Reply::of(
+        let dropped = Reply::of(
             srv.request(reqwest::Method::GET, "/v1/tenants").header("x-request-id", long.as_str()).send().await,
         )
         .await;
-        assert_ne!(replaced.header("x-request-id"), Some(long.as_str()));
+        assert_ne!(dropped.header("x-request-id"), Some(long.as_str()));
+        assert_eq!(dropped.header("x-client-request-id"), None);
+    }
+
+    async fn a_client_request_id_never_becomes_the_audit_request_id(srv) {
+        let victim = srv.create("acme", "Acme").await;
+        let victim_id = victim.header("x-request-id").expect("id").to_string();
+        let forged = Reply::of(
+            srv.request(reqwest::Method::PATCH, "/v1/tenants/acme")
+                .header("x-request-id", victim_id.as_str())
+                .json(&serde_json::json!({"name": "Acme Inc"}))
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(forged.status, StatusCode::OK, "{}", forged.text);
+        let own_id = forged.header("x-request-id").expect("id");
+        assert_ne!(own_id, victim_id);
+        let records = srv.all_audit().await;
+        let ids: Vec<_> = records.iter().map(|r| r["request_id"].as_str().expect("id")).collect();
+        assert_eq!(ids, [own_id, victim_id.as_str()]);
     }
 
     async fn metrics_count_requests_by_route_template(srv) {

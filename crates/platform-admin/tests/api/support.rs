@@ -114,6 +114,11 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The database URL the server runs on.
+    pub fn db_url(&self) -> String {
+        self._test_db.url.clone()
+    }
+
     /// A request with the admin token.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client
