@@ -254,3 +254,57 @@ fn escape_sequences_from_the_server_never_reach_the_terminal() {
         .collect();
     assert_eq!(names, [format!("Acme {hostile}")]);
 }
+
+#[test]
+fn a_slow_list_counts_what_it_fetched_on_a_terminal_and_scripts_see_none_of_it() {
+    // Four pages, each a while in coming.
+    let server = Hostile::start(|r| {
+        if is_login_check(r) {
+            return empty_page();
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        let page: u32 = r.query("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let items: Vec<Value> = (0..50)
+            .map(|i| tenant(&format!("t-{page}-{i}"), "T"))
+            .collect();
+        let body = match page {
+            0..=2 => json!({ "items": items, "next_cursor": (page + 1).to_string() }),
+            _ => json!({ "items": items }),
+        };
+        Reply::json(200, &body.to_string())
+    })
+    .expect("server");
+    let cli = Cli::new().expect("cli");
+    connect(&cli, &server.url);
+
+    let screen = opsdeck_tests::cli::type_at_prompt(
+        cli.terminal("stty cols 100 rows 24", &["tenants", "list"], ""),
+        "",
+        "",
+        Duration::from_secs(60),
+    );
+    assert!(screen.contains("[exit 0]"), "{screen}");
+    assert!(
+        screen.contains("fetching tenants: 50 tenants")
+            || screen.contains("fetching tenants: 100 tenants"),
+        "the count while fetching: {screen}"
+    );
+    assert!(
+        screen.contains("t-3-49"),
+        "the list after the bar: {screen}"
+    );
+
+    // The same on a terminal with --json: JSON only, no bar.
+    let screen = opsdeck_tests::cli::type_at_prompt(
+        cli.terminal("", &["--json", "tenants", "list"], ""),
+        "",
+        "",
+        Duration::from_secs(60),
+    );
+    assert!(screen.contains("[exit 0]"), "{screen}");
+    assert!(!screen.contains("fetching"), "{screen}");
+    // And through a pipe, without --json: the table, no bar.
+    let piped = cli.run(&["tenants", "list"]).success();
+    assert!(!piped.stderr.contains("fetching"), "{}", piped.stderr);
+    assert_eq!(piped.stdout.matches("t-").count(), 200, "{}", piped.stdout);
+}

@@ -4,6 +4,7 @@
 mod error;
 mod output;
 mod profiles;
+mod progress;
 mod tenants;
 mod terminal;
 

@@ -304,7 +304,12 @@ pub async fn run(
 
 async fn list(tenants: &Tenants<'_>, out: &Output, args: ListArgs) -> Result<Done> {
     let filtered = args.filter.filter();
-    let mut view = tenants.list(&filtered).await?;
+    let (reporter, drawing) = crate::progress::bar(out.json);
+    let listed = tenants.list_reporting(&filtered, &reporter).await;
+    // The bar is cleared before anything is printed.
+    drop(reporter);
+    let _ = drawing.await;
+    let mut view = listed?;
     if let (true, Some(stale)) = (args.fresh, &view.stale) {
         return Err(CliError::StaleRefused {
             reason: stale.reason.clone(),
