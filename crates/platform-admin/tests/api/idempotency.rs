@@ -89,8 +89,13 @@ on_both_databases! {
         let reply = post_with_key(srv, &srv.admin, "/v1/tenants", "old", ACME).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
 
-        idempotency::claim(&srv.db, &token, "older", &old_hash, yesterday).await.expect("claim");
-        let purged = idempotency::purge_expired(&srv.db, Utc::now()).await.expect("purge");
+        // A key with an hour left: the server's own purge, which runs on
+        // the clock, leaves it; a purge an hour and a half later takes it
+        // and nothing else (the key just used is a day from expiring).
+        let hour_left = Utc::now() - idempotency::RETENTION + chrono::Duration::hours(1);
+        idempotency::claim(&srv.db, &token, "older", &old_hash, hour_left).await.expect("claim");
+        let later = Utc::now() + chrono::Duration::minutes(90);
+        let purged = idempotency::purge_expired(&srv.db, later).await.expect("purge");
         assert_eq!(purged, 1);
     }
 
