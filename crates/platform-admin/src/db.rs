@@ -44,6 +44,9 @@ impl DbKind {
 pub struct Db {
     pool: AnyPool,
     kind: DbKind,
+    /// Wakes idle job workers; shared by every clone, so an enqueue
+    /// through any of them wakes the workers of this process.
+    job_signal: crate::jobs::Signal,
 }
 
 /// How long a request waits for a pooled connection before failing.
@@ -95,7 +98,11 @@ impl Db {
             DbKind::Postgres => options.max_connections(10),
         };
         let pool = options.connect(url).await.map_err(connect_error)?;
-        let db = Db { pool, kind };
+        let db = Db {
+            pool,
+            kind,
+            job_signal: crate::jobs::Signal::new(kind, url),
+        };
         db.migrate().await?;
         let filled = crate::tenants::store::backfill_search(&db).await?;
         if filled > 0 {
@@ -126,6 +133,10 @@ impl Db {
 
     pub fn kind(&self) -> DbKind {
         self.kind
+    }
+
+    pub(crate) fn job_signal(&self) -> &crate::jobs::Signal {
+        &self.job_signal
     }
 
     /// A write transaction. On SQLite it takes the write lock up front

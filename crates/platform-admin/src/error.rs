@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use opsdeck_api::tenants::TenantStatus;
 use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, MAX_BODY_BYTES};
 
+use crate::jobs::JobState;
 use crate::roles::{Permission, Role, Scope};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,26 @@ pub enum Error {
         "another attempt of this request took over its Idempotency-Key; retry to get its response"
     )]
     ClaimLost,
+    /// A worker reported on a job it no longer owns: its lease ran out and
+    /// another worker took the job over, so what it did is to be rolled back.
+    #[error(
+        "job `{job}` was taken over by another worker; attempt {attempt} by `{owner}` may no longer report on it"
+    )]
+    JobTakenOver {
+        job: String,
+        owner: String,
+        attempt: u32,
+    },
+    #[error("no job `{0}`")]
+    JobNotFound(String),
+    #[error("job `{id}` is {state}; only a queued job can be cancelled")]
+    JobNotCancellable { id: String, state: JobState },
+    #[error("cannot listen for new jobs on {url}: {source}")]
+    JobListen {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("the database holds a value this server cannot read: {0}")]
     Corrupt(String),
     #[error("a token named `{0}` already exists")]
@@ -109,11 +130,14 @@ impl Error {
             }
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Error::TenantNotFound(_) | Error::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             Error::SlugTaken(_)
             | Error::InvalidState { .. }
             | Error::IdempotencyKeyInFlight
-            | Error::ClaimLost => StatusCode::CONFLICT,
+            | Error::ClaimLost
+            | Error::JobNotCancellable { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -124,6 +148,8 @@ impl Error {
             | Error::Connect { .. }
             | Error::DatabaseFile { .. }
             | Error::Corrupt(_)
+            | Error::JobTakenOver { .. }
+            | Error::JobListen { .. }
             | Error::TokenNameTaken(_)
             | Error::Serialize(_)
             | Error::Handler(_)
@@ -138,9 +164,11 @@ impl Error {
             Error::Validation { .. } => ErrorCode::ValidationFailed,
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::Forbidden { .. } => ErrorCode::Forbidden,
-            Error::TenantNotFound(_) | Error::RouteNotFound(_) => ErrorCode::NotFound,
+            Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
+                ErrorCode::NotFound
+            }
             Error::SlugTaken(_) => ErrorCode::SlugTaken,
-            Error::InvalidState { .. } => ErrorCode::InvalidState,
+            Error::InvalidState { .. } | Error::JobNotCancellable { .. } => ErrorCode::InvalidState,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Error::IdempotencyKeyInFlight | Error::ClaimLost => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,

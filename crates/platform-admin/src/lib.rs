@@ -1,6 +1,7 @@
 //! Reference server of the Opsdeck Platform Admin API v1 (contract in
 //! `opsdeck-api`): tenants and their audit log over SQLite or PostgreSQL,
-//! behind bearer tokens, with idempotent mutations and Prometheus metrics.
+//! behind bearer tokens, with idempotent mutations and Prometheus metrics;
+//! and the durable-job store (`jobs`) that long work will run from.
 //! `main.rs` is only the command line around `app` and `serve`.
 
 pub mod access;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;

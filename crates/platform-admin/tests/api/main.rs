@@ -13,6 +13,7 @@ mod connections;
 mod contract;
 mod errors;
 mod idempotency;
+mod jobs;
 mod observability;
 mod process;
 mod tenant_text;

@@ -1,0 +1,48 @@
+//! Durable jobs: the queue that backups, restores, failovers and playbook
+//! runs are taken from by several workers, on SQLite or PostgreSQL. It owns
+//! the rows of `jobs`, who may report on a running job (its owner, while
+//! its lease holds) and how idle workers are woken; what a job of a kind
+//! does, and the routes that show jobs, belong to their capabilities.
+//!
+//! A worker's loop:
+//!
+//! ```no_run
+//! # async fn run(db: platform_admin::Db) -> Result<(), platform_admin::Error> {
+//! use platform_admin::{db, jobs};
+//! let mut waiter = jobs::Waiter::new(&db).await?;
+//! loop {
+//!     match jobs::claim_next(&db, "server-1/worker-0", jobs::LEASE, db::now()).await? {
+//!         Some(claimed) => {
+//!             // … run it, `renew` the lease every few seconds, then:
+//!             let mut tx = db.begin().await?;
+//!             jobs::complete(&mut tx, &claimed.claim, db::now()).await?;
+//!             tx.commit().await?;
+//!         }
+//!         None => {
+//!             waiter.wait_for_work(jobs::POLL).await;
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+
+mod store;
+mod wake;
+
+pub use store::{
+    cancel, claim_next, complete, enqueue, fail, get, renew, report_progress, Claim, Claimed, Job,
+    JobState, NewJob, Progress,
+};
+pub(crate) use wake::Signal;
+pub use wake::{Waiter, Wake};
+
+/// How long a claim holds a job without being renewed: a worker renews
+/// well within it (every few seconds) while it runs, so a job whose worker
+/// died is taken over after this long.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// How often an idle worker looks for work when nothing woke it: only
+/// what a wake-up can miss (a PostgreSQL notification sent while the
+/// worker was reconnecting, a job enqueued by another process on SQLite,
+/// a lease running out) waits this long.
+pub const POLL: std::time::Duration = std::time::Duration::from_secs(15);

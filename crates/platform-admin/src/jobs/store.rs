@@ -1,0 +1,449 @@
+//! The queries of `jobs`. All but the claim run as one text on both
+//! databases; the claim is written per dialect (see `claim_next`).
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row as _};
+
+use crate::db::{self, Db, DbKind};
+use crate::error::Error;
+
+/// Where a job is in its life. Only `queued` and `running` change again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(text: &str) -> Option<JobState> {
+        Some(match text {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How far a running job got, as its worker last reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub done: u64,
+    /// Unknown until the worker knows how much there is.
+    pub total: Option<u64>,
+    /// What it is doing now, in words (`"dumping"`, `"uploading"`).
+    pub phase: Option<String>,
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// What runs it (`"backup"`, `"restore"`…).
+    pub kind: String,
+    /// The id of the tenant it is about, if any.
+    pub tenant: Option<String>,
+    /// What the kind needs to run.
+    pub payload: Value,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// UUID v7, so ids sort in the order jobs were enqueued.
+    pub id: String,
+    pub kind: String,
+    pub tenant: Option<String>,
+    pub payload: Value,
+    pub state: JobState,
+    /// How many times it was claimed; more than one after a takeover.
+    pub attempts: u32,
+    /// The worker of its latest attempt.
+    pub owner: Option<String>,
+    /// While running: until when its owner is known to be alive.
+    pub lease_until: Option<DateTime<Utc>>,
+    pub progress: Progress,
+    /// Why it failed.
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A worker's hold on a running job: what `renew`, `report_progress`,
+/// `complete` and `fail` check. The attempt fences the claim, so a worker
+/// that was taken over is refused even when it runs again under the same
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub job_id: String,
+    pub owner: String,
+    pub attempt: u32,
+    pub lease_until: DateTime<Utc>,
+}
+
+/// What `claim_next` hands a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub job: Job,
+    pub claim: Claim,
+}
+
+const COLUMNS: &str = "id, kind, tenant, payload, state, attempts, owner, lease_until, \
+                       progress_done, progress_total, progress_phase, error, created_at, updated_at";
+
+/// Queues a job and wakes idle workers: on PostgreSQL with `NOTIFY jobs`
+/// in the enqueuing transaction (delivered to every listener at commit,
+/// never before), on SQLite with the in-process signal after the commit.
+pub async fn enqueue(db: &Db, new: NewJob, now: DateTime<Utc>) -> Result<Job, Error> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let at = db::timestamp(now);
+    let mut tx = db.begin().await?;
+    let row = sqlx::query(&format!(
+        "INSERT INTO jobs (id, kind, tenant, payload, state, attempts, progress_done, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(&id)
+    .bind(&new.kind)
+    .bind(new.tenant.as_deref())
+    .bind(new.payload.to_string())
+    .bind(&at)
+    .bind(&at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let job = job_from_row(&row)?;
+    if db.kind() == DbKind::Postgres {
+        sqlx::query("NOTIFY jobs").execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    db.job_signal().wake();
+    Ok(job)
+}
+
+/// Claims the next job for `worker`, holding it for `lease`: first a
+/// running job whose lease ran out before `now` (its worker died; the
+/// oldest lease first), else the oldest queued job. `None` when there is
+/// nothing to do. Each claim counts an attempt.
+///
+/// The one query whose text differs by dialect, chosen by `db.kind()` as
+/// `Db::begin` is: PostgreSQL locks the chosen row with `FOR UPDATE SKIP
+/// LOCKED`, so racing workers pass over each other's rows instead of
+/// queueing on them; SQLite has no row locks, and its `BEGIN IMMEDIATE`
+/// already lets one writer in at a time, so a claim is one
+/// `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING …`.
+pub async fn claim_next(
+    db: &Db,
+    worker: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<Claimed>, Error> {
+    let now_text = db::timestamp(now);
+    let lease_until = now + lease;
+    let lease_text = db::timestamp(lease_until);
+    let mut tx = db.begin().await?;
+    let row = match db.kind() {
+        DbKind::Postgres => {
+            let mut id: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE state = 'running' AND lease_until < $1 \
+                 ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(&now_text)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                id = sqlx::query_scalar(
+                    "SELECT id FROM jobs WHERE state = 'queued' \
+                     ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                )
+                .fetch_optional(&mut *tx)
+                .await?;
+            }
+            match id {
+                Some(id) => Some(
+                    sqlx::query(&format!(
+                        "UPDATE jobs SET state = 'running', owner = $2, attempts = attempts + 1, \
+                         lease_until = $3, updated_at = $4 WHERE id = $1 RETURNING {COLUMNS}"
+                    ))
+                    .bind(&id)
+                    .bind(worker)
+                    .bind(&lease_text)
+                    .bind(&now_text)
+                    .fetch_one(&mut *tx)
+                    .await?,
+                ),
+                None => None,
+            }
+        }
+        DbKind::Sqlite => {
+            let claim = |pick: &str| {
+                format!(
+                    "UPDATE jobs SET state = 'running', owner = $1, attempts = attempts + 1, \
+                     lease_until = $2, updated_at = $3 WHERE id = ({pick}) RETURNING {COLUMNS}"
+                )
+            };
+            let taken_over = sqlx::query(&claim(
+                "SELECT id FROM jobs WHERE state = 'running' AND lease_until < $4 \
+                 ORDER BY lease_until LIMIT 1",
+            ))
+            .bind(worker)
+            .bind(&lease_text)
+            .bind(&now_text)
+            .bind(&now_text)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match taken_over {
+                Some(row) => Some(row),
+                None => {
+                    sqlx::query(&claim(
+                        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1",
+                    ))
+                    .bind(worker)
+                    .bind(&lease_text)
+                    .bind(&now_text)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+            }
+        }
+    };
+    tx.commit().await?;
+    let Some(row) = row else { return Ok(None) };
+    let job = job_from_row(&row)?;
+    if job.attempts > 1 {
+        tracing::warn!(
+            job = %job.id,
+            kind = %job.kind,
+            attempt = job.attempts,
+            worker,
+            "took over a job whose worker stopped renewing its lease"
+        );
+    }
+    let claim = Claim {
+        job_id: job.id.clone(),
+        owner: worker.to_string(),
+        attempt: job.attempts,
+        lease_until,
+    };
+    Ok(Some(Claimed { job, claim }))
+}
+
+/// Extends the lease of a claim still held to `now + lease`;
+/// `JobTakenOver` when another worker took the job over (or it is no
+/// longer running), and the caller must stop working on it.
+pub async fn renew(
+    db: &Db,
+    claim: &mut Claim,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let lease_until = now + lease;
+    let done = sqlx::query(
+        "UPDATE jobs SET lease_until = $4, updated_at = $5 \
+         WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(&claim.job_id)
+    .bind(&claim.owner)
+    .bind(i64::from(claim.attempt))
+    .bind(db::timestamp(lease_until))
+    .bind(db::timestamp(now))
+    .execute(db.pool())
+    .await?;
+    held(done.rows_affected(), claim)?;
+    claim.lease_until = lease_until;
+    Ok(())
+}
+
+/// Records how far the job got; refused like `renew` once taken over.
+pub async fn report_progress(
+    db: &Db,
+    claim: &Claim,
+    progress: &Progress,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET progress_done = $4, progress_total = $5, progress_phase = $6, \
+         updated_at = $7 WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(&claim.job_id)
+    .bind(&claim.owner)
+    .bind(i64::from(claim.attempt))
+    .bind(count(progress.done))
+    .bind(progress.total.map(count))
+    .bind(progress.phase.as_deref())
+    .bind(db::timestamp(now))
+    .execute(db.pool())
+    .await?;
+    held(done.rows_affected(), claim)
+}
+
+/// Marks the job succeeded, inside the transaction of its effect when it
+/// has one: `JobTakenOver` when the claim is no longer the caller's, and
+/// the caller must then roll its effect back (another worker runs it).
+pub async fn complete(
+    conn: &mut AnyConnection,
+    claim: &Claim,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    finish(conn, claim, JobState::Succeeded, None, now).await
+}
+
+/// Marks the job failed with why; refused like `complete`.
+pub async fn fail(
+    conn: &mut AnyConnection,
+    claim: &Claim,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    finish(conn, claim, JobState::Failed, Some(error), now).await
+}
+
+async fn finish(
+    conn: &mut AnyConnection,
+    claim: &Claim,
+    state: JobState,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = $4, error = $5, lease_until = NULL, updated_at = $6 \
+         WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(&claim.job_id)
+    .bind(&claim.owner)
+    .bind(i64::from(claim.attempt))
+    .bind(state.as_str())
+    .bind(error)
+    .bind(db::timestamp(now))
+    .execute(conn)
+    .await?;
+    held(done.rows_affected(), claim)
+}
+
+/// Cancels a job that no worker has claimed yet; a job already running (or
+/// finished) is refused, since stopping a running job needs its worker.
+pub async fn cancel(db: &Db, id: &str, now: DateTime<Utc>) -> Result<Job, Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE jobs SET state = 'cancelled', updated_at = $2 \
+         WHERE id = $1 AND state = 'queued' RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(db::timestamp(now))
+    .fetch_optional(db.pool())
+    .await?;
+    match row {
+        Some(row) => job_from_row(&row),
+        None => match get(db, id).await? {
+            Some(job) => Err(Error::JobNotCancellable {
+                id: job.id,
+                state: job.state,
+            }),
+            None => Err(Error::JobNotFound(id.to_string())),
+        },
+    }
+}
+
+/// The job with this id.
+pub async fn get(db: &Db, id: &str) -> Result<Option<Job>, Error> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+fn held(rows_affected: u64, claim: &Claim) -> Result<(), Error> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(Error::JobTakenOver {
+            job: claim.job_id.clone(),
+            owner: claim.owner.clone(),
+            attempt: claim.attempt,
+        })
+    }
+}
+
+/// A count as stored: counts past `i64::MAX` do not happen, and are
+/// clamped rather than wrapped if they ever did.
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
+    let id: String = row.try_get("id")?;
+    let corrupt = |what: String| Error::Corrupt(format!("job {id}: {what}"));
+    let state: String = row.try_get("state")?;
+    let payload: String = row.try_get("payload")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let done: i64 = row.try_get("progress_done")?;
+    let total: Option<i64> = row.try_get("progress_total")?;
+    let lease_until: Option<String> = row.try_get("lease_until")?;
+    let created_at: String = row.try_get("created_at")?;
+    let updated_at: String = row.try_get("updated_at")?;
+    Ok(Job {
+        kind: row.try_get("kind")?,
+        tenant: row.try_get("tenant")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|err| corrupt(format!("payload is not JSON: {err}")))?,
+        state: JobState::parse(&state).ok_or_else(|| corrupt(format!("state `{state}`")))?,
+        attempts: u32::try_from(attempts).map_err(|_| corrupt(format!("attempts {attempts}")))?,
+        owner: row.try_get("owner")?,
+        lease_until: lease_until
+            .as_deref()
+            .map(db::parse_timestamp)
+            .transpose()?,
+        progress: Progress {
+            done: u64::try_from(done).map_err(|_| corrupt(format!("progress {done}")))?,
+            total: total
+                .map(|t| u64::try_from(t).map_err(|_| corrupt(format!("total {t}"))))
+                .transpose()?,
+            phase: row.try_get("progress_phase")?,
+        },
+        error: row.try_get("error")?,
+        created_at: db::parse_timestamp(&created_at)?,
+        updated_at: db::parse_timestamp(&updated_at)?,
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_stored_names() {
+        for state in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Cancelled,
+        ] {
+            assert_eq!(JobState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(JobState::parse("done"), None);
+    }
+}
