@@ -123,10 +123,20 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
         }
         ProfileCommand::Remove { name } => {
             console.profile_remove(&name).await?;
+            // Removing the current profile leaves none current (core picks
+            // no other environment by itself).
+            let current = match console.profile(None) {
+                Ok(p) => Some(p.name),
+                Err(Error::NoCurrentProfile) => None,
+                Err(e) => return Err(e.into()),
+            };
             if out.json {
-                out.json(&serde_json::json!({ "removed": name }));
+                out.json(&serde_json::json!({ "removed": name, "current": current }));
             }
             out.note(&format!("removed profile `{name}`"));
+            if current.is_none() {
+                out.note("no profile is current now; choose one: opsdeck profile use NAME");
+            }
         }
     }
     Ok(())
