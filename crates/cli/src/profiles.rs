@@ -31,12 +31,14 @@ pub enum ProfileCommand {
     },
     /// List profiles; the current one is marked `*`.
     List,
-    /// Make a profile the current one.
+    /// Make a profile the current one: the one commands act on without
+    /// --profile. The desktop window keeps a profile of its own.
     Use {
         /// Name of the profile.
         name: String,
     },
-    /// Remove a profile, its token and its cached state.
+    /// Remove a profile, its token and its cached state. Removing the
+    /// current one leaves none current: no other profile takes its place.
     Remove {
         /// Name of the profile.
         name: String,
