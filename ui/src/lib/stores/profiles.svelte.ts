@@ -5,7 +5,7 @@
 
 import { Channel } from "@tauri-apps/api/core";
 
-import type { IpcError, ProfileAdded, ProfileEntry, WindowProfiles } from "../../generated/bindings";
+import type { IpcError, LoginCheck, ProfileAdded, ProfileEntry, WindowProfiles } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
 import type { AddProfile } from "../forms";
@@ -98,7 +98,7 @@ export class Profiles {
   }
 
   /** Replaces a profile's token; the server checks it first (a refused one is not kept). */
-  async setToken(name: string, token: string): Promise<ProfileAdded["check"]> {
+  async setToken(name: string, token: string): Promise<LoginCheck> {
     const check = await this.#ipc.profileSetToken(name, token);
     await this.load();
     return check;
