@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use opsdeck_tests::{Backend, Cli, PlatformAdmin};
+use opsdeck_tests::{block_on, Backend, Cli, Http, PlatformAdmin};
 
 /// Every byte under `dir`, to look for a secret that must not be there.
 fn all_files_contain(dir: &std::path::Path, needle: &str) -> bool {
@@ -286,4 +286,157 @@ fn login_without_a_terminal_or_token_stdin_fails_clearly() {
     );
     let listed = cli.run(&["--json", "profile", "list"]).success().json();
     assert_eq!(listed["profiles"][0]["has_token"], false);
+}
+
+/// Core's console over the CLI's config dir, as the desktop window opens it
+/// (with a keyring of its own: putting a window on a profile needs none).
+async fn window_console(cli: &Cli) -> opsdeck_core::Console {
+    let config_dir = cli.config_dir.path().to_path_buf();
+    let paths = opsdeck_core::Paths {
+        data_dir: config_dir.join("data"),
+        config_dir,
+    };
+    let keyring = std::sync::Arc::new(opsdeck_core::secrets::MemorySecrets::default());
+    opsdeck_core::Console::open(paths, keyring)
+        .await
+        .expect("the window's console")
+}
+
+#[test]
+fn plain_opsdeck_acts_on_the_clis_profile_whatever_the_window_chose() {
+    let sandbox = PlatformAdmin::start(Backend::Sqlite).expect("sandbox platform");
+    let prod = PlatformAdmin::start(Backend::Sqlite).expect("prod platform");
+    let sandbox_token = sandbox.token("ops", "admin").expect("token");
+    let prod_token = prod.token("ops", "admin").expect("token");
+    let sandbox_http = Http::new(&sandbox.url, Some(&sandbox_token));
+    let prod_http = Http::new(&prod.url, Some(&prod_token));
+    let cli = Cli::new().expect("cli");
+    cli.connect("prod-eu", "prod", &prod, &prod_token);
+    cli.connect("sandbox", "dev", &sandbox, &sandbox_token);
+
+    // The window goes to production; the CLI stays where it was.
+    block_on(async {
+        window_console(&cli)
+            .await
+            .window_use("main", "prod-eu")
+            .await
+    })
+    .expect("the window on prod-eu");
+    let created = cli
+        .run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    assert!(
+        created.stderr.contains("on `sandbox` (dev)"),
+        "{}",
+        created.stderr
+    );
+    assert_eq!(sandbox_http.get("/v1/tenants/acme").status, 200);
+    assert_eq!(
+        prod_http.get("/v1/tenants/acme").status,
+        404,
+        "created on the window's profile"
+    );
+
+    // OPSDECK_PROFILE picks a profile for one command, and says so.
+    let one_off = cli
+        .run_with_env(
+            &[
+                "--json", "tenants", "create", "--slug", "acme", "--name", "Acme",
+            ],
+            "",
+            &[("OPSDECK_PROFILE", "prod-eu")],
+        )
+        .success()
+        .json();
+    assert_eq!(one_off["profile"], "prod-eu");
+    assert_eq!(one_off["tier"], "prod");
+    assert_eq!(prod_http.get("/v1/tenants/acme").status, 200);
+
+    // The CLI choosing profiles leaves the window where it chose to be.
+    block_on(async {
+        window_console(&cli)
+            .await
+            .window_use("main", "sandbox")
+            .await
+    })
+    .expect("the window on sandbox");
+    cli.run(&["profile", "use", "prod-eu"]).success();
+    let seen = block_on(async { window_console(&cli).await.window_profiles("main").await })
+        .expect("the window's profiles");
+    assert_eq!(seen.current.as_deref(), Some("sandbox"));
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["current"], "prod-eu");
+}
+
+#[test]
+fn every_change_names_the_profile_and_tier_it_acts_on() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("prod-eu", "prod", &admin, &token);
+
+    let changes = |slug: &'static str| -> [Vec<&'static str>; 5] {
+        [
+            vec!["tenants", "create", "--slug", slug, "--name", "Acme"],
+            vec!["tenants", "update", slug, "--max-users", "900"],
+            vec!["tenants", "suspend", slug, "--confirm", slug],
+            vec!["tenants", "resume", slug],
+            vec!["tenants", "delete", slug, "--confirm", slug],
+        ]
+    };
+    for change in changes("acme") {
+        let run = cli.run(&change).success();
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert_eq!(first, "on `prod-eu` (prod)", "{change:?}: {}", run.stderr);
+    }
+    for change in changes("globex") {
+        let args: Vec<&str> = std::iter::once("--json").chain(change).collect();
+        let run = cli.run(&args).success();
+        assert!(run.stderr.is_empty(), "{args:?}: {}", run.stderr);
+        let json = run.json();
+        assert_eq!(json["profile"], "prod-eu", "{args:?}: {json}");
+        assert_eq!(json["tier"], "prod", "{args:?}: {json}");
+    }
+
+    // Reading names it too, but not as a change.
+    let listed = cli.run(&["tenants", "list"]).success();
+    assert!(
+        !listed.stderr.lines().any(|l| l == "on `prod-eu` (prod)"),
+        "{}",
+        listed.stderr
+    );
+}
+
+#[test]
+fn removing_the_current_profile_leaves_none_current_so_no_command_lands_elsewhere() {
+    let cli = Cli::new().expect("cli");
+    for (name, tier) in [("staging", "staging"), ("prod-eu", "prod")] {
+        cli.run(&[
+            "profile",
+            "add",
+            name,
+            "--admin-url",
+            "http://127.0.0.1:9",
+            "--tier",
+            tier,
+        ])
+        .success();
+    }
+    let removed = cli.run(&["profile", "remove", "staging"]).success();
+    assert!(
+        removed.stderr.contains("opsdeck profile use"),
+        "{}",
+        removed.stderr
+    );
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["current"], serde_json::Value::Null);
+    let refused = cli
+        .run(&["tenants", "delete", "acme", "--confirm", "acme"])
+        .failure();
+    assert!(
+        refused.stderr.contains("no profile selected"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("prod-eu"), "{}", refused.stderr);
 }

@@ -40,14 +40,63 @@ async fn bounded(test: impl std::future::Future<Output = ()>) {
 /// other's choices nor the user's.
 async fn window() -> (Cli, Desktop) {
     let cli = Cli::new().expect("cli");
+    let desktop = window_on(&cli).await;
+    (cli, desktop)
+}
+
+/// The app on `cli`'s config dir, as it is: a restart opens it again.
+async fn window_on(cli: &Cli) -> Desktop {
     let web_data = cli.config_dir.path().join("webview");
-    let desktop = Desktop::start(&[
+    Desktop::start(&[
         ("OPSDECK_CONFIG_DIR", cli.config_dir.path()),
         ("XDG_DATA_HOME", &web_data),
     ])
     .await
-    .expect("desktop app");
-    (cli, desktop)
+    .expect("desktop app")
+}
+
+/// The profile the window is on, as its Profile menu shows it.
+async fn window_profile(desktop: &Desktop) -> String {
+    let Ok(select) = desktop
+        .client
+        .find(fantoccini::Locator::Css("select[aria-label=\"Profile\"]"))
+        .await
+    else {
+        return String::new();
+    };
+    select
+        .prop("value")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Waits until the window is on `profile`, failing with where it is.
+async fn wait_for_window_on(desktop: &Desktop, profile: &str, why: &str) {
+    let on = wait_until_async(why, Duration::from_secs(10), || async {
+        window_profile(desktop).await == profile
+    })
+    .await;
+    assert!(
+        on.is_ok(),
+        "{why}: the window is on `{}`",
+        window_profile(desktop).await
+    );
+}
+
+/// The text of the warnings the window shows (they stay until dismissed).
+async fn warnings(desktop: &Desktop) -> Vec<String> {
+    let found = desktop
+        .client
+        .find_all(fantoccini::Locator::Css(".toast.warning"))
+        .await
+        .unwrap_or_default();
+    let mut texts = Vec::new();
+    for toast in found {
+        texts.push(toast.text().await.unwrap_or_default());
+    }
+    texts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,27 +327,89 @@ async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn window_replaces_a_refused_token_and_removes_a_profile() {
+async fn add_profile_saves_nothing_for_a_refused_token_warns_of_an_unchecked_one_and_replaces_it() {
     bounded(async {
-        let (admin, token, http) = demo_platform();
+        let (mut admin, token, http) = demo_platform();
         let demo_count = http.tenant_count();
         let (cli, desktop) = window().await;
+        let profiles = || async {
+            cli.run_async(&["--json", "profile", "list"], "")
+                .await
+                .success()
+                .json()["profiles"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
 
-        // A profile saved with a token the server does not know.
+        // The server refuses the token: the error is at the token field,
+        // the dialog stays open, and nothing is saved.
         desktop
             .add_profile("ops", "staging", &admin.url, "opd_not-a-real-token")
             .await
             .expect("add profile");
+        let field = desktop
+            .find("[aria-label=\"API token\"][aria-invalid=\"true\"]")
+            .await
+            .expect("the token field marked invalid");
+        let described = field
+            .attr("aria-describedby")
+            .await
+            .expect("describedby")
+            .expect("the field points at its error");
+        let said = desktop
+            .find(&format!("[id=\"{described}\"]"))
+            .await
+            .expect("the token's error")
+            .text()
+            .await
+            .expect("error text");
+        assert!(
+            said.contains("refused this token") && said.contains("nothing was saved"),
+            "the token field says `{said}`"
+        );
+        assert!(profiles().await.is_empty(), "a profile was saved");
+        desktop
+            .find("[aria-label=\"Save profile\"]")
+            .await
+            .expect("the dialog is still open");
+
+        // The server is away: the same token is saved, unchecked, and the
+        // window says so until dismissed.
+        admin.stop();
+        desktop.click("Save profile").await.expect("save again");
+        let warned = wait_until_async("the unchecked warning", Duration::from_secs(10), || async {
+            warnings(&desktop)
+                .await
+                .iter()
+                .any(|w| w.contains("ops") && w.contains("unchecked"))
+        })
+        .await;
+        assert!(warned.is_ok(), "warnings: {:?}", warnings(&desktop).await);
+        let saved = profiles().await;
+        assert_eq!(saved.len(), 1, "{saved:?}");
+        assert_eq!(saved[0]["has_token"], true);
+
+        // Back, the server refuses the token the list is asked with.
+        admin.restart().expect("the server back");
+        desktop.click("Try again").await.expect("try again");
 
         // Core names the remedy; the window offers it as a button.
-        let failure = desktop
-            .find(".state.error")
-            .await
-            .expect("the list's error");
-        let text = failure.text().await.expect("error text");
+        let text = std::sync::Mutex::new(String::new());
+        let refused = wait_until_async("the refusal", Duration::from_secs(10), || async {
+            let read = match desktop.find(".state.error").await {
+                Ok(failure) => failure.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let done = read.contains("refused the token of profile `ops`");
+            *text.lock().expect("text") = read;
+            done
+        })
+        .await;
         assert!(
-            text.contains("refused the token of profile `ops`"),
-            "error reads `{text}`"
+            refused.is_ok(),
+            "error reads `{}`",
+            text.lock().expect("text")
         );
         desktop.click("Replace token").await.expect("replace token");
         desktop
@@ -429,15 +540,149 @@ async fn production_quota_cut_in_the_window_shows_the_change_and_needs_the_slug(
     .await;
 }
 
-/// The profile the CLI (same config dir) says is current.
-async fn current_profile(cli: &Cli) -> String {
-    cli.run_async(&["--json", "profile", "list"], "")
+/// The names in the window's Profile menu.
+async fn profile_menu(desktop: &Desktop) -> Vec<String> {
+    let options = desktop
+        .client
+        .find_all(fantoccini::Locator::Css(
+            "select[aria-label=\"Profile\"] option:not([disabled])",
+        ))
         .await
-        .success()
-        .json()["current"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    for option in options {
+        names.push(
+            option
+                .prop("value")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+        );
+    }
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_keeps_its_own_profile_across_a_restart_and_follows_profiles_the_cli_adds_and_removes(
+) {
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        let cli = Cli::new().expect("cli");
+        let desktop = window_on(&cli).await;
+        desktop
+            .find("[aria-label=\"Add profile\"]")
+            .await
+            .expect("the first-run screen");
+
+        // Profiles the CLI adds reach the open window, no restart, no focus.
+        cli.connect("sandbox", "dev", &admin, &token);
+        wait_for_window_on(&desktop, "sandbox", "a profile the CLI added").await;
+        cli.connect("prod-eu", "prod", &admin, &token);
+        cli.run_async(&["profile", "use", "sandbox"], "")
+            .await
+            .success();
+        let listed = wait_until_async("prod-eu in the menu", Duration::from_secs(10), || async {
+            profile_menu(&desktop)
+                .await
+                .contains(&"prod-eu".to_string())
+        })
+        .await;
+        assert!(
+            listed.is_ok(),
+            "the menu: {:?}",
+            profile_menu(&desktop).await
+        );
+
+        // The window goes to production; the CLI stays on its own profile.
+        desktop.select("Profile", "prod-eu").await.expect("switch");
+        let banner = desktop.find("header").await.expect("banner");
+        wait_until_async("the production banner", Duration::from_secs(10), || async {
+            banner
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("PRODUCTION")
+        })
+        .await
+        .expect("the window on production");
+        let listed = cli
+            .run_async(&["--json", "profile", "list"], "")
+            .await
+            .success()
+            .json();
+        assert_eq!(listed["current"], "sandbox", "the window moved the CLI");
+        let made = cli
+            .run_async(
+                &["tenants", "create", "--slug", "from-cli", "--name", "CLI"],
+                "",
+            )
+            .await
+            .success();
+        assert!(
+            made.stderr.contains("on `sandbox` (dev)"),
+            "{}",
+            made.stderr
+        );
+
+        // The CLI choosing a profile leaves the window where it is.
+        cli.run_async(&["profile", "use", "prod-eu"], "")
+            .await
+            .success();
+        cli.run_async(&["profile", "use", "sandbox"], "")
+            .await
+            .success();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(window_profile(&desktop).await, "prod-eu");
+
+        // A restart comes back to the window's own profile.
+        desktop.close().await.expect("close");
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "prod-eu", "after a restart").await;
+        let banner = desktop.find("header").await.expect("banner");
+        wait_until_async(
+            "the production banner again",
+            Duration::from_secs(10),
+            || async {
+                banner
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains("PRODUCTION")
+            },
+        )
+        .await
+        .expect("the window back on production");
+
+        // The CLI removes it: the window says so and goes to the CLI's
+        // profile, which is not production.
+        cli.run_async(&["profile", "remove", "prod-eu"], "")
+            .await
+            .success();
+        wait_for_window_on(&desktop, "sandbox", "after prod-eu went").await;
+        let told = wait_until_async("the notice", Duration::from_secs(10), || async {
+            warnings(&desktop)
+                .await
+                .iter()
+                .any(|w| w.contains("prod-eu") && w.contains("now on sandbox"))
+        })
+        .await;
+        assert!(told.is_ok(), "warnings: {:?}", warnings(&desktop).await);
+        let count = desktop
+            .find("[data-testid=\"tenant-count\"]")
+            .await
+            .expect("count");
+        let want = format!("{} tenants", http.tenant_count());
+        wait_until_async(
+            "the tenants of sandbox",
+            Duration::from_secs(10),
+            || async { count.text().await.unwrap_or_default().contains(&want) },
+        )
+        .await
+        .expect("the tenants of sandbox");
+        desktop.close().await.expect("close");
+    })
+    .await;
 }
 
 /// The palette's chosen option (what Enter runs), if any.
@@ -478,7 +723,7 @@ async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_s
             assert_eq!(made.status, 201, "{}", made.body);
         }
         let demo_count = http.tenant_count();
-        let (cli, desktop) = window().await;
+        let (_cli, desktop) = window().await;
         desktop
             .add_profile("prod-eu", "prod", &admin.url, &token)
             .await
@@ -487,11 +732,7 @@ async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_s
             .add_profile("sandbox", "dev", &admin.url, &token)
             .await
             .expect("add dev profile");
-        wait_until_async("sandbox in use", Duration::from_secs(10), || async {
-            current_profile(&cli).await == "sandbox"
-        })
-        .await
-        .expect("the profile just added is current");
+        wait_for_window_on(&desktop, "sandbox", "the profile just added").await;
         let count = desktop
             .find("[data-testid=\"tenant-count\"]")
             .await
@@ -524,11 +765,7 @@ async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_s
             desktop.screenshot(&path).await.expect("screenshot");
         }
         desktop.press(keys::ENTER).await.expect("enter");
-        wait_until_async("prod-eu in use", Duration::from_secs(10), || async {
-            current_profile(&cli).await == "prod-eu"
-        })
-        .await
-        .expect("Enter switched to the profile named");
+        wait_for_window_on(&desktop, "prod-eu", "Enter on the profile named").await;
 
         // From prod-eu, "switch prod" only scatters over the other profile's
         // name: nothing is chosen and Enter switches nowhere.
@@ -552,7 +789,7 @@ async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_s
         desktop.press(keys::ENTER).await.expect("enter");
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(
-            current_profile(&cli).await,
+            window_profile(&desktop).await,
             "prod-eu",
             "Enter switched profile"
         );

@@ -31,12 +31,14 @@ pub enum ProfileCommand {
     },
     /// List profiles; the current one is marked `*`.
     List,
-    /// Make a profile the current one.
+    /// Make a profile the current one: the one commands act on without
+    /// --profile. The desktop window keeps a profile of its own.
     Use {
         /// Name of the profile.
         name: String,
     },
-    /// Remove a profile, its token and its cached state.
+    /// Remove a profile, its token and its cached state. Removing the
+    /// current one leaves none current: no other profile takes its place.
     Remove {
         /// Name of the profile.
         name: String,
@@ -123,10 +125,20 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
         }
         ProfileCommand::Remove { name } => {
             console.profile_remove(&name).await?;
+            // Removing the current profile leaves none current (core picks
+            // no other environment by itself).
+            let current = match console.profile(None) {
+                Ok(p) => Some(p.name),
+                Err(Error::NoCurrentProfile) => None,
+                Err(e) => return Err(e.into()),
+            };
             if out.json {
-                out.json(&serde_json::json!({ "removed": name }));
+                out.json(&serde_json::json!({ "removed": name, "current": current }));
             }
             out.note(&format!("removed profile `{name}`"));
+            if current.is_none() {
+                out.note("no profile is current now; choose one: opsdeck profile use NAME");
+            }
         }
     }
     Ok(())

@@ -7,7 +7,10 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand, ValueEnum};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
 use opsdeck_core::tenants::Tenants;
-use opsdeck_core::{Console, Error, SlugConfirmation, TenantAction, TenantFilter, TenantRow};
+use opsdeck_core::{
+    Console, Error, Profile, SlugConfirmation, TenantAction, TenantFilter, TenantRow, Tier,
+};
+use serde::Serialize;
 
 use crate::error::{CliError, Result, EXIT_CODES_HELP};
 use crate::output::{ago, when, when_and_ago, Column, Output};
@@ -211,6 +214,11 @@ pub async fn run(
     // One session for the run: the profile and its token are read once.
     let session = console.session(profile).await?;
     let tenants = session.tenants();
+    let on = On::of(session.profile());
+    if cmd.changes_something() {
+        // Before acting, so it shows above a prompt or an error too.
+        out.note(&format!("on `{}` ({})", on.profile, on.tier));
+    }
     match cmd {
         TenantsCommand::List(args) => return list(&tenants, out, args).await,
         TenantsCommand::Get { tenant } => {
@@ -238,7 +246,7 @@ pub async fn run(
             let tenant = tenants
                 .create(&body, key.idempotency_key.as_deref())
                 .await?;
-            show(out, &tenant);
+            changed(out, &on, &tenant);
         }
         TenantsCommand::Update {
             tenant,
@@ -263,12 +271,13 @@ pub async fn run(
                 }
             })
             .await?;
-            show(out, &tenant);
+            changed(out, &on, &tenant);
         }
         TenantsCommand::Suspend(args) => {
             act(
                 &tenants,
                 out,
+                &on,
                 TenantAction::Suspend,
                 args.tenant,
                 args.confirm.confirm,
@@ -280,6 +289,7 @@ pub async fn run(
             act(
                 &tenants,
                 out,
+                &on,
                 TenantAction::Resume,
                 args.tenant,
                 None,
@@ -291,6 +301,7 @@ pub async fn run(
             act(
                 &tenants,
                 out,
+                &on,
                 TenantAction::Delete,
                 args.tenant,
                 args.confirm.confirm,
@@ -398,6 +409,7 @@ where
 async fn act(
     tenants: &Tenants<'_>,
     out: &Output,
+    on: &On,
     action: TenantAction,
     tenant: String,
     confirm: Option<String>,
@@ -412,8 +424,12 @@ async fn act(
     })
     .await?;
     match result {
-        Some(tenant) => show(out, &tenant),
-        None if out.json => out.json(&serde_json::json!({ "deleted": tenant })),
+        Some(tenant) => changed(out, on, &tenant),
+        None if out.json => out.json(&serde_json::json!({
+            "deleted": tenant,
+            "profile": on.profile,
+            "tier": on.tier,
+        })),
         None => out.note(&format!("deleted tenant `{tenant}`")),
     }
     Ok(())
@@ -484,6 +500,48 @@ fn actions(row: &TenantRow) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl TenantsCommand {
+    /// Whether the command changes anything on the server.
+    fn changes_something(&self) -> bool {
+        !matches!(self, TenantsCommand::List(_) | TenantsCommand::Get { .. })
+    }
+}
+
+/// The profile a change was made on, named in every change's output: a
+/// plain `opsdeck` acts on the CLI's current profile, and the operator sees
+/// which one and its tier.
+#[derive(Serialize)]
+struct On {
+    profile: String,
+    tier: Tier,
+}
+
+impl On {
+    fn of(profile: &Profile) -> Self {
+        Self {
+            profile: profile.name.clone(),
+            tier: profile.tier,
+        }
+    }
+}
+
+/// A changed tenant; with `--json`, the tenant's fields and the profile's
+/// `profile` and `tier` in one object.
+fn changed(out: &Output, on: &On, t: &Tenant) {
+    if out.json {
+        #[derive(Serialize)]
+        struct Changed<'a> {
+            #[serde(flatten)]
+            tenant: &'a Tenant,
+            #[serde(flatten)]
+            on: &'a On,
+        }
+        out.json(&Changed { tenant: t, on });
+    } else {
+        show(out, t);
+    }
 }
 
 fn show(out: &Output, t: &Tenant) {

@@ -31,6 +31,13 @@ pub enum LoginCheck {
     Unverified,
 }
 
+/// A profile added with its token, and whether the server checked the token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct ProfileAdded {
+    pub entry: ProfileEntry,
+    pub check: LoginCheck,
+}
+
 impl Console {
     /// The installation the environment points at, with the OS keyring.
     pub async fn open_default() -> Result<Self> {
@@ -59,7 +66,7 @@ impl Console {
         &self.paths
     }
 
-    fn load(&self) -> Result<ProfilesFile> {
+    pub(crate) fn load(&self) -> Result<ProfilesFile> {
         ProfilesFile::load(&self.paths.profiles_file())
     }
 
@@ -76,7 +83,7 @@ impl Console {
     }
 
     /// Runs a keyring call off the async threads: Secret Service is blocking D-Bus.
-    async fn keyring<T: Send + 'static>(
+    pub(crate) async fn keyring<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn secrets::SecretStore) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -178,21 +185,64 @@ impl Console {
     /// the server refuses is not kept.
     pub async fn login(&self, name: &str, token: Token) -> Result<LoginCheck> {
         let profile = self.profile(Some(name))?;
-        let client = self.client_with(&profile, token.clone())?;
-        let check = match client
+        let check = self.check_token(&profile, token.clone()).await?;
+        let account = secrets::account(&profile);
+        self.keyring(move |s| s.set(&account, &token)).await?;
+        Ok(check)
+    }
+
+    /// Adds a profile with its token, as `login` checks it: the server
+    /// checks the token first, and a token it refuses leaves nothing behind
+    /// (no profile, no keyring entry; the error is at the `token` field). An
+    /// unreachable server cannot check it: the profile and the token are
+    /// kept, and the answer says the token is unverified. The CLI's current
+    /// profile is not changed (but for the first profile, which becomes it).
+    pub async fn profile_add_checked(
+        &self,
+        name: &str,
+        tier: Tier,
+        admin_url: &str,
+        token: Token,
+    ) -> Result<ProfileAdded> {
+        let profile = Profile::new(name, tier, admin_url)?;
+        // Said before the server is asked: a name in use is the first thing
+        // to fix, whatever the token.
+        if self.load()?.get(name).is_ok() {
+            return Err(Error::ProfileExists { name: name.into() });
+        }
+        let check = match self.check_token(&profile, token.clone()).await {
+            Ok(check) => check,
+            Err(Error::TokenRejected { envelope, .. }) => {
+                return Err(Error::invalid(
+                    "token",
+                    format!(
+                        "{} refused this token ({}); nothing was saved",
+                        profile.admin_url, envelope.message
+                    ),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let entry = self
+            .profile_add(name, tier, admin_url, Some(token), false)
+            .await?;
+        Ok(ProfileAdded { entry, check })
+    }
+
+    /// Asks the server something every token may read, with `token`.
+    async fn check_token(&self, profile: &Profile, token: Token) -> Result<LoginCheck> {
+        let client = self.client_with(profile, token)?;
+        match client
             .list_tenants(&opsdeck_api::tenants::ListTenants {
                 limit: Some(1),
                 ..Default::default()
             })
             .await
         {
-            Ok(_) => LoginCheck::Verified,
-            Err(e) if e.is_offline() => LoginCheck::Unverified,
-            Err(e) => return Err(e),
-        };
-        let account = secrets::account(&profile);
-        self.keyring(move |s| s.set(&account, &token)).await?;
-        Ok(check)
+            Ok(_) => Ok(LoginCheck::Verified),
+            Err(e) if e.is_offline() => Ok(LoginCheck::Unverified),
+            Err(e) => Err(e),
+        }
     }
 
     fn client_with(&self, profile: &Profile, token: Token) -> Result<AdminClient> {

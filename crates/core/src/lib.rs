@@ -15,6 +15,7 @@ pub mod secrets;
 pub mod session;
 pub mod store;
 pub mod tenants;
+pub mod windows;
 
 /// The hostile HTTP server of the end-to-end harness, shared with core's
 /// own tests of the client.
@@ -23,12 +24,13 @@ pub mod tenants;
 #[path = "../../../tests/support/hostile.rs"]
 mod hostile;
 
-pub use console::Console;
+pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
 pub use paths::Paths;
-pub use profiles::{Profile, ProfileEntry, ProfileList, Tier};
+pub use profiles::{Profile, ProfileEntry, ProfileList, ProfilesWatch, Tier};
 pub use safety::{Preflight, TenantAction, TenantOperation};
 pub use session::{Session, Sessions};
 pub use tenants::{AllowedAction, SlugConfirmation, Stale, TenantFilter, TenantRow, TenantsView};
+pub use windows::WindowProfiles;
 
 pub use opsdeck_api as api;

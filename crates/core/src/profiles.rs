@@ -204,8 +204,10 @@ impl ProfilesFile {
             .position(|p| p.name == name)
             .ok_or_else(|| Error::ProfileNotFound { name: name.into() })?;
         let removed = self.profiles.remove(index);
+        // No other profile takes its place: a plain command after this must
+        // not act on an environment nobody chose. It asks for a profile.
         if self.current.as_deref() == Some(name) {
-            self.current = self.profiles.first().map(|p| p.name.clone());
+            self.current = None;
         }
         Ok(removed)
     }
@@ -257,6 +259,72 @@ impl ProfilesLock {
         let file = options.open(&path).map_err(io)?;
         file.lock().map_err(io)?;
         Ok(Self { _file: file })
+    }
+}
+
+/// How a file looked when it was last read: a `stat`, no parsing. An
+/// atomic save (a new file renamed over the old) changes the inode even
+/// within the file system's timestamp granularity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Self {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(meta),
+        }
+    }
+}
+
+/// The stamp of `path`; `None` when it cannot be read (a missing file).
+pub(crate) fn stamp(path: &Path) -> Option<Stamp> {
+    std::fs::metadata(path).ok().map(|meta| Stamp::of(&meta))
+}
+
+/// Tells when `profiles.toml` changed on disk: a profile added, removed or
+/// edited by the CLI, by hand or by another window. It looks (a `stat`,
+/// off the async threads) every `every`; the caller reads the file again.
+#[derive(Debug)]
+pub struct ProfilesWatch {
+    path: std::path::PathBuf,
+    seen: Option<Stamp>,
+    every: std::time::Duration,
+}
+
+impl ProfilesWatch {
+    /// Watches `path` from how it looks now.
+    pub fn new(path: std::path::PathBuf, every: std::time::Duration) -> Self {
+        Self {
+            seen: stamp(&path),
+            path,
+            every,
+        }
+    }
+
+    /// Waits until the file differs from when it was last seen (created,
+    /// replaced, edited or deleted).
+    pub async fn changed(&mut self) {
+        let mut ticks = tokio::time::interval(self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = tokio::fs::metadata(&self.path)
+                .await
+                .ok()
+                .map(|meta| Stamp::of(&meta));
+            if now != self.seen {
+                self.seen = now;
+                return;
+            }
+        }
     }
 }
 
@@ -507,14 +575,19 @@ mod tests {
     }
 
     #[test]
-    fn removing_current_profile_picks_another() {
+    fn removing_the_current_profile_leaves_none_current_rather_than_picking_another() {
         let mut file = ProfilesFile::default();
         for name in ["a", "b"] {
             file.add(Profile::new(name, Tier::Dev, "http://127.0.0.1:1").expect("p"))
                 .expect("add");
         }
-        file.remove("a").expect("remove");
-        assert_eq!(file.current.as_deref(), Some("b"));
+        file.remove("b").expect("remove another");
+        assert_eq!(file.current.as_deref(), Some("a"));
+        file.add(Profile::new("b", Tier::Dev, "http://127.0.0.1:1").expect("p"))
+            .expect("add again");
+        file.remove("a").expect("remove the current");
+        assert_eq!(file.current, None);
+        assert!(matches!(file.resolve(None), Err(Error::NoCurrentProfile)));
         assert!(matches!(
             file.remove("zz"),
             Err(Error::ProfileNotFound { .. })

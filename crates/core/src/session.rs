@@ -15,12 +15,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
-use std::time::SystemTime;
 
 use crate::client::AdminClient;
 use crate::console::Console;
 use crate::error::{Error, Result};
-use crate::profiles::{Profile, ProfilesFile};
+use crate::profiles::{stamp, Profile, ProfilesFile, Stamp};
 use crate::store::Store;
 use crate::tenants::TenantsView;
 
@@ -79,25 +78,6 @@ impl std::fmt::Debug for Session {
             .field("profile", &self.inner.profile.name)
             .finish_non_exhaustive()
     }
-}
-
-/// How `profiles.toml` looked when it was last read: a `stat`, no parsing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    #[cfg(unix)]
-    inode: u64,
-}
-
-fn stamp(path: &std::path::Path) -> Option<Stamp> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some(Stamp {
-        modified: meta.modified().ok(),
-        len: meta.len(),
-        #[cfg(unix)]
-        inode: std::os::unix::fs::MetadataExt::ino(&meta),
-    })
 }
 
 #[derive(Default)]

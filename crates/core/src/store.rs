@@ -2,7 +2,9 @@
 //! of each server a profile points at, so the console has something true to
 //! show offline. It is a cache: losing it loses nothing the server does not
 //! have. It is keyed by the server (its normalised admin URL), never by a
-//! profile's name, which can be reused for another server.
+//! profile's name, which can be reused for another server. Beside the cache
+//! it keeps which profile each window of the desktop app is on (see
+//! [`crate::windows`]): losing that only sends the window to its fallback.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -151,6 +153,34 @@ impl Store {
         }
         self.save_tenants(server, &cached.tenants, cached.fetched_at)
             .await
+    }
+
+    /// The profile the window labelled `window` was last on, if it chose one.
+    pub async fn window_profile(&self, window: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT profile FROM window_profile WHERE window = $1")
+                .bind(window)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.error(e))?;
+        Ok(row.map(|(profile,)| profile))
+    }
+
+    /// Keeps `profile` as the one the window labelled `window` is on, or
+    /// forgets the window's choice with `None`.
+    pub async fn set_window_profile(&self, window: &str, profile: Option<&str>) -> Result<()> {
+        let query = match profile {
+            Some(profile) => sqlx::query(
+                "INSERT INTO window_profile (window, profile, chosen_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (window) DO UPDATE SET profile = excluded.profile, chosen_at = excluded.chosen_at",
+            )
+            .bind(window)
+            .bind(profile)
+            .bind(Utc::now().to_rfc3339()),
+            None => sqlx::query("DELETE FROM window_profile WHERE window = $1").bind(window),
+        };
+        query.execute(&self.pool).await.map_err(|e| self.error(e))?;
+        Ok(())
     }
 
     /// Removes the cache table, so every later call fails as a broken store would.

@@ -12,6 +12,8 @@ mod names;
 #[cfg(test)]
 pub use names::command_names;
 
+use std::collections::HashMap;
+
 use opsdeck_core::progress::{Progress, Reporter};
 use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport, Session, Sessions};
 
@@ -21,6 +23,8 @@ use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport, Session, Sessions};
 pub struct AppState {
     console: Result<Console, ErrorReport>,
     sessions: Sessions,
+    /// The task telling each window (by label) of changes to profiles.toml.
+    watches: std::sync::Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -34,6 +38,7 @@ impl AppState {
         Self {
             console: opened.map_err(|e| ErrorReport::from(&e)),
             sessions: Sessions::new(),
+            watches: Default::default(),
         }
     }
 
@@ -48,6 +53,19 @@ impl AppState {
         Fut: std::future::Future<Output = opsdeck_core::Result<T>>,
     {
         Ok(self.sessions.with(self.console()?, profile, f).await?)
+    }
+
+    /// Keeps `task` as the one watching profiles for `window`, ending the
+    /// one it had (a reloaded page asks again; the old page is gone).
+    pub fn watching(&self, window: &str, task: tauri::async_runtime::JoinHandle<()>) {
+        // A panic while holding it left a map of tasks, not a broken invariant.
+        let mut watches = self
+            .watches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(old) = watches.insert(window.to_string(), task) {
+            old.abort();
+        }
     }
 
     /// Drops the session of `profile`, after its entry or token changed.
@@ -107,6 +125,7 @@ macro_rules! app_commands {
 
 app_commands! {
     profiles::profiles_list,
+    profiles::profiles_watch,
     profiles::profile_add,
     profiles::profile_use,
     profiles::profile_remove,

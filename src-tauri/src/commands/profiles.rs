@@ -1,45 +1,85 @@
 //! Profile commands.
 
-use opsdeck_core::console::LoginCheck;
 use opsdeck_core::secrets::Token;
-use opsdeck_core::{ProfileEntry, ProfileList, Tier};
+use opsdeck_core::{LoginCheck, ProfileAdded, Tier, WindowProfiles};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use super::{invalid, AppState, CmdResult};
 
+/// The profiles, with the one this window is on (its own, not the CLI's).
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn profiles_list(state: State<'_, AppState>) -> CmdResult<ProfileList> {
-    Ok(state.console()?.profile_list().await?)
+pub async fn profiles_list(
+    state: State<'_, AppState>,
+    window: tauri::Window,
+) -> CmdResult<WindowProfiles> {
+    Ok(state.console()?.window_profiles(window.label()).await?)
 }
 
-/// Adds a profile with its token (into the keyring) and makes it current.
+/// Adds a profile with its token, checked by the server first (a refused
+/// one saves nothing), and puts this window on it.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_add(
     state: State<'_, AppState>,
+    window: tauri::Window,
     name: String,
     tier: Tier,
     admin_url: String,
     token: String,
-) -> CmdResult<ProfileEntry> {
+) -> CmdResult<ProfileAdded> {
     let token = Token::new(&token).map_err(|_| invalid("token", "enter the API token"))?;
-    let entry = state
-        .console()?
-        .profile_add(&name, tier, &admin_url, Some(token), true)
+    let console = state.console()?;
+    let added = console
+        .profile_add_checked(&name, tier, &admin_url, token)
         .await?;
     state.forget(&name).await;
-    Ok(entry)
+    console.window_use(window.label(), &name).await?;
+    Ok(added)
 }
 
+/// Puts this window on another profile; the CLI's stays as it is.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn profile_use(state: State<'_, AppState>, name: String) -> CmdResult<()> {
-    Ok(state.console()?.profile_use(&name).await?)
+pub async fn profile_use(
+    state: State<'_, AppState>,
+    window: tauri::Window,
+    name: String,
+) -> CmdResult<()> {
+    Ok(state.console()?.window_use(window.label(), &name).await?)
 }
+
+/// Tells the window, on `on_change`, whenever profiles.toml changes on disk
+/// (the CLI added, removed or edited a profile), until the window goes or
+/// calls this again (a reload).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn profiles_watch(
+    state: State<'_, AppState>,
+    window: tauri::Window,
+    on_change: Channel<()>,
+) -> CmdResult<()> {
+    let mut watch = state.console()?.watch_profiles(WATCH_EVERY);
+    let task = tauri::async_runtime::spawn(async move {
+        loop {
+            watch.changed().await;
+            if on_change.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    state.watching(window.label(), task);
+    Ok(())
+}
+
+/// How often the profiles file is looked at: a `stat`, cheap enough to make
+/// a change by the CLI show in the window within a second.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[tauri::command]
 #[specta::specta]

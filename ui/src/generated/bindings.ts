@@ -5,9 +5,20 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 
 /** Commands */
 export const commands = {
-	profilesList: () => typedError<ProfileList, IpcError>(__TAURI_INVOKE("profiles_list")),
-	/**  Adds a profile with its token (into the keyring) and makes it current. */
-	profileAdd: (name: string, tier: Tier, adminUrl: string, token: string) => typedError<ProfileEntry, IpcError>(__TAURI_INVOKE("profile_add", { name, tier, adminUrl, token })),
+	/**  The profiles, with the one this window is on (its own, not the CLI's). */
+	profilesList: () => typedError<WindowProfiles, IpcError>(__TAURI_INVOKE("profiles_list")),
+	/**
+	 *  Tells the window, on `on_change`, whenever profiles.toml changes on disk
+	 *  (the CLI added, removed or edited a profile), until the window goes or
+	 *  calls this again (a reload).
+	 */
+	profilesWatch: (onChange: Channel<null>) => typedError<null, IpcError>(__TAURI_INVOKE("profiles_watch", { onChange })),
+	/**
+	 *  Adds a profile with its token, checked by the server first (a refused
+	 *  one saves nothing), and puts this window on it.
+	 */
+	profileAdd: (name: string, tier: Tier, adminUrl: string, token: string) => typedError<ProfileAdded, IpcError>(__TAURI_INVOKE("profile_add", { name, tier, adminUrl, token })),
+	/**  Puts this window on another profile; the CLI's stays as it is. */
 	profileUse: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("profile_use", { name })),
 	profileRemove: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("profile_remove", { name })),
 	/**
@@ -176,6 +187,12 @@ export type Preflight = {
 	confirm_text: string | null,
 };
 
+/**  A profile added with its token, and whether the server checked the token. */
+export type ProfileAdded = {
+	entry: ProfileEntry,
+	check: LoginCheck,
+};
+
 /**  A profile as the window lists it. */
 export type ProfileEntry = {
 	name: string,
@@ -185,11 +202,6 @@ export type ProfileEntry = {
 	alertmanager_url: string | null,
 	/**  Whether the keyring holds a token for it. */
 	has_token: boolean,
-};
-
-export type ProfileList = {
-	current: string | null,
-	profiles: ProfileEntry[],
 };
 
 /**  Where long work stands. */
@@ -301,6 +313,22 @@ export type UpdateTenant = {
 	name?: string | null,
 	plan?: Plan | null,
 	quotas?: QuotasPatch | null,
+};
+
+/**
+ *  The profiles as one window sees them: the window's own profile, not the
+ *  CLI's.
+ */
+export type WindowProfiles = {
+	/**  The profile the window is on; `None` when it must ask the user. */
+	current: string | null,
+	profiles: ProfileEntry[],
+	/**
+	 *  The profile the window was on that is no longer there (removed by
+	 *  the CLI, say), when this is the first look since it went: `current`
+	 *  is then the fallback, or `None`.
+	 */
+	gone: string | null,
 };
 
 /* Tauri Specta runtime */

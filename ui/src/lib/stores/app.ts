@@ -8,7 +8,7 @@ import { Toasts } from "./toasts.svelte";
 import { Ui } from "./ui.svelte";
 
 export const toasts = new Toasts();
-export const profiles = new Profiles(ipc);
+export const profiles = new Profiles(ipc, (message) => toasts.warning(message));
 export const tenants = new Tenants(ipc);
 export const ui = new Ui();
 export const clock = new Clock();

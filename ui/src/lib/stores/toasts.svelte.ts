@@ -1,7 +1,7 @@
-//! Transient messages in the corner: successes fade, errors stay until
-//! dismissed (an operator may be looking elsewhere when one arrives).
+//! Transient messages in the corner: successes fade, errors and warnings
+//! stay until dismissed (an operator may be looking elsewhere when one arrives).
 
-export type Toast = { id: number; kind: "success" | "error" | "info"; message: string };
+export type Toast = { id: number; kind: "success" | "error" | "warning" | "info"; message: string };
 
 const SUCCESS_MS = 5000;
 
@@ -16,7 +16,7 @@ export class Toasts {
     const id = this.#next++;
     // Keep the stack short: the oldest successes go first.
     this.items = [...this.items, { id, kind, message }].slice(-5);
-    if (kind !== "error") {
+    if (kind === "success" || kind === "info") {
       this.#timers.set(
         id,
         setTimeout(() => this.dismiss(id), SUCCESS_MS),
@@ -31,6 +31,11 @@ export class Toasts {
 
   error(message: string): number {
     return this.push("error", message);
+  }
+
+  /** Something done, but not as asked (a token stored unchecked): stays until dismissed. */
+  warning(message: string): number {
+    return this.push("warning", message);
   }
 
   dismiss(id: number): void {
