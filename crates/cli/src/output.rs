@@ -338,6 +338,15 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
         Error::InvalidInput { field, message } => {
             vec![format!("error: {}: {message}", flag(field, words_of))]
         }
+        // Every field error of the draft, each on its line, before anything
+        // was sent.
+        Error::InvalidFields { details } => details
+            .iter()
+            .map(|d| match d.field.as_str() {
+                "" => format!("error: {}", d.message),
+                field => format!("error: {}: {}", flag(field, words_of), d.message),
+            })
+            .collect(),
         other => vec![format!("error: {other}")],
     };
     if let Some(line) = core.remedy().as_ref().and_then(remedy_line) {
