@@ -906,12 +906,22 @@ async fn tenant_form_shows_every_field_error_at_once_then_the_servers_in_plain_w
             .await
             .expect("max users");
         assert_eq!(
-            max_users.attr("placeholder").await.ok().flatten().as_deref(),
+            max_users
+                .attr("placeholder")
+                .await
+                .ok()
+                .flatten()
+                .as_deref(),
             Some("50 (team default)")
         );
         desktop.select("Plan", "enterprise").await.expect("plan");
         wait_until_async("the plan's numbers", Duration::from_secs(5), || async {
-            max_users.attr("placeholder").await.ok().flatten().as_deref()
+            max_users
+                .attr("placeholder")
+                .await
+                .ok()
+                .flatten()
+                .as_deref()
                 == Some("5000 (enterprise default)")
         })
         .await
@@ -920,14 +930,21 @@ async fn tenant_form_shows_every_field_error_at_once_then_the_servers_in_plain_w
         // Four fields wrong: all four say so at once, and nothing is sent.
         desktop.fill("Slug", "Not Valid").await.expect("slug");
         desktop.fill("Max users", "0").await.expect("max users");
-        desktop.fill("Storage (GiB)", "lots").await.expect("storage");
+        desktop
+            .fill("Storage (GiB)", "lots")
+            .await
+            .expect("storage");
         desktop.click("Create tenant").await.expect("submit");
         let mut said = Vec::new();
         for label in ["Slug", "Name", "Max users", "Storage (GiB)"] {
             said.push(field_error(&desktop, label).await);
         }
         assert!(said[0].contains("lowercase"), "slug says `{}`", said[0]);
-        assert!(said[2].contains("between 1 and"), "max users says `{}`", said[2]);
+        assert!(
+            said[2].contains("between 1 and"),
+            "max users says `{}`",
+            said[2]
+        );
         assert_eq!(http.tenant_count(), demo_count, "nothing was sent");
         if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
             let path = std::path::Path::new(&dir).join("form-errors.png");
