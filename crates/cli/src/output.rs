@@ -551,6 +551,20 @@ mod tests {
             words(&e, Words::Tenants),
             ["error: --max-users: must be at least 1"]
         );
+        let draft = CliError::Core(Error::InvalidFields {
+            details: vec![
+                opsdeck_api::FieldError::new("slug", "must start with a lowercase letter"),
+                opsdeck_api::FieldError::new("quotas.storage_gib", "must be between 1 and 10"),
+            ],
+        });
+        assert_eq!(
+            words(&draft, Words::Tenants),
+            [
+                "error: --slug: must start with a lowercase letter",
+                "error: --storage-gib: must be between 1 and 10"
+            ],
+            "every field of the draft, each on its line"
+        );
         let name = CliError::Core(Error::InvalidInput {
             field: "name".into(),
             message: "use 1 to 64 letters".into(),
