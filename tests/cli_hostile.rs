@@ -112,7 +112,7 @@ fn cursors_that_go_round_end_the_list_with_a_clear_error() {
     let (run, _) = cli.run_within(&["tenants", "list"], "", Duration::from_secs(60));
     let run = run.failure();
     assert!(
-        run.stderr.contains("page cursor `A` a second time"),
+        run.stderr.contains("page cursor \"A\" a second time"),
         "{}",
         run.stderr
     );

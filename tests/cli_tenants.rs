@@ -33,7 +33,157 @@ on_both_backends!(
     the_cache_of_a_server_goes_with_the_last_profile_pointing_at_it,
     offline_the_list_exits_3_and_fresh_refuses_the_cache,
     search_needs_every_word_in_slug_or_name_and_get_lists_what_can_be_done,
+    a_draft_with_several_bad_fields_gets_every_error_at_once_before_anything_is_sent,
+    a_plan_change_moves_the_quotas_at_the_old_plans_defaults_and_keeps_those_set_by_hand,
 );
+
+fn a_draft_with_several_bad_fields_gets_every_error_at_once_before_anything_is_sent(
+    backend: Backend,
+) {
+    let (_admin, cli, http) = setup(backend, "dev");
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    let audit_before = http.audit("tenant:acme").len();
+    let draft = [
+        "tenants",
+        "create",
+        "--slug",
+        "Bad Slug",
+        "--name",
+        " ",
+        "--max-users",
+        "0",
+        "--storage-gib",
+        "10000001",
+    ];
+    let words = cli.run(&draft).failure();
+    for flag in ["--slug:", "--name:", "--max-users:", "--storage-gib:"] {
+        assert!(
+            words
+                .stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("error: {flag}"))),
+            "{flag} missing:\n{}",
+            words.stderr
+        );
+    }
+    let mut json = vec!["--json"];
+    json.extend(draft);
+    let report: Value =
+        serde_json::from_str(cli.run(&json).failure().stderr.trim()).expect("JSON error");
+    assert_eq!(report["code"], "invalid_input", "core's, not the server's");
+    let fields: Vec<&str> = report["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "slug",
+            "slug",
+            "name",
+            "quotas.max_users",
+            "quotas.storage_gib"
+        ]
+    );
+    assert!(
+        !report["message"].as_str().unwrap_or("`").contains('`'),
+        "{report}"
+    );
+    assert_eq!(http.tenant_count(), 1, "nothing created");
+    assert_eq!(http.audit("tenant:acme").len(), audit_before);
+
+    // Once the draft is right, the server's own refusal comes: the slug is taken.
+    let taken = cli
+        .run(&[
+            "--json", "tenants", "create", "--slug", "acme", "--name", "Again",
+        ])
+        .failure();
+    let report: Value = serde_json::from_str(taken.stderr.trim()).expect("JSON error");
+    assert_eq!(report["code"], "slug_taken");
+}
+
+fn a_plan_change_moves_the_quotas_at_the_old_plans_defaults_and_keeps_those_set_by_hand(
+    backend: Backend,
+) {
+    let (_admin, cli, http) = setup(backend, "prod");
+    // The help says what each plan sets, in numbers.
+    for command in ["create", "update"] {
+        let help = cli.run(&["tenants", command, "--help"]).success();
+        for line in [
+            "team:       50 users, 50 GiB storage, 600 requests per minute",
+            "enterprise: 5000 users, 5000 GiB storage, 60000 requests per minute",
+        ] {
+            assert!(help.stdout.contains(line), "{command}: {}", help.stdout);
+        }
+    }
+    let update_help = cli.run(&["tenants", "update", "--help"]).success().stdout;
+    assert!(
+        update_help.contains("a quota set by hand is kept"),
+        "{update_help}"
+    );
+
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    cli.run(&[
+        "tenants",
+        "create",
+        "--slug",
+        "wayne",
+        "--name",
+        "Wayne",
+        "--max-users",
+        "800",
+    ])
+    .success();
+    for slug in ["acme", "wayne"] {
+        cli.run(&["tenants", "update", slug, "--plan", "enterprise"])
+            .success();
+    }
+    assert_eq!(
+        http.get("/v1/tenants/acme").json()["quotas"],
+        json!({"max_users": 5000, "storage_gib": 5000, "requests_per_minute": 60000}),
+        "team defaults follow the plan"
+    );
+    assert_eq!(
+        http.get("/v1/tenants/wayne").json()["quotas"],
+        json!({"max_users": 800, "storage_gib": 5000, "requests_per_minute": 60000}),
+        "the quota set by hand is kept"
+    );
+
+    // Back down on prod: the preflight lists every quota the plan takes along.
+    let refused = cli
+        .run(&["--json", "tenants", "update", "acme", "--plan", "free"])
+        .failure();
+    let report: Value = serde_json::from_str(refused.stderr.trim()).expect("JSON error");
+    assert_eq!(report["code"], "confirmation_required");
+    let preflight = report["preflight"].as_str().unwrap_or_default();
+    for line in [
+        "plan: enterprise → free (lower)",
+        "max users: 5000 → 5 (lower)",
+        "storage GiB: 5000 → 1 (lower)",
+        "requests per minute: 60000 → 60 (lower)",
+    ] {
+        assert!(preflight.contains(line), "{line} missing:\n{preflight}");
+    }
+    assert_eq!(http.get("/v1/tenants/acme").json()["plan"], "enterprise");
+    cli.run(&[
+        "tenants",
+        "update",
+        "acme",
+        "--plan",
+        "free",
+        "--confirm",
+        "acme",
+    ])
+    .success();
+    assert_eq!(
+        http.get("/v1/tenants/acme").json()["quotas"],
+        json!({"max_users": 5, "storage_gib": 1, "requests_per_minute": 60})
+    );
+}
 
 fn setup(backend: Backend, tier: &str) -> (PlatformAdmin, Cli, Http) {
     let admin = PlatformAdmin::start(backend).expect("platform-admin");
@@ -172,7 +322,8 @@ fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) 
         .success();
     let audit_before = http.audit("tenant:acme").len();
 
-    // Invalid slug and quota: 422, with the field named, through the CLI.
+    // Invalid slug and quota: refused by core with the field named, before
+    // anything is sent.
     let bad = cli
         .run(&[
             "--json", "tenants", "create", "--slug", "Bad Slug", "--name", "X",
@@ -180,7 +331,7 @@ fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) 
         .failure();
     let report: serde_json::Value =
         serde_json::from_str(bad.stderr.trim()).expect("JSON error report");
-    assert_eq!(report["code"], "validation_failed");
+    assert_eq!(report["code"], "invalid_input");
     assert_eq!(report["details"][0]["field"], "slug");
     let quota = cli
         .run(&[
@@ -227,7 +378,7 @@ fn bad_input_is_refused_with_the_envelope_and_changes_nothing(backend: Backend) 
         .run_with_stdin(&["login", "plat", "--token-stdin"], "opd_wrong")
         .failure();
     assert!(
-        login.stderr.contains("refused the token of profile `plat`")
+        login.stderr.contains("refused the token of profile plat")
             && login.stderr.contains("opsdeck login plat --token-stdin"),
         "{}",
         login.stderr
@@ -375,7 +526,7 @@ fn prod_suspend_and_delete_need_the_slug_typed(backend: Backend) {
         refused.stderr
     );
     assert!(
-        refused.stderr.contains("Suspend tenant `umbrella`"),
+        refused.stderr.contains("Suspend tenant umbrella"),
         "preflight shown: {}",
         refused.stderr
     );
@@ -468,7 +619,7 @@ fn prod_quota_cuts_and_plan_downgrades_show_the_change_and_need_the_slug(backend
         refused.stderr
     );
     for line in [
-        "Update tenant `acme`",
+        "Update tenant acme",
         "plan: team → free (lower)",
         "max users: 50 → 1 (lower)",
         "storage GiB: 50 → 1 (lower)",
@@ -852,7 +1003,7 @@ fn with_json_stdout_and_stderr_carry_only_json() {
         refused["preflight"]
             .as_str()
             .unwrap_or_default()
-            .contains("Delete tenant `acme`"),
+            .contains("Delete tenant acme"),
         "{refused}"
     );
     fail(&["--json", "tenants", "get", "nope"], "not_found");
@@ -860,7 +1011,7 @@ fn with_json_stdout_and_stderr_carry_only_json() {
         &[
             "--json", "tenants", "create", "--slug", "Bad Slug", "--name", "X",
         ],
-        "validation_failed",
+        "invalid_input",
     );
     assert_eq!(
         invalid["details"][0]["field"], "slug",
@@ -989,16 +1140,30 @@ fn help_describes_every_flag_and_its_values_and_keeps_global_flags_apart() {
     for command in commands {
         let help = cli.run(&[command, &["--help"]].concat()).success().stdout;
         let mut section = "";
-        for line in help.lines() {
+        let lines: Vec<&str> = help.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
             if !line.starts_with(' ') && line.ends_with(':') {
                 section = line;
                 continue;
             }
             let item = line.trim_start();
-            if !(item.starts_with('-') || item.starts_with('<')) || section.starts_with("Exit") {
+            // `- team: ...` is a value's own help, not a flag.
+            let value_help = item.starts_with("- ");
+            if !(item.starts_with('-') || item.starts_with('<'))
+                || value_help
+                || section.starts_with("Exit")
+            {
                 continue;
             }
             let (flag, text) = item.split_once("  ").unwrap_or((item, ""));
+            // Where a value has its own help, clap puts every description
+            // on the line below its flag.
+            let below = lines.get(i + 1).map_or("", |l| l.trim());
+            let text = if text.trim().is_empty() && !below.starts_with('-') {
+                below
+            } else {
+                text
+            };
             assert!(
                 !text.trim().is_empty(),
                 "{command:?}: `{line}` has no description:\n{help}"
@@ -1034,16 +1199,6 @@ fn help_describes_every_flag_and_its_values_and_keeps_global_flags_apart() {
             "[possible values: slug, name, plan, status, updated]",
         ),
         (
-            &["tenants", "create"],
-            "--plan <PLAN>",
-            "[possible values: free, team, business, enterprise]",
-        ),
-        (
-            &["tenants", "update"],
-            "--plan <PLAN>",
-            "[possible values: free, team, business, enterprise]",
-        ),
-        (
             &["profile", "add"],
             "--tier <TIER>",
             "[possible values: dev, staging, prod]",
@@ -1056,6 +1211,18 @@ fn help_describes_every_flag_and_its_values_and_keeps_global_flags_apart() {
             .find(|l| l.trim_start().starts_with('-') && l.contains(flag))
             .unwrap_or_else(|| panic!("{command:?} has no {flag}:\n{help}"));
         assert!(line.contains(listed), "{command:?}: {line}");
+    }
+    // Where the plan sets quotas, each plan is listed with its numbers.
+    for command in ["create", "update"] {
+        let help = cli.run(&["tenants", command, "--help"]).success().stdout;
+        for plan in ["free:", "team:", "business:", "enterprise:"] {
+            assert!(
+                help.lines()
+                    .any(|l| l.trim_start().starts_with(&format!("- {plan}"))
+                        && l.contains("requests per minute")),
+                "{command}: {plan}\n{help}"
+            );
+        }
     }
     let list = cli.run(&["tenants", "list", "--help"]).success().stdout;
     let global = list

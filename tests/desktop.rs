@@ -401,7 +401,7 @@ async fn add_profile_saves_nothing_for_a_refused_token_warns_of_an_unchecked_one
                 Ok(failure) => failure.text().await.unwrap_or_default(),
                 Err(_) => String::new(),
             };
-            let done = read.contains("refused the token of profile `ops`");
+            let done = read.contains("refused the token of profile ops") && !read.contains('`');
             *text.lock().expect("text") = read;
             done
         })
@@ -1088,4 +1088,199 @@ async fn tab_to_a_row(desktop: &Desktop) -> Option<String> {
         }
     }
     panic!("Tab never reached a row of the table");
+}
+
+/// The message shown at the field named `label`, once it is marked invalid.
+async fn field_error(desktop: &Desktop, label: &str) -> String {
+    let field = desktop
+        .find(&format!("[aria-label=\"{label}\"][aria-invalid=\"true\"]"))
+        .await
+        .unwrap_or_else(|e| panic!("{label} marked invalid: {e:#}"));
+    let id = field
+        .attr("aria-describedby")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("{label} names its message"));
+    desktop
+        .find(&format!("[id=\"{id}\"]"))
+        .await
+        .expect("the field's message")
+        .text()
+        .await
+        .expect("its text")
+}
+
+/// The value a form control holds now.
+async fn value_of(desktop: &Desktop, label: &str) -> String {
+    desktop
+        .find(&format!("[aria-label=\"{label}\"]"))
+        .await
+        .expect("the field")
+        .prop("value")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_form_shows_every_field_error_at_once_then_the_servers_in_plain_words() {
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        let demo_count = http.tenant_count();
+        let taken = first_slug(&http, "active");
+        let (_cli, desktop) = window().await;
+        desktop
+            .add_profile("sandbox", "dev", &admin.url, &token)
+            .await
+            .expect("add profile");
+
+        // Where the plan sets the quotas, its numbers show.
+        desktop.click("New tenant").await.expect("new tenant");
+        let max_users = desktop
+            .find("[aria-label=\"Max users\"]")
+            .await
+            .expect("max users");
+        assert_eq!(
+            max_users
+                .attr("placeholder")
+                .await
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some("50 (team default)")
+        );
+        desktop.select("Plan", "enterprise").await.expect("plan");
+        wait_until_async("the plan's numbers", Duration::from_secs(5), || async {
+            max_users
+                .attr("placeholder")
+                .await
+                .ok()
+                .flatten()
+                .as_deref()
+                == Some("5000 (enterprise default)")
+        })
+        .await
+        .expect("the placeholder follows the plan");
+
+        // Four fields wrong: all four say so at once, and nothing is sent.
+        desktop.fill("Slug", "Not Valid").await.expect("slug");
+        desktop.fill("Max users", "0").await.expect("max users");
+        desktop
+            .fill("Storage (GiB)", "lots")
+            .await
+            .expect("storage");
+        desktop.click("Create tenant").await.expect("submit");
+        let mut said = Vec::new();
+        for label in ["Slug", "Name", "Max users", "Storage (GiB)"] {
+            said.push(field_error(&desktop, label).await);
+        }
+        assert!(said[0].contains("lowercase"), "slug says `{}`", said[0]);
+        assert!(
+            said[2].contains("between 1 and"),
+            "max users says `{}`",
+            said[2]
+        );
+        assert_eq!(http.tenant_count(), demo_count, "nothing was sent");
+        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+            let path = std::path::Path::new(&dir).join("form-errors.png");
+            desktop.screenshot(&path).await.expect("screenshot");
+        }
+
+        // Corrected: the marks go as the fields are fixed.
+        desktop.fill("Max users", "").await.expect("max users");
+        desktop.fill("Storage (GiB)", "").await.expect("storage");
+        desktop.fill("Name", "Taken Again").await.expect("name");
+        desktop.fill("Slug", &taken).await.expect("slug");
+        wait_until_async("the marks to go", Duration::from_secs(10), || async {
+            desktop
+                .client
+                .find_all(fantoccini::Locator::Css("form [aria-invalid=\"true\"]"))
+                .await
+                .is_ok_and(|marked| marked.is_empty())
+        })
+        .await
+        .expect("no field marked once all are right");
+
+        // Then the server's refusal, at its field, in plain words.
+        desktop.click("Create tenant").await.expect("submit");
+        let taken_said = field_error(&desktop, "Slug").await;
+        assert!(
+            taken_said.contains(&taken) && taken_said.contains("taken"),
+            "slug says `{taken_said}`"
+        );
+        assert!(
+            !taken_said.contains('`'),
+            "terminal markup in the window: `{taken_said}`"
+        );
+        assert_eq!(http.tenant_count(), demo_count);
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_form_shows_where_a_plan_change_takes_the_quotas_and_saves_that() {
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        let made = http.json(
+            "POST",
+            "/v1/tenants",
+            &serde_json::json!({ "slug": "plan-mover", "name": "Plan Mover", "plan": "team",
+                "quotas": { "max_users": 80 } }),
+        );
+        assert_eq!(made.status, 201, "{}", made.body);
+        let (_cli, desktop) = window().await;
+        desktop
+            .add_profile("sandbox", "dev", &admin.url, &token)
+            .await
+            .expect("add profile");
+        desktop
+            .fill("Search tenants", "plan-mover")
+            .await
+            .expect("search");
+        desktop.click("Edit plan-mover").await.expect("edit");
+        let plan_hint = desktop
+            .find("[aria-label=\"Plan\"]")
+            .await
+            .expect("plan")
+            .attr("aria-describedby")
+            .await
+            .ok()
+            .flatten()
+            .expect("the plan's hint");
+        let hint = desktop
+            .find(&format!("[id=\"{plan_hint}\"]"))
+            .await
+            .expect("hint")
+            .text()
+            .await
+            .expect("hint text");
+        assert!(
+            hint.contains("50 users, 50 GiB storage, 600 requests per minute")
+                && hint.contains("set by hand is kept"),
+            "the plan says `{hint}`"
+        );
+        desktop.select("Plan", "enterprise").await.expect("plan");
+        wait_until_async("the quotas to follow", Duration::from_secs(10), || async {
+            value_of(&desktop, "Storage (GiB)").await == "5000"
+        })
+        .await
+        .expect("storage at the team default follows the plan");
+        assert_eq!(value_of(&desktop, "Requests per minute").await, "60000");
+        assert_eq!(value_of(&desktop, "Max users").await, "80", "set by hand");
+        desktop.click("Save changes").await.expect("save");
+        wait_until_async("the change saved", Duration::from_secs(10), || async {
+            http.get("/v1/tenants/plan-mover").json()["plan"] == "enterprise"
+        })
+        .await
+        .expect("saved");
+        assert_eq!(
+            http.get("/v1/tenants/plan-mover").json()["quotas"],
+            serde_json::json!({"max_users": 80, "storage_gib": 5000, "requests_per_minute": 60000})
+        );
+        desktop.close().await.expect("close");
+    })
+    .await;
 }

@@ -110,7 +110,8 @@ impl FieldError {
 pub struct ErrorEnvelope {
     pub code: ErrorCode,
     pub message: String,
-    /// Field errors; empty unless `code` is `validation_failed`.
+    /// Every field error found, not only the first: a body with a bad slug
+    /// and a bad quota names both. Empty unless `code` is `validation_failed`.
     #[serde(default)]
     pub details: Vec<FieldError>,
     /// The id of the request, also sent as the `x-request-id` header.

@@ -8,9 +8,23 @@ use utoipa::{IntoParams, ToSchema};
 use crate::validation::{self, Validate};
 use crate::FieldError;
 
-/// Commercial plan; it sets the default quotas of a new tenant.
+/// Commercial plan. It sets a new tenant's quotas, except those the tenant
+/// names; a plan change moves the quotas still at the old plan's defaults to
+/// the new plan's and keeps those set by hand (see `UpdateTenant::quotas_after`).
+/// Plans are ordered from the smallest (free) to the largest (enterprise).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, specta::Type,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    specta::Type,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
@@ -30,6 +44,15 @@ impl Plan {
             Plan::Business => "business",
             Plan::Enterprise => "enterprise",
         }
+    }
+
+    /// Every plan with its default quotas: the one table the server
+    /// applies, the CLI's help lists and the window's form shows.
+    pub fn all_defaults() -> std::collections::BTreeMap<Plan, Quotas> {
+        Plan::ALL
+            .into_iter()
+            .map(|plan| (plan, plan.default_quotas()))
+            .collect()
     }
 
     /// Quotas a tenant on this plan gets unless it names its own.
@@ -214,7 +237,9 @@ impl Validate for CreateTenant {
     }
 }
 
-/// Body of `PATCH /v1/tenants/{id}`: every field is optional.
+/// Body of `PATCH /v1/tenants/{id}`: every field is optional. Changing the
+/// plan moves each quota still at the old plan's default to the new plan's
+/// default and keeps quotas set by hand; quotas named here are set as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
@@ -238,6 +263,47 @@ impl UpdateTenant {
 
     pub fn is_empty(&self) -> bool {
         self.name.is_none() && self.plan.is_none() && self.quotas.is_none_or(|q| q.is_empty())
+    }
+
+    /// The plan `current` is on after this change.
+    pub fn plan_after(&self, current: &Tenant) -> Plan {
+        self.plan.unwrap_or(current.plan)
+    }
+
+    /// The quotas `current` has after this change, quota by quota: one the
+    /// change names is set to that value; when the plan changes, one still
+    /// at the old plan's default moves to the new plan's default; any other
+    /// (set by hand, or the plan stays) is kept. The server applies this
+    /// rule, and clients show its outcome before sending.
+    pub fn quotas_after(&self, current: &Tenant) -> Quotas {
+        let named = self.quotas.unwrap_or_default();
+        let (old, new) = (
+            current.plan.default_quotas(),
+            self.plan_after(current).default_quotas(),
+        );
+        let follow = |value: i64, old_default: i64, new_default: i64| {
+            if value == old_default {
+                new_default
+            } else {
+                value
+            }
+        };
+        let q = current.quotas;
+        Quotas {
+            max_users: named
+                .max_users
+                .unwrap_or_else(|| follow(q.max_users, old.max_users, new.max_users)),
+            storage_gib: named
+                .storage_gib
+                .unwrap_or_else(|| follow(q.storage_gib, old.storage_gib, new.storage_gib)),
+            requests_per_minute: named.requests_per_minute.unwrap_or_else(|| {
+                follow(
+                    q.requests_per_minute,
+                    old.requests_per_minute,
+                    new.requests_per_minute,
+                )
+            }),
+        }
     }
 }
 
@@ -281,4 +347,87 @@ pub struct ListTenants {
     pub q: Option<String>,
     /// Only tenants with this status.
     pub status: Option<TenantStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(plan: Plan, quotas: Quotas) -> Tenant {
+        let now = Utc::now();
+        Tenant {
+            id: "t1".into(),
+            slug: "acme".into(),
+            name: "Acme".into(),
+            plan,
+            status: TenantStatus::Active,
+            quotas,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn to(plan: Plan) -> UpdateTenant {
+        UpdateTenant {
+            plan: Some(plan),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_plan_change_moves_the_quotas_at_the_old_plans_defaults() {
+        let team = on(Plan::Team, Plan::Team.default_quotas());
+        assert_eq!(
+            to(Plan::Enterprise).quotas_after(&team),
+            Plan::Enterprise.default_quotas()
+        );
+        assert_eq!(
+            to(Plan::Free).quotas_after(&team),
+            Plan::Free.default_quotas()
+        );
+    }
+
+    #[test]
+    fn a_plan_change_keeps_quotas_set_by_hand_and_sets_those_it_names() {
+        let mut quotas = Plan::Team.default_quotas();
+        quotas.max_users = 800;
+        let custom = on(Plan::Team, quotas);
+        let mut change = to(Plan::Enterprise);
+        change.quotas = Some(QuotasPatch {
+            requests_per_minute: Some(700),
+            ..Default::default()
+        });
+        let after = change.quotas_after(&custom);
+        assert_eq!(after.max_users, 800, "set by hand: kept");
+        assert_eq!(
+            after.storage_gib,
+            Plan::Enterprise.default_quotas().storage_gib,
+            "at the team default: follows the plan"
+        );
+        assert_eq!(after.requests_per_minute, 700, "named: as given");
+    }
+
+    #[test]
+    fn without_a_plan_change_only_named_quotas_change() {
+        let team = on(Plan::Team, Plan::Team.default_quotas());
+        let same_plan = to(Plan::Team);
+        assert_eq!(same_plan.quotas_after(&team), team.quotas);
+        let rename = UpdateTenant {
+            name: Some("Acme Inc".into()),
+            ..Default::default()
+        };
+        assert_eq!(rename.quotas_after(&team), team.quotas);
+    }
+
+    #[test]
+    fn plans_are_ordered_smallest_first_and_each_has_defaults() {
+        let mut sorted = Plan::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Plan::ALL);
+        let defaults = Plan::all_defaults();
+        assert_eq!(defaults.len(), Plan::ALL.len());
+        let json = serde_json::to_value(&defaults).expect("json");
+        assert_eq!(json["team"]["max_users"], 50);
+        assert_eq!(json["enterprise"]["requests_per_minute"], 60_000);
+    }
 }

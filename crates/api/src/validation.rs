@@ -27,28 +27,32 @@ pub fn is_tenant_id(segment: &str) -> bool {
 }
 
 /// Slugs look like DNS labels: they end up in hostnames and bucket names.
+/// Every rule the slug breaks is reported, so that one correction fixes it.
 pub fn check_slug(field: &str, slug: &str, errors: &mut Vec<FieldError>) {
     let len = slug.chars().count();
-    let message = if !(SLUG_MIN..=SLUG_MAX).contains(&len) {
-        Some(format!("must be {SLUG_MIN} to {SLUG_MAX} characters long"))
-    } else if !slug
+    let mut problem = |message: String| errors.push(FieldError::new(field, message));
+    if !(SLUG_MIN..=SLUG_MAX).contains(&len) {
+        problem(format!("must be {SLUG_MIN} to {SLUG_MAX} characters long"));
+    }
+    if len == 0 {
+        return;
+    }
+    if !slug
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        Some("may contain only lowercase letters, digits and hyphens".to_string())
-    } else if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
-        Some("must start with a lowercase letter".to_string())
-    } else if slug.ends_with('-') {
-        Some("must not end with a hyphen".to_string())
-    } else if is_tenant_id(slug) {
+        problem("may contain only lowercase letters, digits and hyphens".to_string());
+    }
+    if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
+        problem("must start with a lowercase letter".to_string());
+    }
+    if slug.ends_with('-') {
+        problem("must not end with a hyphen".to_string());
+    }
+    if is_tenant_id(slug) {
         // A path segment shaped like a UUID is read as an id, so such a
         // tenant could never be found by its slug.
-        Some("must not have the form of a UUID (it would be read as a tenant id)".to_string())
-    } else {
-        None
-    };
-    if let Some(message) = message {
-        errors.push(FieldError::new(field, message));
+        problem("must not have the form of a UUID (it would be read as a tenant id)".to_string());
     }
 }
 
@@ -96,26 +100,30 @@ pub fn is_visible(c: char) -> bool {
         )
 }
 
-/// Checks a name already passed through `normalize_name`.
+/// Checks a name already passed through `normalize_name`, reporting every
+/// rule it breaks.
 pub fn check_name(field: &str, name: &str, errors: &mut Vec<FieldError>) {
-    let message = if name.trim().is_empty() {
-        Some("must not be empty".to_string())
-    } else if name.chars().count() > NAME_MAX {
-        Some(format!("must be at most {NAME_MAX} characters long"))
-    } else if name.chars().any(char::is_control) {
-        Some("must not contain control characters".to_string())
-    } else if name.chars().any(is_bidi_control) {
-        Some("must not contain characters that change the text direction".to_string())
-    } else if !name.chars().any(is_visible) {
-        Some("must contain at least one visible character".to_string())
-    } else {
-        None
-    };
-    if let Some(message) = message {
-        errors.push(FieldError::new(field, message));
+    let mut problem = |message: String| errors.push(FieldError::new(field, message));
+    if name.trim().is_empty() {
+        problem("must not be empty".to_string());
+        return;
+    }
+    if name.chars().count() > NAME_MAX {
+        problem(format!("must be at most {NAME_MAX} characters long"));
+    }
+    if name.chars().any(char::is_control) {
+        problem("must not contain control characters".to_string());
+    }
+    if name.chars().any(is_bidi_control) {
+        problem("must not contain characters that change the text direction".to_string());
+    }
+    if !name.chars().any(is_visible) {
+        problem("must contain at least one visible character".to_string());
     }
 }
 
+/// Every quota the patch names must be within 1 to `QUOTA_MAX`; each one
+/// that is not is reported.
 pub fn check_quotas(q: &QuotasPatch, errors: &mut Vec<FieldError>) {
     let fields = [
         ("quotas.max_users", q.max_users),
@@ -168,9 +176,64 @@ mod tests {
             &"a".repeat(64),
         ] {
             let errors = create(slug, "Acme").field_errors();
-            assert_eq!(errors.len(), 1, "{slug:?}: {errors:?}");
-            assert_eq!(errors[0].field, "slug");
+            assert!(!errors.is_empty(), "{slug:?}");
+            assert!(errors.iter().all(|e| e.field == "slug"), "{errors:?}");
         }
+    }
+
+    #[test]
+    fn a_slug_gets_every_rule_it_breaks_at_once() {
+        let messages: Vec<String> = create("1Ac_me-", "Acme")
+            .field_errors()
+            .into_iter()
+            .map(|e| e.message)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "may contain only lowercase letters, digits and hyphens",
+                "must start with a lowercase letter",
+                "must not end with a hyphen",
+            ]
+        );
+        // An empty slug is only too short: the other rules say nothing new.
+        assert_eq!(create("", "Acme").field_errors().len(), 1);
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_not_only_the_first() {
+        let mut body = create("Not Valid", "   ");
+        body.quotas = Some(QuotasPatch {
+            max_users: Some(0),
+            storage_gib: Some(-1),
+            requests_per_minute: Some(10),
+        });
+        let fields: Vec<String> = body
+            .normalized()
+            .field_errors()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "slug",
+                "slug",
+                "name",
+                "quotas.max_users",
+                "quotas.storage_gib"
+            ]
+        );
+        let update = UpdateTenant {
+            name: Some("\u{202E}".into()),
+            quotas: Some(QuotasPatch {
+                requests_per_minute: Some(0),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let fields: Vec<String> = update.field_errors().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "name", "quotas.requests_per_minute"]);
     }
 
     #[test]

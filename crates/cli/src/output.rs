@@ -338,6 +338,15 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
         Error::InvalidInput { field, message } => {
             vec![format!("error: {}: {message}", flag(field, words_of))]
         }
+        // Every field error of the draft, each on its line, before anything
+        // was sent.
+        Error::InvalidFields { details } => details
+            .iter()
+            .map(|d| match d.field.as_str() {
+                "" => format!("error: {}", d.message),
+                field => format!("error: {}: {}", flag(field, words_of), d.message),
+            })
+            .collect(),
         other => vec![format!("error: {other}")],
     };
     if let Some(line) = core.remedy().as_ref().and_then(remedy_line) {
@@ -541,6 +550,20 @@ mod tests {
         assert_eq!(
             words(&e, Words::Tenants),
             ["error: --max-users: must be at least 1"]
+        );
+        let draft = CliError::Core(Error::InvalidFields {
+            details: vec![
+                opsdeck_api::FieldError::new("slug", "must start with a lowercase letter"),
+                opsdeck_api::FieldError::new("quotas.storage_gib", "must be between 1 and 10"),
+            ],
+        });
+        assert_eq!(
+            words(&draft, Words::Tenants),
+            [
+                "error: --slug: must start with a lowercase letter",
+                "error: --storage-gib: must be between 1 and 10"
+            ],
+            "every field of the draft, each on its line"
         );
         let name = CliError::Core(Error::InvalidInput {
             field: "name".into(),

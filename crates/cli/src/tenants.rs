@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand, ValueEnum};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
 use opsdeck_core::tenants::Tenants;
@@ -27,7 +27,8 @@ pub enum TenantsCommand {
         /// Tenant id or slug.
         tenant: String,
     },
-    /// Create a tenant. Quotas not given come from the plan.
+    /// Create a tenant. Quotas not given are the plan's defaults (listed
+    /// under --plan in --help).
     Create {
         /// Short unique name: lowercase letters, digits and hyphens.
         #[arg(long)]
@@ -35,7 +36,8 @@ pub enum TenantsCommand {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// Commercial plan; it sets the default quotas [default: team].
+        /// Commercial plan: it sets every quota not given below
+        /// [default: team].
         #[arg(long, value_parser = plan_parser())]
         plan: Option<Plan>,
         #[command(flatten)]
@@ -51,7 +53,9 @@ pub enum TenantsCommand {
         /// New display name.
         #[arg(long)]
         name: Option<String>,
-        /// New plan (its default quotas are not applied: set quotas apart).
+        /// New plan. Each quota still at the old plan's default moves to
+        /// the new plan's default; a quota set by hand is kept; a quota
+        /// given below is set as given.
         #[arg(long, value_parser = plan_parser())]
         plan: Option<Plan>,
         #[command(flatten)]
@@ -89,7 +93,7 @@ pub struct FilterArgs {
     #[arg(long, value_parser = status_parser())]
     status: Option<TenantStatus>,
     /// Only tenants on this plan.
-    #[arg(long, value_parser = plan_parser())]
+    #[arg(long, value_parser = PossibleValuesParser::new(Plan::ALL.map(Plan::as_str)).try_map(|s| s.parse::<Plan>()))]
     plan: Option<Plan>,
     /// Only tenants whose slug or name contains every word of this text
     /// (any case).
@@ -196,8 +200,17 @@ pub struct ResumeArgs {
     key: KeyArg,
 }
 
+/// The plans, each with its default quotas for `--help` (from the one
+/// table in the API crate).
 fn plan_parser() -> impl TypedValueParser<Value = Plan> {
-    PossibleValuesParser::new(Plan::ALL.map(Plan::as_str)).try_map(|s| s.parse::<Plan>())
+    PossibleValuesParser::new(Plan::ALL.map(|plan| {
+        let q = plan.default_quotas();
+        PossibleValue::new(plan.as_str()).help(format!(
+            "{} users, {} GiB storage, {} requests per minute",
+            q.max_users, q.storage_gib, q.requests_per_minute
+        ))
+    }))
+    .try_map(|s| s.parse::<Plan>())
 }
 
 fn status_parser() -> impl TypedValueParser<Value = TenantStatus> {

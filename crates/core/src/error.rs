@@ -24,10 +24,10 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("no profile named `{name}`")]
+    #[error("no profile named {name}")]
     ProfileNotFound { name: String },
 
-    #[error("a profile named `{name}` already exists")]
+    #[error("a profile named {name} already exists")]
     ProfileExists { name: String },
 
     #[error("no profile selected")]
@@ -36,7 +36,12 @@ pub enum Error {
     #[error("{field}: {message}")]
     InvalidInput { field: String, message: String },
 
-    #[error("no token for profile `{profile}` in the keyring")]
+    /// A draft that breaks the contract's rules, with every field error
+    /// found; nothing was sent.
+    #[error("{}", fields_message(details))]
+    InvalidFields { details: Vec<FieldError> },
+
+    #[error("no token for profile {profile} in the keyring")]
     NoToken { profile: String },
 
     #[error("the OS keyring is not available ({message})")]
@@ -54,7 +59,7 @@ pub enum Error {
         envelope: ErrorEnvelope,
     },
 
-    #[error("the server refused the token of profile `{profile}`: {}", envelope.message)]
+    #[error("the server refused the token of profile {profile}: {}", envelope.message)]
     TokenRejected {
         profile: String,
         envelope: ErrorEnvelope,
@@ -66,7 +71,7 @@ pub enum Error {
     #[error("local store {path}: {message}")]
     Store { path: PathBuf, message: String },
 
-    #[error("{action} of `{target}` on production needs the slug typed to confirm")]
+    #[error("{action} of {target} on production needs the slug typed to confirm")]
     ConfirmationRequired {
         action: String,
         target: String,
@@ -74,7 +79,7 @@ pub enum Error {
         summary: String,
     },
 
-    #[error("typed `{typed}` but the target is `{target}`: nothing was done")]
+    #[error("typed \"{typed}\" but the target is {target}: nothing was done")]
     ConfirmationMismatch { typed: String, target: String },
 
     #[error("cannot set up the HTTP client: {message}")]
@@ -95,7 +100,7 @@ pub enum Error {
         limit: u64,
     },
 
-    #[error("{url} sent the page cursor `{cursor}` a second time; stopped listing, the pages would go round forever")]
+    #[error("{url} sent the page cursor \"{cursor}\" a second time; stopped listing, the pages would go round forever")]
     CursorRepeated { url: String, cursor: String },
 
     #[error("{url} kept sending pages ({pages} pages, {items} items so far), more than Opsdeck reads in one list; stopped")]
@@ -113,6 +118,17 @@ fn bytes(n: u64) -> String {
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
         n => format!("{n} bytes"),
     }
+}
+
+fn fields_message(details: &[FieldError]) -> String {
+    let said: Vec<String> = details
+        .iter()
+        .map(|d| match d.field.as_str() {
+            "" => d.message.clone(),
+            field => format!("{field} {}", d.message),
+        })
+        .collect();
+    format!("invalid: {}", said.join("; "))
 }
 
 fn api_message(status: u16, envelope: &ErrorEnvelope) -> String {
@@ -138,7 +154,7 @@ impl Error {
             Error::ProfileNotFound { .. } => ConsoleCode::ProfileNotFound,
             Error::ProfileExists { .. } => ConsoleCode::ProfileExists,
             Error::NoCurrentProfile => ConsoleCode::NoCurrentProfile,
-            Error::InvalidInput { .. } => ConsoleCode::InvalidInput,
+            Error::InvalidInput { .. } | Error::InvalidFields { .. } => ConsoleCode::InvalidInput,
             Error::NoToken { .. } => ConsoleCode::NoToken,
             Error::Keyring { .. } => ConsoleCode::KeyringUnavailable,
             Error::Unreachable { .. } => ConsoleCode::Unreachable,
@@ -319,6 +335,7 @@ impl From<&Error> for ErrorReport {
                 format!("{field}: {message}"),
                 vec![FieldError::new(field.clone(), message.clone())],
             ),
+            Error::InvalidFields { details } => (error.to_string(), details.clone()),
             other => (other.to_string(), Vec::new()),
         };
         Self {

@@ -127,13 +127,14 @@ impl Preflight {
     }
 }
 
+// Plain prose, no markup: the window shows it as it is, the CLI prints it.
 fn place(profile: &Profile) -> String {
-    format!("profile `{}` ({})", profile.name, profile.tier)
+    format!("profile {} ({})", profile.name, profile.tier)
 }
 
 fn who(tenant: &Tenant) -> String {
     format!(
-        "`{}` ({}, plan {}, up to {} users)",
+        "{} ({}, plan {}, up to {} users)",
         tenant.slug, tenant.name, tenant.plan, tenant.quotas.max_users
     )
 }
@@ -173,7 +174,9 @@ fn plan_rank(plan: Plan) -> usize {
 }
 
 /// The fields `patch` changes on `tenant`, with the values the server will
-/// keep: a plan change leaves the quotas as they are unless the patch names them.
+/// keep: quotas the patch names, and on a plan change the quotas still at
+/// the old plan's defaults, which move to the new plan's (the contract's
+/// rule, `UpdateTenant::quotas_after`).
 pub fn update_changes(tenant: &Tenant, patch: &UpdateTenant) -> Vec<FieldChange> {
     let mut changes = Vec::new();
     if let Some(name) = patch.name.as_ref().filter(|n| **n != tenant.name) {
@@ -194,8 +197,8 @@ pub fn update_changes(tenant: &Tenant, patch: &UpdateTenant) -> Vec<FieldChange>
             reduces: plan_rank(plan) < plan_rank(tenant.plan),
         });
     }
-    if let Some(quotas) = &patch.quotas {
-        let after = quotas.apply_to(tenant.quotas);
+    {
+        let after = patch.quotas_after(tenant);
         let before = tenant.quotas;
         for (field, label, was, will) in [
             (
@@ -241,7 +244,7 @@ pub fn update_preflight(profile: &Profile, tenant: &Tenant, patch: &UpdateTenant
         .map(|c| c.label.as_str())
         .collect();
     let (place, who) = (place(profile), who(tenant));
-    let summary = if changes.is_empty() {
+    let mut summary = if changes.is_empty() {
         format!("Update tenant {who} on {place}: nothing changes.")
     } else if lowered.is_empty() {
         format!("Update tenant {who} on {place}.")
@@ -251,6 +254,12 @@ pub fn update_preflight(profile: &Profile, tenant: &Tenant, patch: &UpdateTenant
             lowered.join(", ")
         )
     };
+    if let Some(plan) = patch.plan.filter(|p| *p != tenant.plan) {
+        summary.push_str(&format!(
+            " Quotas at the {} plan's defaults move to the {plan} plan's; quotas set by hand are kept.",
+            tenant.plan
+        ));
+    }
     let confirm_text =
         (profile.tier == Tier::Prod && !lowered.is_empty()).then(|| tenant.slug.clone());
     Preflight {
@@ -401,6 +410,58 @@ mod tests {
             panic!("confirmation required");
         };
         assert!(summary.contains("plan: team → free (lower)"), "{summary}");
+    }
+
+    #[test]
+    fn a_plan_change_shows_the_quotas_it_moves_and_keeps_those_set_by_hand() {
+        let mut custom = tenant();
+        custom.quotas.max_users = 800;
+        let upgrade = UpdateTenant {
+            plan: Some(Plan::Enterprise),
+            ..Default::default()
+        };
+        let p = update_preflight(&profile(Tier::Prod), &custom, &upgrade);
+        let lines: Vec<String> = p.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "plan: team → enterprise",
+                "storage GiB: 50 → 5000",
+                "requests per minute: 600 → 60000",
+            ],
+            "max users was set by hand: kept"
+        );
+        assert!(
+            p.summary.contains("quotas set by hand are kept"),
+            "{}",
+            p.summary
+        );
+        assert!(p.confirm_text.is_none());
+
+        let downgrade = UpdateTenant {
+            plan: Some(Plan::Free),
+            ..Default::default()
+        };
+        let p = update_preflight(&profile(Tier::Prod), &tenant(), &downgrade);
+        assert_eq!(p.changes.len(), 4, "{:?}", p.changes);
+        assert!(p.changes.iter().all(|c| c.reduces));
+        assert!(
+            p.summary
+                .contains("lowers its plan, max users, storage GiB, requests per minute"),
+            "{}",
+            p.summary
+        );
+        assert_eq!(p.confirm_text.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn summaries_are_plain_prose_without_markup() {
+        let p = update_preflight(&profile(Tier::Prod), &tenant(), &cut(1));
+        let q = preflight(&profile(Tier::Prod), TenantAction::Delete, &tenant());
+        for text in [p.text(), q.text()] {
+            assert!(!text.contains('`'), "{text}");
+            assert!(text.contains("acme (Acme, plan team"), "{text}");
+        }
     }
 
     #[test]

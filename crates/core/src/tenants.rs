@@ -8,11 +8,12 @@
 //! Reached through a [`Session`]: `session.tenants().list(&filter)`.
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::tenants::{CreateTenant, Plan, Tenant, TenantStatus, UpdateTenant};
-use opsdeck_api::validation::search_text;
+use opsdeck_api::tenants::{CreateTenant, Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
+use opsdeck_api::validation::{search_text, Validate as _};
+use opsdeck_api::FieldError;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profiles::Tier;
 use crate::progress::Reporter;
 use crate::safety::{self, Preflight, TenantAction, TenantOperation};
@@ -171,6 +172,35 @@ impl TenantsView {
     }
 }
 
+/// Every field error of a tenant draft, judged as the server will judge it
+/// (normalised first): the window shows them all at their fields as the
+/// user types, and `create` refuses with all of them before sending.
+pub fn check_create(body: &CreateTenant) -> Vec<FieldError> {
+    body.clone().normalized().field_errors()
+}
+
+/// [`check_create`] for an update.
+pub fn check_update(body: &UpdateTenant) -> Vec<FieldError> {
+    body.clone().normalized().field_errors()
+}
+
+fn checked<T>(errors: Vec<FieldError>, body: T) -> Result<T> {
+    if errors.is_empty() {
+        Ok(body)
+    } else {
+        Err(Error::InvalidFields { details: errors })
+    }
+}
+
+/// The quotas `current` will have after `body`: quotas the change names are
+/// set; when the plan changes, a quota still at the old plan's default
+/// follows it to the new plan's, and one set by hand is kept. The contract's
+/// rule, which the server applies; the CLI's help, the window's form and the
+/// update preflight all show its outcome.
+pub fn quotas_after(current: &Tenant, body: &UpdateTenant) -> Quotas {
+    body.quotas_after(current)
+}
+
 /// A fresh idempotency key, for callers that have none of their own.
 pub fn new_idempotency_key() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -271,7 +301,7 @@ impl Tenants<'_> {
     ) -> Result<Tenant> {
         // Sent as the contract normalises it: what the server judges and
         // stores is what was sent.
-        let body = body.clone().normalized();
+        let body = checked(check_create(body), body.clone().normalized())?;
         let key = key_or_new(idempotency_key);
         let tenant = self.session.admin().create_tenant(&body, &key).await?;
         self.remember(&tenant.slug, Some(&tenant)).await;
@@ -281,11 +311,12 @@ impl Tenants<'_> {
     /// What `body` would change on the tenant, field by field, from its
     /// current state on the server, and whether the slug must be typed.
     pub async fn update_preflight(&self, tenant: &str, body: &UpdateTenant) -> Result<Preflight> {
+        let body = checked(check_update(body), body.clone().normalized())?;
         let current = self.session.admin().get_tenant(tenant).await?;
         Ok(safety::update_preflight(
             self.session.profile(),
             &current,
-            body,
+            &body,
         ))
     }
 
@@ -299,7 +330,7 @@ impl Tenants<'_> {
         confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
-        let body = body.clone().normalized();
+        let body = checked(check_update(body), body.clone().normalized())?;
         let client = self.session.admin();
         let current = client.get_tenant(tenant).await?;
         let preflight = safety::update_preflight(self.session.profile(), &current, &body);
@@ -475,6 +506,60 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(slugs_matching(&enterprise, &all), ["globex"]);
+    }
+
+    #[test]
+    fn a_draft_gets_every_field_error_at_once_judged_as_normalised() {
+        let draft = CreateTenant {
+            slug: "Not Valid".into(),
+            name: "   ".into(),
+            plan: None,
+            quotas: Some(opsdeck_api::tenants::QuotasPatch {
+                max_users: Some(0),
+                ..Default::default()
+            }),
+        };
+        let fields: Vec<String> = check_create(&draft).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["slug", "slug", "name", "quotas.max_users"]);
+        // Trimmed as the server trims it: no error for surrounding spaces.
+        let good = CreateTenant {
+            slug: "acme".into(),
+            name: "  Acme  ".into(),
+            plan: None,
+            quotas: None,
+        };
+        assert!(check_create(&good).is_empty());
+        assert_eq!(check_update(&UpdateTenant::default()).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_draft_is_refused_with_every_field_before_anything_is_sent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let token = Token::new("t").expect("token");
+        // Nothing listens there: an error other than core's own would mean
+        // the draft was sent.
+        console
+            .profile_add("p", Tier::Dev, &dead_url(), Some(token), true)
+            .await
+            .expect("add");
+        let session = console.session(None).await.expect("session");
+        let draft = CreateTenant {
+            slug: "x".into(),
+            name: "".into(),
+            plan: None,
+            quotas: None,
+        };
+        let err = session
+            .tenants()
+            .create(&draft, None)
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code().as_str(), "invalid_input", "{err}");
+        let report = crate::ErrorReport::from(&err);
+        let fields: Vec<&str> = report.details.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["slug", "name"]);
+        assert!(!report.message.contains('`'), "{}", report.message);
     }
 
     #[test]

@@ -111,12 +111,19 @@ impl Error {
         Self::fields(vec![FieldError::new(field, message)])
     }
 
-    /// Several invalid fields; the message names the first.
+    /// Invalid fields, every one found; the message names them all, in
+    /// plain words (a window shows it as it is).
     pub fn fields(details: Vec<FieldError>) -> Self {
-        let message = match details.first() {
-            Some(first) if first.field.is_empty() => format!("invalid request: {}", first.message),
-            Some(first) => format!("invalid `{}`: {}", first.field, first.message),
-            None => "invalid request".to_string(),
+        let said: Vec<String> = details
+            .iter()
+            .map(|d| match d.field.as_str() {
+                "" => d.message.clone(),
+                field => format!("{field} {}", d.message),
+            })
+            .collect();
+        let message = match said.len() {
+            0 => "invalid request".to_string(),
+            _ => format!("invalid request: {}", said.join("; ")),
         };
         Self::Validation { message, details }
     }

@@ -132,6 +132,9 @@ app_commands! {
     profiles::profile_set_token,
     tenants::tenants_list,
     tenants::tenants_matching,
+    tenants::tenant_check_create,
+    tenants::tenant_check_update,
+    tenants::tenant_quotas_after,
     tenants::tenant_create,
     tenants::tenant_update,
     tenants::tenant_update_preflight,
@@ -149,6 +152,7 @@ fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::B
         .constant("TENANT_STATUSES", TenantStatus::ALL)
         .constant("TIERS", opsdeck_core::Tier::ALL)
         .constant("DEFAULT_PLAN", CreateTenant::DEFAULT_PLAN)
+        .constant("PLAN_DEFAULTS", Plan::all_defaults())
         .constant("QUOTA_MAX", validation::QUOTA_MAX)
         .constant("SLUG_MIN", validation::SLUG_MIN)
         .constant("SLUG_MAX", validation::SLUG_MAX)

@@ -1,7 +1,8 @@
 //! Tenant commands: each runs on the window's open session of the profile.
 //! Rows come back with what core allows on them.
 
-use opsdeck_api::tenants::{CreateTenant, UpdateTenant};
+use opsdeck_api::tenants::{CreateTenant, Quotas, Tenant, UpdateTenant};
+use opsdeck_api::FieldError;
 use opsdeck_core::progress::Progress;
 use opsdeck_core::{Preflight, TenantAction, TenantFilter, TenantRow, TenantsView};
 use tauri::ipc::Channel;
@@ -44,6 +45,29 @@ pub async fn tenants_matching(
             s.tenants().matching(&filter).await
         })
         .await
+}
+
+/// Every field error of a new tenant's draft, as core and the server judge
+/// it: the form shows them all at once, before anything is sent.
+#[tauri::command]
+#[specta::specta]
+pub fn tenant_check_create(body: CreateTenant) -> CmdResult<Vec<FieldError>> {
+    Ok(opsdeck_core::tenants::check_create(&body))
+}
+
+/// [`tenant_check_create`] for an edit.
+#[tauri::command]
+#[specta::specta]
+pub fn tenant_check_update(body: UpdateTenant) -> CmdResult<Vec<FieldError>> {
+    Ok(opsdeck_core::tenants::check_update(&body))
+}
+
+/// The quotas `tenant` will have after `body`: the edit form shows where a
+/// plan change takes them before it is saved.
+#[tauri::command]
+#[specta::specta]
+pub fn tenant_quotas_after(tenant: Tenant, body: UpdateTenant) -> CmdResult<Quotas> {
+    Ok(opsdeck_core::tenants::quotas_after(&tenant, &body))
 }
 
 #[tauri::command]

@@ -36,6 +36,18 @@ export const commands = {
 	 *  order: core's search rules, without asking the server.
 	 */
 	tenantsMatching: (profile: string | null, filter: TenantFilter) => typedError<string[], IpcError>(__TAURI_INVOKE("tenants_matching", { profile, filter })),
+	/**
+	 *  Every field error of a new tenant's draft, as core and the server judge
+	 *  it: the form shows them all at once, before anything is sent.
+	 */
+	tenantCheckCreate: (body: CreateTenant) => typedError<FieldError[], IpcError>(__TAURI_INVOKE("tenant_check_create", { body })),
+	/**  [`tenant_check_create`] for an edit. */
+	tenantCheckUpdate: (body: UpdateTenant) => typedError<FieldError[], IpcError>(__TAURI_INVOKE("tenant_check_update", { body })),
+	/**
+	 *  The quotas `tenant` will have after `body`: the edit form shows where a
+	 *  plan change takes them before it is saved.
+	 */
+	tenantQuotasAfter: (tenant: Tenant, body: UpdateTenant) => typedError<Quotas, IpcError>(__TAURI_INVOKE("tenant_quotas_after", { tenant, body })),
 	tenantCreate: (profile: string | null, body: CreateTenant, idempotencyKey: string) => typedError<TenantRow, IpcError>(__TAURI_INVOKE("tenant_create", { profile, body, idempotencyKey })),
 	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, confirmation: string | null, idempotencyKey: string) => typedError<TenantRow, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, confirmation, idempotencyKey })),
 	tenantUpdatePreflight: (profile: string | null, tenant: string, body: UpdateTenant) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_update_preflight", { profile, tenant, body })),
@@ -49,6 +61,8 @@ export const DEFAULT_PLAN = "team" as const;
 export const NAME_MAX = 200 as const;
 
 export const PLANS = ["free","team","business","enterprise"] as const;
+
+export const PLAN_DEFAULTS = {"business":{"max_users":500,"requests_per_minute":6000,"storage_gib":500},"enterprise":{"max_users":5000,"requests_per_minute":60000,"storage_gib":5000},"free":{"max_users":5,"requests_per_minute":60,"storage_gib":1},"team":{"max_users":50,"requests_per_minute":600,"storage_gib":50}} as const;
 
 export const QUOTA_MAX = 10000000 as const;
 
@@ -167,7 +181,12 @@ export type LoginCheck =
 /**  The server could not be reached; the token is stored unverified. */
 "unverified";
 
-/**  Commercial plan; it sets the default quotas of a new tenant. */
+/**
+ *  Commercial plan. It sets a new tenant's quotas, except those the tenant
+ *  names; a plan change moves the quotas still at the old plan's defaults to
+ *  the new plan's and keeps those set by hand (see `UpdateTenant::quotas_after`).
+ *  Plans are ordered from the smallest (free) to the largest (enterprise).
+ */
 export type Plan = "free" | "team" | "business" | "enterprise";
 
 /**  What an operation will do, shown before it is done. */
@@ -308,7 +327,11 @@ export type TenantsView = {
 /**  How careful the console must be with an environment. */
 export type Tier = "dev" | "staging" | "prod";
 
-/**  Body of `PATCH /v1/tenants/{id}`: every field is optional. */
+/**
+ *  Body of `PATCH /v1/tenants/{id}`: every field is optional. Changing the
+ *  plan moves each quota still at the old plan's default to the new plan's
+ *  default and keeps quotas set by hand; quotas named here are set as given.
+ */
 export type UpdateTenant = {
 	name?: string | null,
 	plan?: Plan | null,

@@ -43,11 +43,40 @@ export function isIpcError(e: unknown): e is IpcError {
   return isObject(e) && typeof e.code === "string" && typeof e.message === "string" && Array.isArray(e.details);
 }
 
-/** A sentence for a banner or toast: the backend's message, with what to do next. */
+/**
+ * Text from the backend or a server as the window shows it: plain prose.
+ * Core's messages carry no markup, but a server's (or serde's) may quote a
+ * word in backticks, as terminals show it; here such a word gets quotation
+ * marks instead, and a stray backtick goes.
+ */
+export function plainText(text: string): string {
+  return text.replace(/`([^`\n]*)`/g, "\u201c$1\u201d").replace(/`/g, "");
+}
+
+/**
+ * One message as a sentence of its own: plain, starting with a capital and
+ * ending with a full stop, so that it never runs into the next one.
+ */
+export function sentence(text: string): string {
+  const plain = plainText(text).trim();
+  if (plain === "") return "";
+  // A leading word, not an address or a name: "http://…" stays as it is.
+  const first = /^[a-z]+(?![\w:/.@-])/.test(plain) ? plain.charAt(0).toUpperCase() + plain.slice(1) : plain;
+  return /[.!?…]$/.test(first) ? first : `${first}.`;
+}
+
+/** Sentences joined as prose, the empty ones left out. */
+export function sentences(...parts: (string | null | undefined)[]): string {
+  return parts
+    .map((p) => sentence(p ?? ""))
+    .filter((p) => p !== "")
+    .join(" ");
+}
+
+/** What a banner or toast says: the backend's message, then what to do next, each a sentence. */
 export function describeError(err: IpcError): string {
   const hint = (err.remedy && remedyHint(err.remedy)) ?? HINTS[err.code];
-  const message = err.message.trim() || "No reason given.";
-  return hint ? `${message} ${hint}` : message;
+  return sentences(err.message.trim() || "No reason given", hint);
 }
 
 /** Core's remedy in the window's words; the button that acts on it is `remedyAction`. */
@@ -90,28 +119,45 @@ const HINTS: Partial<Record<Code, string>> = {
 };
 
 export type FieldErrors = {
-  /** First message per known field, keyed by the field's JSON path. */
+  /** Every message of each known field, as sentences, keyed by the field's JSON path. */
   byField: Record<string, string>;
   /** Messages for fields this form does not show, prefixed with their field. */
   other: string[];
 };
 
 /**
- * Sorts `details` into the form's fields. A field the form doesn't know
- * (a newer server's rule) still shows, in the form's general error.
+ * Sorts `details` into the form's fields, every message of a field shown
+ * at it. A field the form doesn't know (a newer server's rule) still shows,
+ * in the form's general error.
  */
 export function mapFieldErrors(details: readonly FieldError[], known: readonly string[]): FieldErrors {
   const byField: Record<string, string> = {};
   const other: string[] = [];
   for (const d of details) {
     if (known.includes(d.field)) {
-      const prev = byField[d.field];
-      byField[d.field] = prev ? `${prev}; ${d.message}` : d.message;
+      byField[d.field] = sentences(byField[d.field], d.message);
     } else {
-      other.push(d.field ? `${d.field}: ${d.message}` : d.message);
+      other.push(d.field ? sentence(`${d.field}: ${d.message}`) : sentence(d.message));
     }
   }
   return { byField, other };
+}
+
+/**
+ * The errors a form shows at once: its own (what only the browser can
+ * judge, such as a quota that is not a number) and core's check of the
+ * draft, every one of them. A field the form already faults keeps the
+ * form's message: core judged a draft without that field's text.
+ */
+export function draftErrors(
+  own: Record<string, string>,
+  checked: readonly FieldError[],
+  known: readonly string[],
+): FieldErrors {
+  const mapped = mapFieldErrors(checked, known);
+  const byField = { ...mapped.byField };
+  for (const [field, message] of Object.entries(own)) byField[field] = sentence(message);
+  return { byField, other: mapped.other };
 }
 
 /**
@@ -134,7 +180,7 @@ export function formErrors(err: IpcError, known: readonly string[]): FieldErrors
   const mapped = mapFieldErrors(err.details, known);
   const field = FIELD_OF_CODE[err.code];
   if (Object.keys(mapped.byField).length === 0 && field && known.includes(field)) {
-    mapped.byField[field] = err.message;
+    mapped.byField[field] = sentence(err.message);
   }
   const atFields = Object.keys(mapped.byField).length > 0 && mapped.other.length === 0;
   return { ...mapped, general: atFields ? null : describeError(err) };

@@ -1,8 +1,23 @@
-//! Form text → request bodies. Only what the browser must decide lives here
-//! (is "1,000" a number, and one a JS number holds exactly?); the other rules
-//! are checked by core and the server and come back as field errors.
+//! Form text → request bodies, and the errors a tenant form shows at once.
+//! Only what the browser must decide lives here (is "1,000" a number, and
+//! one a JS number holds exactly?); the contract's rules are core's, asked
+//! through `tenant_check_create` / `tenant_check_update` before anything is
+//! sent, and the server's come back as field errors after.
 
-import { DEFAULT_PLAN, QUOTA_MAX, type CreateTenant, type Plan, type QuotasPatch, type Tenant, type Tier, type UpdateTenant } from "../generated/bindings";
+import {
+  DEFAULT_PLAN,
+  PLAN_DEFAULTS,
+  QUOTA_MAX,
+  type CreateTenant,
+  type Plan,
+  type Quotas,
+  type QuotasPatch,
+  type Tenant,
+  type Tier,
+  type UpdateTenant,
+} from "../generated/bindings";
+import type { Ipc } from "../ipc";
+import { draftErrors, type FieldErrors } from "./errors";
 
 export type QuotaKey = keyof QuotasPatch;
 export const QUOTA_KEYS: readonly QuotaKey[] = ["max_users", "storage_gib", "requests_per_minute"];
@@ -80,15 +95,19 @@ function parseQuotas(form: TenantForm, errors: Record<string, string>): Partial<
   return out;
 }
 
-/** The body of `tenant_create`, or the fields that must be fixed first. */
-export function buildCreate(form: TenantForm): Built<CreateTenant> {
+/**
+ * The body of `tenant_create` as far as the form can tell, and the fields
+ * only the browser can fault (a quota that is not a whole number, an empty
+ * field said in the form's words). The body is there even with errors, so
+ * that core can judge every other field at the same time.
+ */
+export function buildCreate(form: TenantForm): { body: CreateTenant; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const slug = form.slug.trim();
   const name = form.name.trim();
   if (slug === "") errors.slug = "Enter a slug, like acme-corp";
   if (name === "") errors.name = "Enter the tenant's display name";
   const quotas = parseQuotas(form, errors);
-  if (Object.keys(errors).length > 0) return { body: null, errors };
   const body: CreateTenant = { slug, name, plan: form.plan };
   if (Object.keys(quotas).length > 0) body.quotas = quotas;
   return { body, errors };
@@ -96,17 +115,17 @@ export function buildCreate(form: TenantForm): Built<CreateTenant> {
 
 /**
  * The body of `tenant_update` with only what changed. An emptied quota field
- * keeps the current value (a quota can't be unset). `body` is null when there
- * are errors or nothing to save; `errors` tells which.
+ * keeps the current value (a quota can't be unset). `body` is null when
+ * nothing is to be saved (`unchanged`); `errors` are the browser's own, as
+ * for `buildCreate`.
  */
 export function buildUpdate(original: Tenant, form: TenantForm): Built<UpdateTenant> & { unchanged: boolean } {
   const errors: Record<string, string> = {};
   const name = form.name.trim();
   if (name === "") errors.name = "Enter the tenant's display name";
   const quotas = parseQuotas(form, errors);
-  if (Object.keys(errors).length > 0) return { body: null, errors, unchanged: false };
   const body: UpdateTenant = {};
-  if (name !== original.name) body.name = name;
+  if (name !== "" && name !== original.name) body.name = name;
   if (form.plan !== original.plan) body.plan = form.plan;
   const changedQuotas: QuotasPatch = {};
   for (const key of QUOTA_KEYS) {
@@ -114,8 +133,78 @@ export function buildUpdate(original: Tenant, form: TenantForm): Built<UpdateTen
     if (v !== undefined && v !== original.quotas[key]) changedQuotas[key] = v;
   }
   if (Object.keys(changedQuotas).length > 0) body.quotas = changedQuotas;
-  const unchanged = Object.keys(body).length === 0;
-  return { body: unchanged ? null : body, errors, unchanged };
+  const unchanged = Object.keys(body).length === 0 && Object.keys(errors).length === 0;
+  return { body: Object.keys(body).length === 0 ? null : body, errors, unchanged };
+}
+
+/** What a tenant form holds once checked: a body to send, nothing to save, or every error at once. */
+export type TenantDraft =
+  | { kind: "create"; body: CreateTenant }
+  | { kind: "update"; body: UpdateTenant }
+  | { kind: "unchanged" }
+  | { kind: "invalid"; errors: FieldErrors };
+
+/**
+ * Checks the form as core will (and the server would), without sending it:
+ * the browser's own errors and every one core finds, together, so that one
+ * round of corrections is enough.
+ */
+export async function checkTenantDraft(ipc: Ipc, original: Tenant | undefined, form: TenantForm): Promise<TenantDraft> {
+  if (original) {
+    const built = buildUpdate(original, form);
+    if (built.unchanged) return { kind: "unchanged" };
+    const checked = built.body ? await ipc.tenantCheckUpdate(built.body) : [];
+    const errors = draftErrors(built.errors, checked, TENANT_FIELDS);
+    if (hasErrors(errors)) return { kind: "invalid", errors };
+    return built.body ? { kind: "update", body: built.body } : { kind: "unchanged" };
+  }
+  const built = buildCreate(form);
+  const errors = draftErrors(built.errors, await ipc.tenantCheckCreate(built.body), TENANT_FIELDS);
+  return hasErrors(errors) ? { kind: "invalid", errors } : { kind: "create", body: built.body };
+}
+
+function hasErrors(errors: FieldErrors): boolean {
+  return Object.keys(errors.byField).length > 0 || errors.other.length > 0;
+}
+
+/** A plan's quotas in words, from the API crate's one table (as the CLI's --help lists them). */
+export function planQuotas(plan: Plan): string {
+  const q: Quotas = PLAN_DEFAULTS[plan];
+  return `${q.max_users} users, ${q.storage_gib} GiB storage, ${q.requests_per_minute} requests per minute`;
+}
+
+/** What the plan field says it does: on a new tenant, and on an edit (core's rule for a plan change). */
+export function planHint(plan: Plan, editingFrom?: Plan): string {
+  if (editingFrom === undefined) return `Sets each quota left empty: ${planQuotas(plan)}`;
+  return (
+    `A new plan moves each quota still at the ${editingFrom} plan's default (${planQuotas(editingFrom)}) ` +
+    `to the new plan's; a quota set by hand is kept`
+  );
+}
+
+/** The placeholder of an empty quota field on a new tenant: the plan's number. */
+export function quotaPlaceholder(plan: Plan, key: QuotaKey): string {
+  return `${PLAN_DEFAULTS[plan][key]} (${plan} default)`;
+}
+
+/**
+ * The quota fields after a plan change, from core's answer (`after`): a
+ * field still showing what the form last put there follows; one the user
+ * typed into is kept. `shown` is what the form last put there, updated.
+ */
+export function followPlan(
+  form: TenantForm,
+  shown: Record<QuotaKey, string>,
+  after: Quotas,
+): { form: TenantForm; shown: Record<QuotaKey, string> } {
+  const next = { ...form };
+  const nextShown = { ...shown };
+  for (const key of QUOTA_KEYS) {
+    const value = String(after[key]);
+    if (form[key].trim() === shown[key]) next[key] = value;
+    nextShown[key] = value;
+  }
+  return { form: next, shown: nextShown };
 }
 
 export const PROFILE_FIELDS = ["name", "tier", "admin_url", "token"] as const;

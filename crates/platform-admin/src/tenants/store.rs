@@ -214,12 +214,38 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<Option<Tenant>, Error> {
     let quotas = change.quotas.unwrap_or_default();
+    // `UpdateTenant::quotas_after` in SQL, so that it reads the row it
+    // writes: a quota not named follows a plan change while it is still at
+    // the old plan's default. SET expressions see the row as it was.
+    let follow = |column: &str, default: fn(Quotas) -> i64| {
+        let table = |plan: &str| {
+            let arms: String = Plan::ALL
+                .iter()
+                .map(|p| {
+                    format!(
+                        " WHEN '{}' THEN {}",
+                        p.as_str(),
+                        default(p.default_quotas())
+                    )
+                })
+                .collect();
+            format!("CASE {plan}{arms} END")
+        };
+        format!(
+            "CASE WHEN $3 IS NOT NULL AND $3 <> plan AND {column} = {old} THEN {new} ELSE {column} END",
+            old = table("plan"),
+            new = table("$3"),
+        )
+    };
     let sql = format!(
         "UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), \
-         max_users = COALESCE($4, max_users), storage_gib = COALESCE($5, storage_gib), \
-         requests_per_minute = COALESCE($6, requests_per_minute), updated_at = $7, \
+         max_users = COALESCE($4, {}), storage_gib = COALESCE($5, {}), \
+         requests_per_minute = COALESCE($6, {}), updated_at = $7, \
          search_name = COALESCE($8, search_name) \
          WHERE {} = $1 RETURNING {COLUMNS}",
+        follow("max_users", |q| q.max_users),
+        follow("storage_gib", |q| q.storage_gib),
+        follow("requests_per_minute", |q| q.requests_per_minute),
         tenant.column()
     );
     let row = sqlx::query(&sql)

@@ -141,6 +141,40 @@ on_both_databases! {
         assert_eq!(srv.get("/v1/tenants/hooli").await.body, renamed.body);
     }
 
+    async fn a_plan_change_moves_default_quotas_and_keeps_those_set_by_hand(srv) {
+        use opsdeck_api::tenants::{Plan, Tenant, UpdateTenant};
+        srv.create("stark", "Stark").await;
+        let custom = srv
+            .send(Method::POST, "/v1/tenants", &json!({
+                "slug": "wayne", "name": "Wayne", "plan": "team", "quotas": {"max_users": 800}
+            }))
+            .await;
+        assert_eq!(custom.status, StatusCode::CREATED, "{}", custom.text);
+        for (slug, change) in [
+            ("stark", json!({"plan": "enterprise"})),
+            ("wayne", json!({"plan": "enterprise", "quotas": {"requests_per_minute": 700}})),
+            ("stark", json!({"plan": "free"})),
+            ("stark", json!({"name": "Stark Industries"})),
+        ] {
+            let current: Tenant = serde_json::from_value(srv.get(&format!("/v1/tenants/{slug}")).await.body)
+                .expect("a tenant");
+            let body: UpdateTenant = serde_json::from_value(change.clone()).expect("a change");
+            let reply = srv.send(Method::PATCH, &format!("/v1/tenants/{slug}"), &change).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            let after: Tenant = serde_json::from_value(reply.body).expect("a tenant");
+            // The contract's rule, which clients show before sending.
+            assert_eq!(after.quotas, body.quotas_after(&current), "{slug} {change}");
+        }
+        let stark = srv.get("/v1/tenants/stark").await.body;
+        assert_eq!(stark["quotas"], serde_json::to_value(Plan::Free.default_quotas()).expect("json"));
+        let wayne = srv.get("/v1/tenants/wayne").await.body;
+        assert_eq!(
+            wayne["quotas"],
+            json!({"max_users": 800, "storage_gib": 5_000, "requests_per_minute": 700}),
+            "set by hand and named: kept; at the team default: follows the plan"
+        );
+    }
+
     async fn suspend_and_resume_move_between_states_once(srv) {
         srv.create("umbrella", "Umbrella").await;
         let suspended = srv.send(Method::POST, "/v1/tenants/umbrella/suspend", &json!({})).await;
