@@ -146,15 +146,16 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
             .await
             .expect("searched demo tenant row");
 
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+        if opsdeck_tests::desktop::pictures_dir().is_some() {
             desktop
                 .fill("Search tenants", "")
                 .await
                 .expect("clear search");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let path = std::path::Path::new(&dir).join("tenants.png");
-            desktop.screenshot(&path).await.expect("screenshot");
         }
+        desktop
+            .picture_for_docs("tenants.png")
+            .await
+            .expect("screenshot");
 
         // A bad slug: the server's field error shows at the field, nothing is created.
         desktop.click("New tenant").await.expect("new tenant");
@@ -274,10 +275,10 @@ async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
             !confirm.is_enabled().await.expect("enabled?"),
             "confirm enabled before the slug is typed in full"
         );
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
-            let path = std::path::Path::new(&dir).join("prod-confirm.png");
-            desktop.screenshot(&path).await.expect("screenshot");
-        }
+        desktop
+            .picture_for_docs("prod-confirm.png")
+            .await
+            .expect("screenshot");
         assert_eq!(
             http.get(&format!("/v1/tenants/{target}")).json()["status"],
             "active"
@@ -312,15 +313,16 @@ async fn production_is_red_asks_for_the_slug_and_shows_stale_data_offline() {
             .find(&format!("[data-slug=\"{target}\"]"))
             .await
             .expect("the cached row is still shown");
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
+        if opsdeck_tests::desktop::pictures_dir().is_some() {
             desktop
                 .fill("Search tenants", "")
                 .await
                 .expect("clear search");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let path = std::path::Path::new(&dir).join("prod-offline.png");
-            desktop.screenshot(&path).await.expect("screenshot");
         }
+        desktop
+            .picture_for_docs("prod-offline.png")
+            .await
+            .expect("screenshot");
         desktop.close().await.expect("close");
     })
     .await;
@@ -513,10 +515,10 @@ async fn production_quota_cut_in_the_window_shows_the_change_and_needs_the_slug(
             !confirm.is_enabled().await.expect("enabled?"),
             "confirm enabled before the slug is typed"
         );
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
-            let path = std::path::Path::new(&dir).join("prod-quota-cut.png");
-            desktop.screenshot(&path).await.expect("screenshot");
-        }
+        desktop
+            .picture_for_docs("prod-quota-cut.png")
+            .await
+            .expect("screenshot");
         assert_eq!(
             http.get(&format!("/v1/tenants/{target}")).json()["quotas"]["max_users"],
             before,
@@ -758,12 +760,10 @@ async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_s
             chosen.contains("Switch to profile prod-eu") && chosen.contains("PRODUCTION"),
             "Enter would run `{chosen}`"
         );
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
-            // Let the window paint what was typed before taking its picture.
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let path = std::path::Path::new(&dir).join("palette.png");
-            desktop.screenshot(&path).await.expect("screenshot");
-        }
+        desktop
+            .picture_for_docs("palette.png")
+            .await
+            .expect("screenshot");
         desktop.press(keys::ENTER).await.expect("enter");
         wait_for_window_on(&desktop, "prod-eu", "Enter on the profile named").await;
 
@@ -804,11 +804,10 @@ async fn palette_picks_the_profile_named_by_words_and_never_a_risky_command_by_s
         desktop.press(keys::ENTER).await.expect("enter");
         let root = desktop.find("html[data-theme=\"dark\"]").await;
         assert!(root.is_ok(), "the window did not turn dark");
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let path = std::path::Path::new(&dir).join("dark.png");
-            desktop.screenshot(&path).await.expect("screenshot");
-        }
+        desktop
+            .picture_for_docs("dark.png")
+            .await
+            .expect("screenshot");
 
         // Letters that only a delete scatters over: nothing is chosen, and
         // Enter opens no confirmation and deletes nothing.
@@ -1048,11 +1047,10 @@ async fn confirmation_opens_on_cancel_so_enter_does_not_delete_and_rows_move_wit
             desktop.focused_label().await.expect("focus").as_deref(),
             Some("Cancel")
         );
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let path = std::path::Path::new(&dir).join("confirm.png");
-            desktop.screenshot(&path).await.expect("screenshot");
-        }
+        desktop
+            .picture_for_docs("confirm.png")
+            .await
+            .expect("screenshot");
         desktop
             .press(keys::ENTER)
             .await
@@ -1183,10 +1181,10 @@ async fn tenant_form_shows_every_field_error_at_once_then_the_servers_in_plain_w
             said[2]
         );
         assert_eq!(http.tenant_count(), demo_count, "nothing was sent");
-        if let Some(dir) = std::env::var_os("OPSDECK_SCREENSHOTS") {
-            let path = std::path::Path::new(&dir).join("form-errors.png");
-            desktop.screenshot(&path).await.expect("screenshot");
-        }
+        desktop
+            .picture_for_docs("form-errors.png")
+            .await
+            .expect("screenshot");
 
         // Corrected: the marks go as the fields are fixed.
         desktop.fill("Max users", "").await.expect("max users");

@@ -116,6 +116,11 @@ async fn start_driver(
 /// The longest one WebDriver step may take.
 const STEP: Duration = Duration::from_secs(30);
 
+/// Where the README's screenshots go, when they are being taken.
+pub fn pictures_dir() -> Option<PathBuf> {
+    std::env::var_os("OPSDECK_SCREENSHOTS").map(PathBuf::from)
+}
+
 impl Desktop {
     /// Starts the app with `env` (e.g. its config dir) and connects a
     /// WebDriver session to its window.
@@ -277,6 +282,18 @@ impl Desktop {
         }
         std::fs::write(path, png)?;
         Ok(())
+    }
+
+    /// Saves a picture of the window as `name` in `OPSDECK_SCREENSHOTS`
+    /// when the README's screenshots are being taken; does nothing
+    /// otherwise. The window first gets a moment to paint what was just
+    /// typed or opened.
+    pub async fn picture_for_docs(&self, name: &str) -> Result<()> {
+        let Some(dir) = pictures_dir() else {
+            return Ok(());
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.screenshot(&dir.join(name)).await
     }
 
     pub async fn close(self) -> Result<()> {
