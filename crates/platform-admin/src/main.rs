@@ -154,9 +154,8 @@ async fn open(database: &str) -> anyhow::Result<Db> {
 
 async fn serve(database: &str, listen: SocketAddr, options: ServeOptions) -> anyhow::Result<()> {
     let db = open(database).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener =
+        platform_admin::server::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "serving");
     {

@@ -5,11 +5,12 @@
 //! after its own deadline. At the limit, a new connection takes the place
 //! of the one that has waited longest for a request's headers (a client
 //! holding sockets open cannot keep a health check out); when every
-//! connection is busy with a request, new ones wait in the listen queue.
-//! What a request means is `app`'s business, not this module's.
+//! connection is busy with a request, new ones wait in the listen queue,
+//! which `bind` makes long enough for that. What a request means is `app`'s business, not this module's.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -19,7 +20,7 @@ use axum::Router;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
@@ -68,6 +69,29 @@ const EVICTABLE_AFTER: Duration = Duration::from_millis(50);
 /// Files the process needs besides its connections: the listener, the
 /// database pool, SQLite's WAL and shared-memory files, stdio, logs.
 const RESERVED_FILES: u64 = 64;
+
+/// Connections the kernel keeps waiting to be accepted (it caps this at
+/// `net.core.somaxconn`). At the connection limit newcomers wait there while
+/// the accept loop makes room; the usual 128 overflows once a few hundred
+/// clients hold or retry half requests beyond the limit, and a full queue
+/// drops a health check's SYN, which its client sends again only after 1 s,
+/// then 3 s.
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listener on `addr` with a listen queue of `LISTEN_BACKLOG`.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server takes its port back
+    // while the old one's connections linger in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
 
 /// Serves `app(state)` on `listener` until `shutdown` completes, then lets
 /// requests in flight finish (for at most `options.shutdown_timeout`) and

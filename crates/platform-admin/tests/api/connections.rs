@@ -233,3 +233,24 @@ async fn shutdown_drops_held_connections_at_its_deadline() {
         until_closed(stream, Duration::from_secs(2)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_connections_wait_in_the_listen_queue_while_every_served_one_is_busy() {
+    // The one connection served is busy with a request whose body never
+    // comes, so every later one waits in the kernel's listen queue. A queue
+    // of 128 (what `TcpListener::bind` asks for) drops the SYNs beyond it,
+    // and their clients send them again only after a second: a health
+    // check among them would wait that long.
+    let served = serve("listen_queue", None, &["--max-connections", "1"]).await;
+    let busy = trickled_body(&served).await;
+    let mut waiting = Vec::new();
+    for n in 0..600 {
+        let connected =
+            tokio::time::timeout(Duration::from_millis(900), TcpStream::connect(&served.addr))
+                .await
+                .unwrap_or_else(|_| panic!("connection {n} was not let into the listen queue"))
+                .expect("connect");
+        waiting.push(connected);
+    }
+    drop(busy);
+}
