@@ -8,7 +8,7 @@ use opsdeck_api::tenants::TenantStatus;
 use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, MAX_BODY_BYTES};
 
 use crate::jobs::JobState;
-use crate::roles::{Permission, Role, Scope};
+use crate::roles::{Permission, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,12 +23,11 @@ pub enum Error {
     },
     #[error("a valid bearer token is required")]
     Unauthorized,
-    #[error("the {role} role does not grant `{permission}` on {scope}")]
-    Forbidden {
-        role: Role,
-        permission: Permission,
-        scope: Scope,
-    },
+    /// A known token that may no longer be used; the reason is the message.
+    #[error("{0}; a valid bearer token is required")]
+    TokenRefused(&'static str),
+    #[error("the token's bindings do not grant `{permission}` on {scope}")]
+    Forbidden { permission: Permission, scope: Scope },
     #[error("this route does not accept this method")]
     MethodNotAllowed { allow: Vec<Method> },
     #[error("{method} {route} is served but declares no permission")]
@@ -128,7 +127,7 @@ impl Error {
             Error::Validation { .. } | Error::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
                 StatusCode::NOT_FOUND
@@ -162,7 +161,7 @@ impl Error {
             Error::MalformedJson(_) => ErrorCode::MalformedJson,
             Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Error::Validation { .. } => ErrorCode::ValidationFailed,
-            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
             Error::Forbidden { .. } => ErrorCode::Forbidden,
             Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
                 ErrorCode::NotFound
@@ -213,7 +212,7 @@ impl IntoResponse for Error {
         }
         let mut response = status.into_response();
         match &self {
-            Error::Unauthorized => {
+            Error::Unauthorized | Error::TokenRefused(_) => {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
+pub mod rbac;
 pub mod roles;
 pub mod seed;
 pub mod server;

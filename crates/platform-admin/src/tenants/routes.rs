@@ -19,6 +19,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
+use crate::auth::Principal;
+use crate::rbac::Visible;
 use crate::db;
 use crate::error::Error;
 use crate::http::{encode_cursor, JsonBody, QueryParams};
@@ -31,7 +33,7 @@ use super::store::{self, ListFilter, TenantRef};
 /// The tenant routes and what each needs.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list).require(Permission::TenantsRead, On::Platform))
+        .routes(routes!(list).require(Permission::TenantsRead, On::EachTenant))
         .routes(routes!(create).require(Permission::TenantsWrite, On::Platform))
         .routes(routes!(get).require(Permission::TenantsRead, On::Tenant))
         .routes(routes!(update).require(Permission::TenantsWrite, On::Tenant))
@@ -52,7 +54,7 @@ pub struct TenantPath {
 const QUERY_MAX: usize = 200;
 
 /// What audit records name a tenant by.
-fn audit_target(slug: &str) -> String {
+pub fn audit_target(slug: &str) -> String {
     format!("tenant:{slug}")
 }
 
@@ -71,7 +73,8 @@ fn tenant_ref(path: Result<Path<TenantPath>, PathRejection>) -> Result<TenantRef
     Ok(TenantRef::parse(&tenant))
 }
 
-/// Lists tenants by slug, a page at a time.
+/// Lists tenants by slug, a page at a time: the tenants the caller holds
+/// `tenants.read` on.
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants", operation_id = "list_tenants",
     params(ListTenants),
     responses(
@@ -79,6 +82,7 @@ fn tenant_ref(path: Result<Path<TenantPath>, PathRejection>) -> Result<TenantRef
         (status = 422, description = "A bad or unknown query parameter.", body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Json<TenantPage>, Error> {
     let params = QueryParams::parse(query.as_deref(), &["limit", "cursor", "q", "status"])?;
@@ -100,6 +104,10 @@ pub async fn list(
         after,
         text,
         status,
+        only: match principal.grants.visible(Permission::TenantsRead) {
+            Visible::All => None,
+            Visible::Only(ids) => Some(ids),
+        },
         limit: limit + 1,
     };
     let mut items = store::list(state.db.pool(), &filter).await?;

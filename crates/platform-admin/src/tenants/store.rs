@@ -134,6 +134,36 @@ fn insert_statement<'q>(
         .bind(search_text(&tenant.name))
 }
 
+/// The id of the tenant, `None` when there is none.
+pub async fn id_of(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<String>, Error> {
+    let sql = format!("SELECT id FROM tenants WHERE {} = $1", tenant.column());
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|row| row.try_get("id")).transpose()?)
+}
+
+/// The slugs of the tenants of these ids that exist.
+pub async fn slugs_of(pool: &AnyPool, ids: &[String]) -> Result<Vec<String>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT slug FROM tenants WHERE id IN ({}) ORDER BY slug",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get("slug")?))
+        .collect()
+}
+
 pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
     get_in(&mut *pool.acquire().await?, tenant).await
 }
@@ -158,6 +188,8 @@ pub struct ListFilter {
     /// Case-insensitive substring of the slug or the name.
     pub text: Option<String>,
     pub status: Option<TenantStatus>,
+    /// Only these tenants (by id); `None` is every tenant.
+    pub only: Option<Vec<String>>,
     pub limit: u32,
 }
 
@@ -180,6 +212,15 @@ pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Er
     if let Some(status) = filter.status {
         binds.push(status.as_str().to_string());
         conditions.push(format!("status = ${}", binds.len()));
+    }
+    if let Some(only) = &filter.only {
+        if only.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = binds.len() + 1;
+        binds.extend(only.iter().cloned());
+        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        conditions.push(format!("id IN ({})", placeholders.join(", ")));
     }
     let mut sql = format!("SELECT {COLUMNS} FROM tenants");
     if !conditions.is_empty() {
