@@ -16,5 +16,6 @@ mod idempotency;
 mod jobs;
 mod observability;
 mod process;
+mod rbac;
 mod tenant_text;
 mod tenants;
