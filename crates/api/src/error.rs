@@ -25,6 +25,8 @@ pub enum ErrorCode {
     SlugTaken,
     /// The target is not in a state that allows this action.
     InvalidState,
+    /// Another user, group, service account, role or token has this name.
+    NameTaken,
     /// The same `Idempotency-Key` was sent before with a different body.
     IdempotencyKeyReused,
     /// A request with this `Idempotency-Key` is still being processed.
@@ -40,7 +42,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const KNOWN: [ErrorCode; 13] = [
+    const KNOWN: [ErrorCode; 14] = [
         ErrorCode::MalformedJson,
         ErrorCode::ValidationFailed,
         ErrorCode::UnsupportedMediaType,
@@ -49,6 +51,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::SlugTaken,
         ErrorCode::InvalidState,
+        ErrorCode::NameTaken,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::IdempotencyKeyInFlight,
         ErrorCode::PayloadTooLarge,
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::SlugTaken => "slug_taken",
             ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::NameTaken => "name_taken",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::IdempotencyKeyInFlight => "idempotency_key_in_flight",
             ErrorCode::PayloadTooLarge => "payload_too_large",

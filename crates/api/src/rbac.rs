@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::validation::{self, Validate};
+use crate::FieldError;
+
 /// One thing a request may need its caller to be allowed, named
 /// `capability.verb`.
 #[derive(
@@ -416,6 +419,260 @@ pub struct Token {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A role as listed: built-in or custom, with what it grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct Role {
+    pub name: String,
+    /// Built-in roles cannot be changed or deleted.
+    pub builtin: bool,
+    pub permissions: Vec<Permission>,
+}
+
+/// Body of `POST /v1/rbac/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub display_name: String,
+}
+
+/// Body of `PATCH /v1/rbac/users/{user}`: what to change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub status: Option<UserStatus>,
+}
+
+/// Body of `POST /v1/rbac/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub external_name: Option<String>,
+}
+
+/// Body of `POST /v1/rbac/service-accounts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct CreateServiceAccount {
+    pub name: String,
+}
+
+/// Body of `POST /v1/rbac/roles`: a custom role. Nobody can create a role
+/// granting a permission they do not hold on the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRole {
+    /// Lowercase letters, digits and hyphens, not a built-in role's name.
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+/// Body of `POST /v1/rbac/bindings`. Nobody can bind a role granting a
+/// permission they do not hold on the binding's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBinding {
+    pub subject: Subject,
+    pub role: String,
+    /// The tenant (id or slug) the binding is on; absent: the platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub tenant: Option<String>,
+}
+
+/// Body of `POST /v1/rbac/tokens`. Nobody can mint a token for an owner
+/// holding a permission they do not hold themselves on the same scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    /// A user or a service account.
+    pub owner: Subject,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Answer of `POST /v1/rbac/tokens`: the only time the secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: Token,
+    /// The bearer token itself; only its hash is stored.
+    pub secret: String,
+}
+
+macro_rules! list {
+    ($($(#[$doc:meta])* $list:ident of $item:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+        pub struct $list {
+            pub items: Vec<$item>,
+        }
+    )*};
+}
+
+list! {
+    /// Every user, by email.
+    UserList of User;
+    /// Every group, by name.
+    GroupList of Group;
+    /// Every service account, by name.
+    ServiceAccountList of ServiceAccount;
+    /// The built-in roles, then the custom ones by name.
+    RoleList of Role;
+    /// The bindings the caller may see, oldest first.
+    BindingList of Binding;
+    /// Every token, newest first; never a secret.
+    TokenList of Token;
+}
+
+/// Longest email, display name or token name.
+pub const TEXT_MAX: usize = 200;
+
+/// Role and service account names look like slugs.
+pub fn check_role_name(field: &str, name: &str, errors: &mut Vec<FieldError>) {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !valid {
+        errors.push(FieldError::new(
+            field,
+            "must be 1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen",
+        ));
+    } else if name.parse::<BuiltinRole>().is_ok() {
+        errors.push(FieldError::new(
+            field,
+            format!("`{name}` is a built-in role"),
+        ));
+    }
+}
+
+fn check_email(field: &str, email: &str, errors: &mut Vec<FieldError>) {
+    let valid = email.len() <= TEXT_MAX
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        errors.push(FieldError::new(field, "must be an email address"));
+    }
+}
+
+impl CreateUser {
+    /// The body as the server stores it: the email lower-cased, the name
+    /// normalised.
+    pub fn normalized(mut self) -> Self {
+        self.email = self.email.trim().to_lowercase();
+        self.display_name = validation::normalize_name(&self.display_name);
+        self
+    }
+}
+
+impl Validate for CreateUser {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        check_email("email", &self.email, &mut errors);
+        validation::check_name("display_name", &self.display_name, &mut errors);
+        errors
+    }
+}
+
+impl UpdateUser {
+    pub fn normalized(mut self) -> Self {
+        self.display_name = self.display_name.map(|n| validation::normalize_name(&n));
+        self
+    }
+}
+
+impl Validate for UpdateUser {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(name) = &self.display_name {
+            validation::check_name("display_name", name, &mut errors);
+        }
+        if self.display_name.is_none() && self.status.is_none() {
+            errors.push(FieldError::new("", "nothing to change"));
+        }
+        errors
+    }
+}
+
+impl Validate for CreateGroup {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        validation::check_name("name", &self.name, &mut errors);
+        if let Some(external) = &self.external_name {
+            validation::check_name("external_name", external, &mut errors);
+        }
+        errors
+    }
+}
+
+impl Validate for CreateServiceAccount {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        validation::check_name("name", &self.name, &mut errors);
+        errors
+    }
+}
+
+impl Validate for CreateRole {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        check_role_name("name", &self.name, &mut errors);
+        if self.permissions.is_empty() {
+            errors.push(FieldError::new(
+                "permissions",
+                "must name at least one permission",
+            ));
+        }
+        errors
+    }
+}
+
+impl Validate for CreateBinding {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.subject.id.trim().is_empty() {
+            errors.push(FieldError::new("subject.id", "must not be empty"));
+        }
+        if self.role.trim().is_empty() {
+            errors.push(FieldError::new("role", "must not be empty"));
+        }
+        if self.tenant.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            errors.push(FieldError::new("tenant", "must not be empty"));
+        }
+        errors
+    }
+}
+
+impl Validate for CreateToken {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        validation::check_name("name", &self.name, &mut errors);
+        if self.owner.kind == SubjectKind::Group {
+            errors.push(FieldError::new(
+                "owner.kind",
+                "a token belongs to a user or a service account, not a group",
+            ));
+        }
+        errors
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +696,10 @@ mod tests {
             assert_eq!(role.as_str().parse::<BuiltinRole>(), Ok(role));
         }
         for permission in Permission::ALL {
-            assert!(BuiltinRole::PlatformAdmin.grants(permission), "{permission}");
+            assert!(
+                BuiltinRole::PlatformAdmin.grants(permission),
+                "{permission}"
+            );
         }
     }
 

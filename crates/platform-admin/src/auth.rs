@@ -234,12 +234,10 @@ async fn check(
                 .map_err(|err| {
                     Error::invalid("tenant", format!("bad tenant in the path: {err}"))
                 })?;
-            let segment = params
-                .get(TENANT_PARAM)
-                .ok_or_else(|| Error::Undeclared {
-                    method: parts.method.to_string(),
-                    route: format!("{} (without {{{TENANT_PARAM}}})", parts.uri.path()),
-                })?;
+            let segment = params.get(TENANT_PARAM).ok_or_else(|| Error::Undeclared {
+                method: parts.method.to_string(),
+                route: format!("{} (without {{{TENANT_PARAM}}})", parts.uri.path()),
+            })?;
             // Held on the platform, the tenant needs no looking up: the
             // handler answers for one that does not exist (or replays a
             // keyed request that deleted it).

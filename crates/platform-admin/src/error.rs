@@ -27,7 +27,10 @@ pub enum Error {
     #[error("{0}; a valid bearer token is required")]
     TokenRefused(&'static str),
     #[error("the token's bindings do not grant `{permission}` on {scope}")]
-    Forbidden { permission: Permission, scope: Scope },
+    Forbidden {
+        permission: Permission,
+        scope: Scope,
+    },
     #[error("this route does not accept this method")]
     MethodNotAllowed { allow: Vec<Method> },
     #[error("{method} {route} is served but declares no permission")]
@@ -94,8 +97,21 @@ pub enum Error {
     },
     #[error("the database holds a value this server cannot read: {0}")]
     Corrupt(String),
-    #[error("a token named `{0}` already exists")]
-    TokenNameTaken(String),
+    #[error("no {kind} `{name}`")]
+    RbacNotFound { kind: &'static str, name: String },
+    #[error("a {kind} named `{name}` already exists")]
+    NameTaken { kind: &'static str, name: String },
+    #[error("cannot grant `{permission}` on {scope}: the caller does not hold it there")]
+    Escalation {
+        permission: Permission,
+        scope: Scope,
+    },
+    #[error("the last platform-wide platform-admin binding cannot be removed")]
+    LastPlatformAdmin,
+    #[error("`{0}` is a built-in role and cannot be changed")]
+    BuiltinRoleReadOnly(String),
+    #[error("role `{0}` is still bound; remove its bindings first")]
+    RoleInUse(String),
     #[error("cannot serialize the response: {0}")]
     Serialize(#[from] serde_json::Error),
     #[error("the request handler failed: {0}")]
@@ -128,7 +144,12 @@ impl Error {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Error::Unauthorized | Error::TokenRefused(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::Forbidden { .. } | Error::Escalation { .. } => StatusCode::FORBIDDEN,
+            Error::RbacNotFound { .. } => StatusCode::NOT_FOUND,
+            Error::NameTaken { .. }
+            | Error::LastPlatformAdmin
+            | Error::BuiltinRoleReadOnly(_)
+            | Error::RoleInUse(_) => StatusCode::CONFLICT,
             Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -149,7 +170,6 @@ impl Error {
             | Error::Corrupt(_)
             | Error::JobTakenOver { .. }
             | Error::JobListen { .. }
-            | Error::TokenNameTaken(_)
             | Error::Serialize(_)
             | Error::Handler(_)
             | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -162,7 +182,12 @@ impl Error {
             Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Error::Validation { .. } => ErrorCode::ValidationFailed,
             Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
-            Error::Forbidden { .. } => ErrorCode::Forbidden,
+            Error::Forbidden { .. } | Error::Escalation { .. } => ErrorCode::Forbidden,
+            Error::RbacNotFound { .. } => ErrorCode::NotFound,
+            Error::NameTaken { .. } => ErrorCode::NameTaken,
+            Error::LastPlatformAdmin | Error::BuiltinRoleReadOnly(_) | Error::RoleInUse(_) => {
+                ErrorCode::InvalidState
+            }
             Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
                 ErrorCode::NotFound
             }

@@ -60,6 +60,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(tenants::routes::router())
         .merge(audit::routes::router())
+        .merge(rbac::routes::router())
 }
 
 /// The whole HTTP API.

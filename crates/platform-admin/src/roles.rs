@@ -83,7 +83,10 @@ mod tests {
         assert_eq!(Role::Admin.builtin(), BuiltinRole::PlatformAdmin);
         assert_eq!(Role::Viewer.builtin(), BuiltinRole::Viewer);
         for permission in Permission::ALL {
-            assert!(Role::Admin.allows(permission, &Scope::Platform), "{permission}");
+            assert!(
+                Role::Admin.allows(permission, &Scope::Platform),
+                "{permission}"
+            );
             assert_eq!(
                 Role::Viewer.allows(permission, &Scope::Tenant("acme".into())),
                 permission.is_read(),

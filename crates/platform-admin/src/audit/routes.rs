@@ -11,9 +11,9 @@ use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
 use crate::auth::Principal;
-use crate::rbac::Visible;
 use crate::error::Error;
 use crate::http::{encode_cursor, QueryParams};
+use crate::rbac::Visible;
 use crate::roles::Permission;
 use crate::AppState;
 

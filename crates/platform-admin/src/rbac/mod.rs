@@ -3,6 +3,7 @@
 //! permissions, per scope) by `store`, and checked by the authentication
 //! layer (`auth`) against what each route declared (`access`).
 
+pub mod routes;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,11 +29,7 @@ pub enum Visible {
 
 impl Grants {
     /// Adds what a binding grants: on the platform (`tenant` None) or on one tenant.
-    pub fn add(
-        &mut self,
-        tenant: Option<&str>,
-        permissions: impl IntoIterator<Item = Permission>,
-    ) {
+    pub fn add(&mut self, tenant: Option<&str>, permissions: impl IntoIterator<Item = Permission>) {
         match tenant {
             None => self.platform.extend(permissions),
             Some(id) => self
@@ -60,20 +57,12 @@ impl Grants {
     /// there (or on the platform). A tenant it cannot see is answered
     /// exactly like one that does not exist.
     pub fn sees_tenant(&self, tenant_id: &str) -> bool {
-        !self.platform.is_empty()
-            || self
-                .tenants
-                .get(tenant_id)
-                .is_some_and(|t| !t.is_empty())
+        !self.platform.is_empty() || self.tenants.get(tenant_id).is_some_and(|t| !t.is_empty())
     }
 
     /// Held on the platform or on at least one tenant.
     pub fn anywhere(&self, permission: Permission) -> bool {
-        self.on_platform(permission)
-            || self
-                .tenants
-                .values()
-                .any(|t| t.contains(&permission))
+        self.on_platform(permission) || self.tenants.values().any(|t| t.contains(&permission))
     }
 
     /// The tenants whose records a list of `permission` may show.
@@ -88,6 +77,20 @@ impl Grants {
                 .map(|(id, _)| id.clone())
                 .collect(),
         )
+    }
+
+    /// The first permission of `needed` these grants lack on the scope
+    /// `needed` holds it on: what a caller may not hand on.
+    pub fn first_missing(&self, needed: &Grants) -> Option<(Permission, Option<String>)> {
+        if let Some(p) = needed.platform.iter().find(|p| !self.on_platform(**p)) {
+            return Some((*p, None));
+        }
+        needed.tenants.iter().find_map(|(id, permissions)| {
+            permissions
+                .iter()
+                .find(|p| !self.on_tenant(id, **p))
+                .map(|p| (*p, Some(id.clone())))
+        })
     }
 
     /// What is held on the platform.
@@ -134,6 +137,26 @@ mod tests {
         assert_eq!(
             grants.visible(Permission::TenantsDelete),
             Visible::Only(vec![])
+        );
+    }
+
+    #[test]
+    fn nothing_can_be_handed_on_that_is_not_held_on_its_scope() {
+        let caller = tenant_admin_of_a();
+        let mut on_a = Grants::default();
+        on_a.add(Some("id-a"), [Permission::TenantsWrite]);
+        assert_eq!(caller.first_missing(&on_a), None);
+        let mut on_b = Grants::default();
+        on_b.add(Some("id-b"), [Permission::TenantsWrite]);
+        assert_eq!(
+            caller.first_missing(&on_b),
+            Some((Permission::TenantsWrite, Some("id-b".into())))
+        );
+        let mut on_platform = Grants::default();
+        on_platform.add(None, [Permission::TenantsRead]);
+        assert_eq!(
+            caller.first_missing(&on_platform),
+            Some((Permission::TenantsRead, None))
         );
     }
 

@@ -42,8 +42,7 @@ pub async fn grants_of(conn: &mut AnyConnection, subject: &Subject) -> Result<Gr
     Ok(grants)
 }
 
-/// Creates a service account; a taken name is `TokenNameTaken`, as the
-/// bootstrap names the account after its token.
+/// Creates a service account; its name is unique.
 pub async fn insert_service_account(
     conn: &mut AnyConnection,
     name: &str,
@@ -59,7 +58,10 @@ pub async fn insert_service_account(
             .await;
     match result {
         Ok(_) => Ok(id),
-        Err(err) if db::is_unique_violation(&err) => Err(Error::TokenNameTaken(name.to_string())),
+        Err(err) if db::is_unique_violation(&err) => Err(Error::NameTaken {
+            kind: "service account",
+            name: name.to_string(),
+        }),
         Err(err) => Err(err.into()),
     }
 }
@@ -123,7 +125,10 @@ pub async fn insert_token(
     .await;
     match result {
         Ok(_) => Ok(id),
-        Err(err) if db::is_unique_violation(&err) => Err(Error::TokenNameTaken(name.to_string())),
+        Err(err) if db::is_unique_violation(&err) => Err(Error::NameTaken {
+            kind: "token",
+            name: name.to_string(),
+        }),
         Err(err) => Err(err.into()),
     }
 }
@@ -140,10 +145,12 @@ pub async fn revoke_token(
         .bind(db::timestamp(now))
         .execute(&mut *conn)
         .await?;
-    let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     row.as_ref().map(token_from_row).transpose()
 }
 
@@ -191,4 +198,375 @@ fn token_from_row(row: &AnyRow) -> Result<Token, Error> {
         expires_at: expires_at.as_deref().map(db::parse_timestamp).transpose()?,
         revoked_at: revoked_at.as_deref().map(db::parse_timestamp).transpose()?,
     })
+}
+
+// Users, groups, service accounts, roles and bindings as the rbac routes
+// read and change them. Each object is named in a path by its id or by its
+// unique name (a user by email).
+
+use opsdeck_api::rbac::{Binding, BindingScope, Group, Role, ServiceAccount, User, UserStatus};
+
+fn taken<'a>(kind: &'static str, name: &'a str) -> impl FnOnce(sqlx::Error) -> Error + 'a {
+    move |err| {
+        if db::is_unique_violation(&err) {
+            Error::NameTaken {
+                kind,
+                name: name.to_string(),
+            }
+        } else {
+            err.into()
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, display_name, status, created_at";
+
+fn user_from_row(row: &AnyRow) -> Result<User, Error> {
+    let status: String = row.try_get("status")?;
+    let created_at: String = row.try_get("created_at")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        status: status.parse().map_err(Error::Corrupt)?,
+        created_at: db::parse_timestamp(&created_at)?,
+    })
+}
+
+pub async fn insert_user(conn: &mut AnyConnection, user: &User) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO rbac_users (id, email, display_name, status, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user.id.as_str())
+    .bind(user.email.as_str())
+    .bind(user.display_name.as_str())
+    .bind(user.status.as_str())
+    .bind(db::timestamp(user.created_at))
+    .execute(conn)
+    .await
+    .map_err(taken("user", &user.email))?;
+    Ok(())
+}
+
+pub async fn list_users(conn: &mut AnyConnection) -> Result<Vec<User>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM rbac_users ORDER BY email"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+/// A user by id or email.
+pub async fn get_user(conn: &mut AnyConnection, user: &str) -> Result<Option<User>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM rbac_users WHERE id = $1 OR email = $2"
+    ))
+    .bind(user)
+    .bind(user.to_lowercase())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn update_user(
+    conn: &mut AnyConnection,
+    id: &str,
+    display_name: Option<&str>,
+    status: Option<UserStatus>,
+) -> Result<Option<User>, Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE rbac_users SET display_name = COALESCE($2, display_name), status = COALESCE($3, status) \
+         WHERE id = $1 RETURNING {USER_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(display_name)
+    .bind(status.map(UserStatus::as_str))
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn insert_group(conn: &mut AnyConnection, group: &Group) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO rbac_groups (id, name, external_name, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(group.id.as_str())
+    .bind(group.name.as_str())
+    .bind(group.external_name.as_deref())
+    .bind(db::timestamp(group.created_at))
+    .execute(conn)
+    .await
+    .map_err(taken("group", &group.name))?;
+    Ok(())
+}
+
+/// Groups by name, each with its members' ids; `only` picks one by id or name.
+pub async fn list_groups(
+    conn: &mut AnyConnection,
+    only: Option<&str>,
+) -> Result<Vec<Group>, Error> {
+    let mut sql = String::from("SELECT id, name, external_name, created_at FROM rbac_groups");
+    if only.is_some() {
+        sql.push_str(" WHERE id = $1 OR name = $1");
+    }
+    sql.push_str(" ORDER BY name");
+    let mut query = sqlx::query(&sql);
+    if let Some(only) = only {
+        query = query.bind(only);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let members =
+        sqlx::query("SELECT m.group_id, m.user_id FROM rbac_group_members m ORDER BY m.user_id")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut groups = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let created_at: String = row.try_get("created_at")?;
+        let mut group_members = Vec::new();
+        for member in &members {
+            let group: String = member.try_get("group_id")?;
+            if group == id {
+                group_members.push(member.try_get("user_id")?);
+            }
+        }
+        groups.push(Group {
+            id,
+            name: row.try_get("name")?,
+            external_name: row.try_get("external_name")?,
+            members: group_members,
+            created_at: db::parse_timestamp(&created_at)?,
+        });
+    }
+    Ok(groups)
+}
+
+/// Adds (`true`) or removes a member; true when something changed.
+pub async fn set_member(
+    conn: &mut AnyConnection,
+    group: &str,
+    user: &str,
+    member: bool,
+) -> Result<bool, Error> {
+    let sql = if member {
+        "INSERT INTO rbac_group_members (group_id, user_id) VALUES ($1, $2) \
+         ON CONFLICT (group_id, user_id) DO NOTHING"
+    } else {
+        "DELETE FROM rbac_group_members WHERE group_id = $1 AND user_id = $2"
+    };
+    let done = sqlx::query(sql)
+        .bind(group)
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn list_service_accounts(conn: &mut AnyConnection) -> Result<Vec<ServiceAccount>, Error> {
+    let rows = sqlx::query("SELECT id, name, created_at FROM rbac_service_accounts ORDER BY name")
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let created_at: String = row.try_get("created_at")?;
+            Ok(ServiceAccount {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                created_at: db::parse_timestamp(&created_at)?,
+            })
+        })
+        .collect()
+}
+
+/// Whether the subject exists.
+pub async fn subject_exists(conn: &mut AnyConnection, subject: &Subject) -> Result<bool, Error> {
+    let table = match subject.kind {
+        SubjectKind::User => "rbac_users",
+        SubjectKind::Group => "rbac_groups",
+        SubjectKind::ServiceAccount => "rbac_service_accounts",
+    };
+    let row = sqlx::query(&format!("SELECT id FROM {table} WHERE id = $1"))
+        .bind(subject.id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The built-in roles, then the custom ones by name.
+pub async fn list_roles(conn: &mut AnyConnection) -> Result<Vec<Role>, Error> {
+    let mut roles: Vec<Role> = BuiltinRole::ALL
+        .into_iter()
+        .map(|role| Role {
+            name: role.as_str().to_string(),
+            builtin: true,
+            permissions: role.permissions().to_vec(),
+        })
+        .collect();
+    let rows = sqlx::query(
+        "SELECT r.name, p.permission FROM rbac_roles r \
+         LEFT JOIN rbac_role_permissions p ON p.role = r.name ORDER BY r.name, p.permission",
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut custom: Vec<Role> = Vec::new();
+    for row in &rows {
+        let name: String = row.try_get("name")?;
+        let permission: Option<String> = row.try_get("permission")?;
+        if custom.last().is_none_or(|r| r.name != name) {
+            custom.push(Role {
+                name,
+                builtin: false,
+                permissions: Vec::new(),
+            });
+        }
+        if let (Some(role), Some(permission)) = (custom.last_mut(), permission) {
+            role.permissions
+                .push(permission.parse().map_err(Error::Corrupt)?);
+        }
+    }
+    for role in &mut custom {
+        role.permissions.sort();
+    }
+    roles.extend(custom);
+    Ok(roles)
+}
+
+/// What a role grants; `None` when there is no such role.
+pub async fn role_permissions(
+    conn: &mut AnyConnection,
+    role: &str,
+) -> Result<Option<Vec<Permission>>, Error> {
+    if let Ok(builtin) = role.parse::<BuiltinRole>() {
+        return Ok(Some(builtin.permissions().to_vec()));
+    }
+    Ok(list_roles(conn)
+        .await?
+        .into_iter()
+        .find(|r| r.name == role)
+        .map(|r| r.permissions))
+}
+
+pub async fn insert_role(
+    conn: &mut AnyConnection,
+    role: &Role,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("INSERT INTO rbac_roles (name, created_at) VALUES ($1, $2)")
+        .bind(role.name.as_str())
+        .bind(db::timestamp(now))
+        .execute(&mut *conn)
+        .await
+        .map_err(taken("role", &role.name))?;
+    for permission in &role.permissions {
+        sqlx::query(
+            "INSERT INTO rbac_role_permissions (role, permission) VALUES ($1, $2) \
+             ON CONFLICT (role, permission) DO NOTHING",
+        )
+        .bind(role.name.as_str())
+        .bind(permission.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deletes a custom role that no binding uses; false when there is none.
+pub async fn delete_role(conn: &mut AnyConnection, role: &str) -> Result<bool, Error> {
+    let used = sqlx::query("SELECT id FROM rbac_bindings WHERE role = $1 LIMIT 1")
+        .bind(role)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if used.is_some() {
+        return Err(Error::RoleInUse(role.to_string()));
+    }
+    let done = sqlx::query("DELETE FROM rbac_roles WHERE name = $1")
+        .bind(role)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+const BINDING_COLUMNS: &str = "id, subject_kind, subject_id, role, tenant_id, created_at";
+
+fn binding_from_row(row: &AnyRow) -> Result<Binding, Error> {
+    let kind: String = row.try_get("subject_kind")?;
+    let tenant: Option<String> = row.try_get("tenant_id")?;
+    let created_at: String = row.try_get("created_at")?;
+    Ok(Binding {
+        id: row.try_get("id")?,
+        subject: Subject {
+            kind: kind.parse().map_err(Error::Corrupt)?,
+            id: row.try_get("subject_id")?,
+        },
+        role: row.try_get("role")?,
+        scope: match tenant {
+            None => BindingScope::Platform,
+            Some(tenant) => BindingScope::Tenant { tenant },
+        },
+        created_at: db::parse_timestamp(&created_at)?,
+    })
+}
+
+/// Every binding, oldest first.
+pub async fn list_bindings(conn: &mut AnyConnection) -> Result<Vec<Binding>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {BINDING_COLUMNS} FROM rbac_bindings ORDER BY created_at, id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(binding_from_row).collect()
+}
+
+pub async fn get_binding(conn: &mut AnyConnection, id: &str) -> Result<Option<Binding>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {BINDING_COLUMNS} FROM rbac_bindings WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(binding_from_row).transpose()
+}
+
+/// Deletes a binding, refusing to remove the last platform-wide
+/// `platform-admin` one. The platform-admin bindings are locked first on
+/// PostgreSQL, so two removals at once cannot both see another one left
+/// (SQLite writers are serialised by `BEGIN IMMEDIATE`).
+pub async fn delete_binding(
+    conn: &mut AnyConnection,
+    kind: db::DbKind,
+    binding: &Binding,
+) -> Result<(), Error> {
+    let admin = BuiltinRole::PlatformAdmin.as_str();
+    if binding.role == admin && binding.scope == BindingScope::Platform {
+        let lock = match kind {
+            db::DbKind::Postgres => " FOR UPDATE",
+            db::DbKind::Sqlite => "",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT id FROM rbac_bindings WHERE role = $1 AND tenant_id IS NULL{lock}"
+        ))
+        .bind(admin)
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.len() <= 1 {
+            return Err(Error::LastPlatformAdmin);
+        }
+    }
+    sqlx::query("DELETE FROM rbac_bindings WHERE id = $1")
+        .bind(binding.id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A token by id or name.
+pub async fn find_token(conn: &mut AnyConnection, token: &str) -> Result<Option<Token>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1 OR name = $1"
+    ))
+    .bind(token)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(token_from_row).transpose()
 }

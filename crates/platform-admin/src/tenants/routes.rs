@@ -20,11 +20,11 @@ use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
 use crate::auth::Principal;
-use crate::rbac::Visible;
 use crate::db;
 use crate::error::Error;
 use crate::http::{encode_cursor, JsonBody, QueryParams};
 use crate::mutation::Mutation;
+use crate::rbac::Visible;
 use crate::roles::Permission;
 use crate::AppState;
 

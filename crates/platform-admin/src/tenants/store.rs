@@ -159,9 +159,7 @@ pub async fn slugs_of(pool: &AnyPool, ids: &[String]) -> Result<Vec<String>, Err
         query = query.bind(id.as_str());
     }
     let rows = query.fetch_all(pool).await?;
-    rows.iter()
-        .map(|row| Ok(row.try_get("slug")?))
-        .collect()
+    rows.iter().map(|row| Ok(row.try_get("slug")?)).collect()
 }
 
 pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {

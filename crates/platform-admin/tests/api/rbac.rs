@@ -9,6 +9,7 @@ use platform_admin::tenants::store::{id_of, TenantRef};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::contract::{sample_bodies, Fixture};
 use crate::support::{Backend, Reply, Server, TestDb};
 
 /// A service account named `name`, bound to `role` on the platform or on
@@ -49,9 +50,15 @@ pub async fn bind(srv: &Server, subject: &Subject, role: &str, slug: &str) {
         .expect("look up")
         .expect("the tenant exists");
     let mut tx = srv.db.begin().await.expect("begin");
-    store::insert_binding(&mut tx, subject, role, Some(&tenant), platform_admin::db::now())
-        .await
-        .expect("binding");
+    store::insert_binding(
+        &mut tx,
+        subject,
+        role,
+        Some(&tenant),
+        platform_admin::db::now(),
+    )
+    .await
+    .expect("binding");
     tx.commit().await.expect("commit");
 }
 
@@ -63,20 +70,21 @@ pub async fn token_of(
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> String {
     let mut tx = srv.db.begin().await.expect("begin");
-    let (_, token) = platform_admin::auth::mint(
-        &mut tx,
-        name,
-        owner,
-        expires_at,
-        platform_admin::db::now(),
-    )
-    .await
-    .expect("token");
+    let (_, token) =
+        platform_admin::auth::mint(&mut tx, name, owner, expires_at, platform_admin::db::now())
+            .await
+            .expect("token");
     tx.commit().await.expect("commit");
     token
 }
 
-async fn as_token(srv: &Server, token: &str, method: Method, path: &str, body: Option<&Value>) -> Reply {
+async fn as_token(
+    srv: &Server,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Reply {
     let mut request = srv.client.request(method, srv.url(path)).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(body);
@@ -97,13 +105,35 @@ fn slugs(reply: &Reply) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A valid body for an operation's request body, by route and method.
-fn valid_body(method: &Method, route: &str, unique: &str) -> Option<Value> {
-    match (method.as_str(), route) {
-        ("POST", "/v1/tenants") => Some(json!({"slug": unique, "name": "Matrix"})),
-        ("PATCH", "/v1/tenants/{tenant}") => Some(json!({"name": "Matrix renamed"})),
-        _ => None,
+/// A valid body of the operation (the contract test's sample), bindings
+/// being made on `tenant` with a role every role that may bind holds.
+fn valid_body(
+    document: &Value,
+    method: &Method,
+    route: &str,
+    unique: &str,
+    tenant: &str,
+    fixture: &Fixture,
+) -> Option<Value> {
+    let schema = document["paths"][route][method.as_str().to_lowercase()]["requestBody"]["content"]
+        ["application/json"]["schema"]["$ref"]
+        .as_str()?;
+    let schema = schema.rsplit('/').next().unwrap_or(schema);
+    let (mut body, _) = sample_bodies(schema, unique, fixture);
+    if schema == "CreateBinding" {
+        body["role"] = json!(BuiltinRole::TenantAdmin.as_str());
+        body["tenant"] = json!(tenant);
     }
+    Some(body)
+}
+
+/// Routes whose object (in the body or the path) is on the request's tenant
+/// though the path names none: a tenant the caller cannot see is 404 there too.
+fn object_on_tenant(method: &Method, route: &str) -> bool {
+    matches!(
+        (method.as_str(), route),
+        ("POST", "/v1/rbac/bindings") | ("DELETE", "/v1/rbac/bindings/{binding}")
+    )
 }
 
 /// Where a role is bound in one row of the matrix.
@@ -129,9 +159,10 @@ enum Expect {
 }
 
 /// The expectation, from the role table and the route's declaration alone.
-fn expected(role: BuiltinRole, bound: Bound, requirement: Requirement) -> Expect {
+fn expected(role: BuiltinRole, bound: Bound, requirement: Requirement, on_tenant: bool) -> Expect {
     let grants = role.grants(requirement.permission);
     match (requirement.on, bound) {
+        (On::EachTenant, Bound::OtherTenant) if on_tenant && grants => Expect::Unseen,
         (_, Bound::Platform) | (On::EachTenant, _) | (On::Tenant, Bound::ThisTenant) => {
             if grants {
                 Expect::Allowed
@@ -148,6 +179,7 @@ on_both_databases! {
     async fn every_builtin_role_meets_every_endpoint_as_the_route_table_says(srv) {
         let document = platform_admin::openapi::document();
         let access = Access::from_document(&document);
+        let json_document = serde_json::to_value(&document).expect("document as JSON");
         let mut failures = Vec::new();
         let mut requests = 0;
         let mut next = 0;
@@ -178,12 +210,14 @@ on_both_databases! {
                 if *bound == Bound::ThisTenant {
                     bind(srv, subject, role.as_str(), &slug).await;
                 }
-                let path = route.replace("{tenant}", &slug);
+                // Objects of the case's own, on its tenant: some routes delete theirs.
+                let fixture = Fixture::make_bound(srv, &format!("mx-{next}"), BuiltinRole::TenantAdmin.as_str(), Some(&slug)).await;
+                let path = fixture.fill(route, &slug);
                 assert!(!path.contains('{'), "{method} {route}: the matrix cannot fill its path; teach it how");
-                let body = valid_body(method, route, &format!("m-new-{next}"));
+                let body = valid_body(&json_document, method, route, &format!("m-new-{next}"), &slug, &fixture);
                 let reply = as_token(srv, token, method.clone(), &path, body.as_ref()).await;
                 requests += 1;
-                let want = expected(*role, *bound, requirement);
+                let want = expected(*role, *bound, requirement, object_on_tenant(method, route));
                 let case = format!("{method} {route} as {role} bound {bound:?}");
                 let status = reply.status;
                 let ok = match want {
@@ -192,10 +226,14 @@ on_both_databases! {
                         && reply.body["code"] == "forbidden"
                         && reply.body["message"].as_str().is_some_and(|m| m.contains(requirement.permission.as_str())),
                     Expect::Unseen => {
-                        let missing = as_token(srv, token, method.clone(), &route.replace("{tenant}", "no-such-tenant"), body.as_ref()).await;
+                        // The same request about objects that do not exist.
+                        let unseen = |text: &str| text.replace(&slug, "no-such-tenant").replace(&fixture.binding, "no-such-binding");
+                        let missing_body = body.as_ref().map(|b| serde_json::from_str::<Value>(&unseen(&b.to_string())).expect("json"));
+                        let missing = as_token(srv, token, method.clone(), &unseen(&path), missing_body.as_ref()).await;
                         status == StatusCode::NOT_FOUND
-                            && reply.body["code"] == missing.body["code"]
-                            && reply.body["message"].as_str().map(|m| m.replace(&slug, "no-such-tenant"))
+                            && reply.body["code"] == "not_found"
+                            && missing.status == StatusCode::NOT_FOUND
+                            && reply.body["message"].as_str().map(unseen)
                                 == missing.body["message"].as_str().map(str::to_string)
                     }
                 };
@@ -359,7 +397,10 @@ async fn pre_rbac_tokens_survive_the_migration(backend: Backend) {
         .cloned()
         .collect::<Vec<_>>()
         .into();
-    migrator.run(&pool).await.expect("the schema before access control");
+    migrator
+        .run(&pool)
+        .await
+        .expect("the schema before access control");
     for (id, name, role, token) in [
         ("t-admin", "old-admin", "admin", "opd_old-admin-secret"),
         ("t-viewer", "old-viewer", "viewer", "opd_old-viewer-secret"),
@@ -381,19 +422,43 @@ async fn pre_rbac_tokens_survive_the_migration(backend: Backend) {
     pool.close().await;
 
     let srv = Server::on(test_db).await;
-    let created = as_token(&srv, "opd_old-admin-secret", Method::POST, "/v1/tenants", Some(&json!({"slug": "acme", "name": "Acme"}))).await;
+    let created = as_token(
+        &srv,
+        "opd_old-admin-secret",
+        Method::POST,
+        "/v1/tenants",
+        Some(&json!({"slug": "acme", "name": "Acme"})),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    let read = as_token(&srv, "opd_old-viewer-secret", Method::GET, "/v1/tenants/acme", None).await;
+    let read = as_token(
+        &srv,
+        "opd_old-viewer-secret",
+        Method::GET,
+        "/v1/tenants/acme",
+        None,
+    )
+    .await;
     assert_eq!(read.status, StatusCode::OK, "{}", read.text);
-    as_token(&srv, "opd_old-viewer-secret", Method::PATCH, "/v1/tenants/acme", Some(&json!({"name": "X"}))).await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    as_token(
+        &srv,
+        "opd_old-viewer-secret",
+        Method::PATCH,
+        "/v1/tenants/acme",
+        Some(&json!({"name": "X"})),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
     let audit = srv.all_audit().await;
     assert_eq!(audit[0]["actor"], "old-admin");
 
     let mut conn = srv.db.pool().acquire().await.expect("connection");
     let tokens = store::list_tokens(&mut conn).await.expect("tokens");
     for (id, role) in [("t-admin", "platform-admin"), ("t-viewer", "viewer")] {
-        let token = tokens.iter().find(|t| t.id == id).expect("the token is kept");
+        let token = tokens
+            .iter()
+            .find(|t| t.id == id)
+            .expect("the token is kept");
         assert_eq!(token.owner.kind, SubjectKind::ServiceAccount);
         use sqlx::Row as _;
         let row = sqlx::query("SELECT role, tenant_id FROM rbac_bindings WHERE subject_kind = 'service_account' AND subject_id = $1")
@@ -402,14 +467,22 @@ async fn pre_rbac_tokens_survive_the_migration(backend: Backend) {
             .await
             .expect("one binding");
         assert_eq!(row.try_get::<String, _>("role").expect("role"), role);
-        assert_eq!(row.try_get::<Option<String>, _>("tenant_id").expect("scope"), None);
+        assert_eq!(
+            row.try_get::<Option<String>, _>("tenant_id")
+                .expect("scope"),
+            None
+        );
     }
     use sqlx::Row as _;
     let keys = sqlx::query("SELECT COUNT(*) AS n FROM idempotency_keys WHERE token_id = 't-admin'")
         .fetch_one(&mut *conn)
         .await
         .expect("count");
-    assert_eq!(keys.try_get::<i64, _>("n").expect("n"), 1, "idempotency keys survive");
+    assert_eq!(
+        keys.try_get::<i64, _>("n").expect("n"),
+        1,
+        "idempotency keys survive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
