@@ -17,5 +17,6 @@ mod jobs;
 mod observability;
 mod process;
 mod rbac;
+mod rbac_routes;
 mod tenant_text;
 mod tenants;

@@ -78,7 +78,7 @@ pub async fn token_of(
     token
 }
 
-async fn as_token(
+pub async fn as_token(
     srv: &Server,
     token: &str,
     method: Method,
