@@ -159,44 +159,54 @@ async fn serve(database: &str, listen: SocketAddr, options: ServeOptions) -> any
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "serving");
+    let shutdown = shutdown_signal();
     {
         // Scripts and tests wait for this line to learn the port.
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{addr}")?;
         stdout.flush()?;
     }
-    platform_admin::server::serve(listener, AppState::new(db), options, shutdown_signal()).await?;
+    platform_admin::server::serve(listener, AppState::new(db), options, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Completes on SIGTERM or SIGINT. The handlers are installed here, before
+/// the address is printed, not when the future is first polled: the accept
+/// loop may serve a first request before it polls the future, and a SIGTERM
+/// sent then would otherwise kill the process instead of stopping it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            match signals {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::warn!(error = %err, "cannot listen for SIGTERM or SIGINT");
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %err, "cannot listen for SIGINT");
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 fn init_logging(format: LogFormat) {
