@@ -510,6 +510,56 @@ pub struct CreatedToken {
     pub secret: String,
 }
 
+/// How a holder comes to hold a permission: a binding of a role, made to
+/// the holder itself or to a group the holder is a member of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct GrantPath {
+    /// The group the binding is made to, when it is not the holder's own.
+    pub group: Option<String>,
+    /// The binding's id.
+    pub binding: String,
+    pub role: String,
+    pub scope: BindingScope,
+}
+
+/// A user or service account holding a permission, and every way it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct Holder {
+    pub subject: Subject,
+    /// The user's email or the service account's name.
+    pub name: String,
+    pub paths: Vec<GrantPath>,
+}
+
+/// Answer of `GET /v1/rbac/who-can`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct WhoCan {
+    pub permission: Permission,
+    /// The tenant asked about (its id); absent: every scope.
+    pub tenant: Option<String>,
+    /// By name.
+    pub holders: Vec<Holder>,
+}
+
+/// What a subject holds on one tenant, the platform's grants included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct TenantPermissions {
+    /// The tenant's id.
+    pub tenant: String,
+    pub slug: String,
+    pub permissions: Vec<Permission>,
+}
+
+/// Answer of `GET /v1/rbac/subjects/{subject}/effective`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct Effective {
+    pub subject: Subject,
+    /// Held on the platform, so on every tenant too.
+    pub platform: Vec<Permission>,
+    /// The tenants it holds more on than on the platform, by slug.
+    pub tenants: Vec<TenantPermissions>,
+}
+
 macro_rules! list {
     ($($(#[$doc:meta])* $list:ident of $item:ty;)*) => {$(
         $(#[$doc])*

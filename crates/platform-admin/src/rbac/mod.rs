@@ -93,6 +93,14 @@ impl Grants {
         })
     }
 
+    /// The tenants something is held on beyond the platform, by id.
+    pub fn tenant_ids(&self) -> impl Iterator<Item = &str> {
+        self.tenants
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(id, _)| id.as_str())
+    }
+
     /// What is held on the platform.
     pub fn platform(&self) -> &BTreeSet<Permission> {
         &self.platform

@@ -16,9 +16,9 @@ use axum::response::Response;
 use axum::Json;
 use opsdeck_api::rbac::{
     Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
-    CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Group, GroupList, Role, RoleList,
-    ServiceAccount, ServiceAccountList, Subject, SubjectKind, Token, TokenList, UpdateUser, User,
-    UserList, UserStatus,
+    CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Effective, GrantPath, Group,
+    GroupList, Holder, Role, RoleList, ServiceAccount, ServiceAccountList, Subject, SubjectKind,
+    TenantPermissions, Token, TokenList, UpdateUser, User, UserList, UserStatus, WhoCan,
 };
 use opsdeck_api::validation::Validate;
 use opsdeck_api::ErrorEnvelope;
@@ -60,6 +60,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tokens).require(RbacRead, On::Platform))
         .routes(routes!(create_token).require(RbacWrite, On::Platform))
         .routes(routes!(revoke_token).require(RbacWrite, On::Platform))
+        .routes(routes!(who_can).require(RbacRead, On::EachTenant))
+        .routes(routes!(effective).require(RbacRead, On::EachTenant))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -735,4 +737,167 @@ pub async fn revoke_token(
     mutation
         .commit(tx, "token.revoke", target, StatusCode::OK, Some(&revoked))
         .await
+}
+
+/// The tenant a query names, as an id: 404 when it does not exist or the
+/// caller holds nothing there, 403 when it may not read access there.
+async fn readable_tenant(state: &AppState, grants: &Grants, named: &str) -> Result<String, Error> {
+    let id = tenants::id_of(state.db.pool(), &TenantRef::parse(named))
+        .await?
+        .filter(|id| grants.sees_tenant(id))
+        .ok_or_else(|| Error::TenantNotFound(named.to_string()))?;
+    if grants.on_tenant(&id, Permission::RbacRead) {
+        Ok(id)
+    } else {
+        Err(Error::Forbidden {
+            permission: Permission::RbacRead,
+            scope: Scope::Tenant(named.to_string()),
+        })
+    }
+}
+
+/// The query of `who_can`, for its OpenAPI parameters; the handler reads
+/// the query itself, refusing unknown parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct WhoCanQuery {
+    /// The permission asked about, e.g. `tenants.write`.
+    #[param(value_type = Permission)]
+    permission: String,
+    /// A tenant (id or slug): who holds the permission there, through the
+    /// platform or the tenant. Absent: who holds it anywhere, which needs
+    /// `rbac.read` on the platform.
+    tenant: Option<String>,
+}
+
+/// Lists the users and service accounts that hold a permission, each with
+/// every path that grants it (its own binding, or a group's it is a member
+/// of, to a role granting the permission, on the platform or the tenant).
+#[utoipa::path(get, path = "/v1/rbac/who-can", tag = "rbac", operation_id = "who_can",
+    params(WhoCanQuery),
+    responses(
+        (status = 200, body = WhoCan),
+        (status = 404, description = "No such tenant (or one the caller cannot see).", body = ErrorEnvelope),
+        (status = 422, description = "A missing, unknown or bad query parameter: an unknown permission among them.", body = ErrorEnvelope)))]
+pub async fn who_can(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<WhoCan>, Error> {
+    let params = crate::http::QueryParams::parse(query.as_deref(), &["permission", "tenant"])?;
+    let permission: Permission = params
+        .get("permission")
+        .ok_or_else(|| Error::invalid("permission", "is required"))?
+        .parse()
+        .map_err(|message: String| Error::invalid("permission", message))?;
+    let grants = &principal.grants;
+    let tenant = match params.get("tenant") {
+        Some(named) => Some(readable_tenant(&state, grants, named).await?),
+        None if grants.on_platform(Permission::RbacRead) => None,
+        None => {
+            return Err(Error::Forbidden {
+                permission: Permission::RbacRead,
+                scope: Scope::Platform,
+            })
+        }
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let roles = store::roles_granting(&mut conn, permission).await?;
+    let found = store::grants_of_roles(&mut conn, &roles, tenant.as_deref()).await?;
+    let mut holders: Vec<Holder> = Vec::new();
+    for grant in found {
+        let (subject, group) = match (grant.binding.subject.kind, grant.member) {
+            (SubjectKind::Group, Some(member)) => (
+                Subject {
+                    kind: SubjectKind::User,
+                    id: member,
+                },
+                Some(grant.binding.subject.id.clone()),
+            ),
+            // A group without members reaches no one.
+            (SubjectKind::Group, None) => continue,
+            _ => (grant.binding.subject.clone(), None),
+        };
+        let path = GrantPath {
+            group,
+            binding: grant.binding.id,
+            role: grant.binding.role,
+            scope: grant.binding.scope,
+        };
+        match holders.iter_mut().find(|h| h.subject == subject) {
+            Some(holder) => holder.paths.push(path),
+            None => {
+                let name = store::subject_name(&mut conn, &subject)
+                    .await?
+                    .unwrap_or_else(|| subject.id.clone());
+                holders.push(Holder {
+                    subject,
+                    name,
+                    paths: vec![path],
+                });
+            }
+        }
+    }
+    holders.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(WhoCan {
+        permission,
+        tenant,
+        holders,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SubjectPath {
+    /// A user, group or service account: its id, or a user's email, or a
+    /// group's or service account's name.
+    subject: String,
+}
+
+/// Lists what a subject holds: on the platform, and on each tenant where
+/// it holds more. A caller without `rbac.read` on the platform sees only
+/// the tenants it holds `rbac.read` on, and nothing of the platform's.
+#[utoipa::path(get, path = "/v1/rbac/subjects/{subject}/effective", tag = "rbac", operation_id = "effective_permissions",
+    params(SubjectPath),
+    responses(
+        (status = 200, body = Effective),
+        (status = 404, description = "No such subject.", body = ErrorEnvelope)))]
+pub async fn effective(
+    State(state): State<AppState>,
+    principal: Principal,
+    subject: Result<Path<SubjectPath>, PathRejection>,
+) -> Result<Json<Effective>, Error> {
+    let SubjectPath { subject } = path(subject)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let found = store::find_subject(&mut conn, &subject)
+        .await?
+        .ok_or_else(|| not_found("subject", &subject))?;
+    let held = store::grants_of(&mut conn, &found).await?;
+    let caller = &principal.grants;
+    let whole = caller.on_platform(Permission::RbacRead);
+    let ids: Vec<String> = held
+        .tenant_ids()
+        .filter(|id| whole || caller.on_tenant(id, Permission::RbacRead))
+        .map(str::to_string)
+        .collect();
+    let slugs = tenants::slugs_by_id(state.db.pool(), &ids).await?;
+    let mut per_tenant: Vec<TenantPermissions> = slugs
+        .into_iter()
+        .map(|(id, slug)| TenantPermissions {
+            permissions: held.tenant(&id).into_iter().collect(),
+            tenant: id,
+            slug,
+        })
+        .collect();
+    per_tenant.sort_by(|a, b| a.slug.cmp(&b.slug));
+    Ok(Json(Effective {
+        subject: found,
+        platform: if whole {
+            held.platform().iter().copied().collect()
+        } else {
+            Vec::new()
+        },
+        tenants: per_tenant,
+    }))
 }

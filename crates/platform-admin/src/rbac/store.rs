@@ -570,3 +570,121 @@ pub async fn find_token(conn: &mut AnyConnection, token: &str) -> Result<Option<
     .await?;
     row.as_ref().map(token_from_row).transpose()
 }
+
+/// One binding that grants a permission, with the member it reaches when
+/// it is a group's.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub binding: Binding,
+    /// For a group's binding: one member user's id (one row per member).
+    pub member: Option<String>,
+}
+
+/// The roles, built-in and custom, that grant `permission`.
+pub async fn roles_granting(
+    conn: &mut AnyConnection,
+    permission: Permission,
+) -> Result<Vec<String>, Error> {
+    Ok(list_roles(conn)
+        .await?
+        .into_iter()
+        .filter(|r| r.permissions.contains(&permission))
+        .map(|r| r.name)
+        .collect())
+}
+
+/// Every binding of one of `roles`, on the platform or on `tenant` (every
+/// scope when `tenant` is `None`), a group's once per member.
+pub async fn grants_of_roles(
+    conn: &mut AnyConnection,
+    roles: &[String],
+    tenant: Option<&str>,
+) -> Result<Vec<Grant>, Error> {
+    if roles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut n = 0;
+    let mut placeholder = || {
+        n += 1;
+        format!("${n}")
+    };
+    let role_list: Vec<String> = roles.iter().map(|_| placeholder()).collect();
+    let mut sql = format!(
+        "SELECT b.id, b.subject_kind, b.subject_id, b.role, b.tenant_id, b.created_at, m.user_id \
+         FROM rbac_bindings b \
+         LEFT JOIN rbac_group_members m ON b.subject_kind = 'group' AND m.group_id = b.subject_id \
+         WHERE b.role IN ({})",
+        role_list.join(", ")
+    );
+    if tenant.is_some() {
+        sql.push_str(&format!(
+            " AND (b.tenant_id IS NULL OR b.tenant_id = {})",
+            placeholder()
+        ));
+    }
+    sql.push_str(" ORDER BY b.created_at, b.id");
+    let mut query = sqlx::query(&sql);
+    for role in roles {
+        query = query.bind(role.as_str());
+    }
+    if let Some(tenant) = tenant {
+        query = query.bind(tenant);
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Grant {
+                binding: binding_from_row(row)?,
+                member: row.try_get("user_id")?,
+            })
+        })
+        .collect()
+}
+
+/// The display name of a user (email) or service account (name).
+pub async fn subject_name(
+    conn: &mut AnyConnection,
+    subject: &Subject,
+) -> Result<Option<String>, Error> {
+    let sql = match subject.kind {
+        SubjectKind::User => "SELECT email AS name FROM rbac_users WHERE id = $1",
+        SubjectKind::Group => "SELECT name FROM rbac_groups WHERE id = $1",
+        SubjectKind::ServiceAccount => "SELECT name FROM rbac_service_accounts WHERE id = $1",
+    };
+    let row = sqlx::query(sql)
+        .bind(subject.id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|row| row.try_get("name")).transpose()?)
+}
+
+/// A subject named by its id (in any of the three tables), a user's email,
+/// or a group's or service account's name.
+pub async fn find_subject(conn: &mut AnyConnection, named: &str) -> Result<Option<Subject>, Error> {
+    for (kind, sql) in [
+        (
+            SubjectKind::User,
+            "SELECT id FROM rbac_users WHERE id = $1 OR email = $2",
+        ),
+        (
+            SubjectKind::ServiceAccount,
+            "SELECT id FROM rbac_service_accounts WHERE id = $1 OR name = $1",
+        ),
+        (
+            SubjectKind::Group,
+            "SELECT id FROM rbac_groups WHERE id = $1 OR name = $1",
+        ),
+    ] {
+        let mut query = sqlx::query(sql).bind(named);
+        if kind == SubjectKind::User {
+            query = query.bind(named.to_lowercase());
+        }
+        if let Some(row) = query.fetch_optional(&mut *conn).await? {
+            return Ok(Some(Subject {
+                kind,
+                id: row.try_get("id")?,
+            }));
+        }
+    }
+    Ok(None)
+}

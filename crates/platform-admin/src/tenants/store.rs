@@ -144,6 +144,26 @@ pub async fn id_of(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<String>,
     Ok(row.map(|row| row.try_get("id")).transpose()?)
 }
 
+/// (id, slug) of the tenants of these ids that exist.
+pub async fn slugs_by_id(pool: &AnyPool, ids: &[String]) -> Result<Vec<(String, String)>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT id, slug FROM tenants WHERE id IN ({}) ORDER BY slug",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("slug")?)))
+        .collect()
+}
+
 /// The slugs of the tenants of these ids that exist.
 pub async fn slugs_of(pool: &AnyPool, ids: &[String]) -> Result<Vec<String>, Error> {
     if ids.is_empty() {

@@ -301,9 +301,15 @@ impl Fixture {
     /// `route` with its parameters filled: `{tenant}` with `tenant`, the
     /// others with this fixture's objects.
     pub fn fill(&self, route: &str, tenant: &str) -> String {
+        let route = if route == "/v1/rbac/who-can" {
+            format!("{route}?permission=tenants.read&tenant={tenant}")
+        } else {
+            route.to_string()
+        };
         route
             .replace("{tenant}", tenant)
             .replace("{user}", &self.user_email)
+            .replace("{subject}", &self.user_email)
             .replace("{group}", &self.group)
             .replace("{role}", &self.role)
             .replace("{binding}", &self.binding)
@@ -316,6 +322,21 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 fn unique_slug() -> String {
     format!("ct-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// `path_and_query` with `param` (`name=value`) in place of any parameter
+/// of that name the valid request has.
+fn with_param(path_and_query: &str, param: &str) -> String {
+    let name = param.split('=').next().unwrap_or_default();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
+        .collect();
+    pairs.push(param);
+    format!("{path}?{}", pairs.join("&"))
 }
 
 /// A valid body and one with a field the validation refuses, for each
@@ -725,7 +746,7 @@ async fn drive(srv: &Server, op: &Operation, fixture: &Fixture) -> Vec<String> {
         }
         for (case, query) in bad {
             let request = Request {
-                path_and_query: format!("{base}?{query}"),
+                path_and_query: with_param(&base, &query),
                 ..d.valid(&target, Some(&admin))
             };
             d.expect(

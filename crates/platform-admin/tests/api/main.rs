@@ -18,5 +18,6 @@ mod observability;
 mod process;
 mod rbac;
 mod rbac_routes;
+mod rbac_who;
 mod tenant_text;
 mod tenants;

@@ -132,7 +132,9 @@ fn valid_body(
 fn object_on_tenant(method: &Method, route: &str) -> bool {
     matches!(
         (method.as_str(), route),
-        ("POST", "/v1/rbac/bindings") | ("DELETE", "/v1/rbac/bindings/{binding}")
+        ("POST", "/v1/rbac/bindings")
+            | ("DELETE", "/v1/rbac/bindings/{binding}")
+            | ("GET", "/v1/rbac/who-can")
     )
 }
 

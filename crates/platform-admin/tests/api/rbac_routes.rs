@@ -30,12 +30,12 @@ async fn rbac_snapshot(srv: &Server) -> Vec<Value> {
     all
 }
 
-async fn created(reply: Reply, what: &str) -> Value {
+pub async fn created(reply: Reply, what: &str) -> Value {
     assert_eq!(reply.status, StatusCode::CREATED, "{what}: {}", reply.text);
     reply.body
 }
 
-async fn user(srv: &Server, email: &str) -> String {
+pub async fn user(srv: &Server, email: &str) -> String {
     let body = created(
         srv.send(
             Method::POST,
