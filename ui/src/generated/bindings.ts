@@ -108,6 +108,8 @@ export type ErrorCode =
 "slug_taken" | 
 /**  The target is not in a state that allows this action. */
 "invalid_state" | 
+/**  Another user, group, service account, role or token has this name. */
+"name_taken" | 
 /**  The same `Idempotency-Key` was sent before with a different body. */
 "idempotency_key_reused" | 
 /**  A request with this `Idempotency-Key` is still being processed. */
