@@ -475,6 +475,27 @@ pub struct CreateRole {
     pub permissions: Vec<Permission>,
 }
 
+/// Body of `PATCH /v1/rbac/roles/{role}`: the custom role's new set of
+/// permissions, replacing the old; the caller must hold each on the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRole {
+    pub permissions: Vec<Permission>,
+}
+
+impl Validate for UpdateRole {
+    fn field_errors(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.permissions.is_empty() {
+            errors.push(FieldError::new(
+                "permissions",
+                "must name at least one permission",
+            ));
+        }
+        errors
+    }
+}
+
 /// Body of `POST /v1/rbac/bindings`. Nobody can bind a role granting a
 /// permission they do not hold on the binding's scope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]

@@ -18,7 +18,8 @@ use opsdeck_api::rbac::{
     Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
     CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Effective, GrantPath, Group,
     GroupList, Holder, Role, RoleList, ServiceAccount, ServiceAccountList, Subject, SubjectKind,
-    TenantPermissions, Token, TokenList, UpdateUser, User, UserList, UserStatus, WhoCan,
+    TenantPermissions, Token, TokenList, UpdateRole, UpdateUser, User, UserList, UserStatus,
+    WhoCan,
 };
 use opsdeck_api::validation::Validate;
 use opsdeck_api::ErrorEnvelope;
@@ -53,6 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_service_account).require(RbacWrite, On::Platform))
         .routes(routes!(list_roles).require(RbacRead, On::EachTenant))
         .routes(routes!(create_role).require(RbacWrite, On::Platform))
+        .routes(routes!(update_role).require(RbacWrite, On::Platform))
         .routes(routes!(delete_role).require(RbacWrite, On::Platform))
         .routes(routes!(list_bindings).require(RbacRead, On::EachTenant))
         .routes(routes!(create_binding).require(RbacWrite, On::EachTenant))
@@ -440,6 +442,51 @@ pub async fn create_role(
     let target = format!("role:{}", role.name);
     mutation
         .commit(tx, "role.create", target, StatusCode::CREATED, Some(&role))
+        .await
+}
+
+/// Replaces a custom role's permissions; every subject bound to it gains
+/// and loses them at once. The caller must hold each new one on the platform.
+#[utoipa::path(patch, path = "/v1/rbac/roles/{role}", tag = "rbac", operation_id = "update_role",
+    params(RolePath),
+    request_body = UpdateRole,
+    responses(
+        (status = 200, description = "Changed.", body = Role),
+        (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
+        (status = 403, description = "The role would grant a permission the caller does not hold on the platform.", body = ErrorEnvelope),
+        (status = 404, description = "No such role.", body = ErrorEnvelope),
+        (status = 409, description = "A built-in role.", body = ErrorEnvelope),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
+        (status = 422, description = "A field is missing, unknown or invalid (an unknown permission among them).", body = ErrorEnvelope)))]
+pub async fn update_role(
+    State(state): State<AppState>,
+    mutation: Mutation,
+    role: Result<Path<RolePath>, PathRejection>,
+    JsonBody(body): JsonBody<UpdateRole>,
+) -> Result<Response, Error> {
+    let RolePath { role } = path(role)?;
+    if role.parse::<opsdeck_api::rbac::BuiltinRole>().is_ok() {
+        return Err(Error::BuiltinRoleReadOnly(role));
+    }
+    check(&body)?;
+    let mut needed = Grants::default();
+    needed.add(None, body.permissions.iter().copied());
+    no_escalation(&mutation.principal.grants, &needed)?;
+    let mut permissions = body.permissions;
+    permissions.sort();
+    permissions.dedup();
+    let mut tx = state.db.begin().await?;
+    if !store::set_role_permissions(&mut tx, &role, &permissions).await? {
+        return Err(not_found("role", &role));
+    }
+    let updated = Role {
+        name: role,
+        builtin: false,
+        permissions,
+    };
+    let target = format!("role:{}", updated.name);
+    mutation
+        .commit(tx, "role.update", target, StatusCode::OK, Some(&updated))
         .await
 }
 

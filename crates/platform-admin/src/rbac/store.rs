@@ -471,6 +471,36 @@ pub async fn insert_role(
     Ok(())
 }
 
+/// Replaces a custom role's permissions; false when there is no such role.
+pub async fn set_role_permissions(
+    conn: &mut AnyConnection,
+    role: &str,
+    permissions: &[Permission],
+) -> Result<bool, Error> {
+    let exists = sqlx::query("SELECT name FROM rbac_roles WHERE name = $1")
+        .bind(role)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM rbac_role_permissions WHERE role = $1")
+        .bind(role)
+        .execute(&mut *conn)
+        .await?;
+    for permission in permissions {
+        sqlx::query(
+            "INSERT INTO rbac_role_permissions (role, permission) VALUES ($1, $2) \
+             ON CONFLICT (role, permission) DO NOTHING",
+        )
+        .bind(role)
+        .bind(permission.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
+}
+
 /// Deletes a custom role that no binding uses; false when there is none.
 pub async fn delete_role(conn: &mut AnyConnection, role: &str) -> Result<bool, Error> {
     let used = sqlx::query("SELECT id FROM rbac_bindings WHERE role = $1 LIMIT 1")

@@ -358,6 +358,10 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"name": unique, "permissions": ["tenants.read"]}),
             json!({"name": unique, "permissions": ["tenants.destroy"]}),
         ),
+        "UpdateRole" => (
+            json!({"permissions": ["tenants.read", "audit.read"]}),
+            json!({"permissions": []}),
+        ),
         "CreateBinding" => (
             json!({"subject": user, "role": "viewer"}),
             json!({"subject": user, "role": ""}),

@@ -60,6 +60,7 @@ on_both_databases! {
         let group = created(srv.send(Method::POST, "/v1/rbac/groups", &json!({"name": "admins"})).await, "group").await;
         let group_id = group["id"].as_str().expect("id").to_string();
         created(srv.send(Method::POST, "/v1/rbac/bindings", &json!({"subject": {"kind": "group", "id": group_id}, "role": "platform-admin"})).await, "binding").await;
+        created(srv.send(Method::POST, "/v1/rbac/roles", &json!({"name": "reader", "permissions": ["tenants.read"]})).await, "role").await;
         let before = rbac_snapshot(srv).await;
 
         let refusals = [
@@ -67,6 +68,7 @@ on_both_databases! {
             (&alpha_ta, Method::POST, "/v1/rbac/bindings".to_string(), json!({"subject": subject, "role": "platform-admin", "tenant": "alpha"}), "tenants.delete"),
             (&alpha_ta, Method::POST, "/v1/rbac/bindings".to_string(), json!({"subject": subject, "role": "viewer", "tenant": "alpha"}), "clusters.read"),
             (&alpha_ta, Method::POST, "/v1/rbac/bindings".to_string(), json!({"subject": subject, "role": "tenant-admin"}), "rbac.write"),
+            (&platform_ta, Method::PATCH, "/v1/rbac/roles/reader".to_string(), json!({"permissions": ["tenants.read", "clusters.failover"]}), "clusters.failover"),
             (&platform_ta, Method::PUT, "/v1/rbac/groups/admins/members/ada@example.test".to_string(), Value::Null, "tenants.delete"),
             (&platform_ta, Method::POST, "/v1/rbac/tokens".to_string(), json!({"name": "stolen", "owner": {"kind": "service_account", "id": token_owner(srv, "admin").await}}), "tenants.delete"),
         ];
@@ -83,8 +85,11 @@ on_both_databases! {
         // What it holds there, it may hand on: the tenant's audit log shows it.
         let bound = as_token(srv, &alpha_ta, Method::POST, "/v1/rbac/bindings", Some(&json!({"subject": subject, "role": "tenant-admin", "tenant": "alpha"}))).await;
         assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.text);
-        let role = as_token(srv, &platform_ta, Method::POST, "/v1/rbac/roles", Some(&json!({"name": "reader", "permissions": ["tenants.read", "audit.read"]}))).await;
+        let role = as_token(srv, &platform_ta, Method::POST, "/v1/rbac/roles", Some(&json!({"name": "auditor", "permissions": ["tenants.read", "audit.read"]}))).await;
         assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+        let changed = as_token(srv, &platform_ta, Method::PATCH, "/v1/rbac/roles/reader", Some(&json!({"permissions": ["audit.read", "tenants.read", "audit.read"]}))).await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+        assert_eq!(changed.body["permissions"], json!(["tenants.read", "audit.read"]));
         let audit = as_token(srv, &alpha_ta, Method::GET, "/v1/audit", None).await;
         assert_eq!(audit.body["items"][0]["action"], "binding.create", "{}", audit.text);
         assert_eq!(audit.body["items"][0]["target"], "tenant:alpha");
@@ -127,10 +132,14 @@ on_both_databases! {
 
     async fn bad_rbac_input_is_a_4xx_envelope_and_changes_nothing(srv) {
         let ada = user(srv, "ada@example.test").await;
+        created(srv.send(Method::POST, "/v1/rbac/roles", &json!({"name": "reader", "permissions": ["tenants.read"]})).await, "role").await;
         let before = rbac_snapshot(srv).await;
         let cases = [
             (Method::POST, "/v1/rbac/roles", json!({"name": "r", "permissions": ["tenants.read", "tenants.destroy"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "permissions"),
             (Method::POST, "/v1/rbac/roles", json!({"name": "viewer", "permissions": ["tenants.read"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "name"),
+            (Method::PATCH, "/v1/rbac/roles/viewer", json!({"permissions": ["tenants.read"]}), StatusCode::CONFLICT, "invalid_state", ""),
+            (Method::PATCH, "/v1/rbac/roles/reader", json!({"permissions": ["audit.destroy"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "permissions"),
+            (Method::PATCH, "/v1/rbac/roles/no-such-role", json!({"permissions": ["audit.read"]}), StatusCode::NOT_FOUND, "not_found", ""),
             (Method::POST, "/v1/rbac/roles", json!({"name": "Bad Name", "permissions": ["tenants.read"]}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "name"),
             (Method::POST, "/v1/rbac/roles", json!({"name": "empty", "permissions": []}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "permissions"),
             (Method::POST, "/v1/rbac/bindings", json!({"subject": {"kind": "user", "id": ada}, "role": "no-such-role"}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "role"),
