@@ -1,5 +1,5 @@
-//! Command line of the Platform Admin server: serve the API, mint tokens,
-//! seed demo data. Everything it does is a call into the library.
+//! Command line of the Platform Admin server: serve the API, mint bootstrap
+//! tokens, print the route permission table, seed demo data. Everything it does is a call into the library.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -51,6 +51,10 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Print what every route needs: method, route, permission and scope
+    /// (`platform`, `tenant` of the path, or `each_tenant` listed), one
+    /// route a line, tab-separated. The route declarations are the table.
+    Routes,
     /// Insert a deterministic demo set of tenants; running it again adds nothing.
     SeedDemo {
         #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
@@ -94,7 +98,9 @@ impl Limits {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create a token and print it once on stdout; only its hash is stored.
+    /// Create a bootstrap token and print it once on stdout; only its hash
+    /// is stored. It belongs to a service account of the same name, bound
+    /// on the platform to `platform-admin` (`--role admin`) or `viewer`.
     Create {
         #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
         database: String,
@@ -130,6 +136,22 @@ async fn main() -> anyhow::Result<()> {
             db.close().await;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{token}")?;
+            stdout.flush()?;
+            Ok(())
+        }
+        Command::Routes => {
+            let access =
+                platform_admin::access::Access::from_document(&platform_admin::openapi::document());
+            let mut stdout = std::io::stdout().lock();
+            for (route, method, rule) in access.rules() {
+                let (permission, scope) = match rule {
+                    platform_admin::access::Rule::Public => ("-", "public"),
+                    platform_admin::access::Rule::Require(r) => {
+                        (r.permission.as_str(), r.on.as_str())
+                    }
+                };
+                writeln!(stdout, "{method}\t{route}\t{permission}\t{scope}")?;
+            }
             stdout.flush()?;
             Ok(())
         }

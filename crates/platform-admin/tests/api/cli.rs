@@ -22,6 +22,34 @@ async fn run(args: &[&str]) -> std::process::Output {
         .unwrap_or_else(|e| panic!("platform-admin {args:?}: {e:#}"))
 }
 
+/// The route table printed is the one the server enforces.
+#[tokio::test]
+async fn routes_prints_every_route_with_its_permission() {
+    let out = run(&["routes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    for expected in [
+        "GET\t/v1/health\t-\tpublic",
+        "GET\t/v1/tenants\ttenants.read\teach_tenant",
+        "DELETE\t/v1/tenants/{tenant}\ttenants.delete\ttenant",
+        "POST\t/v1/rbac/bindings\trbac.write\teach_tenant",
+        "POST\t/v1/rbac/tokens\trbac.write\tplatform",
+    ] {
+        assert!(
+            lines.contains(&expected),
+            "{expected} missing from:\n{stdout}"
+        );
+    }
+    let access =
+        platform_admin::access::Access::from_document(&platform_admin::openapi::document());
+    assert_eq!(lines.len(), access.rules().count());
+}
+
 async fn count(db: &Db, table: &str) -> i64 {
     use sqlx::Row as _;
     sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
