@@ -130,6 +130,39 @@ on_both_databases! {
         assert_eq!(actions[0], "binding.delete");
     }
 
+    async fn two_removals_at_once_cannot_remove_both_last_platform_admins(srv) {
+        for round in 0..5 {
+            let ada = user(srv, &format!("ada-{round}@example.test")).await;
+            let second = created(srv.send(Method::POST, "/v1/rbac/bindings", &json!({"subject": {"kind": "user", "id": ada}, "role": "platform-admin"})).await, "binding").await;
+            let second = second["id"].as_str().expect("id").to_string();
+            let ada_token = created(srv.send(Method::POST, "/v1/rbac/tokens", &json!({"name": format!("ada-{round}"), "owner": {"kind": "user", "id": ada}})).await, "token").await;
+            let ada_token = ada_token["secret"].as_str().expect("secret").to_string();
+            let bindings = srv.get("/v1/rbac/bindings").await.body["items"].as_array().cloned().expect("items");
+            let first = bindings.iter()
+                .find(|b| b["role"] == "platform-admin" && b["id"] != second.as_str() && b["scope"]["kind"] == "platform")
+                .and_then(|b| b["id"].as_str()).expect("the other platform-admin binding").to_string();
+            // Each removes the other's binding, at the same time.
+            let (first_path, second_path) = (format!("/v1/rbac/bindings/{first}"), format!("/v1/rbac/bindings/{second}"));
+            let (a, b) = tokio::join!(
+                as_token(srv, &ada_token, Method::DELETE, &first_path, None),
+                srv.send(Method::DELETE, &second_path, &Value::Null),
+            );
+            let statuses = [a.status.as_u16(), b.status.as_u16()];
+            let kept: Vec<Value> = {
+                let mut conn = srv.db.pool().acquire().await.expect("connection");
+                store::list_bindings(&mut conn).await.expect("bindings").into_iter()
+                    .filter(|b| b.role == "platform-admin" && b.scope == opsdeck_api::rbac::BindingScope::Platform)
+                    .map(|b| json!(b.id)).collect()
+            };
+            assert_eq!(kept.len(), 1, "round {round}: {statuses:?} left {kept:?}");
+            assert!(statuses.contains(&204), "round {round}: {statuses:?}: {} {}", a.text, b.text);
+            // The next round needs the admin token to still be one.
+            if kept[0] == json!(second) {
+                return;
+            }
+        }
+    }
+
     async fn bad_rbac_input_is_a_4xx_envelope_and_changes_nothing(srv) {
         let ada = user(srv, "ada@example.test").await;
         created(srv.send(Method::POST, "/v1/rbac/roles", &json!({"name": "reader", "permissions": ["tenants.read"]})).await, "role").await;
