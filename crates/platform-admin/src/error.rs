@@ -106,6 +106,8 @@ pub enum Error {
         permission: Permission,
         scope: Scope,
     },
+    #[error("the resource changed since it was read: If-Match does not name its current ETag; read it again")]
+    PreconditionFailed,
     #[error("the last platform-wide platform-admin binding cannot be removed")]
     LastPlatformAdmin,
     #[error("`{0}` is a built-in role and cannot be changed")]
@@ -146,6 +148,7 @@ impl Error {
             Error::Unauthorized | Error::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } | Error::Escalation { .. } => StatusCode::FORBIDDEN,
             Error::RbacNotFound { .. } => StatusCode::NOT_FOUND,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::NameTaken { .. }
             | Error::LastPlatformAdmin
             | Error::BuiltinRoleReadOnly(_)
@@ -185,6 +188,7 @@ impl Error {
             Error::Forbidden { .. } | Error::Escalation { .. } => ErrorCode::Forbidden,
             Error::RbacNotFound { .. } => ErrorCode::NotFound,
             Error::NameTaken { .. } => ErrorCode::NameTaken,
+            Error::PreconditionFailed => ErrorCode::PreconditionFailed,
             Error::LastPlatformAdmin | Error::BuiltinRoleReadOnly(_) | Error::RoleInUse(_) => {
                 ErrorCode::InvalidState
             }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod health;
 pub mod http;
 pub mod idempotency;

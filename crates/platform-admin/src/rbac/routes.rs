@@ -11,8 +11,8 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::Json;
 use opsdeck_api::rbac::{
     Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
@@ -33,6 +33,7 @@ use crate::access::{Declare as _, On};
 use crate::auth::{self, Principal};
 use crate::db;
 use crate::error::Error;
+use crate::etag;
 use crate::http::JsonBody;
 use crate::mutation::Mutation;
 use crate::roles::{Permission, Scope};
@@ -54,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_service_account).require(RbacWrite, On::Platform))
         .routes(routes!(list_roles).require(RbacRead, On::EachTenant))
         .routes(routes!(create_role).require(RbacWrite, On::Platform))
+        .routes(routes!(get_role).require(RbacRead, On::EachTenant))
         .routes(routes!(update_role).require(RbacWrite, On::Platform))
         .routes(routes!(delete_role).require(RbacWrite, On::Platform))
         .routes(routes!(list_bindings).require(RbacRead, On::EachTenant))
@@ -445,13 +447,37 @@ pub async fn create_role(
         .await
 }
 
-/// Replaces a custom role's permissions; every subject bound to it gains
-/// and loses them at once. The caller must hold each new one on the platform.
-#[utoipa::path(patch, path = "/v1/rbac/roles/{role}", tag = "rbac", operation_id = "update_role",
+/// Reads one role, built-in or custom; its `ETag` makes a later `PATCH`
+/// conditional.
+#[utoipa::path(get, path = "/v1/rbac/roles/{role}", tag = "rbac", operation_id = "get_role",
     params(RolePath),
+    responses(
+        (status = 200, body = Role, headers(("ETag" = String, description = "Send as `If-Match` with a `PATCH`."))),
+        (status = 404, description = "No such role.", body = ErrorEnvelope)))]
+pub async fn get_role(
+    State(state): State<AppState>,
+    role: Result<Path<RolePath>, PathRejection>,
+) -> Result<Response, Error> {
+    let RolePath { role } = path(role)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let found = store::list_roles(&mut conn)
+        .await?
+        .into_iter()
+        .find(|r| r.name == role)
+        .ok_or_else(|| not_found("role", &role))?;
+    let tag = etag::of(&found)?;
+    Ok(etag::with(Json(found).into_response(), &tag))
+}
+
+/// Replaces a custom role's permissions; every subject bound to it gains
+/// and loses them at once. The caller must hold each new one on the
+/// platform. With `If-Match`, only if the role is still as it was read.
+#[utoipa::path(patch, path = "/v1/rbac/roles/{role}", tag = "rbac", operation_id = "update_role",
+    params(RolePath, ("If-Match" = Option<String>, Header, description = "The `ETag` of the role as read.")),
     request_body = UpdateRole,
     responses(
-        (status = 200, description = "Changed.", body = Role),
+        (status = 200, description = "Changed.", body = Role, headers(("ETag" = String, description = "The role's new tag."))),
+        (status = 412, description = "The role changed since it was read (`If-Match`).", body = ErrorEnvelope),
         (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
         (status = 403, description = "The role would grant a permission the caller does not hold on the platform.", body = ErrorEnvelope),
         (status = 404, description = "No such role.", body = ErrorEnvelope),
@@ -462,6 +488,7 @@ pub async fn update_role(
     State(state): State<AppState>,
     mutation: Mutation,
     role: Result<Path<RolePath>, PathRejection>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateRole>,
 ) -> Result<Response, Error> {
     let RolePath { role } = path(role)?;
@@ -476,6 +503,10 @@ pub async fn update_role(
     permissions.sort();
     permissions.dedup();
     let mut tx = state.db.begin().await?;
+    let current = store::custom_role_for_update(&mut tx, state.db.kind(), &role)
+        .await?
+        .ok_or_else(|| not_found("role", &role))?;
+    etag::check(&headers, &etag::of(&current)?)?;
     if !store::set_role_permissions(&mut tx, &role, &permissions).await? {
         return Err(not_found("role", &role));
     }
@@ -484,10 +515,12 @@ pub async fn update_role(
         builtin: false,
         permissions,
     };
+    let tag = etag::of(&updated)?;
     let target = format!("role:{}", updated.name);
-    mutation
+    let response = mutation
         .commit(tx, "role.update", target, StatusCode::OK, Some(&updated))
-        .await
+        .await?;
+    Ok(etag::with(response, &tag))
 }
 
 /// Deletes a custom role that nothing is bound to.

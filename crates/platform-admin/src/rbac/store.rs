@@ -471,6 +471,46 @@ pub async fn insert_role(
     Ok(())
 }
 
+/// A custom role, locked until the transaction ends on PostgreSQL (on
+/// SQLite the write transaction holds the database), so that what an
+/// `If-Match` is compared with cannot change before the update.
+pub async fn custom_role_for_update(
+    conn: &mut AnyConnection,
+    kind: db::DbKind,
+    role: &str,
+) -> Result<Option<Role>, Error> {
+    let lock = match kind {
+        db::DbKind::Postgres => " FOR UPDATE",
+        db::DbKind::Sqlite => "",
+    };
+    let exists = sqlx::query(&format!(
+        "SELECT name FROM rbac_roles WHERE name = $1{lock}"
+    ))
+    .bind(role)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows = sqlx::query("SELECT permission FROM rbac_role_permissions WHERE role = $1")
+        .bind(role)
+        .fetch_all(conn)
+        .await?;
+    let mut permissions = rows
+        .iter()
+        .map(|row| {
+            let name: String = row.try_get("permission")?;
+            name.parse().map_err(Error::Corrupt)
+        })
+        .collect::<Result<Vec<Permission>, Error>>()?;
+    permissions.sort();
+    Ok(Some(Role {
+        name: role.to_string(),
+        builtin: false,
+        permissions,
+    }))
+}
+
 /// Replaces a custom role's permissions; false when there is no such role.
 pub async fn set_role_permissions(
     conn: &mut AnyConnection,

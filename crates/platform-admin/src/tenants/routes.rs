@@ -5,8 +5,8 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::Json;
 use opsdeck_api::tenants::{
     CreateTenant, ListTenants, Tenant, TenantPage, TenantStatus, UpdateTenant,
@@ -22,6 +22,7 @@ use crate::access::{Declare as _, On};
 use crate::auth::Principal;
 use crate::db;
 use crate::error::Error;
+use crate::etag;
 use crate::http::{encode_cursor, JsonBody, QueryParams};
 use crate::mutation::Mutation;
 use crate::rbac::Visible;
@@ -160,30 +161,33 @@ pub async fn create(
         .await
 }
 
-/// Reads one tenant.
+/// Reads one tenant; its `ETag` makes a later `PATCH` conditional.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
     params(TenantPath),
     responses(
-        (status = 200, body = Tenant),
+        (status = 200, body = Tenant, headers(("ETag" = String, description = "Send as `If-Match` with a `PATCH`."))),
         (status = 404, description = "No such tenant.", body = ErrorEnvelope),
         (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
     path: Result<Path<TenantPath>, PathRejection>,
-) -> Result<Json<Tenant>, Error> {
+) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
-    store::get(state.db.pool(), &tenant)
+    let found = store::get(state.db.pool(), &tenant)
         .await?
-        .map(Json)
-        .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))
+        .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
+    let etag = etag::of(&found)?;
+    Ok(etag::with(Json(found).into_response(), &etag))
 }
 
-/// Changes a tenant's name, plan or quotas.
+/// Changes a tenant's name, plan or quotas; with `If-Match`, only if the
+/// tenant is still as it was read.
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "update_tenant",
-    params(TenantPath),
+    params(TenantPath, ("If-Match" = Option<String>, Header, description = "The `ETag` of the tenant as read.")),
     request_body = UpdateTenant,
     responses(
-        (status = 200, description = "Changed.", body = Tenant),
+        (status = 200, description = "Changed.", body = Tenant, headers(("ETag" = String, description = "The tenant's new tag."))),
+        (status = 412, description = "The tenant changed since it was read (`If-Match`).", body = ErrorEnvelope),
         (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
         (status = 404, description = "No such tenant.", body = ErrorEnvelope),
         (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
@@ -192,16 +196,22 @@ pub async fn update(
     State(state): State<AppState>,
     mutation: Mutation,
     path: Result<Path<TenantPath>, PathRejection>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateTenant>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
     let body = body.normalized();
     check(&body)?;
     let mut tx = state.db.begin().await?;
+    let current = store::get_for_update(&mut tx, state.db.kind(), &tenant)
+        .await?
+        .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
+    etag::check(&headers, &etag::of(&current)?)?;
     let updated = store::update(&mut tx, &tenant, &body, db::now())
         .await?
         .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
-    mutation
+    let tag = etag::of(&updated)?;
+    let response = mutation
         .commit(
             tx,
             "tenant.update",
@@ -209,7 +219,8 @@ pub async fn update(
             StatusCode::OK,
             Some(&updated),
         )
-        .await
+        .await?;
+    Ok(etag::with(response, &tag))
 }
 
 /// Deletes a tenant.

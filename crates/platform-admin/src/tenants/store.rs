@@ -198,6 +198,29 @@ pub async fn get_in(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Opti
     row.as_ref().map(from_row).transpose()
 }
 
+/// The tenant, locked until the transaction ends on PostgreSQL (SQLite's
+/// write transactions hold the whole database already): what an `If-Match`
+/// is compared with must not change before the update.
+pub async fn get_for_update(
+    conn: &mut AnyConnection,
+    kind: db::DbKind,
+    tenant: &TenantRef,
+) -> Result<Option<Tenant>, Error> {
+    let lock = match kind {
+        db::DbKind::Postgres => " FOR UPDATE",
+        db::DbKind::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants WHERE {} = $1{lock}",
+        tenant.column()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Which tenants a page lists.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {

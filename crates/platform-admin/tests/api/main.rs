@@ -12,6 +12,7 @@ mod cli;
 mod connections;
 mod contract;
 mod errors;
+mod etag;
 mod idempotency;
 mod jobs;
 mod observability;
