@@ -86,6 +86,28 @@ async fn token_create_prints_only_the_token(backend: Backend) {
     assert!(secret
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    // The bootstrap is a service account of the token's name, bound to
+    // `viewer` on the platform.
+    {
+        use sqlx::Row as _;
+        let db = Db::connect(&test_db.url).await.expect("open");
+        let row = sqlx::query(
+            "SELECT s.name, b.role, b.tenant_id FROM api_tokens t \
+             JOIN rbac_service_accounts s ON s.id = t.service_account_id \
+             JOIN rbac_bindings b ON b.subject_kind = 'service_account' AND b.subject_id = s.id",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("one token, account and binding");
+        assert_eq!(row.try_get::<String, _>("name").expect("name"), "ci");
+        assert_eq!(row.try_get::<String, _>("role").expect("role"), "viewer");
+        assert_eq!(
+            row.try_get::<Option<String>, _>("tenant_id")
+                .expect("scope"),
+            None
+        );
+        db.close().await;
+    }
 
     let again = run(&[
         "token",

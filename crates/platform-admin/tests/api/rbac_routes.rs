@@ -163,6 +163,21 @@ on_both_databases! {
         }
     }
 
+    async fn a_deleted_tenant_takes_its_bindings_and_a_new_one_of_its_slug_gets_none(srv) {
+        srv.create("alpha", "Alpha").await;
+        let (_, token) = account(srv, "alpha-ta", BuiltinRole::TenantAdmin, Some("alpha")).await;
+        assert_eq!(as_token(srv, &token, Method::GET, "/v1/tenants/alpha", None).await.status, StatusCode::OK);
+        let deleted = srv.send(Method::DELETE, "/v1/tenants/alpha", &Value::Null).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+        let bindings = srv.get("/v1/rbac/bindings").await;
+        assert!(bindings.body["items"].as_array().expect("items").iter().all(|b| b["scope"]["kind"] == "platform"), "{}", bindings.text);
+        srv.create("alpha", "Alpha again").await;
+        as_token(srv, &token, Method::GET, "/v1/tenants/alpha", None).await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+        as_token(srv, &token, Method::GET, "/v1/tenants", None).await
+            .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    }
+
     async fn bad_rbac_input_is_a_4xx_envelope_and_changes_nothing(srv) {
         let ada = user(srv, "ada@example.test").await;
         created(srv.send(Method::POST, "/v1/rbac/roles", &json!({"name": "reader", "permissions": ["tenants.read"]})).await, "role").await;
