@@ -25,6 +25,11 @@ pub enum ErrorCode {
     SlugTaken,
     /// The target is not in a state that allows this action.
     InvalidState,
+    /// Another user, group, service account, role or token has this name.
+    NameTaken,
+    /// `If-Match` does not name the resource's current `ETag`: it changed
+    /// since it was read.
+    PreconditionFailed,
     /// The same `Idempotency-Key` was sent before with a different body.
     IdempotencyKeyReused,
     /// A request with this `Idempotency-Key` is still being processed.
@@ -40,7 +45,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const KNOWN: [ErrorCode; 13] = [
+    const KNOWN: [ErrorCode; 15] = [
         ErrorCode::MalformedJson,
         ErrorCode::ValidationFailed,
         ErrorCode::UnsupportedMediaType,
@@ -49,6 +54,8 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::SlugTaken,
         ErrorCode::InvalidState,
+        ErrorCode::NameTaken,
+        ErrorCode::PreconditionFailed,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::IdempotencyKeyInFlight,
         ErrorCode::PayloadTooLarge,
@@ -67,6 +74,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::SlugTaken => "slug_taken",
             ErrorCode::InvalidState => "invalid_state",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::PreconditionFailed => "precondition_failed",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::IdempotencyKeyInFlight => "idempotency_key_in_flight",
             ErrorCode::PayloadTooLarge => "payload_too_large",

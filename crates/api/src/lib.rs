@@ -7,6 +7,7 @@ pub mod audit;
 pub mod error;
 pub mod health;
 pub mod openapi;
+pub mod rbac;
 pub mod tenants;
 pub mod validation;
 

@@ -15,10 +15,12 @@ use crate::{ErrorCode, ErrorEnvelope, FieldError};
     info(
         title = "Opsdeck Platform Admin API",
         version = "1.0.0",
-        description = "Tenants, audit and (later) RBAC, backups, clusters and jobs of a multi-tenant platform. \
-Every route but `/v1/health` and `/metrics` needs `Authorization: Bearer <token>` whose role grants the \
-permission the operation names in `x-permission` (`{\"name\": \"tenants.write\", \"scope\": \"tenant\"}`: \
-on the tenant of the path, or on the whole platform); a 403 names the permission missing. Every mutation \
+        description = "Tenants, audit and RBAC (later backups, clusters and jobs) of a multi-tenant platform. \
+Every route but `/v1/health` and `/metrics` needs `Authorization: Bearer <token>` whose owner's bindings grant \
+the permission the operation names in `x-permission` (`{\"name\": \"tenants.write\", \"scope\": \"tenant\"}`: \
+on the tenant of the path; `platform`: on the whole platform; `each_tenant`: on the platform or on the tenants \
+whose records the answer then holds); a 403 names the permission missing, and a tenant the caller holds nothing \
+on answers 404 like one that does not exist. Every mutation \
 is audited and accepts an `Idempotency-Key` header: the same key with the same body returns the first \
 response without a second effect; the same key with another body is rejected (422). Every response \
 carries `x-request-id`."
@@ -28,6 +30,7 @@ carries `x-request-id`."
     tags(
         (name = "tenants", description = "Tenant lifecycle, plans and quotas"),
         (name = "audit", description = "Who changed what, when"),
+        (name = "rbac", description = "Users, groups, service accounts, roles, bindings and tokens"),
         (name = "health", description = "Liveness and metrics"),
     )
 )]

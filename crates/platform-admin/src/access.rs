@@ -37,6 +37,10 @@ pub enum On {
     Platform,
     /// On the tenant named by the route's `{tenant}` path parameter.
     Tenant,
+    /// On each tenant the answer shows: a list held on the platform shows
+    /// every tenant's records, held on some tenants only theirs, held
+    /// nowhere is 403.
+    EachTenant,
 }
 
 impl On {
@@ -44,11 +48,12 @@ impl On {
         match self {
             On::Platform => "platform",
             On::Tenant => "tenant",
+            On::EachTenant => "each_tenant",
         }
     }
 
     fn parse(text: &str) -> Option<On> {
-        [On::Platform, On::Tenant]
+        [On::Platform, On::Tenant, On::EachTenant]
             .into_iter()
             .find(|on| on.as_str() == text)
     }
@@ -108,7 +113,8 @@ impl<S> Declare for UtoipaMethodRouter<S> {
     }
 }
 
-/// Every declared rule of the merged document, by route template and method.
+/// Every declared rule of the merged document, by route template and
+/// method: the one table of what each endpoint needs (`rules`).
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     routes: BTreeMap<String, Vec<(Method, Rule)>>,
@@ -138,6 +144,16 @@ impl Access {
             }
         }
         Access { routes }
+    }
+
+    /// Every route, method and rule, by route: the table the tests of
+    /// every role against every endpoint are generated from.
+    pub fn rules(&self) -> impl Iterator<Item = (&str, &Method, &Rule)> {
+        self.routes.iter().flat_map(|(route, rules)| {
+            rules
+                .iter()
+                .map(move |(method, rule)| (route.as_str(), method, rule))
+        })
     }
 
     /// The rule for `method` on the route template `route`
@@ -200,6 +216,9 @@ fn document_requirement(operation: &mut Operation, method: &Method, requirement:
     let scope = match on {
         On::Platform => "on the platform".to_string(),
         On::Tenant => format!("on the tenant named by `{{{TENANT_PARAM}}}`"),
+        On::EachTenant => {
+            "on the platform, or on the tenants whose records the answer then holds".to_string()
+        }
     };
     let needs = format!("Needs the `{permission}` permission {scope}.");
     operation.description = Some(match operation.description.take() {
@@ -215,7 +234,7 @@ fn document_requirement(operation: &mut Operation, method: &Method, requirement:
     add_error(
         operation,
         403,
-        &format!("The token's role does not grant `{permission}` {scope}."),
+        &format!("The token's bindings do not grant `{permission}` {scope}."),
     );
     if carries_body(method) {
         add_error(

@@ -1,7 +1,9 @@
 //! API tokens: minting them (shown once, stored only as a SHA-256 hash),
 //! and the layer that turns `Authorization: Bearer …` into a `Principal`
-//! and refuses what the route's declared permission (`access`) does not
-//! allow its role (`roles`).
+//! with the grants of its owner's bindings (`rbac`), and refuses what the
+//! route's declared permission (`access`) does not allow on its scope. A
+//! tenant the principal holds nothing on answers 404, exactly like a
+//! tenant that does not exist.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,10 +19,15 @@ use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 use sqlx::Row as _;
 
+use chrono::{DateTime, Utc};
+use opsdeck_api::rbac::{Subject, SubjectKind};
+
 use crate::access::{Access, Lookup, On, Requirement, Rule, TENANT_PARAM};
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::rbac::{store as rbac_store, Grants};
 use crate::roles::{Role, Scope};
+use crate::tenants::store::TenantRef;
 
 /// Every token starts with this, so leaked ones are easy to find by scanners.
 pub const TOKEN_PREFIX: &str = "opd_";
@@ -28,37 +35,52 @@ pub const TOKEN_PREFIX: &str = "opd_";
 /// Longest token name, also the longest actor in the audit log.
 pub const NAME_MAX: usize = 100;
 
-/// Who is making the request: the token that authenticated it.
+/// Who is making the request: the token that authenticated it, the user
+/// or service account it acts for, and what that one holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub token_id: String,
-    /// Recorded as the actor of every change the token makes.
+    /// Recorded as the actor of every change the token makes: the token's
+    /// name for a service account's token, the user's email for a user's.
     pub name: String,
-    pub role: Role,
+    pub owner: Subject,
+    pub grants: Grants,
 }
 
-/// Mints a token, stores its hash and returns the token itself: the only
-/// time it is ever seen.
+/// The bootstrap: a service account named `name`, bound on the platform to
+/// `platform-admin` (`Role::Admin`) or `viewer`, and a token of the same
+/// name for it. Returns the token itself: the only time it is ever seen.
 pub async fn create_token(db: &Db, name: &str, role: Role) -> Result<String, Error> {
+    check_token_name(name)?;
+    let now = db::now();
+    let mut tx = db.begin().await?;
+    let account = rbac_store::insert_service_account(&mut tx, name, now).await?;
+    let owner = Subject {
+        kind: SubjectKind::ServiceAccount,
+        id: account,
+    };
+    rbac_store::insert_binding(&mut tx, &owner, role.builtin().as_str(), None, now).await?;
+    let (_, token) = mint(&mut tx, name, &owner, None, now).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Mints a token for a user or service account, acting with its
+/// bindings; returns its id and the token itself.
+pub async fn mint(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+    owner: &Subject,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(String, String), Error> {
     check_token_name(name)?;
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
     let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
-    let result = sqlx::query(
-        "INSERT INTO api_tokens (id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(uuid::Uuid::now_v7().to_string())
-    .bind(name)
-    .bind(role.as_str())
-    .bind(hash_token(&token))
-    .bind(db::timestamp(db::now()))
-    .execute(db.pool())
-    .await;
-    match result {
-        Ok(_) => Ok(token),
-        Err(err) if db::is_unique_violation(&err) => Err(Error::TokenNameTaken(name.to_string())),
-        Err(err) => Err(err.into()),
-    }
+    let id =
+        rbac_store::insert_token(conn, name, owner, &hash_token(&token), expires_at, now).await?;
+    Ok((id, token))
 }
 
 fn check_token_name(name: &str) -> Result<(), Error> {
@@ -87,20 +109,49 @@ pub fn hash_token(token: &str) -> String {
         .collect()
 }
 
-/// The principal of a request's bearer token.
+/// The principal of a request's bearer token. A revoked or expired token,
+/// or one of a disabled user, is refused like an unknown one (401), with
+/// the reason in the message.
 pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Principal, Error> {
     let token = bearer_token(headers).ok_or(Error::Unauthorized)?;
+    let mut conn = db.pool().acquire().await?;
     // The lookup is by hash, so timing reveals nothing about stored tokens.
-    let row = sqlx::query("SELECT id, name, role FROM api_tokens WHERE token_hash = $1")
-        .bind(hash_token(token))
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    let role: String = row.try_get("role")?;
+    let row = sqlx::query(
+        "SELECT t.id, t.name, t.user_id, t.service_account_id, t.expires_at, t.revoked_at, \
+         u.email, u.status \
+         FROM api_tokens t LEFT JOIN rbac_users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1",
+    )
+    .bind(hash_token(token))
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::Unauthorized)?;
+    let revoked_at: Option<String> = row.try_get("revoked_at")?;
+    if revoked_at.is_some() {
+        return Err(Error::TokenRefused("the token was revoked"));
+    }
+    let expires_at: Option<String> = row.try_get("expires_at")?;
+    if let Some(expires_at) = expires_at {
+        if db::parse_timestamp(&expires_at)? <= db::now() {
+            return Err(Error::TokenRefused("the token has expired"));
+        }
+    }
+    let status: Option<String> = row.try_get("status")?;
+    if status.as_deref() == Some("disabled") {
+        return Err(Error::TokenRefused("the token's user is disabled"));
+    }
+    let owner = rbac_store::owner_of(&row)?;
+    let email: Option<String> = row.try_get("email")?;
+    let name = match email {
+        Some(email) => email,
+        None => row.try_get("name")?,
+    };
+    let grants = rbac_store::grants_of(&mut conn, &owner).await?;
     Ok(Principal {
         token_id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        role: role.parse().map_err(Error::Corrupt)?,
+        name,
+        owner,
+        grants,
     })
 }
 
@@ -129,8 +180,9 @@ impl Gate {
 }
 
 /// Layer on every route, outside the body limit and idempotency: passes
-/// public routes, answers 401 without a known token and 403 when the
-/// token's role does not grant the route's permission on its scope. A
+/// public routes, answers 401 without a known, live token, 403 when the
+/// token's bindings do not grant the route's permission on its scope, and
+/// 404 for a tenant they grant nothing on. A
 /// route that declared nothing is refused (500, a bug), and a method the
 /// route does not declare gets 405, so nothing undeclared is ever served.
 pub async fn layer(State(gate): State<Gate>, req: Request, next: Next) -> Result<Response, Error> {
@@ -153,36 +205,56 @@ pub async fn layer(State(gate): State<Gate>, req: Request, next: Next) -> Result
     let principal = authenticate(&gate.db, req.headers()).await?;
     tracing::Span::current().record("actor", principal.name.as_str());
     let (mut parts, body) = req.into_parts();
-    let scope = scope_of(&mut parts, requirement).await?;
-    if !principal.role.allows(requirement.permission, &scope) {
-        return Err(Error::Forbidden {
-            role: principal.role,
-            permission: requirement.permission,
-            scope,
-        });
-    }
+    check(&gate.db, &principal.grants, &mut parts, requirement).await?;
     let mut req = Request::from_parts(parts, body);
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }
 
-/// The scope a request's permission is checked on.
-async fn scope_of(parts: &mut Parts, requirement: Requirement) -> Result<Scope, Error> {
-    match requirement.on {
-        On::Platform => Ok(Scope::Platform),
+/// Whether `grants` allow the requirement on the request's scope: 403
+/// when not, and 404 for a tenant the principal may not see, exactly as
+/// for one that does not exist.
+async fn check(
+    db: &Db,
+    grants: &Grants,
+    parts: &mut Parts,
+    requirement: Requirement,
+) -> Result<(), Error> {
+    let Requirement { permission, on } = requirement;
+    let forbidden = |scope| Error::Forbidden { permission, scope };
+    match on {
+        On::Platform if grants.on_platform(permission) => Ok(()),
+        On::Platform => Err(forbidden(Scope::Platform)),
+        // The handler lists only what the grants show.
+        On::EachTenant if grants.anywhere(permission) => Ok(()),
+        On::EachTenant => Err(forbidden(Scope::Platform)),
         On::Tenant => {
             let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, &())
                 .await
                 .map_err(|err| {
                     Error::invalid("tenant", format!("bad tenant in the path: {err}"))
                 })?;
-            params
-                .get(TENANT_PARAM)
-                .map(|tenant| Scope::Tenant(tenant.clone()))
-                .ok_or_else(|| Error::Undeclared {
-                    method: parts.method.to_string(),
-                    route: format!("{} (without {{{TENANT_PARAM}}})", parts.uri.path()),
-                })
+            let segment = params.get(TENANT_PARAM).ok_or_else(|| Error::Undeclared {
+                method: parts.method.to_string(),
+                route: format!("{} (without {{{TENANT_PARAM}}})", parts.uri.path()),
+            })?;
+            // Held on the platform, the tenant needs no looking up: the
+            // handler answers for one that does not exist (or replays a
+            // keyed request that deleted it).
+            if grants.on_platform(permission) {
+                return Ok(());
+            }
+            let tenant = TenantRef::parse(segment);
+            let Some(id) = crate::tenants::store::id_of(db.pool(), &tenant).await? else {
+                return Err(Error::TenantNotFound(tenant.to_string()));
+            };
+            if grants.on_tenant(&id, permission) {
+                Ok(())
+            } else if grants.sees_tenant(&id) {
+                Err(forbidden(Scope::Tenant(segment.clone())))
+            } else {
+                Err(Error::TenantNotFound(tenant.to_string()))
+            }
         }
     }
 }

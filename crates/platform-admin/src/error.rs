@@ -8,7 +8,7 @@ use opsdeck_api::tenants::TenantStatus;
 use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, MAX_BODY_BYTES};
 
 use crate::jobs::JobState;
-use crate::roles::{Permission, Role, Scope};
+use crate::roles::{Permission, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -23,9 +23,11 @@ pub enum Error {
     },
     #[error("a valid bearer token is required")]
     Unauthorized,
-    #[error("the {role} role does not grant `{permission}` on {scope}")]
+    /// A known token that may no longer be used; the reason is the message.
+    #[error("{0}; a valid bearer token is required")]
+    TokenRefused(&'static str),
+    #[error("the token's bindings do not grant `{permission}` on {scope}")]
     Forbidden {
-        role: Role,
         permission: Permission,
         scope: Scope,
     },
@@ -95,8 +97,23 @@ pub enum Error {
     },
     #[error("the database holds a value this server cannot read: {0}")]
     Corrupt(String),
-    #[error("a token named `{0}` already exists")]
-    TokenNameTaken(String),
+    #[error("no {kind} `{name}`")]
+    RbacNotFound { kind: &'static str, name: String },
+    #[error("a {kind} named `{name}` already exists")]
+    NameTaken { kind: &'static str, name: String },
+    #[error("cannot grant `{permission}` on {scope}: the caller does not hold it there")]
+    Escalation {
+        permission: Permission,
+        scope: Scope,
+    },
+    #[error("the resource changed since it was read: If-Match does not name its current ETag; read it again")]
+    PreconditionFailed,
+    #[error("the last platform-wide platform-admin binding cannot be removed")]
+    LastPlatformAdmin,
+    #[error("`{0}` is a built-in role and cannot be changed")]
+    BuiltinRoleReadOnly(String),
+    #[error("role `{0}` is still bound; remove its bindings first")]
+    RoleInUse(String),
     #[error("cannot serialize the response: {0}")]
     Serialize(#[from] serde_json::Error),
     #[error("the request handler failed: {0}")]
@@ -135,8 +152,14 @@ impl Error {
             Error::Validation { .. } | Error::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::Unauthorized | Error::TokenRefused(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } | Error::Escalation { .. } => StatusCode::FORBIDDEN,
+            Error::RbacNotFound { .. } => StatusCode::NOT_FOUND,
+            Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Error::NameTaken { .. }
+            | Error::LastPlatformAdmin
+            | Error::BuiltinRoleReadOnly(_)
+            | Error::RoleInUse(_) => StatusCode::CONFLICT,
             Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -157,7 +180,6 @@ impl Error {
             | Error::Corrupt(_)
             | Error::JobTakenOver { .. }
             | Error::JobListen { .. }
-            | Error::TokenNameTaken(_)
             | Error::Serialize(_)
             | Error::Handler(_)
             | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -169,8 +191,14 @@ impl Error {
             Error::MalformedJson(_) => ErrorCode::MalformedJson,
             Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Error::Validation { .. } => ErrorCode::ValidationFailed,
-            Error::Unauthorized => ErrorCode::Unauthorized,
-            Error::Forbidden { .. } => ErrorCode::Forbidden,
+            Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
+            Error::Forbidden { .. } | Error::Escalation { .. } => ErrorCode::Forbidden,
+            Error::RbacNotFound { .. } => ErrorCode::NotFound,
+            Error::NameTaken { .. } => ErrorCode::NameTaken,
+            Error::PreconditionFailed => ErrorCode::PreconditionFailed,
+            Error::LastPlatformAdmin | Error::BuiltinRoleReadOnly(_) | Error::RoleInUse(_) => {
+                ErrorCode::InvalidState
+            }
             Error::TenantNotFound(_) | Error::RouteNotFound(_) | Error::JobNotFound(_) => {
                 ErrorCode::NotFound
             }
@@ -220,7 +248,7 @@ impl IntoResponse for Error {
         }
         let mut response = status.into_response();
         match &self {
-            Error::Unauthorized => {
+            Error::Unauthorized | Error::TokenRefused(_) => {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

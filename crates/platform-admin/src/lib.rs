@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod etag;
 pub mod health;
 pub mod http;
 pub mod idempotency;
@@ -16,6 +17,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
+pub mod rbac;
 pub mod roles;
 pub mod seed;
 pub mod server;
@@ -59,6 +61,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(tenants::routes::router())
         .merge(audit::routes::router())
+        .merge(rbac::routes::router())
 }
 
 /// The whole HTTP API.

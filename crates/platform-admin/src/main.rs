@@ -1,5 +1,5 @@
-//! Command line of the Platform Admin server: serve the API, mint tokens,
-//! seed demo data. Everything it does is a call into the library.
+//! Command line of the Platform Admin server: serve the API, mint bootstrap
+//! tokens, print the route permission table, seed demo data. Everything it does is a call into the library.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -51,6 +51,10 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Print what every route needs: method, route, permission and scope
+    /// (`platform`, `tenant` of the path, or `each_tenant` listed), one
+    /// route a line, tab-separated. The route declarations are the table.
+    Routes,
     /// Insert a deterministic demo set of tenants; running it again adds nothing.
     SeedDemo {
         #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
@@ -94,7 +98,9 @@ impl Limits {
 
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
-    /// Create a token and print it once on stdout; only its hash is stored.
+    /// Create a bootstrap token and print it once on stdout; only its hash
+    /// is stored. It belongs to a service account of the same name, bound
+    /// on the platform to `platform-admin` (`--role admin`) or `viewer`.
     Create {
         #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
         database: String,
@@ -133,6 +139,22 @@ async fn main() -> anyhow::Result<()> {
             stdout.flush()?;
             Ok(())
         }
+        Command::Routes => {
+            let access =
+                platform_admin::access::Access::from_document(&platform_admin::openapi::document());
+            let mut stdout = std::io::stdout().lock();
+            for (route, method, rule) in access.rules() {
+                let (permission, scope) = match rule {
+                    platform_admin::access::Rule::Public => ("-", "public"),
+                    platform_admin::access::Rule::Require(r) => {
+                        (r.permission.as_str(), r.on.as_str())
+                    }
+                };
+                writeln!(stdout, "{method}\t{route}\t{permission}\t{scope}")?;
+            }
+            stdout.flush()?;
+            Ok(())
+        }
         Command::SeedDemo { database, count } => {
             let db = open(&database).await?;
             let inserted = seed::seed_demo(&db, usize::from(count)).await?;
@@ -158,44 +180,54 @@ async fn serve(database: &str, listen: SocketAddr, options: ServeOptions) -> any
         platform_admin::server::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.kind().as_str(), "serving");
+    let shutdown = shutdown_signal();
     {
         // Scripts and tests wait for this line to learn the port.
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{addr}")?;
         stdout.flush()?;
     }
-    platform_admin::server::serve(listener, AppState::new(db), options, shutdown_signal()).await?;
+    platform_admin::server::serve(listener, AppState::new(db), options, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Completes on SIGTERM or SIGINT. The handlers are installed here, before
+/// the address is printed, not when the future is first polled: the accept
+/// loop may serve a first request before it polls the future, and a SIGTERM
+/// sent then would otherwise kill the process instead of stopping it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            match signals {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::warn!(error = %err, "cannot listen for SIGTERM or SIGINT");
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %err, "cannot listen for SIGINT");
+            tracing::warn!(error = %err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 fn init_logging(format: LogFormat) {

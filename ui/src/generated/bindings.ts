@@ -133,6 +133,13 @@ export type ErrorCode =
 "slug_taken" | 
 /**  The target is not in a state that allows this action. */
 "invalid_state" | 
+/**  Another user, group, service account, role or token has this name. */
+"name_taken" | 
+/**
+ *  `If-Match` does not name the resource's current `ETag`: it changed
+ *  since it was read.
+ */
+"precondition_failed" | 
 /**  The same `Idempotency-Key` was sent before with a different body. */
 "idempotency_key_reused" | 
 /**  A request with this `Idempotency-Key` is still being processed. */

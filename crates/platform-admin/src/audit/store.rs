@@ -44,9 +44,11 @@ pub fn historic_id(at: DateTime<Utc>) -> Uuid {
     Uuid::new_v7(ts)
 }
 
-/// Newest first. `before` is the id of the last record of the previous page.
+/// Newest first. `before` is the id of the last record of the previous
+/// page; `within`, when given, are the only targets the caller may see.
 pub async fn list(
     pool: &AnyPool,
+    within: Option<&[String]>,
     target: Option<&str>,
     before: Option<&str>,
     limit: u32,
@@ -55,6 +57,16 @@ pub async fn list(
         String::from("SELECT id, at, actor, action, target, request_id FROM audit_records");
     let mut conditions = Vec::new();
     let mut n = 0;
+    if let Some(within) = within {
+        if within.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (n + 1..=n + within.len())
+            .map(|i| format!("${i}"))
+            .collect();
+        n += within.len();
+        conditions.push(format!("target IN ({})", placeholders.join(", ")));
+    }
     if target.is_some() {
         n += 1;
         conditions.push(format!("target = ${n}"));
@@ -69,6 +81,9 @@ pub async fn list(
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
     let mut query = sqlx::query(&sql);
+    for allowed in within.unwrap_or_default() {
+        query = query.bind(allowed.as_str());
+    }
     if let Some(target) = target {
         query = query.bind(target);
     }

@@ -5,8 +5,8 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::Json;
 use opsdeck_api::tenants::{
     CreateTenant, ListTenants, Tenant, TenantPage, TenantStatus, UpdateTenant,
@@ -19,10 +19,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
+use crate::auth::Principal;
 use crate::db;
 use crate::error::Error;
+use crate::etag;
 use crate::http::{encode_cursor, JsonBody, QueryParams};
 use crate::mutation::Mutation;
+use crate::rbac::Visible;
 use crate::roles::Permission;
 use crate::AppState;
 
@@ -31,7 +34,7 @@ use super::store::{self, ListFilter, TenantRef};
 /// The tenant routes and what each needs.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list).require(Permission::TenantsRead, On::Platform))
+        .routes(routes!(list).require(Permission::TenantsRead, On::EachTenant))
         .routes(routes!(create).require(Permission::TenantsWrite, On::Platform))
         .routes(routes!(get).require(Permission::TenantsRead, On::Tenant))
         .routes(routes!(update).require(Permission::TenantsWrite, On::Tenant))
@@ -52,7 +55,7 @@ pub struct TenantPath {
 const QUERY_MAX: usize = 200;
 
 /// What audit records name a tenant by.
-fn audit_target(slug: &str) -> String {
+pub fn audit_target(slug: &str) -> String {
     format!("tenant:{slug}")
 }
 
@@ -71,7 +74,8 @@ fn tenant_ref(path: Result<Path<TenantPath>, PathRejection>) -> Result<TenantRef
     Ok(TenantRef::parse(&tenant))
 }
 
-/// Lists tenants by slug, a page at a time.
+/// Lists tenants by slug, a page at a time: the tenants the caller holds
+/// `tenants.read` on.
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants", operation_id = "list_tenants",
     params(ListTenants),
     responses(
@@ -79,6 +83,7 @@ fn tenant_ref(path: Result<Path<TenantPath>, PathRejection>) -> Result<TenantRef
         (status = 422, description = "A bad or unknown query parameter.", body = ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Json<TenantPage>, Error> {
     let params = QueryParams::parse(query.as_deref(), &["limit", "cursor", "q", "status"])?;
@@ -100,6 +105,10 @@ pub async fn list(
         after,
         text,
         status,
+        only: match principal.grants.visible(Permission::TenantsRead) {
+            Visible::All => None,
+            Visible::Only(ids) => Some(ids),
+        },
         limit: limit + 1,
     };
     let mut items = store::list(state.db.pool(), &filter).await?;
@@ -152,30 +161,33 @@ pub async fn create(
         .await
 }
 
-/// Reads one tenant.
+/// Reads one tenant; its `ETag` makes a later `PATCH` conditional.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "get_tenant",
     params(TenantPath),
     responses(
-        (status = 200, body = Tenant),
+        (status = 200, body = Tenant, headers(("ETag" = String, description = "Send as `If-Match` with a `PATCH`."))),
         (status = 404, description = "No such tenant.", body = ErrorEnvelope),
         (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
     path: Result<Path<TenantPath>, PathRejection>,
-) -> Result<Json<Tenant>, Error> {
+) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
-    store::get(state.db.pool(), &tenant)
+    let found = store::get(state.db.pool(), &tenant)
         .await?
-        .map(Json)
-        .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))
+        .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
+    let etag = etag::of(&found)?;
+    Ok(etag::with(Json(found).into_response(), &etag))
 }
 
-/// Changes a tenant's name, plan or quotas.
+/// Changes a tenant's name, plan or quotas; with `If-Match`, only if the
+/// tenant is still as it was read.
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "update_tenant",
-    params(TenantPath),
+    params(TenantPath, ("If-Match" = Option<String>, Header, description = "The `ETag` of the tenant as read.")),
     request_body = UpdateTenant,
     responses(
-        (status = 200, description = "Changed.", body = Tenant),
+        (status = 200, description = "Changed.", body = Tenant, headers(("ETag" = String, description = "The tenant's new tag."))),
+        (status = 412, description = "The tenant changed since it was read (`If-Match`).", body = ErrorEnvelope),
         (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
         (status = 404, description = "No such tenant.", body = ErrorEnvelope),
         (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
@@ -184,16 +196,22 @@ pub async fn update(
     State(state): State<AppState>,
     mutation: Mutation,
     path: Result<Path<TenantPath>, PathRejection>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<UpdateTenant>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
     let body = body.normalized();
     check(&body)?;
     let mut tx = state.db.begin().await?;
+    let current = store::get_for_update(&mut tx, state.db.kind(), &tenant)
+        .await?
+        .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
+    etag::check(&headers, &etag::of(&current)?)?;
     let updated = store::update(&mut tx, &tenant, &body, db::now())
         .await?
         .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
-    mutation
+    let tag = etag::of(&updated)?;
+    let response = mutation
         .commit(
             tx,
             "tenant.update",
@@ -201,7 +219,8 @@ pub async fn update(
             StatusCode::OK,
             Some(&updated),
         )
-        .await
+        .await?;
+    Ok(etag::with(response, &tag))
 }
 
 /// Deletes a tenant.

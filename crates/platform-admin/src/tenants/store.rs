@@ -134,6 +134,54 @@ fn insert_statement<'q>(
         .bind(search_text(&tenant.name))
 }
 
+/// The id of the tenant, `None` when there is none.
+pub async fn id_of(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<String>, Error> {
+    let sql = format!("SELECT id FROM tenants WHERE {} = $1", tenant.column());
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|row| row.try_get("id")).transpose()?)
+}
+
+/// (id, slug) of the tenants of these ids that exist.
+pub async fn slugs_by_id(pool: &AnyPool, ids: &[String]) -> Result<Vec<(String, String)>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT id, slug FROM tenants WHERE id IN ({}) ORDER BY slug",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("slug")?)))
+        .collect()
+}
+
+/// The slugs of the tenants of these ids that exist.
+pub async fn slugs_of(pool: &AnyPool, ids: &[String]) -> Result<Vec<String>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT slug FROM tenants WHERE id IN ({}) ORDER BY slug",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.iter().map(|row| Ok(row.try_get("slug")?)).collect()
+}
+
 pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
     get_in(&mut *pool.acquire().await?, tenant).await
 }
@@ -141,6 +189,29 @@ pub async fn get(pool: &AnyPool, tenant: &TenantRef) -> Result<Option<Tenant>, E
 pub async fn get_in(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
     let sql = format!(
         "SELECT {COLUMNS} FROM tenants WHERE {} = $1",
+        tenant.column()
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant.value())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The tenant, locked until the transaction ends on PostgreSQL (SQLite's
+/// write transactions hold the whole database already): what an `If-Match`
+/// is compared with must not change before the update.
+pub async fn get_for_update(
+    conn: &mut AnyConnection,
+    kind: db::DbKind,
+    tenant: &TenantRef,
+) -> Result<Option<Tenant>, Error> {
+    let lock = match kind {
+        db::DbKind::Postgres => " FOR UPDATE",
+        db::DbKind::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tenants WHERE {} = $1{lock}",
         tenant.column()
     );
     let row = sqlx::query(&sql)
@@ -158,6 +229,8 @@ pub struct ListFilter {
     /// Case-insensitive substring of the slug or the name.
     pub text: Option<String>,
     pub status: Option<TenantStatus>,
+    /// Only these tenants (by id); `None` is every tenant.
+    pub only: Option<Vec<String>>,
     pub limit: u32,
 }
 
@@ -180,6 +253,15 @@ pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Er
     if let Some(status) = filter.status {
         binds.push(status.as_str().to_string());
         conditions.push(format!("status = ${}", binds.len()));
+    }
+    if let Some(only) = &filter.only {
+        if only.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = binds.len() + 1;
+        binds.extend(only.iter().cloned());
+        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        conditions.push(format!("id IN ({})", placeholders.join(", ")));
     }
     let mut sql = format!("SELECT {COLUMNS} FROM tenants");
     if !conditions.is_empty() {

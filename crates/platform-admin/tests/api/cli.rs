@@ -22,6 +22,34 @@ async fn run(args: &[&str]) -> std::process::Output {
         .unwrap_or_else(|e| panic!("platform-admin {args:?}: {e:#}"))
 }
 
+/// The route table printed is the one the server enforces.
+#[tokio::test]
+async fn routes_prints_every_route_with_its_permission() {
+    let out = run(&["routes"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    for expected in [
+        "GET\t/v1/health\t-\tpublic",
+        "GET\t/v1/tenants\ttenants.read\teach_tenant",
+        "DELETE\t/v1/tenants/{tenant}\ttenants.delete\ttenant",
+        "POST\t/v1/rbac/bindings\trbac.write\teach_tenant",
+        "POST\t/v1/rbac/tokens\trbac.write\tplatform",
+    ] {
+        assert!(
+            lines.contains(&expected),
+            "{expected} missing from:\n{stdout}"
+        );
+    }
+    let access =
+        platform_admin::access::Access::from_document(&platform_admin::openapi::document());
+    assert_eq!(lines.len(), access.rules().count());
+}
+
 async fn count(db: &Db, table: &str) -> i64 {
     use sqlx::Row as _;
     sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
@@ -58,6 +86,28 @@ async fn token_create_prints_only_the_token(backend: Backend) {
     assert!(secret
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    // The bootstrap is a service account of the token's name, bound to
+    // `viewer` on the platform.
+    {
+        use sqlx::Row as _;
+        let db = Db::connect(&test_db.url).await.expect("open");
+        let row = sqlx::query(
+            "SELECT s.name, b.role, b.tenant_id FROM api_tokens t \
+             JOIN rbac_service_accounts s ON s.id = t.service_account_id \
+             JOIN rbac_bindings b ON b.subject_kind = 'service_account' AND b.subject_id = s.id",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("one token, account and binding");
+        assert_eq!(row.try_get::<String, _>("name").expect("name"), "ci");
+        assert_eq!(row.try_get::<String, _>("role").expect("role"), "viewer");
+        assert_eq!(
+            row.try_get::<Option<String>, _>("tenant_id")
+                .expect("scope"),
+            None
+        );
+        db.close().await;
+    }
 
     let again = run(&[
         "token",

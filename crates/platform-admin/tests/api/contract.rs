@@ -204,15 +204,116 @@ impl Operation {
         }
     }
 
-    /// The path with `tenant` in place of `{tenant}`.
-    fn url_path(&self, tenant: &str) -> String {
-        let path = self.path.replace("{tenant}", tenant);
+    /// The path with `tenant` in place of `{tenant}`, and the fixture's
+    /// objects in place of the other parameters.
+    fn url_path(&self, tenant: &str, fixture: &Fixture) -> String {
+        let path = fixture.fill(&self.path, tenant);
         assert!(
             !path.contains('{'),
             "{}: the contract test cannot fill this path's parameters; teach it how",
             self.name()
         );
         path
+    }
+}
+
+/// Objects the rbac routes' paths and bodies name, made through the API.
+pub struct Fixture {
+    pub user_id: String,
+    pub user_email: String,
+    pub group: String,
+    pub role: String,
+    pub binding: String,
+    pub token: String,
+}
+
+impl Fixture {
+    /// Makes them as the admin; `tag` keeps the names of several fixtures
+    /// on one server apart.
+    pub async fn make(srv: &Server, tag: &str) -> Fixture {
+        Fixture::make_bound(srv, tag, "viewer", None).await
+    }
+
+    /// The same, the user's binding being `role` on `tenant` (or the platform).
+    pub async fn make_bound(
+        srv: &Server,
+        tag: &str,
+        bound_to: &str,
+        tenant: Option<&str>,
+    ) -> Fixture {
+        let ok = |reply: &Reply, what: &str| {
+            assert_eq!(reply.status, StatusCode::CREATED, "{what}: {}", reply.text);
+        };
+        let email = format!("{tag}-user@example.test");
+        let user = srv
+            .send(
+                Method::POST,
+                "/v1/rbac/users",
+                &json!({"email": email, "display_name": "Fixture"}),
+            )
+            .await;
+        ok(&user, "user");
+        let user_id = user.body["id"].as_str().expect("id").to_string();
+        let group = format!("{tag}-group");
+        ok(
+            &srv.send(Method::POST, "/v1/rbac/groups", &json!({"name": group}))
+                .await,
+            "group",
+        );
+        let role = format!("{tag}-role");
+        ok(
+            &srv.send(
+                Method::POST,
+                "/v1/rbac/roles",
+                &json!({"name": role, "permissions": ["tenants.read"]}),
+            )
+            .await,
+            "role",
+        );
+        let binding = srv
+            .send(
+                Method::POST,
+                "/v1/rbac/bindings",
+                &json!({"subject": {"kind": "user", "id": user_id}, "role": bound_to, "tenant": tenant}),
+            )
+            .await;
+        ok(&binding, "binding");
+        let token = format!("{tag}-token");
+        ok(
+            &srv.send(
+                Method::POST,
+                "/v1/rbac/tokens",
+                &json!({"name": token, "owner": {"kind": "user", "id": user_id}}),
+            )
+            .await,
+            "token",
+        );
+        Fixture {
+            user_id,
+            user_email: email,
+            group,
+            role,
+            binding: binding.body["id"].as_str().expect("id").to_string(),
+            token,
+        }
+    }
+
+    /// `route` with its parameters filled: `{tenant}` with `tenant`, the
+    /// others with this fixture's objects.
+    pub fn fill(&self, route: &str, tenant: &str) -> String {
+        let route = if route == "/v1/rbac/who-can" {
+            format!("{route}?permission=tenants.read&tenant={tenant}")
+        } else {
+            route.to_string()
+        };
+        route
+            .replace("{tenant}", tenant)
+            .replace("{user}", &self.user_email)
+            .replace("{subject}", &self.user_email)
+            .replace("{group}", &self.group)
+            .replace("{role}", &self.role)
+            .replace("{binding}", &self.binding)
+            .replace("{token}", &self.token)
     }
 }
 
@@ -223,10 +324,52 @@ fn unique_slug() -> String {
     format!("ct-{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// `path_and_query` with `param` (`name=value`) in place of any parameter
+/// of that name the valid request has.
+fn with_param(path_and_query: &str, param: &str) -> String {
+    let name = param.split('=').next().unwrap_or_default();
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut pairs: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(name))
+        .collect();
+    pairs.push(param);
+    format!("{path}?{}", pairs.join("&"))
+}
+
 /// A valid body and one with a field the validation refuses, for each
 /// request body schema in the document.
-fn sample_bodies(schema: &str, unique: &str) -> (Value, Value) {
+pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, Value) {
+    let user = json!({"kind": "user", "id": fixture.user_id});
     match schema {
+        "CreateUser" => (
+            json!({"email": format!("{unique}@example.test"), "display_name": "Contract"}),
+            json!({"email": "not-an-email", "display_name": "Contract"}),
+        ),
+        "UpdateUser" => (
+            json!({"display_name": "Contract renamed"}),
+            json!({"display_name": ""}),
+        ),
+        "CreateGroup" => (json!({"name": unique}), json!({"name": " "})),
+        "CreateServiceAccount" => (json!({"name": unique}), json!({"name": ""})),
+        "CreateRole" => (
+            json!({"name": unique, "permissions": ["tenants.read"]}),
+            json!({"name": unique, "permissions": ["tenants.destroy"]}),
+        ),
+        "UpdateRole" => (
+            json!({"permissions": ["tenants.read", "audit.read"]}),
+            json!({"permissions": []}),
+        ),
+        "CreateBinding" => (
+            json!({"subject": user, "role": "viewer"}),
+            json!({"subject": user, "role": ""}),
+        ),
+        "CreateToken" => (
+            json!({"name": unique, "owner": user}),
+            json!({"name": unique, "owner": {"kind": "group", "id": "x"}}),
+        ),
         "CreateTenant" => (
             json!({"slug": unique, "name": "Contract"}),
             json!({"slug": unique, "name": "Contract", "quotas": {"max_users": 0}}),
@@ -254,6 +397,7 @@ struct Request {
 /// What one operation answered, and what went wrong with it.
 struct Drive<'a> {
     srv: &'a Server,
+    fixture: &'a Fixture,
     op: &'a Operation,
     failures: Vec<String>,
     succeeded: bool,
@@ -323,13 +467,13 @@ impl<'a> Drive<'a> {
     /// A valid request of the operation, by `token`, on `tenant`; a body
     /// that creates something names a new slug.
     fn valid(&self, tenant: &str, token: Option<&str>) -> Request {
-        let body = self
-            .op
-            .body_schema
-            .as_deref()
-            .map(|schema| sample_bodies(schema, &unique_slug()).0.to_string());
+        let body = self.op.body_schema.as_deref().map(|schema| {
+            sample_bodies(schema, &unique_slug(), self.fixture)
+                .0
+                .to_string()
+        });
         Request {
-            path_and_query: self.op.url_path(tenant),
+            path_and_query: self.op.url_path(tenant, self.fixture),
             token: token.map(str::to_string),
             content_type: body.as_ref().map(|_| "application/json"),
             body,
@@ -348,10 +492,11 @@ async fn token_id(srv: &Server, token: &str) -> String {
         .token_id
 }
 
-async fn drive(srv: &Server, op: &Operation) -> Vec<String> {
+async fn drive(srv: &Server, op: &Operation, fixture: &Fixture) -> Vec<String> {
     let mut d = Drive {
         srv,
         op,
+        fixture,
         failures: Vec::new(),
         succeeded: false,
     };
@@ -477,7 +622,7 @@ async fn drive(srv: &Server, op: &Operation) -> Vec<String> {
             "unsupported_media_type",
         )
         .await;
-        let (good, invalid) = sample_bodies(&schema, &unique_slug());
+        let (good, invalid) = sample_bodies(&schema, &unique_slug(), d.fixture);
         let invalid = Request {
             body: Some(invalid.to_string()),
             ..valid.clone()
@@ -605,7 +750,7 @@ async fn drive(srv: &Server, op: &Operation) -> Vec<String> {
         }
         for (case, query) in bad {
             let request = Request {
-                path_and_query: format!("{base}?{query}"),
+                path_and_query: with_param(&base, &query),
                 ..d.valid(&target, Some(&admin))
             };
             d.expect(
@@ -643,7 +788,9 @@ on_both_databases! {
         assert!(operations.len() >= 9, "only {} operations in the document", operations.len());
         let mut failures = Vec::new();
         for op in &operations {
-            failures.extend(drive(srv, op).await);
+            // Each operation gets objects of its own: some routes delete theirs.
+            let fixture = Fixture::make(srv, &unique_slug()).await;
+            failures.extend(drive(srv, op, &fixture).await);
         }
         assert!(failures.is_empty(), "{} contract failures:\n{}", failures.len(), failures.join("\n"));
     }

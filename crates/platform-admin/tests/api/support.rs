@@ -72,7 +72,12 @@ pub struct Server {
 
 impl Server {
     pub async fn start(backend: Backend, test: &str) -> Server {
-        let test_db = TestDb::new(backend, test).await;
+        Server::on(TestDb::new(backend, test).await).await
+    }
+
+    /// A server on a database the test prepared (with data written before
+    /// the server's migrations, say).
+    pub async fn on(test_db: TestDb) -> Server {
         let db = Db::connect(&test_db.url).await.expect("open database");
         let admin = auth::create_token(&db, "admin", Role::Admin)
             .await
