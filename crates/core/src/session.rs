@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
+use crate::alerts::AlertmanagerClient;
 use crate::client::AdminClient;
 use crate::console::Console;
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ pub struct Session {
 struct Inner {
     profile: Profile,
     admin: AdminClient,
+    /// One client per Alertmanager the profile names (none, one, or the
+    /// members of an HA cluster).
+    alertmanagers: Vec<AlertmanagerClient>,
     store: Store,
     /// The last tenant list this session fetched or fell back to, so the
     /// window can filter it without a round trip to the server.
@@ -39,11 +43,17 @@ struct Inner {
 }
 
 impl Session {
-    pub(crate) fn new(profile: Profile, admin: AdminClient, store: Store) -> Self {
+    pub(crate) fn new(
+        profile: Profile,
+        admin: AdminClient,
+        alertmanagers: Vec<AlertmanagerClient>,
+        store: Store,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 profile,
                 admin,
+                alertmanagers,
                 store,
                 tenants: SyncMutex::new(None),
             }),
@@ -57,6 +67,10 @@ impl Session {
 
     pub(crate) fn admin(&self) -> &AdminClient {
         &self.inner.admin
+    }
+
+    pub(crate) fn alertmanagers(&self) -> &[AlertmanagerClient] {
+        &self.inner.alertmanagers
     }
 
     pub(crate) fn store(&self) -> &Store {
