@@ -349,6 +349,11 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
             .collect(),
         other => vec![format!("error: {other}")],
     };
+    if let Error::NoAlertmanager { profile } = core {
+        lines.push(format!(
+            "hint: name one with `opsdeck profile set {profile} --alertmanager-url <url>`"
+        ));
+    }
     if let Some(line) = core
         .remedy()
         .as_ref()
