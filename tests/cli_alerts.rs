@@ -239,6 +239,18 @@ fn a_silence_made_by_opsdeck_mutes_the_alert_as_amtool_sees_it_and_expire_unmute
         .json();
     assert_eq!(all["items"][0]["state"], "expired");
 
+    let missing = s
+        .cli
+        .run(&[
+            "alerts",
+            "expire",
+            "11111111-2222-4333-8444-555555555555",
+            "--json",
+        ])
+        .failure();
+    let report: Value = serde_json::from_str(missing.stderr.trim()).expect("JSON error");
+    assert_eq!(report["code"], "silence_not_found", "{report}");
+
     let unknown = s
         .cli
         .run(&["alerts", "expire", "not-an-id", "--json"])

@@ -1023,8 +1023,11 @@ impl<'s> Alerts<'s> {
             match client.expire_silence(id).await {
                 Ok(()) => expired = true,
                 Err(e) if e.is_offline() => last = Some((client.url(), e)),
-                // Not known there, or already expired there.
-                Err(Error::AlertmanagerRefused { status, .. }) if status == 404 => {}
+                // Not known there (0.25 answers 500 "silence not found";
+                // an expired one is expired again with 200).
+                Err(Error::AlertmanagerRefused {
+                    status, message, ..
+                }) if status == 404 || message.contains("not found") => {}
                 Err(e) if expired => {
                     tracing::warn!(error = %e, "a member of the cluster refused to expire the silence");
                 }
@@ -1035,12 +1038,9 @@ impl<'s> Alerts<'s> {
             return Ok(());
         }
         match last {
-            Some(_) if self.clients().len() == 1 => Err(self.all_down(last)),
-            Some(down) => {
-                // Those that answered do not know it; the one that did not
-                // answer might.
-                Err(self.all_down(Some(down)))
-            }
+            // Those that answered do not know it; one that did not answer
+            // might: not found is not a safe thing to say.
+            Some(down) => Err(self.all_down(Some(down))),
             None => Err(Error::SilenceNotFound {
                 id: id.to_string(),
                 profile: self.profile().name.clone(),
