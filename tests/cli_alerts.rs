@@ -607,3 +607,71 @@ fn profiles_name_several_alertmanagers_with_the_admin_urls_rules() {
         no_am.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_groups_of_an_ha_pair_merge_by_receiver_and_labels() {
+    use opsdeck_core::secrets::{MemorySecrets, Token};
+    use opsdeck_core::{AlertFilter, Console, MonitoringUrls, Paths, Tier};
+
+    let (a, b) = opsdeck_tests::blocking(|| {
+        (
+            Alertmanager::start().expect("a"),
+            Alertmanager::start().expect("b"),
+        )
+    });
+    let both = json!([
+        alert("HighErrorRate", "critical", "failing"),
+        alert("DiskFilling", "warning", "filling"),
+    ]);
+    opsdeck_tests::blocking(|| {
+        a.post_alerts(&both).expect("post a");
+        b.post_alerts(&both).expect("post b");
+        b.post_alerts(&json!([alert("OnlyOnB", "info", "b")]))
+            .expect("post b");
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let console = Console::open(
+        Paths::under(dir.path()),
+        std::sync::Arc::new(MemorySecrets::default()),
+    )
+    .await
+    .expect("console");
+    let urls = MonitoringUrls {
+        prometheus_url: None,
+        alertmanager_urls: Some(vec![a.url.clone(), b.url.clone()]),
+    };
+    console
+        .profile_add_with(
+            "ops",
+            Tier::Dev,
+            "http://127.0.0.1:9",
+            &urls,
+            Some(Token::new("t").expect("token")),
+            true,
+        )
+        .await
+        .expect("profile");
+    let session = console.session(None).await.expect("session");
+    let groups = opsdeck_tests::within("alert groups", Duration::from_secs(30), async {
+        session
+            .alerts()
+            .expect("alerts")
+            .groups(&AlertFilter::default())
+            .await
+    })
+    .await
+    .expect("in time")
+    .expect("groups");
+    // The default route groups nothing by label: one group of every alert,
+    // each alert once though both members hold it.
+    assert_eq!(groups.items.len(), 1, "{groups:?}");
+    let mut names: Vec<&str> = groups.items[0]
+        .alerts
+        .iter()
+        .filter_map(|alert| alert.label("alertname"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["DiskFilling", "HighErrorRate", "OnlyOnB"]);
+    assert_eq!(groups.items[0].receiver, "nowhere");
+    assert_eq!(groups.answered, [a.url.clone(), b.url.clone()]);
+}
