@@ -346,22 +346,71 @@ fn an_ha_pair_is_merged_by_fingerprint_and_lists_with_one_member_down() {
     );
     assert_eq!(listed["answered"], json!([a.url, b.url]));
 
-    b.stop();
+    a.stop();
     let (run, took) = s
         .cli
         .run_within(&["alerts", "list", "--json"], "", Duration::from_secs(60));
     let listed = run.success().json();
-    assert_eq!(names(&listed), ["HighErrorRate", "OnlyOnA"]);
-    assert_eq!(listed["unreachable"][0]["url"], b.url.as_str(), "{listed}");
+    assert_eq!(names(&listed), ["HighErrorRate", "OnlyOnB"]);
+    assert_eq!(listed["unreachable"][0]["url"], a.url.as_str(), "{listed}");
     assert!(took < Duration::from_secs(15), "took {took:?}");
     let plain = s.cli.run(&["alerts", "list"]).success();
     assert!(
-        plain.stderr.contains(&b.url) && plain.stderr.contains("did not answer"),
+        plain.stderr.contains(&a.url) && plain.stderr.contains("did not answer"),
         "{}",
         plain.stderr
     );
 
-    a.stop();
+    // A silence goes to the member that answers.
+    let id = s
+        .cli
+        .run(&[
+            "alerts",
+            "silence",
+            "--matcher",
+            "alertname=OnlyOnB",
+            "--duration",
+            "1h",
+            "--comment",
+            "a is down",
+        ])
+        .success()
+        .stdout
+        .trim()
+        .to_string();
+    let on_b = b
+        .amtool_json(&["silence", "query", "-o", "json"])
+        .expect("amtool on b");
+    assert_eq!(on_b[0]["id"], id.as_str(), "{on_b}");
+    let silences = s
+        .cli
+        .run(&["alerts", "silences", "--json"])
+        .success()
+        .json();
+    assert_eq!(silences["items"][0]["id"], id.as_str());
+    assert_eq!(silences["unreachable"][0]["url"], a.url.as_str());
+
+    b.stop();
+    let no_silence = s
+        .cli
+        .run(&[
+            "alerts",
+            "silence",
+            "--matcher",
+            "alertname=X",
+            "--duration",
+            "1h",
+            "--comment",
+            "c",
+        ])
+        .failure();
+    assert!(
+        no_silence
+            .stderr
+            .contains("no Alertmanager of profile ops answered"),
+        "{}",
+        no_silence.stderr
+    );
     let down = s.cli.run(&["alerts", "list"]).failure();
     assert!(
         down.stderr

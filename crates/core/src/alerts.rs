@@ -787,13 +787,17 @@ impl<'s> Alerts<'s> {
         let mut answers = Vec::new();
         let mut unreachable = Vec::new();
         let mut refused = None;
+        let mut offline = 0;
         for (url, result) in results {
             match result {
                 Ok(answer) => answers.push((url, answer)),
-                Err(e) if e.is_offline() => unreachable.push(Unreachable {
-                    url,
-                    message: e.to_string(),
-                }),
+                Err(e) if e.is_offline() => {
+                    offline += 1;
+                    unreachable.push(Unreachable {
+                        url,
+                        message: e.to_string(),
+                    })
+                }
                 Err(e) => {
                     // An Alertmanager that answers nonsense is as good as
                     // down for the merge, but its error is the one to show
@@ -807,18 +811,20 @@ impl<'s> Alerts<'s> {
             }
         }
         if answers.is_empty() {
-            if let Some(e) = refused {
-                if unreachable.len() == 1 {
-                    return Err(e);
-                }
+            // Every one answered, with something Opsdeck refuses: that is
+            // the error, not "unreachable".
+            if let (Some(e), 0) = (refused, offline) {
+                return Err(e);
             }
             return Err(Error::AlertmanagersUnreachable {
                 profile: self.profile().name.clone(),
                 failures: unreachable.into_iter().map(|u| u.message).collect(),
             });
         }
+        // The caller names them from the merged view; a log line too would
+        // say it twice.
         for u in &unreachable {
-            tracing::warn!(url = %u.url, error = %u.message, "an Alertmanager of the profile did not answer");
+            tracing::debug!(url = %u.url, error = %u.message, "an Alertmanager did not answer");
         }
         Ok(Fanned {
             answers,
@@ -986,15 +992,15 @@ impl<'s> Alerts<'s> {
                 place(self.profile())
             ),
         )?;
-        let mut last = None;
+        let mut down = Vec::new();
         for client in self.clients() {
             match client.create_silence(silence).await {
                 Ok(id) => return Ok(id),
-                Err(e) if e.is_offline() => last = Some((client.url(), e)),
+                Err(e) if e.is_offline() => down.push(e.to_string()),
                 Err(e) => return Err(e),
             }
         }
-        Err(self.all_down(last))
+        Err(self.all_down(down))
     }
 
     /// Expires a silence on the Alertmanagers that know it. On production
@@ -1018,11 +1024,11 @@ impl<'s> Alerts<'s> {
             ),
         )?;
         let mut expired = false;
-        let mut last = None;
+        let mut down = Vec::new();
         for client in self.clients() {
             match client.expire_silence(id).await {
                 Ok(()) => expired = true,
-                Err(e) if e.is_offline() => last = Some((client.url(), e)),
+                Err(e) if e.is_offline() => down.push(e.to_string()),
                 // Not known there (0.25 answers 500 "silence not found";
                 // an expired one is expired again with 200).
                 Err(Error::AlertmanagerRefused {
@@ -1037,21 +1043,21 @@ impl<'s> Alerts<'s> {
         if expired {
             return Ok(());
         }
-        match last {
-            // Those that answered do not know it; one that did not answer
-            // might: not found is not a safe thing to say.
-            Some(down) => Err(self.all_down(Some(down))),
-            None => Err(Error::SilenceNotFound {
+        if down.is_empty() {
+            return Err(Error::SilenceNotFound {
                 id: id.to_string(),
                 profile: self.profile().name.clone(),
-            }),
+            });
         }
+        // Those that answered do not know it; one that did not answer might:
+        // "not found" is not a safe thing to say.
+        Err(self.all_down(down))
     }
 
-    fn all_down(&self, last: Option<(String, Error)>) -> Error {
+    fn all_down(&self, failures: Vec<String>) -> Error {
         Error::AlertmanagersUnreachable {
             profile: self.profile().name.clone(),
-            failures: last.map(|(_, e)| vec![e.to_string()]).unwrap_or_default(),
+            failures,
         }
     }
 
