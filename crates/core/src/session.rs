@@ -1,5 +1,5 @@
 //! [`Session`]: one profile opened for work. It holds the resolved profile,
-//! its clients (the admin API now; Prometheus and Alertmanager later) and the
+//! its clients (the admin API, its Alertmanagers; Prometheus later) and the
 //! token read from the keyring once, so a run of actions does not re-read
 //! `profiles.toml` or ask the keyring over D-Bus each time.
 //!
