@@ -1,6 +1,6 @@
 //! The one harness of Opsdeck's tests: the real servers a test needs
-//! (platform-admin, PostgreSQL, the desktop app's WebDriver, a hostile HTTP
-//! server), each started for one test on an address it bound itself, with
+//! (platform-admin, PostgreSQL, Alertmanager, the desktop app's WebDriver,
+//! a hostile HTTP server), each started for one test on an address it bound itself, with
 //! its own temp dir, and stopped when the test ends, even when it fails.
 //! The end-to-end tests in `tests/` and the platform-admin crate's tests both
 //! use it (the crate takes this package as a dev-dependency).
@@ -16,6 +16,7 @@
 //! ([`port::retry_on_collision`], with [`port::held_by`] to tell the
 //! program's own listener from a stranger's).
 
+pub mod alertmanager;
 pub mod cli;
 pub mod desktop;
 pub mod hostile;
@@ -29,6 +30,7 @@ pub mod wait;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+pub use alertmanager::Alertmanager;
 pub use cli::{Cli, Run};
 pub use http::{Http, Response};
 pub use platform_admin::{Backend, PlatformAdmin};

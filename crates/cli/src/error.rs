@@ -37,6 +37,10 @@ pub enum CliError {
     /// Typing the token at the prompt was given up (Ctrl-C, Ctrl-D or an empty line).
     #[error("no token typed for profile `{profile}`; nothing was stored")]
     NothingTyped { profile: String },
+
+    /// `profile set` with nothing to set.
+    #[error("nothing to set: give --prometheus-url or --alertmanager-url")]
+    NothingToSet,
 }
 
 impl CliError {
@@ -47,6 +51,7 @@ impl CliError {
             CliError::StaleRefused { .. } => "stale_refused",
             CliError::NoTerminal { .. } => "no_terminal",
             CliError::NothingTyped { .. } => "nothing_typed",
+            CliError::NothingToSet => "invalid_input",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `opsdeck`: every Opsdeck capability from the terminal. Each subcommand
 //! parses its arguments, calls core, and prints; the rules live in core.
 
+mod alerts;
 mod error;
 mod output;
 mod profiles;
@@ -51,6 +52,9 @@ enum Command {
     /// Tenants: list, inspect, create, change, suspend, resume, delete.
     #[command(subcommand)]
     Tenants(tenants::TenantsCommand),
+    /// Alerts and silences from the profile's Alertmanagers.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
 }
 
 /// How a command that did its work ended.
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
     let json = cli.json;
     let words = match cli.command {
         Command::Tenants(_) => output::Words::Tenants,
+        Command::Alerts(_) => output::Words::Alerts,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
     };
@@ -127,6 +132,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Profile(cmd) => profiles::run(&console, &out, cmd).await?,
         Command::Login(args) => profiles::login(&console, &out, args).await?,
         Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
+        Command::Alerts(cmd) => alerts::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -349,7 +349,16 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
             .collect(),
         other => vec![format!("error: {other}")],
     };
-    if let Some(line) = core.remedy().as_ref().and_then(remedy_line) {
+    if let Error::NoAlertmanager { profile } = core {
+        lines.push(format!(
+            "hint: name one with `opsdeck profile set {profile} --alertmanager-url <url>`"
+        ));
+    }
+    if let Some(line) = core
+        .remedy()
+        .as_ref()
+        .and_then(|remedy| remedy_line(remedy, words_of))
+    {
         lines.push(line);
     }
     lines
@@ -361,6 +370,7 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
 pub enum Words {
     Tenants,
     Profile,
+    Alerts,
     Other,
 }
 
@@ -379,13 +389,20 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Profile, "name") => "the profile name",
         (Words::Profile, "admin_url") => "--admin-url",
         (Words::Profile, "tier") => "--tier",
+        (Words::Profile, "prometheus_url") => "--prometheus-url",
+        (Words::Profile, "alertmanager_urls") => "--alertmanager-url",
+        (Words::Alerts, "matchers") => "--matcher",
+        (Words::Alerts, "filter") => "--filter",
+        (Words::Alerts, "duration") => "--duration",
+        (Words::Alerts, "comment") => "--comment",
+        (Words::Alerts, "silence") => "the silence id",
         (_, other) => return other.to_string(),
     };
     typed.to_string()
 }
 
 /// Core's remedy, worded as what to type in a terminal.
-fn remedy_line(remedy: &Remedy) -> Option<String> {
+fn remedy_line(remedy: &Remedy, words_of: Words) -> Option<String> {
     match remedy {
         Remedy::SignIn { profile } => Some(format!(
             "hint: store a token with `opsdeck login {profile}` (scripts: `opsdeck login {profile} --token-stdin`)"
@@ -398,6 +415,9 @@ fn remedy_line(remedy: &Remedy) -> Option<String> {
             "hint: start and unlock a Secret Service (GNOME Keyring, KWallet, KeePassXC), then run the command again"
                 .to_string(),
         ),
+        Remedy::Confirm { target } if words_of == Words::Alerts => Some(format!(
+            "hint: type `{target}` at the prompt, or pass `--confirm '{target}'`"
+        )),
         Remedy::Confirm { target } => Some(format!(
             "hint: type the slug at the prompt, or pass `--confirm {target}`"
         )),

@@ -6,7 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 use opsdeck_core::console::LoginCheck;
 use opsdeck_core::secrets::Token;
-use opsdeck_core::{Console, Error, Tier};
+use opsdeck_core::{Console, Error, MonitoringUrls, ProfileEntry, Tier};
 
 use crate::error::{CliError, Result};
 use crate::output::Output;
@@ -28,6 +28,16 @@ pub enum ProfileCommand {
         /// Make it the current profile.
         #[arg(long = "use")]
         make_current: bool,
+        #[command(flatten)]
+        urls: UrlArgs,
+    },
+    /// Change a profile's Prometheus or Alertmanager URLs (what is not
+    /// given stays as it is).
+    Set {
+        /// Name of the profile.
+        name: String,
+        #[command(flatten)]
+        urls: UrlArgs,
     },
     /// List profiles; the current one is marked `*`.
     List,
@@ -43,6 +53,29 @@ pub enum ProfileCommand {
         /// Name of the profile.
         name: String,
     },
+}
+
+/// The monitoring URLs of a profile, with the admin URL's rules.
+#[derive(Args)]
+pub struct UrlArgs {
+    /// Base URL of Prometheus's HTTP API (plain http only to a loopback
+    /// address); an empty value clears it.
+    #[arg(long, value_name = "URL")]
+    prometheus_url: Option<String>,
+    /// Base URL of Alertmanager's API; repeat it for each member of an HA
+    /// cluster (their alerts are merged). Replaces the profile's list; an
+    /// empty value clears it.
+    #[arg(long, value_name = "URL")]
+    alertmanager_url: Vec<String>,
+}
+
+impl UrlArgs {
+    fn urls(self) -> MonitoringUrls {
+        MonitoringUrls {
+            prometheus_url: self.prometheus_url,
+            alertmanager_urls: (!self.alertmanager_url.is_empty()).then_some(self.alertmanager_url),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -67,16 +100,39 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
             admin_url,
             tier,
             make_current,
+            urls,
         } => {
             let entry = console
-                .profile_add(&name, tier, &admin_url, None, make_current)
+                .profile_add_with(&name, tier, &admin_url, &urls.urls(), None, make_current)
                 .await?;
             if out.json {
                 out.json(&entry);
             } else {
                 out.note(&format!(
-                    "added profile `{}` ({}) → {}\nnext: opsdeck login {}",
-                    entry.name, entry.tier, entry.admin_url, entry.name
+                    "added profile `{}` ({}) → {}{}\nnext: opsdeck login {}",
+                    entry.name,
+                    entry.tier,
+                    entry.admin_url,
+                    monitoring(&entry),
+                    entry.name
+                ));
+            }
+        }
+        ProfileCommand::Set { name, urls } => {
+            let urls = urls.urls();
+            if urls.is_empty() {
+                return Err(CliError::NothingToSet);
+            }
+            let entry = console.profile_set(&name, &urls).await?;
+            if out.json {
+                out.json(&entry);
+            } else {
+                out.note(&format!(
+                    "profile `{}` ({}) → {}{}",
+                    entry.name,
+                    entry.tier,
+                    entry.admin_url,
+                    monitoring(&entry)
                 ));
             }
         }
@@ -142,6 +198,18 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
         }
     }
     Ok(())
+}
+
+/// The monitoring URLs of a profile, one line each, for people.
+fn monitoring(entry: &ProfileEntry) -> String {
+    let mut text = String::new();
+    if let Some(url) = &entry.prometheus_url {
+        text.push_str(&format!("\n  prometheus: {url}"));
+    }
+    for url in &entry.alertmanager_urls {
+        text.push_str(&format!("\n  alertmanager: {url}"));
+    }
+    text
 }
 
 pub async fn login(console: &Console, out: &Output, args: LoginArgs) -> Result<()> {

@@ -389,9 +389,9 @@ async fn list(tenants: &Tenants<'_>, out: &Output, args: ListArgs) -> Result<Don
     Ok(done)
 }
 
-/// Runs `run` with the confirmation given; where core answers that the slug
-/// must be typed, shows core's preflight, asks for it, and runs again.
-async fn confirmed<T, F, Fut>(out: &Output, given: Option<String>, run: F) -> Result<T>
+/// Runs `run` with the confirmation given; where core answers that the
+/// target must be typed, shows core's preflight, asks for it, and runs again.
+pub(crate) async fn confirmed<T, F, Fut>(out: &Output, given: Option<String>, run: F) -> Result<T>
 where
     F: Fn(Option<String>) -> Fut,
     Fut: Future<Output = opsdeck_core::Result<T>>,
@@ -403,12 +403,14 @@ where
         Err(Error::ConfirmationRequired {
             action,
             target,
+            noun,
             summary,
         }) if !out.json => {
             out.note(&summary);
             let typed = prompt(
-                &format!("Type the slug `{target}` to {action} it: "),
+                &format!("Type the {noun} `{target}` to {action} it: "),
                 &target,
+                &noun,
                 &action,
                 &summary,
             )?;
@@ -450,12 +452,19 @@ async fn act(
 
 /// Reads the confirmation from the terminal; without one, refuses. Only the
 /// line's end is taken off: core compares what was typed exactly.
-fn prompt(question: &str, want: &str, action: &str, summary: &str) -> opsdeck_core::Result<String> {
+fn prompt(
+    question: &str,
+    want: &str,
+    noun: &str,
+    action: &str,
+    summary: &str,
+) -> opsdeck_core::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(Error::ConfirmationRequired {
             action: action.to_string(),
             target: want.to_string(),
+            noun: noun.to_string(),
             summary: summary.to_string(),
         });
     }

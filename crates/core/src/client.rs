@@ -57,7 +57,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Full jitter: a random wait in `[0, min(cap, base·2^n))`.
-    fn delay(&self, retry: u32) -> Duration {
+    pub(crate) fn delay(&self, retry: u32) -> Duration {
         let ceiling = self
             .base
             .saturating_mul(2u32.saturating_pow(retry))
@@ -443,7 +443,11 @@ impl AdminClient {
 
 /// The body of `response`, read as it arrives and given up on as soon as it
 /// is larger than `limit`: a server cannot make the console hold more.
-async fn read_capped(url: &Url, mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>> {
+pub(crate) async fn read_capped(
+    url: &Url,
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>> {
     let status = response.status().as_u16();
     let too_large = || Error::ResponseTooLarge {
         url: url.to_string(),
@@ -512,7 +516,7 @@ impl Pages {
 
 /// A transport failure in the user's terms: the server's address and the
 /// root cause ("Connection refused"), not reqwest's chain of wrappers.
-fn transport_error(url: &Url, e: reqwest::Error) -> Error {
+pub(crate) fn transport_error(url: &Url, e: reqwest::Error) -> Error {
     let server = url.origin().ascii_serialization();
     if e.is_timeout() {
         return Error::Timeout { url: server };

@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
+use crate::alerts::AlertmanagerClient;
 use crate::client::{AdminClient, RetryPolicy, Timeouts};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::profiles::{Profile, ProfileEntry, ProfileList, ProfilesFile, ProfilesLock, Tier};
+use crate::profiles::{
+    MonitoringUrls, Profile, ProfileEntry, ProfileList, ProfilesFile, ProfilesLock, Tier,
+};
 use crate::secrets::{self, OsKeyring, SharedSecrets, Token};
 use crate::session::Session;
 use crate::store::{server_key, Store};
@@ -129,7 +132,30 @@ impl Console {
         token: Option<Token>,
         make_current: bool,
     ) -> Result<ProfileEntry> {
-        let profile = Profile::new(name, tier, admin_url)?;
+        self.profile_add_with(
+            name,
+            tier,
+            admin_url,
+            &MonitoringUrls::default(),
+            token,
+            make_current,
+        )
+        .await
+    }
+
+    /// [`Self::profile_add`] with the profile's Prometheus and Alertmanager
+    /// URLs, checked with the admin URL's rules.
+    pub async fn profile_add_with(
+        &self,
+        name: &str,
+        tier: Tier,
+        admin_url: &str,
+        urls: &MonitoringUrls,
+        token: Option<Token>,
+        make_current: bool,
+    ) -> Result<ProfileEntry> {
+        let mut profile = Profile::new(name, tier, admin_url)?;
+        urls.apply(&mut profile)?;
         let _guard = self.lock_profiles().await?;
         let mut file = self.load()?;
         if file.get(name).is_ok() {
@@ -151,6 +177,29 @@ impl Console {
             }
             return Err(e);
         }
+        Ok(entry(profile, has_token))
+    }
+
+    /// Sets (or, given empty, clears) a profile's Prometheus and
+    /// Alertmanager URLs; what is not given stays as it is. The admin URL
+    /// and the token are not touched.
+    pub async fn profile_set(&self, name: &str, urls: &MonitoringUrls) -> Result<ProfileEntry> {
+        let _guard = self.lock_profiles().await?;
+        let mut file = self.load()?;
+        let mut profile = file.get(name)?.clone();
+        urls.apply(&mut profile)?;
+        if let Some(slot) = file.profiles.iter_mut().find(|p| p.name == name) {
+            *slot = profile.clone();
+        }
+        file.save(&self.paths.profiles_file())?;
+        let account = secrets::account(&profile);
+        let has_token = match self.keyring(move |s| s.get(&account)).await {
+            Ok(token) => token.is_some(),
+            Err(e) => {
+                tracing::warn!(profile = %name, error = %e, "cannot read the keyring");
+                false
+            }
+        };
         Ok(entry(profile, has_token))
     }
 
@@ -266,7 +315,17 @@ impl Console {
                 profile: profile.name.clone(),
             })?;
         let client = self.client_with(&profile, token)?;
-        Ok(Session::new(profile, client, self.store.clone()))
+        let alertmanagers = profile
+            .alertmanager_urls
+            .iter()
+            .map(|url| AlertmanagerClient::new(url, self.timeouts, self.retry))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Session::new(
+            profile,
+            client,
+            alertmanagers,
+            self.store.clone(),
+        ))
     }
 }
 
@@ -276,7 +335,7 @@ fn entry(p: Profile, has_token: bool) -> ProfileEntry {
         tier: p.tier,
         admin_url: p.admin_url,
         prometheus_url: p.prometheus_url,
-        alertmanager_url: p.alertmanager_url,
+        alertmanager_urls: p.alertmanager_urls,
         has_token,
     }
 }

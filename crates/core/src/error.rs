@@ -71,10 +71,12 @@ pub enum Error {
     #[error("local store {path}: {message}")]
     Store { path: PathBuf, message: String },
 
-    #[error("{action} of {target} on production needs the slug typed to confirm")]
+    #[error("{action} of {target} on production needs the {noun} typed to confirm")]
     ConfirmationRequired {
         action: String,
         target: String,
+        /// What the target is to the user: `slug`, `alert name`, `silence id`.
+        noun: String,
         /// The preflight's summary, for the caller to show before asking.
         summary: String,
     },
@@ -109,6 +111,26 @@ pub enum Error {
         pages: usize,
         items: usize,
     },
+
+    #[error("profile {profile} names no Alertmanager")]
+    NoAlertmanager { profile: String },
+
+    #[error("no Alertmanager of profile {profile} answered: {}", failures.join("; "))]
+    AlertmanagersUnreachable {
+        profile: String,
+        /// Each one's failure, naming its address.
+        failures: Vec<String>,
+    },
+
+    #[error("Alertmanager refused ({status}) at {url}: {message}")]
+    AlertmanagerRefused {
+        url: String,
+        status: u16,
+        message: String,
+    },
+
+    #[error("no silence {id} on the Alertmanagers of profile {profile}")]
+    SilenceNotFound { id: String, profile: String },
 }
 
 /// "64 KiB" for people.
@@ -171,6 +193,10 @@ impl Error {
             Error::ResponseTooLarge { .. } => ConsoleCode::ResponseTooLarge,
             Error::CursorRepeated { .. } => ConsoleCode::CursorRepeated,
             Error::ListTooLong { .. } => ConsoleCode::ListTooLong,
+            Error::NoAlertmanager { .. } => ConsoleCode::NoAlertmanager,
+            Error::AlertmanagersUnreachable { .. } => ConsoleCode::Unreachable,
+            Error::AlertmanagerRefused { .. } => ConsoleCode::AlertmanagerRefused,
+            Error::SilenceNotFound { .. } => ConsoleCode::SilenceNotFound,
         };
         Code::Console(own)
     }
@@ -189,7 +215,14 @@ impl Error {
             Error::ConfirmationRequired { target, .. } => Some(Remedy::Confirm {
                 target: target.clone(),
             }),
-            Error::Unreachable { .. } | Error::Timeout { .. } => Some(Remedy::Retry),
+            Error::Unreachable { .. }
+            | Error::Timeout { .. }
+            | Error::AlertmanagersUnreachable { .. } => Some(Remedy::Retry),
+            Error::AlertmanagerRefused { status, .. }
+                if matches!(*status, 429 | 502 | 503 | 504) =>
+            {
+                Some(Remedy::Retry)
+            }
             Error::Api { status, .. } if matches!(*status, 429 | 502 | 503 | 504) => {
                 Some(Remedy::Retry)
             }
@@ -247,6 +280,11 @@ pub enum ConsoleCode {
     ResponseTooLarge,
     CursorRepeated,
     ListTooLong,
+    /// The profile names no Alertmanager.
+    NoAlertmanager,
+    /// An Alertmanager refused the request.
+    AlertmanagerRefused,
+    SilenceNotFound,
     /// Raised by the window itself: its bridge to the backend is gone.
     IpcUnavailable,
 }
@@ -286,6 +324,9 @@ impl Code {
                 ConsoleCode::ResponseTooLarge => "response_too_large",
                 ConsoleCode::CursorRepeated => "cursor_repeated",
                 ConsoleCode::ListTooLong => "list_too_long",
+                ConsoleCode::NoAlertmanager => "no_alertmanager",
+                ConsoleCode::AlertmanagerRefused => "alertmanager_refused",
+                ConsoleCode::SilenceNotFound => "silence_not_found",
                 ConsoleCode::IpcUnavailable => "ipc_unavailable",
             },
         }

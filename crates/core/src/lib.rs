@@ -3,6 +3,7 @@
 //! safety rules for destructive actions. The CLI and the desktop shell are thin
 //! layers over [`Console`].
 
+pub mod alerts;
 pub mod client;
 pub mod console;
 pub mod error;
@@ -24,10 +25,14 @@ pub mod windows;
 #[path = "../../../tests/support/hostile.rs"]
 mod hostile;
 
+pub use alerts::{
+    Alert, AlertFilter, AlertGroup, AlertState, Alerts, Matcher, Merged, NewSilence, Silence,
+    SilenceState,
+};
 pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
 pub use paths::Paths;
-pub use profiles::{Profile, ProfileEntry, ProfileList, ProfilesWatch, Tier};
+pub use profiles::{MonitoringUrls, Profile, ProfileEntry, ProfileList, ProfilesWatch, Tier};
 pub use safety::{Preflight, TenantAction, TenantOperation};
 pub use session::{Session, Sessions};
 pub use tenants::{AllowedAction, SlugConfirmation, Stale, TenantFilter, TenantRow, TenantsView};

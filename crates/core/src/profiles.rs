@@ -58,9 +58,75 @@ pub struct Profile {
     /// Prometheus HTTP API base URL, for dashboards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus_url: Option<String>,
-    /// Alertmanager API base URL, for alerts and silences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alertmanager_url: Option<String>,
+    /// Alertmanager API base URLs, for alerts and silences: one, or the
+    /// members of an HA cluster (their alerts are merged). A hand-written
+    /// file may give one as `alertmanager_url = "..."`.
+    #[serde(
+        default,
+        alias = "alertmanager_url",
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub alertmanager_urls: Vec<String>,
+}
+
+/// A string or a list of strings.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(url) => vec![url],
+        OneOrMany::Many(urls) => urls,
+    })
+}
+
+/// The monitoring URLs of a profile, as `profile add` and `profile set`
+/// take them: `None` leaves a URL as it is; an empty string (or an empty
+/// list) clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitoringUrls {
+    pub prometheus_url: Option<String>,
+    pub alertmanager_urls: Option<Vec<String>>,
+}
+
+impl MonitoringUrls {
+    pub fn is_empty(&self) -> bool {
+        self.prometheus_url.is_none() && self.alertmanager_urls.is_none()
+    }
+
+    /// Checks every URL given with the admin URL's rules and sets them on
+    /// `profile`. A duplicate Alertmanager is refused: the same server
+    /// twice would look like an HA pair that is not one.
+    pub fn apply(&self, profile: &mut Profile) -> Result<()> {
+        if let Some(url) = &self.prometheus_url {
+            profile.prometheus_url = if url.trim().is_empty() {
+                None
+            } else {
+                Some(check_url("prometheus_url", url)?)
+            };
+        }
+        if let Some(urls) = &self.alertmanager_urls {
+            let mut checked: Vec<String> = Vec::with_capacity(urls.len());
+            for url in urls.iter().filter(|u| !u.trim().is_empty()) {
+                let url = check_url("alertmanager_urls", url)?;
+                if checked.contains(&url) {
+                    return Err(Error::invalid(
+                        "alertmanager_urls",
+                        format!("`{url}` is given twice"),
+                    ));
+                }
+                checked.push(url);
+            }
+            profile.alertmanager_urls = checked;
+        }
+        Ok(())
+    }
 }
 
 impl Profile {
@@ -70,10 +136,14 @@ impl Profile {
         [
             ("admin_url", Some(self.admin_url.as_str())),
             ("prometheus_url", self.prometheus_url.as_deref()),
-            ("alertmanager_url", self.alertmanager_url.as_deref()),
         ]
         .into_iter()
         .filter_map(|(field, url)| url.map(|url| (field, url)))
+        .chain(
+            self.alertmanager_urls
+                .iter()
+                .map(|url| ("alertmanager_urls", url.as_str())),
+        )
     }
 
     /// A profile whose fields have been checked.
@@ -85,7 +155,7 @@ impl Profile {
             tier,
             admin_url,
             prometheus_url: None,
-            alertmanager_url: None,
+            alertmanager_urls: Vec::new(),
         })
     }
 }
@@ -97,7 +167,7 @@ pub struct ProfileEntry {
     pub tier: Tier,
     pub admin_url: String,
     pub prometheus_url: Option<String>,
-    pub alertmanager_url: Option<String>,
+    pub alertmanager_urls: Vec<String>,
     /// Whether the keyring holds a token for it.
     pub has_token: bool,
 }

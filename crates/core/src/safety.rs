@@ -286,6 +286,7 @@ pub fn check_confirmation(preflight: &Preflight, typed: Option<&str>) -> Result<
         (None, Some(want)) => Err(Error::ConfirmationRequired {
             action: preflight.action.to_string(),
             target: want.clone(),
+            noun: "slug".to_string(),
             summary: preflight.text(),
         }),
     }

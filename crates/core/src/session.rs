@@ -1,5 +1,5 @@
 //! [`Session`]: one profile opened for work. It holds the resolved profile,
-//! its clients (the admin API now; Prometheus and Alertmanager later) and the
+//! its clients (the admin API, its Alertmanagers; Prometheus later) and the
 //! token read from the keyring once, so a run of actions does not re-read
 //! `profiles.toml` or ask the keyring over D-Bus each time.
 //!
@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 
+use crate::alerts::AlertmanagerClient;
 use crate::client::AdminClient;
 use crate::console::Console;
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ pub struct Session {
 struct Inner {
     profile: Profile,
     admin: AdminClient,
+    /// One client per Alertmanager the profile names (none, one, or the
+    /// members of an HA cluster).
+    alertmanagers: Vec<AlertmanagerClient>,
     store: Store,
     /// The last tenant list this session fetched or fell back to, so the
     /// window can filter it without a round trip to the server.
@@ -39,11 +43,17 @@ struct Inner {
 }
 
 impl Session {
-    pub(crate) fn new(profile: Profile, admin: AdminClient, store: Store) -> Self {
+    pub(crate) fn new(
+        profile: Profile,
+        admin: AdminClient,
+        alertmanagers: Vec<AlertmanagerClient>,
+        store: Store,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 profile,
                 admin,
+                alertmanagers,
                 store,
                 tenants: SyncMutex::new(None),
             }),
@@ -57,6 +67,10 @@ impl Session {
 
     pub(crate) fn admin(&self) -> &AdminClient {
         &self.inner.admin
+    }
+
+    pub(crate) fn alertmanagers(&self) -> &[AlertmanagerClient] {
+        &self.inner.alertmanagers
     }
 
     pub(crate) fn store(&self) -> &Store {

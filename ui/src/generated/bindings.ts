@@ -96,6 +96,10 @@ export type Code = ConsoleCode | ErrorCode;
  *  [`opsdeck_api::ErrorCode`].
  */
 export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "profile_not_found" | "profile_exists" | "no_current_profile" | "invalid_input" | "no_token" | "keyring_unavailable" | "unreachable" | "timeout" | "malformed_response" | "store" | "confirmation_required" | "confirmation_mismatch" | "http_client" | "redirected" | "response_too_large" | "cursor_repeated" | "list_too_long" | 
+/**  The profile names no Alertmanager. */
+"no_alertmanager" | 
+/**  An Alertmanager refused the request. */
+"alertmanager_refused" | "silence_not_found" | 
 /**  Raised by the window itself: its bridge to the backend is gone. */
 "ipc_unavailable";
 
@@ -225,7 +229,7 @@ export type ProfileEntry = {
 	tier: Tier,
 	admin_url: string,
 	prometheus_url: string | null,
-	alertmanager_url: string | null,
+	alertmanager_urls: string[],
 	/**  Whether the keyring holds a token for it. */
 	has_token: boolean,
 };

@@ -1,0 +1,295 @@
+//! `opsdeck alerts ...`: alerts and silences of the profile's Alertmanagers.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use opsdeck_core::alerts::{parse_duration, Alerts, Merged};
+use opsdeck_core::{Alert, AlertFilter, AlertState, Console, Matcher, NewSilence, SilenceState};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::output::{when, Column, Output};
+use crate::tenants::confirmed;
+
+#[derive(Subcommand)]
+pub enum AlertsCommand {
+    /// List the alerts of every Alertmanager of the profile, merged: firing,
+    /// silenced and inhibited.
+    List(ListArgs),
+    /// Mute the alerts that match for a while; prints the silence's id. On a
+    /// prod profile, asks for the alert name (or the matchers) typed.
+    Silence(SilenceArgs),
+    /// List silences (active and pending; --all for expired ones too).
+    Silences {
+        /// Expired silences too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Expire a silence: the alerts it muted page again. On a prod profile,
+    /// asks for the silence id typed.
+    Expire {
+        /// The silence's id, as `opsdeck alerts silences` lists it.
+        id: String,
+        #[command(flatten)]
+        confirm: ConfirmArg,
+    },
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Only alerts whose labels match: `label=value`, `label!=value`,
+    /// `label=~regex`, `label!~regex`. Repeat it: every one must match.
+    #[arg(long, value_name = "MATCHER", value_parser = matcher)]
+    filter: Vec<Matcher>,
+    /// Leave out silenced alerts.
+    #[arg(long)]
+    no_silenced: bool,
+    /// Leave out inhibited alerts.
+    #[arg(long)]
+    no_inhibited: bool,
+}
+
+#[derive(Args)]
+pub struct SilenceArgs {
+    /// Which alerts to mute: `label=value` (or `!=`, `=~`, `!~`). Repeat it:
+    /// the silence mutes alerts that match every one.
+    #[arg(long, value_name = "MATCHER", required = true, value_parser = matcher)]
+    matcher: Vec<Matcher>,
+    /// How long: 30m, 2h, 1h30m, 1d (at most 365d).
+    #[arg(long, value_parser = duration)]
+    duration: Duration,
+    /// Why, for the other operators.
+    #[arg(long)]
+    comment: String,
+    #[command(flatten)]
+    confirm: ConfirmArg,
+}
+
+#[derive(Args)]
+pub struct ConfirmArg {
+    /// What a prod profile asks to be typed (the alert name, the matchers or
+    /// the silence id), to confirm without a prompt (needed with --json or
+    /// without a terminal). Anything else is refused.
+    #[arg(long, value_name = "TEXT")]
+    confirm: Option<String>,
+}
+
+fn matcher(text: &str) -> std::result::Result<Matcher, String> {
+    Matcher::parse(text).map_err(|e| match e {
+        opsdeck_core::Error::InvalidInput { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
+fn duration(text: &str) -> std::result::Result<Duration, String> {
+    parse_duration(text).map_err(|e| match e {
+        opsdeck_core::Error::InvalidInput { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
+/// Who asks, as Alertmanager records the silence's author.
+fn who() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .map(|user| format!("{user} (opsdeck)"))
+        .unwrap_or_else(|| "opsdeck".to_string())
+}
+
+pub async fn run(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    cmd: AlertsCommand,
+) -> Result<()> {
+    let session = console.session(profile).await?;
+    let alerts = session.alerts()?;
+    let place = format!("`{}` ({})", session.profile().name, session.profile().tier);
+    match cmd {
+        AlertsCommand::List(args) => {
+            let filter = AlertFilter {
+                active: true,
+                silenced: !args.no_silenced,
+                inhibited: !args.no_inhibited,
+                matchers: args.filter,
+            };
+            let listed = alerts.list(&filter).await?;
+            warn_unreachable(out, &listed);
+            if out.json {
+                out.json(&listed);
+                return Ok(());
+            }
+            if listed.items.is_empty() {
+                out.note(&format!("no alerts on {place}"));
+                return Ok(());
+            }
+            let rows = listed.items.iter().map(alert_row).collect();
+            out.table(
+                &[
+                    Column::free_text("ALERTNAME", u8::MAX),
+                    Column::text("SEVERITY", 4),
+                    Column::text("STATE", u8::MAX),
+                    Column::text("SINCE", 3),
+                    Column::free_text("SUMMARY", 2),
+                ],
+                rows,
+            );
+            let count = match listed.items.len() {
+                1 => "1 alert".to_string(),
+                n => format!("{n} alerts"),
+            };
+            out.note(&format!("{count} on {place}"));
+        }
+        AlertsCommand::Silence(args) => {
+            out.note(&format!("on {place}"));
+            let silence = NewSilence {
+                matchers: args.matcher,
+                duration: args.duration,
+                comment: args.comment,
+                created_by: who(),
+            };
+            let id = confirmed(out, args.confirm.confirm, |confirmation| {
+                let (alerts, silence) = (&alerts, &silence);
+                async move { alerts.silence(silence, confirmation.as_deref()).await }
+            })
+            .await?;
+            if out.json {
+                #[derive(Serialize)]
+                struct Created<'a> {
+                    id: &'a str,
+                    matchers: Vec<String>,
+                    duration_seconds: u64,
+                    profile: &'a str,
+                    tier: opsdeck_core::Tier,
+                }
+                out.json(&Created {
+                    id: &id,
+                    matchers: silence.matchers.iter().map(Matcher::to_string).collect(),
+                    duration_seconds: silence.duration.as_secs(),
+                    profile: &session.profile().name,
+                    tier: session.profile().tier,
+                });
+            } else {
+                println!("{id}");
+                out.note(&format!(
+                    "silenced {} for {}",
+                    Alerts::silence_target(&silence.matchers),
+                    opsdeck_core::alerts::human(silence.duration)
+                ));
+            }
+        }
+        AlertsCommand::Silences { all } => {
+            let mut listed = alerts.silences().await?;
+            if !all {
+                listed.items.retain(|s| s.state != SilenceState::Expired);
+            }
+            warn_unreachable(out, &listed);
+            if out.json {
+                out.json(&listed);
+                return Ok(());
+            }
+            if listed.items.is_empty() {
+                out.note(&format!("no silences on {place}"));
+                return Ok(());
+            }
+            let rows = listed
+                .items
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.clone(),
+                        s.state.as_str().to_string(),
+                        s.matchers
+                            .iter()
+                            .map(Matcher::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        when(s.ends_at),
+                        s.created_by.clone(),
+                        s.comment.clone(),
+                    ]
+                })
+                .collect();
+            out.table(
+                &[
+                    Column::text("ID", u8::MAX),
+                    Column::text("STATE", 4),
+                    Column::free_text("MATCHERS", u8::MAX),
+                    Column::text("ENDS", 3),
+                    Column::free_text("CREATED BY", 1),
+                    Column::free_text("COMMENT", 2),
+                ],
+                rows,
+            );
+        }
+        AlertsCommand::Expire { id, confirm } => {
+            out.note(&format!("on {place}"));
+            let target = id.trim().to_string();
+            confirmed(out, confirm.confirm, |confirmation| {
+                let (alerts, target) = (&alerts, &target);
+                async move { alerts.expire(target, confirmation.as_deref()).await }
+            })
+            .await?;
+            if out.json {
+                out.json(&serde_json::json!({
+                    "expired": target,
+                    "profile": session.profile().name,
+                    "tier": session.profile().tier,
+                }));
+            } else {
+                out.note(&format!("expired silence {target}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Names each Alertmanager that did not answer (the others did); with
+/// `--json` that is the output's `unreachable`.
+fn warn_unreachable<T>(out: &Output, merged: &Merged<T>) {
+    for u in &merged.unreachable {
+        out.note(&format!("warning: {} did not answer: {}", u.url, u.message));
+    }
+}
+
+fn alert_row(a: &Alert) -> Vec<String> {
+    let state = match a.state {
+        AlertState::Active => "firing",
+        AlertState::Suppressed if !a.silenced_by.is_empty() => "silenced",
+        AlertState::Suppressed => "inhibited",
+        AlertState::Unprocessed => "unprocessed",
+    };
+    vec![
+        a.label("alertname").unwrap_or("").to_string(),
+        a.label("severity").unwrap_or("").to_string(),
+        state.to_string(),
+        fired_for((Utc::now() - a.starts_at).num_seconds()),
+        a.annotation("summary").unwrap_or("").to_string(),
+    ]
+}
+
+/// How long an alert has fired: `45s`, `12m`, `3h05m`, `2d04h`.
+fn fired_for(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        s => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn how_long_an_alert_fired_is_short() {
+        assert_eq!(fired_for(-5), "0s");
+        assert_eq!(fired_for(45), "45s");
+        assert_eq!(fired_for(12 * 60 + 5), "12m");
+        assert_eq!(fired_for(3 * 3600 + 5 * 60), "3h05m");
+        assert_eq!(fired_for(2 * 86_400 + 4 * 3600), "2d04h");
+    }
+}

@@ -1,0 +1,1181 @@
+//! Alerts and silences from the profile's Alertmanagers (API v2): one
+//! Alertmanager or the members of an HA cluster. Alerts are merged and
+//! deduplicated by fingerprint, silences by id; a member that is down is
+//! named and the others still answer; all down is an error.
+//!
+//! The client trusts an Alertmanager no more than the admin client trusts
+//! its server: the same time budgets, response caps, no redirects, remote
+//! text cleaned of terminal control. No token is ever sent to it. Muting
+//! alerts on production (a new silence) and re-enabling paging there (an
+//! expired silence) both need the target typed, like other production cuts.
+//!
+//! Not here yet: the window's view, notifications, acknowledgements.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode, Url};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::client::{read_capped, transport_error, RetryPolicy, Timeouts, MAX_ERROR_BYTES};
+use crate::error::{Error, Result};
+use crate::profiles::{Profile, Tier};
+use crate::sanitize;
+use crate::session::Session;
+
+/// The most Opsdeck reads of an alert list or of alert groups: measured,
+/// 10,000 alerts are about 4.2 MB of JSON.
+pub const MAX_ALERTS_BYTES: u64 = 64 * 1024 * 1024;
+/// The most Opsdeck reads of a silence list.
+pub const MAX_SILENCES_BYTES: u64 = 16 * 1024 * 1024;
+/// The most Opsdeck reads of one answer about one silence.
+pub const MAX_SILENCE_BYTES: u64 = 1024 * 1024;
+/// The longest silence Opsdeck makes: a longer one is a muted alert
+/// forgotten, not a maintenance window.
+pub const MAX_SILENCE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How an alert stands in Alertmanager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Active,
+    /// Silenced or inhibited: it fires but pages nobody.
+    Suppressed,
+    Unprocessed,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Active => "active",
+            AlertState::Suppressed => "suppressed",
+            AlertState::Unprocessed => "unprocessed",
+        }
+    }
+}
+
+/// One alert, merged over the profile's Alertmanagers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Alert {
+    pub fingerprint: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub state: AlertState,
+    /// Ids of the silences that mute it.
+    pub silenced_by: Vec<String>,
+    /// Fingerprints of the alerts that inhibit it.
+    pub inhibited_by: Vec<String>,
+    pub receivers: Vec<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub generator_url: Option<String>,
+}
+
+impl Alert {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels.get(name).map(String::as_str)
+    }
+
+    pub fn annotation(&self, name: &str) -> Option<&str> {
+        self.annotations.get(name).map(String::as_str)
+    }
+}
+
+/// Alerts that share their grouping labels, as Alertmanager routes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct AlertGroup {
+    pub labels: BTreeMap<String, String>,
+    pub receiver: String,
+    pub alerts: Vec<Alert>,
+}
+
+/// An Alertmanager of the profile that did not answer, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Unreachable {
+    pub url: String,
+    pub message: String,
+}
+
+/// What a read from the profile's Alertmanagers found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Merged<T> {
+    pub profile: String,
+    pub tier: Tier,
+    pub items: Vec<T>,
+    /// The Alertmanagers that answered.
+    pub answered: Vec<String>,
+    /// Those that did not (the others still answered).
+    pub unreachable: Vec<Unreachable>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A label matcher, as Alertmanager takes them: `name=value`, `name!=value`,
+/// `name=~regex`, `name!~regex`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    pub is_regex: bool,
+    pub is_equal: bool,
+}
+
+impl Matcher {
+    /// Reads `name=value` (or `!=`, `=~`, `!~`); the value may be quoted.
+    pub fn parse(text: &str) -> Result<Self> {
+        let invalid = |message: String| Error::invalid("matchers", message);
+        let at = text
+            .find(['=', '!'])
+            .ok_or_else(|| invalid(format!("`{text}` is not label=value")))?;
+        let name = text[..at].trim();
+        let rest = &text[at..];
+        let (is_equal, is_regex, value) = if let Some(v) = rest.strip_prefix("=~") {
+            (true, true, v)
+        } else if let Some(v) = rest.strip_prefix("!~") {
+            (false, true, v)
+        } else if let Some(v) = rest.strip_prefix("!=") {
+            (false, false, v)
+        } else if let Some(v) = rest.strip_prefix('=') {
+            (true, false, v)
+        } else {
+            return Err(invalid(format!("`{text}` is not label=value")));
+        };
+        let valid_name = name
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+        if name.is_empty() || !valid_name {
+            return Err(invalid(format!(
+                "`{name}` is not a label name (letters, digits and `_`, not starting with a digit)"
+            )));
+        }
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        Ok(Self {
+            name: name.to_string(),
+            value: value.to_string(),
+            is_regex,
+            is_equal,
+        })
+    }
+
+    fn operator(&self) -> &'static str {
+        match (self.is_equal, self.is_regex) {
+            (true, false) => "=",
+            (false, false) => "!=",
+            (true, true) => "=~",
+            (false, true) => "!~",
+        }
+    }
+}
+
+impl std::fmt::Display for Matcher {
+    /// As Alertmanager's `filter` parameter takes it: `name="value"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let escaped = self.value.replace('\\', "\\\\").replace('"', "\\\"");
+        write!(f, "{}{}\"{}\"", self.name, self.operator(), escaped)
+    }
+}
+
+/// Which alerts to list. Every state is listed by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct AlertFilter {
+    pub active: bool,
+    pub silenced: bool,
+    pub inhibited: bool,
+    /// Only alerts whose labels match every one of these.
+    pub matchers: Vec<Matcher>,
+}
+
+impl Default for AlertFilter {
+    fn default() -> Self {
+        Self {
+            active: true,
+            silenced: true,
+            inhibited: true,
+            matchers: Vec::new(),
+        }
+    }
+}
+
+impl AlertFilter {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = vec![
+            ("active", self.active.to_string()),
+            ("silenced", self.silenced.to_string()),
+            ("inhibited", self.inhibited.to_string()),
+        ];
+        query.extend(self.matchers.iter().map(|m| ("filter", m.to_string())));
+        query
+    }
+}
+
+/// How a silence stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum SilenceState {
+    Active,
+    Pending,
+    Expired,
+}
+
+impl SilenceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SilenceState::Active => "active",
+            SilenceState::Pending => "pending",
+            SilenceState::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    pub state: SilenceState,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub created_by: String,
+    pub comment: String,
+}
+
+/// A silence to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSilence {
+    pub matchers: Vec<Matcher>,
+    pub duration: Duration,
+    pub comment: String,
+    /// Who asks, as Alertmanager records it.
+    pub created_by: String,
+}
+
+/// Reads `2h`, `30m`, `1h30m`, `1d`, `90s` (units d, h, m, s).
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let invalid = || {
+        Error::invalid(
+            "duration",
+            format!("`{text}` is not a duration like 2h, 30m or 1h30m"),
+        )
+    };
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(invalid()),
+        };
+        let n: u64 = number.parse().map_err(|_| invalid())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(invalid)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(invalid());
+    }
+    let duration = Duration::from_secs(total);
+    if duration > MAX_SILENCE {
+        return Err(Error::invalid("duration", "must be at most 365 days"));
+    }
+    Ok(duration)
+}
+
+// The wire format of Alertmanager's API v2 (camelCase).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAlert {
+    fingerprint: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    status: WireAlertStatus,
+    #[serde(default)]
+    receivers: Vec<WireReceiver>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default, rename = "generatorURL")]
+    generator_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireAlertStatus {
+    state: AlertState,
+    #[serde(default)]
+    silenced_by: Vec<String>,
+    #[serde(default)]
+    inhibited_by: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct WireReceiver {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct WireGroup {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    receiver: WireReceiver,
+    #[serde(default)]
+    alerts: Vec<WireAlert>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMatcher {
+    name: String,
+    value: String,
+    is_regex: bool,
+    #[serde(default = "yes")]
+    is_equal: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSilence {
+    id: String,
+    matchers: Vec<WireMatcher>,
+    status: WireSilenceStatus,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(default)]
+    created_by: String,
+    #[serde(default)]
+    comment: String,
+}
+
+#[derive(Deserialize)]
+struct WireSilenceStatus {
+    state: SilenceState,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PostSilence<'a> {
+    matchers: Vec<PostMatcher<'a>>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    created_by: &'a str,
+    comment: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PostMatcher<'a> {
+    name: &'a str,
+    value: &'a str,
+    is_regex: bool,
+    is_equal: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SilenceCreated {
+    #[serde(rename = "silenceID")]
+    silence_id: String,
+}
+
+fn clean(text: &str) -> String {
+    sanitize::remote(text)
+}
+
+fn clean_map(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .map(|(k, v)| (clean(&k), clean(&v)))
+        .collect()
+}
+
+impl From<WireAlert> for Alert {
+    fn from(w: WireAlert) -> Self {
+        Self {
+            fingerprint: clean(&w.fingerprint),
+            labels: clean_map(w.labels),
+            annotations: clean_map(w.annotations),
+            state: w.status.state,
+            silenced_by: w.status.silenced_by.iter().map(|s| clean(s)).collect(),
+            inhibited_by: w.status.inhibited_by.iter().map(|s| clean(s)).collect(),
+            receivers: w.receivers.iter().map(|r| clean(&r.name)).collect(),
+            starts_at: w.starts_at,
+            ends_at: w.ends_at,
+            updated_at: w.updated_at,
+            generator_url: w.generator_url.as_deref().map(clean),
+        }
+    }
+}
+
+impl From<WireSilence> for Silence {
+    fn from(w: WireSilence) -> Self {
+        Self {
+            id: clean(&w.id),
+            matchers: w
+                .matchers
+                .into_iter()
+                .map(|m| Matcher {
+                    name: clean(&m.name),
+                    value: clean(&m.value),
+                    is_regex: m.is_regex,
+                    is_equal: m.is_equal,
+                })
+                .collect(),
+            state: w.status.state,
+            starts_at: w.starts_at,
+            ends_at: w.ends_at,
+            updated_at: w.updated_at,
+            created_by: clean(&w.created_by),
+            comment: clean(&w.comment),
+        }
+    }
+}
+
+/// One Alertmanager: no token, no redirects, capped reads, bounded waits.
+#[derive(Debug, Clone)]
+pub struct AlertmanagerClient {
+    base: Url,
+    http: reqwest::Client,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+}
+
+impl AlertmanagerClient {
+    pub fn new(base_url: &str, timeouts: Timeouts, retry: RetryPolicy) -> Result<Self> {
+        let base = Url::parse(base_url).map_err(|e| {
+            Error::invalid(
+                "alertmanager_urls",
+                format!("`{base_url}` is not a URL ({e})"),
+            )
+        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::HttpClient {
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            base,
+            http,
+            timeouts,
+            retry,
+        })
+    }
+
+    /// The base URL, as the profile names it.
+    pub fn url(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(["api", "v2"]).extend(segments);
+        }
+        url
+    }
+
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        let wire: Vec<WireAlert> = self
+            .call(
+                Method::GET,
+                &["alerts"],
+                &filter.query(),
+                None::<&()>,
+                MAX_ALERTS_BYTES,
+            )
+            .await?;
+        Ok(wire.into_iter().map(Alert::from).collect())
+    }
+
+    pub async fn groups(&self, filter: &AlertFilter) -> Result<Vec<AlertGroup>> {
+        let wire: Vec<WireGroup> = self
+            .call(
+                Method::GET,
+                &["alerts", "groups"],
+                &filter.query(),
+                None::<&()>,
+                MAX_ALERTS_BYTES,
+            )
+            .await?;
+        Ok(wire
+            .into_iter()
+            .map(|g| AlertGroup {
+                labels: clean_map(g.labels),
+                receiver: clean(&g.receiver.name),
+                alerts: g.alerts.into_iter().map(Alert::from).collect(),
+            })
+            .collect())
+    }
+
+    pub async fn silences(&self) -> Result<Vec<Silence>> {
+        let wire: Vec<WireSilence> = self
+            .call(
+                Method::GET,
+                &["silences"],
+                &[],
+                None::<&()>,
+                MAX_SILENCES_BYTES,
+            )
+            .await?;
+        Ok(wire.into_iter().map(Silence::from).collect())
+    }
+
+    /// Creates the silence; returns its id.
+    pub async fn create_silence(&self, silence: &NewSilence) -> Result<String> {
+        let now = Utc::now();
+        let ends_at = now
+            + chrono::Duration::from_std(silence.duration)
+                .map_err(|_| Error::invalid("duration", "too long"))?;
+        let body = PostSilence {
+            matchers: silence
+                .matchers
+                .iter()
+                .map(|m| PostMatcher {
+                    name: &m.name,
+                    value: &m.value,
+                    is_regex: m.is_regex,
+                    is_equal: m.is_equal,
+                })
+                .collect(),
+            starts_at: now,
+            ends_at,
+            created_by: &silence.created_by,
+            comment: &silence.comment,
+        };
+        let created: SilenceCreated = self
+            .call(
+                Method::POST,
+                &["silences"],
+                &[],
+                Some(&body),
+                MAX_SILENCE_BYTES,
+            )
+            .await?;
+        Ok(clean(&created.silence_id))
+    }
+
+    pub async fn expire_silence(&self, id: &str) -> Result<()> {
+        self.call_raw(
+            Method::DELETE,
+            &["silence", id],
+            &[],
+            None::<&()>,
+            MAX_SILENCE_BYTES,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+        limit: u64,
+    ) -> Result<T> {
+        let (url, bytes) = self.call_raw(method, segments, query, body, limit).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::MalformedResponse {
+            url: url.to_string(),
+            message: sanitize::remote(&e.to_string()),
+        })
+    }
+
+    /// Reads and deletes are retried within the read (or write) budget;
+    /// creating a silence is not repeated, it would make two.
+    async fn call_raw(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+        limit: u64,
+    ) -> Result<(Url, Vec<u8>)> {
+        let url = self.endpoint(segments);
+        let repeatable = matches!(method, Method::GET | Method::DELETE);
+        let budget = if method == Method::GET {
+            self.timeouts.read_budget
+        } else {
+            self.timeouts.write_budget
+        };
+        let deadline = Instant::now() + budget;
+        let mut retry = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let attempt = self.attempt(&method, &url, query, body, limit);
+            let result = tokio::time::timeout(self.timeouts.request.min(remaining), attempt)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout {
+                        url: url.origin().ascii_serialization(),
+                    })
+                });
+            let retryable = match &result {
+                Err(Error::Unreachable { .. } | Error::Timeout { .. }) => true,
+                Err(Error::AlertmanagerRefused { status, .. }) => {
+                    matches!(*status, 429 | 502 | 503 | 504)
+                }
+                _ => false,
+            };
+            if !(retryable && repeatable) || retry + 1 >= self.retry.attempts {
+                return result.map(|bytes| (url, bytes));
+            }
+            let delay = self.retry.delay(retry);
+            if Instant::now() + delay >= deadline {
+                return result.map(|bytes| (url, bytes));
+            }
+            tokio::time::sleep(delay).await;
+            retry += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+        limit: u64,
+    ) -> Result<Vec<u8>> {
+        let mut request = self.http.request(method.clone(), url.clone());
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| transport_error(url, e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| sanitize::remote(&String::from_utf8_lossy(v.as_bytes())));
+            return Err(Error::Redirected {
+                url: url.to_string(),
+                status: status.as_u16(),
+                location,
+            });
+        }
+        let limit = if status.is_success() {
+            limit
+        } else {
+            MAX_ERROR_BYTES
+        };
+        let bytes = read_capped(url, response, limit).await?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        Err(Error::AlertmanagerRefused {
+            url: url.to_string(),
+            status: status.as_u16(),
+            message: refusal(status, &bytes),
+        })
+    }
+}
+
+/// What Alertmanager said when it refused: a JSON string, an object with a
+/// `message`, or plain text; cleaned and cut short.
+fn refusal(status: StatusCode, bytes: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct WithMessage {
+        message: String,
+    }
+    let text = serde_json::from_slice::<String>(bytes)
+        .ok()
+        .or_else(|| {
+            serde_json::from_slice::<WithMessage>(bytes)
+                .ok()
+                .map(|m| m.message)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
+    let text: String = text.trim().chars().take(300).collect();
+    if text.is_empty() {
+        format!("HTTP {status}")
+    } else {
+        sanitize::remote(&text)
+    }
+}
+
+impl Session {
+    /// The alerts capability of this session's profile.
+    pub fn alerts(&self) -> Result<Alerts<'_>> {
+        let profile = self.profile();
+        if profile.alertmanager_urls.is_empty() {
+            return Err(Error::NoAlertmanager {
+                profile: profile.name.clone(),
+            });
+        }
+        Ok(Alerts { session: self })
+    }
+}
+
+/// The alerts and silences of a session's profile, over all its
+/// Alertmanagers.
+pub struct Alerts<'s> {
+    session: &'s Session,
+}
+
+/// What was asked of every Alertmanager: the answers, and who failed.
+struct Fanned<T> {
+    answers: Vec<(String, T)>,
+    unreachable: Vec<Unreachable>,
+}
+
+impl<'s> Alerts<'s> {
+    fn profile(&self) -> &Profile {
+        self.session.profile()
+    }
+
+    fn clients(&self) -> &[AlertmanagerClient] {
+        self.session.alertmanagers()
+    }
+
+    /// Asks every Alertmanager at once; an error when none answered (the
+    /// first refusal when one refused, else every unreachable one named).
+    async fn each<T, F, Fut>(&self, ask: F) -> Result<Fanned<T>>
+    where
+        F: Fn(AlertmanagerClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        // All at once: one member that hangs costs its own budget, not the
+        // sum of everyone's.
+        let mut calls = tokio::task::JoinSet::new();
+        for (index, client) in self.clients().iter().enumerate() {
+            let url = client.url();
+            let call = ask(client.clone());
+            calls.spawn(async move { (index, url, call.await) });
+        }
+        let mut results = Vec::with_capacity(self.clients().len());
+        while let Some(joined) = calls.join_next().await {
+            match joined {
+                Ok(result) => results.push(result),
+                Err(e) => {
+                    return Err(Error::HttpClient {
+                        message: format!("an Alertmanager call failed: {e}"),
+                    })
+                }
+            }
+        }
+        // In the profile's order, so the first member's answer is merged first.
+        results.sort_by_key(|(index, _, _)| *index);
+        let results = results.into_iter().map(|(_, url, result)| (url, result));
+        let mut answers = Vec::new();
+        let mut unreachable = Vec::new();
+        let mut refused = None;
+        let mut offline = 0;
+        for (url, result) in results {
+            match result {
+                Ok(answer) => answers.push((url, answer)),
+                Err(e) if e.is_offline() => {
+                    offline += 1;
+                    unreachable.push(Unreachable {
+                        url,
+                        message: e.to_string(),
+                    })
+                }
+                Err(e) => {
+                    // An Alertmanager that answers nonsense is as good as
+                    // down for the merge, but its error is the one to show
+                    // when nothing else answered.
+                    unreachable.push(Unreachable {
+                        url,
+                        message: e.to_string(),
+                    });
+                    refused.get_or_insert(e);
+                }
+            }
+        }
+        if answers.is_empty() {
+            // Every one answered, with something Opsdeck refuses: that is
+            // the error, not "unreachable".
+            if let (Some(e), 0) = (refused, offline) {
+                return Err(e);
+            }
+            return Err(Error::AlertmanagersUnreachable {
+                profile: self.profile().name.clone(),
+                failures: unreachable.into_iter().map(|u| u.message).collect(),
+            });
+        }
+        // The caller names them from the merged view; a log line too would
+        // say it twice.
+        for u in &unreachable {
+            tracing::debug!(url = %u.url, error = %u.message, "an Alertmanager did not answer");
+        }
+        Ok(Fanned {
+            answers,
+            unreachable,
+        })
+    }
+
+    fn merged<T>(
+        &self,
+        items: Vec<T>,
+        answered: Vec<String>,
+        unreachable: Vec<Unreachable>,
+    ) -> Merged<T> {
+        Merged {
+            profile: self.profile().name.clone(),
+            tier: self.profile().tier,
+            items,
+            answered,
+            unreachable,
+            fetched_at: Utc::now(),
+        }
+    }
+
+    /// Alerts of every Alertmanager, deduplicated by fingerprint (the
+    /// latest update wins), ordered by alertname, then start.
+    pub async fn list(&self, filter: &AlertFilter) -> Result<Merged<Alert>> {
+        let fanned = self
+            .each(|c| {
+                let filter = filter.clone();
+                async move { c.alerts(&filter).await }
+            })
+            .await?;
+        let mut by_fingerprint: HashMap<String, Alert> = HashMap::new();
+        let mut answered = Vec::new();
+        for (url, alerts) in fanned.answers {
+            answered.push(url);
+            for alert in alerts {
+                merge_alert(&mut by_fingerprint, alert);
+            }
+        }
+        let mut alerts: Vec<Alert> = by_fingerprint.into_values().collect();
+        alerts.sort_by(|a, b| {
+            (a.label("alertname"), a.starts_at, &a.fingerprint).cmp(&(
+                b.label("alertname"),
+                b.starts_at,
+                &b.fingerprint,
+            ))
+        });
+        Ok(self.merged(alerts, answered, fanned.unreachable))
+    }
+
+    /// Alert groups of every Alertmanager, merged by receiver and grouping
+    /// labels, their alerts deduplicated by fingerprint.
+    pub async fn groups(&self, filter: &AlertFilter) -> Result<Merged<AlertGroup>> {
+        let fanned = self
+            .each(|c| {
+                let filter = filter.clone();
+                async move { c.groups(&filter).await }
+            })
+            .await?;
+        type Key = (String, BTreeMap<String, String>);
+        let mut groups: BTreeMap<Key, HashMap<String, Alert>> = BTreeMap::new();
+        let mut answered = Vec::new();
+        for (url, list) in fanned.answers {
+            answered.push(url);
+            for group in list {
+                let alerts = groups.entry((group.receiver, group.labels)).or_default();
+                for alert in group.alerts {
+                    merge_alert(alerts, alert);
+                }
+            }
+        }
+        let items = groups
+            .into_iter()
+            .map(|((receiver, labels), alerts)| {
+                let mut alerts: Vec<Alert> = alerts.into_values().collect();
+                alerts.sort_by(|a, b| {
+                    (a.starts_at, &a.fingerprint).cmp(&(b.starts_at, &b.fingerprint))
+                });
+                AlertGroup {
+                    labels,
+                    receiver,
+                    alerts,
+                }
+            })
+            .collect();
+        Ok(self.merged(items, answered, fanned.unreachable))
+    }
+
+    /// Silences of every Alertmanager, deduplicated by id (the latest
+    /// update wins), newest first.
+    pub async fn silences(&self) -> Result<Merged<Silence>> {
+        let fanned = self.each(|c| async move { c.silences().await }).await?;
+        let mut by_id: HashMap<String, Silence> = HashMap::new();
+        let mut answered = Vec::new();
+        for (url, silences) in fanned.answers {
+            answered.push(url);
+            for silence in silences {
+                match by_id.get(&silence.id) {
+                    Some(seen) if seen.updated_at >= silence.updated_at => {}
+                    _ => {
+                        by_id.insert(silence.id.clone(), silence);
+                    }
+                }
+            }
+        }
+        let mut silences: Vec<Silence> = by_id.into_values().collect();
+        silences.sort_by(|a, b| b.starts_at.cmp(&a.starts_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(self.merged(silences, answered, fanned.unreachable))
+    }
+
+    /// What must be typed to mute alerts with `matchers` on production: the
+    /// alert's name when the silence names one, else the matchers as
+    /// written.
+    pub fn silence_target(matchers: &[Matcher]) -> String {
+        matchers
+            .iter()
+            .find(|m| m.name == "alertname" && m.is_equal && !m.is_regex)
+            .map(|m| m.value.clone())
+            .unwrap_or_else(|| {
+                matchers
+                    .iter()
+                    .map(Matcher::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+    }
+
+    /// Creates a silence on the first Alertmanager that takes it (the
+    /// members of a cluster share it among themselves) and returns its id.
+    /// On production it mutes paging, so `confirmation` must be the
+    /// [`Self::silence_target`].
+    pub async fn silence(
+        &self,
+        silence: &NewSilence,
+        confirmation: Option<&str>,
+    ) -> Result<String> {
+        if silence.matchers.is_empty() {
+            return Err(Error::invalid("matchers", "give at least one matcher"));
+        }
+        if silence.comment.trim().is_empty() {
+            return Err(Error::invalid("comment", "say why the alerts are muted"));
+        }
+        if silence.duration.is_zero() || silence.duration > MAX_SILENCE {
+            return Err(Error::invalid(
+                "duration",
+                "must be between 1s and 365 days",
+            ));
+        }
+        let target = Self::silence_target(&silence.matchers);
+        let matchers = silence
+            .matchers
+            .iter()
+            .map(Matcher::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.confirm(
+            "silence",
+            &target,
+            "alert name",
+            confirmation,
+            format!(
+                "Mute every alert matching {{{matchers}}} for {} on {}: nobody is paged for them until the silence ends.",
+                human(silence.duration),
+                place(self.profile())
+            ),
+        )?;
+        let mut down = Vec::new();
+        for client in self.clients() {
+            match client.create_silence(silence).await {
+                Ok(id) => return Ok(id),
+                Err(e) if e.is_offline() => down.push(e.to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(self.all_down(down))
+    }
+
+    /// Expires a silence on the Alertmanagers that know it. On production
+    /// it re-enables paging, so `confirmation` must be the silence's id.
+    pub async fn expire(&self, id: &str, confirmation: Option<&str>) -> Result<()> {
+        let id = id.trim();
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(Error::invalid(
+                "silence",
+                format!("`{id}` is not a silence id (a UUID, as `alerts silences` lists them)"),
+            ));
+        }
+        self.confirm(
+            "expire",
+            id,
+            "silence id",
+            confirmation,
+            format!(
+                "Expire silence {id} on {}: the alerts it mutes page again at once.",
+                place(self.profile())
+            ),
+        )?;
+        let mut expired = false;
+        let mut down = Vec::new();
+        for client in self.clients() {
+            match client.expire_silence(id).await {
+                Ok(()) => expired = true,
+                Err(e) if e.is_offline() => down.push(e.to_string()),
+                // Not known there (0.25 answers 500 "silence not found";
+                // an expired one is expired again with 200).
+                Err(Error::AlertmanagerRefused {
+                    status, message, ..
+                }) if status == 404 || message.contains("not found") => {}
+                Err(e) if expired => {
+                    tracing::warn!(error = %e, "a member of the cluster refused to expire the silence");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if expired {
+            return Ok(());
+        }
+        if down.is_empty() {
+            return Err(Error::SilenceNotFound {
+                id: id.to_string(),
+                profile: self.profile().name.clone(),
+            });
+        }
+        // Those that answered do not know it; one that did not answer might:
+        // "not found" is not a safe thing to say.
+        Err(self.all_down(down))
+    }
+
+    fn all_down(&self, failures: Vec<String>) -> Error {
+        Error::AlertmanagersUnreachable {
+            profile: self.profile().name.clone(),
+            failures,
+        }
+    }
+
+    fn confirm(
+        &self,
+        action: &str,
+        target: &str,
+        noun: &str,
+        typed: Option<&str>,
+        summary: String,
+    ) -> Result<()> {
+        match typed {
+            Some(got) if got != target => Err(Error::ConfirmationMismatch {
+                typed: got.to_string(),
+                target: target.to_string(),
+            }),
+            None if self.profile().tier == Tier::Prod => Err(Error::ConfirmationRequired {
+                action: action.to_string(),
+                target: target.to_string(),
+                noun: noun.to_string(),
+                summary,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn merge_alert(into: &mut HashMap<String, Alert>, alert: Alert) {
+    match into.get(&alert.fingerprint) {
+        Some(seen) if seen.updated_at >= alert.updated_at => {}
+        _ => {
+            into.insert(alert.fingerprint.clone(), alert);
+        }
+    }
+}
+
+fn place(profile: &Profile) -> String {
+    format!("profile {} ({})", profile.name, profile.tier)
+}
+
+/// `2h`, `1h30m`, `45s` for people.
+pub fn human(duration: Duration) -> String {
+    let mut s = duration.as_secs();
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if s >= size {
+            out.push_str(&format!("{}{unit}", s / size));
+            s %= size;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matchers_read_every_operator_and_refuse_bad_names() {
+        let m = Matcher::parse("alertname=HighErrorRate").expect("eq");
+        assert!(m.is_equal && !m.is_regex);
+        assert_eq!(m.to_string(), "alertname=\"HighErrorRate\"");
+        let m = Matcher::parse("job!~\"api|web\"").expect("nre");
+        assert!(!m.is_equal && m.is_regex);
+        assert_eq!(m.value, "api|web");
+        assert!(Matcher::parse("severity!=info").is_ok_and(|m| !m.is_equal && !m.is_regex));
+        for bad in ["noequals", "=x", "1abc=x", "a-b=x"] {
+            assert!(Matcher::parse(bad).is_err(), "{bad}");
+        }
+        let quoted = Matcher::parse("summary=say \"hi\"").expect("quote in value");
+        assert_eq!(quoted.to_string(), "summary=\"say \\\"hi\\\"\"");
+    }
+
+    #[test]
+    fn durations_read_units_and_refuse_nonsense() {
+        assert_eq!(parse_duration("2h").ok(), Some(Duration::from_secs(7200)));
+        assert_eq!(
+            parse_duration("1h30m").ok(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(parse_duration("1d").ok(), Some(Duration::from_secs(86_400)));
+        for bad in ["", "0m", "2", "h", "2x", "400d", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(human(Duration::from_secs(5400)), "1h30m");
+    }
+
+    #[test]
+    fn the_silence_target_is_the_alert_name_or_the_matchers() {
+        let named = [
+            Matcher::parse("alertname=Disk").expect("m"),
+            Matcher::parse("job=api").expect("m"),
+        ];
+        assert_eq!(Alerts::silence_target(&named), "Disk");
+        let unnamed = [Matcher::parse("job=api").expect("m")];
+        assert_eq!(Alerts::silence_target(&unnamed), "job=\"api\"");
+    }
+
+    #[test]
+    fn a_refusal_is_read_from_a_string_an_object_or_text() {
+        assert_eq!(
+            refusal(StatusCode::BAD_REQUEST, b"\"bad matcher\""),
+            "bad matcher"
+        );
+        assert_eq!(
+            refusal(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                br#"{"code":601,"message":"not a uuid"}"#
+            ),
+            "not a uuid"
+        );
+        assert_eq!(
+            refusal(StatusCode::BAD_GATEWAY, b""),
+            "HTTP 502 Bad Gateway"
+        );
+        assert!(!refusal(StatusCode::BAD_REQUEST, b"\x1b[31mred").contains('\u{1b}'));
+    }
+}
