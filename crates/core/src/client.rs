@@ -307,7 +307,7 @@ impl AdminClient {
         url
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         segments: &[&str],
@@ -328,7 +328,7 @@ impl AdminClient {
 
     /// One logical call: retried when it is safe to repeat and the failure is
     /// one a retry can cure, all of it within the call's time budget.
-    async fn call_raw(
+    pub(crate) async fn call_raw(
         &self,
         method: Method,
         segments: &[&str],

@@ -10,6 +10,7 @@ pub mod error;
 pub mod paths;
 pub mod profiles;
 pub mod progress;
+pub mod rbac;
 pub mod safety;
 pub mod sanitize;
 pub mod secrets;

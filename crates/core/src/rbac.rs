@@ -1,0 +1,1351 @@
+//! Access control from the console: the client calls of every `/v1/rbac`
+//! endpoint (users, groups and their members, service accounts, roles,
+//! bindings, tokens, who-can, effective permissions), and the rules the CLI
+//! and the window render the same way: how a subject is spelled
+//! (`user:<email>`, `group:<name>`, `service:<name>`), how a grant path
+//! reads, which removals need the target typed on production, and what a
+//! change to a role or a binding would do to who holds what (the preview).
+//! The server decides what is allowed; nothing here grants or refuses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use opsdeck_api::rbac::{
+    Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
+    CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Effective, Group, GroupList,
+    Permission, Role, RoleList, ServiceAccount, ServiceAccountList, Subject, SubjectKind, Token,
+    TokenList, UpdateRole, UpdateUser, User, UserList, WhoCan,
+};
+use opsdeck_api::validation::Validate;
+use opsdeck_api::FieldError;
+use reqwest::Method;
+use serde::Serialize;
+
+use crate::client::{AdminClient, MAX_ITEM_BYTES, MAX_PAGE_BYTES};
+use crate::error::{Error, Result};
+use crate::profiles::{Profile, Tier};
+use crate::session::Session;
+use crate::tenants::new_idempotency_key;
+
+/// How a subject is written on a command line and shown everywhere.
+pub const SUBJECT_SPELLING: &str = "user:<email>, group:<name> or service:<name>";
+
+/// Most tenants whose slugs one listing looks up; beyond it, tenants are
+/// shown by id rather than by one request each.
+const MAX_SLUG_LOOKUPS: usize = 100;
+
+/// A subject as a person names it: a user by email, a group or a service
+/// account by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, specta::Type)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum SubjectRef {
+    User(String),
+    Group(String),
+    Service(String),
+}
+
+impl SubjectRef {
+    /// Reads `user:<email>`, `group:<name>` or `service:<name>`; `field`
+    /// names what was being read in the error.
+    pub fn parse(field: &str, text: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                field,
+                format!("`{text}` is not a subject: write {SUBJECT_SPELLING}"),
+            )
+        };
+        let (kind, name) = text.split_once(':').ok_or_else(bad)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad());
+        }
+        match kind {
+            "user" => Ok(SubjectRef::User(name.to_lowercase())),
+            "group" => Ok(SubjectRef::Group(name.to_string())),
+            "service" => Ok(SubjectRef::Service(name.to_string())),
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn kind(&self) -> SubjectKind {
+        match self {
+            SubjectRef::User(_) => SubjectKind::User,
+            SubjectRef::Group(_) => SubjectKind::Group,
+            SubjectRef::Service(_) => SubjectKind::ServiceAccount,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            SubjectRef::User(n) | SubjectRef::Group(n) | SubjectRef::Service(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for SubjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubjectRef::User(n) => write!(f, "user:{n}"),
+            SubjectRef::Group(n) => write!(f, "group:{n}"),
+            SubjectRef::Service(n) => write!(f, "service:{n}"),
+        }
+    }
+}
+
+/// Where a binding applies, as shown: the platform, or a tenant by slug
+/// (by id when the slug could not be read).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScopeView {
+    Platform,
+    Tenant { tenant: String, slug: String },
+}
+
+impl std::fmt::Display for ScopeView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScopeView::Platform => f.write_str("platform"),
+            ScopeView::Tenant { slug, .. } => write!(f, "tenant {slug}"),
+        }
+    }
+}
+
+/// Every user, group and service account, to spell subjects by name and to
+/// resolve names to ids.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub users: Vec<User>,
+    pub groups: Vec<Group>,
+    pub service_accounts: Vec<ServiceAccount>,
+}
+
+impl Directory {
+    /// The subject `named` means, or an error for `field` saying there is none.
+    pub fn resolve(&self, field: &str, named: &SubjectRef) -> Result<Subject> {
+        let name = named.name();
+        let id = match named {
+            SubjectRef::User(email) => self
+                .users
+                .iter()
+                .find(|u| u.email.eq_ignore_ascii_case(email) || u.id == *email)
+                .map(|u| u.id.clone()),
+            SubjectRef::Group(_) => self
+                .groups
+                .iter()
+                .find(|g| g.name == name || g.id == name)
+                .map(|g| g.id.clone()),
+            SubjectRef::Service(_) => self
+                .service_accounts
+                .iter()
+                .find(|s| s.name == name || s.id == name)
+                .map(|s| s.id.clone()),
+        };
+        let what = match named {
+            SubjectRef::User(_) => "user",
+            SubjectRef::Group(_) => "group",
+            SubjectRef::Service(_) => "service account",
+        };
+        id.map(|id| Subject {
+            kind: named.kind(),
+            id,
+        })
+        .ok_or_else(|| Error::invalid(field, format!("no {what} `{name}`")))
+    }
+
+    /// How `subject` is written: `user:<email>` and so on; by kind and id
+    /// when it is not in the directory (removed meanwhile).
+    pub fn spell(&self, subject: &Subject) -> String {
+        let id = subject.id.as_str();
+        let found = match subject.kind {
+            SubjectKind::User => self
+                .users
+                .iter()
+                .find(|u| u.id == id)
+                .map(|u| SubjectRef::User(u.email.clone())),
+            SubjectKind::Group => self
+                .groups
+                .iter()
+                .find(|g| g.id == id)
+                .map(|g| SubjectRef::Group(g.name.clone())),
+            SubjectKind::ServiceAccount => self
+                .service_accounts
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| SubjectRef::Service(s.name.clone())),
+        };
+        match found {
+            Some(named) => named.to_string(),
+            None => format!("{}:{id}", subject.kind.as_str()),
+        }
+    }
+
+    /// The users and service accounts a binding to `subject` reaches: the
+    /// subject itself, or a group's members.
+    fn holders(&self, subject: &Subject) -> Vec<Subject> {
+        match subject.kind {
+            SubjectKind::Group => self
+                .groups
+                .iter()
+                .find(|g| g.id == subject.id)
+                .map(|g| {
+                    g.members
+                        .iter()
+                        .map(|id| Subject {
+                            kind: SubjectKind::User,
+                            id: id.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => vec![subject.clone()],
+        }
+    }
+}
+
+/// A binding as listed: its subject spelled and its scope by slug.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct BindingRow {
+    pub id: String,
+    pub subject: String,
+    pub role: String,
+    pub scope: ScopeView,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A token as listed: its owner spelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct TokenRow {
+    #[serde(flatten)]
+    pub token: Token,
+    pub owner_name: String,
+    /// Revoked or expired: the server refuses it.
+    pub usable: bool,
+}
+
+/// One way a holder holds a permission, as read left to right:
+/// holder → group → binding → role, on a scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct PathView {
+    /// The group the binding is made to, spelled; absent: the holder's own.
+    pub group: Option<String>,
+    pub binding: String,
+    pub role: String,
+    pub scope: ScopeView,
+}
+
+impl PathView {
+    /// `group:sre → binding 0193… → role reader on tenant acme`.
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        if let Some(group) = &self.group {
+            text.push_str(&format!("{group} → "));
+        }
+        text.push_str(&format!(
+            "binding {} → role {} on {}",
+            self.binding, self.role, self.scope
+        ));
+        text
+    }
+}
+
+/// A user or service account holding a permission, and every way it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct HolderView {
+    pub subject: String,
+    pub paths: Vec<PathView>,
+}
+
+/// Who holds a permission, where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct WhoCanView {
+    pub permission: Permission,
+    /// The tenant asked about, as asked; absent: every scope.
+    pub tenant: Option<String>,
+    pub holders: Vec<HolderView>,
+}
+
+/// What a subject holds: on the platform and on each tenant where it holds more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct EffectiveView {
+    pub subject: String,
+    #[serde(flatten)]
+    pub effective: Effective,
+}
+
+/// Whether a change gives or takes away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Gains,
+    Loses,
+}
+
+/// One holder gaining or losing one permission on one scope.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, specta::Type)]
+pub struct AccessChange {
+    pub holder: String,
+    pub change: Direction,
+    pub permission: Permission,
+    pub scope: ScopeView,
+}
+
+impl std::fmt::Display for AccessChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (sign, verb) = match self.change {
+            Direction::Gains => ('+', "gains"),
+            Direction::Loses => ('-', "loses"),
+        };
+        write!(
+            f,
+            "{sign} {} {verb} {} on {}",
+            self.holder, self.permission, self.scope
+        )
+    }
+}
+
+/// What a change to a role or a binding would do to effective permissions,
+/// computed from who-can before and the change; nothing is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct AccessDiff {
+    /// The change itself, in one sentence.
+    pub summary: String,
+    pub changes: Vec<AccessChange>,
+}
+
+impl AccessDiff {
+    /// The summary and one line per change: what the CLI prints.
+    pub fn text(&self) -> String {
+        let mut text = self.summary.clone();
+        if self.changes.is_empty() {
+            text.push_str("\nNobody gains or loses a permission.");
+        }
+        for change in &self.changes {
+            text.push_str(&format!("\n  {change}"));
+        }
+        text
+    }
+}
+
+/// A binding to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBinding {
+    pub subject: SubjectRef,
+    pub role: String,
+    /// Tenant id or slug; absent: the platform.
+    pub tenant: Option<String>,
+}
+
+/// Reads a lifetime like `30d`, `12h`, `90m` or `2w`.
+pub fn parse_lifetime(field: &str, text: &str) -> Result<chrono::Duration> {
+    let bad = || {
+        Error::invalid(
+            field,
+            format!("`{text}` is not a lifetime: write a number and m, h, d or w (e.g. 30d)"),
+        )
+    };
+    let text = text.trim();
+    let unit = text.chars().last().ok_or_else(bad)?;
+    let number: i64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| bad())?;
+    if number <= 0 {
+        return Err(bad());
+    }
+    let duration = match unit {
+        'm' => chrono::Duration::try_minutes(number),
+        'h' => chrono::Duration::try_hours(number),
+        'd' => chrono::Duration::try_days(number),
+        'w' => chrono::Duration::try_weeks(number),
+        _ => None,
+    };
+    // Ten years is longer than any token should live, and keeps the
+    // arithmetic on dates far from its limits.
+    duration
+        .filter(|d| *d <= chrono::Duration::days(3650))
+        .ok_or_else(bad)
+}
+
+/// The rule of removals: in production, taking access away needs the
+/// target typed; a typed target, when given, must be the target exactly.
+fn check_typed(
+    profile: &Profile,
+    action: &str,
+    target: &str,
+    noun: &str,
+    summary: String,
+    typed: Option<&str>,
+) -> Result<()> {
+    match typed {
+        Some(got) if got != target => Err(Error::ConfirmationMismatch {
+            typed: got.to_string(),
+            target: target.to_string(),
+        }),
+        Some(_) => Ok(()),
+        None if profile.tier == Tier::Prod => Err(Error::ConfirmationRequired {
+            action: action.to_string(),
+            target: target.to_string(),
+            noun: noun.to_string(),
+            summary,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn checked(errors: Vec<FieldError>) -> Result<()> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidFields { details: errors })
+    }
+}
+
+fn key_or_new(key: Option<&str>) -> String {
+    key.filter(|k| !k.trim().is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(new_idempotency_key)
+}
+
+/// The `/v1/rbac` calls, with the client's budgets, retries and caps.
+impl AdminClient {
+    async fn rbac_get<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: Option<&Vec<(&str, &str)>>,
+        limit: u64,
+    ) -> Result<T> {
+        let mut path = vec!["v1", "rbac"];
+        path.extend_from_slice(segments);
+        self.call(Method::GET, &path, query, None::<&()>, None, limit)
+            .await
+    }
+
+    async fn rbac_send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<&impl Serialize>,
+        key: &str,
+    ) -> Result<T> {
+        let mut path = vec!["v1", "rbac"];
+        path.extend_from_slice(segments);
+        self.call(method, &path, None::<&()>, body, Some(key), MAX_ITEM_BYTES)
+            .await
+    }
+
+    async fn rbac_delete(&self, segments: &[&str], key: &str) -> Result<()> {
+        let mut path = vec!["v1", "rbac"];
+        path.extend_from_slice(segments);
+        self.call_raw(
+            Method::DELETE,
+            &path,
+            None::<&()>,
+            None::<&()>,
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+impl Session {
+    /// Access control on this profile's server.
+    pub fn rbac(&self) -> Rbac<'_> {
+        Rbac { session: self }
+    }
+}
+
+/// The access-control handle of a [`Session`].
+pub struct Rbac<'s> {
+    session: &'s Session,
+}
+
+impl Rbac<'_> {
+    fn admin(&self) -> &AdminClient {
+        self.session.admin()
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let list: UserList = self.admin().rbac_get(&["users"], None, MAX_PAGE_BYTES).await?;
+        Ok(list.items)
+    }
+
+    /// One user by email or id.
+    pub async fn user(&self, user: &str) -> Result<User> {
+        self.users()
+            .await?
+            .into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(user) || u.id == user)
+            .ok_or_else(|| Error::invalid("user", format!("no user `{user}`")))
+    }
+
+    pub async fn create_user(&self, body: &CreateUser, key: Option<&str>) -> Result<User> {
+        let body = body.clone().normalized();
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::POST, &["users"], Some(&body), &key_or_new(key))
+            .await
+    }
+
+    pub async fn update_user(
+        &self,
+        user: &str,
+        body: &UpdateUser,
+        key: Option<&str>,
+    ) -> Result<User> {
+        let body = body.clone().normalized();
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::PATCH, &["users", user], Some(&body), &key_or_new(key))
+            .await
+    }
+
+    pub async fn groups(&self) -> Result<Vec<Group>> {
+        let list: GroupList = self
+            .admin()
+            .rbac_get(&["groups"], None, MAX_PAGE_BYTES)
+            .await?;
+        Ok(list.items)
+    }
+
+    /// One group by name or id.
+    pub async fn group(&self, group: &str) -> Result<Group> {
+        self.groups()
+            .await?
+            .into_iter()
+            .find(|g| g.name == group || g.id == group)
+            .ok_or_else(|| Error::invalid("group", format!("no group `{group}`")))
+    }
+
+    pub async fn create_group(&self, body: &CreateGroup, key: Option<&str>) -> Result<Group> {
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::POST, &["groups"], Some(body), &key_or_new(key))
+            .await
+    }
+
+    /// Makes `user` (email or id) a member of `group` (name or id).
+    pub async fn add_member(&self, group: &str, user: &str, key: Option<&str>) -> Result<Group> {
+        self.admin()
+            .rbac_send(
+                Method::PUT,
+                &["groups", group, "members", user],
+                None::<&()>,
+                &key_or_new(key),
+            )
+            .await
+    }
+
+    /// Takes `user` out of `group`; on production, with the user's email typed.
+    pub async fn remove_member(
+        &self,
+        group: &str,
+        user: &str,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<Group> {
+        let summary = format!(
+            "Remove {user} from group {group} on {}: they lose what the group's bindings grant.",
+            place(self.session.profile())
+        );
+        check_typed(
+            self.session.profile(),
+            "remove",
+            user,
+            "email",
+            summary,
+            confirmation,
+        )?;
+        self.admin()
+            .rbac_send(
+                Method::DELETE,
+                &["groups", group, "members", user],
+                None::<&()>,
+                &key_or_new(key),
+            )
+            .await
+    }
+
+    pub async fn service_accounts(&self) -> Result<Vec<ServiceAccount>> {
+        let list: ServiceAccountList = self
+            .admin()
+            .rbac_get(&["service-accounts"], None, MAX_PAGE_BYTES)
+            .await?;
+        Ok(list.items)
+    }
+
+    pub async fn create_service_account(
+        &self,
+        body: &CreateServiceAccount,
+        key: Option<&str>,
+    ) -> Result<ServiceAccount> {
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(
+                Method::POST,
+                &["service-accounts"],
+                Some(body),
+                &key_or_new(key),
+            )
+            .await
+    }
+
+    /// Users, groups and service accounts, read together.
+    pub async fn directory(&self) -> Result<Directory> {
+        let (users, groups, service_accounts) =
+            tokio::try_join!(self.users(), self.groups(), self.service_accounts())?;
+        Ok(Directory {
+            users,
+            groups,
+            service_accounts,
+        })
+    }
+
+    pub async fn roles(&self) -> Result<Vec<Role>> {
+        let list: RoleList = self.admin().rbac_get(&["roles"], None, MAX_PAGE_BYTES).await?;
+        Ok(list.items)
+    }
+
+    /// One role, built-in or custom, by name.
+    pub async fn role(&self, role: &str) -> Result<Role> {
+        self.roles()
+            .await?
+            .into_iter()
+            .find(|r| r.name == role)
+            .ok_or_else(|| Error::invalid("role", format!("no role `{role}`")))
+    }
+
+    pub async fn create_role(&self, body: &CreateRole, key: Option<&str>) -> Result<Role> {
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::POST, &["roles"], Some(body), &key_or_new(key))
+            .await
+    }
+
+    /// Replaces a custom role's permissions.
+    pub async fn update_role(
+        &self,
+        role: &str,
+        permissions: &[Permission],
+        key: Option<&str>,
+    ) -> Result<Role> {
+        let body = UpdateRole {
+            permissions: permissions.to_vec(),
+        };
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::PATCH, &["roles", role], Some(&body), &key_or_new(key))
+            .await
+    }
+
+    /// Deletes a custom role; on production, with its name typed.
+    pub async fn delete_role(
+        &self,
+        role: &str,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<()> {
+        let summary = format!(
+            "Delete role {role} on {}. This cannot be undone.",
+            place(self.session.profile())
+        );
+        check_typed(
+            self.session.profile(),
+            "delete",
+            role,
+            "role name",
+            summary,
+            confirmation,
+        )?;
+        self.admin()
+            .rbac_delete(&["roles", role], &key_or_new(key))
+            .await
+    }
+
+    pub async fn bindings(&self) -> Result<Vec<Binding>> {
+        let list: BindingList = self
+            .admin()
+            .rbac_get(&["bindings"], None, MAX_PAGE_BYTES)
+            .await?;
+        Ok(list.items)
+    }
+
+    /// The bindings with their subjects spelled and tenants by slug.
+    pub async fn binding_rows(&self) -> Result<Vec<BindingRow>> {
+        let (bindings, directory) = tokio::try_join!(self.bindings(), self.directory())?;
+        let scopes = self.scopes(bindings.iter().map(|b| &b.scope)).await;
+        Ok(bindings
+            .into_iter()
+            .map(|b| BindingRow {
+                subject: directory.spell(&b.subject),
+                scope: view(&scopes, &b.scope),
+                id: b.id,
+                role: b.role,
+                created_at: b.created_at,
+            })
+            .collect())
+    }
+
+    /// Binds a role to a subject on the platform or a tenant.
+    pub async fn create_binding(&self, new: &NewBinding, key: Option<&str>) -> Result<Binding> {
+        let directory = self.directory().await?;
+        let body = CreateBinding {
+            subject: directory.resolve("subject", &new.subject)?,
+            role: new.role.clone(),
+            tenant: new.tenant.clone(),
+        };
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::POST, &["bindings"], Some(&body), &key_or_new(key))
+            .await
+    }
+
+    /// Removes a binding (by id); on production, with its id typed.
+    pub async fn delete_binding(
+        &self,
+        binding: &str,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<()> {
+        let summary = format!(
+            "Remove binding {binding} on {}: its subject loses what the role grants there.",
+            place(self.session.profile())
+        );
+        check_typed(
+            self.session.profile(),
+            "remove",
+            binding,
+            "binding id",
+            summary,
+            confirmation,
+        )?;
+        self.admin()
+            .rbac_delete(&["bindings", binding], &key_or_new(key))
+            .await
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<Token>> {
+        let list: TokenList = self
+            .admin()
+            .rbac_get(&["tokens"], None, MAX_PAGE_BYTES)
+            .await?;
+        Ok(list.items)
+    }
+
+    /// The tokens with their owners spelled.
+    pub async fn token_rows(&self) -> Result<Vec<TokenRow>> {
+        let (tokens, directory) = tokio::try_join!(self.tokens(), self.directory())?;
+        let now = Utc::now();
+        Ok(tokens
+            .into_iter()
+            .map(|token| TokenRow {
+                owner_name: directory.spell(&token.owner),
+                usable: token.revoked_at.is_none() && token.expires_at.is_none_or(|at| at > now),
+                token,
+            })
+            .collect())
+    }
+
+    /// Mints a token for a user or a service account; the answer holds the
+    /// secret, the only time it is shown.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        owner: &SubjectRef,
+        lifetime: Option<chrono::Duration>,
+        key: Option<&str>,
+    ) -> Result<CreatedToken> {
+        if matches!(owner, SubjectRef::Group(_)) {
+            return Err(Error::invalid(
+                "owner",
+                "a token belongs to a user or a service account, not a group",
+            ));
+        }
+        let directory = self.directory().await?;
+        let body = CreateToken {
+            name: name.to_string(),
+            owner: directory.resolve("owner", owner)?,
+            expires_at: lifetime.map(|d| Utc::now() + d),
+        };
+        checked(body.field_errors())?;
+        self.admin()
+            .rbac_send(Method::POST, &["tokens"], Some(&body), &key_or_new(key))
+            .await
+    }
+
+    /// Revokes a token (by name or id); on production, with its name typed.
+    pub async fn revoke_token(
+        &self,
+        token: &str,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<Token> {
+        let summary = format!(
+            "Revoke token {token} on {}: every request with it is refused from now on.",
+            place(self.session.profile())
+        );
+        check_typed(
+            self.session.profile(),
+            "revoke",
+            token,
+            "token name",
+            summary,
+            confirmation,
+        )?;
+        self.admin()
+            .rbac_send(
+                Method::POST,
+                &["tokens", token, "revoke"],
+                None::<&()>,
+                &key_or_new(key),
+            )
+            .await
+    }
+
+    /// Who holds `permission`, on `tenant` (id or slug) or anywhere.
+    pub async fn who_can_raw(&self, permission: Permission, tenant: Option<&str>) -> Result<WhoCan> {
+        let mut query = vec![("permission", permission.as_str())];
+        if let Some(tenant) = tenant {
+            query.push(("tenant", tenant));
+        }
+        self.admin()
+            .rbac_get(&["who-can"], Some(&query), MAX_PAGE_BYTES)
+            .await
+    }
+
+    /// [`Self::who_can_raw`], with subjects spelled and tenants by slug.
+    pub async fn who_can(&self, permission: Permission, tenant: Option<&str>) -> Result<WhoCanView> {
+        let (found, directory) = tokio::try_join!(
+            self.who_can_raw(permission, tenant),
+            self.directory()
+        )?;
+        let scopes = self
+            .scopes(
+                found
+                    .holders
+                    .iter()
+                    .flat_map(|h| h.paths.iter().map(|p| &p.scope)),
+            )
+            .await;
+        let holders = found
+            .holders
+            .into_iter()
+            .map(|h| HolderView {
+                subject: directory.spell(&h.subject),
+                paths: h
+                    .paths
+                    .into_iter()
+                    .map(|p| PathView {
+                        group: p.group.map(|id| {
+                            directory.spell(&Subject {
+                                kind: SubjectKind::Group,
+                                id,
+                            })
+                        }),
+                        scope: view(&scopes, &p.scope),
+                        binding: p.binding,
+                        role: p.role,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(WhoCanView {
+            permission,
+            tenant: tenant.map(str::to_string),
+            holders,
+        })
+    }
+
+    /// What `subject` holds, on the platform and per tenant.
+    pub async fn effective(&self, subject: &SubjectRef) -> Result<EffectiveView> {
+        let directory = self.directory().await?;
+        let found = directory.resolve("subject", subject)?;
+        let effective: Effective = self
+            .admin()
+            .rbac_get(
+                &["subjects", &found.id, "effective"],
+                None,
+                MAX_PAGE_BYTES,
+            )
+            .await?;
+        Ok(EffectiveView {
+            subject: subject.to_string(),
+            effective,
+        })
+    }
+
+    /// What creating the binding would change; nothing is applied.
+    pub async fn preview_create_binding(&self, new: &NewBinding) -> Result<AccessDiff> {
+        let directory = self.directory().await?;
+        let subject = directory.resolve("subject", &new.subject)?;
+        let role = self.role(&new.role).await?;
+        let scope = match &new.tenant {
+            None => BindingScope::Platform,
+            Some(tenant) => BindingScope::Tenant {
+                tenant: self.admin().get_tenant(tenant).await?.id,
+            },
+        };
+        let holders = directory.holders(&subject);
+        let mut plan = Plan::default();
+        for permission in &role.permissions {
+            for holder in &holders {
+                plan.add(*permission, holder.clone(), scope.clone());
+            }
+        }
+        let summary = format!(
+            "Bind role {} to {} on {} ({}).",
+            role.name,
+            new.subject,
+            new.tenant
+                .as_deref()
+                .map_or("the platform".to_string(), |t| format!("tenant {t}")),
+            place(self.session.profile())
+        );
+        self.diff(summary, plan, &directory, new.tenant.as_deref())
+            .await
+    }
+
+    /// What removing the binding would change; nothing is applied.
+    pub async fn preview_delete_binding(&self, binding: &str) -> Result<AccessDiff> {
+        let directory = self.directory().await?;
+        let found = self
+            .bindings()
+            .await?
+            .into_iter()
+            .find(|b| b.id == binding)
+            .ok_or_else(|| Error::invalid("binding", format!("no binding `{binding}`")))?;
+        let role = self.role(&found.role).await?;
+        let mut plan = Plan::default();
+        for permission in &role.permissions {
+            plan.remove_binding(*permission, found.id.clone());
+        }
+        let tenant = match &found.scope {
+            BindingScope::Platform => None,
+            BindingScope::Tenant { tenant } => Some(tenant.as_str()),
+        };
+        let summary = format!(
+            "Remove binding {} (role {} of {} on {}) on {}.",
+            found.id,
+            found.role,
+            directory.spell(&found.subject),
+            match tenant {
+                None => "the platform".to_string(),
+                Some(_) => "a tenant".to_string(),
+            },
+            place(self.session.profile())
+        );
+        self.diff(summary, plan, &directory, tenant).await
+    }
+
+    /// What giving a custom role these permissions would change, for every
+    /// binding of the role; nothing is applied.
+    pub async fn preview_update_role(
+        &self,
+        role: &str,
+        permissions: &[Permission],
+    ) -> Result<AccessDiff> {
+        let current = self.role(role).await?;
+        let old: BTreeSet<Permission> = current.permissions.iter().copied().collect();
+        let new: BTreeSet<Permission> = permissions.iter().copied().collect();
+        let directory = self.directory().await?;
+        let bound: Vec<Binding> = self
+            .bindings()
+            .await?
+            .into_iter()
+            .filter(|b| b.role == role)
+            .collect();
+        let mut plan = Plan::default();
+        for permission in old.difference(&new) {
+            plan.remove_role(*permission, role.to_string());
+        }
+        for permission in new.difference(&old) {
+            for binding in &bound {
+                for holder in directory.holders(&binding.subject) {
+                    plan.add(*permission, holder, binding.scope.clone());
+                }
+            }
+        }
+        let list = |set: &mut dyn Iterator<Item = &Permission>| {
+            let names: Vec<&str> = set.map(|p| p.as_str()).collect();
+            if names.is_empty() {
+                "nothing".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        let summary = format!(
+            "Change role {role} on {} ({} binding{}): adds {}; removes {}.",
+            place(self.session.profile()),
+            bound.len(),
+            if bound.len() == 1 { "" } else { "s" },
+            list(&mut new.difference(&old)),
+            list(&mut old.difference(&new)),
+        );
+        self.diff(summary, plan, &directory, None).await
+    }
+
+    /// Tenant ids to slugs, for the scopes shown; a tenant that cannot be
+    /// read, or one past the lookup limit, keeps its id.
+    async fn scopes<'a>(
+        &self,
+        scopes: impl Iterator<Item = &'a BindingScope>,
+    ) -> HashMap<String, String> {
+        let ids: BTreeSet<&str> = scopes
+            .filter_map(|s| match s {
+                BindingScope::Platform => None,
+                BindingScope::Tenant { tenant } => Some(tenant.as_str()),
+            })
+            .collect();
+        let mut slugs = HashMap::new();
+        for id in ids.into_iter().take(MAX_SLUG_LOOKUPS) {
+            if let Ok(tenant) = self.admin().get_tenant(id).await {
+                slugs.insert(id.to_string(), tenant.slug);
+            }
+        }
+        slugs
+    }
+
+    /// Applies `plan` to who-can as it is now and lists who gains and who
+    /// loses what, where.
+    async fn diff(
+        &self,
+        summary: String,
+        plan: Plan,
+        directory: &Directory,
+        tenant: Option<&str>,
+    ) -> Result<AccessDiff> {
+        let mut changes = Vec::new();
+        for permission in plan.permissions() {
+            let now = self.who_can_raw(permission, tenant).await?;
+            let mut before: HashMap<Subject, Vec<Held>> = HashMap::new();
+            for holder in now.holders {
+                let paths = holder
+                    .paths
+                    .into_iter()
+                    .map(|p| Held {
+                        binding: Some(p.binding),
+                        role: Some(p.role),
+                        scope: p.scope,
+                    })
+                    .collect();
+                before.insert(holder.subject, paths);
+            }
+            let after = plan.apply(permission, &before);
+            let holders: HashSet<&Subject> = before.keys().chain(after.keys()).collect();
+            for holder in holders {
+                let was = Coverage::of(before.get(holder));
+                let will = Coverage::of(after.get(holder));
+                for (scope, direction) in was.changes_to(&will) {
+                    changes.push((directory.spell(holder), direction, permission, scope));
+                }
+            }
+        }
+        let scopes = self
+            .scopes(
+                changes
+                    .iter()
+                    .map(|(_, _, _, scope)| scope)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            )
+            .await;
+        let mut changes: Vec<AccessChange> = changes
+            .into_iter()
+            .map(|(holder, change, permission, scope)| AccessChange {
+                holder,
+                change,
+                permission,
+                scope: view(&scopes, &scope),
+            })
+            .collect();
+        changes.sort();
+        Ok(AccessDiff { summary, changes })
+    }
+}
+
+fn place(profile: &Profile) -> String {
+    format!("profile {} ({})", profile.name, profile.tier)
+}
+
+fn view(slugs: &HashMap<String, String>, scope: &BindingScope) -> ScopeView {
+    match scope {
+        BindingScope::Platform => ScopeView::Platform,
+        BindingScope::Tenant { tenant } => ScopeView::Tenant {
+            slug: slugs.get(tenant).cloned().unwrap_or_else(|| tenant.clone()),
+            tenant: tenant.clone(),
+        },
+    }
+}
+
+/// One way a holder holds a permission: a binding (absent: one the change
+/// would make) of a role on a scope.
+#[derive(Debug, Clone)]
+struct Held {
+    binding: Option<String>,
+    role: Option<String>,
+    scope: BindingScope,
+}
+
+/// A change to grant paths, per permission: paths it takes away (through
+/// one binding, or through one role) and paths it adds.
+#[derive(Debug, Default)]
+struct Plan {
+    removed_bindings: BTreeMap<Permission, BTreeSet<String>>,
+    removed_roles: BTreeMap<Permission, BTreeSet<String>>,
+    added: BTreeMap<Permission, Vec<(Subject, BindingScope)>>,
+}
+
+impl Plan {
+    fn add(&mut self, permission: Permission, holder: Subject, scope: BindingScope) {
+        self.added
+            .entry(permission)
+            .or_default()
+            .push((holder, scope));
+    }
+
+    fn remove_binding(&mut self, permission: Permission, binding: String) {
+        self.removed_bindings
+            .entry(permission)
+            .or_default()
+            .insert(binding);
+    }
+
+    fn remove_role(&mut self, permission: Permission, role: String) {
+        self.removed_roles
+            .entry(permission)
+            .or_default()
+            .insert(role);
+    }
+
+    fn permissions(&self) -> BTreeSet<Permission> {
+        self.removed_bindings
+            .keys()
+            .chain(self.removed_roles.keys())
+            .chain(self.added.keys())
+            .copied()
+            .collect()
+    }
+
+    /// The grant paths of `permission` after the change.
+    fn apply(
+        &self,
+        permission: Permission,
+        before: &HashMap<Subject, Vec<Held>>,
+    ) -> HashMap<Subject, Vec<Held>> {
+        let no = BTreeSet::new();
+        let bindings = self.removed_bindings.get(&permission).unwrap_or(&no);
+        let roles = self.removed_roles.get(&permission).unwrap_or(&no);
+        let mut after: HashMap<Subject, Vec<Held>> = before
+            .iter()
+            .map(|(subject, paths)| {
+                let kept = paths
+                    .iter()
+                    .filter(|p| {
+                        !p.binding.as_ref().is_some_and(|b| bindings.contains(b))
+                            && !p.role.as_ref().is_some_and(|r| roles.contains(r))
+                    })
+                    .cloned()
+                    .collect();
+                (subject.clone(), kept)
+            })
+            .collect();
+        for (holder, scope) in self.added.get(&permission).into_iter().flatten() {
+            after.entry(holder.clone()).or_default().push(Held {
+                binding: None,
+                role: None,
+                scope: scope.clone(),
+            });
+        }
+        after
+    }
+}
+
+/// Where a holder holds a permission: on the platform (so everywhere),
+/// and on which tenants by a binding of their own.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Coverage {
+    platform: bool,
+    tenants: BTreeSet<String>,
+}
+
+impl Coverage {
+    fn of(paths: Option<&Vec<Held>>) -> Self {
+        let mut coverage = Coverage::default();
+        for held in paths.into_iter().flatten() {
+            match &held.scope {
+                BindingScope::Platform => coverage.platform = true,
+                BindingScope::Tenant { tenant } => {
+                    coverage.tenants.insert(tenant.clone());
+                }
+            }
+        }
+        coverage
+    }
+
+    /// The scopes on which holding changes from `self` to `after`: the
+    /// platform when that changes; a tenant only where the platform grants
+    /// it neither before nor after (otherwise the tenant did not change).
+    fn changes_to(&self, after: &Coverage) -> Vec<(BindingScope, Direction)> {
+        if self.platform != after.platform {
+            let direction = if after.platform {
+                Direction::Gains
+            } else {
+                Direction::Loses
+            };
+            return vec![(BindingScope::Platform, direction)];
+        }
+        if self.platform {
+            return Vec::new();
+        }
+        let mut changes = Vec::new();
+        for tenant in self.tenants.difference(&after.tenants) {
+            changes.push((
+                BindingScope::Tenant {
+                    tenant: tenant.clone(),
+                },
+                Direction::Loses,
+            ));
+        }
+        for tenant in after.tenants.difference(&self.tenants) {
+            changes.push((
+                BindingScope::Tenant {
+                    tenant: tenant.clone(),
+                },
+                Direction::Gains,
+            ));
+        }
+        changes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_spelled_with_their_kind_and_a_bare_name_is_refused() {
+        assert_eq!(
+            SubjectRef::parse("subject", "user:Ann@Example.com").expect("user"),
+            SubjectRef::User("ann@example.com".into())
+        );
+        assert_eq!(
+            SubjectRef::parse("subject", "group:sre").expect("group"),
+            SubjectRef::Group("sre".into())
+        );
+        assert_eq!(
+            SubjectRef::parse("subject", "service:ci")
+                .expect("service")
+                .to_string(),
+            "service:ci"
+        );
+        for bad in ["ann@example.com", "team:sre", "user:", "group: "] {
+            let e = SubjectRef::parse("subject", bad).expect_err(bad);
+            assert!(e.to_string().contains(SUBJECT_SPELLING), "{e}");
+        }
+    }
+
+    #[test]
+    fn lifetimes_take_a_number_and_a_unit() {
+        assert_eq!(
+            parse_lifetime("expires_in", "30d").expect("30d"),
+            chrono::Duration::days(30)
+        );
+        assert_eq!(
+            parse_lifetime("expires_in", "12h").expect("12h"),
+            chrono::Duration::hours(12)
+        );
+        for bad in ["", "d", "30", "0d", "-1d", "30y", "99999w"] {
+            assert!(parse_lifetime("expires_in", bad).is_err(), "{bad}");
+        }
+    }
+
+    fn user(id: &str) -> Subject {
+        Subject {
+            kind: SubjectKind::User,
+            id: id.into(),
+        }
+    }
+
+    fn on(tenant: &str) -> BindingScope {
+        BindingScope::Tenant {
+            tenant: tenant.into(),
+        }
+    }
+
+    fn held(binding: &str, role: &str, scope: BindingScope) -> Held {
+        Held {
+            binding: Some(binding.into()),
+            role: Some(role.into()),
+            scope,
+        }
+    }
+
+    #[test]
+    fn removing_one_of_two_paths_changes_nothing_and_the_last_one_loses() {
+        let mut before = HashMap::new();
+        before.insert(
+            user("a"),
+            vec![held("b1", "reader", on("t1")), held("b2", "viewer", on("t1"))],
+        );
+        before.insert(user("b"), vec![held("b1", "reader", on("t1"))]);
+        let mut plan = Plan::default();
+        plan.remove_binding(Permission::TenantsRead, "b1".into());
+        let after = plan.apply(Permission::TenantsRead, &before);
+        let a = Coverage::of(before.get(&user("a"))).changes_to(&Coverage::of(after.get(&user("a"))));
+        assert!(a.is_empty(), "{a:?}");
+        let b = Coverage::of(before.get(&user("b"))).changes_to(&Coverage::of(after.get(&user("b"))));
+        assert_eq!(b, vec![(on("t1"), Direction::Loses)]);
+    }
+
+    #[test]
+    fn a_tenant_grant_under_a_platform_grant_is_no_gain() {
+        let mut before = HashMap::new();
+        before.insert(user("a"), vec![held("b1", "viewer", BindingScope::Platform)]);
+        let mut plan = Plan::default();
+        plan.add(Permission::TenantsRead, user("a"), on("t1"));
+        plan.add(Permission::TenantsRead, user("new"), BindingScope::Platform);
+        let after = plan.apply(Permission::TenantsRead, &before);
+        assert!(Coverage::of(before.get(&user("a")))
+            .changes_to(&Coverage::of(after.get(&user("a"))))
+            .is_empty());
+        assert_eq!(
+            Coverage::of(None).changes_to(&Coverage::of(after.get(&user("new")))),
+            vec![(BindingScope::Platform, Direction::Gains)]
+        );
+    }
+
+    #[test]
+    fn removing_a_permission_from_a_role_removes_every_path_through_it() {
+        let mut before = HashMap::new();
+        before.insert(
+            user("a"),
+            vec![
+                held("b1", "custom", on("t1")),
+                held("b2", "custom", BindingScope::Platform),
+            ],
+        );
+        let mut plan = Plan::default();
+        plan.remove_role(Permission::TenantsWrite, "custom".into());
+        let after = plan.apply(Permission::TenantsWrite, &before);
+        assert_eq!(
+            Coverage::of(before.get(&user("a"))).changes_to(&Coverage::of(after.get(&user("a")))),
+            vec![(BindingScope::Platform, Direction::Loses)]
+        );
+    }
+
+    #[test]
+    fn removals_in_production_need_the_target_typed_exactly() {
+        let profile = |tier| Profile::new("p", tier, "http://127.0.0.1:1").expect("profile");
+        let prod = profile(Tier::Prod);
+        let e = check_typed(&prod, "delete", "reader", "role name", "s".into(), None)
+            .expect_err("asks");
+        assert!(matches!(e, Error::ConfirmationRequired { .. }));
+        assert!(check_typed(&prod, "delete", "reader", "role name", "s".into(), Some("reader")).is_ok());
+        let dev = profile(Tier::Dev);
+        assert!(check_typed(&dev, "delete", "reader", "role name", "s".into(), None).is_ok());
+        assert!(matches!(
+            check_typed(&dev, "delete", "reader", "role name", "s".into(), Some("Reader")),
+            Err(Error::ConfirmationMismatch { .. })
+        ));
+    }
+}
