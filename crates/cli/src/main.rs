@@ -6,6 +6,7 @@ mod error;
 mod output;
 mod profiles;
 mod progress;
+mod rbac;
 mod tenants;
 mod terminal;
 
@@ -55,6 +56,28 @@ enum Command {
     /// Alerts and silences from the profile's Alertmanagers.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Users: list, inspect, create, change (email, display name, status).
+    #[command(subcommand)]
+    Users(rbac::UsersCommand),
+    /// Groups of users and their members.
+    #[command(subcommand)]
+    Groups(rbac::GroupsCommand),
+    /// Service accounts: non-persons that hold tokens.
+    #[command(subcommand)]
+    ServiceAccounts(rbac::ServiceAccountsCommand),
+    /// Roles: the built-in ones and custom ones, with what each grants.
+    #[command(subcommand)]
+    Roles(rbac::RolesCommand),
+    /// Bindings: a subject holds a role on the platform or on a tenant.
+    #[command(subcommand)]
+    Bindings(rbac::BindingsCommand),
+    /// API tokens of users and service accounts.
+    #[command(subcommand)]
+    Tokens(rbac::TokensCommand),
+    /// Who can do what: holders of a permission with their grant paths, and
+    /// a subject's effective permissions.
+    #[command(subcommand)]
+    Rbac(rbac::RbacCommand),
 }
 
 /// How a command that did its work ended.
@@ -113,6 +136,12 @@ fn main() -> ExitCode {
         Command::Alerts(_) => output::Words::Alerts,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
+        Command::Users(_) => output::Words::Users,
+        Command::Groups(_) | Command::ServiceAccounts(_) => output::Words::Groups,
+        Command::Roles(_) => output::Words::Roles,
+        Command::Bindings(_) => output::Words::Bindings,
+        Command::Tokens(_) => output::Words::Tokens,
+        Command::Rbac(_) => output::Words::Rbac,
     };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
@@ -133,6 +162,15 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Login(args) => profiles::login(&console, &out, args).await?,
         Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
         Command::Alerts(cmd) => alerts::run(&console, &out, profile, cmd).await?,
+        Command::Users(cmd) => rbac::users(&console, &out, profile, cmd).await?,
+        Command::Groups(cmd) => rbac::groups(&console, &out, profile, cmd).await?,
+        Command::ServiceAccounts(cmd) => {
+            rbac::service_accounts(&console, &out, profile, cmd).await?
+        }
+        Command::Roles(cmd) => rbac::roles(&console, &out, profile, cmd).await?,
+        Command::Bindings(cmd) => rbac::bindings(&console, &out, profile, cmd).await?,
+        Command::Tokens(cmd) => rbac::tokens(&console, &out, profile, cmd).await?,
+        Command::Rbac(cmd) => rbac::rbac(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -371,6 +371,14 @@ pub enum Words {
     Tenants,
     Profile,
     Alerts,
+    Users,
+    /// Groups and service accounts.
+    Groups,
+    Roles,
+    Bindings,
+    Tokens,
+    /// `rbac who-can` and `rbac effective`.
+    Rbac,
     Other,
 }
 
@@ -396,6 +404,27 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Alerts, "duration") => "--duration",
         (Words::Alerts, "comment") => "--comment",
         (Words::Alerts, "silence") => "the silence id",
+        (Words::Users, "email") => "--email",
+        (Words::Users, "display_name") => "--name",
+        (Words::Users, "status") => "--status",
+        (Words::Users | Words::Groups, "user") => "the email",
+        (Words::Groups, "name") => "the name",
+        (Words::Groups, "external_name") => "--external-name",
+        (Words::Groups, "group") => "the group",
+        (Words::Roles, "name" | "role") => "the role name",
+        (Words::Roles, "permissions") => "--permission",
+        (Words::Bindings, "subject" | "subject.id" | "subject.kind") => "--subject",
+        (Words::Bindings, "role") => "--role",
+        (Words::Bindings, "tenant") => "--tenant",
+        (Words::Bindings, "binding") => "the binding id",
+        (Words::Tokens, "name") => "--name",
+        (Words::Tokens, "owner" | "owner.id" | "owner.kind") => "--user",
+        (Words::Tokens, "expires_in" | "expires_at") => "--expires-in",
+        (Words::Tokens, "token") => "the token name",
+        (Words::Rbac, "permission") => "the permission",
+        (Words::Rbac, "tenant") => "--tenant",
+        (Words::Rbac, "subject" | "subject.id") => "the subject",
+        (_, "idempotency_key") => "--idempotency-key",
         (_, other) => return other.to_string(),
     };
     typed.to_string()
@@ -417,6 +446,9 @@ fn remedy_line(remedy: &Remedy, words_of: Words) -> Option<String> {
         ),
         Remedy::Confirm { target } if words_of == Words::Alerts => Some(format!(
             "hint: type `{target}` at the prompt, or pass `--confirm '{target}'`"
+        )),
+        Remedy::Confirm { target } if words_of != Words::Tenants => Some(format!(
+            "hint: type `{target}` at the prompt, or pass `--confirm {target}`"
         )),
         Remedy::Confirm { target } => Some(format!(
             "hint: type the slug at the prompt, or pass `--confirm {target}`"

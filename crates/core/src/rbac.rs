@@ -212,6 +212,30 @@ pub struct BindingRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// Which bindings a list shows; every field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindingFilter {
+    pub subject: Option<SubjectRef>,
+    pub role: Option<String>,
+    /// A tenant's slug or id; `platform` for the platform-wide bindings.
+    pub scope: Option<String>,
+}
+
+impl BindingFilter {
+    pub fn matches(&self, row: &BindingRow) -> bool {
+        let subject = self
+            .subject
+            .as_ref()
+            .is_none_or(|s| s.to_string() == row.subject);
+        let role = self.role.as_ref().is_none_or(|r| *r == row.role);
+        let scope = self.scope.as_deref().is_none_or(|want| match &row.scope {
+            ScopeView::Platform => want == "platform",
+            ScopeView::Tenant { tenant, slug } => want == tenant || want == slug,
+        });
+        subject && role && scope
+    }
+}
+
 /// A token as listed: its owner spelled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct TokenRow {
@@ -871,6 +895,22 @@ impl Rbac<'_> {
         Ok(EffectiveView {
             subject: subject.to_string(),
             effective,
+        })
+    }
+
+    /// What creating a role would change: nothing until it is bound; the
+    /// draft is checked as it would be before sending.
+    pub fn preview_create_role(&self, body: &CreateRole) -> Result<AccessDiff> {
+        checked(body.field_errors())?;
+        let names: Vec<&str> = body.permissions.iter().map(|p| p.as_str()).collect();
+        Ok(AccessDiff {
+            summary: format!(
+                "Create role {} granting {} on {}; nobody holds it until it is bound.",
+                body.name,
+                names.join(", "),
+                place(self.session.profile())
+            ),
+            changes: Vec::new(),
         })
     }
 
