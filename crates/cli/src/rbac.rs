@@ -215,7 +215,12 @@ pub enum TokensCommand {
     /// field); only its hash is kept.
     Create {
         /// The user it acts for, by email.
-        #[arg(long, value_name = "EMAIL", required_unless_present = "service", conflicts_with = "service")]
+        #[arg(
+            long,
+            value_name = "EMAIL",
+            required_unless_present = "service",
+            conflicts_with = "service"
+        )]
         user: Option<String>,
         /// The service account it acts for, by name.
         #[arg(long, value_name = "NAME")]
@@ -1048,17 +1053,33 @@ pub async fn rbac(
                 out.note(&format!("nobody holds {permission}"));
                 return Ok(());
             }
+            // One row per path, read left to right as the grant goes:
+            // holder → group → binding → role, on a scope. The binding id
+            // is the first column to go when the terminal is narrow.
             let mut rows = Vec::new();
             for holder in &found.holders {
                 for (i, path) in holder.paths.iter().enumerate() {
-                    let who = if i == 0 { holder.subject.clone() } else { String::new() };
-                    rows.push(vec![who, path.describe()]);
+                    let who = if i == 0 {
+                        holder.subject.clone()
+                    } else {
+                        String::new()
+                    };
+                    rows.push(vec![
+                        who,
+                        path.group.clone().unwrap_or_else(|| "-".to_string()),
+                        path.binding.clone(),
+                        path.role.clone(),
+                        path.scope.to_string(),
+                    ]);
                 }
             }
             out.table(
                 &[
                     Column::free_text("HOLDER", u8::MAX),
-                    Column::free_text("GRANTED BY", u8::MAX),
+                    Column::free_text("GROUP", u8::MAX),
+                    Column::text("BINDING", 1),
+                    Column::text("ROLE", u8::MAX),
+                    Column::free_text("SCOPE", u8::MAX),
                 ],
                 rows,
             );

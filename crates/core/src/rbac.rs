@@ -490,7 +490,10 @@ impl Rbac<'_> {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        let list: UserList = self.admin().rbac_get(&["users"], None, MAX_PAGE_BYTES).await?;
+        let list: UserList = self
+            .admin()
+            .rbac_get(&["users"], None, MAX_PAGE_BYTES)
+            .await?;
         Ok(list.items)
     }
 
@@ -520,7 +523,12 @@ impl Rbac<'_> {
         let body = body.clone().normalized();
         checked(body.field_errors())?;
         self.admin()
-            .rbac_send(Method::PATCH, &["users", user], Some(&body), &key_or_new(key))
+            .rbac_send(
+                Method::PATCH,
+                &["users", user],
+                Some(&body),
+                &key_or_new(key),
+            )
             .await
     }
 
@@ -626,7 +634,10 @@ impl Rbac<'_> {
     }
 
     pub async fn roles(&self) -> Result<Vec<Role>> {
-        let list: RoleList = self.admin().rbac_get(&["roles"], None, MAX_PAGE_BYTES).await?;
+        let list: RoleList = self
+            .admin()
+            .rbac_get(&["roles"], None, MAX_PAGE_BYTES)
+            .await?;
         Ok(list.items)
     }
 
@@ -658,7 +669,12 @@ impl Rbac<'_> {
         };
         checked(body.field_errors())?;
         self.admin()
-            .rbac_send(Method::PATCH, &["roles", role], Some(&body), &key_or_new(key))
+            .rbac_send(
+                Method::PATCH,
+                &["roles", role],
+                Some(&body),
+                &key_or_new(key),
+            )
             .await
     }
 
@@ -827,7 +843,11 @@ impl Rbac<'_> {
     }
 
     /// Who holds `permission`, on `tenant` (id or slug) or anywhere.
-    pub async fn who_can_raw(&self, permission: Permission, tenant: Option<&str>) -> Result<WhoCan> {
+    pub async fn who_can_raw(
+        &self,
+        permission: Permission,
+        tenant: Option<&str>,
+    ) -> Result<WhoCan> {
         let mut query = vec![("permission", permission.as_str())];
         if let Some(tenant) = tenant {
             query.push(("tenant", tenant));
@@ -838,11 +858,13 @@ impl Rbac<'_> {
     }
 
     /// [`Self::who_can_raw`], with subjects spelled and tenants by slug.
-    pub async fn who_can(&self, permission: Permission, tenant: Option<&str>) -> Result<WhoCanView> {
-        let (found, directory) = tokio::try_join!(
-            self.who_can_raw(permission, tenant),
-            self.directory()
-        )?;
+    pub async fn who_can(
+        &self,
+        permission: Permission,
+        tenant: Option<&str>,
+    ) -> Result<WhoCanView> {
+        let (found, directory) =
+            tokio::try_join!(self.who_can_raw(permission, tenant), self.directory())?;
         let scopes = self
             .scopes(
                 found
@@ -886,11 +908,7 @@ impl Rbac<'_> {
         let found = directory.resolve("subject", subject)?;
         let effective: Effective = self
             .admin()
-            .rbac_get(
-                &["subjects", &found.id, "effective"],
-                None,
-                MAX_PAGE_BYTES,
-            )
+            .rbac_get(&["subjects", &found.id, "effective"], None, MAX_PAGE_BYTES)
             .await?;
         Ok(EffectiveView {
             subject: subject.to_string(),
@@ -1325,22 +1343,30 @@ mod tests {
         let mut before = HashMap::new();
         before.insert(
             user("a"),
-            vec![held("b1", "reader", on("t1")), held("b2", "viewer", on("t1"))],
+            vec![
+                held("b1", "reader", on("t1")),
+                held("b2", "viewer", on("t1")),
+            ],
         );
         before.insert(user("b"), vec![held("b1", "reader", on("t1"))]);
         let mut plan = Plan::default();
         plan.remove_binding(Permission::TenantsRead, "b1".into());
         let after = plan.apply(Permission::TenantsRead, &before);
-        let a = Coverage::of(before.get(&user("a"))).changes_to(&Coverage::of(after.get(&user("a"))));
+        let a =
+            Coverage::of(before.get(&user("a"))).changes_to(&Coverage::of(after.get(&user("a"))));
         assert!(a.is_empty(), "{a:?}");
-        let b = Coverage::of(before.get(&user("b"))).changes_to(&Coverage::of(after.get(&user("b"))));
+        let b =
+            Coverage::of(before.get(&user("b"))).changes_to(&Coverage::of(after.get(&user("b"))));
         assert_eq!(b, vec![(on("t1"), Direction::Loses)]);
     }
 
     #[test]
     fn a_tenant_grant_under_a_platform_grant_is_no_gain() {
         let mut before = HashMap::new();
-        before.insert(user("a"), vec![held("b1", "viewer", BindingScope::Platform)]);
+        before.insert(
+            user("a"),
+            vec![held("b1", "viewer", BindingScope::Platform)],
+        );
         let mut plan = Plan::default();
         plan.add(Permission::TenantsRead, user("a"), on("t1"));
         plan.add(Permission::TenantsRead, user("new"), BindingScope::Platform);
@@ -1380,11 +1406,26 @@ mod tests {
         let e = check_typed(&prod, "delete", "reader", "role name", "s".into(), None)
             .expect_err("asks");
         assert!(matches!(e, Error::ConfirmationRequired { .. }));
-        assert!(check_typed(&prod, "delete", "reader", "role name", "s".into(), Some("reader")).is_ok());
+        assert!(check_typed(
+            &prod,
+            "delete",
+            "reader",
+            "role name",
+            "s".into(),
+            Some("reader")
+        )
+        .is_ok());
         let dev = profile(Tier::Dev);
         assert!(check_typed(&dev, "delete", "reader", "role name", "s".into(), None).is_ok());
         assert!(matches!(
-            check_typed(&dev, "delete", "reader", "role name", "s".into(), Some("Reader")),
+            check_typed(
+                &dev,
+                "delete",
+                "reader",
+                "role name",
+                "s".into(),
+                Some("Reader")
+            ),
             Err(Error::ConfirmationMismatch { .. })
         ));
     }
