@@ -359,6 +359,86 @@ fn granting_more_than_the_caller_holds_is_refused_and_changes_nothing(backend: B
         before.as_array().map(|b| b.len() + 1),
         "only the allowed binding was made"
     );
+
+    // An admin of acme alone may not list users, yet names subjects by email.
+    cli.run(&[
+        "users",
+        "create",
+        "--email",
+        "bob@example.com",
+        "--name",
+        "Bob",
+    ])
+    .success();
+    cli.run(&[
+        "bindings",
+        "create",
+        "--subject",
+        "user:bob@example.com",
+        "--role",
+        "tenant-admin",
+        "--tenant",
+        "acme",
+    ])
+    .success();
+    let token = cli
+        .run(&[
+            "tokens",
+            "create",
+            "--user",
+            "bob@example.com",
+            "--name",
+            "bob",
+        ])
+        .success()
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let bob = Cli::new().expect("cli");
+    bob.connect("bob", "dev", &admin, &token);
+    bob.run(&["users", "list"]).failure();
+    let made = bob
+        .run(&[
+            "--json",
+            "bindings",
+            "create",
+            "--subject",
+            &format!("user:{ANN}"),
+            "--role",
+            "acme-reader",
+            "--tenant",
+            "acme",
+        ])
+        .success()
+        .json();
+    assert_eq!(made["subject"]["kind"], "user", "{made}");
+    let seen = bob.run(&["--json", "bindings", "list"]).success().json();
+    assert!(
+        seen.as_array()
+            .is_some_and(|rows| rows.iter().all(|r| r["scope"]["slug"] == "acme")),
+        "only acme's bindings: {seen}"
+    );
+    let nobody = bob
+        .run(&[
+            "bindings",
+            "create",
+            "--subject",
+            "group:nobody",
+            "--role",
+            "viewer",
+            "--tenant",
+            "acme",
+        ])
+        .failure();
+    assert!(
+        nobody
+            .stderr
+            .contains("error: --subject: no group `nobody`"),
+        "{}",
+        nobody.stderr
+    );
 }
 
 fn dry_run_shows_who_gains_and_loses_what_and_changes_nothing(backend: Backend) {

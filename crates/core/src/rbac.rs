@@ -17,7 +17,7 @@ use opsdeck_api::rbac::{
     TokenList, UpdateRole, UpdateUser, User, UserList, WhoCan,
 };
 use opsdeck_api::validation::Validate;
-use opsdeck_api::FieldError;
+use opsdeck_api::{ErrorCode, FieldError};
 use reqwest::Method;
 use serde::Serialize;
 
@@ -117,6 +117,8 @@ pub struct Directory {
     pub users: Vec<User>,
     pub groups: Vec<Group>,
     pub service_accounts: Vec<ServiceAccount>,
+    /// Whether the lists could be read; a tenant's admin may not.
+    pub readable: bool,
 }
 
 impl Directory {
@@ -140,16 +142,11 @@ impl Directory {
                 .find(|s| s.name == name || s.id == name)
                 .map(|s| s.id.clone()),
         };
-        let what = match named {
-            SubjectRef::User(_) => "user",
-            SubjectRef::Group(_) => "group",
-            SubjectRef::Service(_) => "service account",
-        };
         id.map(|id| Subject {
             kind: named.kind(),
             id,
         })
-        .ok_or_else(|| Error::invalid(field, format!("no {what} `{name}`")))
+        .ok_or_else(|| no_such(field, named))
     }
 
     /// How `subject` is written: `user:<email>` and so on; by kind and id
@@ -200,6 +197,15 @@ impl Directory {
             _ => vec![subject.clone()],
         }
     }
+}
+
+fn no_such(field: &str, named: &SubjectRef) -> Error {
+    let what = match named {
+        SubjectRef::User(_) => "user",
+        SubjectRef::Group(_) => "group",
+        SubjectRef::Service(_) => "service account",
+    };
+    Error::invalid(field, format!("no {what} `{}`", named.name()))
 }
 
 /// A binding as listed: its subject spelled and its scope by slug.
@@ -622,15 +628,50 @@ impl Rbac<'_> {
             .await
     }
 
-    /// Users, groups and service accounts, read together.
+    /// Users, groups and service accounts, read together. A caller who may
+    /// not read them on the platform (a tenant's admin) gets an empty
+    /// directory: subjects are then spelled by kind and id, and names are
+    /// resolved one by one.
     pub async fn directory(&self) -> Result<Directory> {
-        let (users, groups, service_accounts) =
-            tokio::try_join!(self.users(), self.groups(), self.service_accounts())?;
-        Ok(Directory {
-            users,
-            groups,
-            service_accounts,
-        })
+        match tokio::try_join!(self.users(), self.groups(), self.service_accounts()) {
+            Ok((users, groups, service_accounts)) => Ok(Directory {
+                users,
+                groups,
+                service_accounts,
+                readable: true,
+            }),
+            Err(e) if e.api_code() == Some(ErrorCode::Forbidden) => Ok(Directory::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The subject `named` means: from the directory when it could be read,
+    /// else from the server's lookup of one name.
+    async fn resolve(
+        &self,
+        directory: &Directory,
+        field: &str,
+        named: &SubjectRef,
+    ) -> Result<Subject> {
+        if directory.readable {
+            return directory.resolve(field, named);
+        }
+        // The effective-permissions route names the subject it found, and a
+        // tenant's admin may ask it.
+        let found: Result<Effective> = self
+            .admin()
+            .rbac_get(
+                &["subjects", named.name(), "effective"],
+                None,
+                MAX_PAGE_BYTES,
+            )
+            .await;
+        match found {
+            Ok(found) if found.subject.kind == named.kind() => Ok(found.subject),
+            Ok(_) => Err(no_such(field, named)),
+            Err(e) if e.api_code() == Some(ErrorCode::NotFound) => Err(no_such(field, named)),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn roles(&self) -> Result<Vec<Role>> {
@@ -730,7 +771,7 @@ impl Rbac<'_> {
     pub async fn create_binding(&self, new: &NewBinding, key: Option<&str>) -> Result<Binding> {
         let directory = self.directory().await?;
         let body = CreateBinding {
-            subject: directory.resolve("subject", &new.subject)?,
+            subject: self.resolve(&directory, "subject", &new.subject).await?,
             role: new.role.clone(),
             tenant: new.tenant.clone(),
         };
@@ -804,7 +845,7 @@ impl Rbac<'_> {
         let directory = self.directory().await?;
         let body = CreateToken {
             name: name.to_string(),
-            owner: directory.resolve("owner", owner)?,
+            owner: self.resolve(&directory, "owner", owner).await?,
             expires_at: lifetime.map(|d| Utc::now() + d),
         };
         checked(body.field_errors())?;
@@ -905,7 +946,7 @@ impl Rbac<'_> {
     /// What `subject` holds, on the platform and per tenant.
     pub async fn effective(&self, subject: &SubjectRef) -> Result<EffectiveView> {
         let directory = self.directory().await?;
-        let found = directory.resolve("subject", subject)?;
+        let found = self.resolve(&directory, "subject", subject).await?;
         let effective: Effective = self
             .admin()
             .rbac_get(&["subjects", &found.id, "effective"], None, MAX_PAGE_BYTES)
@@ -935,7 +976,7 @@ impl Rbac<'_> {
     /// What creating the binding would change; nothing is applied.
     pub async fn preview_create_binding(&self, new: &NewBinding) -> Result<AccessDiff> {
         let directory = self.directory().await?;
-        let subject = directory.resolve("subject", &new.subject)?;
+        let subject = self.resolve(&directory, "subject", &new.subject).await?;
         let role = self.role(&new.role).await?;
         let scope = match &new.tenant {
             None => BindingScope::Platform,
