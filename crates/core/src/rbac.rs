@@ -1470,4 +1470,134 @@ mod tests {
             Err(Error::ConfirmationMismatch { .. })
         ));
     }
+
+    mod against_a_server {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use super::super::*;
+        use crate::client::{RetryPolicy, Timeouts};
+        use crate::hostile::{json_string, Hostile, Reply, Request};
+        use crate::paths::Paths;
+        use crate::secrets::{MemorySecrets, Token as Secret};
+        use crate::Console;
+
+        async fn session(dir: &std::path::Path, url: &str) -> Session {
+            let once = RetryPolicy {
+                attempts: 1,
+                base: Duration::from_millis(1),
+                cap: Duration::from_millis(2),
+            };
+            let console = Console::open(Paths::under(dir), Arc::new(MemorySecrets::default()))
+                .await
+                .expect("console")
+                .with_network(Timeouts::default(), once);
+            let token = Secret::new("t").expect("token");
+            console
+                .profile_add("p", Tier::Dev, url, Some(token), true)
+                .await
+                .expect("add");
+            console.session(None).await.expect("session")
+        }
+
+        async fn within<T>(fut: impl std::future::Future<Output = T>) -> T {
+            tokio::time::timeout(Duration::from_secs(60), fut)
+                .await
+                .expect("within 60 s")
+        }
+
+        #[tokio::test]
+        async fn a_refusal_reaches_the_caller_with_its_code_and_without_terminal_control() {
+            let server = Hostile::start(|_| {
+                Reply::envelope(403, "forbidden", "no \u{1b}]0;owned\u{7}\u{1b}[31mway")
+            })
+            .expect("server");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let session = session(dir.path(), &server.url).await;
+            let err = within(
+                session
+                    .rbac()
+                    .who_can(Permission::TenantsRead, Some("acme")),
+            )
+            .await
+            .expect_err("refused");
+            assert_eq!(
+                err.code(),
+                crate::Code::Server(ErrorCode::Forbidden),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                !message.contains('\u{1b}') && !message.contains('\u{7}'),
+                "{message:?}"
+            );
+            assert!(message.contains("way"), "{message}");
+            let asked = &server.requests()[0];
+            assert_eq!(asked.path(), "/v1/rbac/who-can");
+            assert_eq!(asked.query("permission").as_deref(), Some("tenants.read"));
+            assert_eq!(asked.query("tenant").as_deref(), Some("acme"));
+        }
+
+        #[tokio::test]
+        async fn an_endless_list_is_read_only_up_to_its_cap() {
+            let server = Hostile::start(|_| Reply::Endless { total: 600 << 20 }).expect("server");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let session = session(dir.path(), &server.url).await;
+            let err = within(session.rbac().users()).await.expect_err("too large");
+            assert!(
+                matches!(err, Error::ResponseTooLarge { limit, .. } if limit == MAX_PAGE_BYTES),
+                "{err:?}"
+            );
+        }
+
+        #[tokio::test]
+        async fn without_the_directory_a_name_is_resolved_by_the_server_and_the_binding_carries_a_key(
+        ) {
+            let server = Hostile::start(|r: &Request| match (r.method.as_str(), r.path()) {
+                ("GET", "/v1/rbac/users" | "/v1/rbac/groups" | "/v1/rbac/service-accounts") => {
+                    Reply::envelope(403, "forbidden", "needs rbac.read on the platform")
+                }
+                ("GET", "/v1/rbac/subjects/ann@example.com/effective") => Reply::json(
+                    200,
+                    r#"{"subject":{"kind":"user","id":"u1"},"platform":[],"tenants":[]}"#,
+                ),
+                ("POST", "/v1/rbac/bindings") => Reply::json(
+                    201,
+                    &format!(
+                        r#"{{"id":"b1","subject":{{"kind":"user","id":"u1"}},"role":{},"scope":{{"kind":"tenant","tenant":"t1"}},"created_at":"2026-11-24T20:00:00Z"}}"#,
+                        json_string("viewer")
+                    ),
+                ),
+                _ => Reply::envelope(404, "not_found", "no such route"),
+            })
+            .expect("server");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let session = session(dir.path(), &server.url).await;
+            let new = NewBinding {
+                subject: SubjectRef::parse("subject", "user:ann@example.com").expect("subject"),
+                role: "viewer".into(),
+                tenant: Some("acme".into()),
+            };
+            let made = within(session.rbac().create_binding(&new, None))
+                .await
+                .expect("bound");
+            assert_eq!(made.subject.id, "u1");
+            let posted = server
+                .requests()
+                .into_iter()
+                .find(|r| r.method == "POST")
+                .expect("posted");
+            assert!(posted.header("idempotency-key").is_some(), "{posted:?}");
+
+            // A group of that name does not exist: the lookup found a user.
+            let group = NewBinding {
+                subject: SubjectRef::Group("ann@example.com".into()),
+                ..new
+            };
+            let err = within(session.rbac().create_binding(&group, None))
+                .await
+                .expect_err("no group");
+            assert!(err.to_string().contains("no group"), "{err}");
+        }
+    }
 }
