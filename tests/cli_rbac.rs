@@ -147,6 +147,19 @@ fn a_group_binding_on_one_tenant_reaches_the_members_token_there_only(backend: B
     let report: Value = serde_json::from_str(globex.stderr.trim()).expect("JSON error");
     assert_eq!(report["code"], "not_found", "{report}");
 
+    // Disabled, Ann's tokens are refused until she is active again.
+    let disabled = cli
+        .run(&["--json", "users", "update", ANN, "--status", "disabled"])
+        .success()
+        .json();
+    assert_eq!(disabled["status"], "disabled");
+    let refused = ann.run(&["--json", "tenants", "get", "acme"]).failure();
+    let report: Value = serde_json::from_str(refused.stderr.trim()).expect("JSON error");
+    assert_eq!(report["code"], "unauthorized", "{report}");
+    cli.run(&["users", "update", ANN, "--status", "active"])
+        .success();
+    ann.run(&["tenants", "get", "acme"]).success();
+
     // Revoked, the token is refused.
     cli.run(&["tokens", "revoke", "ann-laptop"]).success();
     let refused = ann.run(&["--json", "tenants", "get", "acme"]).failure();
@@ -261,6 +274,15 @@ fn the_last_platform_admin_binding_cannot_be_removed(backend: Backend) {
     let admins = admins.as_array().expect("bindings");
     assert_eq!(admins.len(), 1, "{admins:?}");
     let id = admins[0]["id"].as_str().expect("id");
+    let shown = cli.run(&["bindings", "get", id]).success();
+    assert!(
+        shown
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("subject") && l.ends_with("service:ops")),
+        "{}",
+        shown.stdout
+    );
 
     let refused = cli.run(&["bindings", "delete", id]).failure();
     assert!(
@@ -512,6 +534,12 @@ fn dry_run_shows_who_gains_and_loses_what_and_changes_nothing(backend: Backend) 
         .filter_map(|c| Some((c["permission"].as_str()?, c["scope"]["slug"].as_str()?)))
         .collect();
     assert_eq!(lost, [("tenants.read", "acme"), ("rbac.read", "acme")]);
+    assert!(
+        removal["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("role acme-reader of group:sre on tenant acme")),
+        "{removal}"
+    );
 
     // Nothing changed.
     let role = cli

@@ -173,6 +173,11 @@ pub enum BindingsCommand {
         #[arg(long, value_name = "SLUG")]
         scope: Option<String>,
     },
+    /// Show one binding.
+    Get {
+        /// The binding's id, as `opsdeck bindings list` shows it.
+        binding: String,
+    },
     /// Give a subject a role on the platform or on one tenant. Nobody can
     /// grant what they do not hold there.
     Create {
@@ -863,6 +868,20 @@ pub async fn bindings(
                         })
                         .collect(),
                 );
+            }
+        }
+        BindingsCommand::Get { binding } => {
+            let row = rbac.binding(&binding).await?;
+            if out.json {
+                out.json(&row);
+            } else {
+                out.fields(&[
+                    ("id", row.id.clone()),
+                    ("subject", row.subject.clone()),
+                    ("role", row.role.clone()),
+                    ("scope", row.scope.to_string()),
+                    ("created", when(row.created_at)),
+                ]);
             }
         }
         BindingsCommand::Create {

@@ -767,6 +767,15 @@ impl Rbac<'_> {
             .collect())
     }
 
+    /// One binding by id, as listed.
+    pub async fn binding(&self, binding: &str) -> Result<BindingRow> {
+        self.binding_rows()
+            .await?
+            .into_iter()
+            .find(|b| b.id == binding)
+            .ok_or_else(|| Error::invalid("binding", format!("no binding `{binding}`")))
+    }
+
     /// Binds a role to a subject on the platform or a tenant.
     pub async fn create_binding(&self, new: &NewBinding, key: Option<&str>) -> Result<Binding> {
         let directory = self.directory().await?;
@@ -1006,31 +1015,22 @@ impl Rbac<'_> {
 
     /// What removing the binding would change; nothing is applied.
     pub async fn preview_delete_binding(&self, binding: &str) -> Result<AccessDiff> {
-        let directory = self.directory().await?;
-        let found = self
-            .bindings()
-            .await?
-            .into_iter()
-            .find(|b| b.id == binding)
-            .ok_or_else(|| Error::invalid("binding", format!("no binding `{binding}`")))?;
-        let role = self.role(&found.role).await?;
+        let (row, directory) = tokio::try_join!(self.binding(binding), self.directory())?;
+        let role = self.role(&row.role).await?;
         let mut plan = Plan::default();
         for permission in &role.permissions {
-            plan.remove_binding(*permission, found.id.clone());
+            plan.remove_binding(*permission, row.id.clone());
         }
-        let tenant = match &found.scope {
-            BindingScope::Platform => None,
-            BindingScope::Tenant { tenant } => Some(tenant.as_str()),
+        let tenant = match &row.scope {
+            ScopeView::Platform => None,
+            ScopeView::Tenant { tenant, .. } => Some(tenant.as_str()),
         };
         let summary = format!(
             "Remove binding {} (role {} of {} on {}) on {}.",
-            found.id,
-            found.role,
-            directory.spell(&found.subject),
-            match tenant {
-                None => "the platform".to_string(),
-                Some(_) => "a tenant".to_string(),
-            },
+            row.id,
+            row.role,
+            row.subject,
+            row.scope,
             place(self.session.profile())
         );
         self.diff(summary, plan, &directory, tenant).await
