@@ -541,6 +541,64 @@ fn dry_run_shows_who_gains_and_loses_what_and_changes_nothing(backend: Backend) 
         "{removal}"
     );
 
+    // Membership changes access too: Ann leaving sre loses acme, Bob
+    // joining gains it.
+    let leaving = cli
+        .run(&["--json", "groups", "remove-member", "sre", ANN, "--dry-run"])
+        .success()
+        .json();
+    let left: Vec<(&str, &str, &str)> = leaving["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c["holder"].as_str()?,
+                c["change"].as_str()?,
+                c["permission"].as_str()?,
+            ))
+        })
+        .collect();
+    let ann_user = format!("user:{ANN}");
+    assert_eq!(
+        left,
+        [
+            (ann_user.as_str(), "loses", "tenants.read"),
+            (ann_user.as_str(), "loses", "rbac.read")
+        ],
+        "{leaving}"
+    );
+    cli.run(&[
+        "users",
+        "create",
+        "--email",
+        "bob@example.com",
+        "--name",
+        "Bob",
+    ])
+    .success();
+    let joining = cli
+        .run(&[
+            "groups",
+            "add-member",
+            "sre",
+            "bob@example.com",
+            "--dry-run",
+        ])
+        .success();
+    assert!(
+        joining
+            .stdout
+            .contains("+ user:bob@example.com gains tenants.read on tenant acme"),
+        "{}",
+        joining.stdout
+    );
+    let group = cli
+        .run(&["--json", "groups", "get", "sre"])
+        .success()
+        .json();
+    assert_eq!(group["member_names"], serde_json::json!([ann_user]));
+
     // Nothing changed.
     let role = cli
         .run(&["--json", "roles", "get", "acme-reader"])

@@ -83,6 +83,8 @@ pub enum GroupsCommand {
         /// The user's email (or id).
         email: String,
         #[command(flatten)]
+        dry_run: DryRunArg,
+        #[command(flatten)]
         key: KeyArg,
     },
     /// Take a user out of a group. On a prod profile, asks for the email
@@ -94,6 +96,8 @@ pub enum GroupsCommand {
         email: String,
         #[command(flatten)]
         confirm: ConfirmArg,
+        #[command(flatten)]
+        dry_run: DryRunArg,
         #[command(flatten)]
         key: KeyArg,
     },
@@ -554,8 +558,17 @@ pub async fn groups(
                 .await?;
             on.changed(out, &group, &format!("created group:{}", group.name));
         }
-        GroupsCommand::AddMember { group, email, key } => {
+        GroupsCommand::AddMember {
+            group,
+            email,
+            dry_run,
+            key,
+        } => {
             on.note(out);
+            if dry_run.dry_run {
+                on.diff(out, &rbac.preview_add_member(&group, &email).await?);
+                return Ok(());
+            }
             let changed = rbac
                 .add_member(&group, &email, key.idempotency_key.as_deref())
                 .await?;
@@ -569,9 +582,14 @@ pub async fn groups(
             group,
             email,
             confirm,
+            dry_run,
             key,
         } => {
             on.note(out);
+            if dry_run.dry_run {
+                on.diff(out, &rbac.preview_remove_member(&group, &email).await?);
+                return Ok(());
+            }
             let key = key.idempotency_key.as_deref();
             let (g, e, rbac) = (&group, &email, &rbac);
             let changed = confirmed(out, confirm.confirm, |confirmation| async move {

@@ -1036,6 +1036,64 @@ impl Rbac<'_> {
         self.diff(summary, plan, &directory, tenant).await
     }
 
+    /// What making `user` a member of `group` would change; nothing is applied.
+    pub async fn preview_add_member(&self, group: &str, user: &str) -> Result<AccessDiff> {
+        let (directory, bindings, roles) =
+            tokio::try_join!(self.directory(), self.bindings(), self.roles())?;
+        let member = self
+            .resolve(&directory, "user", &SubjectRef::User(user.to_lowercase()))
+            .await?;
+        let group_id = self
+            .resolve(&directory, "group", &SubjectRef::Group(group.to_string()))
+            .await?
+            .id;
+        let mut plan = Plan::default();
+        for binding in bindings
+            .iter()
+            .filter(|b| b.subject.kind == SubjectKind::Group && b.subject.id == group_id)
+        {
+            let granted = roles.iter().find(|r| r.name == binding.role);
+            for permission in granted.into_iter().flat_map(|r| r.permissions.iter()) {
+                plan.add(*permission, member.clone(), binding.scope.clone());
+            }
+        }
+        let summary = format!(
+            "Add user:{} to group:{group} on {}.",
+            user.to_lowercase(),
+            place(self.session.profile())
+        );
+        self.diff(summary, plan, &directory, None).await
+    }
+
+    /// What taking `user` out of `group` would change; nothing is applied.
+    pub async fn preview_remove_member(&self, group: &str, user: &str) -> Result<AccessDiff> {
+        let (directory, bindings, roles) =
+            tokio::try_join!(self.directory(), self.bindings(), self.roles())?;
+        let member = self
+            .resolve(&directory, "user", &SubjectRef::User(user.to_lowercase()))
+            .await?;
+        let group_id = self
+            .resolve(&directory, "group", &SubjectRef::Group(group.to_string()))
+            .await?
+            .id;
+        let permissions: BTreeSet<Permission> = bindings
+            .iter()
+            .filter(|b| b.subject.kind == SubjectKind::Group && b.subject.id == group_id)
+            .filter_map(|b| roles.iter().find(|r| r.name == b.role))
+            .flat_map(|r| r.permissions.iter().copied())
+            .collect();
+        let plan = Plan {
+            left: Some((member, group_id, permissions)),
+            ..Plan::default()
+        };
+        let summary = format!(
+            "Remove user:{} from group:{group} on {}.",
+            user.to_lowercase(),
+            place(self.session.profile())
+        );
+        self.diff(summary, plan, &directory, None).await
+    }
+
     /// What giving a custom role these permissions would change, for every
     /// binding of the role; nothing is applied.
     pub async fn preview_update_role(
@@ -1122,6 +1180,7 @@ impl Rbac<'_> {
                     .paths
                     .into_iter()
                     .map(|p| Held {
+                        group: p.group,
                         binding: Some(p.binding),
                         role: Some(p.role),
                         scope: p.scope,
@@ -1182,6 +1241,8 @@ fn view(slugs: &HashMap<String, String>, scope: &BindingScope) -> ScopeView {
 struct Held {
     binding: Option<String>,
     role: Option<String>,
+    /// The group (id) the binding is made to, when not the holder's own.
+    group: Option<String>,
     scope: BindingScope,
 }
 
@@ -1192,6 +1253,9 @@ struct Plan {
     removed_bindings: BTreeMap<Permission, BTreeSet<String>>,
     removed_roles: BTreeMap<Permission, BTreeSet<String>>,
     added: BTreeMap<Permission, Vec<(Subject, BindingScope)>>,
+    /// A member leaving a group: every path of theirs through it goes, for
+    /// these permissions.
+    left: Option<(Subject, String, BTreeSet<Permission>)>,
 }
 
 impl Plan {
@@ -1221,6 +1285,7 @@ impl Plan {
             .keys()
             .chain(self.removed_roles.keys())
             .chain(self.added.keys())
+            .chain(self.left.iter().flat_map(|(_, _, p)| p.iter()))
             .copied()
             .collect()
     }
@@ -1237,11 +1302,19 @@ impl Plan {
         let mut after: HashMap<Subject, Vec<Held>> = before
             .iter()
             .map(|(subject, paths)| {
+                let leaves = self
+                    .left
+                    .as_ref()
+                    .filter(|(member, _, _)| member == subject)
+                    .map(|(_, group, _)| group);
                 let kept = paths
                     .iter()
                     .filter(|p| {
-                        !p.binding.as_ref().is_some_and(|b| bindings.contains(b))
-                            && !p.role.as_ref().is_some_and(|r| roles.contains(r))
+                        let through_binding =
+                            p.binding.as_ref().is_some_and(|b| bindings.contains(b));
+                        let through_role = p.role.as_ref().is_some_and(|r| roles.contains(r));
+                        let through_group = leaves.is_some() && p.group.as_ref() == leaves;
+                        !(through_binding || through_role || through_group)
                     })
                     .cloned()
                     .collect();
@@ -1250,6 +1323,7 @@ impl Plan {
             .collect();
         for (holder, scope) in self.added.get(&permission).into_iter().flatten() {
             after.entry(holder.clone()).or_default().push(Held {
+                group: None,
                 binding: None,
                 role: None,
                 scope: scope.clone(),
@@ -1373,6 +1447,7 @@ mod tests {
 
     fn held(binding: &str, role: &str, scope: BindingScope) -> Held {
         Held {
+            group: None,
             binding: Some(binding.into()),
             role: Some(role.into()),
             scope,
@@ -1437,6 +1512,40 @@ mod tests {
         assert_eq!(
             Coverage::of(before.get(&user("a"))).changes_to(&Coverage::of(after.get(&user("a")))),
             vec![(BindingScope::Platform, Direction::Loses)]
+        );
+    }
+
+    #[test]
+    fn leaving_a_group_keeps_what_the_members_own_bindings_grant() {
+        let through = |group: &str, binding: &str, scope| Held {
+            group: Some(group.into()),
+            ..held(binding, "viewer", scope)
+        };
+        let mut before = HashMap::new();
+        before.insert(
+            user("a"),
+            vec![
+                through("g1", "b1", BindingScope::Platform),
+                held("b2", "viewer", on("t1")),
+            ],
+        );
+        before.insert(user("b"), vec![through("g1", "b1", BindingScope::Platform)]);
+        let plan = Plan {
+            left: Some((user("a"), "g1".into(), [Permission::AuditRead].into())),
+            ..Plan::default()
+        };
+        let after = plan.apply(Permission::AuditRead, &before);
+        assert_eq!(
+            Coverage::of(before.get(&user("a"))).changes_to(&Coverage::of(after.get(&user("a")))),
+            vec![(BindingScope::Platform, Direction::Loses)],
+            "the platform goes; the tenant stays through the own binding"
+        );
+        assert_eq!(Coverage::of(after.get(&user("a"))).tenants.len(), 1);
+        assert!(
+            Coverage::of(before.get(&user("b")))
+                .changes_to(&Coverage::of(after.get(&user("b"))))
+                .is_empty(),
+            "another member keeps it"
         );
     }
 
@@ -1532,8 +1641,11 @@ mod tests {
                 "{message:?}"
             );
             assert!(message.contains("way"), "{message}");
-            let asked = &server.requests()[0];
-            assert_eq!(asked.path(), "/v1/rbac/who-can");
+            let asked = server
+                .requests()
+                .into_iter()
+                .find(|r| r.path() == "/v1/rbac/who-can")
+                .expect("who-can asked");
             assert_eq!(asked.query("permission").as_deref(), Some("tenants.read"));
             assert_eq!(asked.query("tenant").as_deref(), Some("acme"));
         }
