@@ -237,8 +237,8 @@ pub enum TokensCommand {
         /// The token's name, unique: how it is listed and revoked.
         #[arg(long)]
         name: String,
-        /// How long it lasts: a number and m, h, d or w (30d, 12h)
-        /// [default: until revoked].
+        /// How long it lasts: 30d, 12h, 1d12h (units d, h, m, s; at most
+        /// 365d) [default: until revoked].
         #[arg(long, value_name = "LIFETIME")]
         expires_in: Option<String>,
         #[command(flatten)]

@@ -67,6 +67,7 @@ impl SubjectRef {
         }
     }
 
+    /// The kind of subject the spelling names.
     pub fn kind(&self) -> SubjectKind {
         match self {
             SubjectRef::User(_) => SubjectKind::User,
@@ -75,6 +76,7 @@ impl SubjectRef {
         }
     }
 
+    /// The email or name after the kind.
     pub fn name(&self) -> &str {
         match self {
             SubjectRef::User(n) | SubjectRef::Group(n) | SubjectRef::Service(n) => n,
@@ -228,6 +230,7 @@ pub struct BindingFilter {
 }
 
 impl BindingFilter {
+    /// Whether `row` passes every part of the filter that is given.
     pub fn matches(&self, row: &BindingRow) -> bool {
         let subject = self
             .subject
@@ -365,34 +368,14 @@ pub struct NewBinding {
     pub tenant: Option<String>,
 }
 
-/// Reads a lifetime like `30d`, `12h`, `90m` or `2w`.
+/// Reads a token's lifetime the way every duration is read (`30d`, `12h`,
+/// `1d12h`; at most 365 days), naming `field` when it is wrong.
 pub fn parse_lifetime(field: &str, text: &str) -> Result<chrono::Duration> {
-    let bad = || {
-        Error::invalid(
-            field,
-            format!("`{text}` is not a lifetime: write a number and m, h, d or w (e.g. 30d)"),
-        )
-    };
-    let text = text.trim();
-    let unit = text.chars().last().ok_or_else(bad)?;
-    let number: i64 = text[..text.len() - unit.len_utf8()]
-        .parse()
-        .map_err(|_| bad())?;
-    if number <= 0 {
-        return Err(bad());
-    }
-    let duration = match unit {
-        'm' => chrono::Duration::try_minutes(number),
-        'h' => chrono::Duration::try_hours(number),
-        'd' => chrono::Duration::try_days(number),
-        'w' => chrono::Duration::try_weeks(number),
-        _ => None,
-    };
-    // Ten years is longer than any token should live, and keeps the
-    // arithmetic on dates far from its limits.
-    duration
-        .filter(|d| *d <= chrono::Duration::days(3650))
-        .ok_or_else(bad)
+    let duration = crate::alerts::parse_duration(text).map_err(|e| match e {
+        Error::InvalidInput { message, .. } => Error::invalid(field, message),
+        other => other,
+    })?;
+    chrono::Duration::from_std(duration).map_err(|_| Error::invalid(field, "is too long"))
 }
 
 /// The rule of removals: in production, taking access away needs the
@@ -495,6 +478,7 @@ impl Rbac<'_> {
         self.session.admin()
     }
 
+    /// Every user, by email.
     pub async fn users(&self) -> Result<Vec<User>> {
         let list: UserList = self
             .admin()
@@ -512,6 +496,8 @@ impl Rbac<'_> {
             .ok_or_else(|| Error::invalid("user", format!("no user `{user}`")))
     }
 
+    /// Creates a user; the draft is checked (every field error at once)
+    /// before anything is sent.
     pub async fn create_user(&self, body: &CreateUser, key: Option<&str>) -> Result<User> {
         let body = body.clone().normalized();
         checked(body.field_errors())?;
@@ -520,6 +506,8 @@ impl Rbac<'_> {
             .await
     }
 
+    /// Changes a user's display name or status (`disabled` refuses every
+    /// token of theirs).
     pub async fn update_user(
         &self,
         user: &str,
@@ -538,6 +526,7 @@ impl Rbac<'_> {
             .await
     }
 
+    /// Every group, by name, with its members' ids.
     pub async fn groups(&self) -> Result<Vec<Group>> {
         let list: GroupList = self
             .admin()
@@ -555,6 +544,7 @@ impl Rbac<'_> {
             .ok_or_else(|| Error::invalid("group", format!("no group `{group}`")))
     }
 
+    /// Creates a group, optionally mapped to a directory group by name.
     pub async fn create_group(&self, body: &CreateGroup, key: Option<&str>) -> Result<Group> {
         checked(body.field_errors())?;
         self.admin()
@@ -604,6 +594,7 @@ impl Rbac<'_> {
             .await
     }
 
+    /// Every service account, by name.
     pub async fn service_accounts(&self) -> Result<Vec<ServiceAccount>> {
         let list: ServiceAccountList = self
             .admin()
@@ -612,6 +603,7 @@ impl Rbac<'_> {
         Ok(list.items)
     }
 
+    /// Creates a service account: a non-person that holds tokens.
     pub async fn create_service_account(
         &self,
         body: &CreateServiceAccount,
@@ -674,6 +666,7 @@ impl Rbac<'_> {
         }
     }
 
+    /// The built-in roles, then the custom ones, with what each grants.
     pub async fn roles(&self) -> Result<Vec<Role>> {
         let list: RoleList = self
             .admin()
@@ -691,6 +684,8 @@ impl Rbac<'_> {
             .ok_or_else(|| Error::invalid("role", format!("no role `{role}`")))
     }
 
+    /// Creates a custom role; the server refuses one granting what the
+    /// caller does not hold on the platform.
     pub async fn create_role(&self, body: &CreateRole, key: Option<&str>) -> Result<Role> {
         checked(body.field_errors())?;
         self.admin()
@@ -743,6 +738,7 @@ impl Rbac<'_> {
             .await
     }
 
+    /// The bindings the caller may see, oldest first, as the server has them.
     pub async fn bindings(&self) -> Result<Vec<Binding>> {
         let list: BindingList = self
             .admin()
@@ -814,6 +810,7 @@ impl Rbac<'_> {
             .await
     }
 
+    /// Every token, newest first; never a secret.
     pub async fn tokens(&self) -> Result<Vec<Token>> {
         let list: TokenList = self
             .admin()
@@ -1427,7 +1424,11 @@ mod tests {
             parse_lifetime("expires_in", "12h").expect("12h"),
             chrono::Duration::hours(12)
         );
-        for bad in ["", "d", "30", "0d", "-1d", "30y", "99999w"] {
+        assert_eq!(
+            parse_lifetime("expires_in", "1d12h").expect("1d12h"),
+            chrono::Duration::hours(36)
+        );
+        for bad in ["", "d", "30", "0d", "-1d", "30y", "2w", "400d"] {
             assert!(parse_lifetime("expires_in", bad).is_err(), "{bad}");
         }
     }
