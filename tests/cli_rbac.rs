@@ -616,8 +616,22 @@ fn dry_run_shows_who_gains_and_loses_what_and_changes_nothing(backend: Backend) 
 
 fn removals_on_prod_need_the_target_typed_exactly(backend: Backend) {
     let (_admin, cli, _http) = setup(backend, "prod");
-    cli.run(&["roles", "create", "pager", "--permission", "alerts.read"])
-        .success();
+    let made = cli
+        .run(&[
+            "--json",
+            "roles",
+            "create",
+            "pager",
+            "--permission",
+            "alerts.read",
+            "alerts.silence",
+        ])
+        .success()
+        .json();
+    assert_eq!(
+        made["permissions"],
+        serde_json::json!(["alerts.read", "alerts.silence"])
+    );
 
     let refused = cli.run(&["roles", "delete", "pager"]).failure();
     assert!(

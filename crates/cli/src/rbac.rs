@@ -280,8 +280,9 @@ pub enum RbacCommand {
 
 #[derive(Args)]
 pub struct PermissionArgs {
-    /// A permission the role grants; repeat it for each.
-    #[arg(long = "permission", value_name = "PERMISSION", required = true, value_parser = permission_parser())]
+    /// What the role grants: one or more permissions after the flag, or
+    /// the flag repeated.
+    #[arg(long = "permission", value_name = "PERMISSION", required = true, num_args = 1.., value_parser = permission_parser())]
     permissions: Vec<Permission>,
 }
 
