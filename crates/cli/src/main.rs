@@ -6,6 +6,7 @@ mod error;
 mod output;
 mod profiles;
 mod progress;
+mod query;
 mod tenants;
 mod terminal;
 
@@ -55,6 +56,8 @@ enum Command {
     /// Alerts and silences from the profile's Alertmanagers.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Ask the profile's Prometheus: a PromQL query now, or over a range.
+    Query(query::QueryArgs),
 }
 
 /// How a command that did its work ended.
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
     let words = match cli.command {
         Command::Tenants(_) => output::Words::Tenants,
         Command::Alerts(_) => output::Words::Alerts,
+        Command::Query(_) => output::Words::Query,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
     };
@@ -133,6 +137,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Login(args) => profiles::login(&console, &out, args).await?,
         Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
         Command::Alerts(cmd) => alerts::run(&console, &out, profile, cmd).await?,
+        Command::Query(args) => query::run(&console, &out, profile, args).await?,
     }
     Ok(Done::Fresh)
 }
