@@ -44,7 +44,11 @@ fn setup(prometheus: &str) -> Setup {
 /// A real platform-admin and a real Prometheus scraping it every second,
 /// once the first scrape has landed.
 fn scraped_platform() -> (PlatformAdmin, Prometheus) {
-    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    scraped_platform_on(Backend::Sqlite)
+}
+
+fn scraped_platform_on(backend: Backend) -> (PlatformAdmin, Prometheus) {
+    let admin = PlatformAdmin::start(backend).expect("platform-admin");
     let prom = Prometheus::start(Config {
         jobs: vec![Job::at("platform-admin", &admin.url)],
         ..Config::default()
@@ -64,7 +68,16 @@ fn series<'a>(result: &'a Value, job: &str) -> &'a Value {
 
 #[test]
 fn query_up_shows_the_platform_admin_job_up() {
-    let (admin, prom) = scraped_platform();
+    query_up_shows_the_platform_admin_job_up_on(Backend::Sqlite);
+}
+
+#[test]
+fn query_up_shows_the_platform_admin_job_up_on_postgres() {
+    query_up_shows_the_platform_admin_job_up_on(Backend::Postgres);
+}
+
+fn query_up_shows_the_platform_admin_job_up_on(backend: Backend) {
+    let (admin, prom) = scraped_platform_on(backend);
     let s = setup(&prom.url);
 
     let result = s.cli.run(&["query", "up", "--json"]).success().json();
