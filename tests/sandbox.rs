@@ -61,7 +61,10 @@ fn script(name: &str, cli: &Cli, state: &Path, ports: Ports) -> std::process::Ou
             "OPSDECK_SANDBOX_ALERTMANAGER_PORT",
             ports.alertmanager.to_string(),
         )
-        .env("OPSDECK_SANDBOX_NODE_EXPORTER_PORT", ports.node.to_string());
+        .env("OPSDECK_SANDBOX_NODE_EXPORTER_PORT", ports.node.to_string())
+        // Traffic brisk and failing often, so a test sees both soon.
+        .env("OPSDECK_TRAFFIC_RATE", "20")
+        .env("OPSDECK_TRAFFIC_ERRORS", "30");
     // `up` may build the binaries first.
     output_blocking(cmd, b"", Duration::from_secs(600)).expect("run sandbox script")
 }
@@ -202,6 +205,35 @@ fn sandbox_up_gives_the_profile_a_prometheus_scraping_the_platform_and_an_alertm
     );
     let alerts = cli.run(&["alerts", "list", "--json"]).success().json();
     assert_eq!(alerts["answered"], serde_json::json!([am_url]), "{alerts}");
+
+    // The traffic generator's requests, answered and refused, as scraped.
+    let wanted: BTreeSet<&str> = ["200", "401", "404"].into();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut statuses = BTreeSet::new();
+    while Instant::now() < deadline {
+        let result = cli
+            .run(&[
+                "query",
+                "sum by (status) (http_requests_total{route!=\"/metrics\"})",
+                "--json",
+            ])
+            .success()
+            .json();
+        statuses = result["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .filter_map(|s| s["labels"]["status"].as_str().map(str::to_string))
+            .collect();
+        if wanted.iter().all(|s| statuses.contains(*s)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        wanted.iter().all(|s| statuses.contains(*s)),
+        "statuses served: {statuses:?}"
+    );
 
     let down = script("down", &cli, state.path(), ports);
     let said = String::from_utf8_lossy(&down.stdout);
