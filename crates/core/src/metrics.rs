@@ -661,7 +661,14 @@ impl Metrics<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::hostile::{Hostile, Reply};
+    use crate::paths::Paths;
+    use crate::profiles::MonitoringUrls;
+    use crate::secrets::{MemorySecrets, Token};
+    use crate::Console;
 
     const HOUR: Duration = Duration::from_secs(3600);
     const DAY: Duration = Duration::from_secs(86_400);
@@ -784,5 +791,97 @@ mod tests {
             .err()
             .expect("refused");
         assert!(err.to_string().contains(TOO_MANY), "{err}");
+    }
+
+    /// A console whose current profile's Prometheus is `url`.
+    async fn console(dir: &std::path::Path, url: &str) -> Console {
+        let console = Console::open(Paths::under(dir), Arc::new(MemorySecrets::default()))
+            .await
+            .expect("console");
+        let urls = MonitoringUrls {
+            prometheus_url: Some(url.to_string()),
+            alertmanager_urls: None,
+        };
+        console
+            .profile_add_with(
+                "p",
+                Tier::Dev,
+                "http://127.0.0.1:1",
+                &urls,
+                Some(Token::new("admin-token").expect("token")),
+                true,
+            )
+            .await
+            .expect("profile");
+        console
+    }
+
+    #[tokio::test]
+    async fn a_range_query_asks_for_its_span_and_step_and_tells_prometheus_the_time_left() {
+        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        let server = Hostile::start(move |_| Reply::json(200, matrix)).expect("server");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path(), &format!("{}/prom/", server.url)).await;
+        let session = console.session(None).await.expect("session");
+        let end = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        let spec = RangeSpec {
+            end: Some(end),
+            ..RangeSpec::last(HOUR)
+        };
+        let result = tokio::time::timeout(
+            Duration::from_secs(20),
+            session
+                .metrics()
+                .expect("metrics")
+                .range("sum(rate(x[5m])) by (job)", &spec),
+        )
+        .await
+        .expect("in time")
+        .expect("range");
+        assert_eq!(result.result_type, ResultType::Matrix);
+        let span = result.span.expect("span");
+        assert_eq!((span.step_seconds, span.end), (5, end));
+        let requests = server.requests();
+        let asked = &requests[0];
+        assert_eq!(asked.path(), "/prom/api/v1/query_range");
+        assert_eq!(asked.query("start").as_deref(), Some("1699996400"));
+        assert_eq!(asked.query("end").as_deref(), Some("1700000000"));
+        assert_eq!(asked.query("step").as_deref(), Some("5"));
+        assert_eq!(asked.query("timeout").as_deref(), Some("5000ms"));
+        assert!(
+            asked
+                .query("query")
+                .is_some_and(|q| q.contains("sum%28rate")),
+            "{asked:?}"
+        );
+        assert!(
+            asked.header("authorization").is_none(),
+            "no token to Prometheus"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_profile_without_prometheus_says_so_before_anything_is_sent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = Console::open(Paths::under(dir.path()), Arc::new(MemorySecrets::default()))
+            .await
+            .expect("console");
+        console
+            .profile_add(
+                "bare",
+                Tier::Dev,
+                "http://127.0.0.1:1",
+                Some(Token::new("t").expect("token")),
+                true,
+            )
+            .await
+            .expect("profile");
+        let session = console.session(None).await.expect("session");
+        let err = session.metrics().err().expect("no Prometheus");
+        assert!(
+            matches!(&err, Error::NoPrometheus { profile } if profile == "bare"),
+            "{err:?}"
+        );
+        assert_eq!(err.code().as_str(), "no_prometheus");
     }
 }
