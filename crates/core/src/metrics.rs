@@ -6,9 +6,9 @@
 //! The client trusts Prometheus no more than the admin client trusts its
 //! server: the same time budget (a query's whole run, retries included, is a
 //! read), no redirects, no token, and a cap on what it reads: an answer is
-//! read up to [`MAX_QUERY_BYTES`] and parsed up to [`MAX_SERIES`] series,
-//! so a query that matches a hundred thousand series is refused rather than
-//! held in memory. Prometheus's errors keep their meaning (a PromQL syntax
+//! read up to [`MAX_QUERY_BYTES`] and given up on as soon as it shows more
+//! than [`MAX_SERIES`] series, so a query that matches a hundred thousand
+//! series is refused rather than read whole and held in memory. Prometheus's errors keep their meaning (a PromQL syntax
 //! error names its line and column) and its warnings are passed on; every
 //! label, warning and message is cleaned of terminal control.
 //!
@@ -519,12 +519,11 @@ impl PrometheusClient {
                 location,
             });
         }
-        let limit = if status.is_success() {
-            MAX_QUERY_BYTES
+        let bytes = if status.is_success() {
+            read_counting_series(url, response).await?
         } else {
-            MAX_ERROR_BYTES
+            read_capped(url, response, MAX_ERROR_BYTES).await?
         };
-        let bytes = read_capped(url, response, limit).await?;
         let envelope: Envelope = match serde_json::from_slice(&bytes) {
             Ok(envelope) => envelope,
             Err(e) if e.to_string().contains(TOO_MANY) => {
@@ -558,6 +557,62 @@ impl PrometheusClient {
         })?;
         answer(url, data, envelope.warnings)
     }
+}
+
+/// How each series of a result starts, as Prometheus writes it (compact
+/// JSON): a label named `metric` has a string value, so only a series has
+/// an object here.
+const SERIES_START: &[u8] = b"\"metric\":{";
+
+/// The body of a successful answer, read up to [`MAX_QUERY_BYTES`] and
+/// given up on as soon as it has shown more than [`MAX_SERIES`] series: a
+/// query that matched everything is refused without being read whole. (A
+/// server that hides its series from this count with whitespace is still
+/// held to the byte cap, and to the series cap when parsed.)
+async fn read_counting_series(url: &Url, mut response: reqwest::Response) -> Result<Vec<u8>> {
+    let status = response.status().as_u16();
+    let too_large = || Error::ResponseTooLarge {
+        url: url.to_string(),
+        status,
+        limit: MAX_QUERY_BYTES,
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_QUERY_BYTES)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    let mut series = 0;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(url, e))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > MAX_QUERY_BYTES {
+            return Err(too_large());
+        }
+        // Search from just before the new chunk, for a start split across
+        // two chunks.
+        let from = bytes.len().saturating_sub(SERIES_START.len() - 1);
+        bytes.extend_from_slice(&chunk);
+        series += count(&bytes[from..], SERIES_START);
+        if series > MAX_SERIES {
+            return Err(Error::TooManySeries {
+                url: url.to_string(),
+                limit: MAX_SERIES,
+            });
+        }
+    }
+    Ok(bytes)
+}
+
+/// How many times `needle` occurs in `haystack`.
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 fn refused(url: &Url, status: StatusCode, error_type: Option<String>, message: &str) -> Error {
@@ -778,6 +833,22 @@ mod tests {
         let text =
             parse(r#"{"status":"success","data":{"resultType":"string","result":[5,"hi"]}}"#);
         assert_eq!(text.text.as_deref(), Some("hi"));
+    }
+
+    #[test]
+    fn series_are_counted_across_chunks_and_labels_named_metric_are_not_series() {
+        let body = br#"[{"metric":{"metric":"x"},"value":[1,"1"]},{"metric":{},"value":[1,"1"]}]"#;
+        assert_eq!(count(body, SERIES_START), 2);
+        // Split anywhere, counted as read: each start once.
+        for split in 1..body.len() {
+            let (a, b) = body.split_at(split);
+            let mut seen = count(a, SERIES_START);
+            let mut read = a.to_vec();
+            let from = read.len().saturating_sub(SERIES_START.len() - 1);
+            read.extend_from_slice(b);
+            seen += count(&read[from..], SERIES_START);
+            assert_eq!(seen, 2, "split at {split}");
+        }
     }
 
     #[test]
