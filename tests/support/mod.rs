@@ -1,5 +1,5 @@
 //! The one harness of Opsdeck's tests: the real servers a test needs
-//! (platform-admin, PostgreSQL, Alertmanager, the desktop app's WebDriver,
+//! (platform-admin, PostgreSQL, Prometheus, Alertmanager, the desktop app's WebDriver,
 //! a hostile HTTP server), each started for one test on an address it bound itself, with
 //! its own temp dir, and stopped when the test ends, even when it fails.
 //! The end-to-end tests in `tests/` and the platform-admin crate's tests both
@@ -25,6 +25,7 @@ pub mod platform_admin;
 pub mod port;
 pub mod postgres;
 pub mod process;
+pub mod prometheus;
 pub mod wait;
 
 use std::future::Future;
@@ -36,6 +37,7 @@ pub use http::{Http, Response};
 pub use platform_admin::{Backend, PlatformAdmin};
 pub use postgres::Postgres;
 pub use process::Proc;
+pub use prometheus::Prometheus;
 pub use wait::{wait_until, wait_until_async, within};
 
 /// Where cargo put the workspace's binaries (next to the test's `deps/`).

@@ -6,6 +6,7 @@ mod error;
 mod output;
 mod profiles;
 mod progress;
+mod query;
 mod rbac;
 mod tenants;
 mod terminal;
@@ -56,6 +57,8 @@ enum Command {
     /// Alerts and silences from the profile's Alertmanagers.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// Ask the profile's Prometheus: a PromQL query now, or over a range.
+    Query(query::QueryArgs),
     /// Users: list, inspect, create, change (email, display name, status).
     #[command(subcommand)]
     Users(rbac::UsersCommand),
@@ -134,6 +137,7 @@ fn main() -> ExitCode {
     let words = match cli.command {
         Command::Tenants(_) => output::Words::Tenants,
         Command::Alerts(_) => output::Words::Alerts,
+        Command::Query(_) => output::Words::Query,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
         Command::Users(_) => output::Words::Users,
@@ -162,6 +166,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Login(args) => profiles::login(&console, &out, args).await?,
         Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
         Command::Alerts(cmd) => alerts::run(&console, &out, profile, cmd).await?,
+        Command::Query(args) => query::run(&console, &out, profile, args).await?,
         Command::Users(cmd) => rbac::users(&console, &out, profile, cmd).await?,
         Command::Groups(cmd) => rbac::groups(&console, &out, profile, cmd).await?,
         Command::ServiceAccounts(cmd) => {

@@ -354,6 +354,11 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
             "hint: name one with `opsdeck profile set {profile} --alertmanager-url <url>`"
         ));
     }
+    if let Error::NoPrometheus { profile } = core {
+        lines.push(format!(
+            "hint: name one with `opsdeck profile set {profile} --prometheus-url <url>`"
+        ));
+    }
     if let Some(line) = core
         .remedy()
         .as_ref()
@@ -371,6 +376,7 @@ pub enum Words {
     Tenants,
     Profile,
     Alerts,
+    Query,
     Users,
     /// Groups and service accounts.
     Groups,
@@ -404,6 +410,9 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Alerts, "duration") => "--duration",
         (Words::Alerts, "comment") => "--comment",
         (Words::Alerts, "silence") => "the silence id",
+        (Words::Query, "query") => "the query",
+        (Words::Query, "range") => "--range",
+        (Words::Query, "step") => "--step",
         (Words::Users, "email") => "--email",
         (Words::Users, "display_name") => "--name",
         (Words::Users, "status") => "--status",

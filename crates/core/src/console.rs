@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::alerts::AlertmanagerClient;
 use crate::client::{AdminClient, RetryPolicy, Timeouts};
 use crate::error::{Error, Result};
+use crate::metrics::PrometheusClient;
 use crate::paths::Paths;
 use crate::profiles::{
     MonitoringUrls, Profile, ProfileEntry, ProfileList, ProfilesFile, ProfilesLock, Tier,
@@ -320,10 +321,16 @@ impl Console {
             .iter()
             .map(|url| AlertmanagerClient::new(url, self.timeouts, self.retry))
             .collect::<Result<Vec<_>>>()?;
+        let prometheus = profile
+            .prometheus_url
+            .as_deref()
+            .map(|url| PrometheusClient::new(url, self.timeouts, self.retry))
+            .transpose()?;
         Ok(Session::new(
             profile,
             client,
             alertmanagers,
+            prometheus,
             self.store.clone(),
         ))
     }

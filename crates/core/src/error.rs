@@ -131,6 +131,29 @@ pub enum Error {
 
     #[error("no silence {id} on the Alertmanagers of profile {profile}")]
     SilenceNotFound { id: String, profile: String },
+
+    #[error("profile {profile} names no Prometheus")]
+    NoPrometheus { profile: String },
+
+    /// Prometheus could not parse the PromQL; where, as it said.
+    #[error("the query is not valid PromQL (line {line}, column {column}): {message}")]
+    QuerySyntax {
+        line: u32,
+        column: u32,
+        message: String,
+    },
+
+    #[error("Prometheus refused the query ({}) at {url}: {message}", error_type.as_deref().map_or_else(|| status.to_string(), |t| format!("{t}, {status}")))]
+    PrometheusRefused {
+        url: String,
+        status: u16,
+        /// Prometheus's `errorType`: `bad_data`, `execution`, `timeout`, ...
+        error_type: Option<String>,
+        message: String,
+    },
+
+    #[error("{url} answered more than {limit} series; Opsdeck stopped reading: narrow the query with label matchers, or aggregate it (sum by, topk)")]
+    TooManySeries { url: String, limit: usize },
 }
 
 /// "64 KiB" for people.
@@ -197,6 +220,10 @@ impl Error {
             Error::AlertmanagersUnreachable { .. } => ConsoleCode::Unreachable,
             Error::AlertmanagerRefused { .. } => ConsoleCode::AlertmanagerRefused,
             Error::SilenceNotFound { .. } => ConsoleCode::SilenceNotFound,
+            Error::NoPrometheus { .. } => ConsoleCode::NoPrometheus,
+            Error::QuerySyntax { .. } => ConsoleCode::QueryInvalid,
+            Error::PrometheusRefused { .. } => ConsoleCode::PrometheusRefused,
+            Error::TooManySeries { .. } => ConsoleCode::TooManySeries,
         };
         Code::Console(own)
     }
@@ -220,6 +247,13 @@ impl Error {
             | Error::AlertmanagersUnreachable { .. } => Some(Remedy::Retry),
             Error::AlertmanagerRefused { status, .. }
                 if matches!(*status, 429 | 502 | 503 | 504) =>
+            {
+                Some(Remedy::Retry)
+            }
+            Error::PrometheusRefused {
+                status, error_type, ..
+            } if matches!(*status, 429 | 502 | 503 | 504)
+                || error_type.as_deref() == Some("timeout") =>
             {
                 Some(Remedy::Retry)
             }
@@ -285,6 +319,14 @@ pub enum ConsoleCode {
     /// An Alertmanager refused the request.
     AlertmanagerRefused,
     SilenceNotFound,
+    /// The profile names no Prometheus.
+    NoPrometheus,
+    /// The PromQL does not parse.
+    QueryInvalid,
+    /// Prometheus refused or failed the query.
+    PrometheusRefused,
+    /// A query matched more series than Opsdeck reads.
+    TooManySeries,
     /// Raised by the window itself: its bridge to the backend is gone.
     IpcUnavailable,
 }
@@ -327,6 +369,10 @@ impl Code {
                 ConsoleCode::NoAlertmanager => "no_alertmanager",
                 ConsoleCode::AlertmanagerRefused => "alertmanager_refused",
                 ConsoleCode::SilenceNotFound => "silence_not_found",
+                ConsoleCode::NoPrometheus => "no_prometheus",
+                ConsoleCode::QueryInvalid => "query_invalid",
+                ConsoleCode::PrometheusRefused => "prometheus_refused",
+                ConsoleCode::TooManySeries => "too_many_series",
                 ConsoleCode::IpcUnavailable => "ipc_unavailable",
             },
         }

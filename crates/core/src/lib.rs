@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod client;
 pub mod console;
 pub mod error;
+pub mod metrics;
 pub mod paths;
 pub mod profiles;
 pub mod progress;
@@ -32,6 +33,7 @@ pub use alerts::{
 };
 pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
+pub use metrics::{Metrics, QueryResult, RangeSpec, Series};
 pub use paths::Paths;
 pub use profiles::{MonitoringUrls, Profile, ProfileEntry, ProfileList, ProfilesWatch, Tier};
 pub use safety::{Preflight, TenantAction, TenantOperation};

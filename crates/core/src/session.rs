@@ -1,5 +1,5 @@
 //! [`Session`]: one profile opened for work. It holds the resolved profile,
-//! its clients (the admin API, its Alertmanagers; Prometheus later) and the
+//! its clients (the admin API, its Prometheus and Alertmanagers) and the
 //! token read from the keyring once, so a run of actions does not re-read
 //! `profiles.toml` or ask the keyring over D-Bus each time.
 //!
@@ -20,6 +20,7 @@ use crate::alerts::AlertmanagerClient;
 use crate::client::AdminClient;
 use crate::console::Console;
 use crate::error::{Error, Result};
+use crate::metrics::PrometheusClient;
 use crate::profiles::{stamp, Profile, ProfilesFile, Stamp};
 use crate::store::Store;
 use crate::tenants::TenantsView;
@@ -36,6 +37,8 @@ struct Inner {
     /// One client per Alertmanager the profile names (none, one, or the
     /// members of an HA cluster).
     alertmanagers: Vec<AlertmanagerClient>,
+    /// The client of the profile's Prometheus, when it names one.
+    prometheus: Option<PrometheusClient>,
     store: Store,
     /// The last tenant list this session fetched or fell back to, so the
     /// window can filter it without a round trip to the server.
@@ -47,6 +50,7 @@ impl Session {
         profile: Profile,
         admin: AdminClient,
         alertmanagers: Vec<AlertmanagerClient>,
+        prometheus: Option<PrometheusClient>,
         store: Store,
     ) -> Self {
         Self {
@@ -54,6 +58,7 @@ impl Session {
                 profile,
                 admin,
                 alertmanagers,
+                prometheus,
                 store,
                 tenants: SyncMutex::new(None),
             }),
@@ -71,6 +76,10 @@ impl Session {
 
     pub(crate) fn alertmanagers(&self) -> &[AlertmanagerClient] {
         &self.inner.alertmanagers
+    }
+
+    pub(crate) fn prometheus(&self) -> Option<&PrometheusClient> {
+        self.inner.prometheus.as_ref()
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -100,6 +100,14 @@ export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "prof
 "no_alertmanager" | 
 /**  An Alertmanager refused the request. */
 "alertmanager_refused" | "silence_not_found" | 
+/**  The profile names no Prometheus. */
+"no_prometheus" | 
+/**  The PromQL does not parse. */
+"query_invalid" | 
+/**  Prometheus refused or failed the query. */
+"prometheus_refused" | 
+/**  A query matched more series than Opsdeck reads. */
+"too_many_series" | 
 /**  Raised by the window itself: its bridge to the backend is gone. */
 "ipc_unavailable";
 
