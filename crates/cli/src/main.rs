@@ -2,6 +2,7 @@
 //! parses its arguments, calls core, and prints; the rules live in core.
 
 mod alerts;
+mod audit;
 mod error;
 mod output;
 mod profiles;
@@ -55,6 +56,9 @@ enum Command {
     /// Alerts and silences from the profile's Alertmanagers.
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
+    /// The audit log: list it, or export it to CSV or JSON Lines.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// How a command that did its work ended.
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
     let words = match cli.command {
         Command::Tenants(_) => output::Words::Tenants,
         Command::Alerts(_) => output::Words::Alerts,
+        Command::Audit(_) => output::Words::Audit,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
     };
@@ -133,6 +138,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Login(args) => profiles::login(&console, &out, args).await?,
         Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
         Command::Alerts(cmd) => alerts::run(&console, &out, profile, cmd).await?,
+        Command::Audit(cmd) => audit::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

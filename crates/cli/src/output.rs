@@ -371,6 +371,7 @@ pub enum Words {
     Tenants,
     Profile,
     Alerts,
+    Audit,
     Other,
 }
 
@@ -396,6 +397,14 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Alerts, "duration") => "--duration",
         (Words::Alerts, "comment") => "--comment",
         (Words::Alerts, "silence") => "the silence id",
+        (Words::Audit, "actor") => "--actor",
+        (Words::Audit, "action") => "--action",
+        (Words::Audit, "target") => "--target",
+        (Words::Audit, "tenant") => "--tenant",
+        (Words::Audit, "since") => "--since",
+        (Words::Audit, "until") => "--until",
+        (Words::Audit, "cursor") => "--cursor",
+        (Words::Audit, "format") => "--format",
         (_, other) => return other.to_string(),
     };
     typed.to_string()

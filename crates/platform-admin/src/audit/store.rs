@@ -112,8 +112,16 @@ pub async fn backfill_chain(db: &db::Db) -> Result<u64, Error> {
     .fetch_all(&mut *tx)
     .await?;
     let mut prev = GENESIS.to_string();
+    let mut chained = 0;
     for row in &rows {
         let stored = Stored::of(row)?;
+        // Only records written before the chain are hashed here: one that
+        // has a hash keeps it, so clearing the head cannot get a changed
+        // record hashed afresh.
+        if let Some(hash) = &stored.hash {
+            prev = hash.clone();
+            continue;
+        }
         let hash = chain::hash(&stored.fields(&prev));
         sqlx::query("UPDATE audit_records SET prev_hash = $1, hash = $2 WHERE id = $3")
             .bind(&prev)
@@ -122,13 +130,14 @@ pub async fn backfill_chain(db: &db::Db) -> Result<u64, Error> {
             .execute(&mut *tx)
             .await?;
         prev = hash;
+        chained += 1;
     }
     sqlx::query("UPDATE audit_chain SET hash = $1 WHERE id = 1")
         .bind(&prev)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(rows.len() as u64)
+    Ok(chained)
 }
 
 /// Every column of a record, in the order `Stored::of` reads them.

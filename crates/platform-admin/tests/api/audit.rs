@@ -229,6 +229,15 @@ on_both_databases! {
         expect_broken(srv, "audit record 3 ").await;
     }
 
+    async fn clearing_the_chains_head_does_not_get_an_edited_record_hashed_afresh(srv) {
+        four_records(srv).await;
+        tamper(srv, &[
+            "UPDATE audit_records SET actor = 'mallory' WHERE seq = 2",
+            "UPDATE audit_chain SET hash = NULL",
+        ]).await;
+        expect_broken(srv, "audit record 2 ").await;
+    }
+
     async fn verify_names_a_deleted_record(srv) {
         four_records(srv).await;
         tamper(srv, &["DELETE FROM audit_records WHERE seq = 2"]).await;
