@@ -238,6 +238,51 @@ on_both_databases! {
         expect_broken(srv, "audit record 2 ").await;
     }
 
+    async fn the_actor_is_the_tokens_service_account_not_the_token(srv) {
+        let (account, _) = crate::rbac::account(
+            srv, "deployer", opsdeck_api::rbac::BuiltinRole::PlatformAdmin, None,
+        ).await;
+        let key = crate::rbac::token_of(srv, &account, "deploy-key-7", None).await;
+        let made = crate::rbac::as_token(
+            srv, &key, Method::POST, "/v1/tenants", Some(&json!({"slug": "acme", "name": "Acme"})),
+        ).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+        assert_eq!(srv.all_audit().await[0]["actor"], "deployer");
+    }
+
+    async fn rbac_changes_are_recorded_with_what_changed(srv) {
+        srv.create("acme", "Acme").await;
+        let acme = srv.get("/v1/tenants/acme").await.body["id"].as_str().expect("id").to_string();
+        let ok = |reply: Reply| {
+            assert!(reply.status.is_success(), "{}", reply.text);
+            reply
+        };
+        let user = ok(srv.send(Method::POST, "/v1/rbac/users", &json!({"email": "ana@example.test", "display_name": "Ana"})).await);
+        ok(srv.send(Method::PATCH, "/v1/rbac/users/ana@example.test", &json!({"status": "disabled"})).await);
+        ok(srv.send(Method::POST, "/v1/rbac/roles", &json!({"name": "reader", "permissions": ["tenants.read"]})).await);
+        ok(srv.send(Method::PATCH, "/v1/rbac/roles/reader", &json!({"permissions": ["audit.read"]})).await);
+        let subject = json!({"kind": "user", "id": user.body["id"]});
+        let binding = ok(srv.send(Method::POST, "/v1/rbac/bindings", &json!({"subject": subject, "role": "viewer", "tenant": "acme"})).await);
+        let id = binding.body["id"].as_str().expect("binding id");
+        ok(Reply::of(srv.request(Method::DELETE, &format!("/v1/rbac/bindings/{id}")).send().await).await);
+
+        let records = srv.all_audit().await;
+        let by = |action: &str| records.iter().find(|r| r["action"] == action).unwrap_or_else(|| panic!("no {action} in {records:?}")).clone();
+        let created = by("user.create");
+        assert_eq!((created["target"].as_str(), created["after"]["email"].as_str()), (Some("user:ana@example.test"), Some("ana@example.test")));
+        let disabled = by("user.update");
+        assert_eq!((&disabled["before"], &disabled["after"]), (&json!({"status": "active"}), &json!({"status": "disabled"})));
+        let role = by("role.update");
+        assert_eq!(role["before"]["permissions"], json!(["tenants.read"]));
+        assert_eq!(role["after"]["permissions"], json!(["audit.read"]));
+        assert!(role.get("tenant").is_none(), "a platform change: {role}");
+        let unbound = by("binding.delete");
+        assert_eq!(unbound["target"], format!("binding:{id}"));
+        assert_eq!(unbound["tenant"], acme.as_str());
+        assert_eq!(unbound["before"]["role"], "viewer");
+        assert!(unbound.get("after").is_none());
+    }
+
     async fn verify_names_a_deleted_record(srv) {
         four_records(srv).await;
         tamper(srv, &["DELETE FROM audit_records WHERE seq = 2"]).await;
