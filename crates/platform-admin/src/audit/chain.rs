@@ -107,14 +107,15 @@ pub async fn verify(pool: &AnyPool) -> Result<Verified, Error> {
     let mut expected = 1_i64;
     let mut prev = GENESIS.to_string();
     let mut checked = 0_i64;
-    // Walked by position, not by `seq > last`: a record whose seq was
-    // rewritten must still be met where it now stands.
+    let mut last = 0_i64;
+    // `seq` is unique, so `seq > last` meets every record once, in order; a
+    // record whose `seq` was cleared is never met, which leaves a gap.
     loop {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM audit_records ORDER BY seq, id LIMIT $1 OFFSET $2"
+            "SELECT {COLUMNS} FROM audit_records WHERE seq > $1 ORDER BY seq LIMIT $2"
         ))
+        .bind(last)
         .bind(BATCH)
-        .bind(checked)
         .fetch_all(pool)
         .await?;
         if rows.is_empty() {
@@ -153,6 +154,7 @@ pub async fn verify(pool: &AnyPool) -> Result<Verified, Error> {
                 ));
             }
             prev = computed;
+            last = stored.seq;
             expected += 1;
             checked += 1;
         }

@@ -289,6 +289,12 @@ on_both_databases! {
         expect_broken(srv, "audit record 2 is missing").await;
     }
 
+    async fn verify_names_a_record_taken_out_of_the_chain(srv) {
+        four_records(srv).await;
+        tamper(srv, &["UPDATE audit_records SET seq = NULL WHERE seq = 2"]).await;
+        expect_broken(srv, "audit record 2 is missing").await;
+    }
+
     async fn verify_notices_the_newest_record_deleted(srv) {
         four_records(srv).await;
         tamper(srv, &["DELETE FROM audit_records WHERE seq = 4"]).await;
