@@ -2,6 +2,7 @@
 //! parses its arguments, calls core, and prints; the rules live in core.
 
 mod alerts;
+mod audit;
 mod error;
 mod output;
 mod profiles;
@@ -81,6 +82,9 @@ enum Command {
     /// a subject's effective permissions.
     #[command(subcommand)]
     Rbac(rbac::RbacCommand),
+    /// The audit log: list it, or export it to CSV or JSON Lines.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// How a command that did its work ended.
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
         Command::Tenants(_) => output::Words::Tenants,
         Command::Alerts(_) => output::Words::Alerts,
         Command::Query(_) => output::Words::Query,
+        Command::Audit(_) => output::Words::Audit,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
         Command::Users(_) => output::Words::Users,
@@ -176,6 +181,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Bindings(cmd) => rbac::bindings(&console, &out, profile, cmd).await?,
         Command::Tokens(cmd) => rbac::tokens(&console, &out, profile, cmd).await?,
         Command::Rbac(cmd) => rbac::rbac(&console, &out, profile, cmd).await?,
+        Command::Audit(cmd) => audit::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

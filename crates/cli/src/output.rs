@@ -385,6 +385,7 @@ pub enum Words {
     Tokens,
     /// `rbac who-can` and `rbac effective`.
     Rbac,
+    Audit,
     Other,
 }
 
@@ -434,6 +435,14 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Rbac, "tenant") => "--tenant",
         (Words::Rbac, "subject" | "subject.id") => "the subject",
         (_, "idempotency_key") => "--idempotency-key",
+        (Words::Audit, "actor") => "--actor",
+        (Words::Audit, "action") => "--action",
+        (Words::Audit, "target") => "--target",
+        (Words::Audit, "tenant") => "--tenant",
+        (Words::Audit, "since") => "--since",
+        (Words::Audit, "until") => "--until",
+        (Words::Audit, "cursor") => "--cursor",
+        (Words::Audit, "format") => "--format",
         (_, other) => return other.to_string(),
     };
     typed.to_string()

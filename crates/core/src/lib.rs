@@ -4,6 +4,7 @@
 //! layers over [`Console`].
 
 pub mod alerts;
+pub mod audit;
 pub mod client;
 pub mod console;
 pub mod error;
@@ -31,6 +32,7 @@ pub use alerts::{
     Alert, AlertFilter, AlertGroup, AlertState, Alerts, Matcher, Merged, NewSilence, Silence,
     SilenceState,
 };
+pub use audit::{Audit, AuditFilter, ExportFormat, Exported};
 pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
 pub use metrics::{Metrics, QueryResult, RangeSpec, Series};

@@ -40,8 +40,8 @@ pub const NAME_MAX: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub token_id: String,
-    /// Recorded as the actor of every change the token makes: the token's
-    /// name for a service account's token, the user's email for a user's.
+    /// Recorded as the actor of every change the token makes: the service
+    /// account's name for its tokens, the user's email for a user's.
     pub name: String,
     pub owner: Subject,
     pub grants: Grants,
@@ -118,8 +118,9 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Principal, Err
     // The lookup is by hash, so timing reveals nothing about stored tokens.
     let row = sqlx::query(
         "SELECT t.id, t.name, t.user_id, t.service_account_id, t.expires_at, t.revoked_at, \
-         u.email, u.status \
+         u.email, u.status, a.name AS account_name \
          FROM api_tokens t LEFT JOIN rbac_users u ON u.id = t.user_id \
+         LEFT JOIN rbac_service_accounts a ON a.id = t.service_account_id \
          WHERE t.token_hash = $1",
     )
     .bind(hash_token(token))
@@ -142,8 +143,9 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Principal, Err
     }
     let owner = rbac_store::owner_of(&row)?;
     let email: Option<String> = row.try_get("email")?;
-    let name = match email {
-        Some(email) => email,
+    let account: Option<String> = row.try_get("account_name")?;
+    let name = match email.or(account) {
+        Some(name) => name,
         None => row.try_get("name")?,
     };
     let grants = rbac_store::grants_of(&mut conn, &owner).await?;

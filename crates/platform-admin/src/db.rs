@@ -108,6 +108,10 @@ impl Db {
         if filled > 0 {
             tracing::info!(filled, "search text of existing tenants filled in");
         }
+        let chained = crate::audit::store::backfill_chain(&db).await?;
+        if chained > 0 {
+            tracing::info!(chained, "audit records from before the hash chain chained");
+        }
         Ok(db)
     }
 

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 
-use crate::audit;
+use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::db;
 use crate::error::Error;
@@ -42,13 +42,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Mutation {
 }
 
 impl Mutation {
-    /// Writes the audit record (`action` on `target`) and, under an
-    /// idempotency key, the response, then commits the effect with both.
+    /// Appends the audit record of `change` to the chain and, under an
+    /// idempotency key, records the response, then commits the effect with both.
     pub async fn commit<T: Serialize>(
         self,
         mut tx: Transaction<'static, Any>,
-        action: &str,
-        target: String,
+        change: Change,
         status: StatusCode,
         body: Option<&T>,
     ) -> Result<Response, Error> {
@@ -56,13 +55,20 @@ impl Mutation {
             Some(body) => serde_json::to_vec(body)?,
             None => Vec::new(),
         };
+        let (before, after) = change.changed_fields();
+        let before = before.map(|v| serde_json::to_string(&v)).transpose()?;
+        let after = after.map(|v| serde_json::to_string(&v)).transpose()?;
         let record = audit::store::NewRecord {
             id: uuid::Uuid::now_v7(),
             at: db::now(),
             actor: &self.principal.name,
-            action,
-            target: &target,
+            action: &change.action,
+            target: &change.target,
+            tenant_id: change.tenant_id.as_deref(),
+            before: before.as_deref(),
+            after: after.as_deref(),
             request_id: &self.request_id,
+            idempotency_key: self.claim.as_ref().map(|claim| claim.key.as_str()),
         };
         audit::store::insert(&mut tx, &record).await?;
         if let Some(claim) = &self.claim {

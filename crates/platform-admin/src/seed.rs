@@ -139,7 +139,11 @@ pub async fn seed_demo(db: &Db, count: usize) -> Result<usize, Error> {
                 actor: ACTOR,
                 action,
                 target: &target,
+                tenant_id: Some(tenant.id.as_str()),
+                before: None,
+                after: None,
                 request_id: ACTOR,
+                idempotency_key: None,
             };
             crate::audit::store::insert(&mut tx, &record).await?;
         }

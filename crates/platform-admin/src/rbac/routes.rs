@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 
 use super::{store, Grants, Visible};
 use crate::access::{Declare as _, On};
+use crate::audit::Change;
 use crate::auth::{self, Principal};
 use crate::db;
 use crate::error::Error;
@@ -173,9 +174,9 @@ pub async fn create_user(
     };
     let mut tx = state.db.begin().await?;
     store::insert_user(&mut tx, &user).await?;
-    let target = format!("user:{}", user.email);
+    let change = Change::new("user.create", format!("user:{}", user.email)).after(&user)?;
     mutation
-        .commit(tx, "user.create", target, StatusCode::CREATED, Some(&user))
+        .commit(tx, change, StatusCode::CREATED, Some(&user))
         .await
 }
 
@@ -210,9 +211,11 @@ pub async fn update_user(
     )
     .await?
     .ok_or_else(|| not_found("user", &user))?;
-    let target = format!("user:{}", updated.email);
+    let change = Change::new("user.update", format!("user:{}", updated.email))
+        .before(&found)?
+        .after(&updated)?;
     mutation
-        .commit(tx, "user.update", target, StatusCode::OK, Some(&updated))
+        .commit(tx, change, StatusCode::OK, Some(&updated))
         .await
 }
 
@@ -256,15 +259,9 @@ pub async fn create_group(
     };
     let mut tx = state.db.begin().await?;
     store::insert_group(&mut tx, &group).await?;
-    let target = format!("group:{}", group.name);
+    let change = Change::new("group.create", format!("group:{}", group.name)).after(&group)?;
     mutation
-        .commit(
-            tx,
-            "group.create",
-            target,
-            StatusCode::CREATED,
-            Some(&group),
-        )
+        .commit(tx, change, StatusCode::CREATED, Some(&group))
         .await
 }
 
@@ -308,14 +305,17 @@ pub async fn add_member(
     let granted = store::grants_of(&mut tx, &subject).await?;
     no_escalation(&mutation.principal.grants, &granted)?;
     store::set_member(&mut tx, &group.id, &user.id, true).await?;
-    let group = store::list_groups(&mut tx, Some(&group.id))
+    let before = group;
+    let group = store::list_groups(&mut tx, Some(&before.id))
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| not_found("group", &group.id))?;
-    let target = format!("group:{}", group.name);
+        .ok_or_else(|| not_found("group", &before.id))?;
+    let change = Change::new("group.add_member", format!("group:{}", group.name))
+        .before(&before)?
+        .after(&group)?;
     mutation
-        .commit(tx, "group.add_member", target, StatusCode::OK, Some(&group))
+        .commit(tx, change, StatusCode::OK, Some(&group))
         .await
 }
 
@@ -334,20 +334,17 @@ pub async fn remove_member(
     let mut tx = state.db.begin().await?;
     let (group, user) = membership(&mut tx, member).await?;
     store::set_member(&mut tx, &group.id, &user.id, false).await?;
-    let group = store::list_groups(&mut tx, Some(&group.id))
+    let before = group;
+    let group = store::list_groups(&mut tx, Some(&before.id))
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| not_found("group", &group.id))?;
-    let target = format!("group:{}", group.name);
+        .ok_or_else(|| not_found("group", &before.id))?;
+    let change = Change::new("group.remove_member", format!("group:{}", group.name))
+        .before(&before)?
+        .after(&group)?;
     mutation
-        .commit(
-            tx,
-            "group.remove_member",
-            target,
-            StatusCode::OK,
-            Some(&group),
-        )
+        .commit(tx, change, StatusCode::OK, Some(&group))
         .await
 }
 
@@ -389,15 +386,13 @@ pub async fn create_service_account(
         name: body.name,
         created_at: now,
     };
-    let target = format!("service_account:{}", account.name);
+    let change = Change::new(
+        "service_account.create",
+        format!("service_account:{}", account.name),
+    )
+    .after(&account)?;
     mutation
-        .commit(
-            tx,
-            "service_account.create",
-            target,
-            StatusCode::CREATED,
-            Some(&account),
-        )
+        .commit(tx, change, StatusCode::CREATED, Some(&account))
         .await
 }
 
@@ -441,9 +436,9 @@ pub async fn create_role(
     };
     let mut tx = state.db.begin().await?;
     store::insert_role(&mut tx, &role, db::now()).await?;
-    let target = format!("role:{}", role.name);
+    let change = Change::new("role.create", format!("role:{}", role.name)).after(&role)?;
     mutation
-        .commit(tx, "role.create", target, StatusCode::CREATED, Some(&role))
+        .commit(tx, change, StatusCode::CREATED, Some(&role))
         .await
 }
 
@@ -516,9 +511,11 @@ pub async fn update_role(
         permissions,
     };
     let tag = etag::of(&updated)?;
-    let target = format!("role:{}", updated.name);
+    let change = Change::new("role.update", format!("role:{}", updated.name))
+        .before(&current)?
+        .after(&updated)?;
     let response = mutation
-        .commit(tx, "role.update", target, StatusCode::OK, Some(&updated))
+        .commit(tx, change, StatusCode::OK, Some(&updated))
         .await?;
     Ok(etag::with(response, &tag))
 }
@@ -540,17 +537,16 @@ pub async fn delete_role(
         return Err(Error::BuiltinRoleReadOnly(role));
     }
     let mut tx = state.db.begin().await?;
+    let permissions = store::role_permissions(&mut tx, &role).await?;
     if !store::delete_role(&mut tx, &role).await? {
         return Err(not_found("role", &role));
     }
+    let change = Change::new("role.delete", format!("role:{role}")).before(&serde_json::json!({
+        "name": role,
+        "permissions": permissions,
+    }))?;
     mutation
-        .commit::<()>(
-            tx,
-            "role.delete",
-            format!("role:{role}"),
-            StatusCode::NO_CONTENT,
-            None,
-        )
+        .commit::<()>(tx, change, StatusCode::NO_CONTENT, None)
         .await
 }
 
@@ -583,21 +579,14 @@ pub async fn list_bindings(
     Ok(Json(BindingList { items }))
 }
 
-/// The audit target of a binding: its tenant's (so that the tenant's
-/// admins see it in their log), or the binding itself on the platform.
-async fn binding_target(
-    conn: &mut sqlx::AnyConnection,
-    binding: &Binding,
-) -> Result<String, Error> {
-    Ok(match &binding.scope {
-        BindingScope::Platform => format!("binding:{}", binding.id),
-        BindingScope::Tenant { tenant } => {
-            match tenants::get_in(conn, &TenantRef::Id(tenant.clone())).await? {
-                Some(found) => crate::tenants::routes::audit_target(&found.slug),
-                None => format!("binding:{}", binding.id),
-            }
-        }
-    })
+/// The audit record of a change to a binding: about the binding, in its
+/// tenant (whose admins then see it in their log) when it has one.
+fn binding_change(action: &str, binding: &Binding) -> Change {
+    let change = Change::new(action, format!("binding:{}", binding.id));
+    match &binding.scope {
+        BindingScope::Platform => change,
+        BindingScope::Tenant { tenant } => change.tenant(tenant),
+    }
 }
 
 /// Binds a role to a user, group or service account, on the platform or
@@ -666,15 +655,9 @@ pub async fn create_binding(
         },
         created_at: now,
     };
-    let target = binding_target(&mut tx, &binding).await?;
+    let change = binding_change("binding.create", &binding).after(&binding)?;
     mutation
-        .commit(
-            tx,
-            "binding.create",
-            target,
-            StatusCode::CREATED,
-            Some(&binding),
-        )
+        .commit(tx, change, StatusCode::CREATED, Some(&binding))
         .await
 }
 
@@ -710,10 +693,10 @@ pub async fn delete_binding(
             scope,
         });
     }
-    let target = binding_target(&mut tx, &found).await?;
+    let change = binding_change("binding.delete", &found).before(&found)?;
     store::delete_binding(&mut tx, state.db.kind(), &found).await?;
     mutation
-        .commit::<()>(tx, "binding.delete", target, StatusCode::NO_CONTENT, None)
+        .commit::<()>(tx, change, StatusCode::NO_CONTENT, None)
         .await
 }
 
@@ -774,19 +757,14 @@ pub async fn create_token(
         },
         secret,
     };
-    let target = format!("token:{}", created.token.name);
+    let change = Change::new("token.create", format!("token:{}", created.token.name))
+        .after(&created.token)?;
     // The secret is not kept for a replay: an idempotent retry answers the
     // token without it (`secret` empty) rather than store it.
     let mut recorded = created.clone();
     recorded.secret = String::new();
     let response = mutation
-        .commit(
-            tx,
-            "token.create",
-            target,
-            StatusCode::CREATED,
-            Some(&recorded),
-        )
+        .commit(tx, change, StatusCode::CREATED, Some(&recorded))
         .await?;
     let (parts, _) = response.into_parts();
     let body = serde_json::to_vec(&created)?;
@@ -813,9 +791,11 @@ pub async fn revoke_token(
     let revoked = store::revoke_token(&mut tx, &found.id, db::now())
         .await?
         .ok_or_else(|| not_found("token", &token))?;
-    let target = format!("token:{}", revoked.name);
+    let change = Change::new("token.revoke", format!("token:{}", revoked.name))
+        .before(&found)?
+        .after(&revoked)?;
     mutation
-        .commit(tx, "token.revoke", target, StatusCode::OK, Some(&revoked))
+        .commit(tx, change, StatusCode::OK, Some(&revoked))
         .await
 }
 

@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
+use crate::audit::Change;
 use crate::auth::Principal;
 use crate::db;
 use crate::error::Error;
@@ -150,14 +151,11 @@ pub async fn create(
     };
     let mut tx = state.db.begin().await?;
     store::insert(&mut tx, &tenant).await?;
+    let change = Change::new("tenant.create", audit_target(&tenant.slug))
+        .tenant(&tenant.id)
+        .after(&tenant)?;
     mutation
-        .commit(
-            tx,
-            "tenant.create",
-            audit_target(&tenant.slug),
-            StatusCode::CREATED,
-            Some(&tenant),
-        )
+        .commit(tx, change, StatusCode::CREATED, Some(&tenant))
         .await
 }
 
@@ -211,14 +209,12 @@ pub async fn update(
         .await?
         .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
     let tag = etag::of(&updated)?;
+    let change = Change::new("tenant.update", audit_target(&updated.slug))
+        .tenant(&updated.id)
+        .before(&current)?
+        .after(&updated)?;
     let response = mutation
-        .commit(
-            tx,
-            "tenant.update",
-            audit_target(&updated.slug),
-            StatusCode::OK,
-            Some(&updated),
-        )
+        .commit(tx, change, StatusCode::OK, Some(&updated))
         .await?;
     Ok(etag::with(response, &tag))
 }
@@ -237,17 +233,14 @@ pub async fn delete(
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
     let mut tx = state.db.begin().await?;
-    let slug = store::delete(&mut tx, &tenant)
+    let deleted = store::delete(&mut tx, &tenant)
         .await?
         .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
+    let change = Change::new("tenant.delete", audit_target(&deleted.slug))
+        .tenant(&deleted.id)
+        .before(&deleted)?;
     mutation
-        .commit::<()>(
-            tx,
-            "tenant.delete",
-            audit_target(&slug),
-            StatusCode::NO_CONTENT,
-            None,
-        )
+        .commit::<()>(tx, change, StatusCode::NO_CONTENT, None)
         .await
 }
 
@@ -312,9 +305,12 @@ async fn transition(
     let mut tx = state.db.begin().await?;
     match store::transition(&mut tx, tenant, from, to, db::now()).await? {
         Some(changed) => {
-            let target = audit_target(&changed.slug);
+            let change = Change::new(action, audit_target(&changed.slug))
+                .tenant(&changed.id)
+                .before(&serde_json::json!({ "status": from }))?
+                .after(&serde_json::json!({ "status": to }))?;
             mutation
-                .commit(tx, action, target, StatusCode::OK, Some(&changed))
+                .commit(tx, change, StatusCode::OK, Some(&changed))
                 .await
         }
         None => match store::get_in(&mut tx, tenant).await? {

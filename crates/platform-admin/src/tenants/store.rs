@@ -368,17 +368,17 @@ pub async fn transition(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Deletes the tenant; returns its slug, or `None` when there was none.
-pub async fn delete(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Option<String>, Error> {
+/// Deletes the tenant; returns it as it was, or `None` when there was none.
+pub async fn delete(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
     let sql = format!(
-        "DELETE FROM tenants WHERE {} = $1 RETURNING slug",
+        "DELETE FROM tenants WHERE {} = $1 RETURNING {COLUMNS}",
         tenant.column()
     );
     let row = sqlx::query(&sql)
         .bind(tenant.value())
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|row| row.try_get("slug")).transpose()?)
+    row.as_ref().map(from_row).transpose()
 }
 
 fn from_row(row: &AnyRow) -> Result<Tenant, Error> {

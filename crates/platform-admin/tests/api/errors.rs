@@ -233,7 +233,7 @@ on_both_databases! {
             reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert_eq!(reply.fields(), [field], "{query}");
         }
-        for (query, field) in [("limit=0", "limit"), ("cursor=!", "cursor"), ("actor=admin", "actor")] {
+        for (query, field) in [("limit=0", "limit"), ("cursor=!", "cursor"), ("who=admin", "who"), ("since=monday", "since")] {
             let reply = srv.get(&format!("/v1/audit?{query}")).await;
             reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
             assert_eq!(reply.fields(), [field], "{query}");

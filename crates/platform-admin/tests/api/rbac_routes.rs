@@ -92,7 +92,10 @@ on_both_databases! {
         assert_eq!(changed.body["permissions"], json!(["tenants.read", "audit.read"]));
         let audit = as_token(srv, &alpha_ta, Method::GET, "/v1/audit", None).await;
         assert_eq!(audit.body["items"][0]["action"], "binding.create", "{}", audit.text);
-        assert_eq!(audit.body["items"][0]["target"], "tenant:alpha");
+        let bound_id = bound.body["id"].as_str().expect("binding id");
+        assert_eq!(audit.body["items"][0]["target"], format!("binding:{bound_id}"));
+        assert_eq!(audit.body["items"][0]["tenant"], bound.body["scope"]["tenant"], "in alpha's log by its id");
+        assert_eq!(audit.body["items"][0]["after"]["role"], "tenant-admin");
         // Ada now administers alpha through a token of hers.
         let minted = created(srv.send(Method::POST, "/v1/rbac/tokens", &json!({"name": "ada-cli", "owner": subject})).await, "token").await;
         let secret = minted["secret"].as_str().expect("secret");
