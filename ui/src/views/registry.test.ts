@@ -5,7 +5,14 @@ import page from "../../../docs/keyboard.md?raw";
 import { ViewRegistry } from "./registry";
 
 const component = (() => {}) as unknown as Component;
-const key = (code: string, mods: Partial<KeyboardEvent> = {}) => ({ code, altKey: true, ctrlKey: false, metaKey: false, ...mods });
+const key = (code: string, mods: Partial<KeyboardEvent> = {}) => ({
+  code,
+  key: "¡",
+  altKey: true,
+  ctrlKey: false,
+  metaKey: false,
+  ...mods,
+});
 
 function registry(): ViewRegistry {
   const r = new ViewRegistry();
@@ -30,6 +37,7 @@ describe("ViewRegistry", () => {
     expect(r.forShortcut(key("Digit2"))?.id).toBe("alerts");
     expect(r.forShortcut(key("Numpad1"))?.id).toBe("tenants");
     expect(r.forShortcut(key("Digit3"))).toBeNull();
+    expect(r.forShortcut(key("", { key: "2" }))?.id).toBe("alerts");
     expect(r.forShortcut(key("Digit1", { altKey: false }))).toBeNull();
     expect(r.forShortcut(key("Digit1", { ctrlKey: true }))).toBeNull();
   });

@@ -44,10 +44,11 @@ export class ViewRegistry {
   }
 
   /** The view Alt+`digit` opens, if there is one. */
-  forShortcut(e: Pick<KeyboardEvent, "altKey" | "ctrlKey" | "metaKey" | "code">): RegisteredView | null {
+  forShortcut(e: Pick<KeyboardEvent, "altKey" | "ctrlKey" | "metaKey" | "code" | "key">): RegisteredView | null {
     if (!e.altKey || e.ctrlKey || e.metaKey) return null;
-    // The physical key: on macOS, Option+1 types "¡", not "1".
-    const digit = /^(?:Digit|Numpad)([1-9])$/.exec(e.code)?.[1];
+    // The physical key first: on macOS, Option+1 types "¡", not "1". Some
+    // synthetic events (automation) carry only the key.
+    const digit = /^(?:Digit|Numpad)([1-9])$/.exec(e.code)?.[1] ?? /^[1-9]$/.exec(e.key)?.[0];
     if (!digit) return null;
     return this.list()[Number(digit) - 1] ?? null;
   }
