@@ -1324,10 +1324,11 @@ async fn alert_group(desktop: &Desktop, alertname: &str, severity: &str) -> Stri
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rail_switches_to_alerts_by_click_and_shortcut_showing_posted_alerts_grouped_by_severity() {
+async fn rail_switches_to_alerts_by_click_and_shortcut_shows_posted_alerts_by_severity_and_remembers_the_view(
+) {
     bounded(async {
         let (admin, token, _http) = demo_platform();
-        let am = Alertmanager::start().expect("alertmanager");
+        let mut am = Alertmanager::start().expect("alertmanager");
         let alert = |name: &str, severity: &str, instance: &str, summary: &str| {
             serde_json::json!({
                 "labels": {"alertname": name, "severity": severity, "job": "api", "instance": instance},
@@ -1487,6 +1488,24 @@ async fn rail_switches_to_alerts_by_click_and_shortcut_showing_posted_alerts_gro
         wait_for_view(&desktop, "Alerts", "after Alt+2").await;
         alert_group(&desktop, "HighErrorRate", "critical").await;
 
+        // The Alertmanager down: core's error, its remedy pointed at the URL.
+        am.stop();
+        desktop.click("Refresh alerts").await.expect("refresh");
+        let down = desktop
+            .find(".state.error[role=\"alert\"]")
+            .await
+            .expect("the error");
+        let text = down.text().await.unwrap_or_default();
+        assert!(
+            text.contains("No Alertmanager of profile ops answered")
+                && text.contains("Alertmanager URL, then try again"),
+            "{text}"
+        );
+        desktop
+            .find("[aria-label=\"Try again\"]")
+            .await
+            .expect("a retry button");
+
         // A profile without an Alertmanager says how to add one.
         desktop.select("Profile", "bare").await.expect("switch profile");
         let empty = desktop
@@ -1498,6 +1517,15 @@ async fn rail_switches_to_alerts_by_click_and_shortcut_showing_posted_alerts_gro
             text.contains("opsdeck profile set bare --alertmanager-url"),
             "{text}"
         );
+
+        // A restart opens on the view the window showed last.
+        desktop.close().await.expect("close");
+        let desktop = window_on(&cli).await;
+        wait_for_view(&desktop, "Alerts", "after a restart").await;
+        desktop
+            .find("[data-testid=\"no-alertmanager\"]")
+            .await
+            .expect("the alerts view of bare");
 
         desktop.close().await.expect("close");
     })

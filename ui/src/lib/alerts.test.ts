@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import type { Alert, Silence } from "../generated/bindings";
-import { firedFor, groupAlerts, matchersText, silencesOf, splitMatchers, stateLabel } from "./alerts";
+import type { Alert, IpcError, Silence } from "../generated/bindings";
+import { describeAlertsError, firedFor, groupAlerts, matchersText, silencesOf, splitMatchers, stateLabel } from "./alerts";
 
 function alert(name: string, severity: string | null, over: Partial<Alert> = {}): Alert {
   const labels: Record<string, string> = { alertname: name, instance: `${name}-1` };
@@ -93,5 +93,26 @@ describe("splitMatchers", () => {
   it("splits at commas outside quotes and drops empty parts", () => {
     expect(splitMatchers('severity=critical, job=~"a,b" ,')).toEqual(["severity=critical", 'job=~"a,b"']);
     expect(splitMatchers("  ")).toEqual([]);
+  });
+});
+
+describe("describeAlertsError", () => {
+  it("points a retry at the Alertmanager and keeps other remedies", () => {
+    const down: IpcError = {
+      code: "unreachable",
+      message: "no Alertmanager of profile ops answered: http://127.0.0.1:9 refused",
+      details: [],
+      remedy: { kind: "retry" },
+    };
+    expect(describeAlertsError(down)).toBe(
+      "No Alertmanager of profile ops answered: http://127.0.0.1:9 refused. Check the network or the profile's Alertmanager URL, then try again.",
+    );
+    const keyring: IpcError = {
+      code: "keyring_unavailable",
+      message: "the keyring is locked",
+      details: [],
+      remedy: { kind: "unlock_keyring" },
+    };
+    expect(describeAlertsError(keyring)).toContain("unlock the system keyring");
   });
 });

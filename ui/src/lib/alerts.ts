@@ -3,7 +3,8 @@
 //! silences that mute one, and the filter box's text split into matchers
 //! (each read by core's rules, not here).
 
-import type { Alert, Silence } from "../generated/bindings";
+import type { Alert, IpcError, Silence } from "../generated/bindings";
+import { describeError, sentences } from "./errors";
 
 export type AlertRowGroup = {
   /** Stable across reloads: the name and severity. */
@@ -100,4 +101,15 @@ export function splitMatchers(text: string): string[] {
   }
   out.push(current);
   return out.map((m) => m.trim()).filter((m) => m !== "");
+}
+
+/**
+ * An error reading alerts, as the view says it: core's message and remedy,
+ * where a retry points at the Alertmanager's URL, not the Admin API's.
+ */
+export function describeAlertsError(err: IpcError): string {
+  if (err.remedy?.kind === "retry") {
+    return sentences(err.message, "Check the network or the profile's Alertmanager URL, then try again.");
+  }
+  return describeError(err);
 }
