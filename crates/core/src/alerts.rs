@@ -9,7 +9,7 @@
 //! alerts on production (a new silence) and re-enabling paging there (an
 //! expired silence) both need the target typed, like other production cuts.
 //!
-//! Not here yet: the window's view, notifications, acknowledgements.
+//! Not here yet: notifications, acknowledgements.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
