@@ -27,8 +27,8 @@ pub mod windows;
 mod hostile;
 
 pub use alerts::{
-    Alert, AlertFilter, AlertGroup, AlertState, Alerts, Matcher, Merged, NewSilence, Silence,
-    SilenceState,
+    Alert, AlertFilter, AlertGroup, AlertState, AlertStatus, Alerts, Matcher, Merged, NewSilence,
+    Silence, SilenceState,
 };
 pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};

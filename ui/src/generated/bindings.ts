@@ -89,6 +89,8 @@ export type Alert = {
 	labels: { [key in string]: string },
 	annotations: { [key in string]: string },
 	state: AlertState,
+	/**  `state` in words: firing, silenced, inhibited. */
+	status: AlertStatus,
 	/**  Ids of the silences that mute it. */
 	silenced_by: string[],
 	/**  Fingerprints of the alerts that inhibit it. */
@@ -104,6 +106,12 @@ export type Alert = {
 export type AlertState = "active" | 
 /**  Silenced or inhibited: it fires but pages nobody. */
 "suppressed" | "unprocessed";
+
+/**
+ *  What an alert does for people, in the words the CLI and the window show:
+ *  a suppressed alert is silenced when a silence mutes it, else inhibited.
+ */
+export type AlertStatus = "firing" | "silenced" | "inhibited" | "unprocessed";
 
 /**  Something that can be done to a tenant, as the row offers it. */
 export type AllowedAction = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Alert, IpcError, Silence } from "../generated/bindings";
-import { describeAlertsError, firedFor, groupAlerts, matchersText, silencesOf, splitMatchers, stateLabel } from "./alerts";
+import { describeAlertsError, firedFor, groupAlerts, matchersText, silencesOf, splitMatchers } from "./alerts";
 
 function alert(name: string, severity: string | null, over: Partial<Alert> = {}): Alert {
   const labels: Record<string, string> = { alertname: name, instance: `${name}-1` };
@@ -11,6 +11,7 @@ function alert(name: string, severity: string | null, over: Partial<Alert> = {})
     labels,
     annotations: {},
     state: "active",
+    status: "firing",
     silenced_by: [],
     inhibited_by: [],
     receivers: ["nowhere"],
@@ -61,14 +62,6 @@ describe("groupAlerts", () => {
   });
 });
 
-describe("stateLabel", () => {
-  it("says silenced or inhibited for a suppressed alert", () => {
-    expect(stateLabel(alert("A", "info"))).toBe("firing");
-    expect(stateLabel(alert("A", "info", { state: "suppressed", silenced_by: ["s-1"] }))).toBe("silenced");
-    expect(stateLabel(alert("A", "info", { state: "suppressed", inhibited_by: ["x"] }))).toBe("inhibited");
-  });
-});
-
 describe("firedFor", () => {
   const start = "2026-01-01T00:00:00Z";
   const at = (s: number) => Date.parse(start) + s * 1000;
@@ -83,7 +76,7 @@ describe("firedFor", () => {
 
 describe("silences", () => {
   it("finds the silences that mute an alert and writes their matchers", () => {
-    const muted = alert("DiskFull", "warning", { state: "suppressed", silenced_by: ["s-1", "gone"] });
+    const muted = alert("DiskFull", "warning", { state: "suppressed", status: "silenced", silenced_by: ["s-1", "gone"] });
     expect(silencesOf(muted, [silence])).toEqual([silence]);
     expect(matchersText(silence)).toBe('alertname="DiskFull", job!~"api|web"');
   });

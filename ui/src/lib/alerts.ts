@@ -1,7 +1,7 @@
 //! How the alerts view lays out what core sends: alerts grouped by their
-//! name and severity, how long each has fired, the state in words, the
-//! silences that mute one, and the filter box's text split into matchers
-//! (each read by core's rules, not here).
+//! name and severity, how long each has fired, the silences that mute one,
+//! and the filter box's text split into matchers (each read by core's
+//! rules, not here; core also words each alert's status).
 
 import type { Alert, IpcError, Silence } from "../generated/bindings";
 import { describeError, sentences } from "./errors";
@@ -46,18 +46,6 @@ export function groupAlerts(alerts: readonly Alert[]): AlertRowGroup[] {
       a.severity.localeCompare(b.severity) ||
       a.alertname.localeCompare(b.alertname),
   );
-}
-
-/** The alert's state in the words the CLI uses. */
-export function stateLabel(alert: Alert): "firing" | "silenced" | "inhibited" | "unprocessed" {
-  switch (alert.state) {
-    case "active":
-      return "firing";
-    case "suppressed":
-      return alert.silenced_by.length > 0 ? "silenced" : "inhibited";
-    case "unprocessed":
-      return "unprocessed";
-  }
 }
 
 /** How long an alert has fired, short: `45s`, `12m`, `3h05m`, `2d04h`. */
