@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use opsdeck_tests::desktop::{keys, Desktop};
-use opsdeck_tests::{wait_until_async, within, Backend, Cli, Http, PlatformAdmin};
+use opsdeck_tests::{wait_until_async, within, Alertmanager, Backend, Cli, Http, PlatformAdmin};
 
 /// A platform-admin with the demo data set, an admin token, and a client.
 fn demo_platform() -> (PlatformAdmin, String, Http) {
@@ -1278,6 +1278,255 @@ async fn edit_form_shows_where_a_plan_change_takes_the_quotas_and_saves_that() {
             http.get("/v1/tenants/plan-mover").json()["quotas"],
             serde_json::json!({"max_users": 80, "storage_gib": 5000, "requests_per_minute": 60000})
         );
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+/// The `aria-current` of the rail's entry `label`, if it has one.
+async fn rail_current(desktop: &Desktop, label: &str) -> Option<String> {
+    let entry = desktop
+        .find(&format!(
+            "nav[aria-label=\"Views\"] [aria-label=\"{label}\"]"
+        ))
+        .await
+        .ok()?;
+    entry.attr("aria-current").await.ok().flatten()
+}
+
+/// Waits until the rail marks `label` as the view shown.
+async fn wait_for_view(desktop: &Desktop, label: &str, why: &str) {
+    let shown = wait_until_async(why, Duration::from_secs(10), || async {
+        rail_current(desktop, label).await.as_deref() == Some("page")
+    })
+    .await;
+    assert!(
+        shown.is_ok(),
+        "{why}: the rail does not mark {label} as shown"
+    );
+}
+
+/// The text of the alert group of `alertname` and `severity`, once shown:
+/// its whole text, as WebKit leaves cut-off cells out of the visible one.
+async fn alert_group(desktop: &Desktop, alertname: &str, severity: &str) -> String {
+    let css =
+        format!("section.group[data-alertname=\"{alertname}\"][data-severity=\"{severity}\"]");
+    let group = desktop
+        .find(&css)
+        .await
+        .unwrap_or_else(|e| panic!("no group {alertname} {severity}: {e:#}"));
+    group
+        .prop("textContent")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rail_switches_to_alerts_by_click_and_shortcut_shows_posted_alerts_by_severity_and_remembers_the_view(
+) {
+    bounded(async {
+        let (admin, token, _http) = demo_platform();
+        let mut am = Alertmanager::start().expect("alertmanager");
+        let alert = |name: &str, severity: &str, instance: &str, summary: &str| {
+            serde_json::json!({
+                "labels": {"alertname": name, "severity": severity, "job": "api", "instance": instance},
+                "annotations": {"summary": summary, "runbook": "https://runbooks.example.net/disk"},
+            })
+        };
+        am.post_alerts(&serde_json::json!([
+            alert("HighErrorRate", "critical", "api-1", "5% of requests fail"),
+            alert("DiskFilling", "warning", "db-1", "disk 85% full"),
+            alert("DiskFilling", "warning", "db-2", "disk 91% full"),
+            alert("DiskFilling", "critical", "db-3", "disk 98% full"),
+        ]))
+        .expect("post alerts");
+
+        // A profile with the Alertmanager, and one without, made by the CLI.
+        let cli = Cli::new().expect("cli");
+        cli.run(&[
+            "profile", "add", "ops", "--admin-url", &admin.url, "--tier", "dev",
+            "--alertmanager-url", &am.url, "--use",
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
+            .success();
+        cli.run(&["profile", "add", "bare", "--admin-url", &admin.url, "--tier", "dev"])
+            .success();
+        cli.run_with_stdin(&["login", "bare", "--token-stdin"], &token)
+            .success();
+        // A silence on one of them, so the view has one to name.
+        cli.run(&[
+            "--profile", "ops", "alerts", "silence", "--matcher", "instance=db-2",
+            "--duration", "2h", "--comment", "replacing the disk",
+        ])
+        .success();
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
+
+        // The rail, on Tenants.
+        wait_for_view(&desktop, "Tenants", "the first view").await;
+        assert_eq!(rail_current(&desktop, "Alerts").await, None);
+        desktop
+            .find("[data-testid=\"tenant-count\"]")
+            .await
+            .expect("the tenants view");
+
+        // A click on Alerts: the posted alerts, grouped by name and severity.
+        desktop.click("Alerts").await.expect("click Alerts");
+        wait_for_view(&desktop, "Alerts", "after a click").await;
+        assert_eq!(rail_current(&desktop, "Tenants").await, None);
+        let count = desktop
+            .find("[data-testid=\"alert-count\"]")
+            .await
+            .expect("alert count");
+        wait_until_async("four alerts", Duration::from_secs(15), || async {
+            count.text().await.unwrap_or_default() == "4 alerts"
+        })
+        .await
+        .expect("the alert count says 4 alerts");
+        let warning = alert_group(&desktop, "DiskFilling", "warning").await;
+        assert!(warning.contains("2 alerts"), "{warning}");
+        assert!(warning.contains("instance=db-1"), "{warning}");
+        assert!(warning.contains("disk 85% full"), "{warning}");
+        let critical = alert_group(&desktop, "DiskFilling", "critical").await;
+        assert!(critical.contains("1 alert") && critical.contains("db-3"), "{critical}");
+        let errors = alert_group(&desktop, "HighErrorRate", "critical").await;
+        assert!(errors.contains("firing"), "{errors}");
+        // The most severe groups come first.
+        let order = desktop
+            .client
+            .find_all(fantoccini::Locator::Css("section.group"))
+            .await
+            .expect("groups");
+        let mut severities = Vec::new();
+        for g in order {
+            severities.push(g.attr("data-severity").await.ok().flatten().unwrap_or_default());
+        }
+        assert_eq!(severities, ["critical", "critical", "warning"]);
+
+        // The silenced one says so and names its silence in the details.
+        let muted = desktop
+            .find("button.alert[data-state=\"silenced\"]")
+            .await
+            .expect("the silenced alert");
+        let muted_text = muted
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(muted_text.contains("replacing the disk"), "{muted_text}");
+        muted.click().await.expect("open the silenced alert");
+        let details = desktop
+            .find("[aria-label=\"Alert details\"]")
+            .await
+            .expect("details panel");
+        let seen = std::sync::Mutex::new(String::new());
+        let detailed = wait_until_async("the details of db-2", Duration::from_secs(10), || async {
+            let text = details.text().await.unwrap_or_default();
+            let done = text.contains("db-2")
+                && text.contains("runbooks.example.net")
+                && text.contains("instance=\"db-2\"")
+                && text.contains("replacing the disk");
+            *seen.lock().expect("seen") = text;
+            done
+        })
+        .await;
+        assert!(detailed.is_ok(), "details: {}", seen.lock().expect("seen"));
+
+        // Core's matcher rules in the filter box.
+        desktop
+            .fill("Filter alerts", "severity=critical\u{E007}")
+            .await
+            .expect("filter");
+        wait_until_async("two critical alerts", Duration::from_secs(15), || async {
+            count.text().await.unwrap_or_default() == "2 alerts"
+        })
+        .await
+        .expect("the filter keeps the critical alerts");
+        desktop
+            .fill("Filter alerts", "not a matcher\u{E007}")
+            .await
+            .expect("bad filter");
+        desktop
+            .find("[aria-label=\"Filter alerts\"][aria-invalid=\"true\"]")
+            .await
+            .expect("the filter box marked invalid");
+        // Cleared and submitted: every alert again, the chosen one's details back.
+        desktop
+            .fill("Filter alerts", "")
+            .await
+            .expect("clear the filter");
+        desktop.press(keys::ENTER).await.expect("submit the filter");
+        wait_until_async("four alerts again", Duration::from_secs(15), || async {
+            count.text().await.unwrap_or_default() == "4 alerts"
+        })
+        .await
+        .expect("the cleared filter shows every alert");
+        desktop
+            .find("[aria-label=\"Alert details\"]")
+            .await
+            .expect("the details panel again");
+
+        desktop.picture_for_docs("alerts.png").await.expect("screenshot");
+
+        // The keys: Alt+1 back to Tenants, Alt+2 to Alerts again.
+        let alerts_entry = desktop
+            .find("nav[aria-label=\"Views\"] [aria-label=\"Alerts\"]")
+            .await
+            .expect("rail entry");
+        alerts_entry.send_keys("\u{E00A}1\u{E000}").await.expect("Alt+1");
+        wait_for_view(&desktop, "Tenants", "after Alt+1").await;
+        desktop
+            .find("[data-testid=\"tenant-count\"]")
+            .await
+            .expect("the tenants view again");
+        desktop.press("\u{E00A}2\u{E000}").await.expect("Alt+2");
+        wait_for_view(&desktop, "Alerts", "after Alt+2").await;
+        alert_group(&desktop, "HighErrorRate", "critical").await;
+
+        // The Alertmanager down: core's error, its remedy pointed at the URL.
+        am.stop();
+        desktop.click("Refresh alerts").await.expect("refresh");
+        let down = desktop
+            .find(".state.error[role=\"alert\"]")
+            .await
+            .expect("the error");
+        let text = down.text().await.unwrap_or_default();
+        assert!(
+            text.contains("No Alertmanager of profile ops answered")
+                && text.contains("Alertmanager URL, then try again"),
+            "{text}"
+        );
+        desktop
+            .find("[aria-label=\"Try again\"]")
+            .await
+            .expect("a retry button");
+
+        // A profile without an Alertmanager says how to add one.
+        desktop.select("Profile", "bare").await.expect("switch profile");
+        let empty = desktop
+            .find("[data-testid=\"no-alertmanager\"]")
+            .await
+            .expect("the empty state");
+        let text = empty.text().await.unwrap_or_default();
+        assert!(
+            text.contains("opsdeck profile set bare --alertmanager-url"),
+            "{text}"
+        );
+
+        // A restart opens on the view the window showed last.
+        desktop.close().await.expect("close");
+        let desktop = window_on(&cli).await;
+        wait_for_view(&desktop, "Alerts", "after a restart").await;
+        desktop
+            .find("[data-testid=\"no-alertmanager\"]")
+            .await
+            .expect("the alerts view of bare");
+
         desktop.close().await.expect("close");
     })
     .await;

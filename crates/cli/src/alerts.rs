@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use opsdeck_core::alerts::{parse_duration, Alerts, Merged};
-use opsdeck_core::{Alert, AlertFilter, AlertState, Console, Matcher, NewSilence, SilenceState};
+use opsdeck_core::{Alert, AlertFilter, Console, Matcher, NewSilence, SilenceState};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -255,16 +255,10 @@ fn warn_unreachable<T>(out: &Output, merged: &Merged<T>) {
 }
 
 fn alert_row(a: &Alert) -> Vec<String> {
-    let state = match a.state {
-        AlertState::Active => "firing",
-        AlertState::Suppressed if !a.silenced_by.is_empty() => "silenced",
-        AlertState::Suppressed => "inhibited",
-        AlertState::Unprocessed => "unprocessed",
-    };
     vec![
         a.label("alertname").unwrap_or("").to_string(),
         a.label("severity").unwrap_or("").to_string(),
-        state.to_string(),
+        a.status.as_str().to_string(),
         fired_for((Utc::now() - a.starts_at).num_seconds()),
         a.annotation("summary").unwrap_or("").to_string(),
     ]

@@ -9,7 +9,7 @@
 //! alerts on production (a new silence) and re-enabling paging there (an
 //! expired silence) both need the target typed, like other production cuts.
 //!
-//! Not here yet: the window's view, notifications, acknowledgements.
+//! Not here yet: notifications, acknowledgements.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -56,6 +56,37 @@ impl AlertState {
     }
 }
 
+/// What an alert does for people, in the words the CLI and the window show:
+/// a suppressed alert is silenced when a silence mutes it, else inhibited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Firing,
+    Silenced,
+    Inhibited,
+    Unprocessed,
+}
+
+impl AlertStatus {
+    pub fn of(state: AlertState, silenced_by: &[String]) -> Self {
+        match state {
+            AlertState::Active => AlertStatus::Firing,
+            AlertState::Suppressed if !silenced_by.is_empty() => AlertStatus::Silenced,
+            AlertState::Suppressed => AlertStatus::Inhibited,
+            AlertState::Unprocessed => AlertStatus::Unprocessed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Firing => "firing",
+            AlertStatus::Silenced => "silenced",
+            AlertStatus::Inhibited => "inhibited",
+            AlertStatus::Unprocessed => "unprocessed",
+        }
+    }
+}
+
 /// One alert, merged over the profile's Alertmanagers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct Alert {
@@ -63,6 +94,8 @@ pub struct Alert {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub state: AlertState,
+    /// `state` in words: firing, silenced, inhibited.
+    pub status: AlertStatus,
     /// Ids of the silences that mute it.
     pub silenced_by: Vec<String>,
     /// Fingerprints of the alerts that inhibit it.
@@ -410,12 +443,14 @@ fn clean_map(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
 
 impl From<WireAlert> for Alert {
     fn from(w: WireAlert) -> Self {
+        let silenced_by: Vec<String> = w.status.silenced_by.iter().map(|s| clean(s)).collect();
         Self {
             fingerprint: clean(&w.fingerprint),
             labels: clean_map(w.labels),
             annotations: clean_map(w.annotations),
             state: w.status.state,
-            silenced_by: w.status.silenced_by.iter().map(|s| clean(s)).collect(),
+            status: AlertStatus::of(w.status.state, &silenced_by),
+            silenced_by,
             inhibited_by: w.status.inhibited_by.iter().map(|s| clean(s)).collect(),
             receivers: w.receivers.iter().map(|r| clean(&r.name)).collect(),
             starts_at: w.starts_at,
@@ -1117,6 +1152,24 @@ pub fn human(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_suppressed_alert_is_silenced_only_when_a_silence_mutes_it() {
+        let silence = vec!["s-1".to_string()];
+        assert_eq!(
+            AlertStatus::of(AlertState::Active, &[]),
+            AlertStatus::Firing
+        );
+        assert_eq!(
+            AlertStatus::of(AlertState::Suppressed, &silence),
+            AlertStatus::Silenced
+        );
+        assert_eq!(
+            AlertStatus::of(AlertState::Suppressed, &[]),
+            AlertStatus::Inhibited
+        );
+        assert_eq!(AlertStatus::Silenced.as_str(), "silenced");
+    }
 
     #[test]
     fn matchers_read_every_operator_and_refuse_bad_names() {

@@ -29,8 +29,8 @@ pub mod windows;
 mod hostile;
 
 pub use alerts::{
-    Alert, AlertFilter, AlertGroup, AlertState, Alerts, Matcher, Merged, NewSilence, Silence,
-    SilenceState,
+    Alert, AlertFilter, AlertGroup, AlertState, AlertStatus, Alerts, Matcher, Merged, NewSilence,
+    Silence, SilenceState,
 };
 pub use audit::{Audit, AuditFilter, ExportFormat, Exported};
 pub use console::{Console, LoginCheck, ProfileAdded};

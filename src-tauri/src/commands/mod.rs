@@ -4,6 +4,7 @@
 //! (`ui/src/generated/bindings.ts`), the build manifest and the capability
 //! check all follow from it.
 
+pub mod alerts;
 pub mod profiles;
 pub mod tenants;
 
@@ -140,6 +141,8 @@ app_commands! {
     tenants::tenant_update_preflight,
     tenants::tenant_preflight,
     tenants::tenant_action,
+    alerts::alerts_list,
+    alerts::alerts_silences,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,

@@ -53,6 +53,14 @@ export const commands = {
 	tenantUpdatePreflight: (profile: string | null, tenant: string, body: UpdateTenant) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_update_preflight", { profile, tenant, body })),
 	tenantPreflight: (profile: string | null, action: TenantAction, tenant: string) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_preflight", { profile, action, tenant })),
 	tenantAction: (profile: string | null, action: TenantAction, tenant: string, confirmation: string | null, idempotencyKey: string) => typedError<TenantRow | null, IpcError>(__TAURI_INVOKE("tenant_action", { profile, action, tenant, confirmation, idempotencyKey })),
+	/**
+	 *  The alerts of every Alertmanager of the profile, merged by fingerprint,
+	 *  that match every one of `matchers` (`name=value`, `!=`, `=~`, `!~`, read
+	 *  by core's rules).
+	 */
+	alertsList: (profile: string | null, matchers: string[]) => typedError<Merged<Alert>, IpcError>(__TAURI_INVOKE("alerts_list", { profile, matchers })),
+	/**  The silences of every Alertmanager of the profile, merged by id. */
+	alertsSilences: (profile: string | null) => typedError<Merged<Silence>, IpcError>(__TAURI_INVOKE("alerts_silences", { profile })),
 };
 
 /* Constants */
@@ -75,6 +83,36 @@ export const TENANT_STATUSES = ["active","suspended"] as const;
 export const TIERS = ["dev","staging","prod"] as const;
 
 /* Types */
+/**  One alert, merged over the profile's Alertmanagers. */
+export type Alert = {
+	fingerprint: string,
+	labels: { [key in string]: string },
+	annotations: { [key in string]: string },
+	state: AlertState,
+	/**  `state` in words: firing, silenced, inhibited. */
+	status: AlertStatus,
+	/**  Ids of the silences that mute it. */
+	silenced_by: string[],
+	/**  Fingerprints of the alerts that inhibit it. */
+	inhibited_by: string[],
+	receivers: string[],
+	starts_at: string,
+	ends_at: string,
+	updated_at: string,
+	generator_url: string | null,
+};
+
+/**  How an alert stands in Alertmanager. */
+export type AlertState = "active" | 
+/**  Silenced or inhibited: it fires but pages nobody. */
+"suppressed" | "unprocessed";
+
+/**
+ *  What an alert does for people, in the words the CLI and the window show:
+ *  a suppressed alert is silenced when a silence mutes it, else inhibited.
+ */
+export type AlertStatus = "firing" | "silenced" | "inhibited" | "unprocessed";
+
 /**  Something that can be done to a tenant, as the row offers it. */
 export type AllowedAction = {
 	/**  `update` is the edit form; the others are lifecycle actions. */
@@ -201,6 +239,29 @@ export type LoginCheck =
 "unverified";
 
 /**
+ *  A label matcher, as Alertmanager takes them: `name=value`, `name!=value`,
+ *  `name=~regex`, `name!~regex`.
+ */
+export type Matcher = {
+	name: string,
+	value: string,
+	is_regex: boolean,
+	is_equal: boolean,
+};
+
+/**  What a read from the profile's Alertmanagers found. */
+export type Merged<T> = {
+	profile: string,
+	tier: Tier,
+	items: T[],
+	/**  The Alertmanagers that answered. */
+	answered: string[],
+	/**  Those that did not (the others still answered). */
+	unreachable: Unreachable[],
+	fetched_at: string,
+};
+
+/**
  *  Commercial plan. It sets a new tenant's quotas, except those the tenant
  *  names; a plan change moves the quotas still at the old plan's defaults to
  *  the new plan's and keeps those set by hand (see `UpdateTenant::quotas_after`).
@@ -284,6 +345,20 @@ export type Remedy =
 /**  Nothing to change: try again when the server answers. */
 { kind: "retry" };
 
+export type Silence = {
+	id: string,
+	matchers: Matcher[],
+	state: SilenceState,
+	starts_at: string,
+	ends_at: string,
+	updated_at: string,
+	created_by: string,
+	comment: string,
+};
+
+/**  How a silence stands. */
+export type SilenceState = "active" | "pending" | "expired";
+
 /**  When the slug must be typed to go on. */
 export type SlugConfirmation = "never" | "always" | 
 /**  Only for a change that lowers a quota or the plan (the preflight says). */
@@ -345,6 +420,12 @@ export type TenantsView = {
 
 /**  How careful the console must be with an environment. */
 export type Tier = "dev" | "staging" | "prod";
+
+/**  An Alertmanager of the profile that did not answer, and why. */
+export type Unreachable = {
+	url: string,
+	message: string,
+};
 
 /**
  *  Body of `PATCH /v1/tenants/{id}`: every field is optional. Changing the

@@ -1,14 +1,31 @@
 //! The window's stores, one of each, wired to the real backend.
 
+import { getCurrentWindow } from "@tauri-apps/api/window";
+
 import { ipc } from "../../ipc";
+import { views } from "../../views/registry";
+import { Alerts } from "./alerts.svelte";
 import { Clock } from "./clock.svelte";
+import { Navigation } from "./navigation.svelte";
 import { Profiles } from "./profiles.svelte";
 import { Tenants } from "./tenants.svelte";
 import { Toasts } from "./toasts.svelte";
 import { Ui } from "./ui.svelte";
 
+/** The window's label, which keeps its chosen view apart from another window's. */
+function windowLabel(): string {
+  try {
+    return getCurrentWindow().label;
+  } catch {
+    // Outside the app (a browser on the dev server): one window.
+    return "main";
+  }
+}
+
 export const toasts = new Toasts();
 export const profiles = new Profiles(ipc, (message) => toasts.warning(message));
 export const tenants = new Tenants(ipc);
+export const alerts = new Alerts(ipc);
 export const ui = new Ui();
 export const clock = new Clock();
+export const navigation = new Navigation(views, typeof localStorage === "undefined" ? null : localStorage, windowLabel());
