@@ -444,7 +444,7 @@ impl PrometheusClient {
     async fn instant(&self, query: &str, at: Option<DateTime<Utc>>) -> Result<Answer> {
         let mut params = vec![("query", query.to_string())];
         if let Some(at) = at {
-            params.push(("time", at.timestamp().to_string()));
+            params.push(("time", unix_time(at)));
         }
         self.call("query", params).await
     }
@@ -452,8 +452,8 @@ impl PrometheusClient {
     async fn range(&self, query: &str, span: &Span) -> Result<Answer> {
         let params = vec![
             ("query", query.to_string()),
-            ("start", span.start.timestamp().to_string()),
-            ("end", span.end.timestamp().to_string()),
+            ("start", unix_time(span.start)),
+            ("end", unix_time(span.end)),
             ("step", span.step_seconds.to_string()),
         ];
         self.call("query_range", params).await
@@ -714,6 +714,16 @@ impl Metrics<'_> {
     }
 }
 
+/// A time as Prometheus takes it: Unix seconds, with milliseconds when
+/// there are any. Whole seconds alone would put "now" up to a second in the
+/// past, before a sample scraped a moment ago.
+fn unix_time(at: DateTime<Utc>) -> String {
+    match at.timestamp_subsec_millis() {
+        0 => at.timestamp().to_string(),
+        millis => format!("{}.{millis:03}", at.timestamp()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -727,6 +737,14 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
     const DAY: Duration = Duration::from_secs(86_400);
+
+    #[test]
+    fn times_sent_to_prometheus_keep_their_milliseconds() {
+        let whole = DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+        assert_eq!(unix_time(whole), "1700000000");
+        let later = DateTime::from_timestamp(1_700_000_000, 7_000_000).expect("time");
+        assert_eq!(unix_time(later), "1700000000.007");
+    }
 
     #[test]
     fn the_step_is_about_a_pixel_and_never_beyond_the_points_limit() {
