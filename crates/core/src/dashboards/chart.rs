@@ -93,7 +93,13 @@ impl Thresholds {
         if !value.is_finite() {
             return Level::Unknown;
         }
-        let past = |limit: f64| if self.below { value < limit } else { value > limit };
+        let past = |limit: f64| {
+            if self.below {
+                value < limit
+            } else {
+                value > limit
+            }
+        };
         match (self.warn, self.critical) {
             (_, Some(c)) if past(c) => Level::Critical,
             (Some(w), _) if past(w) => Level::Warn,
@@ -254,14 +260,20 @@ pub fn stat<DB: DrawingBackend>(
         let big = ("sans-serif", 34)
             .into_font()
             .color(&colour)
-            .pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Center));
+            .pos(text_anchor::Pos::new(
+                text_anchor::HPos::Center,
+                text_anchor::VPos::Center,
+            ));
         inner
             .draw(&Text::new(unit.format(*value), (x, h as i32 / 2 - 8), big))
             .map_err(draw_err)?;
         let small = ("sans-serif", 12)
             .into_font()
             .color(&p.muted)
-            .pos(text_anchor::Pos::new(text_anchor::HPos::Center, text_anchor::VPos::Center));
+            .pos(text_anchor::Pos::new(
+                text_anchor::HPos::Center,
+                text_anchor::VPos::Center,
+            ));
         inner
             .draw(&Text::new(name.clone(), (x, h as i32 / 2 + 24), small))
             .map_err(draw_err)?;
@@ -317,7 +329,11 @@ pub fn message<DB: DrawingBackend>(
     let style = ("sans-serif", 13).into_font().color(&colour);
     for (i, line) in wrap(text, 80).iter().take(6).enumerate() {
         inner
-            .draw(&Text::new(line.clone(), (8, 10 + 18 * i as i32), style.clone()))
+            .draw(&Text::new(
+                line.clone(),
+                (8, 10 + 18 * i as i32),
+                style.clone(),
+            ))
             .map_err(draw_err)?;
     }
     Ok(())

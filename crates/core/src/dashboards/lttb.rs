@@ -91,7 +91,9 @@ mod tests {
     use super::*;
 
     fn wave(n: usize) -> Vec<XY> {
-        (0..n).map(|i| (i as f64, (i as f64 / 50.0).sin())).collect()
+        (0..n)
+            .map(|i| (i as f64, (i as f64 / 50.0).sin()))
+            .collect()
     }
 
     #[test]
@@ -110,7 +112,11 @@ mod tests {
     fn a_short_series_is_returned_as_it_is() {
         let data = wave(10);
         assert_eq!(lttb(&data, 100), data);
-        assert_eq!(lttb(&data, 2), data, "a threshold under 3 cannot keep a shape");
+        assert_eq!(
+            lttb(&data, 2),
+            data,
+            "a threshold under 3 cannot keep a shape"
+        );
         assert!(lttb(&[], 10).is_empty());
     }
 

@@ -217,12 +217,11 @@ pub fn parse(file: &str, text: &str) -> std::result::Result<Dashboard, FileProbl
     };
     let deserializer = toml::Deserializer::parse(text)
         .map_err(|e| problem(e.span(), ".".into(), e.message().to_string()))?;
-    let mut dashboard: Dashboard =
-        serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            problem(inner.span(), field, inner.message().to_string())
-        })?;
+    let mut dashboard: Dashboard = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let inner = e.into_inner();
+        problem(inner.span(), field, inner.message().to_string())
+    })?;
     let stem = Path::new(file.trim_start_matches("builtin:"))
         .file_stem()
         .and_then(|s| s.to_str())
@@ -502,7 +501,8 @@ pub fn draw_svg(
     let p = options.theme.palette();
     let drawn = (|| -> std::result::Result<(), chart::DrawError> {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&p.background).map_err(|e| chart::DrawError(format!("{e:?}")))?;
+        root.fill(&p.background)
+            .map_err(|e| chart::DrawError(format!("{e:?}")))?;
         let body = root
             .titled(title, ("sans-serif", 20).into_font().color(&p.text))
             .map_err(|e| chart::DrawError(format!("{e:?}")))?;
@@ -510,7 +510,8 @@ pub fn draw_svg(
         let start = end - options.range.as_secs_f64();
         for (cell, outcome) in cells.iter().zip(outcomes) {
             let area = cell.margin(6, 6, 6, 6);
-            area.fill(&p.panel).map_err(|e| chart::DrawError(format!("{e:?}")))?;
+            area.fill(&p.panel)
+                .map_err(|e| chart::DrawError(format!("{e:?}")))?;
             let panel = &outcome.panel;
             let t = &panel.title;
             match &outcome.data {
@@ -541,7 +542,8 @@ pub fn draw_svg(
                 }
             }
         }
-        root.present().map_err(|e| chart::DrawError(format!("{e:?}")))
+        root.present()
+            .map_err(|e| chart::DrawError(format!("{e:?}")))
     })();
     drawn.map_err(|e| Error::invalid("chart", e.to_string()))?;
     Ok(svg)
@@ -569,7 +571,11 @@ mod tests {
         assert!(catalog.problems.is_empty(), "{:?}", catalog.problems);
         let overview = catalog.get("overview").expect("overview");
         let kinds: Vec<PanelKind> = overview.panels.iter().map(|p| p.kind).collect();
-        for kind in [PanelKind::Stat, PanelKind::TimeSeries, PanelKind::StatusGrid] {
+        for kind in [
+            PanelKind::Stat,
+            PanelKind::TimeSeries,
+            PanelKind::StatusGrid,
+        ] {
             assert!(kinds.contains(&kind), "{kind:?}");
         }
     }
@@ -606,7 +612,10 @@ mod tests {
         assert!(catalog.get("bad").is_err());
         let problem = &catalog.problems[0];
         assert!(problem.file.ends_with("bad.toml"), "{problem}");
-        assert_eq!((problem.line, problem.field.as_str()), (6, "panels[0].unit"));
+        assert_eq!(
+            (problem.line, problem.field.as_str()),
+            (6, "panels[0].unit")
+        );
     }
 
     #[test]
@@ -668,7 +677,10 @@ mod tests {
             assert!(svg.starts_with("<svg"), "{}", &svg[..100]);
             assert!(svg.contains("Query failed: Prometheus refused the query"));
             assert!(svg.contains("api &lt;p95&gt;"), "the legend, escaped");
-            assert!(svg.contains("250 ms") || svg.contains("500 ms"), "y axis in units");
+            assert!(
+                svg.contains("250 ms") || svg.contains("500 ms"),
+                "y axis in units"
+            );
             let coordinates = svg.matches(',').count();
             assert!(coordinates < 5_000, "{coordinates} coordinates drawn");
         }
