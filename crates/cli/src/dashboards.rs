@@ -157,6 +157,7 @@ pub async fn run(
                 },
                 width_px: width,
                 panel,
+                raw: false,
             };
             let rendered = dashboards::render(&metrics, dashboard, &options).await?;
             std::fs::write(&file, &rendered.svg).map_err(|source| Error::Io {

@@ -129,7 +129,9 @@ fn draw_err<E: std::fmt::Debug>(e: E) -> DrawError {
 type Area<'a, DB> = DrawingArea<DB, Shift>;
 
 /// A time series panel: `series` as (legend, points in seconds), over
-/// `start..end` seconds.
+/// `start..end` seconds. Each series is cut to the plot's width in points
+/// unless `downsample` is false (only to measure what that saves).
+#[allow(clippy::too_many_arguments)]
 pub fn time_series<DB: DrawingBackend>(
     area: &Area<'_, DB>,
     title: &str,
@@ -137,10 +139,15 @@ pub fn time_series<DB: DrawingBackend>(
     thresholds: &Thresholds,
     series: &[(String, Vec<XY>)],
     (start, end): (f64, f64),
+    downsample: bool,
     p: &Palette,
 ) -> Result<(), DrawError> {
     let (width, _) = area.dim_in_pixel();
-    let plot_width = width.saturating_sub(80).max(10) as usize;
+    let plot_width = if downsample {
+        width.saturating_sub(80).max(10) as usize
+    } else {
+        usize::MAX
+    };
     let drawn: Vec<(&str, Vec<Vec<XY>>)> = series
         .iter()
         .map(|(name, points)| (name.as_str(), downsample_runs(points, plot_width)))
@@ -149,9 +156,18 @@ pub fn time_series<DB: DrawingBackend>(
     let (mut low, mut high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &(_, y)| {
         (l.min(y), h.max(y))
     });
+    // A threshold far from the data would flatten it: the axis reaches a
+    // threshold only when the data comes within half of it.
     for limit in [thresholds.warn, thresholds.critical].into_iter().flatten() {
-        low = low.min(limit);
-        high = high.max(limit);
+        let near = if thresholds.below {
+            low.is_finite() && low <= limit * 2.0
+        } else {
+            high.is_finite() && high >= limit / 2.0
+        };
+        if near {
+            low = low.min(limit);
+            high = high.max(limit);
+        }
     }
     if !low.is_finite() || !high.is_finite() {
         (low, high) = (0.0, 1.0);
@@ -205,7 +221,10 @@ pub fn time_series<DB: DrawingBackend>(
         (thresholds.critical, edge, p.critical),
     ];
     for (from, to, colour) in bands {
-        if let Some(from) = from {
+        // Within the axis, or not drawn at all.
+        let from = from.map(|f| f.clamp(low, high));
+        let to = to.clamp(low, high);
+        if let Some(from) = from.filter(|f| f != &to) {
             chart
                 .draw_series(std::iter::once(Rectangle::new(
                     [(start, from), (end, to)],

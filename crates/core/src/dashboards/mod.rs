@@ -106,12 +106,16 @@ impl Unit {
 
 /// At most three significant decimals, no trailing zeros.
 fn short(value: f64) -> String {
-    let digits = if value.abs() >= 100.0 {
+    let size = value.abs();
+    // Three significant digits, and no more than six decimals.
+    let digits = if size >= 100.0 || size == 0.0 {
         0
-    } else if value.abs() >= 10.0 {
+    } else if size >= 10.0 {
         1
-    } else {
+    } else if size >= 1.0 {
         2
+    } else {
+        ((-size.log10()).floor() as usize + 3).min(6)
     };
     let text = format!("{value:.digits$}");
     let text = if text.contains('.') {
@@ -369,6 +373,23 @@ pub struct RenderOptions {
     pub theme: Theme,
     pub width_px: u32,
     pub panel: Option<String>,
+    /// Draw every point of every series instead of about one per pixel:
+    /// only to measure what downsampling saves (bench/charts).
+    pub raw: bool,
+}
+
+impl RenderOptions {
+    /// The last `range`, light, [`crate::metrics::DEFAULT_WIDTH_PX`] wide,
+    /// every panel.
+    pub fn last(range: Duration) -> Self {
+        Self {
+            range,
+            theme: Theme::Light,
+            width_px: crate::metrics::DEFAULT_WIDTH_PX,
+            panel: None,
+            raw: false,
+        }
+    }
 }
 
 const PANEL_HEIGHT: u32 = 300;
@@ -532,6 +553,7 @@ pub fn draw_svg(
                     &panel.thresholds,
                     lines,
                     (start, end),
+                    !options.raw,
                     &p,
                 )?,
                 PanelData::Values(values) if panel.kind == PanelKind::Stat => {
@@ -626,6 +648,9 @@ mod tests {
         assert_eq!(Unit::Bytes.format(3.0 * 1024.0 * 1024.0), "3 MiB");
         assert_eq!(Unit::Up.format(0.0), "down");
         assert_eq!(Unit::RequestsPerSecond.format(1234.0), "1234 req/s");
+        assert_eq!(Unit::RequestsPerSecond.format(0.0125), "0.0125 req/s");
+        assert_eq!(Unit::None.format(0.5), "0.5");
+        assert_eq!(Unit::None.format(0.0), "0");
     }
 
     fn panel(id: &str, kind: PanelKind) -> Panel {
@@ -668,10 +693,9 @@ mod tests {
         ];
         for theme in [Theme::Light, Theme::Dark] {
             let options = RenderOptions {
-                range: Duration::from_secs(3_600),
                 theme,
                 width_px: 1_200,
-                panel: None,
+                ..RenderOptions::last(Duration::from_secs(3_600))
             };
             let svg = draw_svg("Test", &outcomes, &options, end).expect("svg");
             assert!(svg.starts_with("<svg"), "{}", &svg[..100]);
