@@ -248,3 +248,40 @@ fn a_broken_dashboard_file_is_named_with_its_line_and_field_and_the_rest_load() 
     );
     assert!(table.stdout.contains("overview") && table.stdout.contains("good"));
 }
+
+#[test]
+fn a_prometheus_that_is_down_is_drawn_as_each_panels_error() {
+    let down = Refusing::new().expect("a refusing Prometheus port");
+    let s = setup(&down.url());
+    let file = s.cli.config_dir.path().join("down.svg");
+    let file_arg = file.to_str().expect("utf-8 path");
+
+    let (run, took) = s.cli.run_within(
+        &[
+            "dashboards",
+            "render",
+            "overview",
+            "--out",
+            file_arg,
+            "--json",
+        ],
+        "",
+        Duration::from_secs(60),
+    );
+    let report = run.success().json();
+    let panels = report["panels"].as_array().expect("panels");
+    assert_eq!(panels.len(), 11, "{report}");
+    for p in panels {
+        assert_eq!(p["state"], "failed", "{report}");
+        assert!(
+            p["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("cannot reach")),
+            "{report}"
+        );
+    }
+    // One query's time budget, not eleven.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let svg = std::fs::read_to_string(&file).expect("written");
+    assert_eq!(svg.matches("Query failed: cannot reach").count(), 11);
+}

@@ -234,25 +234,25 @@ pub fn parse(file: &str, text: &str) -> std::result::Result<Dashboard, FileProbl
     if dashboard.id.is_empty() {
         dashboard.id = stem;
     }
+    // Where the n-th `"id"` is written: the nearest place to point at
+    // for a rule about a panel that serde does not check.
+    let written = |id: &str, nth: usize| {
+        text.match_indices(&format!("\"{id}\""))
+            .nth(nth)
+            .map(|(start, _)| start..start)
+    };
     let mut seen = BTreeMap::new();
     for (i, panel) in dashboard.panels.iter().enumerate() {
-        let at = |field: &str| -> Option<std::ops::Range<usize>> {
-            // The panel's id in the text: the nearest place people look.
-            text.match_indices(&format!("\"{}\"", panel.id))
-                .next()
-                .map(|(start, _)| start..start)
-                .filter(|_| !field.is_empty())
-        };
         if seen.insert(panel.id.clone(), i).is_some() {
             return Err(problem(
-                at("id"),
+                written(&panel.id, 1),
                 format!("panels[{i}].id"),
                 format!("a second panel with id `{}`", panel.id),
             ));
         }
         if panel.queries.is_empty() || panel.queries.iter().any(|q| q.expr.trim().is_empty()) {
             return Err(problem(
-                at("queries"),
+                written(&panel.id, 0),
                 format!("panels[{i}].queries"),
                 "a panel needs at least one query, none empty".into(),
             ));
@@ -425,11 +425,17 @@ pub async fn fetch(
         ..RangeSpec::last(options.range)
     };
     let mut outcomes = Vec::new();
+    // Once Prometheus cannot be reached, the other panels are not asked:
+    // each would wait out the same time budget to say the same.
+    let mut offline: Option<String> = None;
     for panel in panels {
         let mut lines = Vec::new();
         let mut values = Vec::new();
-        let mut failed = None;
+        let mut failed = offline.clone();
         for target in &panel.queries {
+            if failed.is_some() {
+                break;
+            }
             let asked = match panel.kind {
                 PanelKind::TimeSeries => metrics.range(&target.expr, &spec).await,
                 PanelKind::Stat | PanelKind::StatusGrid => metrics.instant(&target.expr).await,
@@ -437,8 +443,10 @@ pub async fn fetch(
             match asked {
                 Ok(result) => collect(&result, target, &mut lines, &mut values),
                 Err(e) => {
+                    if e.is_offline() {
+                        offline = Some(e.to_string());
+                    }
                     failed = Some(e.to_string());
-                    break;
                 }
             }
         }
@@ -613,6 +621,16 @@ mod tests {
 
         let broken = parse("x.toml", "title = \"x\"\npanels = [\n").expect_err("not TOML");
         assert!(broken.line >= 2, "{broken}");
+
+        let twice = text
+            .replace("id = \"b\"", "id = \"a\"")
+            .replace("\"pie\"", "\"stat\"");
+        let problem = parse("mine.toml", &twice).expect_err("two panels named a");
+        assert_eq!(
+            (problem.line, problem.field.as_str()),
+            (10, "panels[1].id"),
+            "{problem}"
+        );
     }
 
     #[test]
