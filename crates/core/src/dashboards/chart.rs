@@ -297,6 +297,16 @@ pub fn stat<DB: DrawingBackend>(
             .draw(&Text::new(name.clone(), (x, h as i32 / 2 + 24), small))
             .map_err(draw_err)?;
     }
+    if values.len() > 4 {
+        let more = ("sans-serif", 12).into_font().color(&p.muted);
+        inner
+            .draw(&Text::new(
+                format!("and {} more: narrow the query", values.len() - 4),
+                (8, h as i32 - 18),
+                more,
+            ))
+            .map_err(draw_err)?;
+    }
     Ok(())
 }
 
@@ -310,11 +320,29 @@ pub fn status_grid<DB: DrawingBackend>(
     p: &Palette,
 ) -> Result<(), DrawError> {
     let inner = caption(area, title, p)?;
-    let (w, _) = inner.dim_in_pixel();
+    let (w, h) = inner.dim_in_pixel();
     let tile_w = 150;
     let tile_h = 46;
     let per_row = (w as i32 / (tile_w + 8)).max(1);
-    for (i, (name, value)) in values.iter().enumerate() {
+    // Tiles past the panel's last full row are counted, not drawn.
+    let rows = ((h as i32 - 24) / (tile_h + 8)).max(1);
+    let room = (per_row * rows) as usize;
+    let shown = if values.len() > room {
+        room - 1
+    } else {
+        values.len()
+    };
+    if shown < values.len() {
+        let more = ("sans-serif", 12).into_font().color(&p.muted);
+        inner
+            .draw(&Text::new(
+                format!("and {} more", values.len() - shown),
+                (8, h as i32 - 18),
+                more,
+            ))
+            .map_err(draw_err)?;
+    }
+    for (i, (name, value)) in values.iter().take(shown).enumerate() {
         let (row, col) = (i as i32 / per_row, i as i32 % per_row);
         let (x, y) = (col * (tile_w + 8) + 4, row * (tile_h + 8) + 4);
         let colour = level_colour(thresholds.level(*value), p);

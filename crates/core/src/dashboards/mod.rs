@@ -706,7 +706,11 @@ mod tests {
             },
             PanelOutcome {
                 panel: panel("grid", PanelKind::StatusGrid),
-                data: PanelData::Values(vec![("a".into(), 0.1), ("b".into(), 2.0)]),
+                data: PanelData::Values(
+                    (0..100)
+                        .map(|i| (format!("job-{i}"), f64::from(i)))
+                        .collect(),
+                ),
             },
         ];
         for theme in [Theme::Light, Theme::Dark] {
@@ -723,6 +727,11 @@ mod tests {
                 svg.contains("250 ms") || svg.contains("500 ms"),
                 "y axis in units"
             );
+            assert!(
+                svg.contains("job-0") && !svg.contains("job-99"),
+                "tiles that fit"
+            );
+            assert!(svg.contains(" more\n"), "the rest counted");
             let coordinates = svg.matches(',').count();
             assert!(coordinates < 5_000, "{coordinates} coordinates drawn");
         }
