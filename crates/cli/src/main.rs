@@ -3,6 +3,7 @@
 
 mod alerts;
 mod audit;
+mod dashboards;
 mod error;
 mod output;
 mod profiles;
@@ -60,6 +61,9 @@ enum Command {
     Alerts(alerts::AlertsCommand),
     /// Ask the profile's Prometheus: a PromQL query now, or over a range.
     Query(query::QueryArgs),
+    /// Dashboards: list them, draw one to an SVG file.
+    #[command(subcommand)]
+    Dashboards(dashboards::DashboardsCommand),
     /// Users: list, inspect, create, change (email, display name, status).
     #[command(subcommand)]
     Users(rbac::UsersCommand),
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::Tenants(_) => output::Words::Tenants,
         Command::Alerts(_) => output::Words::Alerts,
         Command::Query(_) => output::Words::Query,
+        Command::Dashboards(_) => output::Words::Dashboards,
         Command::Audit(_) => output::Words::Audit,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
@@ -172,6 +177,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Tenants(cmd) => return tenants::run(&console, &out, profile, cmd).await,
         Command::Alerts(cmd) => alerts::run(&console, &out, profile, cmd).await?,
         Command::Query(args) => query::run(&console, &out, profile, args).await?,
+        Command::Dashboards(cmd) => dashboards::run(&console, &out, profile, cmd).await?,
         Command::Users(cmd) => rbac::users(&console, &out, profile, cmd).await?,
         Command::Groups(cmd) => rbac::groups(&console, &out, profile, cmd).await?,
         Command::ServiceAccounts(cmd) => {

@@ -377,6 +377,7 @@ pub enum Words {
     Profile,
     Alerts,
     Query,
+    Dashboards,
     Users,
     /// Groups and service accounts.
     Groups,
@@ -414,6 +415,10 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Query, "query") => "the query",
         (Words::Query, "range") => "--range",
         (Words::Query, "step") => "--step",
+        (Words::Dashboards, "dashboard") => "the dashboard",
+        (Words::Dashboards, "panel") => "--panel",
+        (Words::Dashboards, "range") => "--range",
+        (Words::Dashboards, "out") => "--out",
         (Words::Users, "email") => "--email",
         (Words::Users, "display_name") => "--name",
         (Words::Users, "status") => "--status",

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod audit;
 pub mod client;
 pub mod console;
+pub mod dashboards;
 pub mod error;
 pub mod metrics;
 pub mod paths;

@@ -12,7 +12,8 @@
 //! error names its line and column) and its warnings are passed on; every
 //! label, warning and message is cleaned of terminal control.
 //!
-//! Not here yet: dashboards, charts, downsampling, the offline copy.
+//! Dashboards, charts and downsampling are in [`crate::dashboards`]. Not
+//! here yet: the offline copy.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

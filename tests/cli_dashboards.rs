@@ -1,0 +1,287 @@
+//! `opsdeck dashboards` against a real Prometheus started on loopback,
+//! scraping a real platform-admin: the built-in Overview drawn to SVG, a
+//! panel whose query fails, and dashboard files with errors.
+
+use std::time::Duration;
+
+use opsdeck_tests::port::Refusing;
+use opsdeck_tests::prometheus::{Config, Job};
+use opsdeck_tests::{Backend, Cli, PlatformAdmin, Prometheus};
+use serde_json::Value;
+
+struct Setup {
+    cli: Cli,
+    _admin: Refusing,
+}
+
+/// A CLI whose profile `ops` asks `prometheus`; its admin API refuses
+/// (dashboards never need it).
+fn setup(prometheus: &str) -> Setup {
+    let cli = Cli::new().expect("cli");
+    let admin = Refusing::new().expect("a refusing admin port");
+    cli.run(&[
+        "profile",
+        "add",
+        "ops",
+        "--admin-url",
+        &admin.url(),
+        "--tier",
+        "dev",
+        "--prometheus-url",
+        prometheus,
+        "--use",
+    ])
+    .success();
+    cli.run_with_stdin(&["login", "ops", "--token-stdin"], "secret-admin-token")
+        .success();
+    Setup { cli, _admin: admin }
+}
+
+/// A platform-admin scraped every second, with request rates and latency
+/// histograms already in Prometheus.
+fn scraped_platform() -> (PlatformAdmin, Prometheus) {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let prom = Prometheus::start(Config {
+        jobs: vec![Job::at("platform-admin", &admin.url)],
+        ..Config::default()
+    })
+    .expect("prometheus");
+    prom.wait_for(
+        "sum(rate(http_request_duration_seconds_bucket{job=\"platform-admin\"}[5m])) > 0",
+        Duration::from_secs(60),
+    )
+    .expect("platform-admin's requests scraped twice");
+    (admin, prom)
+}
+
+fn panel<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["panels"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["id"] == id))
+        .unwrap_or_else(|| panic!("no panel {id}: {report}"))
+}
+
+fn write_dashboard(cli: &Cli, name: &str, text: &str) {
+    let dir = cli.config_dir.path().join("dashboards");
+    std::fs::create_dir_all(&dir).expect("dashboards dir");
+    std::fs::write(dir.join(name), text).expect("dashboard file");
+}
+
+#[test]
+fn the_overview_renders_to_svg_with_every_panel_data_or_its_reason() {
+    let (_admin, prom) = scraped_platform();
+    let s = setup(&prom.url);
+    let file = s.cli.config_dir.path().join("overview.svg");
+    let file_arg = file.to_str().expect("utf-8 path");
+
+    let report = s
+        .cli
+        .run(&[
+            "dashboards",
+            "render",
+            "overview",
+            "--range",
+            "15m",
+            "--out",
+            file_arg,
+            "--json",
+        ])
+        .success()
+        .json();
+    let svg = std::fs::read_to_string(&file).expect("the SVG was written");
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
+
+    // What platform-admin and Prometheus export has data.
+    for id in [
+        "health",
+        "error-rate-by-job",
+        "traffic",
+        "errors",
+        "latency",
+        "availability",
+        "error-budget",
+        "burn-rate",
+    ] {
+        assert_eq!(panel(&report, id)["state"], "data", "{id}: {report}");
+    }
+    assert!(
+        panel(&report, "health")["series"].as_u64() >= Some(2),
+        "platform-admin and Prometheus itself: {report}"
+    );
+    // No node-exporter here: its panels say so instead of drawing nothing.
+    for id in ["cpu", "memory", "disk"] {
+        assert_eq!(panel(&report, id)["state"], "empty", "{id}: {report}");
+    }
+    assert_eq!(
+        svg.matches("No data: the queries matched no series.")
+            .count(),
+        3
+    );
+    for title in ["Service health (up)", "Latency", "Error budget burn rate"] {
+        assert!(svg.contains(title), "{title} drawn");
+    }
+    assert!(
+        svg.contains("p95") && svg.contains("p99"),
+        "the latency legend"
+    );
+    assert!(svg.contains("platform-admin"), "the health tile of the job");
+
+    let dark = s.cli.config_dir.path().join("latency.svg");
+    let dark_arg = dark.to_str().expect("utf-8 path");
+    let one = s
+        .cli
+        .run(&[
+            "dashboards",
+            "render",
+            "overview",
+            "--panel",
+            "latency",
+            "--theme",
+            "dark",
+            "--out",
+            dark_arg,
+            "--json",
+        ])
+        .success()
+        .json();
+    assert_eq!(one["panels"].as_array().map(Vec::len), Some(1), "{one}");
+    let dark_svg = std::fs::read_to_string(&dark).expect("written");
+    assert!(
+        dark_svg.contains("#0D1117") || dark_svg.contains("#0d1117"),
+        "dark background"
+    );
+    assert!(
+        !dark_svg.contains("Service health"),
+        "only the panel asked for"
+    );
+}
+
+#[test]
+fn a_panel_whose_query_fails_shows_its_error_and_the_rest_renders() {
+    let (_admin, prom) = scraped_platform();
+    let s = setup(&prom.url);
+    write_dashboard(
+        &s.cli,
+        "mine.toml",
+        r#"title = "Mine"
+
+[[panels]]
+id = "good"
+title = "Targets up"
+kind = "stat"
+unit = "up"
+queries = [{ expr = "up{job=\"platform-admin\"}", legend = "{job}" }]
+
+[[panels]]
+id = "broken"
+title = "Broken"
+kind = "time_series"
+queries = [{ expr = "sum(rate(http_requests_total[5m])" }]
+"#,
+    );
+    let file = s.cli.config_dir.path().join("mine.svg");
+    let file_arg = file.to_str().expect("utf-8 path");
+    let report = s
+        .cli
+        .run(&["dashboards", "render", "mine", "--out", file_arg, "--json"])
+        .success()
+        .json();
+    assert_eq!(panel(&report, "good")["state"], "data", "{report}");
+    let broken = panel(&report, "broken");
+    assert_eq!(broken["state"], "failed", "{report}");
+    assert!(
+        broken["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not valid PromQL")),
+        "{report}"
+    );
+    let svg = std::fs::read_to_string(&file).expect("written");
+    assert!(
+        svg.contains("Query failed: the query is not valid PromQL"),
+        "the error drawn"
+    );
+    assert!(svg.contains("Targets up"), "the good panel drawn: {svg}");
+    assert!(svg.contains("\nup\n</text>"), "its value drawn: {svg}");
+}
+
+#[test]
+fn a_broken_dashboard_file_is_named_with_its_line_and_field_and_the_rest_load() {
+    let cli = Cli::new().expect("cli");
+    write_dashboard(
+        &cli,
+        "bad.toml",
+        "title = \"Bad\"\n[[panels]]\nid = \"p\"\ntitle = \"P\"\nkind = \"stat\"\nunit = \"furlongs\"\nqueries = [{ expr = \"up\" }]\n",
+    );
+    write_dashboard(
+        &cli,
+        "good.toml",
+        "title = \"Good\"\n[[panels]]\nid = \"p\"\ntitle = \"P\"\nkind = \"stat\"\nqueries = [{ expr = \"up\" }]\n",
+    );
+
+    let listed = cli.run(&["dashboards", "list", "--json"]).success().json();
+    let ids: Vec<&str> = listed["dashboards"]
+        .as_array()
+        .map(|all| all.iter().filter_map(|d| d["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, ["overview", "good"], "{listed}");
+    let problem = &listed["problems"][0];
+    assert!(
+        problem["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("bad.toml")),
+        "{listed}"
+    );
+    assert_eq!(problem["line"], 6, "{listed}");
+    assert_eq!(problem["field"], "panels[0].unit", "{listed}");
+    assert!(
+        problem["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("furlongs")),
+        "{listed}"
+    );
+
+    let table = cli.run(&["dashboards", "list"]).success();
+    assert!(
+        table.stderr.contains("bad.toml:6:") && table.stderr.contains("panels[0].unit"),
+        "{}",
+        table.stderr
+    );
+    assert!(table.stdout.contains("overview") && table.stdout.contains("good"));
+}
+
+#[test]
+fn a_prometheus_that_is_down_is_drawn_as_each_panels_error() {
+    let down = Refusing::new().expect("a refusing Prometheus port");
+    let s = setup(&down.url());
+    let file = s.cli.config_dir.path().join("down.svg");
+    let file_arg = file.to_str().expect("utf-8 path");
+
+    let (run, took) = s.cli.run_within(
+        &[
+            "dashboards",
+            "render",
+            "overview",
+            "--out",
+            file_arg,
+            "--json",
+        ],
+        "",
+        Duration::from_secs(60),
+    );
+    let report = run.success().json();
+    let panels = report["panels"].as_array().expect("panels");
+    assert_eq!(panels.len(), 11, "{report}");
+    for p in panels {
+        assert_eq!(p["state"], "failed", "{report}");
+        assert!(
+            p["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("cannot reach")),
+            "{report}"
+        );
+    }
+    // One query's time budget, not eleven.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let svg = std::fs::read_to_string(&file).expect("written");
+    assert_eq!(svg.matches("Query failed: cannot reach").count(), 11);
+}
