@@ -26,12 +26,13 @@
 //! # }
 //! ```
 
+pub mod routes;
 mod store;
 mod wake;
 
 pub use store::{
-    cancel, claim_next, complete, enqueue, fail, get, renew, report_progress, Claim, Claimed, Job,
-    JobState, NewJob, Progress,
+    append_log, cancel, claim_next, complete, enqueue, enqueue_in, fail, get, list, log, renew,
+    report_progress, succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob, Progress,
 };
 pub(crate) use wake::Signal;
 pub use wake::{Waiter, Wake};

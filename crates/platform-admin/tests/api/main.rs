@@ -7,6 +7,7 @@
 mod support;
 
 mod audit;
+mod backups;
 mod auth;
 mod cli;
 mod connections;

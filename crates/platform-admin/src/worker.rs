@@ -1,0 +1,142 @@
+//! The worker loop `serve` runs: claims jobs, keeps their lease while they
+//! run, runs their kind, and records how they ended. A job whose worker
+//! died is claimed again once its lease runs out; a backup found that way
+//! is failed with the reason rather than reported as anything it did not
+//! finish.
+
+use std::time::Duration;
+
+use opsdeck_api::backups::BackupType;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::backups::{self, pgbackrest};
+use crate::db;
+use crate::error::Error;
+use crate::jobs::{self, Claimed, Waiter};
+use crate::AppState;
+
+/// Waited after a store error before trying again, so a database that is
+/// down is not hammered.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Starts one worker on the runtime; it runs until the handle is aborted
+/// (which stops the job it runs: its child processes are killed, and its
+/// lease runs out for another worker to find).
+pub fn spawn(state: AppState, lease: chrono::Duration) -> JoinHandle<()> {
+    let name = format!("pid-{}/{}", std::process::id(), uuid::Uuid::now_v7());
+    tokio::spawn(run(state, name, lease))
+}
+
+async fn run(state: AppState, name: String, lease: chrono::Duration) {
+    let poll = lease
+        .to_std()
+        .unwrap_or(jobs::POLL)
+        .min(jobs::POLL)
+        .max(Duration::from_secs(1));
+    let mut waiter = loop {
+        match Waiter::new(&state.db).await {
+            Ok(waiter) => break waiter,
+            Err(err) => {
+                tracing::warn!(error = %err, "the job worker cannot start; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+        }
+    };
+    tracing::info!(worker = %name, "job worker started");
+    loop {
+        match jobs::claim_next(&state.db, &name, lease, db::now()).await {
+            Ok(Some(claimed)) => {
+                let id = claimed.job.id.clone();
+                if let Err(err) = run_one(&state, claimed, lease).await {
+                    tracing::error!(job = %id, error = %err, "job ended without its outcome recorded");
+                }
+            }
+            Ok(None) => {
+                waiter.wait_for_work(poll).await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot claim jobs; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Succeeded(Value),
+    Failed(String),
+}
+
+async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) -> Result<(), Error> {
+    let Claimed { job, mut claim } = claimed;
+    tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    let outcome = if job.attempts > 1 {
+        // Its last worker stopped renewing mid-run: what it did is not
+        // known, so it is not reported as done. A new backup resumes or
+        // replaces pgBackRest's partial one.
+        Outcome::Failed(format!(
+            "platform-admin stopped while this job ran (attempt {} by `{}`); it was not finished: start it again",
+            job.attempts - 1,
+            job.owner.as_deref().unwrap_or("an earlier worker"),
+        ))
+    } else {
+        let work = execute(state, &job, claim.clone());
+        tokio::pin!(work);
+        let renew_every = (lease / 3).to_std().unwrap_or(Duration::from_secs(5));
+        let mut renewals = tokio::time::interval(renew_every.max(Duration::from_millis(500)));
+        renewals.tick().await;
+        loop {
+            tokio::select! {
+                outcome = &mut work => break outcome?,
+                _ = renewals.tick() => {
+                    if let Err(err) = jobs::renew(&state.db, &mut claim, lease, db::now()).await {
+                        // Taken over or no database: the work stops here
+                        // (dropping it kills its processes).
+                        tracing::warn!(job = %job.id, error = %err, "lost the job's lease; stopping it");
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    match &outcome {
+        Outcome::Succeeded(result) => jobs::succeed(&mut tx, &claim, result, db::now()).await?,
+        Outcome::Failed(reason) => jobs::fail(&mut tx, &claim, reason, db::now()).await?,
+    }
+    tx.commit().await?;
+    match outcome {
+        Outcome::Succeeded(_) => tracing::info!(job = %job.id, "job succeeded"),
+        Outcome::Failed(reason) => tracing::warn!(job = %job.id, %reason, "job failed"),
+    }
+    Ok(())
+}
+
+async fn execute(state: &AppState, job: &jobs::Job, claim: jobs::Claim) -> Result<Outcome, Error> {
+    if job.kind != backups::KIND {
+        return Ok(Outcome::Failed(format!(
+            "this server does not run jobs of kind `{}`",
+            job.kind
+        )));
+    }
+    let target_id = job.payload.get("target").and_then(Value::as_str);
+    let backup_type = job
+        .payload
+        .get("type")
+        .cloned()
+        .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
+    let (Some(target_id), Some(backup_type)) = (target_id, backup_type) else {
+        return Ok(Outcome::Failed("the job's request names no target or type".into()));
+    };
+    let Some(target) = state.config.backup_target(target_id) else {
+        return Ok(Outcome::Failed(format!(
+            "backup target `{target_id}` is no longer in the configuration file"
+        )));
+    };
+    match pgbackrest::backup(&state.db, &claim, target, backup_type).await {
+        Ok(result) => Ok(Outcome::Succeeded(result)),
+        Err(pgbackrest::RunError::Failed(reason)) => Ok(Outcome::Failed(reason)),
+        Err(pgbackrest::RunError::Store(err)) => Err(err),
+    }
+}
