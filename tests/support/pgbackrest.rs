@@ -87,14 +87,32 @@ impl PgBackRest {
         )?;
         // The temp dir is root's and private: the cluster's user needs it.
         let mut chown = Command::new("chown");
-        chown.arg("-R").arg(format!("{OS_USER}:{OS_USER}")).arg(&root);
+        chown
+            .arg("-R")
+            .arg(format!("{OS_USER}:{OS_USER}"))
+            .arg(&root);
         let out = output(chown, b"", LIMIT).await?;
         if !out.status.success() {
-            bail!("chown {}: {}", root.display(), String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "chown {}: {}",
+                root.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let initdb = bin.join("initdb");
         let data_arg = data.display().to_string();
-        checked(&initdb, &["-D", &data_arg, "-U", "postgres", "--auth=trust", "--no-sync"]).await?;
+        checked(
+            &initdb,
+            &[
+                "-D",
+                &data_arg,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+            ],
+        )
+        .await?;
         let mut conf = std::fs::read_to_string(data.join("postgresql.conf"))?;
         conf.push_str(&format!(
             "\nlisten_addresses = ''\nport = {PORT}\nunix_socket_directories = '{sock}'\n\
@@ -144,7 +162,22 @@ impl PgBackRest {
         let sock = self.socket_dir.display().to_string();
         checked(
             &self.bin.join("psql"),
-            &["-X", "-q", "-h", &sock, "-p", PORT, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
+            &[
+                "-X",
+                "-q",
+                "-h",
+                &sock,
+                "-p",
+                PORT,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ],
         )
         .await
     }

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// What engine backs a target up.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupTargetKind {
     /// A PostgreSQL cluster backed up by pgBackRest.
@@ -35,9 +33,7 @@ pub struct BackupTargetList {
 }
 
 /// pgBackRest's backup types.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupType {
     /// Everything.

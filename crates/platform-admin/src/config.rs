@@ -96,7 +96,10 @@ impl Config {
                 ));
             }
             if !seen.insert(target.id.as_str()) {
-                return Err(format!("backup target id `{}` is declared twice", target.id));
+                return Err(format!(
+                    "backup target id `{}` is declared twice",
+                    target.id
+                ));
             }
             if target.stanza.trim().is_empty() {
                 return Err(format!("backup target `{}` has an empty stanza", target.id));
@@ -141,7 +144,8 @@ mod tests {
         assert!(err.contains("declared twice"), "{err}");
         let err = Config::parse(&twice.replace("\"a\"", "\"A/b\"")).expect_err("malformed");
         assert!(err.contains("lowercase"), "{err}");
-        let err = Config::parse("[[backup_targets]]\nid = \"a\"\npassword = 1\n").expect_err("unknown");
+        let err =
+            Config::parse("[[backup_targets]]\nid = \"a\"\npassword = 1\n").expect_err("unknown");
         assert!(err.contains("unknown field"), "{err}");
     }
 }

@@ -92,7 +92,10 @@ pub enum Error {
     #[error("`{target}` already has a job queued or running (`{job}`); wait for it to finish")]
     TargetBusy { target: String, job: String },
     #[error("configuration file {}: {message}", path.display())]
-    Config { path: std::path::PathBuf, message: String },
+    Config {
+        path: std::path::PathBuf,
+        message: String,
+    },
     #[error("no backup target `{0}`")]
     BackupTargetNotFound(String),
     #[error("cannot listen for new jobs on {url}: {source}")]

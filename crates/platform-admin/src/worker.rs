@@ -127,7 +127,9 @@ async fn execute(state: &AppState, job: &jobs::Job, claim: jobs::Claim) -> Resul
         .cloned()
         .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
     let (Some(target_id), Some(backup_type)) = (target_id, backup_type) else {
-        return Ok(Outcome::Failed("the job's request names no target or type".into()));
+        return Ok(Outcome::Failed(
+            "the job's request names no target or type".into(),
+        ));
     };
     let Some(target) = state.config.backup_target(target_id) else {
         return Ok(Outcome::Failed(format!(

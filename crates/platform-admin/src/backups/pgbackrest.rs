@@ -42,7 +42,8 @@ pub enum RunError {
 fn command(target: &TargetConfig, args: &[String]) -> Command {
     let mut cmd = if rustix::process::geteuid().is_root() {
         let mut cmd = Command::new("runuser");
-        cmd.args(["-u", target.run_as(), "--"]).arg(target.program());
+        cmd.args(["-u", target.run_as(), "--"])
+            .arg(target.program());
         cmd
     } else {
         Command::new(target.program())
@@ -81,10 +82,7 @@ pub async fn backup(
         "--log-level-stderr=error".to_string(),
     ];
     let mut child = command(target, &args).spawn().map_err(|err| {
-        RunError::Failed(format!(
-            "cannot run {}: {err}",
-            target.program().display()
-        ))
+        RunError::Failed(format!("cannot run {}: {err}", target.program().display()))
     })?;
     let (tx, mut rx) = mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
@@ -199,8 +197,9 @@ async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    serde_json::from_slice(&output.stdout)
-        .map_err(|err| RunError::Failed(format!("`pgbackrest info` printed unexpected JSON: {err}")))
+    serde_json::from_slice(&output.stdout).map_err(|err| {
+        RunError::Failed(format!("`pgbackrest info` printed unexpected JSON: {err}"))
+    })
 }
 
 /// The part of `pgbackrest info --output=json` read here.
@@ -246,10 +245,10 @@ pub struct ArchiveRange {
 
 /// The backup labelled `label`, else the newest listed.
 pub fn result_of(info: &[StanzaInfo], label: Option<&str>) -> Option<BackupResult> {
-    let backups = info.iter().flat_map(|stanza| stanza.backup.iter());
+    let mut backups = info.iter().flat_map(|stanza| stanza.backup.iter());
     let found = match label {
-        Some(label) => backups.filter(|b| b.label == label).last(),
-        None => backups.last(),
+        Some(label) => backups.rfind(|b| b.label == label),
+        None => backups.next_back(),
     }?;
     Some(BackupResult {
         label: found.label.clone(),
@@ -283,8 +282,14 @@ mod tests {
              "timestamp":{"start":3,"stop":4},"archive":{"start":"0003","stop":"0003"}}]}]"#;
         let info: Vec<StanzaInfo> = serde_json::from_str(json).expect("parses");
         let a = result_of(&info, Some("A")).expect("A");
-        assert_eq!((a.backup_type, a.size, a.wal_stop.as_deref()), (BackupType::Full, 10, Some("0002")));
-        assert_eq!(result_of(&info, None).map(|b| b.label), Some("B".to_string()));
+        assert_eq!(
+            (a.backup_type, a.size, a.wal_stop.as_deref()),
+            (BackupType::Full, 10, Some("0002"))
+        );
+        assert_eq!(
+            result_of(&info, None).map(|b| b.label),
+            Some("B".to_string())
+        );
         assert!(result_of(&info, Some("C")).is_none());
     }
 }

@@ -587,10 +587,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
             .transpose()
             .map_err(|err| corrupt(format!("result is not JSON: {err}")))?,
         created_at: db::parse_timestamp(&created_at)?,
-        started_at: started_at
-            .as_deref()
-            .map(db::parse_timestamp)
-            .transpose()?,
+        started_at: started_at.as_deref().map(db::parse_timestamp).transpose()?,
         finished_at: finished_at
             .as_deref()
             .map(db::parse_timestamp)

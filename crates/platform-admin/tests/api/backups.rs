@@ -45,7 +45,10 @@ async fn cluster(stanza: &str) -> PgBackRest {
 
 async fn start_backup(srv: &Server, target: &str, kind: &str, key: Option<&str>) -> Reply {
     let mut request = srv
-        .request(Method::POST, &format!("/v1/backup-targets/{target}/backups"))
+        .request(
+            Method::POST,
+            &format!("/v1/backup-targets/{target}/backups"),
+        )
         .json(&json!({ "type": kind }));
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
@@ -152,12 +155,19 @@ async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(ba
     assert!(full["started_at"].is_string() && full["finished_at"].is_string());
     let log = full["log"].as_array().expect("a log");
     assert!(
-        log.iter()
-            .any(|l| l["line"].as_str().is_some_and(|t| t.contains("new backup label"))),
+        log.iter().any(|l| l["line"]
+            .as_str()
+            .is_some_and(|t| t.contains("new backup label"))),
         "pgBackRest's lines are in the log: {full:#}"
     );
-    let label = full["result"]["label"].as_str().expect("a label").to_string();
-    assert!(full["result"]["size"].as_u64().is_some_and(|s| s > 0), "{full:#}");
+    let label = full["result"]["label"]
+        .as_str()
+        .expect("a label")
+        .to_string();
+    assert!(
+        full["result"]["size"].as_u64().is_some_and(|s| s > 0),
+        "{full:#}"
+    );
     assert!(full["result"]["wal_start"].is_string(), "{full:#}");
 
     cluster
@@ -189,7 +199,11 @@ async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(ba
         .iter()
         .filter_map(|j| j["id"].as_str())
         .collect();
-    assert_eq!(ids, vec![incr_id.as_str(), id.as_str()], "newest first, once each");
+    assert_eq!(
+        ids,
+        vec![incr_id.as_str(), id.as_str()],
+        "newest first, once each"
+    );
     let audit = srv.all_audit().await;
     let starts = audit
         .iter()
@@ -228,8 +242,9 @@ async fn a_server_killed_mid_backup_never_leaves_the_job_running(backend: Backen
     let config_path = dir.path().join("platform-admin.toml");
     std::fs::write(&config_path, config(&cluster, "main-db", "main")).expect("config");
     let config_arg = config_path.display().to_string();
-    let mut admin = PlatformAdmin::start_with(backend, &["--config", &config_arg, "--job-lease", "3"])
-        .expect("platform-admin");
+    let mut admin =
+        PlatformAdmin::start_with(backend, &["--config", &config_arg, "--job-lease", "3"])
+            .expect("platform-admin");
     let token = admin.token("ops", "admin").expect("token");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

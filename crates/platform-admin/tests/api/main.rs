@@ -7,8 +7,8 @@
 mod support;
 
 mod audit;
-mod backups;
 mod auth;
+mod backups;
 mod cli;
 mod connections;
 mod contract;

@@ -56,6 +56,10 @@ impl TestDb {
     }
 }
 
+/// The backup target every test server declares; its backups stay queued
+/// (these servers run no worker).
+pub const BACKUP_TARGET: &str = "main-db";
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -78,7 +82,12 @@ impl Server {
     /// A server on a database the test prepared (with data written before
     /// the server's migrations, say).
     pub async fn on(test_db: TestDb) -> Server {
-        Server::configured(test_db, platform_admin::config::Config::default(), None).await
+        let config = platform_admin::config::Config::parse(&format!(
+            "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n"
+        ))
+        .expect("the test configuration");
+        Server::configured(test_db, config, None).await
     }
 
     /// A server with a configuration and, given a lease, a job worker.
