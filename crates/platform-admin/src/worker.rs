@@ -90,26 +90,55 @@ async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) ->
             tokio::select! {
                 outcome = &mut work => break outcome?,
                 _ = renewals.tick() => {
-                    if let Err(err) = jobs::renew(&state.db, &mut claim, lease, db::now()).await {
-                        // Taken over or no database: the work stops here
-                        // (dropping it kills its processes).
-                        tracing::warn!(job = %job.id, error = %err, "lost the job's lease; stopping it");
-                        return Err(err);
+                    match jobs::renew(&state.db, &mut claim, lease, db::now()).await {
+                        Ok(()) => {}
+                        Err(err @ Error::JobTakenOver { .. }) => {
+                            // The work stops here (dropping it kills its
+                            // processes); the new owner decides the end.
+                            tracing::warn!(job = %job.id, error = %err, "lost the job's lease; stopping it");
+                            return Err(err);
+                        }
+                        // A busy or briefly unreachable database: the next
+                        // tick tries again, well within the lease.
+                        Err(err) => tracing::warn!(job = %job.id, error = %err, "cannot renew the job's lease yet"),
                     }
                 }
             }
         }
     };
-    let mut tx = state.db.begin().await?;
-    match &outcome {
-        Outcome::Succeeded(result) => jobs::succeed(&mut tx, &claim, result, db::now()).await?,
-        Outcome::Failed(reason) => jobs::fail(&mut tx, &claim, reason, db::now()).await?,
+    // The end is recorded while the lease holds, retried over a busy
+    // database; should the lease run out first, the job is taken over and
+    // failed with the reason rather than left running.
+    let mut tries = 0;
+    loop {
+        match record_end(state, &claim, &outcome).await {
+            Ok(()) => break,
+            Err(err @ Error::JobTakenOver { .. }) => return Err(err),
+            Err(err) if claim.lease_until > db::now() => {
+                tries += 1;
+                tracing::warn!(job = %job.id, error = %err, tries, "cannot record how the job ended yet");
+                tokio::time::sleep(END_RETRY).await;
+            }
+            Err(err) => return Err(err),
+        }
     }
-    tx.commit().await?;
     match outcome {
         Outcome::Succeeded(_) => tracing::info!(job = %job.id, "job succeeded"),
         Outcome::Failed(reason) => tracing::warn!(job = %job.id, %reason, "job failed"),
     }
+    Ok(())
+}
+
+/// Between tries to record how a job ended.
+const END_RETRY: Duration = Duration::from_millis(300);
+
+async fn record_end(state: &AppState, claim: &jobs::Claim, outcome: &Outcome) -> Result<(), Error> {
+    let mut tx = state.db.begin().await?;
+    match outcome {
+        Outcome::Succeeded(result) => jobs::succeed(&mut tx, claim, result, db::now()).await?,
+        Outcome::Failed(reason) => jobs::fail(&mut tx, claim, reason, db::now()).await?,
+    }
+    tx.commit().await?;
     Ok(())
 }
 

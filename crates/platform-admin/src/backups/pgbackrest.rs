@@ -72,7 +72,7 @@ pub async fn backup(
         total: Some(TOTAL),
         phase: Some(phase.to_string()),
     };
-    jobs::report_progress(db, claim, &phase("backing up", 0), db::now()).await?;
+    tolerated(jobs::report_progress(db, claim, &phase("backing up", 0), db::now()).await)?;
     let args = vec![
         "backup".to_string(),
         format!("--type={}", backup_type.as_str()),
@@ -118,12 +118,16 @@ pub async fn backup(
                 None => break,
             },
             _ = flush.tick() => {
-                jobs::append_log(db, claim, &std::mem::take(&mut pending), db::now()).await?;
+                if tolerated(jobs::append_log(db, claim, &pending, db::now()).await)? {
+                    pending.clear();
+                }
                 if percent != reported {
                     if let Some(p) = percent {
-                        jobs::report_progress(db, claim, &phase("backing up", p), db::now()).await?;
+                        let progress = phase("backing up", p);
+                        if tolerated(jobs::report_progress(db, claim, &progress, db::now()).await)? {
+                            reported = percent;
+                        }
                     }
-                    reported = percent;
                 }
             }
         }
@@ -132,11 +136,12 @@ pub async fn backup(
         .wait()
         .await
         .map_err(|err| RunError::Failed(format!("cannot wait for pgbackrest: {err}")))?;
-    jobs::append_log(db, claim, &pending, db::now()).await?;
+    tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
     if !status.success() {
         return Err(RunError::Failed(failure(status, &errors)));
     }
-    jobs::report_progress(db, claim, &phase("reading the result", TOTAL), db::now()).await?;
+    let reading = phase("reading the result", TOTAL);
+    tolerated(jobs::report_progress(db, claim, &reading, db::now()).await)?;
     let info = info(target).await?;
     let result = result_of(&info, label.as_deref()).ok_or_else(|| {
         RunError::Failed(format!(
@@ -145,6 +150,21 @@ pub async fn backup(
         ))
     })?;
     serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
+}
+
+/// A report that did not reach the store while the job still runs (a busy
+/// or briefly unreachable database) is tried again at the next flush
+/// rather than abandoning a backup that is going well; only a job taken
+/// over stops here. `Ok(true)` when it was stored.
+fn tolerated(stored: Result<(), Error>) -> Result<bool, RunError> {
+    match stored {
+        Ok(()) => Ok(true),
+        Err(err @ Error::JobTakenOver { .. }) => Err(RunError::Store(err)),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot record a running backup's log or progress yet");
+            Ok(false)
+        }
+    }
 }
 
 async fn forward(stream: impl AsyncRead + Unpin, tx: mpsc::Sender<String>) {
