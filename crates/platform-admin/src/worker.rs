@@ -81,14 +81,23 @@ async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) ->
             job.owner.as_deref().unwrap_or("an earlier worker"),
         ))
     } else {
-        let work = execute(state, &job, claim.clone());
-        tokio::pin!(work);
+        // The work runs as a task of its own, so it goes on while the
+        // lease is renewed (and a renewal waiting on the database never
+        // waits on the work); dropping the guard stops it.
+        let mut work = AbortOnDrop(tokio::spawn(execute(
+            state.clone(),
+            job.clone(),
+            claim.clone(),
+        )));
         let renew_every = (lease / 3).to_std().unwrap_or(Duration::from_secs(5));
         let mut renewals = tokio::time::interval(renew_every.max(Duration::from_millis(500)));
         renewals.tick().await;
         loop {
             tokio::select! {
-                outcome = &mut work => break outcome?,
+                joined = &mut work.0 => break match joined {
+                    Ok(outcome) => outcome?,
+                    Err(err) => Outcome::Failed(format!("the job stopped unexpectedly: {err}")),
+                },
                 _ = renewals.tick() => {
                     match jobs::renew(&state.db, &mut claim, lease, db::now()).await {
                         Ok(()) => {}
@@ -142,7 +151,17 @@ async fn record_end(state: &AppState, claim: &jobs::Claim, outcome: &Outcome) ->
     Ok(())
 }
 
-async fn execute(state: &AppState, job: &jobs::Job, claim: jobs::Claim) -> Result<Outcome, Error> {
+/// Stops the task when dropped: a worker that stops (taken over, server
+/// shutting down) takes its job's processes with it.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn execute(state: AppState, job: jobs::Job, claim: jobs::Claim) -> Result<Outcome, Error> {
     if job.kind != backups::KIND {
         return Ok(Outcome::Failed(format!(
             "this server does not run jobs of kind `{}`",
