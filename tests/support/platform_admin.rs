@@ -27,12 +27,19 @@ pub struct PlatformAdmin {
     pub url: String,
     pub database: String,
     pub dir: tempfile::TempDir,
+    /// Given to `serve` after the database and address.
+    serve_args: Vec<String>,
     proc: Option<Proc>,
     _postgres: Option<Postgres>,
 }
 
 impl PlatformAdmin {
     pub fn start(backend: Backend) -> Result<Self> {
+        Self::start_with(backend, &[])
+    }
+
+    /// Started with more `serve` arguments (`--config`, `--job-lease`).
+    pub fn start_with(backend: Backend, serve_args: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let (database, postgres) = match backend {
             Backend::Sqlite => (
@@ -48,6 +55,7 @@ impl PlatformAdmin {
             url: String::new(),
             database,
             dir,
+            serve_args: serve_args.iter().map(|a| a.to_string()).collect(),
             proc: None,
             _postgres: postgres,
         };
@@ -57,7 +65,8 @@ impl PlatformAdmin {
 
     fn spawn(&mut self, listen: &str) -> Result<()> {
         let mut cmd = Command::new(bin("platform-admin"));
-        cmd.args(["serve", "--database", &self.database, "--listen", listen]);
+        cmd.args(["serve", "--database", &self.database, "--listen", listen])
+            .args(&self.serve_args);
         let mut proc = Proc::spawn(cmd, "platform-admin", self.dir.path())?;
         let url = blocking(|| {
             proc.wait_for_line(START, |line| {
@@ -104,7 +113,7 @@ impl PlatformAdmin {
         self.command(&["seed-demo"]).map(drop)
     }
 
-    /// Stops the server (its database stays).
+    /// Stops the server with SIGKILL, as a crash would (its database stays).
     pub fn stop(&mut self) {
         if let Some(mut p) = self.proc.take() {
             p.kill();

@@ -4,8 +4,10 @@
 //! server's handlers). No I/O lives here; the server and every client share it.
 
 pub mod audit;
+pub mod backups;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod openapi;
 pub mod rbac;
 pub mod tenants;

@@ -89,6 +89,15 @@ pub enum Error {
     JobNotFound(String),
     #[error("job `{id}` is {state}; only a queued job can be cancelled")]
     JobNotCancellable { id: String, state: JobState },
+    #[error("`{target}` already has a job queued or running (`{job}`); wait for it to finish")]
+    TargetBusy { target: String, job: String },
+    #[error("configuration file {}: {message}", path.display())]
+    Config {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("no backup target `{0}`")]
+    BackupTargetNotFound(String),
     #[error("cannot listen for new jobs on {url}: {source}")]
     JobListen {
         url: String,
@@ -167,7 +176,9 @@ impl Error {
             | Error::InvalidState { .. }
             | Error::IdempotencyKeyInFlight
             | Error::ClaimLost
-            | Error::JobNotCancellable { .. } => StatusCode::CONFLICT,
+            | Error::JobNotCancellable { .. }
+            | Error::TargetBusy { .. } => StatusCode::CONFLICT,
+            Error::BackupTargetNotFound(_) => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -180,6 +191,7 @@ impl Error {
             | Error::Corrupt(_)
             | Error::JobTakenOver { .. }
             | Error::JobListen { .. }
+            | Error::Config { .. }
             | Error::Serialize(_)
             | Error::Handler(_)
             | Error::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -203,7 +215,10 @@ impl Error {
                 ErrorCode::NotFound
             }
             Error::SlugTaken(_) => ErrorCode::SlugTaken,
-            Error::InvalidState { .. } | Error::JobNotCancellable { .. } => ErrorCode::InvalidState,
+            Error::InvalidState { .. }
+            | Error::JobNotCancellable { .. }
+            | Error::TargetBusy { .. } => ErrorCode::InvalidState,
+            Error::BackupTargetNotFound(_) => ErrorCode::NotFound,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Error::IdempotencyKeyInFlight | Error::ClaimLost => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,

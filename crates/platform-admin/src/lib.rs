@@ -7,6 +7,8 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod backups;
+pub mod config;
 pub mod db;
 pub mod error;
 pub mod etag;
@@ -22,6 +24,7 @@ pub mod roles;
 pub mod seed;
 pub mod server;
 pub mod tenants;
+pub mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,13 +46,21 @@ pub use crate::server::ServeOptions;
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
+    /// The configuration file's declarations (backup targets).
+    pub config: Arc<config::Config>,
 }
 
 impl AppState {
+    /// With nothing configured.
     pub fn new(db: Db) -> Self {
+        Self::with_config(db, config::Config::default())
+    }
+
+    pub fn with_config(db: Db, config: config::Config) -> Self {
         Self {
             db,
             metrics: Arc::new(Metrics::new()),
+            config: Arc::new(config),
         }
     }
 }
@@ -62,6 +73,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(tenants::routes::router())
         .merge(audit::routes::router())
         .merge(rbac::routes::router())
+        .merge(backups::routes::router())
+        .merge(jobs::routes::router())
 }
 
 /// The whole HTTP API.

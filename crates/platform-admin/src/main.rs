@@ -43,6 +43,13 @@ enum Command {
         /// Address to listen on; port 0 picks a free port (printed on stdout).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Configuration file (TOML): backup targets and their credentials.
+        #[arg(long, env = "PLATFORM_ADMIN_CONFIG")]
+        config: Option<std::path::PathBuf>,
+        /// Seconds a job's worker holds it without renewing: a job whose
+        /// server died is taken over after this long.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=3600))]
+        job_lease: u64,
         #[command(flatten)]
         limits: Limits,
     },
@@ -136,8 +143,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             database,
             listen,
+            config,
+            job_lease,
             limits,
-        } => serve(&database, listen, limits.options()).await,
+        } => {
+            let config = match config {
+                Some(path) => platform_admin::config::Config::load(&path)?,
+                None => platform_admin::config::Config::default(),
+            };
+            let lease = chrono::Duration::seconds(i64::try_from(job_lease)?);
+            serve(&database, listen, config, lease, limits.options()).await
+        }
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -209,8 +225,15 @@ async fn open(database: &str) -> anyhow::Result<Db> {
         .with_context(|| format!("opening {}", platform_admin::db::redact(database)))
 }
 
-async fn serve(database: &str, listen: SocketAddr, options: ServeOptions) -> anyhow::Result<()> {
+async fn serve(
+    database: &str,
+    listen: SocketAddr,
+    config: platform_admin::config::Config,
+    lease: chrono::Duration,
+    options: ServeOptions,
+) -> anyhow::Result<()> {
     let db = open(database).await?;
+    let state = AppState::with_config(db.clone(), config);
     let listener =
         platform_admin::server::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -222,7 +245,10 @@ async fn serve(database: &str, listen: SocketAddr, options: ServeOptions) -> any
         writeln!(stdout, "listening on http://{addr}")?;
         stdout.flush()?;
     }
-    platform_admin::server::serve(listener, AppState::new(db), options, shutdown).await?;
+    let worker = platform_admin::worker::spawn(state.clone(), lease);
+    let served = platform_admin::server::serve(listener, state, options, shutdown).await;
+    worker.abort();
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

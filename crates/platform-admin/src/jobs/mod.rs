@@ -1,8 +1,9 @@
 //! Durable jobs: the queue that backups, restores, failovers and playbook
 //! runs are taken from by several workers, on SQLite or PostgreSQL. It owns
 //! the rows of `jobs`, who may report on a running job (its owner, while
-//! its lease holds) and how idle workers are woken; what a job of a kind
-//! does, and the routes that show jobs, belong to their capabilities.
+//! its lease holds) and how idle workers are woken, and `routes` shows
+//! jobs (`GET /v1/jobs…`); what a job of a kind does belongs to its
+//! capability (`backups`), and the loop that runs them to `worker`.
 //!
 //! A worker's loop:
 //!
@@ -26,12 +27,13 @@
 //! # }
 //! ```
 
+pub mod routes;
 mod store;
 mod wake;
 
 pub use store::{
-    cancel, claim_next, complete, enqueue, fail, get, renew, report_progress, Claim, Claimed, Job,
-    JobState, NewJob, Progress,
+    append_log, cancel, claim_next, complete, enqueue, enqueue_in, fail, get, list, log, renew,
+    report_progress, succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob, Progress,
 };
 pub(crate) use wake::Signal;
 pub use wake::{Waiter, Wake};

@@ -69,6 +69,11 @@ pub struct NewJob {
     pub tenant: Option<String>,
     /// What the kind needs to run.
     pub payload: Value,
+    /// What it acts on (`backup-target:main`): at most one queued or
+    /// running job per target.
+    pub target: Option<String>,
+    /// Who asked for it, as audit records name them.
+    pub actor: Option<String>,
 }
 
 /// A job as stored.
@@ -89,8 +94,23 @@ pub struct Job {
     pub progress: Progress,
     /// Why it failed.
     pub error: Option<String>,
+    pub target: Option<String>,
+    pub actor: Option<String>,
+    /// What a succeeded job produced.
+    pub result: Option<Value>,
     pub created_at: DateTime<Utc>,
+    /// When it was first claimed.
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One line of a job's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub line: String,
 }
 
 /// A worker's hold on a running job: what `renew`, `report_progress`,
@@ -113,34 +133,80 @@ pub struct Claimed {
 }
 
 const COLUMNS: &str = "id, kind, tenant, payload, state, attempts, owner, lease_until, \
-                       progress_done, progress_total, progress_phase, error, created_at, updated_at";
+                       progress_done, progress_total, progress_phase, error, target, actor, result, \
+                       created_at, started_at, finished_at, updated_at";
 
 /// Queues a job and wakes idle workers: on PostgreSQL with `NOTIFY jobs`
 /// in the enqueuing transaction (delivered to every listener at commit,
 /// never before), on SQLite with the in-process signal after the commit.
 pub async fn enqueue(db: &Db, new: NewJob, now: DateTime<Utc>) -> Result<Job, Error> {
+    let mut tx = db.begin().await?;
+    let job = enqueue_in(&mut tx, db.kind(), new, now).await?;
+    tx.commit().await?;
+    woken(db);
+    Ok(job)
+}
+
+/// Queues a job inside the caller's transaction (the one of its audit
+/// record and idempotent response); the caller calls `woken` after the
+/// commit. A target with a queued or running job is `TargetBusy`.
+pub async fn enqueue_in(
+    conn: &mut AnyConnection,
+    kind: DbKind,
+    new: NewJob,
+    now: DateTime<Utc>,
+) -> Result<Job, Error> {
+    if let Some(target) = &new.target {
+        let busy: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE target = $1 AND state IN ('queued', 'running') LIMIT 1",
+        )
+        .bind(target)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(job) = busy {
+            return Err(Error::TargetBusy {
+                target: target.clone(),
+                job,
+            });
+        }
+    }
     let id = uuid::Uuid::now_v7().to_string();
     let at = db::timestamp(now);
-    let mut tx = db.begin().await?;
-    let row = sqlx::query(&format!(
-        "INSERT INTO jobs (id, kind, tenant, payload, state, attempts, progress_done, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $6) RETURNING {COLUMNS}"
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO jobs (id, kind, tenant, payload, state, attempts, progress_done, target, actor, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $6, $7, $8) RETURNING {COLUMNS}"
     ))
     .bind(&id)
     .bind(&new.kind)
     .bind(new.tenant.as_deref())
     .bind(new.payload.to_string())
+    .bind(new.target.as_deref())
+    .bind(new.actor.as_deref())
     .bind(&at)
     .bind(&at)
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_one(&mut *conn)
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        // Another enqueue raced past the check: the index refused this one.
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            return Err(Error::TargetBusy {
+                target: new.target.unwrap_or_default(),
+                job: "another job".to_string(),
+            })
+        }
+        Err(err) => return Err(err.into()),
+    };
     let job = job_from_row(&row)?;
-    if db.kind() == DbKind::Postgres {
-        sqlx::query("NOTIFY jobs").execute(&mut *tx).await?;
+    if kind == DbKind::Postgres {
+        sqlx::query("NOTIFY jobs").execute(&mut *conn).await?;
     }
-    tx.commit().await?;
-    db.job_signal().wake();
     Ok(job)
+}
+
+/// Wakes this process's idle workers after a commit that enqueued.
+pub fn woken(db: &Db) {
+    db.job_signal().wake();
 }
 
 /// Claims the next job for `worker`, holding it for `lease`: first a
@@ -185,7 +251,8 @@ pub async fn claim_next(
                 Some(id) => Some(
                     sqlx::query(&format!(
                         "UPDATE jobs SET state = 'running', owner = $2, attempts = attempts + 1, \
-                         lease_until = $3, updated_at = $4 WHERE id = $1 RETURNING {COLUMNS}"
+                         lease_until = $3, updated_at = $4, started_at = COALESCE(started_at, $4) \
+                         WHERE id = $1 RETURNING {COLUMNS}"
                     ))
                     .bind(&id)
                     .bind(worker)
@@ -201,7 +268,8 @@ pub async fn claim_next(
             let claim = |pick: &str| {
                 format!(
                     "UPDATE jobs SET state = 'running', owner = $1, attempts = attempts + 1, \
-                     lease_until = $2, updated_at = $3 WHERE id = ({pick}) RETURNING {COLUMNS}"
+                     lease_until = $2, updated_at = $3, started_at = COALESCE(started_at, $3) \
+                     WHERE id = ({pick}) RETURNING {COLUMNS}"
                 )
             };
             let taken_over = sqlx::query(&claim(
@@ -307,7 +375,17 @@ pub async fn complete(
     claim: &Claim,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    finish(conn, claim, JobState::Succeeded, None, now).await
+    finish(conn, claim, JobState::Succeeded, None, None, now).await
+}
+
+/// Marks the job succeeded with what it produced; refused like `complete`.
+pub async fn succeed(
+    conn: &mut AnyConnection,
+    claim: &Claim,
+    result: &Value,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    finish(conn, claim, JobState::Succeeded, None, Some(result), now).await
 }
 
 /// Marks the job failed with why; refused like `complete`.
@@ -317,7 +395,7 @@ pub async fn fail(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    finish(conn, claim, JobState::Failed, Some(error), now).await
+    finish(conn, claim, JobState::Failed, Some(error), None, now).await
 }
 
 async fn finish(
@@ -325,10 +403,12 @@ async fn finish(
     claim: &Claim,
     state: JobState,
     error: Option<&str>,
+    result: Option<&Value>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let done = sqlx::query(
-        "UPDATE jobs SET state = $4, error = $5, lease_until = NULL, updated_at = $6 \
+        "UPDATE jobs SET state = $4, error = $5, result = $6, lease_until = NULL, \
+         updated_at = $7, finished_at = $7 \
          WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
     )
     .bind(&claim.job_id)
@@ -336,6 +416,7 @@ async fn finish(
     .bind(i64::from(claim.attempt))
     .bind(state.as_str())
     .bind(error)
+    .bind(result.map(Value::to_string))
     .bind(db::timestamp(now))
     .execute(conn)
     .await?;
@@ -346,7 +427,7 @@ async fn finish(
 /// finished) is refused, since stopping a running job needs its worker.
 pub async fn cancel(db: &Db, id: &str, now: DateTime<Utc>) -> Result<Job, Error> {
     let row = sqlx::query(&format!(
-        "UPDATE jobs SET state = 'cancelled', updated_at = $2 \
+        "UPDATE jobs SET state = 'cancelled', updated_at = $2, finished_at = $2 \
          WHERE id = $1 AND state = 'queued' RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -372,6 +453,78 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Job>, Error> {
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(job_from_row).transpose()
+}
+
+/// Jobs newest first, `limit` of them, older than the job `before` when
+/// given (ids are UUID v7: they sort by enqueue time).
+pub async fn list(db: &Db, before: Option<&str>, limit: u32) -> Result<Vec<Job>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Appends lines to the log of a job its claim still holds.
+pub async fn append_log(
+    db: &Db,
+    claim: &Claim,
+    lines: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    let running: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
+    )
+    .bind(&claim.job_id)
+    .bind(&claim.owner)
+    .bind(i64::from(claim.attempt))
+    .fetch_optional(&mut *tx)
+    .await?;
+    held(u64::from(running.is_some()), claim)?;
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM job_log WHERE job_id = $1")
+        .bind(&claim.job_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let at = db::timestamp(now);
+    let mut seq = last.unwrap_or(0);
+    for line in lines {
+        seq += 1;
+        sqlx::query("INSERT INTO job_log (job_id, seq, at, line) VALUES ($1, $2, $3, $4)")
+            .bind(&claim.job_id)
+            .bind(seq)
+            .bind(&at)
+            .bind(line)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A job's log, oldest line first.
+pub async fn log(db: &Db, id: &str) -> Result<Vec<LogLine>, Error> {
+    let rows = sqlx::query("SELECT seq, at, line FROM job_log WHERE job_id = $1 ORDER BY seq")
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let seq: i64 = row.try_get("seq")?;
+            let at: String = row.try_get("at")?;
+            Ok(LogLine {
+                seq: u64::try_from(seq).unwrap_or_default(),
+                at: db::parse_timestamp(&at)?,
+                line: row.try_get("line")?,
+            })
+        })
+        .collect()
 }
 
 fn held(rows_affected: u64, claim: &Claim) -> Result<(), Error> {
@@ -403,6 +556,9 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
     let lease_until: Option<String> = row.try_get("lease_until")?;
     let created_at: String = row.try_get("created_at")?;
     let updated_at: String = row.try_get("updated_at")?;
+    let started_at: Option<String> = row.try_get("started_at")?;
+    let finished_at: Option<String> = row.try_get("finished_at")?;
+    let result: Option<String> = row.try_get("result")?;
     Ok(Job {
         kind: row.try_get("kind")?,
         tenant: row.try_get("tenant")?,
@@ -423,7 +579,19 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
             phase: row.try_get("progress_phase")?,
         },
         error: row.try_get("error")?,
+        target: row.try_get("target")?,
+        actor: row.try_get("actor")?,
+        result: result
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|err| corrupt(format!("result is not JSON: {err}")))?,
         created_at: db::parse_timestamp(&created_at)?,
+        started_at: started_at.as_deref().map(db::parse_timestamp).transpose()?,
+        finished_at: finished_at
+            .as_deref()
+            .map(db::parse_timestamp)
+            .transpose()?,
         updated_at: db::parse_timestamp(&updated_at)?,
         id,
     })

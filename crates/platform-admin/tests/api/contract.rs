@@ -225,6 +225,8 @@ pub struct Fixture {
     pub role: String,
     pub binding: String,
     pub token: String,
+    /// A queued job no worker takes (the test servers run none).
+    pub job: String,
 }
 
 impl Fixture {
@@ -288,7 +290,21 @@ impl Fixture {
             .await,
             "token",
         );
+        let job = platform_admin::jobs::enqueue(
+            &srv.db,
+            platform_admin::jobs::NewJob {
+                kind: "backup".to_string(),
+                tenant: None,
+                payload: json!({ "target": "main-db", "type": "full" }),
+                target: None,
+                actor: Some("admin".to_string()),
+            },
+            platform_admin::db::now(),
+        )
+        .await
+        .expect("a job");
         Fixture {
+            job: job.id,
             user_id,
             user_email: email,
             group,
@@ -314,6 +330,9 @@ impl Fixture {
             .replace("{role}", &self.role)
             .replace("{binding}", &self.binding)
             .replace("{token}", &self.token)
+            // The test servers declare `main-db` and run no worker.
+            .replace("{target}", crate::support::BACKUP_TARGET)
+            .replace("{job}", &self.job)
     }
 }
 
@@ -378,6 +397,7 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"name": "Contract renamed"}),
             json!({"quotas": {"max_users": 0}}),
         ),
+        "CreateBackup" => (json!({"type": "full"}), json!({"type": "weekly"})),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")
         }

@@ -21,6 +21,8 @@ fn backup(n: usize) -> NewJob {
         kind: "backup".to_string(),
         tenant: Some(format!("tenant-{n}")),
         payload: json!({ "n": n, "compress": true }),
+        target: None,
+        actor: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod backups;
 mod cli;
 mod connections;
 mod contract;

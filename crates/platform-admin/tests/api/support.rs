@@ -56,6 +56,10 @@ impl TestDb {
     }
 }
 
+/// The backup target every test server declares; its backups stay queued
+/// (these servers run no worker).
+pub const BACKUP_TARGET: &str = "main-db";
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -78,6 +82,20 @@ impl Server {
     /// A server on a database the test prepared (with data written before
     /// the server's migrations, say).
     pub async fn on(test_db: TestDb) -> Server {
+        let config = platform_admin::config::Config::parse(&format!(
+            "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n"
+        ))
+        .expect("the test configuration");
+        Server::configured(test_db, config, None).await
+    }
+
+    /// A server with a configuration and, given a lease, a job worker.
+    pub async fn configured(
+        test_db: TestDb,
+        config: platform_admin::config::Config,
+        worker_lease: Option<chrono::Duration>,
+    ) -> Server {
         let db = Db::connect(&test_db.url).await.expect("open database");
         let admin = auth::create_token(&db, "admin", Role::Admin)
             .await
@@ -90,7 +108,8 @@ impl Server {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(db.clone());
+        let state = AppState::with_config(db.clone(), config);
+        let worker = worker_lease.map(|lease| platform_admin::worker::spawn(state.clone(), lease));
         tokio::spawn(async move {
             let stopped = async {
                 let _ = stop.await;
@@ -98,6 +117,9 @@ impl Server {
             platform_admin::serve(listener, state, stopped)
                 .await
                 .expect("serve");
+            if let Some(worker) = worker {
+                worker.abort();
+            }
         });
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))

@@ -1,0 +1,315 @@
+//! A backup job: `pgbackrest backup` run with `tokio::process` (through
+//! `runuser` as the target's OS user when platform-admin runs as root),
+//! its log lines into the job's log, its per-file percentages into the
+//! job's progress, and `pgbackrest info --output=json` for the result.
+
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use opsdeck_api::backups::{BackupResult, BackupType};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+use crate::config::TargetConfig;
+use crate::db::{self, Db};
+use crate::error::Error;
+use crate::jobs::{self, Claim, Progress};
+
+/// How often what the job printed reaches its log and progress.
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+/// The longest `pgbackrest info` may take.
+const INFO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Progress is reported in hundredths of a percent.
+const TOTAL: u64 = 10_000;
+
+/// Why a backup did not produce a result.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The job failed, for this reason (pgBackRest's own words where it
+    /// gave them).
+    #[error("{0}")]
+    Failed(String),
+    /// The store refused (the job was taken over, the database is gone).
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+fn command(target: &TargetConfig, args: &[String]) -> Command {
+    let mut cmd = if rustix::process::geteuid().is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", target.run_as(), "--"])
+            .arg(target.program());
+        cmd
+    } else {
+        Command::new(target.program())
+    };
+    cmd.arg(format!("--config={}", target.pgbackrest_config.display()))
+        .arg(format!("--stanza={}", target.stanza))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // A job that is dropped (taken over, server stopping) stops it.
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs a backup of `target` for the job `claim` holds; the result is a
+/// `BackupResult` as JSON.
+pub async fn backup(
+    db: &Db,
+    claim: &Claim,
+    target: &TargetConfig,
+    backup_type: BackupType,
+) -> Result<Value, RunError> {
+    let phase = |phase: &str, done: u64| Progress {
+        done,
+        total: Some(TOTAL),
+        phase: Some(phase.to_string()),
+    };
+    tolerated(jobs::report_progress(db, claim, &phase("backing up", 0), db::now()).await)?;
+    let args = vec![
+        "backup".to_string(),
+        format!("--type={}", backup_type.as_str()),
+        "--start-fast".to_string(),
+        // Per-file lines carry the percentage done.
+        "--log-level-console=detail".to_string(),
+        "--log-level-stderr=error".to_string(),
+    ];
+    let mut child = command(target, &args).spawn().map_err(|err| {
+        RunError::Failed(format!("cannot run {}: {err}", target.program().display()))
+    })?;
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(forward(out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(forward(err, tx.clone()));
+    }
+    drop(tx);
+
+    let mut pending: Vec<String> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut label: Option<String> = None;
+    let mut percent: Option<u64> = None;
+    let mut reported: Option<u64> = None;
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Some(line) => {
+                    if let Some(p) = file_percent(&line) {
+                        percent = Some(p);
+                        continue;
+                    }
+                    if line.contains("ERROR:") {
+                        errors.push(line.clone());
+                    }
+                    if let Some(found) = line.split("new backup label = ").nth(1) {
+                        label = Some(found.trim().to_string());
+                    }
+                    pending.push(line);
+                }
+                None => break,
+            },
+            _ = flush.tick() => {
+                if tolerated(jobs::append_log(db, claim, &pending, db::now()).await)? {
+                    pending.clear();
+                }
+                if percent != reported {
+                    if let Some(p) = percent {
+                        let progress = phase("backing up", p);
+                        if tolerated(jobs::report_progress(db, claim, &progress, db::now()).await)? {
+                            reported = percent;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|err| RunError::Failed(format!("cannot wait for pgbackrest: {err}")))?;
+    tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+    if !status.success() {
+        return Err(RunError::Failed(failure(status, &errors)));
+    }
+    let reading = phase("reading the result", TOTAL);
+    tolerated(jobs::report_progress(db, claim, &reading, db::now()).await)?;
+    let info = info(target).await?;
+    let result = result_of(&info, label.as_deref()).ok_or_else(|| {
+        RunError::Failed(format!(
+            "pgbackrest backup succeeded but `pgbackrest info` does not list {}",
+            label.as_deref().unwrap_or("any backup")
+        ))
+    })?;
+    serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
+}
+
+/// A report that did not reach the store while the job still runs (a busy
+/// or briefly unreachable database) is tried again at the next flush
+/// rather than abandoning a backup that is going well; only a job taken
+/// over stops here. `Ok(true)` when it was stored.
+fn tolerated(stored: Result<(), Error>) -> Result<bool, RunError> {
+    match stored {
+        Ok(()) => Ok(true),
+        Err(err @ Error::JobTakenOver { .. }) => Err(RunError::Store(err)),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot record a running backup's log or progress yet");
+            Ok(false)
+        }
+    }
+}
+
+async fn forward(stream: impl AsyncRead + Unpin, tx: mpsc::Sender<String>) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let line = line.trim_end().to_string();
+        if !line.is_empty() && tx.send(line).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The percentage of `P01 DETAIL: backup file /p (8KB, 12.34%) checksum …`,
+/// in hundredths.
+fn file_percent(line: &str) -> Option<u64> {
+    if !line.contains("DETAIL: backup file ") && !line.contains("DETAIL: match file ") {
+        return None;
+    }
+    let end = line.find("%)")?;
+    let start = line[..end].rfind(", ")? + 2;
+    let value: f64 = line[start..end].trim().parse().ok()?;
+    Some((value * 100.0).round().clamp(0.0, TOTAL as f64) as u64)
+}
+
+fn failure(status: ExitStatus, errors: &[String]) -> String {
+    let said: Vec<&str> = errors
+        .iter()
+        .map(|line| match line.find("ERROR:") {
+            Some(at) => line[at..].trim(),
+            None => line.trim(),
+        })
+        .collect();
+    if said.is_empty() {
+        format!("pgbackrest backup failed ({status})")
+    } else {
+        format!("pgbackrest backup failed ({status}): {}", said.join("; "))
+    }
+}
+
+async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
+    let mut cmd = command(target, &["info".to_string(), "--output=json".to_string()]);
+    let output = tokio::time::timeout(INFO_TIMEOUT, cmd.output())
+        .await
+        .map_err(|_| RunError::Failed("`pgbackrest info` did not answer within 60 s".into()))?
+        .map_err(|err| RunError::Failed(format!("cannot run pgbackrest info: {err}")))?;
+    if !output.status.success() {
+        return Err(RunError::Failed(format!(
+            "`pgbackrest info` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|err| {
+        RunError::Failed(format!("`pgbackrest info` printed unexpected JSON: {err}"))
+    })
+}
+
+/// The part of `pgbackrest info --output=json` read here.
+#[derive(Debug, Deserialize)]
+pub struct StanzaInfo {
+    #[serde(default)]
+    pub backup: Vec<BackupInfo>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BackupInfo {
+    pub label: String,
+    #[serde(rename = "type")]
+    pub backup_type: BackupType,
+    pub info: SizeInfo,
+    pub timestamp: Times,
+    #[serde(default)]
+    pub archive: Option<ArchiveRange>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SizeInfo {
+    pub size: u64,
+    pub repository: RepositorySize,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RepositorySize {
+    pub size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Times {
+    pub start: i64,
+    pub stop: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ArchiveRange {
+    pub start: Option<String>,
+    pub stop: Option<String>,
+}
+
+/// The backup labelled `label`, else the newest listed.
+pub fn result_of(info: &[StanzaInfo], label: Option<&str>) -> Option<BackupResult> {
+    let mut backups = info.iter().flat_map(|stanza| stanza.backup.iter());
+    let found = match label {
+        Some(label) => backups.rfind(|b| b.label == label),
+        None => backups.next_back(),
+    }?;
+    Some(BackupResult {
+        label: found.label.clone(),
+        backup_type: found.backup_type,
+        size: found.info.size,
+        repository_size: found.info.repository.size,
+        started_at: found.timestamp.start,
+        stopped_at: found.timestamp.stop,
+        wal_start: found.archive.as_ref().and_then(|a| a.start.clone()),
+        wal_stop: found.archive.as_ref().and_then(|a| a.stop.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_file_lines_give_hundredths_of_a_percent() {
+        let line = "P01 DETAIL: backup file /var/lib/pg/base/5/1259 (104KB, 12.34%) checksum 0a1b";
+        assert_eq!(file_percent(line), Some(1234));
+        assert_eq!(file_percent("P00 INFO: new backup label = 1F"), None);
+    }
+
+    #[test]
+    fn the_labelled_backup_is_the_result() {
+        let json = r#"[{"name":"main","backup":[
+            {"label":"A","type":"full","info":{"size":10,"repository":{"size":5,"delta":5}},
+             "timestamp":{"start":1,"stop":2},"archive":{"start":"0001","stop":"0002"}},
+            {"label":"B","type":"incr","info":{"size":11,"repository":{"size":1,"delta":1}},
+             "timestamp":{"start":3,"stop":4},"archive":{"start":"0003","stop":"0003"}}]}]"#;
+        let info: Vec<StanzaInfo> = serde_json::from_str(json).expect("parses");
+        let a = result_of(&info, Some("A")).expect("A");
+        assert_eq!(
+            (a.backup_type, a.size, a.wal_stop.as_deref()),
+            (BackupType::Full, 10, Some("0002"))
+        );
+        assert_eq!(
+            result_of(&info, None).map(|b| b.label),
+            Some("B".to_string())
+        );
+        assert!(result_of(&info, Some("C")).is_none());
+    }
+}

@@ -1,0 +1,192 @@
+//! The worker loop `serve` runs: claims jobs, keeps their lease while they
+//! run, runs their kind, and records how they ended. A job whose worker
+//! died is claimed again once its lease runs out; a backup found that way
+//! is failed with the reason rather than reported as anything it did not
+//! finish.
+
+use std::time::Duration;
+
+use opsdeck_api::backups::BackupType;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::backups::{self, pgbackrest};
+use crate::db;
+use crate::error::Error;
+use crate::jobs::{self, Claimed, Waiter};
+use crate::AppState;
+
+/// Waited after a store error before trying again, so a database that is
+/// down is not hammered.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Starts one worker on the runtime; it runs until the handle is aborted
+/// (which stops the job it runs: its child processes are killed, and its
+/// lease runs out for another worker to find).
+pub fn spawn(state: AppState, lease: chrono::Duration) -> JoinHandle<()> {
+    let name = format!("pid-{}/{}", std::process::id(), uuid::Uuid::now_v7());
+    tokio::spawn(run(state, name, lease))
+}
+
+async fn run(state: AppState, name: String, lease: chrono::Duration) {
+    let poll = lease
+        .to_std()
+        .unwrap_or(jobs::POLL)
+        .min(jobs::POLL)
+        .max(Duration::from_secs(1));
+    let mut waiter = loop {
+        match Waiter::new(&state.db).await {
+            Ok(waiter) => break waiter,
+            Err(err) => {
+                tracing::warn!(error = %err, "the job worker cannot start; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+        }
+    };
+    tracing::info!(worker = %name, "job worker started");
+    loop {
+        match jobs::claim_next(&state.db, &name, lease, db::now()).await {
+            Ok(Some(claimed)) => {
+                let id = claimed.job.id.clone();
+                if let Err(err) = run_one(&state, claimed, lease).await {
+                    tracing::error!(job = %id, error = %err, "job ended without its outcome recorded");
+                }
+            }
+            Ok(None) => {
+                waiter.wait_for_work(poll).await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot claim jobs; retrying");
+                tokio::time::sleep(RETRY_AFTER).await;
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Succeeded(Value),
+    Failed(String),
+}
+
+async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) -> Result<(), Error> {
+    let Claimed { job, mut claim } = claimed;
+    tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    let outcome = if job.attempts > 1 {
+        // Its last worker stopped renewing mid-run: what it did is not
+        // known, so it is not reported as done. A new backup resumes or
+        // replaces pgBackRest's partial one.
+        Outcome::Failed(format!(
+            "platform-admin stopped while this job ran (attempt {} by `{}`); it was not finished: start it again",
+            job.attempts - 1,
+            job.owner.as_deref().unwrap_or("an earlier worker"),
+        ))
+    } else {
+        // The work runs as a task of its own, so it goes on while the
+        // lease is renewed (and a renewal waiting on the database never
+        // waits on the work); dropping the guard stops it.
+        let mut work = AbortOnDrop(tokio::spawn(execute(
+            state.clone(),
+            job.clone(),
+            claim.clone(),
+        )));
+        let renew_every = (lease / 3).to_std().unwrap_or(Duration::from_secs(5));
+        let mut renewals = tokio::time::interval(renew_every.max(Duration::from_millis(500)));
+        renewals.tick().await;
+        loop {
+            tokio::select! {
+                joined = &mut work.0 => break match joined {
+                    Ok(outcome) => outcome?,
+                    Err(err) => Outcome::Failed(format!("the job stopped unexpectedly: {err}")),
+                },
+                _ = renewals.tick() => {
+                    match jobs::renew(&state.db, &mut claim, lease, db::now()).await {
+                        Ok(()) => {}
+                        Err(err @ Error::JobTakenOver { .. }) => {
+                            // The work stops here (dropping it kills its
+                            // processes); the new owner decides the end.
+                            tracing::warn!(job = %job.id, error = %err, "lost the job's lease; stopping it");
+                            return Err(err);
+                        }
+                        // A busy or briefly unreachable database: the next
+                        // tick tries again, well within the lease.
+                        Err(err) => tracing::warn!(job = %job.id, error = %err, "cannot renew the job's lease yet"),
+                    }
+                }
+            }
+        }
+    };
+    // The end is recorded while the lease holds, retried over a busy
+    // database; should the lease run out first, the job is taken over and
+    // failed with the reason rather than left running.
+    let mut tries = 0;
+    loop {
+        match record_end(state, &claim, &outcome).await {
+            Ok(()) => break,
+            Err(err @ Error::JobTakenOver { .. }) => return Err(err),
+            Err(err) if claim.lease_until > db::now() => {
+                tries += 1;
+                tracing::warn!(job = %job.id, error = %err, tries, "cannot record how the job ended yet");
+                tokio::time::sleep(END_RETRY).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    match outcome {
+        Outcome::Succeeded(_) => tracing::info!(job = %job.id, "job succeeded"),
+        Outcome::Failed(reason) => tracing::warn!(job = %job.id, %reason, "job failed"),
+    }
+    Ok(())
+}
+
+/// Between tries to record how a job ended.
+const END_RETRY: Duration = Duration::from_millis(300);
+
+async fn record_end(state: &AppState, claim: &jobs::Claim, outcome: &Outcome) -> Result<(), Error> {
+    let mut tx = state.db.begin().await?;
+    match outcome {
+        Outcome::Succeeded(result) => jobs::succeed(&mut tx, claim, result, db::now()).await?,
+        Outcome::Failed(reason) => jobs::fail(&mut tx, claim, reason, db::now()).await?,
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stops the task when dropped: a worker that stops (taken over, server
+/// shutting down) takes its job's processes with it.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn execute(state: AppState, job: jobs::Job, claim: jobs::Claim) -> Result<Outcome, Error> {
+    if job.kind != backups::KIND {
+        return Ok(Outcome::Failed(format!(
+            "this server does not run jobs of kind `{}`",
+            job.kind
+        )));
+    }
+    let target_id = job.payload.get("target").and_then(Value::as_str);
+    let backup_type = job
+        .payload
+        .get("type")
+        .cloned()
+        .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
+    let (Some(target_id), Some(backup_type)) = (target_id, backup_type) else {
+        return Ok(Outcome::Failed(
+            "the job's request names no target or type".into(),
+        ));
+    };
+    let Some(target) = state.config.backup_target(target_id) else {
+        return Ok(Outcome::Failed(format!(
+            "backup target `{target_id}` is no longer in the configuration file"
+        )));
+    };
+    match pgbackrest::backup(&state.db, &claim, target, backup_type).await {
+        Ok(result) => Ok(Outcome::Succeeded(result)),
+        Err(pgbackrest::RunError::Failed(reason)) => Ok(Outcome::Failed(reason)),
+        Err(pgbackrest::RunError::Store(err)) => Err(err),
+    }
+}

@@ -1,0 +1,322 @@
+//! Backups through the API against a real PostgreSQL whose WAL pgBackRest
+//! archives (`opsdeck_tests::pgbackrest`): targets from the configuration
+//! file, backup jobs run by the server's worker, one job per target,
+//! idempotent starts, pgBackRest's own error on a broken target, and a
+//! server killed mid-backup that never leaves the job running.
+
+use std::time::Duration;
+
+use opsdeck_tests::pgbackrest::PgBackRest;
+use opsdeck_tests::{Backend, PlatformAdmin};
+use platform_admin::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{Reply, Server, TestDb};
+
+/// What a small cluster's backup must beat, with room for a loaded machine.
+const BACKUP_WITHIN: Duration = Duration::from_secs(180);
+
+/// The lease of the tests' workers: short, so a takeover is seen quickly.
+fn lease() -> chrono::Duration {
+    chrono::Duration::seconds(3)
+}
+
+fn config(cluster: &PgBackRest, id: &str, stanza: &str) -> String {
+    format!(
+        "[[backup_targets]]\nid = \"{id}\"\nkind = \"postgresql\"\nstanza = \"{stanza}\"\n\
+         pgbackrest_config = \"{}\"\n\
+         database = \"postgres://postgres:not-shown@localhost/postgres?host={}\"\n",
+        cluster.config.display(),
+        cluster.socket_dir.display()
+    )
+}
+
+async fn server(backend: Backend, test: &str, config_text: &str) -> Server {
+    let config = Config::parse(config_text).expect("the test's configuration");
+    Server::configured(TestDb::new(backend, test).await, config, Some(lease())).await
+}
+
+async fn cluster(stanza: &str) -> PgBackRest {
+    PgBackRest::start(stanza)
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"))
+}
+
+async fn start_backup(srv: &Server, target: &str, kind: &str, key: Option<&str>) -> Reply {
+    let mut request = srv
+        .request(
+            Method::POST,
+            &format!("/v1/backup-targets/{target}/backups"),
+        )
+        .json(&json!({ "type": kind }));
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    Reply::of(request.send().await).await
+}
+
+/// Polls the job until it is no longer queued or running.
+async fn finished(base: &str, token: &str, id: &str) -> Value {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let deadline = tokio::time::Instant::now() + BACKUP_WITHIN;
+    let mut last = Value::Null;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(response) = client
+            .get(format!("{base}/v1/jobs/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await
+        {
+            if let Ok(job) = response.json::<Value>().await {
+                if !matches!(job["state"].as_str(), Some("queued" | "running") | None) {
+                    return job;
+                }
+                last = job;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("job {id} did not finish within {BACKUP_WITHIN:?}: {last:#}");
+}
+
+async fn targets_are_listed_without_credentials(backend: Backend) {
+    let text = "[[backup_targets]]\nid = \"main-db\"\nkind = \"postgresql\"\nstanza = \"main\"\n\
+                pgbackrest_config = \"/etc/pgbackrest/pgbackrest.conf\"\n\
+                database = \"postgres://backup:s3cret-pass@127.0.0.1/postgres\"\n\
+                description = \"the platform's database\"\n";
+    let srv = server(backend, "targets_are_listed_without_credentials", text).await;
+    let as_viewer = Reply::of(
+        srv.client
+            .get(srv.url("/v1/backup-targets"))
+            .bearer_auth(&srv.viewer)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(as_viewer.status, StatusCode::OK, "{}", as_viewer.text);
+    assert_eq!(
+        as_viewer.body,
+        json!({ "items": [{ "id": "main-db", "kind": "postgresql", "stanza": "main",
+                            "description": "the platform's database" }] })
+    );
+    assert!(!as_viewer.text.contains("s3cret"), "{}", as_viewer.text);
+    // A viewer may look but not start one; an unknown target is 404.
+    let refused = Reply::of(
+        srv.client
+            .post(srv.url("/v1/backup-targets/main-db/backups"))
+            .bearer_auth(&srv.viewer)
+            .json(&json!({ "type": "full" }))
+            .send()
+            .await,
+    )
+    .await;
+    refused.expect_error(StatusCode::FORBIDDEN, "forbidden");
+    start_backup(&srv, "nope", "full", None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    start_backup(&srv, "main-db", "weekly", None)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(backend: Backend) {
+    let cluster = cluster("main").await;
+    let srv = server(
+        backend,
+        "full_then_incremental_backups_succeed",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+
+    let first = start_backup(&srv, "main-db", "full", Some("full-1")).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text);
+    let id = first.body["id"].as_str().expect("a job id").to_string();
+    assert_eq!(first.body["state"], "queued");
+    assert_eq!(first.body["actor"], "admin");
+    assert_eq!(first.body["target"], "backup-target:main-db");
+
+    // Sent again with its key: the same job, not a second one.
+    let again = start_backup(&srv, "main-db", "full", Some("full-1")).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.text);
+    assert_eq!(again.body["id"].as_str(), Some(id.as_str()));
+    // Another start while it is queued or running: refused, naming it.
+    let busy = start_backup(&srv, "main-db", "incr", Some("incr-early")).await;
+    busy.expect_error(StatusCode::CONFLICT, "invalid_state");
+    assert!(busy.text.contains(&id), "{}", busy.text);
+
+    let full = finished(&srv.base, &srv.admin, &id).await;
+    assert_eq!(full["state"], "succeeded", "{full:#}");
+    assert_eq!(full["result"]["type"], "full", "{full:#}");
+    assert_eq!(full["progress"]["percent"], 100.0, "{full:#}");
+    assert!(full["started_at"].is_string() && full["finished_at"].is_string());
+    let log = full["log"].as_array().expect("a log");
+    assert!(
+        log.iter().any(|l| l["line"]
+            .as_str()
+            .is_some_and(|t| t.contains("new backup label"))),
+        "pgBackRest's lines are in the log: {full:#}"
+    );
+    let label = full["result"]["label"]
+        .as_str()
+        .expect("a label")
+        .to_string();
+    assert!(
+        full["result"]["size"].as_u64().is_some_and(|s| s > 0),
+        "{full:#}"
+    );
+    assert!(full["result"]["wal_start"].is_string(), "{full:#}");
+
+    cluster
+        .sql("CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 10000)")
+        .await
+        .expect("writes");
+    let incr = start_backup(&srv, "main-db", "incr", Some("incr-1")).await;
+    assert_eq!(incr.status, StatusCode::ACCEPTED, "{}", incr.text);
+    let incr_id = incr.body["id"].as_str().expect("a job id").to_string();
+    let incr = finished(&srv.base, &srv.admin, &incr_id).await;
+    assert_eq!(incr["state"], "succeeded", "{incr:#}");
+    assert_eq!(incr["result"]["type"], "incr", "{incr:#}");
+
+    let info = cluster.info().await.expect("pgbackrest info");
+    let listed: Vec<(&str, &str)> = info[0]["backup"]
+        .as_array()
+        .expect("backups")
+        .iter()
+        .filter_map(|b| Some((b["label"].as_str()?, b["type"].as_str()?)))
+        .collect();
+    assert_eq!(listed.first(), Some(&(label.as_str(), "full")), "{info:#}");
+    assert_eq!(listed.get(1).map(|b| b.1), Some("incr"), "{info:#}");
+
+    let page = srv.get("/v1/jobs").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let ids: Vec<&str> = page.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|j| j["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![incr_id.as_str(), id.as_str()],
+        "newest first, once each"
+    );
+    let audit = srv.all_audit().await;
+    let starts = audit
+        .iter()
+        .filter(|r| r["action"] == "backup.create")
+        .count();
+    assert_eq!(starts, 2, "one audit record per started job: {audit:#?}");
+}
+
+async fn a_wrong_stanza_fails_the_job_with_pgbackrests_message(backend: Backend) {
+    let cluster = cluster("main").await;
+    let srv = server(
+        backend,
+        "a_wrong_stanza_fails_the_job",
+        &config(&cluster, "broken", "no-such-stanza"),
+    )
+    .await;
+    let started = start_backup(&srv, "broken", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id");
+    let job = finished(&srv.base, &srv.admin, id).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let error = job["error"].as_str().expect("a reason");
+    assert!(
+        error.contains("pgbackrest backup failed") && error.contains("ERROR: ["),
+        "pgBackRest's own words: {error}"
+    );
+    assert!(job.get("result").is_none(), "{job:#}");
+    // The target is free again.
+    let next = start_backup(&srv, "broken", "full", None).await;
+    assert_eq!(next.status, StatusCode::ACCEPTED, "{}", next.text);
+}
+
+async fn a_server_killed_mid_backup_never_leaves_the_job_running(backend: Backend) {
+    let cluster = cluster("main").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_path = dir.path().join("platform-admin.toml");
+    std::fs::write(&config_path, config(&cluster, "main-db", "main")).expect("config");
+    let config_arg = config_path.display().to_string();
+    let mut admin =
+        PlatformAdmin::start_with(backend, &["--config", &config_arg, "--job-lease", "3"])
+            .expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let started: Value = client
+        .post(format!("{}/v1/backup-targets/main-db/backups", admin.url))
+        .bearer_auth(&token)
+        .json(&json!({ "type": "full" }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("a job");
+    let id = started["id"].as_str().expect("a job id").to_string();
+    // Killed once its worker took it up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let job: Value = client
+            .get(format!("{}/v1/jobs/{id}", admin.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("a job");
+        if job["state"] == "running" {
+            break;
+        }
+        assert!(job["state"] == "queued", "killed before it ended: {job:#}");
+        assert!(tokio::time::Instant::now() < deadline, "never ran: {job:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    opsdeck_tests::blocking(|| admin.restart()).expect("restarted");
+    let job = finished(&admin.url, &token, &id).await;
+    match job["state"].as_str() {
+        Some("succeeded") => assert!(job["result"]["label"].is_string(), "{job:#}"),
+        Some("failed") => {
+            let error = job["error"].as_str().unwrap_or_default();
+            assert!(error.contains("stopped while this job ran"), "{job:#}");
+            assert!(job["attempts"].as_u64() >= Some(2), "{job:#}");
+        }
+        _ => panic!("neither succeeded nor failed: {job:#}"),
+    }
+}
+
+macro_rules! both {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    targets_are_listed_without_credentials,
+    full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time,
+    a_wrong_stanza_fails_the_job_with_pgbackrests_message,
+    a_server_killed_mid_backup_never_leaves_the_job_running
+);
