@@ -8,12 +8,12 @@
 //! (`POST /api/v2/alerts`); [`amtool`] asks Alertmanager's own CLI.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use crate::block_on;
-use crate::port::{held_by, retry_on_collision, Attempt, Holder};
+use crate::port::{await_ready, retry_on_collision, Attempt};
 use crate::process::{output_blocking, Proc};
 
 /// The Debian package's name for the server binary.
@@ -75,35 +75,9 @@ impl Alertmanager {
         // stranger on the default cluster port is never joined.
         .arg("--cluster.listen-address=")
         .arg("--log.level=warn");
-        let mut proc = Proc::spawn(cmd, "alertmanager", self.dir.path())
+        let proc = Proc::spawn(cmd, "alertmanager", self.dir.path())
             .context("start Alertmanager (apt-get install prometheus-alertmanager, or scripts/setup --tests)")?;
-        let deadline = Instant::now() + START;
-        loop {
-            if !proc.running() {
-                let log = proc.log();
-                if log.contains("address already in use") {
-                    return Ok(Attempt::Collision(format!("port {port}")));
-                }
-                bail!("Alertmanager exited on start; its log:\n{log}");
-            }
-            match held_by(port, proc.id()) {
-                Holder::Stranger => {
-                    proc.kill();
-                    return Ok(Attempt::Collision(format!(
-                        "port {port} taken by another program"
-                    )));
-                }
-                Holder::Ours if self.ready(port) => return Ok(Attempt::Up((port, proc))),
-                _ => {}
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "Alertmanager was not ready within {START:?}; its log:\n{}",
-                    proc.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        await_ready(proc, port, "Alertmanager", START, |port| self.ready(port))
     }
 
     fn ready(&self, port: u16) -> bool {

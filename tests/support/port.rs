@@ -50,6 +50,47 @@ pub enum Attempt<T> {
     Collision(String),
 }
 
+/// Waits until `proc`, just started and told to listen on `port`, holds the
+/// port and `ready` says it answers: `Up` then; `Collision` when another
+/// program had the port first (its start failed with "address already in
+/// use", or a stranger holds it); an error with `proc`'s log when it exits
+/// otherwise or is not ready within `limit`.
+pub fn await_ready(
+    mut proc: crate::process::Proc,
+    port: u16,
+    what: &str,
+    limit: std::time::Duration,
+    ready: impl Fn(u16) -> bool,
+) -> Result<Attempt<(u16, crate::process::Proc)>> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if !proc.running() {
+            let log = proc.log();
+            if log.contains("address already in use") {
+                return Ok(Attempt::Collision(format!("port {port}")));
+            }
+            bail!("{what} exited on start; its log:\n{log}");
+        }
+        match held_by(port, proc.id()) {
+            Holder::Stranger => {
+                proc.kill();
+                return Ok(Attempt::Collision(format!(
+                    "port {port} taken by another program"
+                )));
+            }
+            Holder::Ours if ready(port) => return Ok(Attempt::Up((port, proc))),
+            _ => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "{what} was not ready within {limit:?}; its log:\n{}",
+                proc.log()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Starts something that must be given its port number: `start` gets a port
 /// nobody listened on a moment ago and says whether it came up or lost the
 /// port to another program, in which case the next port is tried.

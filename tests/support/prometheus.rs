@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::block_on;
-use crate::port::{held_by, retry_on_collision, Attempt, Holder};
+use crate::port::{await_ready, retry_on_collision, Attempt};
 use crate::process::{output_blocking, Proc};
 
 /// The longest Prometheus may take to answer `/-/ready`.
@@ -163,35 +163,9 @@ impl Prometheus {
                 self.config.interval.as_secs().max(1)
             ))
             .arg("--log.level=warn");
-        let mut proc = Proc::spawn(cmd, "prometheus", self.dir.path())
+        let proc = Proc::spawn(cmd, "prometheus", self.dir.path())
             .context("start Prometheus (apt-get install prometheus, or scripts/setup --tests)")?;
-        let deadline = Instant::now() + START;
-        loop {
-            if !proc.running() {
-                let log = proc.log();
-                if log.contains("address already in use") {
-                    return Ok(Attempt::Collision(format!("port {port}")));
-                }
-                bail!("Prometheus exited on start; its log:\n{log}");
-            }
-            match held_by(port, proc.id()) {
-                Holder::Stranger => {
-                    proc.kill();
-                    return Ok(Attempt::Collision(format!(
-                        "port {port} taken by another program"
-                    )));
-                }
-                Holder::Ours if self.ready(port) => return Ok(Attempt::Up((port, proc))),
-                _ => {}
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "Prometheus was not ready within {START:?}; its log:\n{}",
-                    proc.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        await_ready(proc, port, "Prometheus", START, |port| self.ready(port))
     }
 
     fn ready(&self, port: u16) -> bool {
