@@ -319,8 +319,18 @@ mod sqlite {
         let file = dir.path().join("admin.db");
         let url = format!("sqlite://{}", file.display());
         Db::connect(&url).await.expect("create").close().await;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        // SQLite removes its WAL when its last connection closes, which
+        // sqlx finishes on the connection's own thread a moment after
+        // `close` returns: the WAL written below must not go with it.
         let wal = dir.path().join("admin.db-wal");
+        opsdeck_tests::wait_until_async(
+            "the first opening's WAL removed",
+            Duration::from_secs(10),
+            || async { !wal.exists() },
+        )
+        .await
+        .expect("the first connection closed");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         std::fs::write(&wal, b"").expect("wal");
         std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(0o666)).expect("chmod");
         let db = Db::connect(&url).await.expect("reopen");
