@@ -50,6 +50,24 @@ impl Output {
         }
     }
 
+    /// A listing: with `--json`, the whole `value`; for people, `rows` as a
+    /// table, or the `empty` note when there are none.
+    pub fn list(
+        &self,
+        value: &impl Serialize,
+        empty: &str,
+        columns: &[Column],
+        rows: Vec<Vec<String>>,
+    ) {
+        if self.json {
+            self.json(value);
+        } else if rows.is_empty() {
+            self.note(empty);
+        } else {
+            self.table(columns, rows);
+        }
+    }
+
     /// One record as `key value` lines.
     pub fn fields(&self, fields: &[(&str, String)]) {
         for (key, value) in fields {

@@ -396,21 +396,17 @@ pub async fn users(
     match cmd {
         UsersCommand::List => {
             let users = rbac.users().await?;
-            if out.json {
-                out.json(&users);
-            } else if users.is_empty() {
-                out.note("no users");
-            } else {
-                out.table(
-                    &[
-                        Column::free_text("EMAIL", u8::MAX),
-                        Column::free_text("NAME", 2),
-                        Column::text("STATUS", 3),
-                        Column::text("CREATED", 1),
-                    ],
-                    users.iter().map(user_row).collect(),
-                );
-            }
+            out.list(
+                &users,
+                "no users",
+                &[
+                    Column::free_text("EMAIL", u8::MAX),
+                    Column::free_text("NAME", 2),
+                    Column::text("STATUS", 3),
+                    Column::text("CREATED", 1),
+                ],
+                users.iter().map(user_row).collect(),
+            );
         }
         UsersCommand::Get { email } => {
             let user = rbac.user(&email).await?;
@@ -482,31 +478,27 @@ pub async fn groups(
     match cmd {
         GroupsCommand::List => {
             let groups = rbac.groups().await?;
-            if out.json {
-                out.json(&groups);
-            } else if groups.is_empty() {
-                out.note("no groups");
-            } else {
-                out.table(
-                    &[
-                        Column::free_text("NAME", u8::MAX),
-                        Column::free_text("EXTERNAL NAME", 2),
-                        Column::number("MEMBERS", 3),
-                        Column::text("CREATED", 1),
-                    ],
-                    groups
-                        .iter()
-                        .map(|g| {
-                            vec![
-                                g.name.clone(),
-                                g.external_name.clone().unwrap_or_default(),
-                                g.members.len().to_string(),
-                                when(g.created_at),
-                            ]
-                        })
-                        .collect(),
-                );
-            }
+            out.list(
+                &groups,
+                "no groups",
+                &[
+                    Column::free_text("NAME", u8::MAX),
+                    Column::free_text("EXTERNAL NAME", 2),
+                    Column::number("MEMBERS", 3),
+                    Column::text("CREATED", 1),
+                ],
+                groups
+                    .iter()
+                    .map(|g| {
+                        vec![
+                            g.name.clone(),
+                            g.external_name.clone().unwrap_or_default(),
+                            g.members.len().to_string(),
+                            when(g.created_at),
+                        ]
+                    })
+                    .collect(),
+            );
         }
         GroupsCommand::Get { group } => {
             let (group, directory) = tokio::try_join!(rbac.group(&group), rbac.directory())?;
@@ -619,22 +611,18 @@ pub async fn service_accounts(
     match cmd {
         ServiceAccountsCommand::List => {
             let accounts = rbac.service_accounts().await?;
-            if out.json {
-                out.json(&accounts);
-            } else if accounts.is_empty() {
-                out.note("no service accounts");
-            } else {
-                out.table(
-                    &[
-                        Column::free_text("NAME", u8::MAX),
-                        Column::text("CREATED", 1),
-                    ],
-                    accounts
-                        .iter()
-                        .map(|a| vec![a.name.clone(), when(a.created_at)])
-                        .collect(),
-                );
-            }
+            out.list(
+                &accounts,
+                "no service accounts",
+                &[
+                    Column::free_text("NAME", u8::MAX),
+                    Column::text("CREATED", 1),
+                ],
+                accounts
+                    .iter()
+                    .map(|a| vec![a.name.clone(), when(a.created_at)])
+                    .collect(),
+            );
         }
         ServiceAccountsCommand::Create { name, key } => {
             on.note(out);
@@ -862,32 +850,28 @@ pub async fn bindings(
                 .into_iter()
                 .filter(|r| filter.matches(r))
                 .collect();
-            if out.json {
-                out.json(&rows);
-            } else if rows.is_empty() {
-                out.note("no bindings");
-            } else {
-                out.table(
-                    &[
-                        Column::text("ID", u8::MAX),
-                        Column::free_text("SUBJECT", u8::MAX),
-                        Column::text("ROLE", u8::MAX),
-                        Column::free_text("SCOPE", u8::MAX),
-                        Column::text("CREATED", 1),
-                    ],
-                    rows.iter()
-                        .map(|r| {
-                            vec![
-                                r.id.clone(),
-                                r.subject.clone(),
-                                r.role.clone(),
-                                r.scope.to_string(),
-                                when(r.created_at),
-                            ]
-                        })
-                        .collect(),
-                );
-            }
+            out.list(
+                &rows,
+                "no bindings",
+                &[
+                    Column::text("ID", u8::MAX),
+                    Column::free_text("SUBJECT", u8::MAX),
+                    Column::text("ROLE", u8::MAX),
+                    Column::free_text("SCOPE", u8::MAX),
+                    Column::text("CREATED", 1),
+                ],
+                rows.iter()
+                    .map(|r| {
+                        vec![
+                            r.id.clone(),
+                            r.subject.clone(),
+                            r.role.clone(),
+                            r.scope.to_string(),
+                            when(r.created_at),
+                        ]
+                    })
+                    .collect(),
+            );
         }
         BindingsCommand::Get { binding } => {
             let row = rbac.binding(&binding).await?;
@@ -967,39 +951,35 @@ pub async fn tokens(
     match cmd {
         TokensCommand::List => {
             let rows = rbac.token_rows().await?;
-            if out.json {
-                out.json(&rows);
-            } else if rows.is_empty() {
-                out.note("no tokens");
-            } else {
-                out.table(
-                    &[
-                        Column::free_text("NAME", u8::MAX),
-                        Column::free_text("OWNER", u8::MAX),
-                        Column::text("STATE", u8::MAX),
-                        Column::text("EXPIRES", 2),
-                        Column::text("CREATED", 1),
-                    ],
-                    rows.iter()
-                        .map(|r| {
-                            let state = if r.token.revoked_at.is_some() {
-                                "revoked"
-                            } else if r.usable {
-                                "active"
-                            } else {
-                                "expired"
-                            };
-                            vec![
-                                r.token.name.clone(),
-                                r.owner_name.clone(),
-                                state.to_string(),
-                                r.token.expires_at.map_or("never".to_string(), when),
-                                when(r.token.created_at),
-                            ]
-                        })
-                        .collect(),
-                );
-            }
+            out.list(
+                &rows,
+                "no tokens",
+                &[
+                    Column::free_text("NAME", u8::MAX),
+                    Column::free_text("OWNER", u8::MAX),
+                    Column::text("STATE", u8::MAX),
+                    Column::text("EXPIRES", 2),
+                    Column::text("CREATED", 1),
+                ],
+                rows.iter()
+                    .map(|r| {
+                        let state = if r.token.revoked_at.is_some() {
+                            "revoked"
+                        } else if r.usable {
+                            "active"
+                        } else {
+                            "expired"
+                        };
+                        vec![
+                            r.token.name.clone(),
+                            r.owner_name.clone(),
+                            state.to_string(),
+                            r.token.expires_at.map_or("never".to_string(), when),
+                            when(r.token.created_at),
+                        ]
+                    })
+                    .collect(),
+            );
         }
         TokensCommand::Create {
             user,
