@@ -56,6 +56,8 @@ fn scraped_platform_on(backend: Backend) -> (PlatformAdmin, Prometheus) {
     .expect("prometheus");
     prom.wait_for("up{job=\"platform-admin\"} == 1", Duration::from_secs(30))
         .expect("platform-admin scraped");
+    prom.wait_for("up{job=\"prometheus\"} == 1", Duration::from_secs(30))
+        .expect("Prometheus scraped itself");
     (admin, prom)
 }
 
