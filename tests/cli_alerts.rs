@@ -660,7 +660,7 @@ fn profiles_name_several_alertmanagers_with_the_admin_urls_rules() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alert_groups_of_an_ha_pair_merge_by_receiver_and_labels() {
     use opsdeck_core::secrets::{MemorySecrets, Token};
-    use opsdeck_core::{AlertFilter, Console, MonitoringUrls, Paths, Tier};
+    use opsdeck_core::{AlertFilter, Console, Paths, ProfileSettings, Tier};
 
     let (a, b) = opsdeck_tests::blocking(|| {
         (
@@ -685,9 +685,10 @@ async fn alert_groups_of_an_ha_pair_merge_by_receiver_and_labels() {
     )
     .await
     .expect("console");
-    let urls = MonitoringUrls {
+    let urls = ProfileSettings {
         prometheus_url: None,
         alertmanager_urls: Some(vec![a.url.clone(), b.url.clone()]),
+        read_only: None,
     };
     console
         .profile_add_with(

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use opsdeck_tests::{block_on, Backend, Cli, Http, PlatformAdmin};
+use opsdeck_tests::{block_on, Alertmanager, Backend, Cli, Http, PlatformAdmin};
 
 /// Every byte under `dir`, to look for a secret that must not be there.
 fn all_files_contain(dir: &std::path::Path, needle: &str) -> bool {
@@ -439,4 +439,93 @@ fn removing_the_current_profile_leaves_none_current_so_no_command_lands_elsewher
         refused.stderr
     );
     assert!(!refused.stderr.contains("prod-eu"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_read_only_profile_sends_no_change_to_any_server_whatever_its_token_allows() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let am = Alertmanager::start().expect("alertmanager");
+    let cli = Cli::new().expect("cli");
+    cli.connect("prod-eu", "prod", &admin, &token);
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    let before = cli.run(&["--json", "tenants", "list"]).success().json();
+    cli.run(&[
+        "profile",
+        "set",
+        "prod-eu",
+        "--read-only",
+        "--alertmanager-url",
+        &am.url,
+    ])
+    .success();
+    let listed = cli.run(&["--json", "profile", "list"]).success().json();
+    assert_eq!(listed["profiles"][0]["read_only"], true, "{listed}");
+
+    let changes: [&[&str]; 6] = [
+        &["tenants", "create", "--slug", "globex", "--name", "Globex"],
+        &["tenants", "update", "acme", "--max-users", "900"],
+        &["tenants", "delete", "acme", "--confirm", "acme"],
+        &["users", "create", "--email", "a@example.net", "--name", "A"],
+        &["roles", "create", "auditor", "--permission", "audit.read"],
+        &[
+            "alerts",
+            "silence",
+            "--matcher",
+            "alertname=X",
+            "--duration",
+            "1h",
+            "--comment",
+            "c",
+        ],
+    ];
+    for change in changes {
+        let args: Vec<&str> = std::iter::once("--json")
+            .chain(change.iter().copied())
+            .collect();
+        let refused = cli.run(&args).failure();
+        let report: serde_json::Value =
+            serde_json::from_str(refused.stderr.trim()).expect("a JSON error");
+        assert_eq!(report["code"], "read_only_profile", "{change:?}: {report}");
+        let plain = cli.run(change).failure();
+        assert!(
+            plain.stderr.contains("--writable"),
+            "{change:?}: {}",
+            plain.stderr
+        );
+    }
+
+    // Reads go on, and the servers saw no change.
+    let tenants = cli.run(&["--json", "tenants", "list"]).success().json();
+    let without_actions = |list: &serde_json::Value| -> Vec<serde_json::Value> {
+        list["tenants"]
+            .as_array()
+            .expect("tenants")
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.as_object_mut().map(|o| o.remove("actions"));
+                t
+            })
+            .collect()
+    };
+    assert_eq!(without_actions(&tenants), without_actions(&before));
+    assert_eq!(tenants["read_only"], true);
+    assert_eq!(
+        tenants["tenants"][0]["actions"],
+        serde_json::json!([]),
+        "a read-only profile offers nothing to do"
+    );
+    let users = cli.run(&["--json", "users", "list"]).success().json();
+    assert!(!users.to_string().contains("a@example.net"), "{users}");
+    let silences = am
+        .amtool_json(&["silence", "query", "-o", "json"])
+        .expect("amtool silence query");
+    assert_eq!(silences, serde_json::json!([]));
+
+    cli.run(&["profile", "set", "prod-eu", "--writable"])
+        .success();
+    cli.run(&["tenants", "create", "--slug", "globex", "--name", "Globex"])
+        .success();
 }

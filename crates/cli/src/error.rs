@@ -39,7 +39,9 @@ pub enum CliError {
     NothingTyped { profile: String },
 
     /// `profile set` with nothing to set.
-    #[error("nothing to set: give --prometheus-url or --alertmanager-url")]
+    #[error(
+        "nothing to set: give --prometheus-url, --alertmanager-url, --read-only or --writable"
+    )]
     NothingToSet,
 }
 

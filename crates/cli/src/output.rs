@@ -372,6 +372,11 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
             "hint: name one with `opsdeck profile set {profile} --alertmanager-url <url>`"
         ));
     }
+    if let Error::ReadOnlyProfile { profile } = core {
+        lines.push(format!(
+            "hint: the profile was made read-only on purpose; `opsdeck profile set {profile} --writable` lifts it"
+        ));
+    }
     if let Error::NoPrometheus { profile } = core {
         lines.push(format!(
             "hint: name one with `opsdeck profile set {profile} --prometheus-url <url>`"

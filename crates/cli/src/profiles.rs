@@ -6,7 +6,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 use opsdeck_core::console::LoginCheck;
 use opsdeck_core::secrets::Token;
-use opsdeck_core::{Console, Error, MonitoringUrls, ProfileEntry, Tier};
+use opsdeck_core::{Console, Error, ProfileEntry, ProfileSettings, Tier};
 
 use crate::error::{CliError, Result};
 use crate::output::Output;
@@ -30,14 +30,23 @@ pub enum ProfileCommand {
         make_current: bool,
         #[command(flatten)]
         urls: UrlArgs,
+        /// Send no change through this profile, whatever its token allows.
+        #[arg(long)]
+        read_only: bool,
     },
-    /// Change a profile's Prometheus or Alertmanager URLs (what is not
-    /// given stays as it is).
+    /// Change a profile's Prometheus or Alertmanager URLs, or make it
+    /// read-only or writable again (what is not given stays as it is).
     Set {
         /// Name of the profile.
         name: String,
         #[command(flatten)]
         urls: UrlArgs,
+        /// Send no change through this profile, whatever its token allows.
+        #[arg(long, conflicts_with = "writable")]
+        read_only: bool,
+        /// Lift --read-only.
+        #[arg(long)]
+        writable: bool,
     },
     /// List profiles; the current one is marked `*`.
     List,
@@ -70,10 +79,12 @@ pub struct UrlArgs {
 }
 
 impl UrlArgs {
-    fn urls(self) -> MonitoringUrls {
-        MonitoringUrls {
+    /// The settings to apply: these URLs, and read-only on or off when given.
+    fn settings(self, read_only: Option<bool>) -> ProfileSettings {
+        ProfileSettings {
             prometheus_url: self.prometheus_url,
             alertmanager_urls: (!self.alertmanager_url.is_empty()).then_some(self.alertmanager_url),
+            read_only,
         }
     }
 }
@@ -101,36 +112,49 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
             tier,
             make_current,
             urls,
+            read_only,
         } => {
+            let settings = urls.settings(read_only.then_some(true));
             let entry = console
-                .profile_add_with(&name, tier, &admin_url, &urls.urls(), None, make_current)
+                .profile_add_with(&name, tier, &admin_url, &settings, None, make_current)
                 .await?;
             if out.json {
                 out.json(&entry);
             } else {
                 out.note(&format!(
-                    "added profile `{}` ({}) → {}{}\nnext: opsdeck login {}",
+                    "added profile `{}` ({}{}) → {}{}\nnext: opsdeck login {}",
                     entry.name,
                     entry.tier,
+                    read_only_mark(&entry),
                     entry.admin_url,
                     monitoring(&entry),
                     entry.name
                 ));
             }
         }
-        ProfileCommand::Set { name, urls } => {
-            let urls = urls.urls();
-            if urls.is_empty() {
+        ProfileCommand::Set {
+            name,
+            urls,
+            read_only,
+            writable,
+        } => {
+            let settings = urls.settings(match (read_only, writable) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            });
+            if settings.is_empty() {
                 return Err(CliError::NothingToSet);
             }
-            let entry = console.profile_set(&name, &urls).await?;
+            let entry = console.profile_set(&name, &settings).await?;
             if out.json {
                 out.json(&entry);
             } else {
                 out.note(&format!(
-                    "profile `{}` ({}) → {}{}",
+                    "profile `{}` ({}{}) → {}{}",
                     entry.name,
                     entry.tier,
+                    read_only_mark(&entry),
                     entry.admin_url,
                     monitoring(&entry)
                 ));
@@ -154,7 +178,7 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
                             }
                             .into(),
                             p.name.clone(),
-                            p.tier.to_string(),
+                            format!("{}{}", p.tier, read_only_mark(p)),
                             p.admin_url.clone(),
                             if p.has_token { "yes" } else { "no" }.into(),
                         ]
@@ -198,6 +222,15 @@ pub async fn run(console: &Console, out: &Output, cmd: ProfileCommand) -> Result
         }
     }
     Ok(())
+}
+
+/// How a read-only profile is told apart wherever its tier is shown.
+fn read_only_mark(entry: &ProfileEntry) -> &'static str {
+    if entry.read_only {
+        ", read-only"
+    } else {
+        ""
+    }
 }
 
 /// The monitoring URLs of a profile, one line each, for people.

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::client::{read_capped, transport_error, RetryPolicy, Timeouts, MAX_ERROR_BYTES};
 use crate::error::{Error, Result};
 use crate::profiles::{Profile, Tier};
+use crate::safety;
 use crate::sanitize;
 use crate::session::Session;
 
@@ -492,6 +493,8 @@ pub struct AlertmanagerClient {
     http: reqwest::Client,
     timeouts: Timeouts,
     retry: RetryPolicy,
+    /// The profile's name when it is read-only: then only reads are sent.
+    read_only: Option<String>,
 }
 
 impl AlertmanagerClient {
@@ -516,7 +519,15 @@ impl AlertmanagerClient {
             http,
             timeouts,
             retry,
+            read_only: None,
         })
+    }
+
+    /// Sends only reads, as for the read-only profile `profile`: creating
+    /// or expiring a silence fails before anything is sent.
+    pub fn read_only_for(mut self, profile: &str) -> Self {
+        self.read_only = Some(profile.to_string());
+        self
     }
 
     /// The base URL, as the profile names it.
@@ -649,6 +660,11 @@ impl AlertmanagerClient {
         body: Option<&impl Serialize>,
         limit: u64,
     ) -> Result<(Url, Vec<u8>)> {
+        if let (Some(profile), false) = (&self.read_only, method == Method::GET) {
+            return Err(Error::ReadOnlyProfile {
+                profile: profile.clone(),
+            });
+        }
         let url = self.endpoint(segments);
         let repeatable = matches!(method, Method::GET | Method::DELETE);
         let budget = if method == Method::GET {
@@ -1016,16 +1032,17 @@ impl<'s> Alerts<'s> {
             .map(Matcher::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        self.confirm(
+        safety::check_typed(
+            self.profile(),
             "silence",
             &target,
             "alert name",
-            confirmation,
             format!(
                 "Mute every alert matching {{{matchers}}} for {} on {}: nobody is paged for them until the silence ends.",
                 human(silence.duration),
                 place(self.profile())
             ),
+            confirmation,
         )?;
         let mut down = Vec::new();
         for client in self.clients() {
@@ -1048,15 +1065,16 @@ impl<'s> Alerts<'s> {
                 format!("`{id}` is not a silence id (a UUID, as `alerts silences` lists them)"),
             ));
         }
-        self.confirm(
+        safety::check_typed(
+            self.profile(),
             "expire",
             id,
             "silence id",
-            confirmation,
             format!(
                 "Expire silence {id} on {}: the alerts it mutes page again at once.",
                 place(self.profile())
             ),
+            confirmation,
         )?;
         let mut expired = false;
         let mut down = Vec::new();
@@ -1093,29 +1111,6 @@ impl<'s> Alerts<'s> {
         Error::AlertmanagersUnreachable {
             profile: self.profile().name.clone(),
             failures,
-        }
-    }
-
-    fn confirm(
-        &self,
-        action: &str,
-        target: &str,
-        noun: &str,
-        typed: Option<&str>,
-        summary: String,
-    ) -> Result<()> {
-        match typed {
-            Some(got) if got != target => Err(Error::ConfirmationMismatch {
-                typed: got.to_string(),
-                target: target.to_string(),
-            }),
-            None if self.profile().tier == Tier::Prod => Err(Error::ConfirmationRequired {
-                action: action.to_string(),
-                target: target.to_string(),
-                noun: noun.to_string(),
-                summary,
-            }),
-            _ => Ok(()),
         }
     }
 }

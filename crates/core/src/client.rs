@@ -107,6 +107,8 @@ pub struct AdminClient {
     timeouts: Timeouts,
     /// The profile the token belongs to, named when the server refuses it.
     profile: Option<String>,
+    /// Set for a read-only profile: only reads leave this client.
+    read_only: bool,
 }
 
 impl AdminClient {
@@ -143,6 +145,7 @@ impl AdminClient {
             retry,
             timeouts,
             profile: None,
+            read_only: false,
         })
     }
 
@@ -150,6 +153,14 @@ impl AdminClient {
     /// reported as that profile's (with the remedy to sign in again).
     pub fn for_profile(mut self, profile: &str) -> Self {
         self.profile = Some(profile.to_string());
+        self
+    }
+
+    /// Lets only reads through: every other method fails before it is
+    /// sent, so no capability can change anything through a read-only
+    /// profile, those added later included.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
         self
     }
 
@@ -337,6 +348,11 @@ impl AdminClient {
         key: Option<&str>,
         limit: u64,
     ) -> Result<(Url, Vec<u8>)> {
+        if self.read_only && !matches!(method, Method::GET | Method::HEAD) {
+            return Err(Error::ReadOnlyProfile {
+                profile: self.profile.clone().unwrap_or_default(),
+            });
+        }
         let url = self.url(segments);
         let repeatable = key.is_some()
             || matches!(

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::metrics::PrometheusClient;
 use crate::paths::Paths;
 use crate::profiles::{
-    MonitoringUrls, Profile, ProfileEntry, ProfileList, ProfilesFile, ProfilesLock, Tier,
+    Profile, ProfileEntry, ProfileList, ProfileSettings, ProfilesFile, ProfilesLock, Tier,
 };
 use crate::secrets::{self, OsKeyring, SharedSecrets, Token};
 use crate::session::Session;
@@ -137,7 +137,7 @@ impl Console {
             name,
             tier,
             admin_url,
-            &MonitoringUrls::default(),
+            &ProfileSettings::default(),
             token,
             make_current,
         )
@@ -151,7 +151,7 @@ impl Console {
         name: &str,
         tier: Tier,
         admin_url: &str,
-        urls: &MonitoringUrls,
+        urls: &ProfileSettings,
         token: Option<Token>,
         make_current: bool,
     ) -> Result<ProfileEntry> {
@@ -184,7 +184,7 @@ impl Console {
     /// Sets (or, given empty, clears) a profile's Prometheus and
     /// Alertmanager URLs; what is not given stays as it is. The admin URL
     /// and the token are not touched.
-    pub async fn profile_set(&self, name: &str, urls: &MonitoringUrls) -> Result<ProfileEntry> {
+    pub async fn profile_set(&self, name: &str, urls: &ProfileSettings) -> Result<ProfileEntry> {
         let _guard = self.lock_profiles().await?;
         let mut file = self.load()?;
         let mut profile = file.get(name)?.clone();
@@ -298,7 +298,8 @@ impl Console {
     fn client_with(&self, profile: &Profile, token: Token) -> Result<AdminClient> {
         Ok(
             AdminClient::with_options(&profile.admin_url, token, self.timeouts, self.retry)?
-                .for_profile(&profile.name),
+                .for_profile(&profile.name)
+                .read_only(profile.read_only),
         )
     }
 
@@ -319,7 +320,14 @@ impl Console {
         let alertmanagers = profile
             .alertmanager_urls
             .iter()
-            .map(|url| AlertmanagerClient::new(url, self.timeouts, self.retry))
+            .map(|url| {
+                let client = AlertmanagerClient::new(url, self.timeouts, self.retry)?;
+                Ok(if profile.read_only {
+                    client.read_only_for(&profile.name)
+                } else {
+                    client
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         let prometheus = profile
             .prometheus_url
@@ -343,6 +351,7 @@ fn entry(p: Profile, has_token: bool) -> ProfileEntry {
         admin_url: p.admin_url,
         prometheus_url: p.prometheus_url,
         alertmanager_urls: p.alertmanager_urls,
+        read_only: p.read_only,
         has_token,
     }
 }

@@ -135,6 +135,11 @@ pub enum Error {
     #[error("profile {profile} names no Prometheus")]
     NoPrometheus { profile: String },
 
+    /// The profile is marked read-only: core sends it no change, whatever
+    /// its token would allow.
+    #[error("profile {profile} is read-only: nothing was changed")]
+    ReadOnlyProfile { profile: String },
+
     /// Prometheus could not parse the PromQL; where, as it said.
     #[error("the query is not valid PromQL (line {line}, column {column}): {message}")]
     QuerySyntax {
@@ -221,6 +226,7 @@ impl Error {
             Error::AlertmanagerRefused { .. } => ConsoleCode::AlertmanagerRefused,
             Error::SilenceNotFound { .. } => ConsoleCode::SilenceNotFound,
             Error::NoPrometheus { .. } => ConsoleCode::NoPrometheus,
+            Error::ReadOnlyProfile { .. } => ConsoleCode::ReadOnlyProfile,
             Error::QuerySyntax { .. } => ConsoleCode::QueryInvalid,
             Error::PrometheusRefused { .. } => ConsoleCode::PrometheusRefused,
             Error::TooManySeries { .. } => ConsoleCode::TooManySeries,
@@ -321,6 +327,8 @@ pub enum ConsoleCode {
     SilenceNotFound,
     /// The profile names no Prometheus.
     NoPrometheus,
+    /// The profile is read-only and the call would change something.
+    ReadOnlyProfile,
     /// The PromQL does not parse.
     QueryInvalid,
     /// Prometheus refused or failed the query.
@@ -370,6 +378,7 @@ impl Code {
                 ConsoleCode::AlertmanagerRefused => "alertmanager_refused",
                 ConsoleCode::SilenceNotFound => "silence_not_found",
                 ConsoleCode::NoPrometheus => "no_prometheus",
+                ConsoleCode::ReadOnlyProfile => "read_only_profile",
                 ConsoleCode::QueryInvalid => "query_invalid",
                 ConsoleCode::PrometheusRefused => "prometheus_refused",
                 ConsoleCode::TooManySeries => "too_many_series",

@@ -38,7 +38,7 @@ pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};
 pub use metrics::{Metrics, QueryResult, RangeSpec, Series};
 pub use paths::Paths;
-pub use profiles::{MonitoringUrls, Profile, ProfileEntry, ProfileList, ProfilesWatch, Tier};
+pub use profiles::{Profile, ProfileEntry, ProfileList, ProfileSettings, ProfilesWatch, Tier};
 pub use safety::{Preflight, TenantAction, TenantOperation};
 pub use session::{Session, Sessions};
 pub use tenants::{AllowedAction, SlugConfirmation, Stale, TenantFilter, TenantRow, TenantsView};

@@ -732,7 +732,7 @@ mod tests {
     use super::*;
     use crate::hostile::{Hostile, Reply};
     use crate::paths::Paths;
-    use crate::profiles::MonitoringUrls;
+    use crate::profiles::ProfileSettings;
     use crate::secrets::{MemorySecrets, Token};
     use crate::Console;
 
@@ -888,9 +888,10 @@ mod tests {
         let console = Console::open(Paths::under(dir), Arc::new(MemorySecrets::default()))
             .await
             .expect("console");
-        let urls = MonitoringUrls {
+        let urls = ProfileSettings {
             prometheus_url: Some(url.to_string()),
             alertmanager_urls: None,
+            read_only: None,
         };
         console
             .profile_add_with(

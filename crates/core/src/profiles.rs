@@ -68,6 +68,10 @@ pub struct Profile {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub alertmanager_urls: Vec<String>,
+    /// Core sends no change through a read-only profile, whatever its
+    /// token allows: for looking at production without the means to touch it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// A string or a list of strings.
@@ -90,14 +94,17 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(
 /// take them: `None` leaves a URL as it is; an empty string (or an empty
 /// list) clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MonitoringUrls {
+pub struct ProfileSettings {
     pub prometheus_url: Option<String>,
     pub alertmanager_urls: Option<Vec<String>>,
+    pub read_only: Option<bool>,
 }
 
-impl MonitoringUrls {
+impl ProfileSettings {
     pub fn is_empty(&self) -> bool {
-        self.prometheus_url.is_none() && self.alertmanager_urls.is_none()
+        self.prometheus_url.is_none()
+            && self.alertmanager_urls.is_none()
+            && self.read_only.is_none()
     }
 
     /// Checks every URL given with the admin URL's rules and sets them on
@@ -125,11 +132,26 @@ impl MonitoringUrls {
             }
             profile.alertmanager_urls = checked;
         }
+        if let Some(read_only) = self.read_only {
+            profile.read_only = read_only;
+        }
         Ok(())
     }
 }
 
 impl Profile {
+    /// Refuses when the profile is read-only: what would change something
+    /// asks this first, before any confirmation is asked for.
+    pub fn writable(&self) -> Result<()> {
+        if self.read_only {
+            Err(Error::ReadOnlyProfile {
+                profile: self.name.clone(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
     /// Every URL of the profile with its field name: each one carries the
     /// token or other secrets, so each is checked the same way.
     pub fn urls(&self) -> impl Iterator<Item = (&'static str, &str)> {
@@ -156,6 +178,7 @@ impl Profile {
             admin_url,
             prometheus_url: None,
             alertmanager_urls: Vec::new(),
+            read_only: false,
         })
     }
 }
@@ -168,6 +191,7 @@ pub struct ProfileEntry {
     pub admin_url: String,
     pub prometheus_url: Option<String>,
     pub alertmanager_urls: Vec<String>,
+    pub read_only: bool,
     /// Whether the keyring holds a token for it.
     pub has_token: bool,
 }

@@ -23,7 +23,8 @@ use serde::Serialize;
 
 use crate::client::{AdminClient, MAX_ITEM_BYTES, MAX_PAGE_BYTES};
 use crate::error::{Error, Result};
-use crate::profiles::{Profile, Tier};
+use crate::profiles::Profile;
+use crate::safety;
 use crate::session::Session;
 use crate::tenants::new_idempotency_key;
 
@@ -378,32 +379,6 @@ pub fn parse_lifetime(field: &str, text: &str) -> Result<chrono::Duration> {
     chrono::Duration::from_std(duration).map_err(|_| Error::invalid(field, "is too long"))
 }
 
-/// The rule of removals: in production, taking access away needs the
-/// target typed; a typed target, when given, must be the target exactly.
-fn check_typed(
-    profile: &Profile,
-    action: &str,
-    target: &str,
-    noun: &str,
-    summary: String,
-    typed: Option<&str>,
-) -> Result<()> {
-    match typed {
-        Some(got) if got != target => Err(Error::ConfirmationMismatch {
-            typed: got.to_string(),
-            target: target.to_string(),
-        }),
-        Some(_) => Ok(()),
-        None if profile.tier == Tier::Prod => Err(Error::ConfirmationRequired {
-            action: action.to_string(),
-            target: target.to_string(),
-            noun: noun.to_string(),
-            summary,
-        }),
-        None => Ok(()),
-    }
-}
-
 fn checked(errors: Vec<FieldError>) -> Result<()> {
     if errors.is_empty() {
         Ok(())
@@ -576,7 +551,7 @@ impl Rbac<'_> {
             "Remove {user} from group {group} on {}: they lose what the group's bindings grant.",
             place(self.session.profile())
         );
-        check_typed(
+        safety::check_typed(
             self.session.profile(),
             "remove",
             user,
@@ -725,7 +700,7 @@ impl Rbac<'_> {
             "Delete role {role} on {}. This cannot be undone.",
             place(self.session.profile())
         );
-        check_typed(
+        safety::check_typed(
             self.session.profile(),
             "delete",
             role,
@@ -797,7 +772,7 @@ impl Rbac<'_> {
             "Remove binding {binding} on {}: its subject loses what the role grants there.",
             place(self.session.profile())
         );
-        check_typed(
+        safety::check_typed(
             self.session.profile(),
             "remove",
             binding,
@@ -871,7 +846,7 @@ impl Rbac<'_> {
             "Revoke token {token} on {}: every request with it is refused from now on.",
             place(self.session.profile())
         );
-        check_typed(
+        safety::check_typed(
             self.session.profile(),
             "revoke",
             token,
@@ -1391,6 +1366,7 @@ impl Coverage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profiles::Tier;
 
     #[test]
     fn subjects_are_spelled_with_their_kind_and_a_bare_name_is_refused() {
@@ -1554,10 +1530,10 @@ mod tests {
     fn removals_in_production_need_the_target_typed_exactly() {
         let profile = |tier| Profile::new("p", tier, "http://127.0.0.1:1").expect("profile");
         let prod = profile(Tier::Prod);
-        let e = check_typed(&prod, "delete", "reader", "role name", "s".into(), None)
+        let e = safety::check_typed(&prod, "delete", "reader", "role name", "s".into(), None)
             .expect_err("asks");
         assert!(matches!(e, Error::ConfirmationRequired { .. }));
-        assert!(check_typed(
+        assert!(safety::check_typed(
             &prod,
             "delete",
             "reader",
@@ -1567,9 +1543,11 @@ mod tests {
         )
         .is_ok());
         let dev = profile(Tier::Dev);
-        assert!(check_typed(&dev, "delete", "reader", "role name", "s".into(), None).is_ok());
+        assert!(
+            safety::check_typed(&dev, "delete", "reader", "role name", "s".into(), None).is_ok()
+        );
         assert!(matches!(
-            check_typed(
+            safety::check_typed(
                 &dev,
                 "delete",
                 "reader",
@@ -1589,6 +1567,7 @@ mod tests {
         use crate::client::{RetryPolicy, Timeouts};
         use crate::hostile::{json_string, Hostile, Reply, Request};
         use crate::paths::Paths;
+        use crate::profiles::Tier;
         use crate::secrets::{MemorySecrets, Token as Secret};
         use crate::Console;
 

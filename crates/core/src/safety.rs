@@ -272,6 +272,34 @@ pub fn update_preflight(profile: &Profile, tenant: &Tenant, patch: &UpdateTenant
     }
 }
 
+/// The rule of changes other than a tenant's (silences, access): none on a
+/// read-only profile; in production, the target typed; a typed target,
+/// when given, must be the target exactly.
+pub fn check_typed(
+    profile: &Profile,
+    action: &str,
+    target: &str,
+    noun: &str,
+    summary: String,
+    typed: Option<&str>,
+) -> Result<()> {
+    profile.writable()?;
+    match typed {
+        Some(got) if got != target => Err(Error::ConfirmationMismatch {
+            typed: got.to_string(),
+            target: target.to_string(),
+        }),
+        Some(_) => Ok(()),
+        None if profile.tier == Tier::Prod => Err(Error::ConfirmationRequired {
+            action: action.to_string(),
+            target: target.to_string(),
+            noun: noun.to_string(),
+            summary,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Checks the typed confirmation against the preflight. The rule is one
 /// everywhere: a confirmation, when given, must equal the target's slug
 /// exactly (no trimming, no case folding), whether or not one is needed; and

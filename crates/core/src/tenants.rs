@@ -14,7 +14,7 @@ use opsdeck_api::FieldError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::profiles::Tier;
+use crate::profiles::{Profile, Tier};
 use crate::progress::Reporter;
 use crate::safety::{self, Preflight, TenantAction, TenantOperation};
 use crate::session::Session;
@@ -131,8 +131,13 @@ pub struct TenantRow {
 }
 
 impl TenantRow {
-    pub fn new(tier: Tier, tenant: Tenant) -> Self {
-        let actions = allowed_actions(tier, &tenant);
+    /// The row as `profile` offers it: a read-only profile offers nothing.
+    pub fn new(profile: &Profile, tenant: Tenant) -> Self {
+        let actions = if profile.read_only {
+            Vec::new()
+        } else {
+            allowed_actions(profile.tier, &tenant)
+        };
         Self { tenant, actions }
     }
 }
@@ -141,6 +146,8 @@ impl TenantRow {
 pub struct TenantsView {
     pub profile: String,
     pub tier: Tier,
+    /// The profile sends no change: nothing is offered that would.
+    pub read_only: bool,
     pub tenants: Vec<TenantRow>,
     pub fetched_at: DateTime<Utc>,
     /// Set when the server was unreachable and this is the cached list.
@@ -153,9 +160,10 @@ impl TenantsView {
         Self {
             profile: profile.name.clone(),
             tier: profile.tier,
+            read_only: profile.read_only,
             tenants: tenants
                 .into_iter()
-                .map(|t| TenantRow::new(profile.tier, t))
+                .map(|t| TenantRow::new(profile, t))
                 .collect(),
             fetched_at,
             stale: None,
@@ -287,7 +295,7 @@ impl Tenants<'_> {
 
     /// `tenant` with what this profile allows to be done to it.
     pub fn row(&self, tenant: Tenant) -> TenantRow {
-        TenantRow::new(self.session.profile().tier, tenant)
+        TenantRow::new(self.session.profile(), tenant)
     }
 
     pub async fn get(&self, tenant: &str) -> Result<Tenant> {
@@ -334,6 +342,7 @@ impl Tenants<'_> {
         let client = self.session.admin();
         let current = client.get_tenant(tenant).await?;
         let preflight = safety::update_preflight(self.session.profile(), &current, &body);
+        self.session.profile().writable()?;
         safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
         // The id just read, as for lifecycle actions: the confirmation was
@@ -362,6 +371,7 @@ impl Tenants<'_> {
         let client = self.session.admin();
         let current = client.get_tenant(tenant).await?;
         let preflight = safety::preflight(self.session.profile(), action, &current);
+        self.session.profile().writable()?;
         safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
         // Act on the id just read: a slug typed for one tenant must not reach
@@ -385,11 +395,11 @@ impl Tenants<'_> {
         if let Some(view) = self.session.last_tenants().as_mut() {
             let at = view.tenants.iter().position(|row| row.tenant.slug == slug);
             match (at, tenant) {
-                (Some(i), Some(t)) => view.tenants[i] = TenantRow::new(profile.tier, t.clone()),
+                (Some(i), Some(t)) => view.tenants[i] = TenantRow::new(profile, t.clone()),
                 (Some(i), None) => {
                     view.tenants.remove(i);
                 }
-                (None, Some(t)) => view.tenants.push(TenantRow::new(profile.tier, t.clone())),
+                (None, Some(t)) => view.tenants.push(TenantRow::new(profile, t.clone())),
                 (None, None) => {}
             }
         }
@@ -623,11 +633,19 @@ mod tests {
 
     #[test]
     fn a_row_serialises_as_the_tenant_with_its_actions() {
-        let row = TenantRow::new(Tier::Dev, tenant("acme"));
+        let dev = Profile::new("p", Tier::Dev, "http://127.0.0.1:1").expect("profile");
+        let row = TenantRow::new(&dev, tenant("acme"));
         let json = serde_json::to_value(&row).expect("json");
         assert_eq!(json["slug"], "acme");
         assert_eq!(json["actions"][0]["operation"], "update");
         assert_eq!(json["actions"][1]["destructive"], true);
+    }
+
+    #[test]
+    fn a_read_only_profile_offers_no_action_on_any_row() {
+        let mut prod = Profile::new("p", Tier::Prod, "http://127.0.0.1:1").expect("profile");
+        prod.read_only = true;
+        assert!(TenantRow::new(&prod, tenant("acme")).actions.is_empty());
     }
 
     #[test]

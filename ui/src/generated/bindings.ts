@@ -140,6 +140,8 @@ export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "prof
 "alertmanager_refused" | "silence_not_found" | 
 /**  The profile names no Prometheus. */
 "no_prometheus" | 
+/**  The profile is read-only and the call would change something. */
+"read_only_profile" | 
 /**  The PromQL does not parse. */
 "query_invalid" | 
 /**  Prometheus refused or failed the query. */
@@ -299,6 +301,7 @@ export type ProfileEntry = {
 	admin_url: string,
 	prometheus_url: string | null,
 	alertmanager_urls: string[],
+	read_only: boolean,
 	/**  Whether the keyring holds a token for it. */
 	has_token: boolean,
 };
@@ -412,6 +415,8 @@ export type TenantStatus = "active" | "suspended";
 export type TenantsView = {
 	profile: string,
 	tier: Tier,
+	/**  The profile sends no change: nothing is offered that would. */
+	read_only: boolean,
 	tenants: TenantRow[],
 	fetched_at: string,
 	/**  Set when the server was unreachable and this is the cached list. */

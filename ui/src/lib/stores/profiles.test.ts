@@ -8,7 +8,7 @@ import { fakeIpc } from "../testdata";
 import { goneMessage, Profiles } from "./profiles.svelte";
 
 function entry(name: string, tier: ProfileEntry["tier"] = "dev"): ProfileEntry {
-  return { name, tier, admin_url: "http://127.0.0.1:1", prometheus_url: null, alertmanager_urls: [], has_token: true };
+  return { name, tier, admin_url: "http://127.0.0.1:1", prometheus_url: null, alertmanager_urls: [], read_only: false, has_token: true };
 }
 
 function answer(current: string | null, names: string[], gone: string | null = null): WindowProfiles {

@@ -18,7 +18,7 @@ function deferred<T>() {
 }
 
 function answer(profile: string, slugs: string[]): TenantsView {
-  return { profile, tier: "dev", tenants: slugs.map((s) => row(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null };
+  return { profile, tier: "dev", read_only: false, tenants: slugs.map((s) => row(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null };
 }
 
 const withList = (tenantsList: Ipc["tenantsList"]): Ipc => fakeIpc({ tenantsList });
