@@ -343,10 +343,13 @@ pub struct ListTenants {
     pub limit: Option<u32>,
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,
-    /// Only tenants whose slug or name contains this text (case-insensitive).
+    /// Only tenants whose slug or name contains every word of this text
+    /// (words split at spaces; case-insensitive).
     pub q: Option<String>,
     /// Only tenants with this status.
     pub status: Option<TenantStatus>,
+    /// Only tenants on this plan.
+    pub plan: Option<Plan>,
 }
 
 #[cfg(test)]

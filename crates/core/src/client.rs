@@ -198,10 +198,25 @@ impl AdminClient {
     /// [`Self::all_tenants`], reporting each page as it arrives: at a
     /// hundred thousand tenants the list takes hundreds of pages.
     pub async fn all_tenants_reporting(&self, reporter: &Reporter) -> Result<Vec<Tenant>> {
-        let mut query = ListTenants {
-            limit: Some(MAX_PAGE_LIMIT),
-            ..Default::default()
-        };
+        self.tenants_where(
+            ListTenants {
+                limit: Some(MAX_PAGE_LIMIT),
+                ..Default::default()
+            },
+            reporter,
+        )
+        .await
+    }
+
+    /// Every tenant `query` selects (its search, status and plan), the
+    /// server doing the filtering: a search of a hundred thousand tenants
+    /// fetches the pages of its matches only.
+    pub async fn tenants_where(
+        &self,
+        mut query: ListTenants,
+        reporter: &Reporter,
+    ) -> Result<Vec<Tenant>> {
+        query.limit = Some(MAX_PAGE_LIMIT);
         let mut pages = Pages::new(self.url(&["v1", "tenants"]));
         let mut tenants = Vec::new();
         loop {

@@ -8,7 +8,9 @@
 //! Reached through a [`Session`]: `session.tenants().list(&filter)`.
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::tenants::{CreateTenant, Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
+use opsdeck_api::tenants::{
+    CreateTenant, ListTenants, Plan, Quotas, Tenant, TenantStatus, UpdateTenant,
+};
 use opsdeck_api::validation::{search_text, Validate as _};
 use opsdeck_api::FieldError;
 use serde::{Deserialize, Serialize};
@@ -245,6 +247,9 @@ impl Tenants<'_> {
         let session = self.session;
         let profile = session.profile();
         let server = server_key(&profile.admin_url);
+        if !filter.is_empty() {
+            return self.search_reporting(filter, reporter).await;
+        }
         let view = match session.admin().all_tenants_reporting(reporter).await {
             Ok(tenants) => {
                 let now = Utc::now();
@@ -253,22 +258,58 @@ impl Tenants<'_> {
                 }
                 TenantsView::new(session, tenants, now)
             }
-            Err(e) if e.is_offline() => match session.store().load_tenants(&server).await {
-                Ok(Some(cached)) => TenantsView {
-                    stale: Some(Stale {
-                        reason: e.to_string(),
-                        age_seconds: (Utc::now() - cached.fetched_at).num_seconds().max(0),
-                    }),
-                    ..TenantsView::new(session, cached.tenants, cached.fetched_at)
-                },
-                _ => return Err(e),
-            },
+            Err(e) if e.is_offline() => self.cached(e).await?,
             Err(e) => return Err(e),
         };
         *session.last_tenants() = Some(view.clone());
         let mut view = view;
         view.retain(filter);
         Ok(view)
+    }
+
+    /// The tenants `filter` lets through, found by the server: only the
+    /// pages of the matches travel. Offline, the list last cached for the
+    /// server is filtered here with the same rule, and marked stale. The
+    /// session's whole list (for [`Self::matching`]) and the cache are left
+    /// as they are: this is a part of the list.
+    async fn search_reporting(
+        &self,
+        filter: &TenantFilter,
+        reporter: &Reporter,
+    ) -> Result<TenantsView> {
+        let session = self.session;
+        let query = ListTenants {
+            q: Some(filter.search.trim().to_string()).filter(|q| !q.is_empty()),
+            status: filter.status,
+            plan: filter.plan,
+            ..ListTenants::default()
+        };
+        match session.admin().tenants_where(query, reporter).await {
+            Ok(tenants) => Ok(TenantsView::new(session, tenants, Utc::now())),
+            Err(e) if e.is_offline() => {
+                let mut view = self.cached(e).await?;
+                view.retain(filter);
+                Ok(view)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The list last cached for the profile's server, marked stale by
+    /// `offline` (what kept the live list away); `offline` itself when
+    /// nothing is cached.
+    async fn cached(&self, offline: Error) -> Result<TenantsView> {
+        let server = server_key(&self.session.profile().admin_url);
+        match self.session.store().load_tenants(&server).await {
+            Ok(Some(cached)) => Ok(TenantsView {
+                stale: Some(Stale {
+                    reason: offline.to_string(),
+                    age_seconds: (Utc::now() - cached.fetched_at).num_seconds().max(0),
+                }),
+                ..TenantsView::new(self.session, cached.tenants, cached.fetched_at)
+            }),
+            _ => Err(offline),
+        }
     }
 
     /// The ids of the tenants `filter` lets through, in the order of the

@@ -67,13 +67,22 @@ enum Command {
     /// (`platform`, `tenant` of the path, or `each_tenant` listed), one
     /// route a line, tab-separated. The route declarations are the table.
     Routes,
-    /// Insert a deterministic demo set of tenants; running it again adds nothing.
+    /// Insert a deterministic demo set: tenants (the first few hundred
+    /// with their audit history), and for a large platform users, groups
+    /// and role bindings. Running it again adds nothing.
     SeedDemo {
         #[arg(long, env = "PLATFORM_ADMIN_DATABASE", default_value = DEFAULT_DATABASE)]
         database: String,
-        /// How many demo tenants.
-        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u16).range(1..=seed::MAX_COUNT as i64))]
-        count: u16,
+        /// How many tenants in all.
+        #[arg(long, visible_alias = "count", default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+        tenants: u32,
+        /// How many users in all; they come in teams (groups) of 50.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+        users: u32,
+        /// How many role bindings in all, a few on the platform, the rest
+        /// each on one tenant, one in ten to a team; needs users and tenants.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000_000))]
+        bindings: u32,
     },
 }
 
@@ -206,13 +215,44 @@ async fn main() -> anyhow::Result<()> {
             stdout.flush()?;
             Ok(())
         }
-        Command::SeedDemo { database, count } => {
+        Command::SeedDemo {
+            database,
+            tenants,
+            users,
+            bindings,
+        } => {
+            let scale = seed::bulk::Scale {
+                tenants: usize::try_from(tenants)?,
+                users: usize::try_from(users)?,
+                bindings: usize::try_from(bindings)?,
+            };
+            if scale.bindings > 0 && (scale.users == 0 || scale.tenants == 0) {
+                anyhow::bail!("--bindings needs --users and --tenants to bind");
+            }
             let db = open(&database).await?;
-            let inserted = seed::seed_demo(&db, usize::from(count)).await?;
+            let with_history = scale.tenants.min(seed::MAX_COUNT);
+            let mut inserted = seed::seed_demo(&db, with_history).await?;
+            if scale.tenants > with_history || scale.users > 0 {
+                let mut last = String::new();
+                let bulk = seed::bulk::seed(&db, scale, |kind, done, total| {
+                    // A line per tenth, so a long load shows it is moving.
+                    let step = format!("{kind} {}", done * 10 / total.max(1));
+                    if step != last {
+                        eprintln!("{kind}: {done} of {total}");
+                        last = step;
+                    }
+                })
+                .await?;
+                inserted += usize::try_from(bulk.tenants)?;
+                println!(
+                    "{} users, {} groups, {} group members, {} bindings inserted",
+                    bulk.users, bulk.groups, bulk.members, bulk.bindings
+                );
+            }
             db.close().await;
             println!(
                 "{inserted} demo tenants inserted ({} were already there)",
-                usize::from(count) - inserted
+                scale.tenants.saturating_sub(inserted)
             );
             Ok(())
         }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use axum::Json;
 use opsdeck_api::tenants::{
-    CreateTenant, ListTenants, Tenant, TenantPage, TenantStatus, UpdateTenant,
+    CreateTenant, ListTenants, Plan, Tenant, TenantPage, TenantStatus, UpdateTenant,
 };
 use opsdeck_api::validation::Validate;
 use opsdeck_api::ErrorEnvelope;
@@ -87,7 +87,10 @@ pub async fn list(
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Json<TenantPage>, Error> {
-    let params = QueryParams::parse(query.as_deref(), &["limit", "cursor", "q", "status"])?;
+    let params = QueryParams::parse(
+        query.as_deref(),
+        &["limit", "cursor", "q", "status", "plan"],
+    )?;
     let limit = params.limit()?;
     let after = params.cursor()?;
     let status = params
@@ -95,6 +98,11 @@ pub async fn list(
         .map(|s| s.parse::<TenantStatus>())
         .transpose()
         .map_err(|message| Error::invalid("status", message))?;
+    let plan = params
+        .get("plan")
+        .map(|s| s.parse::<Plan>())
+        .transpose()
+        .map_err(|message| Error::invalid("plan", message))?;
     let text = params.get("q").map(str::to_string);
     if text.as_ref().is_some_and(|q| q.chars().count() > QUERY_MAX) {
         return Err(Error::invalid(
@@ -106,13 +114,14 @@ pub async fn list(
         after,
         text,
         status,
+        plan,
         only: match principal.grants.visible(Permission::TenantsRead) {
             Visible::All => None,
             Visible::Only(ids) => Some(ids),
         },
         limit: limit + 1,
     };
-    let mut items = store::list(state.db.pool(), &filter).await?;
+    let mut items = store::list(&state.db, &filter).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|tenant| encode_cursor(&tenant.slug))

@@ -226,29 +226,43 @@ pub async fn get_for_update(
 pub struct ListFilter {
     /// Only slugs after this one (the cursor).
     pub after: Option<String>,
-    /// Case-insensitive substring of the slug or the name.
+    /// Words, each a case-insensitive substring of the slug or the name.
     pub text: Option<String>,
     pub status: Option<TenantStatus>,
+    pub plan: Option<Plan>,
     /// Only these tenants (by id); `None` is every tenant.
     pub only: Option<Vec<String>>,
     pub limit: u32,
 }
 
 /// Ordered by slug.
-pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
+pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
     let mut conditions = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     if let Some(after) = &filter.after {
         binds.push(after.clone());
         conditions.push(format!("slug > ${}", binds.len()));
     }
-    if let Some(text) = &filter.text {
-        binds.push(format!("%{}%", escape_like(&search_text(text))));
+    // Every word must be in the slug or the name: the rule of core's
+    // `TenantFilter`, so a search on the server and one of a cached list
+    // offline find the same tenants.
+    for word in filter.text.iter().flat_map(|text| text.split_whitespace()) {
+        let word = search_text(word);
+        if let Some(narrowing) = trigram_narrowing(db.kind(), &word, binds.len() + 1) {
+            binds.push(format!("%{word}%"));
+            conditions.push(narrowing);
+        }
+        binds.push(format!("%{}%", escape_like(&word)));
         let n = binds.len();
-        // Slugs are lowercase ASCII already.
+        // The rule itself (slugs are lowercase ASCII already); the
+        // narrowing only spares reading rows that cannot match it.
         conditions.push(format!(
             "(slug LIKE ${n} ESCAPE '\\' OR search_name LIKE ${n} ESCAPE '\\')"
         ));
+    }
+    if let Some(plan) = filter.plan {
+        binds.push(plan.as_str().to_string());
+        conditions.push(format!("plan = ${}", binds.len()));
     }
     if let Some(status) = filter.status {
         binds.push(status.as_str().to_string());
@@ -273,8 +287,29 @@ pub async fn list(pool: &AnyPool, filter: &ListFilter) -> Result<Vec<Tenant>, Er
     for value in &binds {
         query = query.bind(value.as_str());
     }
-    let rows = query.bind(i64::from(filter.limit)).fetch_all(pool).await?;
+    let rows = query
+        .bind(i64::from(filter.limit))
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// A condition that lets the trigram index (migration 0008) find the rows
+/// whose slug or name may contain `text`, as parameter `$n` (bound to
+/// `%text%`): a superset of the matches, which the exact rule then checks.
+/// `None` where the index cannot help: under three characters (no whole
+/// trigram), or with LIKE's own wildcards in the text (the index takes no
+/// ESCAPE clause, and such searches are rare enough to read every row).
+fn trigram_narrowing(kind: db::DbKind, text: &str, n: usize) -> Option<String> {
+    if text.chars().count() < 3 || text.contains(['%', '_', '\\']) {
+        return None;
+    }
+    Some(match kind {
+        db::DbKind::Sqlite => format!("id IN (SELECT id FROM tenant_search WHERE text LIKE ${n})"),
+        db::DbKind::Postgres => {
+            format!("(slug || ' ' || COALESCE(search_name, '')) LIKE ${n}")
+        }
+    })
 }
 
 fn escape_like(text: &str) -> String {

@@ -149,7 +149,7 @@ async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
     let db = Db::connect(&test_db.url).await.expect("open");
     assert_eq!(count(&db, "tenants").await, 60);
     let suspended = platform_admin::tenants::store::list(
-        db.pool(),
+        &db,
         &platform_admin::tenants::store::ListFilter {
             status: Some(opsdeck_api::tenants::TenantStatus::Suspended),
             limit: 200,
@@ -173,6 +173,78 @@ async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
         (stored.name, stored.plan, stored.quotas),
         (first.name, first.plan, first.quotas)
     );
+    db.close().await;
+}
+
+async fn seed_demo_loads_a_large_platform_once_and_search_finds_in_it(backend: Backend) {
+    let test_db = TestDb::new(backend, "seed_demo_loads_a_large_platform_once").await;
+    let args = [
+        "seed-demo",
+        "--database",
+        &test_db.url,
+        "--tenants",
+        "700",
+        "--users",
+        "120",
+        "--bindings",
+        "900",
+    ];
+    let first = run(&args).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        said.contains("120 users, 3 groups, 120 group members, 900 bindings inserted"),
+        "{said}"
+    );
+    let again = run(&args).await;
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        said.contains("0 users, 0 groups, 0 group members, 0 bindings inserted"),
+        "{said}"
+    );
+    assert!(
+        said.contains("0 demo tenants inserted (700 were already there)"),
+        "{said}"
+    );
+
+    let db = Db::connect(&test_db.url).await.expect("open");
+    assert_eq!(count(&db, "tenants").await, 700);
+    assert_eq!(count(&db, "rbac_users").await, 120);
+    assert_eq!(count(&db, "rbac_bindings").await, 900);
+    // Numbered names past the demo set, found through the search index.
+    let found = platform_admin::tenants::store::list(
+        &db,
+        &platform_admin::tenants::store::ListFilter {
+            text: Some("Kestrel LABS 2".into()),
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("list");
+    let slugs: Vec<&str> = found.iter().map(|t| t.slug.as_str()).collect();
+    assert!(slugs.contains(&"kestrel-labs-2"), "{slugs:?}");
+    assert!(
+        slugs.iter().all(|s| s.starts_with("kestrel-labs")),
+        "{slugs:?}"
+    );
+    // Every binding points at a tenant of the set or at the platform.
+    let dangling = count(
+        &db,
+        "rbac_bindings b WHERE b.tenant_id IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM tenants t WHERE t.id = b.tenant_id)",
+    )
+    .await;
+    assert_eq!(dangling, 0);
     db.close().await;
 }
 
@@ -343,6 +415,11 @@ mod sqlite {
     }
 
     #[tokio::test]
+    async fn seed_demo_loads_a_large_platform_once_and_search_finds_in_it() {
+        super::seed_demo_loads_a_large_platform_once_and_search_finds_in_it(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
     async fn serve_prints_its_address_and_stops_on_sigterm() {
         super::serve_prints_its_address_and_stops_on_sigterm(Backend::Sqlite).await;
     }
@@ -359,6 +436,12 @@ mod postgres {
     #[tokio::test]
     async fn seed_demo_is_deterministic_and_idempotent() {
         super::seed_demo_is_deterministic_and_idempotent(Backend::Postgres).await;
+    }
+
+    #[tokio::test]
+    async fn seed_demo_loads_a_large_platform_once_and_search_finds_in_it() {
+        super::seed_demo_loads_a_large_platform_once_and_search_finds_in_it(Backend::Postgres)
+            .await;
     }
 
     #[tokio::test]

@@ -119,6 +119,45 @@ on_both_databases! {
         assert_eq!(slugs(&active_trade), ["northwind", "tradewinds"]);
     }
 
+    async fn search_takes_every_word_and_the_plan_and_follows_renames_and_deletes(srv) {
+        srv.create("northwind", "Northwind Traders").await;
+        srv.create("bluefin", "Bluefin Logistics").await;
+        srv.create("tradewinds", "Tradewinds Shipping").await;
+        let upgraded = srv
+            .send(Method::PATCH, "/v1/tenants/bluefin", &json!({"plan": "enterprise"}))
+            .await;
+        assert_eq!(upgraded.status, StatusCode::OK, "{}", upgraded.text);
+        let slugs = |reply: &support::Reply| -> Vec<String> {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            reply.body["items"].as_array().expect("items").iter()
+                .map(|t| t["slug"].as_str().expect("slug").to_string()).collect()
+        };
+        // Every word, in the slug or the name, in any order.
+        assert_eq!(slugs(&srv.get("/v1/tenants?q=traders%20NORTH").await), ["northwind"]);
+        assert_eq!(slugs(&srv.get("/v1/tenants?q=wind").await), ["northwind", "tradewinds"]);
+        assert!(slugs(&srv.get("/v1/tenants?q=wind%20logistics").await).is_empty());
+        // Words of two characters are searched too, without the index.
+        assert_eq!(slugs(&srv.get("/v1/tenants?q=fi").await), ["bluefin"]);
+        assert_eq!(slugs(&srv.get("/v1/tenants?plan=enterprise").await), ["bluefin"]);
+        assert_eq!(slugs(&srv.get("/v1/tenants?plan=team&q=wind").await), ["northwind", "tradewinds"]);
+        let bad_plan = srv.get("/v1/tenants?plan=platinum").await;
+        assert_eq!(bad_plan.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad_plan.text);
+        assert_eq!(bad_plan.body["details"][0]["field"], "plan");
+
+        // The search index follows a rename and a delete.
+        let renamed = srv
+            .send(Method::PATCH, "/v1/tenants/tradewinds", &json!({"name": "Harbor Freight"}))
+            .await;
+        assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+        assert_eq!(slugs(&srv.get("/v1/tenants?q=freight").await), ["tradewinds"]);
+        assert!(slugs(&srv.get("/v1/tenants?q=shipping").await).is_empty());
+        let deleted = srv.request(Method::DELETE, "/v1/tenants/northwind").send().await;
+        assert_eq!(deleted.expect("sent").status(), StatusCode::NO_CONTENT);
+        assert!(slugs(&srv.get("/v1/tenants?q=traders").await).is_empty());
+        srv.create("northwind", "Northwind Again").await;
+        assert_eq!(slugs(&srv.get("/v1/tenants?q=again").await), ["northwind"]);
+    }
+
     async fn patch_changes_only_the_named_fields(srv) {
         let created = srv.create("hooli", "Hooli").await.body;
         let reply = srv

@@ -10,6 +10,8 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::tenants::store;
 
+pub mod bulk;
+
 const FIRST: [&str; 24] = [
     "Acme",
     "Northwind",
