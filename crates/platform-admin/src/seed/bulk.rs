@@ -7,7 +7,6 @@
 use chrono::{DateTime, Duration, Utc};
 use opsdeck_api::rbac::BuiltinRole;
 use opsdeck_api::tenants::{Tenant, TenantStatus};
-use opsdeck_api::validation::search_text;
 use sqlx::Row as _;
 use uuid::Uuid;
 
@@ -15,6 +14,7 @@ use super::{demo_tenant, ACTOR, MAX_COUNT, PLANS};
 use crate::audit::store::NewRecord;
 use crate::db::{self, Db};
 use crate::error::Error;
+use crate::tenants::store;
 
 /// What to load; each count is a total, not an addition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,24 +124,10 @@ pub async fn seed(
         inserted.tenants += insert_rows(
             db,
             "tenants",
-            "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name",
+            store::INSERT_COLUMNS,
             "slug",
             tenants.len(),
-            |query, k| {
-                let t = &tenants[k];
-                query
-                    .bind(t.id.clone())
-                    .bind(t.slug.clone())
-                    .bind(t.name.clone())
-                    .bind(t.plan.as_str())
-                    .bind(t.status.as_str())
-                    .bind(t.quotas.max_users)
-                    .bind(t.quotas.storage_gib)
-                    .bind(t.quotas.requests_per_minute)
-                    .bind(db::timestamp(t.created_at))
-                    .bind(db::timestamp(t.updated_at))
-                    .bind(search_text(&t.name))
-            },
+            |query, k| store::bind_row(query, &tenants[k]),
         )
         .await?;
         progress("tenants", end, scale.tenants);

@@ -120,10 +120,22 @@ fn insert_statement<'q>(
     sql: &'static str,
     tenant: &'q Tenant,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query(sql)
-        .bind(tenant.id.as_str())
-        .bind(tenant.slug.as_str())
-        .bind(tenant.name.as_str())
+    bind_row(sqlx::query(sql), tenant)
+}
+
+/// The columns a tenant is inserted with, in the order [`bind_row`] binds.
+pub const INSERT_COLUMNS: &str =
+    "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name";
+
+/// Binds `tenant`'s values of [`INSERT_COLUMNS`], in order.
+pub fn bind_row<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    tenant: &Tenant,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(tenant.id.clone())
+        .bind(tenant.slug.clone())
+        .bind(tenant.name.clone())
         .bind(tenant.plan.as_str())
         .bind(tenant.status.as_str())
         .bind(tenant.quotas.max_users)
@@ -236,55 +248,82 @@ pub struct ListFilter {
 }
 
 /// Ordered by slug.
+///
+/// Every word of the search must be in the slug or the name: the rule of
+/// core's `TenantFilter`, so a search on the server and one of a cached
+/// list offline find the same tenants. A word of three characters or more
+/// is found through the trigram index of migration 0008. The index holds
+/// `slug || ' ' || search name`; a word has no space, so it is in that text
+/// exactly when it is in the slug or in the name. On SQLite the index also
+/// carries slug, status, plan and id, so a search picks its page there and
+/// reads only that page's rows.
 pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
+    let words: Vec<String> = filter
+        .text
+        .iter()
+        .flat_map(|text| text.split_whitespace())
+        .map(search_text)
+        .collect();
+    let through_index = db.kind() == db::DbKind::Sqlite && words.iter().any(|w| indexable(w));
     let mut conditions = Vec::new();
     let mut binds: Vec<String> = Vec::new();
+    let mut bind = |value: String| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
     if let Some(after) = &filter.after {
-        binds.push(after.clone());
-        conditions.push(format!("slug > ${}", binds.len()));
+        conditions.push(format!("slug > {}", bind(after.clone())));
     }
-    // Every word must be in the slug or the name: the rule of core's
-    // `TenantFilter`, so a search on the server and one of a cached list
-    // offline find the same tenants.
-    for word in filter.text.iter().flat_map(|text| text.split_whitespace()) {
-        let word = search_text(word);
-        if let Some(narrowing) = trigram_narrowing(db.kind(), &word, binds.len() + 1) {
-            binds.push(format!("%{word}%"));
-            conditions.push(narrowing);
-        }
-        binds.push(format!("%{}%", escape_like(&word)));
-        let n = binds.len();
-        // The rule itself (slugs are lowercase ASCII already); the
-        // narrowing only spares reading rows that cannot match it.
-        conditions.push(format!(
-            "(slug LIKE ${n} ESCAPE '\\' OR search_name LIKE ${n} ESCAPE '\\')"
-        ));
+    for word in &words {
+        conditions.push(match (db.kind(), indexable(word)) {
+            // The index takes no ESCAPE clause; an indexable word has no
+            // wildcard to escape.
+            (db::DbKind::Sqlite, true) => format!("text LIKE {}", bind(format!("%{word}%"))),
+            (db::DbKind::Postgres, true) => format!(
+                "(slug || ' ' || COALESCE(search_name, '')) LIKE {}",
+                bind(format!("%{word}%"))
+            ),
+            (db::DbKind::Sqlite, false) if through_index => format!(
+                "text LIKE {} ESCAPE '\\'",
+                bind(format!("%{}%", escape_like(word)))
+            ),
+            // Slugs are lowercase ASCII already.
+            (_, false) => {
+                let n = bind(format!("%{}%", escape_like(word)));
+                format!("(slug LIKE {n} ESCAPE '\\' OR search_name LIKE {n} ESCAPE '\\')")
+            }
+        });
     }
     if let Some(plan) = filter.plan {
-        binds.push(plan.as_str().to_string());
-        conditions.push(format!("plan = ${}", binds.len()));
+        conditions.push(format!("plan = {}", bind(plan.as_str().to_string())));
     }
     if let Some(status) = filter.status {
-        binds.push(status.as_str().to_string());
-        conditions.push(format!("status = ${}", binds.len()));
+        conditions.push(format!("status = {}", bind(status.as_str().to_string())));
     }
     if let Some(only) = &filter.only {
         if only.is_empty() {
             return Ok(Vec::new());
         }
-        let first = binds.len() + 1;
-        binds.extend(only.iter().cloned());
-        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = only.iter().map(|id| bind(id.clone())).collect();
         conditions.push(format!("id IN ({})", placeholders.join(", ")));
     }
-    let mut sql = format!("SELECT {COLUMNS} FROM tenants");
-    if !conditions.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conditions.join(" AND "));
-    }
-    sql.push_str(&format!(" ORDER BY slug LIMIT ${}", binds.len() + 1));
+    let limit = bind(String::new());
+    let filtered = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let sql = if through_index {
+        format!(
+            "SELECT {COLUMNS} FROM tenants WHERE id IN \
+             (SELECT id FROM tenant_search{filtered} ORDER BY slug LIMIT {limit}) ORDER BY slug"
+        )
+    } else {
+        format!("SELECT {COLUMNS} FROM tenants{filtered} ORDER BY slug LIMIT {limit}")
+    };
     let mut query = sqlx::query(&sql);
-    for value in &binds {
+    // The last placeholder is the limit, a number.
+    for value in &binds[..binds.len() - 1] {
         query = query.bind(value.as_str());
     }
     let rows = query
@@ -294,22 +333,11 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
     rows.iter().map(from_row).collect()
 }
 
-/// A condition that lets the trigram index (migration 0008) find the rows
-/// whose slug or name may contain `text`, as parameter `$n` (bound to
-/// `%text%`): a superset of the matches, which the exact rule then checks.
-/// `None` where the index cannot help: under three characters (no whole
-/// trigram), or with LIKE's own wildcards in the text (the index takes no
-/// ESCAPE clause, and such searches are rare enough to read every row).
-fn trigram_narrowing(kind: db::DbKind, text: &str, n: usize) -> Option<String> {
-    if text.chars().count() < 3 || text.contains(['%', '_', '\\']) {
-        return None;
-    }
-    Some(match kind {
-        db::DbKind::Sqlite => format!("id IN (SELECT id FROM tenant_search WHERE text LIKE ${n})"),
-        db::DbKind::Postgres => {
-            format!("(slug || ' ' || COALESCE(search_name, '')) LIKE ${n}")
-        }
-    })
+/// Whether the trigram index can find `word`: three characters make a
+/// trigram, and LIKE's own wildcards would need an ESCAPE clause, which the
+/// index does not take (such searches are rare enough to read every row).
+fn indexable(word: &str) -> bool {
+    word.chars().count() >= 3 && !word.contains(['%', '_', '\\'])
 }
 
 fn escape_like(text: &str) -> String {
