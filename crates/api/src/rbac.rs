@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::validation::{self, Validate};
 use crate::FieldError;
@@ -587,23 +587,42 @@ macro_rules! list {
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
         pub struct $list {
             pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; absent on the last
+            /// page and on lists that are not paged.
+            #[serde(default)]
+            pub next_cursor: Option<String>,
         }
     )*};
 }
 
 list! {
-    /// Every user, by email.
+    /// A page of users, by email.
     UserList of User;
-    /// Every group, by name.
+    /// A page of groups, by name, each with its members.
     GroupList of Group;
     /// Every service account, by name.
     ServiceAccountList of ServiceAccount;
     /// The built-in roles, then the custom ones by name.
     RoleList of Role;
-    /// The bindings the caller may see, oldest first.
+    /// A page of the bindings the caller may see, oldest first.
     BindingList of Binding;
     /// Every token, newest first; never a secret.
     TokenList of Token;
+}
+
+/// Query of the paged access lists (`GET /v1/rbac/users`, `/groups`,
+/// `/bindings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAccess {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Users: part of the email; groups: part of the name (ASCII letters
+    /// in any case). Not taken by bindings.
+    pub q: Option<String>,
 }
 
 /// Longest email, display name or token name.

@@ -21,8 +21,12 @@ use crate::tenants::confirmed;
 
 #[derive(Subcommand)]
 pub enum UsersCommand {
-    /// List every user, by email.
-    List,
+    /// List users, by email.
+    List {
+        /// Only users whose email contains this (the server searches).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+    },
     /// Show one user.
     Get {
         /// The user's email (or id).
@@ -57,8 +61,12 @@ pub enum UsersCommand {
 
 #[derive(Subcommand)]
 pub enum GroupsCommand {
-    /// List every group, by name, with how many members each has.
-    List,
+    /// List groups, by name, with how many members each has.
+    List {
+        /// Only groups whose name contains this (the server searches).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+    },
     /// Show one group and its members.
     Get {
         /// The group's name (or id).
@@ -394,8 +402,11 @@ pub async fn users(
     let rbac = session.rbac();
     let on = On::of(session.profile());
     match cmd {
-        UsersCommand::List => {
-            let users = rbac.users().await?;
+        UsersCommand::List { search } => {
+            let users = match search {
+                Some(text) => rbac.users_matching(&text).await?,
+                None => rbac.users().await?,
+            };
             out.list(
                 &users,
                 "no users",
@@ -476,8 +487,11 @@ pub async fn groups(
     let rbac = session.rbac();
     let on = On::of(session.profile());
     match cmd {
-        GroupsCommand::List => {
-            let groups = rbac.groups().await?;
+        GroupsCommand::List { search } => {
+            let groups = match search {
+                Some(text) => rbac.groups_matching(&text).await?,
+                None => rbac.groups().await?,
+            };
             out.list(
                 &groups,
                 "no groups",

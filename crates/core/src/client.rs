@@ -325,7 +325,7 @@ impl AdminClient {
         .await
     }
 
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -503,14 +503,14 @@ pub(crate) async fn read_capped(
 }
 
 /// Where a list is in its pages: the cursors seen, and how far it has gone.
-struct Pages {
+pub(crate) struct Pages {
     url: Url,
     seen: HashSet<String>,
     pages: usize,
 }
 
 impl Pages {
-    fn new(url: Url) -> Self {
+    pub(crate) fn new(url: Url) -> Self {
         Self {
             url,
             seen: HashSet::new(),
@@ -521,7 +521,7 @@ impl Pages {
     /// The cursor to fetch next after a page, `None` when the list is done;
     /// an error when the cursor was seen before or the list is past its
     /// ceilings.
-    fn next(&mut self, cursor: Option<String>, items: usize) -> Result<Option<String>> {
+    pub(crate) fn next(&mut self, cursor: Option<String>, items: usize) -> Result<Option<String>> {
         self.pages += 1;
         let Some(cursor) = cursor else {
             return Ok(None);

@@ -11,17 +11,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::rbac::{
-    Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
-    CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Effective, Group, GroupList,
-    Permission, Role, RoleList, ServiceAccount, ServiceAccountList, Subject, SubjectKind, Token,
-    TokenList, UpdateRole, UpdateUser, User, UserList, WhoCan,
+    Binding, BindingScope, CreateBinding, CreateGroup, CreateRole, CreateServiceAccount,
+    CreateToken, CreateUser, CreatedToken, Effective, Group, Permission, Role, RoleList,
+    ServiceAccount, ServiceAccountList, Subject, SubjectKind, Token, TokenList, UpdateRole,
+    UpdateUser, User, WhoCan,
 };
 use opsdeck_api::validation::Validate;
-use opsdeck_api::{ErrorCode, FieldError};
+use opsdeck_api::{ErrorCode, FieldError, MAX_PAGE_LIMIT};
 use reqwest::Method;
 use serde::Serialize;
 
-use crate::client::{AdminClient, MAX_ITEM_BYTES, MAX_PAGE_BYTES};
+use crate::client::{AdminClient, Pages, MAX_ITEM_BYTES, MAX_PAGE_BYTES};
 use crate::error::{Error, Result};
 use crate::profiles::Profile;
 use crate::safety;
@@ -393,8 +393,44 @@ fn key_or_new(key: Option<&str>) -> String {
         .unwrap_or_else(new_idempotency_key)
 }
 
+/// A page of a paged access list.
+#[derive(serde::Deserialize)]
+struct Paged<T> {
+    items: Vec<T>,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
 /// The `/v1/rbac` calls, with the client's budgets, retries and caps.
 impl AdminClient {
+    /// Every item of the paged list `/v1/rbac/{list}` (matching `text`),
+    /// following cursors within the client's page and item ceilings.
+    async fn rbac_every<T: serde::de::DeserializeOwned>(
+        &self,
+        list: &str,
+        text: Option<&str>,
+    ) -> Result<Vec<T>> {
+        let limit = MAX_PAGE_LIMIT.to_string();
+        let mut pages = Pages::new(self.url(&["v1", "rbac", list]));
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", limit.as_str())];
+            if let Some(text) = text {
+                query.push(("q", text));
+            }
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.as_str()));
+            }
+            let page: Paged<T> = self.rbac_get(&[list], Some(&query), MAX_PAGE_BYTES).await?;
+            items.extend(page.items);
+            match pages.next(page.next_cursor, items.len())? {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
     async fn rbac_get<T: serde::de::DeserializeOwned>(
         &self,
         segments: &[&str],
@@ -453,19 +489,25 @@ impl Rbac<'_> {
         self.session.admin()
     }
 
-    /// Every user, by email.
+    /// Every user, by email, page after page.
     pub async fn users(&self) -> Result<Vec<User>> {
-        let list: UserList = self
-            .admin()
-            .rbac_get(&["users"], None, MAX_PAGE_BYTES)
-            .await?;
-        Ok(list.items)
+        self.admin().rbac_every::<User>("users", None).await
+    }
+
+    /// The users whose email contains `text`, by email: the server looks.
+    pub async fn users_matching(&self, text: &str) -> Result<Vec<User>> {
+        self.admin().rbac_every::<User>("users", Some(text)).await
     }
 
     /// One user by email or id.
     pub async fn user(&self, user: &str) -> Result<User> {
-        self.users()
-            .await?
+        // An email is looked for by the server; an id needs the whole list.
+        let candidates = if user.contains('@') {
+            self.users_matching(&user.to_lowercase()).await?
+        } else {
+            self.users().await?
+        };
+        candidates
             .into_iter()
             .find(|u| u.email.eq_ignore_ascii_case(user) || u.id == user)
             .ok_or_else(|| Error::invalid("user", format!("no user `{user}`")))
@@ -501,13 +543,14 @@ impl Rbac<'_> {
             .await
     }
 
-    /// Every group, by name, with its members' ids.
+    /// Every group, by name, with its members' ids, page after page.
     pub async fn groups(&self) -> Result<Vec<Group>> {
-        let list: GroupList = self
-            .admin()
-            .rbac_get(&["groups"], None, MAX_PAGE_BYTES)
-            .await?;
-        Ok(list.items)
+        self.admin().rbac_every::<Group>("groups", None).await
+    }
+
+    /// The groups whose name contains `text`, by name: the server looks.
+    pub async fn groups_matching(&self, text: &str) -> Result<Vec<Group>> {
+        self.admin().rbac_every::<Group>("groups", Some(text)).await
     }
 
     /// One group by name or id.
@@ -715,11 +758,7 @@ impl Rbac<'_> {
 
     /// The bindings the caller may see, oldest first, as the server has them.
     pub async fn bindings(&self) -> Result<Vec<Binding>> {
-        let list: BindingList = self
-            .admin()
-            .rbac_get(&["bindings"], None, MAX_PAGE_BYTES)
-            .await?;
-        Ok(list.items)
+        self.admin().rbac_every::<Binding>("bindings", None).await
     }
 
     /// The bindings with their subjects spelled and tenants by slug.

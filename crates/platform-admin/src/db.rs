@@ -239,6 +239,19 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// `text` with LIKE's wildcards and the escape character escaped (by a
+/// backslash, the `ESCAPE` every query here gives), so it matches itself only.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// Now, at the millisecond precision the API promises.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)

@@ -17,9 +17,9 @@ use axum::Json;
 use opsdeck_api::rbac::{
     Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
     CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Effective, GrantPath, Group,
-    GroupList, Holder, Role, RoleList, ServiceAccount, ServiceAccountList, Subject, SubjectKind,
-    TenantPermissions, Token, TokenList, UpdateRole, UpdateUser, User, UserList, UserStatus,
-    WhoCan,
+    GroupList, Holder, ListAccess, Role, RoleList, ServiceAccount, ServiceAccountList, Subject,
+    SubjectKind, TenantPermissions, Token, TokenList, UpdateRole, UpdateUser, User, UserList,
+    UserStatus, WhoCan,
 };
 use opsdeck_api::validation::Validate;
 use opsdeck_api::ErrorEnvelope;
@@ -139,14 +139,67 @@ fn no_escalation(caller: &Grants, needed: &Grants) -> Result<(), Error> {
     }
 }
 
-/// Lists users by email.
+/// Lists users by email, a page at a time.
 #[utoipa::path(get, path = "/v1/rbac/users", tag = "rbac", operation_id = "list_users",
-    responses((status = 200, body = UserList)))]
-pub async fn list_users(State(state): State<AppState>) -> Result<Json<UserList>, Error> {
+    params(ListAccess),
+    responses(
+        (status = 200, body = UserList),
+        (status = 422, description = "A bad limit, cursor or text, or an unknown parameter.", body = ErrorEnvelope)))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<UserList>, Error> {
+    let page = access_page(query.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(UserList {
-        items: store::list_users(&mut conn).await?,
-    }))
+    let (items, next_cursor) = paged(
+        store::list_users(&mut conn, &page).await?,
+        page.limit,
+        |u| u.email.clone(),
+    );
+    Ok(Json(UserList { items, next_cursor }))
+}
+
+/// The page `limit`, `cursor` and `q` ask for, one row more than the
+/// limit to know whether another page follows.
+fn access_page(query: Option<&str>) -> Result<store::Page, Error> {
+    let params = crate::http::QueryParams::parse(query, &["limit", "cursor", "q"])?;
+    let text = params.get("q").map(str::to_string);
+    if text
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > opsdeck_api::rbac::TEXT_MAX)
+    {
+        return Err(Error::invalid(
+            "q",
+            format!(
+                "must be at most {} characters long",
+                opsdeck_api::rbac::TEXT_MAX
+            ),
+        ));
+    }
+    Ok(store::Page {
+        after: params.cursor()?,
+        text,
+        limit: params.limit()? + 1,
+    })
+}
+
+/// A page cut to its limit (`fetched` holds one row more when another
+/// page follows), and the cursor to the next: the last row's key.
+fn paged<T>(
+    mut fetched: Vec<T>,
+    fetched_limit: u32,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let limit = fetched_limit.saturating_sub(1) as usize;
+    if fetched.len() > limit {
+        fetched.truncate(limit);
+        let next = fetched
+            .last()
+            .map(|last| crate::http::encode_cursor(&key(last)));
+        (fetched, next)
+    } else {
+        (fetched, None)
+    }
 }
 
 /// Creates an active user.
@@ -219,14 +272,24 @@ pub async fn update_user(
         .await
 }
 
-/// Lists groups by name, with their members.
+/// Lists groups by name, with their members, a page at a time.
 #[utoipa::path(get, path = "/v1/rbac/groups", tag = "rbac", operation_id = "list_groups",
-    responses((status = 200, body = GroupList)))]
-pub async fn list_groups(State(state): State<AppState>) -> Result<Json<GroupList>, Error> {
+    params(ListAccess),
+    responses(
+        (status = 200, body = GroupList),
+        (status = 422, description = "A bad limit, cursor or text, or an unknown parameter.", body = ErrorEnvelope)))]
+pub async fn list_groups(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<GroupList>, Error> {
+    let page = access_page(query.as_deref())?;
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(GroupList {
-        items: store::list_groups(&mut conn, None).await?,
-    }))
+    let (items, next_cursor) = paged(
+        store::list_groups(&mut conn, &page).await?,
+        page.limit,
+        |g| g.name.clone(),
+    );
+    Ok(Json(GroupList { items, next_cursor }))
 }
 
 /// Creates an empty group.
@@ -271,10 +334,8 @@ async fn membership(
     conn: &mut sqlx::AnyConnection,
     member: MemberPath,
 ) -> Result<(Group, User), Error> {
-    let group = store::list_groups(&mut *conn, Some(&member.group))
+    let group = store::get_group(&mut *conn, &member.group)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| not_found("group", &member.group))?;
     let user = store::get_user(&mut *conn, &member.user)
         .await?
@@ -306,10 +367,8 @@ pub async fn add_member(
     no_escalation(&mutation.principal.grants, &granted)?;
     store::set_member(&mut tx, &group.id, &user.id, true).await?;
     let before = group;
-    let group = store::list_groups(&mut tx, Some(&before.id))
+    let group = store::get_group(&mut tx, &before.id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| not_found("group", &before.id))?;
     let change = Change::new("group.add_member", format!("group:{}", group.name))
         .before(&before)?
@@ -335,10 +394,8 @@ pub async fn remove_member(
     let (group, user) = membership(&mut tx, member).await?;
     store::set_member(&mut tx, &group.id, &user.id, false).await?;
     let before = group;
-    let group = store::list_groups(&mut tx, Some(&before.id))
+    let group = store::get_group(&mut tx, &before.id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| not_found("group", &before.id))?;
     let change = Change::new("group.remove_member", format!("group:{}", group.name))
         .before(&before)?
@@ -357,6 +414,7 @@ pub async fn list_service_accounts(
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(ServiceAccountList {
         items: store::list_service_accounts(&mut conn).await?,
+        next_cursor: None,
     }))
 }
 
@@ -403,6 +461,7 @@ pub async fn list_roles(State(state): State<AppState>) -> Result<Json<RoleList>,
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(RoleList {
         items: store::list_roles(&mut conn).await?,
+        next_cursor: None,
     }))
 }
 
@@ -562,21 +621,28 @@ fn shows(grants: &Grants, binding: &Binding, permission: Permission) -> bool {
 /// Lists the bindings the caller may see: on the platform with `rbac.read`
 /// on the platform, on a tenant with `rbac.read` there.
 #[utoipa::path(get, path = "/v1/rbac/bindings", tag = "rbac", operation_id = "list_bindings",
-    responses((status = 200, body = BindingList)))]
+    params(ListAccess),
+    responses(
+        (status = 200, body = BindingList),
+        (status = 422, description = "A bad limit or cursor, or an unknown parameter.", body = ErrorEnvelope)))]
 pub async fn list_bindings(
     State(state): State<AppState>,
     principal: Principal,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Json<BindingList>, Error> {
-    let mut conn = state.db.pool().acquire().await?;
-    let all = store::list_bindings(&mut conn).await?;
-    let items = match principal.grants.visible(Permission::RbacRead) {
-        Visible::All => all,
-        Visible::Only(_) => all
-            .into_iter()
-            .filter(|b| shows(&principal.grants, b, Permission::RbacRead))
-            .collect(),
+    let params = crate::http::QueryParams::parse(query.as_deref(), &["limit", "cursor"])?;
+    let limit = params.limit()? + 1;
+    let after = params.cursor()?;
+    // A tenant's administrators see its bindings, never the platform's.
+    let within = match principal.grants.visible(Permission::RbacRead) {
+        Visible::All => None,
+        Visible::Only(ids) => Some(ids),
     };
-    Ok(Json(BindingList { items }))
+    let mut conn = state.db.pool().acquire().await?;
+    let fetched =
+        store::list_bindings(&mut conn, after.as_deref(), within.as_deref(), limit).await?;
+    let (items, next_cursor) = paged(fetched, limit, store::binding_key);
+    Ok(Json(BindingList { items, next_cursor }))
 }
 
 /// The audit record of a change to a binding: about the binding, in its
@@ -707,6 +773,7 @@ pub async fn list_tokens(State(state): State<AppState>) -> Result<Json<TokenList
     let mut conn = state.db.pool().acquire().await?;
     Ok(Json(TokenList {
         items: store::list_tokens(&mut conn).await?,
+        next_cursor: None,
     }))
 }
 

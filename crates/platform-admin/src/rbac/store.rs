@@ -248,12 +248,61 @@ pub async fn insert_user(conn: &mut AnyConnection, user: &User) -> Result<(), Er
     Ok(())
 }
 
-pub async fn list_users(conn: &mut AnyConnection) -> Result<Vec<User>, Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS} FROM rbac_users ORDER BY email"
-    ))
-    .fetch_all(conn)
-    .await?;
+/// One page of an access list: after the cursor's key, matching the
+/// text, at most `limit` rows.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The last key of the previous page.
+    pub after: Option<String>,
+    /// Part of the email (users) or the name (groups); ASCII letters in
+    /// any case, as both databases lower-case them alike.
+    pub text: Option<String>,
+    pub limit: u32,
+}
+
+impl Page {
+    /// `WHERE …` over the key column `key` and text column `text`, with
+    /// its values to bind in order.
+    fn conditions(&self, key: &str, text: &str) -> (String, Vec<String>) {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        if let Some(after) = &self.after {
+            binds.push(after.clone());
+            conditions.push(format!("{key} > ${}", binds.len()));
+        }
+        if let Some(q) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+        {
+            binds.push(format!(
+                "%{}%",
+                crate::db::escape_like(&q.to_ascii_lowercase())
+            ));
+            conditions.push(format!("LOWER({text}) LIKE ${} ESCAPE '\\'", binds.len()));
+        }
+        let sql = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        (sql, binds)
+    }
+}
+
+/// A page of users, by email.
+pub async fn list_users(conn: &mut AnyConnection, page: &Page) -> Result<Vec<User>, Error> {
+    let (filter, binds) = page.conditions("email", "email");
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM rbac_users{filter} ORDER BY email LIMIT ${}",
+        binds.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for value in &binds {
+        query = query.bind(value.as_str());
+    }
+    let rows = query.bind(i64::from(page.limit)).fetch_all(conn).await?;
     rows.iter().map(user_from_row).collect()
 }
 
@@ -301,41 +350,70 @@ pub async fn insert_group(conn: &mut AnyConnection, group: &Group) -> Result<(),
     Ok(())
 }
 
-/// Groups by name, each with its members' ids; `only` picks one by id or name.
-pub async fn list_groups(
-    conn: &mut AnyConnection,
-    only: Option<&str>,
-) -> Result<Vec<Group>, Error> {
-    let mut sql = String::from("SELECT id, name, external_name, created_at FROM rbac_groups");
-    if only.is_some() {
-        sql.push_str(" WHERE id = $1 OR name = $1");
-    }
-    sql.push_str(" ORDER BY name");
+/// The group of this id or name, with its members' ids.
+pub async fn get_group(conn: &mut AnyConnection, group: &str) -> Result<Option<Group>, Error> {
+    let rows = sqlx::query(
+        "SELECT id, name, external_name, created_at FROM rbac_groups WHERE id = $1 OR name = $1",
+    )
+    .bind(group)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(with_members(conn, &rows).await?.into_iter().next())
+}
+
+/// A page of groups, by name, each with its members' ids.
+pub async fn list_groups(conn: &mut AnyConnection, page: &Page) -> Result<Vec<Group>, Error> {
+    let (filter, binds) = page.conditions("name", "name");
+    let sql = format!(
+        "SELECT id, name, external_name, created_at FROM rbac_groups{filter} ORDER BY name LIMIT ${}",
+        binds.len() + 1
+    );
     let mut query = sqlx::query(&sql);
-    if let Some(only) = only {
-        query = query.bind(only);
+    for value in &binds {
+        query = query.bind(value.as_str());
     }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let members =
-        sqlx::query("SELECT m.group_id, m.user_id FROM rbac_group_members m ORDER BY m.user_id")
-            .fetch_all(&mut *conn)
-            .await?;
+    let rows = query
+        .bind(i64::from(page.limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    with_members(conn, &rows).await
+}
+
+/// The groups of `rows`, with the members of those groups only.
+async fn with_members(conn: &mut AnyConnection, rows: &[AnyRow]) -> Result<Vec<Group>, Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT group_id, user_id FROM rbac_group_members WHERE group_id IN ({}) ORDER BY user_id",
+        placeholders.join(", ")
+    );
+    let mut members = sqlx::query(&sql);
+    for id in &ids {
+        members = members.bind(id.as_str());
+    }
+    let mut members_of: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for member in members.fetch_all(&mut *conn).await? {
+        members_of
+            .entry(member.try_get("group_id")?)
+            .or_default()
+            .push(member.try_get("user_id")?);
+    }
     let mut groups = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let id: String = row.try_get("id")?;
         let created_at: String = row.try_get("created_at")?;
-        let mut group_members = Vec::new();
-        for member in &members {
-            let group: String = member.try_get("group_id")?;
-            if group == id {
-                group_members.push(member.try_get("user_id")?);
-            }
-        }
         groups.push(Group {
+            members: members_of.remove(&id).unwrap_or_default(),
             id,
             name: row.try_get("name")?,
             external_name: row.try_get("external_name")?,
-            members: group_members,
             created_at: db::parse_timestamp(&created_at)?,
         });
     }
@@ -578,14 +656,54 @@ fn binding_from_row(row: &AnyRow) -> Result<Binding, Error> {
     })
 }
 
-/// Every binding, oldest first.
-pub async fn list_bindings(conn: &mut AnyConnection) -> Result<Vec<Binding>, Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {BINDING_COLUMNS} FROM rbac_bindings ORDER BY created_at, id"
-    ))
-    .fetch_all(conn)
-    .await?;
+/// A page of bindings, oldest first, after the cursor's key (`created_at`
+/// and id, as [`binding_key`] makes it), on the tenants of `within` only
+/// when given.
+pub async fn list_bindings(
+    conn: &mut AnyConnection,
+    after: Option<&str>,
+    within: Option<&[String]>,
+    limit: u32,
+) -> Result<Vec<Binding>, Error> {
+    let mut conditions = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(after) = after {
+        let (at, id) = after
+            .split_once(' ')
+            .ok_or_else(|| Error::invalid("cursor", "is not a cursor this server gave out"))?;
+        binds.extend([at.to_string(), at.to_string(), id.to_string()]);
+        conditions.push("(created_at > $1 OR (created_at = $2 AND id > $3))".to_string());
+    }
+    if let Some(within) = within {
+        if within.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = binds.len() + 1;
+        binds.extend(within.iter().cloned());
+        let placeholders: Vec<String> = (first..=binds.len()).map(|n| format!("${n}")).collect();
+        conditions.push(format!("tenant_id IN ({})", placeholders.join(", ")));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {BINDING_COLUMNS} FROM rbac_bindings{filter} ORDER BY created_at, id LIMIT ${}",
+        binds.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for value in &binds {
+        query = query.bind(value.as_str());
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(conn).await?;
     rows.iter().map(binding_from_row).collect()
+}
+
+/// The key a page of bindings continues after: its time and id (a stored
+/// time has no space).
+pub fn binding_key(binding: &Binding) -> String {
+    format!("{} {}", db::timestamp(binding.created_at), binding.id)
 }
 
 pub async fn get_binding(conn: &mut AnyConnection, id: &str) -> Result<Option<Binding>, Error> {

@@ -285,11 +285,11 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
             ),
             (db::DbKind::Sqlite, false) if through_index => format!(
                 "text LIKE {} ESCAPE '\\'",
-                bind(format!("%{}%", escape_like(word)))
+                bind(format!("%{}%", db::escape_like(word)))
             ),
             // Slugs are lowercase ASCII already.
             (_, false) => {
-                let n = bind(format!("%{}%", escape_like(word)));
+                let n = bind(format!("%{}%", db::escape_like(word)));
                 format!("(slug LIKE {n} ESCAPE '\\' OR search_name LIKE {n} ESCAPE '\\')")
             }
         });
@@ -338,17 +338,6 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
 /// index does not take (such searches are rare enough to read every row).
 fn indexable(word: &str) -> bool {
     word.chars().count() >= 3 && !word.contains(['%', '_', '\\'])
-}
-
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 /// Applies the fields `change` names; `None` when there is no such tenant.
@@ -478,6 +467,6 @@ mod tests {
 
     #[test]
     fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+        assert_eq!(db::escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
     }
 }

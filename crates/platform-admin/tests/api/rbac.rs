@@ -308,6 +308,74 @@ on_both_databases! {
         assert_eq!(filtered.body["items"], json!([]));
     }
 
+    async fn access_lists_come_a_page_at_a_time_and_a_tenant_admin_pages_its_own_bindings(srv) {
+        srv.create("alpha", "Alpha").await;
+        srv.create("beta", "Beta").await;
+        for i in 0..5 {
+            let made = srv.send(Method::POST, "/v1/rbac/users",
+                &json!({"email": format!("user-{i}@example.test"), "display_name": format!("User {i}")})).await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+            let group = srv.send(Method::POST, "/v1/rbac/groups", &json!({"name": format!("team-{i}")})).await;
+            assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+            let member = srv.send(Method::PUT,
+                &format!("/v1/rbac/groups/team-{i}/members/user-{i}@example.test"), &Value::Null).await;
+            assert_eq!(member.status, StatusCode::OK, "{}", member.text);
+        }
+        let walk = |first: String| async move {
+            let mut seen = Vec::new();
+            let mut path = first.clone();
+            for _ in 0..20 {
+                let page = srv.get(&path).await;
+                assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
+                let items = page.body["items"].as_array().expect("items").clone();
+                assert!(items.len() <= 2, "{path}: {} items", items.len());
+                seen.extend(items);
+                match page.body["next_cursor"].as_str() {
+                    Some(cursor) => path = format!("{first}&cursor={cursor}"),
+                    None => return seen,
+                }
+            }
+            panic!("{first}: no last page");
+        };
+        let users = walk("/v1/rbac/users?limit=2".into()).await;
+        let emails: Vec<&str> = users.iter().filter_map(|u| u["email"].as_str()).collect();
+        assert_eq!(emails, (0..5).map(|i| format!("user-{i}@example.test")).collect::<Vec<_>>());
+        let found = srv.get("/v1/rbac/users?q=USER-3").await;
+        assert_eq!(found.body["items"].as_array().map(Vec::len), Some(1), "{}", found.text);
+        let groups = walk("/v1/rbac/groups?limit=2".into()).await;
+        assert_eq!(groups.len(), 5);
+        for (i, group) in groups.iter().enumerate() {
+            assert_eq!(group["name"], format!("team-{i}"));
+            assert_eq!(group["members"].as_array().map(Vec::len), Some(1), "{group}");
+        }
+        srv.get("/v1/rbac/users?limit=0").await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        srv.get("/v1/rbac/groups?cursor=***").await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        // Bindings on both tenants; alpha's admin pages through alpha's only.
+        let (_, token) = account(srv, "alpha-admin", BuiltinRole::TenantAdmin, Some("alpha")).await;
+        for (i, group) in groups.iter().enumerate() {
+            let group = Subject { kind: SubjectKind::Group, id: group["id"].as_str().expect("id").into() };
+            bind(srv, &group, BuiltinRole::Viewer.as_str(), if i % 2 == 0 { "alpha" } else { "beta" }).await;
+        }
+        let all = walk("/v1/rbac/bindings?limit=2".into()).await;
+        assert!(all.len() >= 7, "{} bindings", all.len());
+        let mut mine = Vec::new();
+        let mut path = "/v1/rbac/bindings?limit=2".to_string();
+        loop {
+            let page = as_token(srv, &token, Method::GET, &path, None).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+            mine.extend(page.body["items"].as_array().expect("items").clone());
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/v1/rbac/bindings?limit=2&cursor={cursor}"),
+                None => break,
+            }
+        }
+        // Its own binding and the three groups' on alpha: nothing of beta or the platform.
+        assert_eq!(mine.len(), 4, "{mine:?}");
+        let alpha = srv.get("/v1/tenants/alpha").await.body["id"].clone();
+        assert!(mine.iter().all(|b| b["scope"]["tenant"] == alpha), "{mine:?}");
+    }
+
     async fn a_group_binding_reaches_its_members(srv) {
         srv.create("alpha", "Alpha").await;
         let now = platform_admin::db::now();

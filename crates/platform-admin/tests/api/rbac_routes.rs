@@ -153,7 +153,7 @@ on_both_databases! {
             let statuses = [a.status.as_u16(), b.status.as_u16()];
             let kept: Vec<Value> = {
                 let mut conn = srv.db.pool().acquire().await.expect("connection");
-                store::list_bindings(&mut conn).await.expect("bindings").into_iter()
+                store::list_bindings(&mut conn, None, None, 10_000).await.expect("bindings").into_iter()
                     .filter(|b| b.role == "platform-admin" && b.scope == opsdeck_api::rbac::BindingScope::Platform)
                     .map(|b| json!(b.id)).collect()
             };
