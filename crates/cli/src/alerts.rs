@@ -380,6 +380,8 @@ fn print_event(out: &Output, place: &str, event: &WatchEvent) {
             out.note(&format!("warning: {message}; still trying"))
         }
         WatchEvent::Reachable => out.note("the Alertmanagers answer again"),
+        // The window's tray shows it; a line per change would be noise here.
+        WatchEvent::Critical { .. } => {}
         WatchEvent::NotifyFailed { message } => out.note(&format!("warning: {message}")),
         WatchEvent::StateNotSaved { message } => {
             out.note(&format!("warning: {message}; a restart may tell it again"))

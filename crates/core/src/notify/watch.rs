@@ -70,10 +70,37 @@ pub enum WatchEvent {
     Unreachable { message: String },
     /// An Alertmanager answers again.
     Reachable,
+    /// How many critical alerts fire now, whatever the chosen severity;
+    /// reported on the first look and whenever it changes.
+    Critical {
+        #[specta(type = u32)]
+        firing: usize,
+    },
     /// The notifier did not take a notice.
     NotifyFailed { message: String },
     /// What was told could not be saved: a restart may tell it again.
     StateNotSaved { message: String },
+}
+
+/// What the loop remembers between looks, to report changes only.
+#[derive(Default)]
+struct Seen {
+    down: bool,
+    critical: Option<usize>,
+}
+
+/// Critical alerts that fire, each once however many groups hold it.
+fn critical_firing(groups: &[crate::alerts::AlertGroup]) -> usize {
+    groups
+        .iter()
+        .flat_map(|g| &g.alerts)
+        .filter(|a| {
+            a.status == crate::alerts::AlertStatus::Firing
+                && Severity::of_label(a.label("severity")) == Severity::Critical
+        })
+        .map(|a| a.fingerprint.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 /// Follows one profile's Alertmanagers.
@@ -137,14 +164,21 @@ impl Watcher {
             remembered: loaded.notified.groups.len(),
         });
         let mut decider = Decider::new(self.options.rules.clone(), loaded.notified);
-        let mut down = false;
+        let mut seen = Seen::default();
         tokio::pin!(shutdown);
         loop {
-            let looked = tokio::select! {
+            // Asking Alertmanager may be cut short by a stop; telling and
+            // saving what was told is not, so a stop never leaves a
+            // notification shown but not remembered.
+            let groups = tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                looked = self.look(&mut decider, &mut on, &mut down) => looked,
+                groups = self.fetch(&mut on, &mut seen) => groups,
             };
-            let wait = if looked {
+            let settling = match groups {
+                Some(groups) => self.apply(groups, &mut decider, &mut on, &mut seen).await,
+                None => false,
+            };
+            let wait = if settling {
                 SETTLE.min(self.options.interval)
             } else {
                 self.options.interval
@@ -156,14 +190,12 @@ impl Watcher {
         }
     }
 
-    /// One look; true while a batch is settling.
-    async fn look<F: FnMut(WatchEvent)>(
+    /// The alert groups now, or `None` when no Alertmanager answered.
+    async fn fetch<F: FnMut(WatchEvent)>(
         &self,
-        decider: &mut Decider,
         on: &mut F,
-        down: &mut bool,
-    ) -> bool {
-        let profile = &self.session.profile().name;
+        seen: &mut Seen,
+    ) -> Option<Vec<crate::alerts::AlertGroup>> {
         let filter = AlertFilter {
             active: true,
             silenced: false,
@@ -174,23 +206,39 @@ impl Watcher {
             Ok(alerts) => alerts.groups(&filter).await,
             Err(e) => Err(e),
         };
-        let groups = match groups {
+        match groups {
             Ok(groups) => {
-                if std::mem::take(down) {
+                if std::mem::take(&mut seen.down) {
                     on(WatchEvent::Reachable);
                 }
-                groups
+                Some(groups.items)
             }
             Err(e) => {
-                if !std::mem::replace(down, true) {
+                if !std::mem::replace(&mut seen.down, true) {
                     on(WatchEvent::Unreachable {
                         message: e.to_string(),
                     });
                 }
-                return false;
+                None
             }
-        };
-        let current = firing_groups(&groups.items, self.options.severity);
+        }
+    }
+
+    /// Decides on `groups`, tells and saves; true while a batch is settling.
+    async fn apply<F: FnMut(WatchEvent)>(
+        &self,
+        groups: Vec<crate::alerts::AlertGroup>,
+        decider: &mut Decider,
+        on: &mut F,
+        seen: &mut Seen,
+    ) -> bool {
+        let profile = &self.session.profile().name;
+        let critical = critical_firing(&groups);
+        if seen.critical != Some(critical) {
+            seen.critical = Some(critical);
+            on(WatchEvent::Critical { firing: critical });
+        }
+        let current = firing_groups(&groups, self.options.severity);
         let now = Utc::now();
         let step = decider.step(now, chrono::Local::now().time(), current);
         for notice in step.notices {
