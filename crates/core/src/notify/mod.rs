@@ -83,10 +83,10 @@ impl std::fmt::Display for Severity {
 /// one summary when it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct QuietHours {
-    /// `HH:MM`, local time.
+    /// Local time, `HH:MM:SS` in JSON (`HH:MM` is read too).
     #[specta(type = String)]
     pub start: NaiveTime,
-    /// `HH:MM`, local time; the first minute that is not quiet.
+    /// Local time; the first minute that is not quiet.
     #[specta(type = String)]
     pub end: NaiveTime,
 }
@@ -132,6 +132,57 @@ impl std::fmt::Display for QuietHours {
             self.start.format("%H:%M"),
             self.end.format("%H:%M")
         )
+    }
+}
+
+/// How the desktop app notifies: kept in the local store, the same for
+/// every profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct NotifySettings {
+    /// Whether the app raises notifications at all.
+    pub enabled: bool,
+    /// Only alerts at or above it.
+    pub severity: Severity,
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            severity: Severity::Warning,
+            quiet_hours: None,
+        }
+    }
+}
+
+/// The key of [`NotifySettings`] in the store.
+const SETTINGS_KEY: &str = "notifications";
+
+impl crate::Console {
+    /// The notification settings; the defaults when none were kept or they
+    /// cannot be read (a setting is worth less than the app starting).
+    pub async fn notify_settings(&self) -> NotifySettings {
+        match self.store.setting(SETTINGS_KEY).await {
+            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the notification settings are unreadable; using the defaults");
+                NotifySettings::default()
+            }),
+            Ok(None) => NotifySettings::default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the notification settings; using the defaults");
+                NotifySettings::default()
+            }
+        }
+    }
+
+    /// Keeps `settings` as the notification settings.
+    pub async fn set_notify_settings(&self, settings: &NotifySettings) -> Result<()> {
+        let json = serde_json::to_string(settings).map_err(|e| Error::Store {
+            path: self.paths().store_file(),
+            message: e.to_string(),
+        })?;
+        self.store.set_setting(SETTINGS_KEY, &json).await
     }
 }
 
@@ -303,6 +354,39 @@ mod tests {
         for bad in ["", "22:00", "25:00-07:00", "10:00-10:00", "ten-eleven"] {
             assert!(QuietHours::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn notification_settings_are_kept_and_unreadable_ones_are_the_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = crate::Console::open(
+            crate::Paths::under(dir.path()),
+            std::sync::Arc::new(crate::secrets::MemorySecrets::default()),
+        )
+        .await
+        .expect("console");
+        assert_eq!(console.notify_settings().await, NotifySettings::default());
+        let chosen = NotifySettings {
+            enabled: false,
+            severity: Severity::Critical,
+            quiet_hours: Some(QuietHours::parse("22:00-07:00").expect("quiet")),
+        };
+        console.set_notify_settings(&chosen).await.expect("save");
+        assert_eq!(console.notify_settings().await, chosen);
+        let from_window: NotifySettings = serde_json::from_str(
+            r#"{"enabled":true,"severity":"error","quiet_hours":{"start":"22:30","end":"06:00:00"}}"#,
+        )
+        .expect("the window's JSON");
+        assert_eq!(
+            from_window.quiet_hours.map(|q| q.to_string()).as_deref(),
+            Some("22:30-06:00")
+        );
+        console
+            .store
+            .set_setting(SETTINGS_KEY, "{broken")
+            .await
+            .expect("break it");
+        assert_eq!(console.notify_settings().await, NotifySettings::default());
     }
 
     #[test]
