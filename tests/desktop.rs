@@ -9,7 +9,7 @@ use std::time::Duration;
 use opsdeck_tests::desktop::{keys, Desktop};
 use opsdeck_tests::{
     blocking, wait_until_async, within, Alertmanager, Backend, Cli, Http, NotificationServer,
-    PlatformAdmin,
+    PlatformAdmin, Tray,
 };
 
 /// A platform-admin with the demo data set, an admin token, and a client.
@@ -1536,14 +1536,18 @@ async fn rail_switches_to_alerts_by_click_and_shortcut_shows_posted_alerts_by_se
 }
 
 /// While the app runs it watches the window's profile: a new critical alert
-/// group is one notification on the desktop, and clicking it brings the
-/// window to the alerts view with that alert chosen.
+/// group is one notification on the desktop, the tray icon counts the
+/// critical alert, and clicking the notification brings the window to the
+/// alerts view with that alert chosen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_alert_group_is_notified_and_clicking_the_notification_opens_its_alert() {
+async fn a_new_alert_group_is_notified_counted_in_the_tray_and_its_notification_opens_the_alert() {
     bounded(async {
         let (admin, token, _http) = demo_platform();
         let am = Alertmanager::start_grouped_by(&["alertname"]).expect("alertmanager");
         let server = blocking(NotificationServer::start).expect("notification recorder");
+        // A panel's tray, so the app's icon registers on the bus (the other
+        // tests' windows fall back to an X11 tray).
+        let tray = blocking(Tray::start).expect("tray watcher");
         am.post_alerts(&serde_json::json!([{
             "labels": {"alertname": "ReplicaLagging", "severity": "critical", "instance": "db-2"},
             "annotations": {"summary": "replica 40 s behind"},
@@ -1595,6 +1599,16 @@ async fn a_new_alert_group_is_notified_and_clicking_the_notification_opens_its_a
                 .is_some_and(|a| a.iter().any(|x| x == "default")),
             "a click is asked for: {}",
             told[0]
+        );
+
+        let counted = wait_until_async("the tray's count", Duration::from_secs(15), || async {
+            blocking(|| tray.labels()).iter().any(|l| l == "1")
+        })
+        .await;
+        assert!(
+            counted.is_ok(),
+            "the tray does not count 1 critical alert: {:?}",
+            blocking(|| tray.labels())
         );
 
         blocking(|| server.click(id)).expect("click the notification");

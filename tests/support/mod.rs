@@ -28,6 +28,7 @@ pub mod port;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;
+pub mod tray;
 pub mod wait;
 
 use std::future::Future;
@@ -41,6 +42,7 @@ pub use platform_admin::{Backend, PlatformAdmin};
 pub use postgres::Postgres;
 pub use process::Proc;
 pub use prometheus::Prometheus;
+pub use tray::Tray;
 pub use wait::{wait_until, wait_until_async, within};
 
 /// Where cargo put the workspace's binaries (next to the test's `deps/`).
