@@ -204,12 +204,9 @@ impl Decider {
         }
     }
 
+    /// What was told and still fires: what the state file keeps.
     pub fn notified(&self) -> &Notified {
         &self.notified
-    }
-
-    pub fn set_rules(&mut self, rules: Rules) {
-        self.rules = rules;
     }
 
     /// One look: `current` is what fires now (from [`firing_groups`]),

@@ -95,6 +95,7 @@ impl StateFile {
         }
     }
 
+    /// Where the file is.
     pub fn path(&self) -> &Path {
         &self.path
     }

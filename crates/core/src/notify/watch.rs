@@ -136,6 +136,7 @@ impl Watcher {
         self
     }
 
+    /// Where what was told is kept.
     pub fn state_file(&self) -> &Path {
         self.file.path()
     }
