@@ -27,7 +27,7 @@ pub struct FiringGroup {
     pub fingerprints: BTreeSet<String>,
     /// How many of its alerts are critical.
     pub critical: usize,
-    /// The `summary` annotation of its oldest alert.
+    /// The `summary` annotation of its oldest alert that has one.
     pub summary: Option<String>,
     /// Its oldest alert, for the window to open.
     pub first: String,
@@ -111,7 +111,10 @@ pub fn firing_groups(groups: &[AlertGroup], min: Severity) -> Vec<FiringGroup> {
                 severity: severities.clone().max().unwrap_or(Severity::Info),
                 critical: severities.filter(|s| *s == Severity::Critical).count(),
                 fingerprints: alerts.iter().map(|a| a.fingerprint.clone()).collect(),
-                summary: first.annotation("summary").map(str::to_string),
+                summary: alerts
+                    .iter()
+                    .find_map(|a| a.annotation("summary"))
+                    .map(str::to_string),
                 first: first.fingerprint.clone(),
                 key,
                 labels,
