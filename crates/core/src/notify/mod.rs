@@ -196,7 +196,7 @@ pub struct GroupNotice {
     /// How many of its alerts fire (at or above the chosen severity).
     #[specta(type = u32)]
     pub alerts: usize,
-    /// The `summary` annotation of its oldest alert.
+    /// The `summary` annotation of its oldest alert that has one.
     pub summary: Option<String>,
     /// Its oldest alert: what the window opens when the notification is
     /// clicked.
