@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use opsdeck_tests::desktop::{keys, Desktop};
-use opsdeck_tests::{wait_until_async, within, Alertmanager, Backend, Cli, Http, PlatformAdmin};
+use opsdeck_tests::{
+    blocking, wait_until_async, within, Alertmanager, Backend, Cli, Http, NotificationServer,
+    PlatformAdmin, Tray,
+};
 
 /// A platform-admin with the demo data set, an admin token, and a client.
 fn demo_platform() -> (PlatformAdmin, String, Http) {
@@ -1528,6 +1531,109 @@ async fn rail_switches_to_alerts_by_click_and_shortcut_shows_posted_alerts_by_se
             .expect("the alerts view of bare");
 
         desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+/// While the app runs it watches the window's profile: a new critical alert
+/// group is one notification on the desktop, the tray icon counts the
+/// critical alert, and clicking the notification brings the window to the
+/// alerts view with that alert chosen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_alert_group_is_notified_counted_in_the_tray_and_its_notification_opens_the_alert() {
+    bounded(async {
+        let (admin, token, _http) = demo_platform();
+        let am = Alertmanager::start_grouped_by(&["alertname"]).expect("alertmanager");
+        let server = blocking(NotificationServer::start).expect("notification recorder");
+        // A panel's tray, so the app's icon registers on the bus (the other
+        // tests' windows fall back to an X11 tray).
+        let tray = blocking(Tray::start).expect("tray watcher");
+        am.post_alerts(&serde_json::json!([{
+            "labels": {"alertname": "ReplicaLagging", "severity": "critical", "instance": "db-2"},
+            "annotations": {"summary": "replica 40 s behind"},
+        }]))
+        .expect("post the alert");
+        let listed = am.get_json("/api/v2/alerts").expect("alerts");
+        let fingerprint = listed[0]["fingerprint"]
+            .as_str()
+            .expect("a fingerprint")
+            .to_string();
+
+        let cli = Cli::new().expect("cli");
+        cli.run(&[
+            "profile",
+            "add",
+            "ops",
+            "--admin-url",
+            &admin.url,
+            "--tier",
+            "dev",
+            "--alertmanager-url",
+            &am.url,
+            "--use",
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
+            .success();
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
+        wait_for_view(&desktop, "Tenants", "the first view").await;
+
+        let mine = |n: &serde_json::Value| {
+            n["summary"].as_str() == Some("ops: ReplicaLagging firing (critical)")
+        };
+        wait_until_async("the notification", Duration::from_secs(30), || async {
+            server.received().iter().any(mine)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:#?}\n{}", server.received(), server.log()));
+        let received = server.received();
+        let told: Vec<&serde_json::Value> = received.iter().filter(|n| mine(n)).collect();
+        assert_eq!(told.len(), 1, "{received:#?}");
+        assert_eq!(told[0]["urgency"], 2);
+        assert_eq!(told[0]["body"], "replica 40 s behind");
+        let id = told[0]["id"].as_u64().expect("an id");
+        assert!(
+            told[0]["actions"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "default")),
+            "a click is asked for: {}",
+            told[0]
+        );
+
+        let counted = wait_until_async("the tray's count", Duration::from_secs(15), || async {
+            blocking(|| tray.labels()).iter().any(|l| l == "1")
+        })
+        .await;
+        assert!(
+            counted.is_ok(),
+            "the tray does not count 1 critical alert: {:?}",
+            blocking(|| tray.labels())
+        );
+
+        blocking(|| server.click(id)).expect("click the notification");
+        wait_for_view(&desktop, "Alerts", "after the click").await;
+        let chosen =
+            format!("button.alert[data-fingerprint=\"{fingerprint}\"][aria-pressed=\"true\"]");
+        let shown = wait_until_async("the alert chosen", Duration::from_secs(15), || async {
+            desktop.find(&chosen).await.is_ok()
+        })
+        .await;
+        assert!(
+            shown.is_ok(),
+            "the clicked alert is not chosen in the alerts view"
+        );
+        let details = desktop
+            .find("[aria-label=\"Alert details\"]")
+            .await
+            .expect("the alert's details");
+        let text = details
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(text.contains("db-2"), "{text}");
     })
     .await;
 }

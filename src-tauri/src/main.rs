@@ -27,6 +27,14 @@ fn main() {
                 tracing::error!(%url, "refusing to show a page that is not the app's");
             }
         })
+        .setup(|app| {
+            // The tray is a convenience: without one the app still runs.
+            if let Err(e) = tray(app) {
+                tracing::warn!(error = %e, "no tray icon");
+            }
+            tauri::async_runtime::spawn(commands::notify::restart(app.handle().clone()));
+            Ok(())
+        })
         .plugin(navigation_guard())
         .invoke_handler(commands.invoke_handler())
         .run(tauri::generate_context!());
@@ -34,6 +42,29 @@ fn main() {
         eprintln!("error: the window could not start: {e}");
         std::process::exit(1);
     }
+}
+
+/// The tray icon: its label counts the firing critical alerts of the
+/// watched profile; its menu brings the window forward or quits.
+fn tray(app: &tauri::App) -> tauri::Result<()> {
+    use tauri::menu::{Menu, MenuItem};
+    use tauri::tray::TrayIconBuilder;
+    let show = MenuItem::with_id(app, "show", "Show Opsdeck", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Opsdeck", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&show, &quit])?;
+    let mut builder = TrayIconBuilder::with_id(commands::notify::TRAY)
+        .menu(&menu)
+        .tooltip("Opsdeck")
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "show" => commands::notify::show_main(app),
+            "quit" => app.exit(0),
+            _ => {}
+        });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    builder.build(app)?;
+    Ok(())
 }
 
 /// Blocks navigation of any webview away from the app's own origin.

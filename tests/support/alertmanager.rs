@@ -39,8 +39,28 @@ pub struct Alertmanager {
 
 impl Alertmanager {
     pub fn start() -> Result<Self> {
+        Self::start_with_config(CONFIG)
+    }
+
+    /// One whose route groups alerts by `labels` (Alertmanager's default,
+    /// no labels, puts every alert in one group).
+    pub fn start_grouped_by(labels: &[&str]) -> Result<Self> {
+        let labels = labels
+            .iter()
+            .map(|l| format!("'{l}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self::start_with_config(&CONFIG.replacen(
+            "route:\n",
+            &format!("route:\n  group_by: [{labels}]\n"),
+            1,
+        ))
+    }
+
+    /// One started with `config` as its `alertmanager.yml`.
+    pub fn start_with_config(config: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        std::fs::write(dir.path().join("alertmanager.yml"), CONFIG)?;
+        std::fs::write(dir.path().join("alertmanager.yml"), config)?;
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(CALL)

@@ -21,12 +21,14 @@ pub mod cli;
 pub mod desktop;
 pub mod hostile;
 pub mod http;
+pub mod notifications;
 pub mod pgbackrest;
 pub mod platform_admin;
 pub mod port;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;
+pub mod tray;
 pub mod wait;
 
 use std::future::Future;
@@ -35,10 +37,12 @@ use std::path::{Path, PathBuf};
 pub use alertmanager::Alertmanager;
 pub use cli::{Cli, Run};
 pub use http::{Http, Response};
+pub use notifications::NotificationServer;
 pub use platform_admin::{Backend, PlatformAdmin};
 pub use postgres::Postgres;
 pub use process::Proc;
 pub use prometheus::Prometheus;
+pub use tray::Tray;
 pub use wait::{wait_until, wait_until_async, within};
 
 /// Where cargo put the workspace's binaries (next to the test's `deps/`).

@@ -5,6 +5,9 @@ use std::time::Duration;
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use opsdeck_core::alerts::{parse_duration, Alerts, Merged};
+use opsdeck_core::notify::{
+    DesktopNotifier, Notice, QuietHours, Rules, Severity, WatchEvent, WatchOptions, Watcher,
+};
 use opsdeck_core::{Alert, AlertFilter, Console, Matcher, NewSilence, SilenceState};
 use serde::Serialize;
 
@@ -34,6 +37,29 @@ pub enum AlertsCommand {
         #[command(flatten)]
         confirm: ConfirmArg,
     },
+    /// Follow the alert groups and print each change until interrupted: a
+    /// new firing group, a resolved one, or one summary for many at once.
+    /// With --notify, raise each as a desktop notification too. What was
+    /// told is remembered: a restart repeats nothing, and sums up once what
+    /// changed while it was not running.
+    Watch(WatchArgs),
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Raise desktop notifications too.
+    #[arg(long)]
+    notify: bool,
+    /// Only alerts at or above it: info, warning, error, critical.
+    #[arg(long, default_value = "warning", value_parser = severity)]
+    severity: Severity,
+    /// How often to ask the Alertmanagers: 5s, 30s, 1m.
+    #[arg(long, default_value = "15s", value_parser = duration)]
+    interval: Duration,
+    /// No notifications in this stretch of local time, like 22:00-07:00;
+    /// what happens meanwhile is told as one summary when it ends.
+    #[arg(long, value_name = "HH:MM-HH:MM", value_parser = quiet_hours)]
+    quiet_hours: Option<QuietHours>,
 }
 
 #[derive(Args)]
@@ -77,6 +103,20 @@ pub struct ConfirmArg {
 
 fn matcher(text: &str) -> std::result::Result<Matcher, String> {
     Matcher::parse(text).map_err(|e| match e {
+        opsdeck_core::Error::InvalidInput { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
+fn severity(text: &str) -> std::result::Result<Severity, String> {
+    Severity::parse(text).map_err(|e| match e {
+        opsdeck_core::Error::InvalidInput { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
+fn quiet_hours(text: &str) -> std::result::Result<QuietHours, String> {
+    QuietHours::parse(text).map_err(|e| match e {
         opsdeck_core::Error::InvalidInput { message, .. } => message,
         other => other.to_string(),
     })
@@ -224,6 +264,7 @@ pub async fn run(
                 rows,
             );
         }
+        AlertsCommand::Watch(args) => watch(console, out, &session, args).await?,
         AlertsCommand::Expire { id, confirm } => {
             out.note(&format!("on {place}"));
             let target = id.trim().to_string();
@@ -244,6 +285,108 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+async fn watch(
+    console: &Console,
+    out: &Output,
+    session: &opsdeck_core::Session,
+    args: WatchArgs,
+) -> Result<()> {
+    let options = WatchOptions {
+        severity: args.severity,
+        interval: args.interval,
+        rules: Rules {
+            quiet: args.quiet_hours,
+            ..Rules::default()
+        },
+    };
+    let mut watcher = Watcher::new(session.clone(), &console.paths().data_dir, options)?;
+    if args.notify {
+        watcher = watcher.with_notifier(std::sync::Arc::new(DesktopNotifier::new()));
+    }
+    let place = format!("`{}` ({})", session.profile().name, session.profile().tier);
+    watcher
+        .run(
+            |event| {
+                if out.json {
+                    out.json_line(&event);
+                } else {
+                    print_event(out, &place, &event);
+                }
+            },
+            interrupted(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Ctrl-C, or a polite stop from a service manager.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    // Without a handler there is no way to be told; the process is then
+    // stopped the hard way, and what was told is saved after each change.
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn print_event(out: &Output, place: &str, event: &WatchEvent) {
+    match event {
+        WatchEvent::Started {
+            severity,
+            remembered,
+            ..
+        } => {
+            let remembered = match remembered {
+                0 => String::new(),
+                1 => ", 1 group already told".to_string(),
+                n => format!(", {n} groups already told"),
+            };
+            out.note(&format!(
+                "watching {place} for {severity} and above{remembered}; Ctrl-C to stop"
+            ));
+        }
+        WatchEvent::StateReset { message } => out.note(&format!("warning: {message}")),
+        WatchEvent::Notice { at, notice, .. } => {
+            let kind = match notice {
+                Notice::Fired(_) => "FIRING",
+                Notice::Resolved(_) => "RESOLVED",
+                Notice::Summary(_) => "SUMMARY",
+            };
+            let body = notice.body().replace('\n', "; ");
+            let line = if body.is_empty() {
+                format!("{}  {kind:<8}  {}", at.format("%H:%M:%S"), notice.title())
+            } else {
+                format!(
+                    "{}  {kind:<8}  {} — {body}",
+                    at.format("%H:%M:%S"),
+                    notice.title()
+                )
+            };
+            println!("{}", opsdeck_core::sanitize::remote(&line));
+        }
+        WatchEvent::Unreachable { message } => {
+            out.note(&format!("warning: {message}; still trying"))
+        }
+        WatchEvent::Reachable => out.note("the Alertmanagers answer again"),
+        // The window's tray shows it; a line per change would be noise here.
+        WatchEvent::Critical { .. } => {}
+        WatchEvent::NotifyFailed { message } => out.note(&format!("warning: {message}")),
+        WatchEvent::StateNotSaved { message } => {
+            out.note(&format!("warning: {message}; a restart may tell it again"))
+        }
+    }
 }
 
 /// Names each Alertmanager that did not answer (the others did); with

@@ -38,6 +38,14 @@ impl Output {
         }
     }
 
+    /// One value as one line of JSON (JSON Lines), for a stream of events.
+    pub fn json_line<T: Serialize>(&self, value: &T) {
+        match serde_json::to_string(value) {
+            Ok(text) => println!("{}", escape_json(&text)),
+            Err(e) => eprintln!("error: cannot print JSON: {e}"),
+        }
+    }
+
     /// A table that fits the width: long text is cut with `…`, and when
     /// that is not enough, the columns that matter least are left out.
     pub fn table(&self, columns: &[Column], rows: Vec<Vec<String>>) {
@@ -433,6 +441,8 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Alerts, "matchers") => "--matcher",
         (Words::Alerts, "filter") => "--filter",
         (Words::Alerts, "duration") => "--duration",
+        (Words::Alerts, "severity") => "--severity",
+        (Words::Alerts, "quiet_hours") => "--quiet-hours",
         (Words::Alerts, "comment") => "--comment",
         (Words::Alerts, "silence") => "the silence id",
         (Words::Query, "query") => "the query",

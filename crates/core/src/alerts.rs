@@ -9,7 +9,8 @@
 //! alerts on production (a new silence) and re-enabling paging there (an
 //! expired silence) both need the target typed, like other production cuts.
 //!
-//! Not here yet: notifications, acknowledgements.
+//! Notifications of alerts are [`crate::notify`]'s. Not here yet:
+//! acknowledgements.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

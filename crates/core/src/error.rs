@@ -129,6 +129,10 @@ pub enum Error {
         message: String,
     },
 
+    /// The desktop's notification server did not take a notification.
+    #[error("cannot show a desktop notification: {message}")]
+    Notification { message: String },
+
     #[error("no silence {id} on the Alertmanagers of profile {profile}")]
     SilenceNotFound { id: String, profile: String },
 
@@ -223,6 +227,9 @@ impl Error {
             Error::ListTooLong { .. } => ConsoleCode::ListTooLong,
             Error::NoAlertmanager { .. } => ConsoleCode::NoAlertmanager,
             Error::AlertmanagersUnreachable { .. } => ConsoleCode::Unreachable,
+            // The notification server is a service on the session bus that
+            // did not answer.
+            Error::Notification { .. } => ConsoleCode::Unreachable,
             Error::AlertmanagerRefused { .. } => ConsoleCode::AlertmanagerRefused,
             Error::SilenceNotFound { .. } => ConsoleCode::SilenceNotFound,
             Error::NoPrometheus { .. } => ConsoleCode::NoPrometheus,

@@ -10,6 +10,7 @@ pub mod console;
 pub mod dashboards;
 pub mod error;
 pub mod metrics;
+pub mod notify;
 pub mod paths;
 pub mod profiles;
 pub mod progress;

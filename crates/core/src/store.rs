@@ -183,6 +183,31 @@ impl Store {
         Ok(())
     }
 
+    /// The setting `key` as it was kept (JSON), if it was.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(row.map(|(value,)| value))
+    }
+
+    /// Keeps `value` (JSON) as the setting `key`.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
     /// Removes the cache table, so every later call fails as a broken store would.
     #[cfg(test)]
     pub(crate) async fn break_for_test(&self) {

@@ -5,6 +5,7 @@
 //! check all follow from it.
 
 pub mod alerts;
+pub mod notify;
 pub mod profiles;
 pub mod tenants;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     sessions: Sessions,
     /// The task telling each window (by label) of changes to profiles.toml.
     watches: std::sync::Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
+    /// The alert watcher of the main window's profile, and its clicks.
+    pub notifications: notify::Notifications,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
             console: opened.map_err(|e| ErrorReport::from(&e)),
             sessions: Sessions::new(),
             watches: Default::default(),
+            notifications: Default::default(),
         }
     }
 
@@ -143,6 +147,9 @@ app_commands! {
     tenants::tenant_action,
     alerts::alerts_list,
     alerts::alerts_silences,
+    notify::notify_settings,
+    notify::notify_settings_set,
+    notify::notify_clicks,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,

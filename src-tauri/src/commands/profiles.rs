@@ -3,7 +3,7 @@
 use opsdeck_core::secrets::Token;
 use opsdeck_core::{LoginCheck, ProfileAdded, Tier, WindowProfiles};
 use tauri::ipc::Channel;
-use tauri::State;
+use tauri::{Manager, State};
 
 use super::{invalid, AppState, CmdResult};
 
@@ -38,6 +38,7 @@ pub async fn profile_add(
         .await?;
     state.forget(&name).await;
     console.window_use(window.label(), &name).await?;
+    rewatch(&window);
     Ok(added)
 }
 
@@ -50,7 +51,16 @@ pub async fn profile_use(
     window: tauri::Window,
     name: String,
 ) -> CmdResult<()> {
-    Ok(state.console()?.window_use(window.label(), &name).await?)
+    state.console()?.window_use(window.label(), &name).await?;
+    rewatch(&window);
+    Ok(())
+}
+
+/// The alert notifications follow the window's profile (see
+/// [`super::notify`]); restarted in the background, so the switch does not
+/// wait on the keyring or Alertmanager.
+fn rewatch(window: &tauri::Window) {
+    tauri::async_runtime::spawn(super::notify::restart(window.app_handle().clone()));
 }
 
 /// Tells the window, on `on_change`, whenever profiles.toml changes on disk
@@ -84,10 +94,15 @@ const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn profile_remove(state: State<'_, AppState>, name: String) -> CmdResult<()> {
+pub async fn profile_remove(
+    state: State<'_, AppState>,
+    window: tauri::Window,
+    name: String,
+) -> CmdResult<()> {
     let removed = state.console()?.profile_remove(&name).await;
     // Even when removing failed half-way, the next action reads it afresh.
     state.forget(&name).await;
+    rewatch(&window);
     Ok(removed?)
 }
 
@@ -98,11 +113,13 @@ pub async fn profile_remove(state: State<'_, AppState>, name: String) -> CmdResu
 #[tracing::instrument(skip_all, err(Debug))]
 pub async fn profile_set_token(
     state: State<'_, AppState>,
+    window: tauri::Window,
     name: String,
     token: String,
 ) -> CmdResult<LoginCheck> {
     let token = Token::new(&token).map_err(|_| invalid("token", "enter the API token"))?;
     let check = state.console()?.login(&name, token).await;
     state.forget(&name).await;
+    rewatch(&window);
     Ok(check?)
 }

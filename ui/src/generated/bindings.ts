@@ -61,6 +61,16 @@ export const commands = {
 	alertsList: (profile: string | null, matchers: string[]) => typedError<Merged<Alert>, IpcError>(__TAURI_INVOKE("alerts_list", { profile, matchers })),
 	/**  The silences of every Alertmanager of the profile, merged by id. */
 	alertsSilences: (profile: string | null) => typedError<Merged<Silence>, IpcError>(__TAURI_INVOKE("alerts_silences", { profile })),
+	/**  The notification settings (the defaults until the user changes them). */
+	notifySettings: () => typedError<NotifySettings, IpcError>(__TAURI_INVOKE("notify_settings")),
+	/**  Keeps new notification settings and restarts the watcher with them. */
+	notifySettingsSet: (settings: NotifySettings) => typedError<NotifySettings, IpcError>(__TAURI_INVOKE("notify_settings_set", { settings })),
+	/**
+	 *  Tells the window, on `on_click`, which alert a clicked notification is
+	 *  about (including one clicked before the window listened), until the
+	 *  window calls this again (a reload).
+	 */
+	notifyClicks: (onClick: Channel<OpenAlert>) => typedError<null, IpcError>(__TAURI_INVOKE("notify_clicks", { onClick })),
 };
 
 /* Constants */
@@ -264,6 +274,24 @@ export type Merged<T> = {
 };
 
 /**
+ *  How the desktop app notifies: kept in the local store, the same for
+ *  every profile.
+ */
+export type NotifySettings = {
+	/**  Whether the app raises notifications at all. */
+	enabled: boolean,
+	/**  Only alerts at or above it. */
+	severity: Severity,
+	quiet_hours: QuietHours | null,
+};
+
+/**  An alert the user asked to see by clicking its notification. */
+export type OpenAlert = {
+	profile: string,
+	fingerprint: string,
+};
+
+/**
  *  Commercial plan. It sets a new tenant's quotas, except those the tenant
  *  names; a plan change moves the quotas still at the old plan's defaults to
  *  the new plan's and keeps those set by hand (see `UpdateTenant::quotas_after`).
@@ -318,6 +346,18 @@ export type Progress = {
 	unit: string,
 };
 
+/**
+ *  A daily stretch of local time without notifications, such as
+ *  `22:00-07:00` (it may cross midnight). What happens meanwhile is told as
+ *  one summary when it ends.
+ */
+export type QuietHours = {
+	/**  Local time, `HH:MM:SS` in JSON (`HH:MM` is read too). */
+	start: string,
+	/**  Local time; the first minute that is not quiet. */
+	end: string,
+};
+
 /**  Hard limits of one tenant. */
 export type Quotas = {
 	max_users: number,
@@ -347,6 +387,9 @@ export type Remedy =
 { kind: "confirm"; target: string } | 
 /**  Nothing to change: try again when the server answers. */
 { kind: "retry" };
+
+/**  How loud an alert is, read from its `severity` label. */
+export type Severity = "info" | "warning" | "error" | "critical";
 
 export type Silence = {
 	id: string,

@@ -61,6 +61,22 @@ export class Alerts {
     this.silences = silences.status === "fulfilled" ? silences.value.items : [];
   }
 
+  /**
+   * Shows the alert `fingerprint` of `profile` in the detail panel (a clicked
+   * notification): the filter is cleared so it is not hidden, and the next
+   * load of that profile keeps it chosen.
+   */
+  focus(profile: string, fingerprint: string): void {
+    if (profile !== this.#profile) {
+      this.#seq++;
+      this.#profile = profile;
+      this.view = null;
+      this.silences = [];
+    }
+    this.filter = "";
+    this.selected = fingerprint;
+  }
+
   async refresh(): Promise<void> {
     if (this.#profile) await this.load(this.#profile);
   }

@@ -70,4 +70,21 @@ describe("Alerts store", () => {
     await first;
     expect(store.view?.profile).toBe("new");
   });
+
+  it("keeps a clicked notification's alert chosen through the load that follows", async () => {
+    const alert = { fingerprint: "abc123", labels: { alertname: "Disk" } } as unknown as Alert;
+    const store = new Alerts(
+      fakeIpc({
+        alertsList: (profile) => Promise.resolve(merged<Alert>(profile ?? "", [alert])),
+        alertsSilences: (profile) => Promise.resolve(merged<Silence>(profile ?? "", [])),
+      }),
+    );
+    await store.load("staging");
+    store.filter = "job=api";
+    store.focus("ops", "abc123");
+    expect(store.filter).toBe("");
+    await store.load("ops");
+    expect(store.selected).toBe("abc123");
+    expect(store.selectedAlert?.fingerprint).toBe("abc123");
+  });
 });

@@ -17,6 +17,8 @@ export class Ui {
   /** The profile whose token is being replaced, if any. */
   tokenFor = $state<string | null>(null);
   paletteOpen = $state(false);
+  /** The alerts view's notification settings panel. */
+  notifySettingsOpen = $state(false);
   query = $state("");
   status = $state<StatusFilter>("all");
   sort = $state<Sort>(DEFAULT_SORT);
