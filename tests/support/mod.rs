@@ -27,6 +27,7 @@ pub mod port;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;
+pub mod redis;
 pub mod wait;
 
 use std::future::Future;

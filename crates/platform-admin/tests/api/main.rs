@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod backups;
 mod cli;
+mod clusters;
 mod connections;
 mod contract;
 mod errors;
