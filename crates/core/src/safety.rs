@@ -292,6 +292,33 @@ pub fn check_confirmation(preflight: &Preflight, typed: Option<&str>) -> Result<
     }
 }
 
+/// The rule for an action on a named target other than a tenant (a
+/// cluster's switchover, say): on production the target's name must be
+/// typed as `typed`; anywhere, a name that is typed must be the target's,
+/// exactly. `summary` is what the caller shows before asking.
+pub fn confirm_named(
+    profile: &Profile,
+    action: &str,
+    target: &str,
+    noun: &str,
+    typed: Option<&str>,
+    summary: String,
+) -> Result<()> {
+    match typed {
+        Some(got) if got != target => Err(Error::ConfirmationMismatch {
+            typed: got.to_string(),
+            target: target.to_string(),
+        }),
+        None if profile.tier == Tier::Prod => Err(Error::ConfirmationRequired {
+            action: action.to_string(),
+            target: target.to_string(),
+            noun: noun.to_string(),
+            summary,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,5 +551,37 @@ mod tests {
                 p.summary
             );
         }
+    }
+
+    #[test]
+    fn a_named_target_is_typed_on_production_only() {
+        let mut profile = Profile {
+            name: "p".into(),
+            admin_url: "http://127.0.0.1:1".into(),
+            tier: Tier::Staging,
+            alertmanager_urls: Vec::new(),
+            prometheus_url: None,
+        };
+        let ask = |profile: &Profile, typed: Option<&str>| {
+            confirm_named(
+                profile,
+                "failover",
+                "cache",
+                "cluster id",
+                typed,
+                "s".into(),
+            )
+        };
+        assert!(ask(&profile, None).is_ok());
+        assert!(matches!(
+            ask(&profile, Some("db")),
+            Err(Error::ConfirmationMismatch { .. })
+        ));
+        profile.tier = Tier::Prod;
+        assert!(matches!(
+            ask(&profile, None),
+            Err(Error::ConfirmationRequired { .. })
+        ));
+        assert!(ask(&profile, Some("cache")).is_ok());
     }
 }
