@@ -21,6 +21,7 @@ pub mod cli;
 pub mod desktop;
 pub mod hostile;
 pub mod http;
+pub mod patroni;
 pub mod pgbackrest;
 pub mod platform_admin;
 pub mod port;

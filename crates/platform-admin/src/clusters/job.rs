@@ -7,7 +7,7 @@
 use opsdeck_api::clusters::{FailoverAction, FailoverRequest, FailoverResult};
 use serde_json::Value;
 
-use super::{not_a_replica, observe, preflight, sentinel};
+use super::{not_a_replica, observe, patroni, preflight, sentinel};
 use crate::config::Manager;
 use crate::db::{self, Db};
 use crate::error::Error;
@@ -161,10 +161,39 @@ pub async fn run(
                 Err(reason) => return Ok(Err(reason)),
             }
         }
-        Manager::Patroni(_) => {
-            return Ok(Err(
-                "Patroni clusters are not failed over by this server yet".into(),
-            ))
+        Manager::Patroni(config) => {
+            // Patroni fails over only to a named member: without one, the
+            // first eligible replica (or, forced, the first replica).
+            let candidate = request.candidate.clone().or_else(|| {
+                let eligible = checked.candidates.iter().find(|c| c.eligible);
+                eligible
+                    .or(checked.candidates.first())
+                    .filter(|_| action == FailoverAction::Failover)
+                    .map(|c| c.member.clone())
+            });
+            if request.candidate.is_none() {
+                if let Some(chosen) = &candidate {
+                    report
+                        .log(vec![format!("{chosen} was chosen to be promoted")])
+                        .await?;
+                }
+            }
+            let mut lines = Vec::new();
+            let outcome = patroni::act(
+                cluster,
+                config,
+                action,
+                old_primary.as_deref(),
+                candidate.as_deref(),
+                &job.id,
+                |line| lines.push(line),
+            )
+            .await;
+            report.log(lines).await?;
+            match outcome {
+                Ok(acted) => acted,
+                Err(reason) => return Ok(Err(reason)),
+            }
         }
     };
     report.phase(STEPS, "done").await?;

@@ -1,15 +1,17 @@
 //! Clusters: the replicated data stores the configuration declares, their
-//! topology as their manager reports it (`sentinel`; Patroni later), the
+//! topology as their manager reports it (`sentinel`, `patroni`), the
 //! preflight that says whether a switchover or failover may go on and why
 //! each candidate may or may not be promoted, the routes, and what a
 //! switchover or failover job does (`job`). What the console promises is
 //! what the manager did: it reports, it does not add guarantees.
 
 pub mod job;
+pub mod patroni;
 pub mod routes;
 pub mod sentinel;
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use opsdeck_api::clusters::{
     CandidateReport, ClusterTopology, FailoverAction, MemberHealth, MemberRole, Preflight,
@@ -59,28 +61,24 @@ pub struct Observation {
     pub vetoes: BTreeMap<String, Vec<String>>,
 }
 
+/// How a switchover or failover went, as the manager and the new primary
+/// showed it.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    pub new_primary: String,
+    /// When the manager was asked.
+    pub triggered: Instant,
+    pub triggered_at: chrono::DateTime<chrono::Utc>,
+    /// When the new primary first took a write.
+    pub first_write: Instant,
+    pub first_write_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Reads the cluster's topology from its manager, within its timeouts.
 pub async fn observe(cluster: &ClusterConfig) -> Observation {
     match &cluster.manager {
         Manager::RedisSentinel(config) => sentinel::observe(cluster, config).await,
-        Manager::Patroni(_) => Observation {
-            topology: ClusterTopology {
-                id: cluster.id.clone(),
-                kind: cluster.kind(),
-                name: cluster.name().to_string(),
-                primary: None,
-                members: Vec::new(),
-                sources: Vec::new(),
-                problems: vec!["Patroni clusters are not read by this server yet".into()],
-                observed_at: crate::db::now(),
-            },
-            checks: vec![PreflightCheck {
-                name: "sources".into(),
-                passed: false,
-                detail: "Patroni clusters are not read by this server yet".into(),
-            }],
-            vetoes: BTreeMap::new(),
-        },
+        Manager::Patroni(config) => patroni::observe(cluster, config).await,
     }
 }
 

@@ -13,7 +13,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 use tokio::task::JoinSet;
 
-use super::{split_host_port, Observation};
+use super::{split_host_port, Acted, Observation};
 use crate::config::{ClusterConfig, SentinelConfig};
 
 /// The longest one connection or command may take.
@@ -264,23 +264,29 @@ pub async fn observe(cluster: &ClusterConfig, config: &SentinelConfig) -> Observ
         };
     };
 
-    // The master the most Sentinels agree on is the one shown.
+    // Sentinels settle a disagreement by configuration epoch: the newest
+    // configuration wins (a failover bumps it, and the others learn of it
+    // a moment later). Among equals, the most Sentinels.
     let mut votes: HashMap<String, usize> = HashMap::new();
     for view in &views {
         if let Some(address) = address_of(&view.master) {
             *votes.entry(address).or_default() += 1;
         }
     }
-    let master_address = votes
-        .iter()
-        .max_by_key(|(address, count)| (**count, std::cmp::Reverse((*address).clone())))
-        .map(|(address, _)| address.clone())
-        .or_else(|| address_of(&first.master))
-        .unwrap_or_default();
+    let epoch = |v: &SentinelView| -> u64 {
+        v.master
+            .get("config-epoch")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or(0)
+    };
     let view = views
         .iter()
-        .find(|v| address_of(&v.master).as_deref() == Some(master_address.as_str()))
+        .max_by_key(|v| {
+            let address = address_of(&v.master).unwrap_or_default();
+            (epoch(v), votes.get(&address).copied().unwrap_or(0))
+        })
         .unwrap_or(first);
+    let master_address = address_of(&view.master).unwrap_or_default();
     let agreeing = votes.get(&master_address).copied().unwrap_or(0);
     let quorum: usize = view
         .master
@@ -450,18 +456,6 @@ pub async fn observe(cluster: &ClusterConfig, config: &SentinelConfig) -> Observ
         checks,
         vetoes,
     }
-}
-
-/// How a failover went, as Sentinel and the new master showed it.
-#[derive(Debug, Clone)]
-pub struct Acted {
-    pub new_primary: String,
-    /// When `SENTINEL FAILOVER` was sent.
-    pub triggered: Instant,
-    pub triggered_at: chrono::DateTime<chrono::Utc>,
-    /// When the new master first took a write.
-    pub first_write: Instant,
-    pub first_write_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Asks the first Sentinel that answers to fail `old_master` over, waits

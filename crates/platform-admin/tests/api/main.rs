@@ -11,6 +11,7 @@ mod auth;
 mod backups;
 mod cli;
 mod clusters;
+mod clusters_patroni;
 mod connections;
 mod contract;
 mod errors;
