@@ -22,12 +22,14 @@ pub mod desktop;
 pub mod hostile;
 pub mod http;
 pub mod notifications;
+pub mod patroni;
 pub mod pgbackrest;
 pub mod platform_admin;
 pub mod port;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;
+pub mod redis;
 pub mod tray;
 pub mod wait;
 

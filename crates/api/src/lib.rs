@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod clusters;
 pub mod error;
 pub mod health;
 pub mod jobs;

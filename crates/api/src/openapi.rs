@@ -15,7 +15,7 @@ use crate::{ErrorCode, ErrorEnvelope, FieldError};
     info(
         title = "Opsdeck Platform Admin API",
         version = "1.0.0",
-        description = "Tenants, audit, RBAC, backups and jobs (later clusters) of a multi-tenant platform. \
+        description = "Tenants, audit, RBAC, backups, clusters and jobs of a multi-tenant platform. \
 Every route but `/v1/health` and `/metrics` needs `Authorization: Bearer <token>` whose owner's bindings grant \
 the permission the operation names in `x-permission` (`{\"name\": \"tenants.write\", \"scope\": \"tenant\"}`: \
 on the tenant of the path; `platform`: on the whole platform; `each_tenant`: on the platform or on the tenants \
@@ -32,6 +32,7 @@ carries `x-request-id`."
         (name = "audit", description = "Who changed what, when"),
         (name = "rbac", description = "Users, groups, service accounts, roles, bindings and tokens"),
         (name = "backups", description = "Backup targets and the backups taken of them"),
+        (name = "clusters", description = "Replicated data stores: topology, preflight checks, switchovers and failovers"),
         (name = "jobs", description = "Long work run by the server: state, progress, log and result"),
         (name = "health", description = "Liveness and metrics"),
     )

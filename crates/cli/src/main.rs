@@ -3,6 +3,7 @@
 
 mod alerts;
 mod audit;
+mod clusters;
 mod dashboards;
 mod error;
 mod output;
@@ -89,6 +90,9 @@ enum Command {
     /// The audit log: list it, or export it to CSV or JSON Lines.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Clusters: topology, switchovers and failovers of the data stores.
+    #[command(subcommand)]
+    Clusters(clusters::ClustersCommand),
 }
 
 /// How a command that did its work ended.
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
         Command::Query(_) => output::Words::Query,
         Command::Dashboards(_) => output::Words::Dashboards,
         Command::Audit(_) => output::Words::Audit,
+        Command::Clusters(_) => output::Words::Clusters,
         Command::Profile(_) => output::Words::Profile,
         Command::Login(_) => output::Words::Other,
         Command::Users(_) => output::Words::Users,
@@ -188,6 +193,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Tokens(cmd) => rbac::tokens(&console, &out, profile, cmd).await?,
         Command::Rbac(cmd) => rbac::rbac(&console, &out, profile, cmd).await?,
         Command::Audit(cmd) => audit::run(&console, &out, profile, cmd).await?,
+        Command::Clusters(cmd) => clusters::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

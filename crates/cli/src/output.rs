@@ -418,6 +418,7 @@ pub enum Words {
     /// `rbac who-can` and `rbac effective`.
     Rbac,
     Audit,
+    Clusters,
     Other,
 }
 
@@ -473,6 +474,10 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Rbac, "tenant") => "--tenant",
         (Words::Rbac, "subject" | "subject.id") => "the subject",
         (_, "idempotency_key") => "--idempotency-key",
+        (Words::Clusters, "cluster") => "the cluster id",
+        (Words::Clusters, "candidate") => "--candidate",
+        (Words::Clusters, "reason") => "--reason",
+        (Words::Clusters, "force") => "--force",
         (Words::Audit, "actor") => "--actor",
         (Words::Audit, "action") => "--action",
         (Words::Audit, "target") => "--target",

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod client;
+pub mod clusters;
 pub mod console;
 pub mod dashboards;
 pub mod error;

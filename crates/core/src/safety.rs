@@ -553,4 +553,37 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_named_target_is_typed_on_production_only() {
+        let mut profile = Profile {
+            name: "p".into(),
+            admin_url: "http://127.0.0.1:1".into(),
+            tier: Tier::Staging,
+            alertmanager_urls: Vec::new(),
+            prometheus_url: None,
+            read_only: false,
+        };
+        let ask = |profile: &Profile, typed: Option<&str>| {
+            check_typed(
+                profile,
+                "failover",
+                "cache",
+                "cluster id",
+                "s".into(),
+                typed,
+            )
+        };
+        assert!(ask(&profile, None).is_ok());
+        assert!(matches!(
+            ask(&profile, Some("db")),
+            Err(Error::ConfirmationMismatch { .. })
+        ));
+        profile.tier = Tier::Prod;
+        assert!(matches!(
+            ask(&profile, None),
+            Err(Error::ConfirmationRequired { .. })
+        ));
+        assert!(ask(&profile, Some("cache")).is_ok());
+    }
 }

@@ -1,11 +1,15 @@
 //! platform-admin's configuration file (`--config <file>`, TOML): what the
-//! platform team declares and the API only reads, such as backup targets.
+//! platform team declares and the API only reads, such as backup targets
+//! and clusters.
 //! Credentials named here stay on the server; the API shows ids and names.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use opsdeck_api::backups::{BackupTarget, BackupTargetKind};
+use opsdeck_api::clusters::{ClusterKind, ClusterSummary};
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -16,6 +20,114 @@ use crate::error::Error;
 pub struct Config {
     #[serde(default)]
     pub backup_targets: Vec<TargetConfig>,
+    #[serde(default)]
+    pub clusters: Vec<ClusterConfig>,
+}
+
+/// One `[[clusters]]`: a replicated data store whose failovers the
+/// console runs. (Unknown fields are refused by the manager's part, which
+/// sees every field this part does not take.)
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClusterConfig {
+    /// Lowercase letters, digits and `-`; used in paths.
+    pub id: String,
+    #[serde(flatten)]
+    pub manager: Manager,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Largest replication lag, in bytes, of a candidate that passes the
+    /// preflight unforced; 1 MiB unless set.
+    #[serde(default)]
+    pub max_lag_bytes: Option<u64>,
+    /// Largest lag in seconds, where it is known; 10 unless set.
+    #[serde(default)]
+    pub max_lag_seconds: Option<f64>,
+    /// How long a job waits for the new primary to be reported and take a
+    /// write; 60 s unless set.
+    #[serde(default)]
+    pub failover_timeout_seconds: Option<u64>,
+}
+
+/// What manages the cluster, by `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Manager {
+    RedisSentinel(SentinelConfig),
+    Patroni(PatroniConfig),
+}
+
+/// `kind = "redis-sentinel"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelConfig {
+    /// `host:port` of each Sentinel.
+    pub sentinels: Vec<String>,
+    /// The master name the Sentinels monitor.
+    pub master_name: String,
+    /// The Redis servers' password (`requirepass`), if they need one.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// The Sentinels' own password, if they need one.
+    #[serde(default)]
+    pub sentinel_password: Option<String>,
+}
+
+/// `kind = "patroni"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatroniConfig {
+    /// The base URL of each member's REST API (`http://10.0.0.5:8008`).
+    pub patroni: Vec<String>,
+    /// Patroni's `scope`, as the console names the cluster.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The libpq URL of the post-check write, `{host}` and `{port}` filled
+    /// with the new leader's (may hold a password).
+    pub database: String,
+    /// Credentials for Patroni's REST API (`restapi.authentication`).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl ClusterConfig {
+    /// What the API shows of it.
+    pub fn public(&self) -> ClusterSummary {
+        ClusterSummary {
+            id: self.id.clone(),
+            kind: self.kind(),
+            name: self.name().to_string(),
+            description: self.description.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> ClusterKind {
+        match self.manager {
+            Manager::RedisSentinel(_) => ClusterKind::RedisSentinel,
+            Manager::Patroni(_) => ClusterKind::Patroni,
+        }
+    }
+
+    /// Sentinel's master name, Patroni's scope (the id when none is set).
+    pub fn name(&self) -> &str {
+        match &self.manager {
+            Manager::RedisSentinel(s) => &s.master_name,
+            Manager::Patroni(p) => p.scope.as_deref().unwrap_or(&self.id),
+        }
+    }
+
+    pub fn max_lag_bytes(&self) -> u64 {
+        self.max_lag_bytes.unwrap_or(1024 * 1024)
+    }
+
+    pub fn max_lag_seconds(&self) -> f64 {
+        self.max_lag_seconds.unwrap_or(10.0)
+    }
+
+    pub fn failover_timeout(&self) -> Duration {
+        Duration::from_secs(self.failover_timeout_seconds.unwrap_or(60))
+    }
 }
 
 /// One `[[backup_targets]]`.
@@ -83,13 +195,7 @@ impl Config {
         let config: Config = toml::from_str(text).map_err(|err| err.to_string())?;
         let mut seen = HashSet::new();
         for target in &config.backup_targets {
-            let well_formed = !target.id.is_empty()
-                && target.id.len() <= 63
-                && target
-                    .id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !well_formed {
+            if !well_formed(&target.id) {
                 return Err(format!(
                     "backup target id `{}` must be 1 to 63 lowercase letters, digits or `-`",
                     target.id
@@ -105,12 +211,70 @@ impl Config {
                 return Err(format!("backup target `{}` has an empty stanza", target.id));
             }
         }
+        let mut seen = HashSet::new();
+        for cluster in &config.clusters {
+            if !well_formed(&cluster.id) {
+                return Err(format!(
+                    "cluster id `{}` must be 1 to 63 lowercase letters, digits or `-`",
+                    cluster.id
+                ));
+            }
+            if !seen.insert(cluster.id.as_str()) {
+                return Err(format!("cluster id `{}` is declared twice", cluster.id));
+            }
+            let sources = match &cluster.manager {
+                Manager::RedisSentinel(s) => {
+                    if s.master_name.trim().is_empty() {
+                        return Err(format!("cluster `{}` has an empty master_name", cluster.id));
+                    }
+                    for address in &s.sentinels {
+                        if crate::clusters::split_host_port(address).is_none() {
+                            return Err(format!(
+                                "cluster `{}`: sentinel `{address}` is not host:port",
+                                cluster.id
+                            ));
+                        }
+                    }
+                    s.sentinels.len()
+                }
+                Manager::Patroni(p) => {
+                    for url in &p.patroni {
+                        if !(url.starts_with("http://") || url.starts_with("https://")) {
+                            return Err(format!(
+                                "cluster `{}`: Patroni API `{url}` is not an http(s) URL",
+                                cluster.id
+                            ));
+                        }
+                    }
+                    p.patroni.len()
+                }
+            };
+            if sources == 0 {
+                return Err(format!(
+                    "cluster `{}` names no sentinels or Patroni APIs",
+                    cluster.id
+                ));
+            }
+        }
         Ok(config)
+    }
+
+    pub fn cluster(&self, id: &str) -> Option<&ClusterConfig> {
+        self.clusters.iter().find(|c| c.id == id)
     }
 
     pub fn backup_target(&self, id: &str) -> Option<&TargetConfig> {
         self.backup_targets.iter().find(|t| t.id == id)
     }
+}
+
+/// Lowercase letters, digits and `-`, 1 to 63 of them.
+fn well_formed(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 63
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]
@@ -146,6 +310,50 @@ mod tests {
         assert!(err.contains("lowercase"), "{err}");
         let err =
             Config::parse("[[backup_targets]]\nid = \"a\"\npassword = 1\n").expect_err("unknown");
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn clusters_are_read_by_kind_and_shown_without_credentials() {
+        let config = Config::parse(
+            r#"
+            [[clusters]]
+            id = "cache"
+            kind = "redis-sentinel"
+            sentinels = ["127.0.0.1:26379", "127.0.0.1:26380"]
+            master_name = "main"
+            password = "redis-secret"
+
+            [[clusters]]
+            id = "db"
+            kind = "patroni"
+            patroni = ["http://127.0.0.1:8008"]
+            database = "postgres://postgres:pg-secret@{host}:{port}/postgres"
+            max_lag_bytes = 4096
+            "#,
+        )
+        .expect("parses");
+        let cache = config.cluster("cache").expect("declared");
+        assert_eq!(cache.kind(), ClusterKind::RedisSentinel);
+        assert_eq!(cache.name(), "main");
+        let db = config.cluster("db").expect("declared");
+        assert_eq!((db.name(), db.max_lag_bytes()), ("db", 4096));
+        for cluster in &config.clusters {
+            let shown = serde_json::to_string(&cluster.public()).expect("json");
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+        let err = Config::parse(
+            "[[clusters]]\nid = \"c\"\nkind = \"redis-sentinel\"\nsentinels = [\"nohost\"]\nmaster_name = \"m\"\n",
+        )
+        .expect_err("not host:port");
+        assert!(err.contains("host:port"), "{err}");
+        let err = Config::parse("[[clusters]]\nid = \"c\"\nkind = \"mysql\"\n")
+            .expect_err("unknown kind");
+        assert!(err.contains("unknown variant"), "{err}");
+        let err = Config::parse(
+            "[[clusters]]\nid = \"c\"\nkind = \"redis-sentinel\"\nsentinels = [\"h:1\"]\nmaster_name = \"m\"\npasword = \"x\"\n",
+        )
+        .expect_err("a misspelt field");
         assert!(err.contains("unknown field"), "{err}");
     }
 }

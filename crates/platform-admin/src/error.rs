@@ -98,6 +98,15 @@ pub enum Error {
     },
     #[error("no backup target `{0}`")]
     BackupTargetNotFound(String),
+    #[error("no cluster `{0}`")]
+    ClusterNotFound(String),
+    /// A switchover or failover whose preflight failed, not forced.
+    #[error("the {action} of cluster `{cluster}` was refused by its preflight: {failed}; force it with a reason to go on")]
+    PreflightRefused {
+        cluster: String,
+        action: &'static str,
+        failed: String,
+    },
     #[error("cannot listen for new jobs on {url}: {source}")]
     JobListen {
         url: String,
@@ -178,7 +187,8 @@ impl Error {
             | Error::ClaimLost
             | Error::JobNotCancellable { .. }
             | Error::TargetBusy { .. } => StatusCode::CONFLICT,
-            Error::BackupTargetNotFound(_) => StatusCode::NOT_FOUND,
+            Error::BackupTargetNotFound(_) | Error::ClusterNotFound(_) => StatusCode::NOT_FOUND,
+            Error::PreflightRefused { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -218,7 +228,8 @@ impl Error {
             Error::InvalidState { .. }
             | Error::JobNotCancellable { .. }
             | Error::TargetBusy { .. } => ErrorCode::InvalidState,
-            Error::BackupTargetNotFound(_) => ErrorCode::NotFound,
+            Error::BackupTargetNotFound(_) | Error::ClusterNotFound(_) => ErrorCode::NotFound,
+            Error::PreflightRefused { .. } => ErrorCode::InvalidState,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Error::IdempotencyKeyInFlight | Error::ClaimLost => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,

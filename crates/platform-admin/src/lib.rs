@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod backups;
+pub mod clusters;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -46,7 +47,7 @@ pub use crate::server::ServeOptions;
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<Metrics>,
-    /// The configuration file's declarations (backup targets).
+    /// The configuration file's declarations (backup targets, clusters).
     pub config: Arc<config::Config>,
 }
 
@@ -74,6 +75,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes::router())
         .merge(rbac::routes::router())
         .merge(backups::routes::router())
+        .merge(clusters::routes::router())
         .merge(jobs::routes::router())
 }
 

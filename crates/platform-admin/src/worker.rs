@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::backups::{self, pgbackrest};
+use crate::clusters;
 use crate::db;
 use crate::error::Error;
 use crate::jobs::{self, Claimed, Waiter};
@@ -162,6 +163,12 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 async fn execute(state: AppState, job: jobs::Job, claim: jobs::Claim) -> Result<Outcome, Error> {
+    if job.kind == clusters::SWITCHOVER || job.kind == clusters::FAILOVER {
+        return Ok(match clusters::job::run(&state, &job, &claim).await? {
+            Ok(result) => Outcome::Succeeded(result),
+            Err(reason) => Outcome::Failed(reason),
+        });
+    }
     if job.kind != backups::KIND {
         return Ok(Outcome::Failed(format!(
             "this server does not run jobs of kind `{}`",

@@ -32,8 +32,9 @@ mod store;
 mod wake;
 
 pub use store::{
-    append_log, cancel, claim_next, complete, enqueue, enqueue_in, fail, get, list, log, renew,
-    report_progress, succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob, Progress,
+    active_on, append_log, cancel, claim_next, complete, enqueue, enqueue_in, fail, get, list, log,
+    renew, report_progress, succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob,
+    Progress,
 };
 pub(crate) use wake::Signal;
 pub use wake::{Waiter, Wake};

@@ -204,6 +204,16 @@ pub async fn enqueue_in(
     Ok(job)
 }
 
+/// The job queued or running on `target`, if any.
+pub async fn active_on(db: &Db, target: &str) -> Result<Option<String>, Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM jobs WHERE target = $1 AND state IN ('queued', 'running') LIMIT 1",
+    )
+    .bind(target)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
 /// Wakes this process's idle workers after a commit that enqueued.
 pub fn woken(db: &Db) {
     db.job_signal().wake();

@@ -333,6 +333,14 @@ impl Fixture {
             // The test servers declare `main-db` and run no worker.
             .replace("{target}", crate::support::BACKUP_TARGET)
             .replace("{job}", &self.job)
+            .replace(
+                "{cluster}",
+                if route.ends_with("/failover") {
+                    crate::support::FAILOVER_CLUSTER
+                } else {
+                    crate::support::CLUSTER
+                },
+            )
     }
 }
 
@@ -398,6 +406,11 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"quotas": {"max_users": 0}}),
         ),
         "CreateBackup" => (json!({"type": "full"}), json!({"type": "weekly"})),
+        // The test servers' cluster never answers: only a forced start is queued.
+        "FailoverRequest" => (
+            json!({"force": true, "reason": "contract test"}),
+            json!({"force": true}),
+        ),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")
         }

@@ -10,6 +10,8 @@ mod audit;
 mod auth;
 mod backups;
 mod cli;
+mod clusters;
+mod clusters_patroni;
 mod connections;
 mod contract;
 mod errors;

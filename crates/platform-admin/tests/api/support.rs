@@ -60,6 +60,14 @@ impl TestDb {
 /// (these servers run no worker).
 pub const BACKUP_TARGET: &str = "main-db";
 
+/// The cluster every test server declares: Sentinels on a port nothing
+/// listens on, so its topology says so and its failovers stay queued.
+pub const CLUSTER: &str = "main-cache";
+
+/// A second such cluster: a queued job holds its cluster, so the
+/// switchover and failover routes each get one to be seen working.
+pub const FAILOVER_CLUSTER: &str = "spare-cache";
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -84,7 +92,11 @@ impl Server {
     pub async fn on(test_db: TestDb) -> Server {
         let config = platform_admin::config::Config::parse(&format!(
             "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
-             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n"
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             [[clusters]]\nid = \"{CLUSTER}\"\nkind = \"redis-sentinel\"\n\
+             sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"main\"\n\
+             [[clusters]]\nid = \"{FAILOVER_CLUSTER}\"\nkind = \"redis-sentinel\"\n\
+             sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"spare\"\n"
         ))
         .expect("the test configuration");
         Server::configured(test_db, config, None).await

@@ -1,0 +1,231 @@
+//! A switchover or failover job: the preflight run again (it refuses
+//! unless forced with a reason, naming the failed checks), the action
+//! asked of the cluster's manager, the wait for the new primary as the
+//! manager reports it, a write on it, and the achieved RTO (trigger to
+//! first successful write) in the result, with phases and log lines.
+
+use opsdeck_api::clusters::{FailoverAction, FailoverRequest, FailoverResult};
+use serde_json::Value;
+
+use super::{not_a_replica, observe, patroni, preflight, sentinel};
+use crate::config::Manager;
+use crate::db::{self, Db};
+use crate::error::Error;
+use crate::jobs::{self, Claim, Job, Progress};
+
+/// The steps a job reports, out of this many.
+const STEPS: u64 = 3;
+
+/// Reports a job's phase and log lines; a report the store cannot take now
+/// (a busy database) is left out rather than stopping a failover under
+/// way, and only a job taken over stops here.
+struct Reporter<'a> {
+    db: &'a Db,
+    claim: &'a Claim,
+}
+
+impl Reporter<'_> {
+    async fn phase(&self, done: u64, phase: &str) -> Result<(), Error> {
+        let progress = Progress {
+            done,
+            total: Some(STEPS),
+            phase: Some(phase.to_string()),
+        };
+        tolerated(jobs::report_progress(self.db, self.claim, &progress, db::now()).await)
+    }
+
+    async fn log(&self, lines: Vec<String>) -> Result<(), Error> {
+        tolerated(jobs::append_log(self.db, self.claim, &lines, db::now()).await)
+    }
+}
+
+fn tolerated(stored: Result<(), Error>) -> Result<(), Error> {
+    match stored {
+        Err(err @ Error::JobTakenOver { .. }) => Err(err),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot record a running failover's log or progress");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Runs the job: `Ok(Ok(result))` when it succeeded, `Ok(Err(reason))`
+/// when it failed, `Err` when the store refused (taken over).
+pub async fn run(
+    state: &crate::AppState,
+    job: &Job,
+    claim: &Claim,
+) -> Result<Result<Value, String>, Error> {
+    let report = Reporter {
+        db: &state.db,
+        claim,
+    };
+    let action = match job.kind.as_str() {
+        super::SWITCHOVER => FailoverAction::Switchover,
+        _ => FailoverAction::Failover,
+    };
+    let cluster_id = job.payload.get("cluster").and_then(Value::as_str);
+    let request = job
+        .payload
+        .get("request")
+        .cloned()
+        .and_then(|r| serde_json::from_value::<FailoverRequest>(r).ok());
+    let (Some(cluster_id), Some(request)) = (cluster_id, request) else {
+        return Ok(Err("the job's request names no cluster".into()));
+    };
+    let Some(cluster) = state.config.cluster(cluster_id) else {
+        return Ok(Err(format!(
+            "cluster `{cluster_id}` is no longer in the configuration file"
+        )));
+    };
+
+    report.phase(0, "preflight").await?;
+    let seen = observe(cluster).await;
+    // This job holds the cluster: no other can be queued beside it.
+    let checked = preflight(cluster, &seen, action, request.candidate.as_deref(), None);
+    let mut lines: Vec<String> = checked
+        .checks
+        .iter()
+        .map(|c| {
+            format!(
+                "check {}: {} ({})",
+                c.name,
+                if c.passed { "passed" } else { "FAILED" },
+                c.detail
+            )
+        })
+        .collect();
+    lines.extend(checked.candidates.iter().map(|c| {
+        if c.eligible {
+            format!("candidate {}: eligible", c.member)
+        } else {
+            format!(
+                "candidate {}: not eligible: {}",
+                c.member,
+                c.reasons.join("; ")
+            )
+        }
+    }));
+    report.log(lines).await?;
+    if let Some(why) = request
+        .candidate
+        .as_deref()
+        .and_then(|c| not_a_replica(&seen.topology, c))
+    {
+        return Ok(Err(why));
+    }
+    let failed: Vec<_> = checked.failed().cloned().collect();
+    if !failed.is_empty() {
+        let listed = failed
+            .iter()
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !request.force {
+            return Ok(Err(format!(
+                "the preflight refused the {}: {listed}; force it with a reason to go on",
+                action.as_str()
+            )));
+        }
+        report
+            .log(vec![format!(
+                "forced past the failed checks ({listed}); reason: {}",
+                request.reason.as_deref().unwrap_or_default()
+            )])
+            .await?;
+    }
+
+    let old_primary = seen.topology.primary.clone();
+    report
+        .phase(1, &format!("{} under way", action.as_str()))
+        .await?;
+    let acted = match &cluster.manager {
+        Manager::RedisSentinel(config) => {
+            if let Some(candidate) = &request.candidate {
+                report
+                    .log(vec![format!(
+                        "Sentinel chooses the replica to promote; {candidate} was asked for"
+                    )])
+                    .await?;
+            }
+            let mut lines = Vec::new();
+            let outcome =
+                sentinel::fail_over(cluster, config, old_primary.as_deref(), &job.id, |line| {
+                    lines.push(line)
+                })
+                .await;
+            report.log(lines).await?;
+            match outcome {
+                Ok(acted) => acted,
+                Err(reason) => return Ok(Err(reason)),
+            }
+        }
+        Manager::Patroni(config) => {
+            // Patroni fails over only to a named member: without one, the
+            // first eligible replica (or, forced, the first replica).
+            let candidate = request.candidate.clone().or_else(|| {
+                let eligible = checked.candidates.iter().find(|c| c.eligible);
+                eligible
+                    .or(checked.candidates.first())
+                    .filter(|_| action == FailoverAction::Failover)
+                    .map(|c| c.member.clone())
+            });
+            if request.candidate.is_none() {
+                if let Some(chosen) = &candidate {
+                    report
+                        .log(vec![format!("{chosen} was chosen to be promoted")])
+                        .await?;
+                }
+            }
+            let mut lines = Vec::new();
+            let outcome = patroni::act(
+                cluster,
+                config,
+                action,
+                old_primary.as_deref(),
+                candidate.as_deref(),
+                &job.id,
+                |line| lines.push(line),
+            )
+            .await;
+            report.log(lines).await?;
+            match outcome {
+                Ok(acted) => acted,
+                Err(reason) => return Ok(Err(reason)),
+            }
+        }
+    };
+    report.phase(STEPS, "done").await?;
+    let rto = (acted.first_write - acted.triggered).as_secs_f64();
+    if let Some(candidate) = &request.candidate {
+        if *candidate != acted.new_primary {
+            report
+                .log(vec![format!(
+                    "the manager promoted {}, not the candidate {candidate}",
+                    acted.new_primary
+                )])
+                .await?;
+        }
+    }
+    report
+        .log(vec![format!(
+            "{} done: {} is the primary; RTO {rto:.3} s (trigger to first write)",
+            action.as_str(),
+            acted.new_primary
+        )])
+        .await?;
+    let result = FailoverResult {
+        action,
+        old_primary,
+        new_primary: acted.new_primary,
+        candidate: request.candidate.clone(),
+        forced: request.force && !failed.is_empty(),
+        failed_checks: failed,
+        reason: request.reason.clone(),
+        triggered_at: acted.triggered_at,
+        first_write_at: acted.first_write_at,
+        rto_seconds: (rto * 1000.0).round() / 1000.0,
+    };
+    Ok(Ok(serde_json::to_value(result)?))
+}

@@ -1,0 +1,190 @@
+//! `opsdeck clusters list|show|switchover|failover` against a real
+//! platform-admin whose configuration declares a real Redis primary and
+//! replica under three real Sentinels: the topology drawn as text, the
+//! preflight shown before a start, production asking for the cluster id,
+//! and the switchover really happening.
+
+use std::time::{Duration, Instant};
+
+use opsdeck_tests::redis::RedisSentinel;
+use opsdeck_tests::{Backend, Cli, Http, PlatformAdmin};
+use serde_json::Value;
+
+/// The longest a switchover on loopback may take, with room for a loaded machine.
+const JOB_WITHIN: Duration = Duration::from_secs(60);
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $scenario() { super::$scenario(opsdeck_tests::Backend::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $scenario() { super::$scenario(opsdeck_tests::Backend::Postgres) })*
+        }
+    };
+}
+
+on_both_backends!(a_switchover_from_the_cli_shows_its_preflight_and_moves_the_master);
+
+fn finished(http: &Http, id: &str) -> Value {
+    let deadline = Instant::now() + JOB_WITHIN;
+    loop {
+        let job = http.get(&format!("/v1/jobs/{id}")).json();
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} did not finish: {job:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn a_switchover_from_the_cli_shows_its_preflight_and_moves_the_master(backend: Backend) {
+    let set = RedisSentinel::start(Duration::from_millis(1000)).expect("Redis under Sentinel");
+    let config = set.dir.path().join("platform-admin.toml");
+    std::fs::write(&config, set.cluster_config("cache")).expect("write the configuration");
+    let config = config.to_string_lossy().into_owned();
+    let admin = PlatformAdmin::start_with(backend, &["--config", &config]).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("plat", "dev", &admin, &token);
+    cli.connect("live", "prod", &admin, &token);
+    let http = Http::new(&admin.url, Some(&token));
+    let (primary, replica) = (set.nodes[0].address(), set.nodes[1].address());
+
+    let listed = cli.run(&["--json", "clusters", "list"]).success().json();
+    assert_eq!(listed[0]["id"], "cache", "{listed:#}");
+    assert_eq!(listed[0]["kind"], "redis_sentinel", "{listed:#}");
+
+    let drawn = cli
+        .run(&["-p", "plat", "clusters", "show", "cache"])
+        .success();
+    let lines: Vec<&str> = drawn.stdout.lines().collect();
+    assert!(
+        lines[1].contains(&format!("primary {primary}")),
+        "{}",
+        drawn.stdout
+    );
+    assert!(
+        lines[2].contains(&format!("replica {replica}")) && lines[2].contains("lag "),
+        "{}",
+        drawn.stdout
+    );
+    assert!(!drawn.stdout.contains(opsdeck_tests::redis::PASSWORD));
+    let shown = cli
+        .run(&["--json", "-p", "plat", "clusters", "show", "cache"])
+        .success()
+        .json();
+    assert_eq!(shown["primary"], primary.as_str(), "{shown:#}");
+
+    // The primary is no candidate: the flag is named.
+    let refused = cli
+        .run(&[
+            "-p",
+            "plat",
+            "clusters",
+            "switchover",
+            "cache",
+            "--candidate",
+            &primary,
+        ])
+        .failure();
+    assert!(
+        refused.stderr.contains("--candidate") && refused.stderr.contains("is the primary"),
+        "{}",
+        refused.stderr
+    );
+    let unforced = cli
+        .run(&["-p", "plat", "clusters", "failover", "cache", "--force"])
+        .failure();
+    assert_eq!(
+        unforced.code,
+        Some(2),
+        "--force needs --reason: {}",
+        unforced.stderr
+    );
+
+    // Production asks for the cluster id; without it nothing is queued.
+    let unconfirmed = cli
+        .run(&["--json", "-p", "live", "clusters", "switchover", "cache"])
+        .failure();
+    assert!(
+        unconfirmed.stderr.contains("confirmation_required"),
+        "{}",
+        unconfirmed.stderr
+    );
+    assert_eq!(http.get("/v1/jobs").json()["items"], serde_json::json!([]));
+
+    let started = cli
+        .run(&[
+            "-p",
+            "live",
+            "clusters",
+            "switchover",
+            "cache",
+            "--confirm",
+            "cache",
+        ])
+        .success();
+    assert!(
+        started
+            .stderr
+            .contains(&format!("candidate {replica}: eligible")),
+        "the preflight is shown: {}",
+        started.stderr
+    );
+    let id = started.stdout.trim().to_string();
+    let job = finished(&http, &id);
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(job["kind"], "cluster.switchover", "{job:#}");
+    assert_eq!(job["result"]["new_primary"], replica.as_str(), "{job:#}");
+    assert!(
+        job["result"]["rto_seconds"]
+            .as_f64()
+            .is_some_and(|s| s > 0.0),
+        "{job:#}"
+    );
+    let now = cli
+        .run(&["--json", "-p", "plat", "clusters", "show", "cache"])
+        .success()
+        .json();
+    assert_eq!(now["primary"], replica.as_str(), "{now:#}");
+
+    // Once Sentinel has turned the old primary into a healthy replica, a
+    // forced failover from JSON output carries its preflight and job.
+    let deadline = Instant::now() + JOB_WITHIN;
+    loop {
+        let seen = cli
+            .run(&["--json", "-p", "plat", "clusters", "show", "cache"])
+            .success()
+            .json();
+        let back = seen["members"].as_array().is_some_and(|members| {
+            members.iter().any(|m| {
+                m["name"] == primary.as_str() && m["role"] == "replica" && m["health"] == "healthy"
+            })
+        });
+        if back {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the old primary never came back as a replica: {seen:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let forced = cli
+        .run(&[
+            "--json", "-p", "plat", "clusters", "failover", "cache", "--force", "--reason", "drill",
+        ])
+        .success()
+        .json();
+    assert_eq!(forced["preflight"]["action"], "failover", "{forced:#}");
+    assert_eq!(forced["job"]["kind"], "cluster.failover", "{forced:#}");
+    assert_eq!(forced["profile"], "plat", "{forced:#}");
+    let id = forced["job"]["id"].as_str().expect("a job id");
+    let job = finished(&http, id);
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(job["result"]["new_primary"], primary.as_str(), "{job:#}");
+}
