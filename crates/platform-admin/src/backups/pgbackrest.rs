@@ -27,6 +27,10 @@ const INFO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Progress is reported in hundredths of a percent.
 const TOTAL: u64 = 10_000;
 
+/// How long pgBackRest has to stop after `SIGTERM` (it then removes its
+/// lock and partial files) before its process group is killed.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
 /// Why a backup did not produce a result.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -34,6 +38,9 @@ pub enum RunError {
     /// gave them).
     #[error("{0}")]
     Failed(String),
+    /// It was asked to stop, and pgBackRest was stopped.
+    #[error("{0}")]
+    Stopped(String),
     /// The store refused (the job was taken over, the database is gone).
     #[error(transparent)]
     Store(#[from] Error),
@@ -54,9 +61,58 @@ fn command(target: &TargetConfig, args: &[String]) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // A job that is dropped (taken over, server stopping) stops it.
+        // A group of its own, so that stopping it reaches pgBackRest under
+        // `runuser` and the processes pgBackRest starts.
+        .process_group(0)
         .kill_on_drop(true);
     cmd
+}
+
+/// The process group of a running pgBackRest: killed when dropped (a job
+/// taken over, a server stopping), unless it was seen to end.
+struct Group(Option<rustix::process::Pid>);
+
+impl Group {
+    fn of(child: &tokio::process::Child) -> Group {
+        Group(
+            child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                .and_then(rustix::process::Pid::from_raw),
+        )
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        if let Some(pid) = self.0 {
+            // Already gone is fine: that is what was wanted.
+            let _ = rustix::process::kill_process_group(pid, signal);
+        }
+    }
+
+    fn ended(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(rustix::process::Signal::KILL);
+    }
+}
+
+/// Stops pgBackRest: `SIGTERM` to its group, then `SIGKILL` after the grace.
+async fn stop(child: &mut tokio::process::Child, group: &mut Group) -> String {
+    group.signal(rustix::process::Signal::TERM);
+    let ended = match tokio::time::timeout(STOP_GRACE, child.wait()).await {
+        Ok(_) => "pgbackrest stopped".to_string(),
+        Err(_) => {
+            group.signal(rustix::process::Signal::KILL);
+            let _ = child.wait().await;
+            format!("pgbackrest did not stop within {STOP_GRACE:?} and was killed")
+        }
+    };
+    group.ended();
+    ended
 }
 
 /// Runs a backup of `target` for the job `claim` holds; the result is a
@@ -66,6 +122,7 @@ pub async fn backup(
     claim: &Claim,
     target: &TargetConfig,
     backup_type: BackupType,
+    mut stop_asked: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Value, RunError> {
     let phase = |phase: &str, done: u64| Progress {
         done,
@@ -84,6 +141,7 @@ pub async fn backup(
     let mut child = command(target, &args).spawn().map_err(|err| {
         RunError::Failed(format!("cannot run {}: {err}", target.program().display()))
     })?;
+    let mut group = Group::of(&child);
     let (tx, mut rx) = mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(forward(out, tx.clone()));
@@ -117,6 +175,12 @@ pub async fn backup(
                 }
                 None => break,
             },
+            true = async { stop_asked.wait_for(|asked| *asked).await.is_ok() } => {
+                let how = stop(&mut child, &mut group).await;
+                pending.push(format!("cancelled: {how}"));
+                tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+                return Err(RunError::Stopped(format!("cancelled while backing up; {how}")));
+            }
             _ = flush.tick() => {
                 if tolerated(jobs::append_log(db, claim, &pending, db::now()).await)? {
                     pending.clear();
@@ -136,6 +200,7 @@ pub async fn backup(
         .wait()
         .await
         .map_err(|err| RunError::Failed(format!("cannot wait for pgbackrest: {err}")))?;
+    group.ended();
     tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
     if !status.success() {
         return Err(RunError::Failed(failure(status, &errors)));

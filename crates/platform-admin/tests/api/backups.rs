@@ -293,6 +293,87 @@ async fn a_server_killed_mid_backup_never_leaves_the_job_running(backend: Backen
     }
 }
 
+/// Processes whose command line names this cluster's pgBackRest
+/// configuration: what a stopped job must not leave behind.
+fn pgbackrest_processes(cluster: &PgBackRest) -> Vec<String> {
+    let needle = cluster.config.display().to_string();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        // The archiver pushes WAL with the same configuration; only a
+        // backup is the job's.
+        if cmdline.contains(&needle) && cmdline.contains(" backup") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+async fn a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled(backend: Backend) {
+    let cluster = cluster("main").await;
+    // Enough data that the backup is still copying when the cancel lands.
+    cluster
+        .sql("CREATE TABLE big AS SELECT n, md5(n::text) AS h FROM generate_series(1, 1500000) n")
+        .await
+        .expect("writes");
+    let srv = server(
+        backend,
+        "a_running_backup_cancelled_stops_pgbackrest",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id").to_string();
+    let mut stream =
+        crate::job_routes::SseReader::open(&srv, &format!("/v1/jobs/{id}/events"), None).await;
+    // Cancelled as soon as the worker runs it.
+    loop {
+        let event = stream
+            .next(Duration::from_secs(30))
+            .await
+            .expect("the job runs");
+        assert_ne!(
+            event.event, "end",
+            "ended before it was cancelled: {event:?}"
+        );
+        if event.data["state"] == "running" {
+            break;
+        }
+    }
+    let asked = Reply::of(
+        srv.request(Method::POST, &format!("/v1/jobs/{id}/cancel"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.text);
+    let events = stream.until_end(Duration::from_secs(60)).await;
+    let end = events.last().expect("end");
+    assert_eq!(end.data["state"], "cancelled", "{events:#?}");
+    assert!(
+        end.data["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cancelled while backing up")),
+        "{end:?}"
+    );
+    assert!(end.data.get("result").is_none(), "{end:?}");
+    let left = pgbackrest_processes(&cluster);
+    assert!(left.is_empty(), "pgBackRest still runs: {left:#?}");
+    // Nothing half-done holds the target: the next backup runs to the end.
+    let next = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(next.status, StatusCode::ACCEPTED, "{}", next.text);
+    let next_id = next.body["id"].as_str().expect("a job id");
+    let job = finished(&srv.base, &srv.admin, next_id).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -318,5 +399,6 @@ both!(
     targets_are_listed_without_credentials,
     full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time,
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
-    a_server_killed_mid_backup_never_leaves_the_job_running
+    a_server_killed_mid_backup_never_leaves_the_job_running,
+    a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled
 );

@@ -227,6 +227,8 @@ pub struct Fixture {
     pub token: String,
     /// A queued job no worker takes (the test servers run none).
     pub job: String,
+    /// A job that ended: its event stream closes at once.
+    pub ended_job: String,
 }
 
 impl Fixture {
@@ -303,8 +305,25 @@ impl Fixture {
         )
         .await
         .expect("a job");
+        let ended = platform_admin::jobs::enqueue(
+            &srv.db,
+            platform_admin::jobs::NewJob {
+                kind: "backup".to_string(),
+                tenant: None,
+                payload: json!({ "target": "main-db", "type": "full" }),
+                target: None,
+                actor: Some("admin".to_string()),
+            },
+            platform_admin::db::now(),
+        )
+        .await
+        .expect("a job");
+        platform_admin::jobs::cancel(&srv.db, &ended.id, platform_admin::db::now())
+            .await
+            .expect("cancelled");
         Fixture {
             job: job.id,
+            ended_job: ended.id,
             user_id,
             user_email: email,
             group,
@@ -319,6 +338,9 @@ impl Fixture {
     pub fn fill(&self, route: &str, tenant: &str) -> String {
         let route = if route == "/v1/rbac/who-can" {
             format!("{route}?permission=tenants.read&tenant={tenant}")
+        } else if route == "/v1/jobs/{job}/events" {
+            // The stream of a queued job stays open; one that ended closes.
+            route.replace("{job}", &self.ended_job)
         } else {
             route.to_string()
         };
