@@ -10,6 +10,10 @@ use serde::Deserialize;
 
 use crate::error::Error;
 
+/// The recovery point objective of a target that sets none: the
+/// platform's plans promise 5 minutes.
+pub const DEFAULT_RPO_SECONDS: u64 = 300;
+
 /// The whole file; every section may be left out.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +45,10 @@ pub struct TargetConfig {
     pub pgbackrest: Option<PathBuf>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The recovery point objective, in seconds: a target whose newest
+    /// restorable point is older than this is flagged. 300 unless set.
+    #[serde(default)]
+    pub rpo_objective_seconds: Option<u64>,
 }
 
 impl TargetConfig {
@@ -52,6 +60,10 @@ impl TargetConfig {
             stanza: self.stanza.clone(),
             description: self.description.clone(),
         }
+    }
+
+    pub fn rpo_objective_seconds(&self) -> u64 {
+        self.rpo_objective_seconds.unwrap_or(DEFAULT_RPO_SECONDS)
     }
 
     pub fn run_as(&self) -> &str {

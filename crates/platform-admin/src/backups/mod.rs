@@ -1,6 +1,7 @@
 //! Backups: the configured targets, the route that starts a backup job,
 //! and what a backup job does (`pgbackrest`).
 
+pub mod listing;
 pub mod pgbackrest;
 pub mod routes;
 

@@ -269,7 +269,8 @@ fn failure(status: ExitStatus, errors: &[String]) -> String {
     }
 }
 
-async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
+/// `pgbackrest info --output=json` of the target's stanza.
+pub async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
     let mut cmd = command(target, &["info".to_string(), "--output=json".to_string()]);
     let output = tokio::time::timeout(INFO_TIMEOUT, cmd.output())
         .await
@@ -292,6 +293,24 @@ async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
 pub struct StanzaInfo {
     #[serde(default)]
     pub backup: Vec<BackupInfo>,
+    /// The archived WAL, per database the stanza has had.
+    #[serde(default)]
+    pub archive: Vec<ArchiveInfo>,
+    #[serde(default)]
+    pub status: Option<StanzaStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ArchiveInfo {
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+/// `0` is `ok`; anything else says what is wrong (`missing stanza path`).
+#[derive(Debug, Deserialize)]
+pub struct StanzaStatus {
+    pub code: i64,
+    pub message: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,6 +322,12 @@ pub struct BackupInfo {
     pub timestamp: Times,
     #[serde(default)]
     pub archive: Option<ArchiveRange>,
+    /// Whether pgBackRest found errors (page checksums) while copying.
+    #[serde(default)]
+    pub error: Option<bool>,
+    /// The backup a diff or incr depends on.
+    #[serde(default)]
+    pub prior: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

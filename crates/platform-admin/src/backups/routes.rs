@@ -1,12 +1,13 @@
-//! `/v1/backup-targets…`: the targets the configuration declares, and
-//! starting a backup of one as a job.
+//! `/v1/backup-targets…`: the targets the configuration declares, the
+//! backups of one with its restorable window and RPO, and starting a
+//! backup of one as a job.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use opsdeck_api::backups::{BackupTargetList, CreateBackup};
+use opsdeck_api::backups::{BackupList, BackupTargetList, CreateBackup};
 use opsdeck_api::jobs::Job as WireJob;
 use opsdeck_api::ErrorEnvelope;
 use serde::Deserialize;
@@ -28,7 +29,32 @@ use crate::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_targets).require(Permission::BackupsRead, On::Platform))
+        .routes(routes!(list_backups).require(Permission::BackupsRead, On::Platform))
         .routes(routes!(create_backup).require(Permission::BackupsRun, On::Platform))
+}
+
+/// Lists the backups in the target's repository (oldest first, from
+/// `pgbackrest info`), its restorable window, and its RPO against its
+/// objective: with continuous WAL archiving the newest restorable point is
+/// the newest archived WAL segment. A repository that cannot be read is
+/// said in `repository_error` (the list empty, the RPO over).
+#[utoipa::path(get, path = "/v1/backup-targets/{target}/backups", tag = "backups", operation_id = "list_backups",
+    params(TargetPath),
+    responses(
+        (status = 200, body = BackupList),
+        (status = 404, description = "No such target.", body = ErrorEnvelope),
+        (status = 422, description = "The target in the path is not valid UTF-8.", body = ErrorEnvelope)))]
+pub async fn list_backups(
+    State(state): State<AppState>,
+    path: Result<Path<TargetPath>, PathRejection>,
+) -> Result<Json<BackupList>, Error> {
+    let Path(TargetPath { target: id }) =
+        path.map_err(|err| Error::invalid("target", format!("bad target in the path: {err}")))?;
+    let target = state
+        .config
+        .backup_target(&id)
+        .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
+    Ok(Json(super::listing::list(target, db::now()).await))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -210,6 +210,92 @@ async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(ba
         .filter(|r| r["action"] == "backup.create")
         .count();
     assert_eq!(starts, 2, "one audit record per started job: {audit:#?}");
+
+    // Written after the last backup and archived: the newest restorable
+    // point is that WAL, not the backup.
+    cluster
+        .sql("INSERT INTO t VALUES (0); SELECT pg_switch_wal()")
+        .await
+        .expect("a write, archived");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let listed = loop {
+        let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        if listed.body["rpo"]["source"] == "wal_archive" {
+            break listed.body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the archived WAL never counted: {:#}",
+            listed.body
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{listed:#}");
+    assert_eq!(items[0]["label"].as_str(), Some(label.as_str()));
+    assert_eq!(
+        (items[0]["type"].as_str(), items[0]["status"].as_str()),
+        (Some("full"), Some("ok"))
+    );
+    assert_eq!(items[1]["type"], "incr");
+    assert_eq!(items[1]["prior"].as_str(), Some(label.as_str()));
+    assert!(items[0]["wal_start"].is_string() && items[0]["repository_size"].as_u64() > Some(0));
+    let rpo = &listed["rpo"];
+    assert_eq!(rpo["objective_seconds"], 300, "{listed:#}");
+    assert!(
+        rpo["seconds"]
+            .as_i64()
+            .is_some_and(|s| (0..300).contains(&s)),
+        "{listed:#}"
+    );
+    assert_eq!(rpo["over"], false, "{listed:#}");
+    let window = &listed["restorable"];
+    assert_eq!(window["from"], items[0]["stopped_at"], "{listed:#}");
+    assert_eq!(window["to"], rpo["newest_restorable_at"], "{listed:#}");
+    assert!(listed["wal_max"].is_string() && listed.get("repository_error").is_none());
+    assert!(!listed.to_string().contains("not-shown"), "{listed:#}");
+}
+
+async fn an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged(
+    backend: Backend,
+) {
+    let cluster = cluster("main").await;
+    let text = format!(
+        "{}rpo_objective_seconds = 1
+{}",
+        config(&cluster, "strict", "main"),
+        config(&cluster, "gone", "no-such-stanza")
+    );
+    let srv = server(backend, "an_rpo_older_than_its_objective", &text).await;
+    let started = start_backup(&srv, "strict", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let strict = srv.get("/v1/backup-targets/strict/backups").await;
+    assert_eq!(strict.status, StatusCode::OK, "{}", strict.text);
+    assert_eq!(strict.body["rpo"]["objective_seconds"], 1);
+    assert_eq!(strict.body["rpo"]["over"], true, "{}", strict.text);
+    assert!(
+        strict.body["rpo"]["seconds"].as_i64() >= Some(2),
+        "{}",
+        strict.text
+    );
+    let gone = srv.get("/v1/backup-targets/gone/backups").await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
+    assert_eq!(gone.body["items"], json!([]));
+    assert_eq!(gone.body["rpo"]["over"], true);
+    assert_eq!(gone.body["rpo"]["source"], "none");
+    assert!(gone.body["repository_error"].is_string(), "{}", gone.text);
+    srv.get("/v1/backup-targets/nope/backups")
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
 }
 
 async fn a_wrong_stanza_fails_the_job_with_pgbackrests_message(backend: Backend) {
@@ -400,5 +486,6 @@ both!(
     full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time,
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
     a_server_killed_mid_backup_never_leaves_the_job_running,
-    a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled
+    a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
+    an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged
 );
