@@ -3,8 +3,10 @@
 
 mod alerts;
 mod audit;
+mod backups;
 mod dashboards;
 mod error;
+mod jobs;
 mod output;
 mod profiles;
 mod progress;
@@ -89,6 +91,12 @@ enum Command {
     /// The audit log: list it, or export it to CSV or JSON Lines.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Jobs the server runs (backups…): list, show, watch, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Backups: targets, a target's backups and RPO, start one.
+    #[command(subcommand)]
+    Backups(backups::BackupsCommand),
 }
 
 /// How a command that did its work ended.
@@ -156,6 +164,7 @@ fn main() -> ExitCode {
         Command::Bindings(_) => output::Words::Bindings,
         Command::Tokens(_) => output::Words::Tokens,
         Command::Rbac(_) => output::Words::Rbac,
+        Command::Jobs(_) | Command::Backups(_) => output::Words::Other,
     };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
@@ -188,6 +197,8 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Tokens(cmd) => rbac::tokens(&console, &out, profile, cmd).await?,
         Command::Rbac(cmd) => rbac::rbac(&console, &out, profile, cmd).await?,
         Command::Audit(cmd) => audit::run(&console, &out, profile, cmd).await?,
+        Command::Jobs(cmd) => jobs::run(&console, &out, profile, cmd).await?,
+        Command::Backups(cmd) => backups::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -5,10 +5,12 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backups;
 pub mod client;
 pub mod console;
 pub mod dashboards;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod paths;
 pub mod profiles;
