@@ -30,9 +30,11 @@ fn target(cluster: &PgBackRest, id: &str, stanza: &str) -> String {
     format!(
         "[[backup_targets]]\nid = \"{id}\"\nkind = \"postgresql\"\nstanza = \"{stanza}\"\n\
          pgbackrest_config = \"{}\"\n\
-         database = \"postgres://postgres@localhost/postgres?host={}\"\n",
+         database = \"postgres://postgres@localhost/postgres?host={}\"\n\
+         pg_data = \"{}\"\n",
         cluster.config.display(),
-        cluster.socket_dir.display()
+        cluster.socket_dir.display(),
+        cluster.data.display()
     )
 }
 
@@ -129,6 +131,28 @@ async fn backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_can
         people.stderr
     );
 
+    // Verified: the repository, then a restore test of the full backup.
+    let verified = cli
+        .run_async(
+            &[
+                "--json", "backups", "verify", "main-db", "--set", &label, "--wait",
+            ],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    assert_eq!(verified["state"], "succeeded", "{verified:#}");
+    assert_eq!(verified["result"]["label"].as_str(), Some(label.as_str()));
+    assert_eq!(verified["result"]["compared"], true, "{verified:#}");
+    let listed = cli
+        .run_async(&["--json", "backups", "list", "main-db"], "")
+        .await
+        .success()
+        .json();
+    assert_eq!(listed["items"][0]["verified"], true, "{listed:#}");
+    let verify_id = verified["id"].as_str().expect("an id").to_string();
+
     // Started without waiting, then watched: its log as it comes, then the job.
     let incr = cli
         .run_async(
@@ -162,7 +186,10 @@ async fn backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_can
         .iter()
         .filter_map(|j| j["id"].as_str())
         .collect();
-    assert_eq!(listed_ids, [incr_id.as_str(), full_id.as_str()]);
+    assert_eq!(
+        listed_ids,
+        [incr_id.as_str(), verify_id.as_str(), full_id.as_str()]
+    );
     let shown = cli
         .run_async(&["--json", "jobs", "show", &full_id], "")
         .await
@@ -218,6 +245,63 @@ async fn backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_can
         .failure();
     let error: Value = serde_json::from_str(&watch.stderr).expect("a JSON error");
     assert_eq!(error["code"], "job_cancelled", "{error:#}");
+
+    // Restores: a time outside the window and a mistyped target are
+    // refused before anything is done; the newest point is restored, with
+    // its RTO, and the target takes writes again.
+    let outside = cli
+        .run_async(
+            &[
+                "--json",
+                "backups",
+                "restore",
+                "main-db",
+                "--to",
+                "2000-01-01T00:00:00Z",
+            ],
+            "",
+        )
+        .await
+        .failure();
+    let error: Value = serde_json::from_str(&outside.stderr).expect("a JSON error");
+    assert_eq!(error["code"], "validation_failed", "{error:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("outside the restorable window")),
+        "{error:#}"
+    );
+    let mistyped = cli
+        .run_async(
+            &[
+                "--json",
+                "backups",
+                "restore",
+                "main-db",
+                "--confirm",
+                "main",
+            ],
+            "",
+        )
+        .await
+        .failure();
+    let error: Value = serde_json::from_str(&mistyped.stderr).expect("a JSON error");
+    assert_eq!(error["code"], "confirmation_mismatch", "{error:#}");
+    let restored = cli
+        .run_async(&["--json", "backups", "restore", "main-db", "--wait"], "")
+        .await
+        .success()
+        .json();
+    assert_eq!(restored["state"], "succeeded", "{restored:#}");
+    assert!(
+        restored["result"]["rto_seconds"].as_f64() > Some(0.0),
+        "{restored:#}"
+    );
+    let rows = cluster
+        .sql("INSERT INTO t VALUES (0); SELECT count(*) FROM t")
+        .await
+        .expect("the restored target takes writes");
+    assert!(rows.contains("1001"), "every row written before: {rows}");
 }
 
 fn job(state: &str, log: &[&str]) -> String {

@@ -84,6 +84,54 @@ pub struct BackupResult {
     /// The WAL segments the backup needs, first and last.
     pub wal_start: Option<String>,
     pub wal_stop: Option<String>,
+    /// A restore point created in the source right after the backup, at
+    /// which `row_counts` were read: what a restore test restores to and
+    /// compares against. Absent when the target names no database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_point: Option<String>,
+    /// Rows per table (`schema.table`) of the target's database at
+    /// `restore_point`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<std::collections::BTreeMap<String, f64>>)]
+    pub row_counts: Option<std::collections::BTreeMap<String, u64>>,
+}
+
+/// Body of `POST /v1/backup-targets/{target}/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBackup {
+    /// The backup to restore-test (its label); the newest when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+}
+
+/// One table of a restore test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct TableCount {
+    /// `schema.table`.
+    pub table: String,
+    /// Rows in the source as of the backup, when they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub source: Option<u64>,
+    /// Rows in the restored copy (absent: the table is missing there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub restored: Option<u64>,
+}
+
+/// What a succeeded verify job produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct VerifyResult {
+    /// The backup restore-tested.
+    pub label: String,
+    /// Per table, the source's and the restored copy's rows.
+    pub tables: Vec<TableCount>,
+    /// Whether source counts were recorded to compare against.
+    pub compared: bool,
+    /// From the restore's start to the restored copy accepting queries.
+    #[specta(type = f64)]
+    pub restore_seconds: u64,
 }
 
 /// Whether pgBackRest found a backup sound when it took it.
@@ -119,6 +167,12 @@ pub struct Backup {
     /// The backup it depends on (a diff's or incr's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior: Option<String>,
+    /// Whether its latest verification (repository check and restore test)
+    /// passed; absent when it was never verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// From when to when the target can be restored to any point: from the
@@ -182,4 +236,30 @@ pub struct BackupList {
     /// the list is then empty and the RPO over, not an error of the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository_error: Option<String>,
+}
+
+/// Body of `POST /v1/backup-targets/{target}/restore`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreBackup {
+    /// Restore to this point in time (inside the target's restorable
+    /// window); to the newest restorable point when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The target's id, typed: a restore replaces the target's data.
+    pub confirm: String,
+}
+
+/// What a succeeded restore job produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct RestoreResult {
+    /// The point restored to; absent: the newest restorable point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The backup taken first, to come back to (its label).
+    pub safety_backup: String,
+    /// When the restored target first accepted a write.
+    pub first_write_at: chrono::DateTime<chrono::Utc>,
+    /// Achieved RTO: from the restore's request to that first write.
+    pub rto_seconds: f64,
 }

@@ -31,6 +31,37 @@ pub enum BackupsCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Verify a target: pgBackRest checks its repository, then a backup is
+    /// restored into a scratch directory and its tables' rows compared
+    /// with the source's at the backup (a job).
+    Verify {
+        /// The target's id.
+        target: String,
+        /// The backup to restore-test (its label); the newest unless given.
+        #[arg(long, value_name = "LABEL")]
+        set: Option<String>,
+        /// Follow the job to its end (exit 1 when the backup fails verification).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Restore a target: a safety backup first, then its server stopped,
+    /// its data restored (to its newest point, or to a time) and started
+    /// again (a job; its result has the achieved RTO).
+    Restore {
+        /// The target's id.
+        target: String,
+        /// Restore to this time (RFC 3339, inside the restorable window
+        /// `backups list` shows); to the newest point unless given.
+        #[arg(long, value_name = "TIME")]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// The target's id, exactly, to confirm on a prod profile without a
+        /// prompt (needed with --json or without a terminal).
+        #[arg(long, value_name = "TARGET")]
+        confirm: Option<String>,
+        /// Follow the job to its end (exit 1 when the restore fails).
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,6 +131,11 @@ pub async fn run(
                             BackupStatus::Ok => "ok".to_string(),
                             BackupStatus::Error => "error".to_string(),
                         },
+                        match (b.verified, b.verified_at) {
+                            (Some(true), Some(at)) => format!("yes {}", when(at)),
+                            (Some(false), Some(at)) => format!("FAILED {}", when(at)),
+                            _ => "never".to_string(),
+                        },
                         bytes(b.size),
                         bytes(b.repository_size),
                         when(b.started_at),
@@ -119,6 +155,7 @@ pub async fn run(
                     Column::text("LABEL", u8::MAX),
                     Column::text("TYPE", u8::MAX),
                     Column::text("STATUS", u8::MAX),
+                    Column::text("VERIFIED", 4),
                     Column::number("SIZE", 3),
                     Column::number("REPO SIZE", 2),
                     Column::text("STARTED", 1),
@@ -168,6 +205,42 @@ pub async fn run(
             } else {
                 out.note(&format!(
                     "backup of `{target}` queued as job {}; follow it with `opsdeck jobs watch {}`",
+                    job.id, job.id
+                ));
+            }
+        }
+        BackupsCommand::Restore {
+            target,
+            to,
+            confirm,
+            wait,
+        } => {
+            let name = target.as_str();
+            let backups = &backups;
+            let job = crate::tenants::confirmed(out, confirm, |confirmation| async move {
+                backups.restore(name, to, confirmation.as_deref()).await
+            })
+            .await?;
+            if wait {
+                crate::jobs::wait(&session, &job.id, out).await?;
+            } else if out.json {
+                out.json(&job);
+            } else {
+                out.note(&format!(
+                    "restore of `{target}` queued as job {}; follow it with `opsdeck jobs watch {}`",
+                    job.id, job.id
+                ));
+            }
+        }
+        BackupsCommand::Verify { target, set, wait } => {
+            let job = backups.verify(&target, set).await?;
+            if wait {
+                crate::jobs::wait(&session, &job.id, out).await?;
+            } else if out.json {
+                out.json(&job);
+            } else {
+                out.note(&format!(
+                    "verification of `{target}` queued as job {}; follow it with `opsdeck jobs watch {}`",
                     job.id, job.id
                 ));
             }

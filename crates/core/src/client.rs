@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use opsdeck_api::audit::{AuditPage, AuditQuery};
-use opsdeck_api::backups::{BackupList, BackupTargetList, CreateBackup};
+use opsdeck_api::backups::{
+    BackupList, BackupTargetList, CreateBackup, RestoreBackup, VerifyBackup,
+};
 use opsdeck_api::health::Health;
 use opsdeck_api::jobs::{Job, JobPage};
 use opsdeck_api::tenants::{CreateTenant, ListTenants, Tenant, TenantPage, UpdateTenant};
@@ -362,6 +364,35 @@ impl AdminClient {
         self.call(
             Method::POST,
             &["v1", "backup-targets", target, "backups"],
+            None::<&()>,
+            Some(body),
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+    }
+
+    pub async fn verify_backup(&self, target: &str, body: &VerifyBackup, key: &str) -> Result<Job> {
+        self.call(
+            Method::POST,
+            &["v1", "backup-targets", target, "verify"],
+            None::<&()>,
+            Some(body),
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+    }
+
+    pub async fn restore_backup(
+        &self,
+        target: &str,
+        body: &RestoreBackup,
+        key: &str,
+    ) -> Result<Job> {
+        self.call(
+            Method::POST,
+            &["v1", "backup-targets", target, "restore"],
             None::<&()>,
             Some(body),
             Some(key),

@@ -49,6 +49,19 @@ pub struct TargetConfig {
     /// restorable point is older than this is flagged. 300 unless set.
     #[serde(default)]
     pub rpo_objective_seconds: Option<u64>,
+    /// PostgreSQL's programs (`pg_ctl`) for restore tests; the newest
+    /// `/usr/lib/postgresql/*/bin` unless set.
+    #[serde(default)]
+    pub pg_bin: Option<PathBuf>,
+    /// Where restore tests make their scratch data directories; the
+    /// system's temp dir unless set. Needs room for a whole copy.
+    #[serde(default)]
+    pub scratch_dir: Option<PathBuf>,
+    /// The target's data directory, as `pg_ctl -D` starts it (it holds
+    /// `postgresql.conf`): a restore stops the server, restores into it
+    /// and starts it again. Without it the target cannot be restored.
+    #[serde(default)]
+    pub pg_data: Option<PathBuf>,
 }
 
 impl TargetConfig {

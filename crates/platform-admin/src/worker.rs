@@ -204,29 +204,57 @@ async fn execute(
     claim: jobs::Claim,
     stop_asked: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Outcome, Error> {
-    if job.kind != backups::KIND {
-        return Ok(Outcome::Failed(format!(
-            "this server does not run jobs of kind `{}`",
-            job.kind
-        )));
-    }
     let target_id = job.payload.get("target").and_then(Value::as_str);
-    let backup_type = job
-        .payload
-        .get("type")
-        .cloned()
-        .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
-    let (Some(target_id), Some(backup_type)) = (target_id, backup_type) else {
-        return Ok(Outcome::Failed(
-            "the job's request names no target or type".into(),
-        ));
+    let Some(target_id) = target_id else {
+        return Ok(Outcome::Failed("the job's request names no target".into()));
     };
     let Some(target) = state.config.backup_target(target_id) else {
         return Ok(Outcome::Failed(format!(
             "backup target `{target_id}` is no longer in the configuration file"
         )));
     };
-    match pgbackrest::backup(&state.db, &claim, target, backup_type, stop_asked).await {
+    let ran = match job.kind.as_str() {
+        backups::KIND => {
+            let backup_type = job
+                .payload
+                .get("type")
+                .cloned()
+                .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
+            let Some(backup_type) = backup_type else {
+                return Ok(Outcome::Failed(
+                    "the job's request names no backup type".into(),
+                ));
+            };
+            pgbackrest::backup(&state.db, &claim, target, backup_type, stop_asked).await
+        }
+        backups::RESTORE_KIND => {
+            let to = match job.payload.get("to") {
+                None | Some(Value::Null) => None,
+                Some(to) => {
+                    match serde_json::from_value::<chrono::DateTime<chrono::Utc>>(to.clone()) {
+                        Ok(to) => Some(to),
+                        Err(_) => {
+                            return Ok(Outcome::Failed(
+                                "the job's restore time is not a time".into(),
+                            ))
+                        }
+                    }
+                }
+            };
+            backups::restore::restore(&state.db, &claim, target, to, job.created_at, stop_asked)
+                .await
+        }
+        backups::VERIFY_KIND => {
+            let set = job.payload.get("set").and_then(Value::as_str);
+            backups::verify::verify(&state.db, &claim, target, set, stop_asked).await
+        }
+        other => {
+            return Ok(Outcome::Failed(format!(
+                "this server does not run jobs of kind `{other}`"
+            )))
+        }
+    };
+    match ran {
         Ok(result) => Ok(Outcome::Succeeded(result)),
         Err(pgbackrest::RunError::Failed(reason)) => Ok(Outcome::Failed(reason)),
         Err(pgbackrest::RunError::Stopped(reason)) => Ok(Outcome::Cancelled(reason)),

@@ -4,6 +4,7 @@
 //! newest archived WAL segment, read from `pg_stat_archiver` through the
 //! target's database; without it, the end of the newest backup.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
@@ -11,6 +12,8 @@ use opsdeck_api::backups::{Backup, BackupList, BackupStatus, RestoreWindow, Rpo,
 use sqlx::Connection as _;
 
 use crate::config::TargetConfig;
+use crate::db::Db;
+use crate::error::Error;
 
 use super::pgbackrest::{self, StanzaInfo};
 
@@ -20,7 +23,7 @@ const ARCHIVER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The target's backups, window and RPO as of `now`. A repository that
 /// cannot be read is said in `repository_error`, not as a failed call: the
 /// RPO is then over, which is what an operator must see.
-pub async fn list(target: &TargetConfig, now: DateTime<Utc>) -> BackupList {
+pub async fn list(db: &Db, target: &TargetConfig, now: DateTime<Utc>) -> Result<BackupList, Error> {
     let (info, repository_error) = match pgbackrest::info(target).await {
         Ok(info) => {
             let status = info
@@ -36,8 +39,19 @@ pub async fn list(target: &TargetConfig, now: DateTime<Utc>) -> BackupList {
         Some(url) => last_archived(url).await,
         None => Err("the target names no database to read its WAL archiving from".to_string()),
     };
-    build(target, &info, archived, repository_error, now)
+    let verified = super::verify::latest(db, &target.id).await?;
+    Ok(build(
+        target,
+        &info,
+        archived,
+        repository_error,
+        &verified,
+        now,
+    ))
 }
+
+/// The latest verification of each backup: label → (passed, when).
+pub type Verified = BTreeMap<String, (bool, DateTime<Utc>)>;
 
 /// The list from what was read; apart from the reading, so it is tested.
 pub fn build(
@@ -45,6 +59,7 @@ pub fn build(
     info: &[StanzaInfo],
     archived: Result<Option<DateTime<Utc>>, String>,
     repository_error: Option<String>,
+    verified: &Verified,
     now: DateTime<Utc>,
 ) -> BackupList {
     let items: Vec<Backup> = info
@@ -65,6 +80,8 @@ pub fn build(
             wal_start: b.archive.as_ref().and_then(|a| a.start.clone()),
             wal_stop: b.archive.as_ref().and_then(|a| a.stop.clone()),
             prior: b.prior.clone(),
+            verified: verified.get(&b.label).map(|v| v.0),
+            verified_at: verified.get(&b.label).map(|v| v.1),
         })
         .collect();
     let sound = || items.iter().filter(|b| b.status == BackupStatus::Ok);
@@ -173,7 +190,14 @@ mod tests {
     #[test]
     fn the_rpo_is_the_age_of_the_newest_archived_wal_when_it_is_newer_than_the_last_backup() {
         let now = unix(2500);
-        let list = build(&target(None), &info(), Ok(Some(unix(2400))), None, now);
+        let list = build(
+            &target(None),
+            &info(),
+            Ok(Some(unix(2400))),
+            None,
+            &Verified::new(),
+            now,
+        );
         assert_eq!(list.items.len(), 2);
         assert_eq!(list.items[1].prior.as_deref(), Some("A"));
         assert_eq!(list.rpo.source, RpoSource::WalArchive);
@@ -197,6 +221,7 @@ mod tests {
             &info(),
             Err("no database".into()),
             None,
+            &Verified::new(),
             now,
         );
         assert_eq!(list.rpo.source, RpoSource::LastBackup);
@@ -212,6 +237,7 @@ mod tests {
             &[],
             Ok(Some(unix(5))),
             Some("boom".into()),
+            &Verified::new(),
             unix(10),
         );
         assert_eq!(

@@ -208,20 +208,116 @@ pub async fn backup(
     let reading = phase("reading the result", TOTAL);
     tolerated(jobs::report_progress(db, claim, &reading, db::now()).await)?;
     let info = info(target).await?;
-    let result = result_of(&info, label.as_deref()).ok_or_else(|| {
+    let mut result = result_of(&info, label.as_deref()).ok_or_else(|| {
         RunError::Failed(format!(
             "pgbackrest backup succeeded but `pgbackrest info` does not list {}",
             label.as_deref().unwrap_or("any backup")
         ))
     })?;
+    if let Some(url) = &target.database {
+        // What a restore test of this backup restores to and compares.
+        let point = format!("opsdeck-{}", result.label);
+        match super::source::mark(url, &point).await {
+            Ok(counts) => {
+                result.restore_point = Some(point);
+                result.row_counts = Some(counts);
+            }
+            Err(why) => {
+                let line =
+                    format!("row counts not recorded (a restore test cannot compare): {why}");
+                tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
+            }
+        }
+    }
     serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
 }
+
+/// Runs one pgBackRest command for the job `claim` holds: its lines into
+/// the job's log, stopped (`SIGTERM` to its group) when `stop_asked`
+/// turns true. The lines that said `ERROR:` when it failed; else the
+/// first `MAX_KEPT` lines it printed, for the caller to read.
+pub async fn run_logged(
+    db: &Db,
+    claim: &Claim,
+    target: &TargetConfig,
+    args: &[String],
+    stop_asked: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<String>, RunError> {
+    let what = args.first().cloned().unwrap_or_default();
+    let mut child = command(target, args).spawn().map_err(|err| {
+        RunError::Failed(format!("cannot run {}: {err}", target.program().display()))
+    })?;
+    let mut group = Group::of(&child);
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(forward(out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(forward(err, tx.clone()));
+    }
+    drop(tx);
+    let mut pending: Vec<String> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Some(line) => {
+                    if line.contains("ERROR:") {
+                        errors.push(line.clone());
+                    }
+                    if kept.len() < MAX_KEPT {
+                        kept.push(line.clone());
+                    }
+                    pending.push(line);
+                }
+                None => break,
+            },
+            true = async { stop_asked.wait_for(|asked| *asked).await.is_ok() } => {
+                let how = stop(&mut child, &mut group).await;
+                pending.push(format!("cancelled: {how}"));
+                tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+                return Err(RunError::Stopped(format!("cancelled during pgbackrest {what}; {how}")));
+            }
+            _ = flush.tick() => {
+                if tolerated(jobs::append_log(db, claim, &pending, db::now()).await)? {
+                    pending.clear();
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|err| RunError::Failed(format!("cannot wait for pgbackrest: {err}")))?;
+    group.ended();
+    tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+    if !status.success() {
+        let said: Vec<&str> = errors
+            .iter()
+            .map(|line| match line.find("ERROR:") {
+                Some(at) => line[at..].trim(),
+                None => line.trim(),
+            })
+            .collect();
+        return Err(RunError::Failed(if said.is_empty() {
+            format!("pgbackrest {what} failed ({status})")
+        } else {
+            format!("pgbackrest {what} failed ({status}): {}", said.join("; "))
+        }));
+    }
+    Ok(kept)
+}
+
+/// The most lines `run_logged` hands back.
+const MAX_KEPT: usize = 5_000;
 
 /// A report that did not reach the store while the job still runs (a busy
 /// or briefly unreachable database) is tried again at the next flush
 /// rather than abandoning a backup that is going well; only a job taken
 /// over stops here. `Ok(true)` when it was stored.
-fn tolerated(stored: Result<(), Error>) -> Result<bool, RunError> {
+pub(crate) fn tolerated(stored: Result<(), Error>) -> Result<bool, RunError> {
     match stored {
         Ok(()) => Ok(true),
         Err(err @ Error::JobTakenOver { .. }) => Err(RunError::Store(err)),
@@ -369,6 +465,8 @@ pub fn result_of(info: &[StanzaInfo], label: Option<&str>) -> Option<BackupResul
         stopped_at: found.timestamp.stop,
         wal_start: found.archive.as_ref().and_then(|a| a.start.clone()),
         wal_stop: found.archive.as_ref().and_then(|a| a.stop.clone()),
+        restore_point: None,
+        row_counts: None,
     })
 }
 

@@ -277,13 +277,24 @@ async fn an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagge
     )
     .await;
     assert_eq!(job["state"], "succeeded", "{job:#}");
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let strict = srv.get("/v1/backup-targets/strict/backups").await;
-    assert_eq!(strict.status, StatusCode::OK, "{}", strict.text);
-    assert_eq!(strict.body["rpo"]["objective_seconds"], 1);
-    assert_eq!(strict.body["rpo"]["over"], true, "{}", strict.text);
+    // Nothing written since: the newest restorable point ages past 1 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let strict = loop {
+        let strict = srv.get("/v1/backup-targets/strict/backups").await;
+        assert_eq!(strict.status, StatusCode::OK, "{}", strict.text);
+        assert_eq!(strict.body["rpo"]["objective_seconds"], 1);
+        if strict.body["rpo"]["over"] == true {
+            break strict;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never over its objective: {}",
+            strict.text
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     assert!(
-        strict.body["rpo"]["seconds"].as_i64() >= Some(2),
+        strict.body["rpo"]["seconds"].as_i64() > Some(1),
         "{}",
         strict.text
     );
@@ -460,6 +471,259 @@ async fn a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled(backend:
     assert_eq!(job["state"], "succeeded", "{job:#}");
 }
 
+/// The largest file under `dir`, searched through its subdirectories.
+fn largest_file(dir: &std::path::Path) -> Option<(u64, std::path::PathBuf)> {
+    let mut best: Option<(u64, std::path::PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let found = if path.is_dir() {
+            largest_file(&path)
+        } else {
+            entry.metadata().ok().map(|m| (m.len(), path))
+        };
+        if let Some(found) = found {
+            if best.as_ref().is_none_or(|b| found.0 > b.0) {
+                best = Some(found);
+            }
+        }
+    }
+    best
+}
+
+async fn verify(srv: &Server, target: &str, body: Value) -> Value {
+    let started = Reply::of(
+        srv.request(Method::POST, &format!("/v1/backup-targets/{target}/verify"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    assert_eq!(started.body["kind"], "verify");
+    finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await
+}
+
+async fn a_good_backup_verifies_and_a_corrupted_one_is_caught(backend: Backend) {
+    let cluster = cluster("main").await;
+    cluster
+        .sql(
+            "CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 5000); \
+              CREATE SCHEMA app; CREATE TABLE app.\"Mixed Case\" (v text); \
+              INSERT INTO app.\"Mixed Case\" VALUES ('a'), ('b')",
+        )
+        .await
+        .expect("writes");
+    let srv = server(
+        backend,
+        "a_good_backup_verifies",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    let backup = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+    let label = backup["result"]["label"]
+        .as_str()
+        .expect("label")
+        .to_string();
+    assert_eq!(
+        backup["result"]["row_counts"],
+        json!({ "app.Mixed Case": 2, "public.t": 5000 }),
+        "{backup:#}"
+    );
+    assert!(backup["result"]["restore_point"].is_string(), "{backup:#}");
+    // Written after the backup: not in what the restore test compares.
+    cluster
+        .sql("INSERT INTO t VALUES (0)")
+        .await
+        .expect("a later write");
+
+    let good = verify(&srv, "main-db", json!({})).await;
+    assert_eq!(good["state"], "succeeded", "{good:#}");
+    assert_eq!(good["result"]["label"].as_str(), Some(label.as_str()));
+    assert_eq!(good["result"]["compared"], true);
+    let tables = good["result"]["tables"].as_array().expect("tables");
+    assert!(
+        tables.contains(&json!({ "table": "public.t", "source": 5000, "restored": 5000 })),
+        "{good:#}"
+    );
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(listed.body["items"][0]["verified"], true, "{}", listed.text);
+    assert!(listed.body["items"][0]["verified_at"].is_string());
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(good["id"].as_str().expect("id"))
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the scratch directory is gone: {leftovers:?}"
+    );
+
+    // Damage the largest file of the backup in the repository.
+    let repo = cluster
+        .config
+        .with_file_name("repo")
+        .join("backup")
+        .join("main")
+        .join(&label);
+    let (size, file) = largest_file(&repo).expect("a file in the backup");
+    let mut bytes = std::fs::read(&file).expect("read");
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..(middle + 64).min(size as usize)] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&file, bytes).expect("write");
+    let caught = verify(&srv, "main-db", json!({ "set": label })).await;
+    assert_eq!(caught["state"], "failed", "{caught:#}");
+    let error = caught["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("pgbackrest verify found the repository damaged")
+            && error.contains("invalid checksum"),
+        "{caught:#}"
+    );
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(
+        listed.body["items"][0]["verified"], false,
+        "{}",
+        listed.text
+    );
+
+    let unknown = Reply::of(
+        srv.request(Method::POST, "/v1/backup-targets/main-db/verify")
+            .json(&json!({ "set": "../etc" }))
+            .send()
+            .await,
+    )
+    .await;
+    unknown.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+async fn a_point_in_time_restore_lands_between_two_writes(backend: Backend) {
+    let cluster = cluster("main").await;
+    cluster
+        .sql("CREATE TABLE t (v text); INSERT INTO t VALUES ('before')")
+        .await
+        .expect("writes");
+    let text = format!(
+        "{}pg_data = \"{}\"\n",
+        config(&cluster, "main-db", "main"),
+        cluster.data.display()
+    );
+    let srv = server(backend, "a_point_in_time_restore", &text).await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    let backup = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+
+    cluster
+        .sql("INSERT INTO t VALUES ('first')")
+        .await
+        .expect("first");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster
+        .sql("INSERT INTO t VALUES ('second'); SELECT pg_switch_wal()")
+        .await
+        .expect("second, archived");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+        let newest = listed.body["rpo"]["newest_restorable_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        if newest.is_some_and(|t| t > between + chrono::Duration::seconds(1)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never archived: {}",
+            listed.text
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let restore = |body: Value| {
+        let request = srv
+            .request(Method::POST, "/v1/backup-targets/main-db/restore")
+            .json(&body);
+        async move { Reply::of(request.send().await).await }
+    };
+    let outside = restore(json!({ "to": "2000-01-01T00:00:00Z", "confirm": "main-db" })).await;
+    outside.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(
+        outside.text.contains("outside the restorable window"),
+        "{}",
+        outside.text
+    );
+    assert_eq!(outside.fields(), ["to"]);
+    let unconfirmed = restore(json!({ "to": between, "confirm": "main" })).await;
+    unconfirmed.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(unconfirmed.fields(), ["confirm"]);
+    let as_runner = Reply::of(
+        srv.client
+            .post(srv.url("/v1/backup-targets/main-db/restore"))
+            .bearer_auth(&srv.viewer)
+            .json(&json!({ "confirm": "main-db" }))
+            .send()
+            .await,
+    )
+    .await;
+    as_runner.expect_error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        as_runner.text.contains("backups.restore"),
+        "{}",
+        as_runner.text
+    );
+
+    let queued = restore(json!({ "to": between, "confirm": "main-db" })).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    let job = finished(
+        &srv.base,
+        &srv.admin,
+        queued.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    let result = &job["result"];
+    assert!(result["safety_backup"].is_string(), "{job:#}");
+    let rto = result["rto_seconds"].as_f64().expect("an RTO");
+    assert!(rto > 0.0 && rto < 600.0, "{job:#}");
+    let rows = cluster
+        .sql("SELECT string_agg(v, ',' ORDER BY v) AS rows FROM t")
+        .await
+        .expect("the restored table");
+    assert!(rows.contains("before,first"), "{rows}");
+    assert!(
+        !rows.contains("second"),
+        "restored to between the writes: {rows}"
+    );
+    // The restored server takes writes.
+    cluster
+        .sql("INSERT INTO t VALUES ('after')")
+        .await
+        .expect("a write");
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -487,5 +751,7 @@ both!(
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
     a_server_killed_mid_backup_never_leaves_the_job_running,
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
-    an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged
+    an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
+    a_good_backup_verifies_and_a_corrupted_one_is_caught,
+    a_point_in_time_restore_lands_between_two_writes
 );

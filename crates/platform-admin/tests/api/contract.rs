@@ -341,6 +341,10 @@ impl Fixture {
         } else if route == "/v1/jobs/{job}/events" {
             // The stream of a queued job stays open; one that ended closes.
             route.replace("{job}", &self.ended_job)
+        } else if route.ends_with("/verify") {
+            route.replace("{target}", crate::support::VERIFY_TARGET)
+        } else if route.ends_with("/restore") {
+            route.replace("{target}", crate::support::RESTORE_TARGET)
         } else {
             route.to_string()
         };
@@ -420,6 +424,13 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"quotas": {"max_users": 0}}),
         ),
         "CreateBackup" => (json!({"type": "full"}), json!({"type": "weekly"})),
+        "VerifyBackup" => (json!({}), json!({"set": "../etc"})),
+        // The test servers' target names no pg_data: a valid body is
+        // refused after its checks, never restores.
+        "RestoreBackup" => (
+            json!({"confirm": crate::support::RESTORE_TARGET}),
+            json!({"confirm": 5}),
+        ),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")
         }

@@ -60,6 +60,11 @@ impl TestDb {
 /// (these servers run no worker).
 pub const BACKUP_TARGET: &str = "main-db";
 
+/// Targets of their own for the verify and restore routes, whose jobs
+/// would otherwise find `main-db` busy with a queued backup.
+pub const VERIFY_TARGET: &str = "verify-db";
+pub const RESTORE_TARGET: &str = "restore-db";
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -84,7 +89,12 @@ impl Server {
     pub async fn on(test_db: TestDb) -> Server {
         let config = platform_admin::config::Config::parse(&format!(
             "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
-             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n"
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             [[backup_targets]]\nid = \"{VERIFY_TARGET}\"\nkind = \"postgresql\"\n\
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             [[backup_targets]]\nid = \"{RESTORE_TARGET}\"\nkind = \"postgresql\"\n\
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             database = \"postgres://nobody@127.0.0.1:1/none\"\npg_data = \"/nonexistent/data\"\n"
         ))
         .expect("the test configuration");
         Server::configured(test_db, config, None).await
