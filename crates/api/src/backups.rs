@@ -84,4 +84,182 @@ pub struct BackupResult {
     /// The WAL segments the backup needs, first and last.
     pub wal_start: Option<String>,
     pub wal_stop: Option<String>,
+    /// A restore point created in the source right after the backup, at
+    /// which `row_counts` were read: what a restore test restores to and
+    /// compares against. Absent when the target names no database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_point: Option<String>,
+    /// Rows per table (`schema.table`) of the target's database at
+    /// `restore_point`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<std::collections::BTreeMap<String, f64>>)]
+    pub row_counts: Option<std::collections::BTreeMap<String, u64>>,
+}
+
+/// Body of `POST /v1/backup-targets/{target}/verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBackup {
+    /// The backup to restore-test (its label); the newest when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<String>,
+}
+
+/// One table of a restore test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct TableCount {
+    /// `schema.table`.
+    pub table: String,
+    /// Rows in the source as of the backup, when they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub source: Option<u64>,
+    /// Rows in the restored copy (absent: the table is missing there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub restored: Option<u64>,
+}
+
+/// What a succeeded verify job produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct VerifyResult {
+    /// The backup restore-tested.
+    pub label: String,
+    /// Per table, the source's and the restored copy's rows.
+    pub tables: Vec<TableCount>,
+    /// Whether source counts were recorded to compare against.
+    pub compared: bool,
+    /// From the restore's start to the restored copy accepting queries.
+    #[specta(type = f64)]
+    pub restore_seconds: u64,
+}
+
+/// Whether pgBackRest found a backup sound when it took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupStatus {
+    Ok,
+    /// pgBackRest recorded errors (page checksums) while copying it.
+    Error,
+}
+
+/// One backup in a target's repository, from `pgbackrest info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct Backup {
+    /// pgBackRest's label (`20261124-221500F`, `…_20261124-223000I`).
+    pub label: String,
+    #[serde(rename = "type")]
+    pub backup_type: BackupType,
+    pub status: BackupStatus,
+    /// Size of the database as backed up, in bytes.
+    #[specta(type = f64)]
+    pub size: u64,
+    /// Size of the backup in the repository, in bytes.
+    #[specta(type = f64)]
+    pub repository_size: u64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub stopped_at: chrono::DateTime<chrono::Utc>,
+    /// The WAL segments the backup needs, first and last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_stop: Option<String>,
+    /// The backup it depends on (a diff's or incr's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<String>,
+    /// Whether its latest verification (repository check and restore test)
+    /// passed; absent when it was never verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// From when to when the target can be restored to any point: from the
+/// end of its oldest backup to its newest restorable point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct RestoreWindow {
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub to: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the newest restorable point was measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RpoSource {
+    /// The newest WAL segment archived (`pg_stat_archiver`): continuous
+    /// archiving.
+    WalArchive,
+    /// The end of the newest backup: no archived WAL could be read.
+    LastBackup,
+    /// Nothing to restore.
+    None,
+}
+
+/// The target's recovery point: how much would be lost if it were
+/// restored now, against its objective.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct Rpo {
+    /// The objective from the configuration, in seconds (default 300).
+    #[specta(type = f64)]
+    pub objective_seconds: u64,
+    /// The newest point the target can be restored to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_restorable_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Now minus that, in seconds; absent with nothing to restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub seconds: Option<i64>,
+    /// Over the objective (or nothing to restore at all).
+    pub over: bool,
+    pub source: RpoSource,
+    /// Why the WAL archive could not be read, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `GET /v1/backup-targets/{target}/backups`: the target's backups, oldest
+/// first, its restorable window and its RPO.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct BackupList {
+    pub target: String,
+    pub items: Vec<Backup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restorable: Option<RestoreWindow>,
+    /// The oldest and newest WAL segments in the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_max: Option<String>,
+    pub rpo: Rpo,
+    /// Why the repository could not be read (`pgbackrest info` failed):
+    /// the list is then empty and the RPO over, not an error of the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_error: Option<String>,
+}
+
+/// Body of `POST /v1/backup-targets/{target}/restore`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreBackup {
+    /// Restore to this point in time (inside the target's restorable
+    /// window); to the newest restorable point when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The target's id, typed: a restore replaces the target's data.
+    pub confirm: String,
+}
+
+/// What a succeeded restore job produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct RestoreResult {
+    /// The point restored to; absent: the newest restorable point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The backup taken first, to come back to (its label).
+    pub safety_backup: String,
+    /// When the restored target first accepted a write.
+    pub first_write_at: chrono::DateTime<chrono::Utc>,
+    /// Achieved RTO: from the restore's request to that first write.
+    pub rto_seconds: f64,
 }

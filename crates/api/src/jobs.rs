@@ -30,6 +30,11 @@ pub struct JobProgress {
 /// One line of a job's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct JobLogLine {
+    /// 1, 2, 3… in the order the lines were written; an event stream's
+    /// `Last-Event-ID` resumes after it.
+    #[serde(default)]
+    #[specta(type = f64)]
+    pub seq: u64,
     pub at: DateTime<Utc>,
     pub line: String,
 }
@@ -67,6 +72,9 @@ pub struct Job {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// When someone asked the running job to stop; it then ends `cancelled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_requested_at: Option<DateTime<Utc>>,
     /// The log, oldest line first: in `GET /v1/jobs/{job}` only (empty in lists).
     #[serde(default)]
     pub log: Vec<JobLogLine>,
@@ -79,4 +87,17 @@ pub struct JobPage {
     /// Pass as `cursor` for the next (older) page; absent on the last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// The events of `GET /v1/jobs/{job}/events` (server-sent events), each
+/// with `id:` the `seq` of the last log line sent so far, to resume after
+/// with `Last-Event-ID`.
+pub mod events {
+    /// The job as it is now (its `log` empty): sent first, then whenever
+    /// its state or progress changes. Data: a `Job`.
+    pub const JOB: &str = "job";
+    /// One line of its log. Data: a `JobLogLine`.
+    pub const LOG: &str = "log";
+    /// The job ended; the stream closes after it. Data: the final `Job`.
+    pub const END: &str = "end";
 }

@@ -52,6 +52,10 @@ pub struct StartArgs {
     /// Makes a retry safe: the same key never starts a second job.
     #[arg(long, value_name = "KEY")]
     idempotency_key: Option<String>,
+    /// Follow the job to its end (a progress bar on a terminal); exits
+    /// non-zero when it fails.
+    #[arg(long)]
+    wait: bool,
 }
 
 pub async fn run(
@@ -143,7 +147,15 @@ async fn start(
         }
     })
     .await?;
-    if out.json {
+    if args.wait {
+        out.note(&format!(
+            "{} of `{}` queued as job {}",
+            action.as_str(),
+            started.preflight.cluster,
+            started.job.id
+        ));
+        crate::jobs::wait(session, &started.job.id, out).await?;
+    } else if out.json {
         #[derive(Serialize)]
         struct Printed<'a> {
             #[serde(flatten)]

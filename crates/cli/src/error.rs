@@ -16,7 +16,8 @@ pub mod exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  done
-  1  failed (the error is on stderr; with --json, as a JSON object)
+  1  failed (the error is on stderr; with --json, as a JSON object); with
+     --wait, also a job that failed or was cancelled
   2  the command line is wrong
   3  served stale: the server was unreachable, the cached list was shown
      (`tenants list --fresh` fails with 1 instead)";
@@ -38,6 +39,15 @@ pub enum CliError {
     #[error("no token typed for profile `{profile}`; nothing was stored")]
     NothingTyped { profile: String },
 
+    /// A job waited for ended other than succeeded.
+    #[error("job {id} {state}{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    JobEnded {
+        id: String,
+        /// `failed` or `cancelled`.
+        state: &'static str,
+        reason: Option<String>,
+    },
+
     /// `profile set` with nothing to set.
     #[error(
         "nothing to set: give --prometheus-url, --alertmanager-url, --read-only or --writable"
@@ -54,6 +64,13 @@ impl CliError {
             CliError::NoTerminal { .. } => "no_terminal",
             CliError::NothingTyped { .. } => "nothing_typed",
             CliError::NothingToSet => "invalid_input",
+            CliError::JobEnded { state, .. } => {
+                if *state == "cancelled" {
+                    "job_cancelled"
+                } else {
+                    "job_failed"
+                }
+            }
         }
     }
 }

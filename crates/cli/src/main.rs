@@ -3,9 +3,11 @@
 
 mod alerts;
 mod audit;
+mod backups;
 mod clusters;
 mod dashboards;
 mod error;
+mod jobs;
 mod output;
 mod profiles;
 mod progress;
@@ -93,6 +95,12 @@ enum Command {
     /// Clusters: topology, switchovers and failovers of the data stores.
     #[command(subcommand)]
     Clusters(clusters::ClustersCommand),
+    /// Jobs the server runs (backups…): list, show, watch, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Backups: targets, a target's backups and RPO, start one.
+    #[command(subcommand)]
+    Backups(backups::BackupsCommand),
 }
 
 /// How a command that did its work ended.
@@ -161,6 +169,7 @@ fn main() -> ExitCode {
         Command::Bindings(_) => output::Words::Bindings,
         Command::Tokens(_) => output::Words::Tokens,
         Command::Rbac(_) => output::Words::Rbac,
+        Command::Jobs(_) | Command::Backups(_) => output::Words::Other,
     };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
@@ -194,6 +203,8 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Rbac(cmd) => rbac::rbac(&console, &out, profile, cmd).await?,
         Command::Audit(cmd) => audit::run(&console, &out, profile, cmd).await?,
         Command::Clusters(cmd) => clusters::run(&console, &out, profile, cmd).await?,
+        Command::Jobs(cmd) => jobs::run(&console, &out, profile, cmd).await?,
+        Command::Backups(cmd) => backups::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -11,7 +11,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use opsdeck_api::audit::{AuditPage, AuditQuery};
+use opsdeck_api::backups::{
+    BackupList, BackupTargetList, CreateBackup, RestoreBackup, VerifyBackup,
+};
 use opsdeck_api::health::Health;
+use opsdeck_api::jobs::{Job, JobPage};
 use opsdeck_api::tenants::{CreateTenant, ListTenants, Tenant, TenantPage, UpdateTenant};
 use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError, IDEMPOTENCY_KEY, MAX_PAGE_LIMIT};
 use rand::Rng;
@@ -29,6 +33,8 @@ use crate::secrets::Token;
 pub const MAX_ERROR_BYTES: u64 = 64 * 1024;
 /// The most Opsdeck reads of one object (a tenant, the health report).
 pub const MAX_ITEM_BYTES: u64 = 1024 * 1024;
+/// The most Opsdeck reads of one job with its log.
+pub const MAX_JOB_BYTES: u64 = 16 * 1024 * 1024;
 /// The most Opsdeck reads of one page of a list (at most 200 items).
 pub const MAX_PAGE_BYTES: u64 = 8 * 1024 * 1024;
 /// The most pages one list follows before it gives up.
@@ -311,6 +317,179 @@ impl AdminClient {
         )
         .await
         .map(|_| ())
+    }
+
+    pub async fn list_jobs(&self, limit: Option<u32>, cursor: Option<String>) -> Result<JobPage> {
+        #[derive(Serialize)]
+        struct Query {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            limit: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            cursor: Option<String>,
+        }
+        self.call(
+            Method::GET,
+            &["v1", "jobs"],
+            Some(&Query { limit, cursor }),
+            None::<&()>,
+            None,
+            MAX_PAGE_BYTES,
+        )
+        .await
+    }
+
+    pub async fn get_job(&self, job: &str) -> Result<Job> {
+        self.call(
+            Method::GET,
+            &["v1", "jobs", job],
+            None::<&()>,
+            None::<&()>,
+            None,
+            MAX_JOB_BYTES,
+        )
+        .await
+    }
+
+    pub async fn cancel_job(&self, job: &str, key: &str) -> Result<Job> {
+        self.call(
+            Method::POST,
+            &["v1", "jobs", job, "cancel"],
+            None::<&()>,
+            None::<&()>,
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+    }
+
+    pub async fn backup_targets(&self) -> Result<BackupTargetList> {
+        self.call(
+            Method::GET,
+            &["v1", "backup-targets"],
+            None::<&()>,
+            None::<&()>,
+            None,
+            MAX_PAGE_BYTES,
+        )
+        .await
+    }
+
+    pub async fn backups(&self, target: &str) -> Result<BackupList> {
+        self.call(
+            Method::GET,
+            &["v1", "backup-targets", target, "backups"],
+            None::<&()>,
+            None::<&()>,
+            None,
+            MAX_PAGE_BYTES,
+        )
+        .await
+    }
+
+    pub async fn create_backup(&self, target: &str, body: &CreateBackup, key: &str) -> Result<Job> {
+        self.call(
+            Method::POST,
+            &["v1", "backup-targets", target, "backups"],
+            None::<&()>,
+            Some(body),
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+    }
+
+    pub async fn verify_backup(&self, target: &str, body: &VerifyBackup, key: &str) -> Result<Job> {
+        self.call(
+            Method::POST,
+            &["v1", "backup-targets", target, "verify"],
+            None::<&()>,
+            Some(body),
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+    }
+
+    pub async fn restore_backup(
+        &self,
+        target: &str,
+        body: &RestoreBackup,
+        key: &str,
+    ) -> Result<Job> {
+        self.call(
+            Method::POST,
+            &["v1", "backup-targets", target, "restore"],
+            None::<&()>,
+            Some(body),
+            Some(key),
+            MAX_ITEM_BYTES,
+        )
+        .await
+    }
+
+    /// Opens the event stream of a job (`GET /v1/jobs/{job}/events`),
+    /// resuming after `last_event_id`: the response, to be read a chunk at
+    /// a time. Not retried: the caller falls back to polling instead. The
+    /// stream is given up after `lifetime` at the latest (the caller then
+    /// resumes it).
+    pub(crate) async fn job_events(
+        &self,
+        job: &str,
+        last_event_id: Option<u64>,
+        lifetime: Duration,
+    ) -> Result<reqwest::Response> {
+        let url = self.url(&["v1", "jobs", job, "events"]);
+        let mut request = self
+            .http
+            .get(url.clone())
+            .bearer_auth(self.token.expose())
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .timeout(lifetime);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = tokio::time::timeout(self.timeouts.request, request.send())
+            .await
+            .map_err(|_| Error::Timeout {
+                url: url.origin().ascii_serialization(),
+            })?
+            .map_err(|e| transport_error(&url, e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        Err(self.refusal(&url, response).await)
+    }
+
+    /// The error of a response that is not a success.
+    async fn refusal(&self, url: &Url, response: reqwest::Response) -> Error {
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| sanitize::remote(&String::from_utf8_lossy(v.as_bytes())));
+            return Error::Redirected {
+                url: url.to_string(),
+                status: status.as_u16(),
+                location,
+            };
+        }
+        let bytes = match read_capped(url, response, MAX_ERROR_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(e) => return e,
+        };
+        let envelope = envelope_of(status, &bytes);
+        match &self.profile {
+            Some(profile) if status == StatusCode::UNAUTHORIZED => Error::TokenRejected {
+                profile: profile.clone(),
+                envelope,
+            },
+            _ => Error::Api {
+                status: status.as_u16(),
+                envelope,
+            },
+        }
     }
 
     pub async fn audit(&self, query: &AuditQuery) -> Result<AuditPage> {

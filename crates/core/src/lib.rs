@@ -5,11 +5,13 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backups;
 pub mod client;
 pub mod clusters;
 pub mod console;
 pub mod dashboards;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod paths;

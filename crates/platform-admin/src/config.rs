@@ -14,6 +14,10 @@ use serde::Deserialize;
 
 use crate::error::Error;
 
+/// The recovery point objective of a target that sets none: the
+/// platform's plans promise 5 minutes.
+pub const DEFAULT_RPO_SECONDS: u64 = 300;
+
 /// The whole file; every section may be left out.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,6 +157,23 @@ pub struct TargetConfig {
     pub pgbackrest: Option<PathBuf>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The recovery point objective, in seconds: a target whose newest
+    /// restorable point is older than this is flagged. 300 unless set.
+    #[serde(default)]
+    pub rpo_objective_seconds: Option<u64>,
+    /// PostgreSQL's programs (`pg_ctl`) for restore tests; the newest
+    /// `/usr/lib/postgresql/*/bin` unless set.
+    #[serde(default)]
+    pub pg_bin: Option<PathBuf>,
+    /// Where restore tests make their scratch data directories; the
+    /// system's temp dir unless set. Needs room for a whole copy.
+    #[serde(default)]
+    pub scratch_dir: Option<PathBuf>,
+    /// The target's data directory, as `pg_ctl -D` starts it (it holds
+    /// `postgresql.conf`): a restore stops the server, restores into it
+    /// and starts it again. Without it the target cannot be restored.
+    #[serde(default)]
+    pub pg_data: Option<PathBuf>,
 }
 
 impl TargetConfig {
@@ -164,6 +185,10 @@ impl TargetConfig {
             stanza: self.stanza.clone(),
             description: self.description.clone(),
         }
+    }
+
+    pub fn rpo_objective_seconds(&self) -> u64 {
+        self.rpo_objective_seconds.unwrap_or(DEFAULT_RPO_SECONDS)
     }
 
     pub fn run_as(&self) -> &str {

@@ -87,8 +87,11 @@ pub enum Error {
     },
     #[error("no job `{0}`")]
     JobNotFound(String),
-    #[error("job `{id}` is {state}; only a queued job can be cancelled")]
+    #[error("job `{id}` already ended ({state}); only a queued or running job can be cancelled")]
     JobNotCancellable { id: String, state: JobState },
+    /// A worker tried to record success for a job someone asked to stop.
+    #[error("job `{0}` was asked to stop; it is not reported succeeded")]
+    JobCancelRequested(String),
     #[error("`{target}` already has a job queued or running (`{job}`); wait for it to finish")]
     TargetBusy { target: String, job: String },
     #[error("configuration file {}: {message}", path.display())]
@@ -200,6 +203,7 @@ impl Error {
             | Error::DatabaseFile { .. }
             | Error::Corrupt(_)
             | Error::JobTakenOver { .. }
+            | Error::JobCancelRequested(_)
             | Error::JobListen { .. }
             | Error::Config { .. }
             | Error::Serialize(_)

@@ -67,12 +67,20 @@ async fn run(state: AppState, name: String, lease: chrono::Duration) {
 enum Outcome {
     Succeeded(Value),
     Failed(String),
+    /// Asked to stop, and stopped.
+    Cancelled(String),
 }
 
 async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) -> Result<(), Error> {
     let Claimed { job, mut claim } = claimed;
     tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
-    let outcome = if job.attempts > 1 {
+    let outcome = if job.cancel_requested_at.is_some() {
+        // Asked to stop while its last worker was gone: nothing runs now.
+        Outcome::Cancelled(format!(
+            "cancelled; platform-admin had stopped while it ran (attempt {}), so it was not finished",
+            job.attempts - 1
+        ))
+    } else if job.attempts > 1 {
         // Its last worker stopped renewing mid-run: what it did is not
         // known, so it is not reported as done. A new backup resumes or
         // replaces pgBackRest's partial one.
@@ -85,20 +93,30 @@ async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) ->
         // The work runs as a task of its own, so it goes on while the
         // lease is renewed (and a renewal waiting on the database never
         // waits on the work); dropping the guard stops it.
+        // A request to stop is seen on any change of a job (the request
+        // is one) and at each renewal (for a lost notification); the work
+        // then stops its processes and returns.
+        let mut changes = jobs::follow(&state.db);
+        let (stop, stop_asked) = tokio::sync::watch::channel(false);
         let mut work = AbortOnDrop(tokio::spawn(execute(
             state.clone(),
             job.clone(),
             claim.clone(),
+            stop_asked,
         )));
         let renew_every = (lease / 3).to_std().unwrap_or(Duration::from_secs(5));
         let mut renewals = tokio::time::interval(renew_every.max(Duration::from_millis(500)));
         renewals.tick().await;
         loop {
-            tokio::select! {
+            let look = tokio::select! {
                 joined = &mut work.0 => break match joined {
                     Ok(outcome) => outcome?,
                     Err(err) => Outcome::Failed(format!("the job stopped unexpectedly: {err}")),
                 },
+                _ = changes.wait(renew_every), if !*stop.borrow() => {
+                    changes.mark_seen();
+                    true
+                }
                 _ = renewals.tick() => {
                     match jobs::renew(&state.db, &mut claim, lease, db::now()).await {
                         Ok(()) => {}
@@ -112,17 +130,33 @@ async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) ->
                         // tick tries again, well within the lease.
                         Err(err) => tracing::warn!(job = %job.id, error = %err, "cannot renew the job's lease yet"),
                     }
+                    !*stop.borrow()
                 }
+            };
+            if look
+                && jobs::cancel_requested(&state.db, &claim)
+                    .await
+                    .unwrap_or(false)
+            {
+                tracing::info!(job = %job.id, "asked to stop the job; stopping it");
+                stop.send_replace(true);
             }
         }
     };
     // The end is recorded while the lease holds, retried over a busy
     // database; should the lease run out first, the job is taken over and
     // failed with the reason rather than left running.
+    let mut outcome = outcome;
     let mut tries = 0;
     loop {
         match record_end(state, &claim, &outcome).await {
             Ok(()) => break,
+            Err(Error::JobCancelRequested(_)) => {
+                outcome = Outcome::Cancelled(
+                    "cancelled; it was asked to stop just as its work ended, so it is not reported succeeded"
+                        .to_string(),
+                );
+            }
             Err(err @ Error::JobTakenOver { .. }) => return Err(err),
             Err(err) if claim.lease_until > db::now() => {
                 tries += 1;
@@ -135,6 +169,7 @@ async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) ->
     match outcome {
         Outcome::Succeeded(_) => tracing::info!(job = %job.id, "job succeeded"),
         Outcome::Failed(reason) => tracing::warn!(job = %job.id, %reason, "job failed"),
+        Outcome::Cancelled(reason) => tracing::info!(job = %job.id, %reason, "job cancelled"),
     }
     Ok(())
 }
@@ -147,8 +182,10 @@ async fn record_end(state: &AppState, claim: &jobs::Claim, outcome: &Outcome) ->
     match outcome {
         Outcome::Succeeded(result) => jobs::succeed(&mut tx, claim, result, db::now()).await?,
         Outcome::Failed(reason) => jobs::fail(&mut tx, claim, reason, db::now()).await?,
+        Outcome::Cancelled(reason) => jobs::cancelled(&mut tx, claim, reason, db::now()).await?,
     }
     tx.commit().await?;
+    jobs::changed(&state.db);
     Ok(())
 }
 
@@ -162,38 +199,74 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-async fn execute(state: AppState, job: jobs::Job, claim: jobs::Claim) -> Result<Outcome, Error> {
+async fn execute(
+    state: AppState,
+    job: jobs::Job,
+    claim: jobs::Claim,
+    stop_asked: tokio::sync::watch::Receiver<bool>,
+) -> Result<Outcome, Error> {
     if job.kind == clusters::SWITCHOVER || job.kind == clusters::FAILOVER {
+        // A failover is not stopped half way: Sentinel or Patroni finishes
+        // what it was asked, and the job reports what happened.
         return Ok(match clusters::job::run(&state, &job, &claim).await? {
             Ok(result) => Outcome::Succeeded(result),
             Err(reason) => Outcome::Failed(reason),
         });
     }
-    if job.kind != backups::KIND {
-        return Ok(Outcome::Failed(format!(
-            "this server does not run jobs of kind `{}`",
-            job.kind
-        )));
-    }
     let target_id = job.payload.get("target").and_then(Value::as_str);
-    let backup_type = job
-        .payload
-        .get("type")
-        .cloned()
-        .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
-    let (Some(target_id), Some(backup_type)) = (target_id, backup_type) else {
-        return Ok(Outcome::Failed(
-            "the job's request names no target or type".into(),
-        ));
+    let Some(target_id) = target_id else {
+        return Ok(Outcome::Failed("the job's request names no target".into()));
     };
     let Some(target) = state.config.backup_target(target_id) else {
         return Ok(Outcome::Failed(format!(
             "backup target `{target_id}` is no longer in the configuration file"
         )));
     };
-    match pgbackrest::backup(&state.db, &claim, target, backup_type).await {
+    let ran = match job.kind.as_str() {
+        backups::KIND => {
+            let backup_type = job
+                .payload
+                .get("type")
+                .cloned()
+                .and_then(|t| serde_json::from_value::<BackupType>(t).ok());
+            let Some(backup_type) = backup_type else {
+                return Ok(Outcome::Failed(
+                    "the job's request names no backup type".into(),
+                ));
+            };
+            pgbackrest::backup(&state.db, &claim, target, backup_type, stop_asked).await
+        }
+        backups::RESTORE_KIND => {
+            let to = match job.payload.get("to") {
+                None | Some(Value::Null) => None,
+                Some(to) => {
+                    match serde_json::from_value::<chrono::DateTime<chrono::Utc>>(to.clone()) {
+                        Ok(to) => Some(to),
+                        Err(_) => {
+                            return Ok(Outcome::Failed(
+                                "the job's restore time is not a time".into(),
+                            ))
+                        }
+                    }
+                }
+            };
+            backups::restore::restore(&state.db, &claim, target, to, job.created_at, stop_asked)
+                .await
+        }
+        backups::VERIFY_KIND => {
+            let set = job.payload.get("set").and_then(Value::as_str);
+            backups::verify::verify(&state.db, &claim, target, set, stop_asked).await
+        }
+        other => {
+            return Ok(Outcome::Failed(format!(
+                "this server does not run jobs of kind `{other}`"
+            )))
+        }
+    };
+    match ran {
         Ok(result) => Ok(Outcome::Succeeded(result)),
         Err(pgbackrest::RunError::Failed(reason)) => Ok(Outcome::Failed(reason)),
+        Err(pgbackrest::RunError::Stopped(reason)) => Ok(Outcome::Cancelled(reason)),
         Err(pgbackrest::RunError::Store(err)) => Err(err),
     }
 }

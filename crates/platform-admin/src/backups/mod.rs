@@ -1,11 +1,23 @@
 //! Backups: the configured targets, the route that starts a backup job,
 //! and what a backup job does (`pgbackrest`).
 
+pub mod listing;
 pub mod pgbackrest;
+pub mod restore;
 pub mod routes;
+pub mod source;
+pub mod verify;
 
 /// The job kind of a backup.
 pub const KIND: &str = "backup";
+
+/// The job kind of a verification: `pgbackrest verify`, then a restore
+/// test of one backup.
+pub const VERIFY_KIND: &str = "verify";
+
+/// The job kind of a restore: a safety backup, then the target restored
+/// to the newest point or to a time, and its first write timed.
+pub const RESTORE_KIND: &str = "restore";
 
 /// What a backup job's `target` column says: one mutating job per target.
 pub fn job_target(id: &str) -> String {

@@ -27,6 +27,10 @@ const INFO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Progress is reported in hundredths of a percent.
 const TOTAL: u64 = 10_000;
 
+/// How long pgBackRest has to stop after `SIGTERM` (it then removes its
+/// lock and partial files) before its process group is killed.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
 /// Why a backup did not produce a result.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -34,6 +38,9 @@ pub enum RunError {
     /// gave them).
     #[error("{0}")]
     Failed(String),
+    /// It was asked to stop, and pgBackRest was stopped.
+    #[error("{0}")]
+    Stopped(String),
     /// The store refused (the job was taken over, the database is gone).
     #[error(transparent)]
     Store(#[from] Error),
@@ -54,9 +61,58 @@ fn command(target: &TargetConfig, args: &[String]) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // A job that is dropped (taken over, server stopping) stops it.
+        // A group of its own, so that stopping it reaches pgBackRest under
+        // `runuser` and the processes pgBackRest starts.
+        .process_group(0)
         .kill_on_drop(true);
     cmd
+}
+
+/// The process group of a running pgBackRest: killed when dropped (a job
+/// taken over, a server stopping), unless it was seen to end.
+struct Group(Option<rustix::process::Pid>);
+
+impl Group {
+    fn of(child: &tokio::process::Child) -> Group {
+        Group(
+            child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                .and_then(rustix::process::Pid::from_raw),
+        )
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        if let Some(pid) = self.0 {
+            // Already gone is fine: that is what was wanted.
+            let _ = rustix::process::kill_process_group(pid, signal);
+        }
+    }
+
+    fn ended(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(rustix::process::Signal::KILL);
+    }
+}
+
+/// Stops pgBackRest: `SIGTERM` to its group, then `SIGKILL` after the grace.
+async fn stop(child: &mut tokio::process::Child, group: &mut Group) -> String {
+    group.signal(rustix::process::Signal::TERM);
+    let ended = match tokio::time::timeout(STOP_GRACE, child.wait()).await {
+        Ok(_) => "pgbackrest stopped".to_string(),
+        Err(_) => {
+            group.signal(rustix::process::Signal::KILL);
+            let _ = child.wait().await;
+            format!("pgbackrest did not stop within {STOP_GRACE:?} and was killed")
+        }
+    };
+    group.ended();
+    ended
 }
 
 /// Runs a backup of `target` for the job `claim` holds; the result is a
@@ -66,6 +122,7 @@ pub async fn backup(
     claim: &Claim,
     target: &TargetConfig,
     backup_type: BackupType,
+    mut stop_asked: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Value, RunError> {
     let phase = |phase: &str, done: u64| Progress {
         done,
@@ -84,6 +141,7 @@ pub async fn backup(
     let mut child = command(target, &args).spawn().map_err(|err| {
         RunError::Failed(format!("cannot run {}: {err}", target.program().display()))
     })?;
+    let mut group = Group::of(&child);
     let (tx, mut rx) = mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
         tokio::spawn(forward(out, tx.clone()));
@@ -117,6 +175,12 @@ pub async fn backup(
                 }
                 None => break,
             },
+            true = async { stop_asked.wait_for(|asked| *asked).await.is_ok() } => {
+                let how = stop(&mut child, &mut group).await;
+                pending.push(format!("cancelled: {how}"));
+                tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+                return Err(RunError::Stopped(format!("cancelled while backing up; {how}")));
+            }
             _ = flush.tick() => {
                 if tolerated(jobs::append_log(db, claim, &pending, db::now()).await)? {
                     pending.clear();
@@ -136,6 +200,7 @@ pub async fn backup(
         .wait()
         .await
         .map_err(|err| RunError::Failed(format!("cannot wait for pgbackrest: {err}")))?;
+    group.ended();
     tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
     if !status.success() {
         return Err(RunError::Failed(failure(status, &errors)));
@@ -143,20 +208,116 @@ pub async fn backup(
     let reading = phase("reading the result", TOTAL);
     tolerated(jobs::report_progress(db, claim, &reading, db::now()).await)?;
     let info = info(target).await?;
-    let result = result_of(&info, label.as_deref()).ok_or_else(|| {
+    let mut result = result_of(&info, label.as_deref()).ok_or_else(|| {
         RunError::Failed(format!(
             "pgbackrest backup succeeded but `pgbackrest info` does not list {}",
             label.as_deref().unwrap_or("any backup")
         ))
     })?;
+    if let Some(url) = &target.database {
+        // What a restore test of this backup restores to and compares.
+        let point = format!("opsdeck-{}", result.label);
+        match super::source::mark(url, &point).await {
+            Ok(counts) => {
+                result.restore_point = Some(point);
+                result.row_counts = Some(counts);
+            }
+            Err(why) => {
+                let line =
+                    format!("row counts not recorded (a restore test cannot compare): {why}");
+                tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
+            }
+        }
+    }
     serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
 }
+
+/// Runs one pgBackRest command for the job `claim` holds: its lines into
+/// the job's log, stopped (`SIGTERM` to its group) when `stop_asked`
+/// turns true. The lines that said `ERROR:` when it failed; else the
+/// first `MAX_KEPT` lines it printed, for the caller to read.
+pub async fn run_logged(
+    db: &Db,
+    claim: &Claim,
+    target: &TargetConfig,
+    args: &[String],
+    stop_asked: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<String>, RunError> {
+    let what = args.first().cloned().unwrap_or_default();
+    let mut child = command(target, args).spawn().map_err(|err| {
+        RunError::Failed(format!("cannot run {}: {err}", target.program().display()))
+    })?;
+    let mut group = Group::of(&child);
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(forward(out, tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(forward(err, tx.clone()));
+    }
+    drop(tx);
+    let mut pending: Vec<String> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    loop {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Some(line) => {
+                    if line.contains("ERROR:") {
+                        errors.push(line.clone());
+                    }
+                    if kept.len() < MAX_KEPT {
+                        kept.push(line.clone());
+                    }
+                    pending.push(line);
+                }
+                None => break,
+            },
+            true = async { stop_asked.wait_for(|asked| *asked).await.is_ok() } => {
+                let how = stop(&mut child, &mut group).await;
+                pending.push(format!("cancelled: {how}"));
+                tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+                return Err(RunError::Stopped(format!("cancelled during pgbackrest {what}; {how}")));
+            }
+            _ = flush.tick() => {
+                if tolerated(jobs::append_log(db, claim, &pending, db::now()).await)? {
+                    pending.clear();
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|err| RunError::Failed(format!("cannot wait for pgbackrest: {err}")))?;
+    group.ended();
+    tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
+    if !status.success() {
+        let said: Vec<&str> = errors
+            .iter()
+            .map(|line| match line.find("ERROR:") {
+                Some(at) => line[at..].trim(),
+                None => line.trim(),
+            })
+            .collect();
+        return Err(RunError::Failed(if said.is_empty() {
+            format!("pgbackrest {what} failed ({status})")
+        } else {
+            format!("pgbackrest {what} failed ({status}): {}", said.join("; "))
+        }));
+    }
+    Ok(kept)
+}
+
+/// The most lines `run_logged` hands back.
+const MAX_KEPT: usize = 5_000;
 
 /// A report that did not reach the store while the job still runs (a busy
 /// or briefly unreachable database) is tried again at the next flush
 /// rather than abandoning a backup that is going well; only a job taken
 /// over stops here. `Ok(true)` when it was stored.
-fn tolerated(stored: Result<(), Error>) -> Result<bool, RunError> {
+pub(crate) fn tolerated(stored: Result<(), Error>) -> Result<bool, RunError> {
     match stored {
         Ok(()) => Ok(true),
         Err(err @ Error::JobTakenOver { .. }) => Err(RunError::Store(err)),
@@ -204,7 +365,8 @@ fn failure(status: ExitStatus, errors: &[String]) -> String {
     }
 }
 
-async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
+/// `pgbackrest info --output=json` of the target's stanza.
+pub async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
     let mut cmd = command(target, &["info".to_string(), "--output=json".to_string()]);
     let output = tokio::time::timeout(INFO_TIMEOUT, cmd.output())
         .await
@@ -227,6 +389,24 @@ async fn info(target: &TargetConfig) -> Result<Vec<StanzaInfo>, RunError> {
 pub struct StanzaInfo {
     #[serde(default)]
     pub backup: Vec<BackupInfo>,
+    /// The archived WAL, per database the stanza has had.
+    #[serde(default)]
+    pub archive: Vec<ArchiveInfo>,
+    #[serde(default)]
+    pub status: Option<StanzaStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ArchiveInfo {
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+/// `0` is `ok`; anything else says what is wrong (`missing stanza path`).
+#[derive(Debug, Deserialize)]
+pub struct StanzaStatus {
+    pub code: i64,
+    pub message: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,6 +418,12 @@ pub struct BackupInfo {
     pub timestamp: Times,
     #[serde(default)]
     pub archive: Option<ArchiveRange>,
+    /// Whether pgBackRest found errors (page checksums) while copying.
+    #[serde(default)]
+    pub error: Option<bool>,
+    /// The backup a diff or incr depends on.
+    #[serde(default)]
+    pub prior: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,6 +465,8 @@ pub fn result_of(info: &[StanzaInfo], label: Option<&str>) -> Option<BackupResul
         stopped_at: found.timestamp.stop,
         wal_start: found.archive.as_ref().and_then(|a| a.start.clone()),
         wal_stop: found.archive.as_ref().and_then(|a| a.stop.clone()),
+        restore_point: None,
+        row_counts: None,
     })
 }
 

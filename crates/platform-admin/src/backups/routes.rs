@@ -1,12 +1,15 @@
-//! `/v1/backup-targets…`: the targets the configuration declares, and
-//! starting a backup of one as a job.
+//! `/v1/backup-targets…`: the targets the configuration declares, the
+//! backups of one with its restorable window and RPO, and starting a
+//! backup of one as a job.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use opsdeck_api::backups::{BackupTargetList, CreateBackup};
+use opsdeck_api::backups::{
+    BackupList, BackupTargetList, CreateBackup, RestoreBackup, VerifyBackup,
+};
 use opsdeck_api::jobs::Job as WireJob;
 use opsdeck_api::ErrorEnvelope;
 use serde::Deserialize;
@@ -28,7 +31,186 @@ use crate::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_targets).require(Permission::BackupsRead, On::Platform))
+        .routes(routes!(list_backups).require(Permission::BackupsRead, On::Platform))
         .routes(routes!(create_backup).require(Permission::BackupsRun, On::Platform))
+        .routes(routes!(verify_backup).require(Permission::BackupsRun, On::Platform))
+        .routes(routes!(restore_backup).require(Permission::BackupsRestore, On::Platform))
+}
+
+/// Restores the target as a job: a safety backup first, then the target's
+/// server stopped, restored to the newest point or to `to` (which must lie
+/// in its restorable window), and started again; the job's result has the
+/// achieved RTO (request to first accepted write). `confirm` must be the
+/// target's id: a restore replaces its data.
+#[utoipa::path(post, path = "/v1/backup-targets/{target}/restore", tag = "backups", operation_id = "restore_backup",
+    params(TargetPath),
+    request_body = RestoreBackup,
+    responses(
+        (status = 202, description = "Queued.", body = WireJob),
+        (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
+        (status = 404, description = "No such target.", body = ErrorEnvelope),
+        (status = 409, description = "The target already has a job queued or running.", body = ErrorEnvelope),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
+        (status = 422, description = "`confirm` is not the target's id, `to` is outside the restorable window, or the target cannot be restored from here.", body = ErrorEnvelope)))]
+pub async fn restore_backup(
+    State(state): State<AppState>,
+    mutation: Mutation,
+    path: Result<Path<TargetPath>, PathRejection>,
+    JsonBody(body): JsonBody<RestoreBackup>,
+) -> Result<Response, Error> {
+    let Path(TargetPath { target: id }) =
+        path.map_err(|err| Error::invalid("target", format!("bad target in the path: {err}")))?;
+    let target = state
+        .config
+        .backup_target(&id)
+        .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
+    if body.confirm != target.id {
+        return Err(Error::invalid(
+            "confirm",
+            format!(
+                "must be the target's id, `{}`, typed exactly: a restore replaces its data",
+                target.id
+            ),
+        ));
+    }
+    if target.pg_data.is_none() || target.database.is_none() {
+        return Err(Error::invalid(
+            "target",
+            format!("`{}` cannot be restored from here: the configuration file names no pg_data or database for it", target.id),
+        ));
+    }
+    if let Some(to) = body.to {
+        let list = super::listing::list(&state.db, target, db::now()).await?;
+        let Some(window) = list.restorable else {
+            return Err(Error::invalid(
+                "to",
+                format!(
+                    "`{}` has nothing to restore to: it has no backup",
+                    target.id
+                ),
+            ));
+        };
+        if to < window.from || to > window.to {
+            return Err(Error::invalid(
+                "to",
+                format!(
+                    "{} is outside the restorable window of `{}`, from {} to {}",
+                    to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    target.id,
+                    window
+                        .from
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    window.to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+            ));
+        }
+    }
+    let new = NewJob {
+        kind: super::RESTORE_KIND.to_string(),
+        tenant: None,
+        payload: json!({ "target": target.id, "to": body.to }),
+        target: Some(super::job_target(&target.id)),
+        actor: Some(mutation.principal.name.clone()),
+    };
+    let mut tx = state.db.begin().await?;
+    let job = jobs::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
+    let wire = jobs::routes::wire(job.clone(), Vec::new());
+    let change = Change::new("backup.restore", super::job_target(&target.id)).after(&json!({
+        "job": job.id,
+        "to": body.to,
+    }))?;
+    let response = mutation
+        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
+        .await?;
+    jobs::woken(&state.db);
+    Ok(response)
+}
+
+/// Starts a verification of the target as a job: `pgbackrest verify`, then
+/// a restore test of the backup `set` (the newest when absent) into a
+/// scratch directory on a free loopback port, its per-table row counts
+/// compared with the source's at the backup. Its outcome becomes the
+/// backup's `verified` flag.
+#[utoipa::path(post, path = "/v1/backup-targets/{target}/verify", tag = "backups", operation_id = "verify_backup",
+    params(TargetPath),
+    request_body = VerifyBackup,
+    responses(
+        (status = 202, description = "Queued.", body = WireJob),
+        (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
+        (status = 404, description = "No such target.", body = ErrorEnvelope),
+        (status = 409, description = "The target already has a job queued or running.", body = ErrorEnvelope),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
+        (status = 422, description = "A field is unknown or invalid.", body = ErrorEnvelope)))]
+pub async fn verify_backup(
+    State(state): State<AppState>,
+    mutation: Mutation,
+    path: Result<Path<TargetPath>, PathRejection>,
+    JsonBody(body): JsonBody<VerifyBackup>,
+) -> Result<Response, Error> {
+    let Path(TargetPath { target: id }) =
+        path.map_err(|err| Error::invalid("target", format!("bad target in the path: {err}")))?;
+    let target = state
+        .config
+        .backup_target(&id)
+        .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
+    if let Some(set) = &body.set {
+        if set.is_empty()
+            || set.len() > 100
+            || !set
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(Error::invalid(
+                "set",
+                "must be a backup's label, as `backups list` shows it",
+            ));
+        }
+    }
+    let new = NewJob {
+        kind: super::VERIFY_KIND.to_string(),
+        tenant: None,
+        payload: json!({ "target": target.id, "set": body.set }),
+        target: Some(super::job_target(&target.id)),
+        actor: Some(mutation.principal.name.clone()),
+    };
+    let mut tx = state.db.begin().await?;
+    let job = jobs::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
+    let wire = jobs::routes::wire(job.clone(), Vec::new());
+    let change = Change::new("backup.verify", super::job_target(&target.id)).after(&json!({
+        "job": job.id,
+        "set": body.set,
+    }))?;
+    let response = mutation
+        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
+        .await?;
+    jobs::woken(&state.db);
+    Ok(response)
+}
+
+/// Lists the backups in the target's repository (oldest first, from
+/// `pgbackrest info`), its restorable window, and its RPO against its
+/// objective: with continuous WAL archiving the newest restorable point is
+/// the newest archived WAL segment. A repository that cannot be read is
+/// said in `repository_error` (the list empty, the RPO over).
+#[utoipa::path(get, path = "/v1/backup-targets/{target}/backups", tag = "backups", operation_id = "list_backups",
+    params(TargetPath),
+    responses(
+        (status = 200, body = BackupList),
+        (status = 404, description = "No such target.", body = ErrorEnvelope),
+        (status = 422, description = "The target in the path is not valid UTF-8.", body = ErrorEnvelope)))]
+pub async fn list_backups(
+    State(state): State<AppState>,
+    path: Result<Path<TargetPath>, PathRejection>,
+) -> Result<Json<BackupList>, Error> {
+    let Path(TargetPath { target: id }) =
+        path.map_err(|err| Error::invalid("target", format!("bad target in the path: {err}")))?;
+    let target = state
+        .config
+        .backup_target(&id)
+        .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
+    Ok(Json(
+        super::listing::list(&state.db, target, db::now()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

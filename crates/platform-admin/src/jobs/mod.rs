@@ -18,6 +18,7 @@
 //!             let mut tx = db.begin().await?;
 //!             jobs::complete(&mut tx, &claimed.claim, db::now()).await?;
 //!             tx.commit().await?;
+//!             jobs::changed(&db);
 //!         }
 //!         None => {
 //!             waiter.wait_for_work(jobs::POLL).await;
@@ -32,12 +33,17 @@ mod store;
 mod wake;
 
 pub use store::{
-    active_on, append_log, cancel, claim_next, complete, enqueue, enqueue_in, fail, get, list, log,
-    renew, report_progress, succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob,
-    Progress,
+    active_on, append_log, cancel, cancel_in, cancel_requested, cancelled, changed, claim_next,
+    complete, enqueue, enqueue_in, fail, get, list, log, log_after, renew, report_progress,
+    succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob, Progress,
 };
 pub(crate) use wake::Signal;
-pub use wake::{Waiter, Wake};
+pub use wake::{Changes, Waiter, Wake};
+
+/// Follows changes of any job from now on (see `Changes`).
+pub fn follow(db: &crate::Db) -> Changes {
+    db.job_signal().changes()
+}
 
 /// How long a claim holds a job without being renewed: a worker renews
 /// well within it (every few seconds) while it runs, so a job whose worker

@@ -1,10 +1,21 @@
-//! `/v1/jobs…`: what workers are doing and did. Jobs are backups for now,
-//! so reading them needs `backups.read` on the platform.
+//! `/v1/jobs…`: what workers are doing and did, a stream of one job's
+//! events, and cancelling one. Jobs are backups for now, so reading them
+//! needs `backups.read` on the platform and cancelling `backups.run`.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse as _, Response};
 use axum::Json;
-use opsdeck_api::jobs::{Job as WireJob, JobLogLine, JobPage, JobProgress, JobState as WireState};
+use futures_util::Stream;
+use opsdeck_api::jobs::{
+    events, Job as WireJob, JobLogLine, JobPage, JobProgress, JobState as WireState,
+};
 use opsdeck_api::ErrorEnvelope;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,18 +23,37 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
+use crate::audit::Change;
+use crate::db::{self, Db};
 use crate::error::Error;
 use crate::http::{encode_cursor, QueryParams};
+use crate::mutation::Mutation;
 use crate::roles::Permission;
 use crate::AppState;
 
 use super::store::{self, Job, JobState, LogLine};
+use super::wake::Changes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list).require(Permission::BackupsRead, On::Platform))
         .routes(routes!(get).require(Permission::BackupsRead, On::Platform))
+        .routes(routes!(events).require(Permission::BackupsRead, On::Platform))
+        .routes(routes!(cancel).require(Permission::BackupsRun, On::Platform))
 }
+
+/// At most this many log lines are read per look at the store, so a
+/// stream holds little whatever the log's length and however slowly its
+/// client reads: the next lines are read only once these were sent.
+const LOG_BATCH: u32 = 200;
+
+/// How long a stream waits for a change before it looks anyway (what a
+/// lost notification misses).
+const STREAM_POLL: Duration = Duration::from_secs(5);
+
+/// A comment line this often keeps proxies from closing a quiet stream and
+/// finds clients that went away.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -72,9 +102,11 @@ pub fn wire(job: Job, log: Vec<LogLine>) -> WireJob {
         started_at: job.started_at,
         finished_at: job.finished_at,
         updated_at: job.updated_at,
+        cancel_requested_at: job.cancel_requested_at,
         log: log
             .into_iter()
             .map(|l| JobLogLine {
+                seq: l.seq,
                 at: l.at,
                 line: l.line,
             })
@@ -126,4 +158,198 @@ pub async fn get(
         .ok_or_else(|| Error::JobNotFound(id.clone()))?;
     let log = store::log(&state.db, &id).await?;
     Ok(Json(wire(job, log)))
+}
+
+/// Follows one job: its state and progress, each log line, and its end,
+/// as server-sent events (`job`, `log`, `end`). Each event's id is the
+/// `seq` of the last log line sent so far: reconnecting with
+/// `Last-Event-ID` resumes after it (the job's state is sent again first).
+/// The stream ends after `end`.
+#[utoipa::path(get, path = "/v1/jobs/{job}/events", tag = "jobs", operation_id = "job_events",
+    params(JobPath,
+        ("Last-Event-ID" = Option<u64>, Header, description = "The id of the last event received: log lines up to it are not sent again.")),
+    responses(
+        (status = 200, description = "`text/event-stream`: `job` (data: the job, without its log), `log` (data: a `JobLogLine`), and last `end` (data: the final job).",
+            content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such job.", body = ErrorEnvelope),
+        (status = 422, description = "The job in the path is not valid UTF-8, or `Last-Event-ID` is not a number.", body = ErrorEnvelope)))]
+pub async fn events(
+    State(state): State<AppState>,
+    path: Result<Path<JobPath>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let Path(JobPath { job: id }) =
+        path.map_err(|err| Error::invalid("job", format!("bad job in the path: {err}")))?;
+    let after = match headers.get("last-event-id") {
+        None => 0,
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "Last-Event-ID",
+                    "must be the id of an event of this stream (a whole number)",
+                )
+            })?,
+    };
+    // Followed before the first read, so no change after it is missed.
+    let changes = super::follow(&state.db);
+    store::get(&state.db, &id)
+        .await?
+        .ok_or_else(|| Error::JobNotFound(id.clone()))?;
+    let follow = Follow {
+        db: state.db.clone(),
+        id,
+        after,
+        shown: None,
+        changes,
+        queue: VecDeque::new(),
+        first: true,
+        more: false,
+        ended: false,
+    };
+    Ok(Sse::new(follow.into_stream())
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+        .into_response())
+}
+
+/// One stream's place: what it sent, and what it has ready to send.
+struct Follow {
+    db: Db,
+    id: String,
+    /// The `seq` of the last log line sent.
+    after: u64,
+    /// What the last `job` event showed.
+    shown: Option<Shown>,
+    changes: Changes,
+    queue: VecDeque<Event>,
+    first: bool,
+    /// The last read filled a batch: read again without waiting.
+    more: bool,
+    ended: bool,
+}
+
+/// What a `job` event is sent again for when it changes.
+#[derive(PartialEq)]
+struct Shown {
+    state: JobState,
+    attempts: u32,
+    progress: super::Progress,
+    cancel_requested: bool,
+}
+
+impl Follow {
+    fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send {
+        futures_util::stream::unfold(self, |mut follow| async move {
+            let event = follow.next().await?;
+            Some((Ok(event), follow))
+        })
+    }
+
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                return Some(event);
+            }
+            if self.ended {
+                return None;
+            }
+            if !self.first && !self.more {
+                self.changes.wait(STREAM_POLL).await;
+            }
+            self.first = false;
+            self.changes.mark_seen();
+            if let Err(err) = self.read().await {
+                // The store is unreachable for now: the stream stays open
+                // and looks again, as the client would when reconnecting.
+                tracing::warn!(job = %self.id, error = %err, "cannot read a followed job yet");
+                self.more = false;
+            }
+        }
+    }
+
+    /// Reads what changed since the last look into the queue. The job is
+    /// read before its log: a job read as ended has every line it wrote.
+    async fn read(&mut self) -> Result<(), Error> {
+        let Some(job) = store::get(&self.db, &self.id).await? else {
+            self.ended = true;
+            return Ok(());
+        };
+        let lines = store::log_after(&self.db, &self.id, self.after, LOG_BATCH).await?;
+        self.more = lines.len() >= LOG_BATCH as usize;
+        for line in lines {
+            self.after = line.seq;
+            let data = JobLogLine {
+                seq: line.seq,
+                at: line.at,
+                line: line.line,
+            };
+            self.queue.push_back(self.event(events::LOG, &data)?);
+        }
+        let ended = !matches!(job.state, JobState::Queued | JobState::Running);
+        if ended && !self.more {
+            let wire = wire(job, Vec::new());
+            self.queue.push_back(self.event(events::END, &wire)?);
+            self.ended = true;
+            return Ok(());
+        }
+        let shown = Shown {
+            state: job.state,
+            attempts: job.attempts,
+            progress: job.progress.clone(),
+            cancel_requested: job.cancel_requested_at.is_some(),
+        };
+        if self.shown.as_ref() != Some(&shown) && !ended {
+            self.shown = Some(shown);
+            let wire = wire(job, Vec::new());
+            self.queue.push_back(self.event(events::JOB, &wire)?);
+        }
+        Ok(())
+    }
+
+    fn event(&self, name: &str, data: &impl serde::Serialize) -> Result<Event, Error> {
+        Ok(Event::default()
+            .event(name)
+            .id(self.after.to_string())
+            .data(serde_json::to_string(data)?))
+    }
+}
+
+/// Cancels a job: a queued one at once (`200`, the job `cancelled`); a
+/// running one is asked to stop (`202`, the job still `running` with
+/// `cancel_requested_at`): its worker stops its processes and it ends
+/// `cancelled`, never `succeeded`. Follow it at `GET /v1/jobs/{job}/events`.
+#[utoipa::path(post, path = "/v1/jobs/{job}/cancel", tag = "jobs", operation_id = "cancel_job",
+    params(JobPath),
+    responses(
+        (status = 200, description = "It was queued: cancelled.", body = WireJob),
+        (status = 202, description = "It is running: asked to stop.", body = WireJob),
+        (status = 404, description = "No such job.", body = ErrorEnvelope),
+        (status = 409, description = "The job already ended.", body = ErrorEnvelope),
+        (status = 422, description = "The job in the path is not valid UTF-8.", body = ErrorEnvelope)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    mutation: Mutation,
+    path: Result<Path<JobPath>, PathRejection>,
+) -> Result<Response, Error> {
+    let Path(JobPath { job: id }) =
+        path.map_err(|err| Error::invalid("job", format!("bad job in the path: {err}")))?;
+    let mut tx = state.db.begin().await?;
+    let job = store::cancel_in(&mut tx, &id, db::now()).await?;
+    let status = if job.state == JobState::Cancelled {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let change =
+        Change::new("job.cancel", format!("job:{}", job.id)).after(&serde_json::json!({
+            "state": job.state.as_str(),
+            "kind": job.kind,
+            "target": job.target,
+        }))?;
+    let wire = wire(job, Vec::new());
+    let response = mutation.commit(tx, change, status, Some(&wire)).await?;
+    store::changed(&state.db);
+    Ok(response)
 }

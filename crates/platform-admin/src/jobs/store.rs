@@ -103,6 +103,9 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// When someone asked a running job to stop; its worker then stops it
+    /// and records it cancelled.
+    pub cancel_requested_at: Option<DateTime<Utc>>,
 }
 
 /// One line of a job's log.
@@ -134,7 +137,7 @@ pub struct Claimed {
 
 const COLUMNS: &str = "id, kind, tenant, payload, state, attempts, owner, lease_until, \
                        progress_done, progress_total, progress_phase, error, target, actor, result, \
-                       created_at, started_at, finished_at, updated_at";
+                       created_at, started_at, finished_at, updated_at, cancel_requested_at";
 
 /// Queues a job and wakes idle workers: on PostgreSQL with `NOTIFY jobs`
 /// in the enqueuing transaction (delivered to every listener at commit,
@@ -310,6 +313,7 @@ pub async fn claim_next(
     tx.commit().await?;
     let Some(row) = row else { return Ok(None) };
     let job = job_from_row(&row)?;
+    announce(db).await;
     if job.attempts > 1 {
         tracing::warn!(
             job = %job.id,
@@ -374,12 +378,17 @@ pub async fn report_progress(
     .bind(db::timestamp(now))
     .execute(db.pool())
     .await?;
-    held(done.rows_affected(), claim)
+    held(done.rows_affected(), claim)?;
+    announce(db).await;
+    Ok(())
 }
 
 /// Marks the job succeeded, inside the transaction of its effect when it
 /// has one: `JobTakenOver` when the claim is no longer the caller's, and
-/// the caller must then roll its effect back (another worker runs it).
+/// the caller must then roll its effect back (another worker runs it);
+/// `JobCancelRequested` when someone asked it to stop (record it
+/// `cancelled`). After the commit the caller calls `changed`, so this
+/// process's followers see the end at once.
 pub async fn complete(
     conn: &mut AnyConnection,
     claim: &Claim,
@@ -408,6 +417,17 @@ pub async fn fail(
     finish(conn, claim, JobState::Failed, Some(error), None, now).await
 }
 
+/// Marks the job cancelled (it was asked to stop, and stopped) with what
+/// it had got to; refused like `complete`.
+pub async fn cancelled(
+    conn: &mut AnyConnection,
+    claim: &Claim,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    finish(conn, claim, JobState::Cancelled, Some(why), None, now).await
+}
+
 async fn finish(
     conn: &mut AnyConnection,
     claim: &Claim,
@@ -416,11 +436,18 @@ async fn finish(
     result: Option<&Value>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let done = sqlx::query(
+    // A job asked to stop is never reported succeeded, even when its work
+    // ended well just before its worker saw the request.
+    let guard = if state == JobState::Succeeded {
+        " AND cancel_requested_at IS NULL"
+    } else {
+        ""
+    };
+    let done = sqlx::query(&format!(
         "UPDATE jobs SET state = $4, error = $5, result = $6, lease_until = NULL, \
          updated_at = $7, finished_at = $7 \
-         WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
-    )
+         WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'{guard}"
+    ))
     .bind(&claim.job_id)
     .bind(&claim.owner)
     .bind(i64::from(claim.attempt))
@@ -428,32 +455,151 @@ async fn finish(
     .bind(error)
     .bind(result.map(Value::to_string))
     .bind(db::timestamp(now))
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    held(done.rows_affected(), claim)
+    if done.rows_affected() == 0 && state == JobState::Succeeded {
+        let asked: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT cancel_requested_at FROM jobs \
+             WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
+        )
+        .bind(&claim.job_id)
+        .bind(&claim.owner)
+        .bind(i64::from(claim.attempt))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(Some(_)) = asked {
+            return Err(Error::JobCancelRequested(claim.job_id.clone()));
+        }
+    }
+    held(done.rows_affected(), claim)?;
+    // Delivered at the commit of the caller's transaction; this process's
+    // streams are woken by the caller after it (`changed`).
+    if kind_of(conn) == Some(DbKind::Postgres) {
+        sqlx::query(NOTIFY_CHANGED).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
-/// Cancels a job that no worker has claimed yet; a job already running (or
-/// finished) is refused, since stopping a running job needs its worker.
+/// Cancels a job: one no worker has claimed yet is cancelled at once; a
+/// running one is asked to stop (its worker stops its processes and
+/// records it cancelled). A finished job is refused. The answer is the job
+/// as it is now.
 pub async fn cancel(db: &Db, id: &str, now: DateTime<Utc>) -> Result<Job, Error> {
-    let row = sqlx::query(&format!(
+    let mut tx = db.begin().await?;
+    let job = cancel_in(&mut tx, id, now).await?;
+    tx.commit().await?;
+    changed(db);
+    Ok(job)
+}
+
+/// `cancel` inside the caller's transaction (the one of its audit
+/// record); the caller calls `changed` after the commit.
+pub async fn cancel_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Job, Error> {
+    let at = db::timestamp(now);
+    let queued = sqlx::query(&format!(
         "UPDATE jobs SET state = 'cancelled', updated_at = $2, finished_at = $2 \
          WHERE id = $1 AND state = 'queued' RETURNING {COLUMNS}"
     ))
     .bind(id)
-    .bind(db::timestamp(now))
-    .fetch_optional(db.pool())
+    .bind(&at)
+    .fetch_optional(&mut *conn)
     .await?;
+    let row = match queued {
+        Some(row) => Some(row),
+        None => {
+            sqlx::query(&format!(
+                "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, $2), \
+                 updated_at = $2 WHERE id = $1 AND state = 'running' RETURNING {COLUMNS}"
+            ))
+            .bind(id)
+            .bind(&at)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    };
     match row {
-        Some(row) => job_from_row(&row),
-        None => match get(db, id).await? {
-            Some(job) => Err(Error::JobNotCancellable {
-                id: job.id,
-                state: job.state,
-            }),
-            None => Err(Error::JobNotFound(id.to_string())),
-        },
+        Some(row) => {
+            if kind_of(conn) == Some(DbKind::Postgres) {
+                sqlx::query(NOTIFY_CHANGED).execute(&mut *conn).await?;
+            }
+            job_from_row(&row)
+        }
+        None => {
+            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                Some(row) => {
+                    let job = job_from_row(&row)?;
+                    Err(Error::JobNotCancellable {
+                        id: job.id,
+                        state: job.state,
+                    })
+                }
+                None => Err(Error::JobNotFound(id.to_string())),
+            }
+        }
     }
+}
+
+/// Whether someone asked the running job of this claim to stop.
+pub async fn cancel_requested(db: &Db, claim: &Claim) -> Result<bool, Error> {
+    let asked: Option<Option<String>> =
+        sqlx::query_scalar("SELECT cancel_requested_at FROM jobs WHERE id = $1 AND attempts = $2")
+            .bind(&claim.job_id)
+            .bind(i64::from(claim.attempt))
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(matches!(asked, Some(Some(_))))
+}
+
+/// Tells whoever follows jobs (event streams, workers of a job asked to
+/// stop) that a job changed: on PostgreSQL every server on the database
+/// through `NOTIFY job_changes`, and this process's at once.
+async fn announce(db: &Db) {
+    if db.kind() == DbKind::Postgres {
+        // A lost notification costs a follower one fallback poll, never a
+        // change: it is not worth failing the write it follows.
+        if let Err(err) = sqlx::query(NOTIFY_CHANGED).execute(db.pool()).await {
+            tracing::debug!(error = %err, "cannot announce a job's change");
+        }
+    }
+    changed(db);
+}
+
+/// Wakes this process's followers of jobs after a commit that changed one.
+pub fn changed(db: &Db) {
+    db.job_signal().changed();
+}
+
+const NOTIFY_CHANGED: &str = "NOTIFY job_changes";
+
+/// The dialect of a connection, from its backend's name.
+fn kind_of(conn: &AnyConnection) -> Option<DbKind> {
+    match conn.backend_name() {
+        "PostgreSQL" => Some(DbKind::Postgres),
+        "SQLite" => Some(DbKind::Sqlite),
+        _ => None,
+    }
+}
+
+/// Log lines after `after`, oldest first, at most `limit` of them: what an
+/// event stream sends next.
+pub async fn log_after(db: &Db, id: &str, after: u64, limit: u32) -> Result<Vec<LogLine>, Error> {
+    let rows = sqlx::query(
+        "SELECT seq, at, line FROM job_log WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(id)
+    .bind(count(after))
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(log_line).collect()
 }
 
 /// The job with this id.
@@ -515,6 +661,7 @@ pub async fn append_log(
             .await?;
     }
     tx.commit().await?;
+    announce(db).await;
     Ok(())
 }
 
@@ -524,17 +671,17 @@ pub async fn log(db: &Db, id: &str) -> Result<Vec<LogLine>, Error> {
         .bind(id)
         .fetch_all(db.pool())
         .await?;
-    rows.iter()
-        .map(|row| {
-            let seq: i64 = row.try_get("seq")?;
-            let at: String = row.try_get("at")?;
-            Ok(LogLine {
-                seq: u64::try_from(seq).unwrap_or_default(),
-                at: db::parse_timestamp(&at)?,
-                line: row.try_get("line")?,
-            })
-        })
-        .collect()
+    rows.iter().map(log_line).collect()
+}
+
+fn log_line(row: &AnyRow) -> Result<LogLine, Error> {
+    let seq: i64 = row.try_get("seq")?;
+    let at: String = row.try_get("at")?;
+    Ok(LogLine {
+        seq: u64::try_from(seq).unwrap_or_default(),
+        at: db::parse_timestamp(&at)?,
+        line: row.try_get("line")?,
+    })
 }
 
 fn held(rows_affected: u64, claim: &Claim) -> Result<(), Error> {
@@ -569,6 +716,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
     let started_at: Option<String> = row.try_get("started_at")?;
     let finished_at: Option<String> = row.try_get("finished_at")?;
     let result: Option<String> = row.try_get("result")?;
+    let cancel_requested_at: Option<String> = row.try_get("cancel_requested_at")?;
     Ok(Job {
         kind: row.try_get("kind")?,
         tenant: row.try_get("tenant")?,
@@ -603,6 +751,10 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
             .map(db::parse_timestamp)
             .transpose()?,
         updated_at: db::parse_timestamp(&updated_at)?,
+        cancel_requested_at: cancel_requested_at
+            .as_deref()
+            .map(db::parse_timestamp)
+            .transpose()?,
         id,
     })
 }

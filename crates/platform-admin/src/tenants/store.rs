@@ -252,7 +252,7 @@ pub struct ListFilter {
 /// Every word of the search must be in the slug or the name: the rule of
 /// core's `TenantFilter`, so a search on the server and one of a cached
 /// list offline find the same tenants. A word of three characters or more
-/// is found through the trigram index of migration 0008. The index holds
+/// is found through the trigram index of migration 0010. The index holds
 /// `slug || ' ' || search name`; a word has no space, so it is in that text
 /// exactly when it is in the slug or in the name. On SQLite the index also
 /// carries slug, status, plan and id, so a search picks its page there and

@@ -210,6 +210,103 @@ async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(ba
         .filter(|r| r["action"] == "backup.create")
         .count();
     assert_eq!(starts, 2, "one audit record per started job: {audit:#?}");
+
+    // Written after the last backup and archived: the newest restorable
+    // point is that WAL, not the backup.
+    cluster
+        .sql("INSERT INTO t VALUES (0); SELECT pg_switch_wal()")
+        .await
+        .expect("a write, archived");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let listed = loop {
+        let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+        if listed.body["rpo"]["source"] == "wal_archive" {
+            break listed.body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the archived WAL never counted: {:#}",
+            listed.body
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{listed:#}");
+    assert_eq!(items[0]["label"].as_str(), Some(label.as_str()));
+    assert_eq!(
+        (items[0]["type"].as_str(), items[0]["status"].as_str()),
+        (Some("full"), Some("ok"))
+    );
+    assert_eq!(items[1]["type"], "incr");
+    assert_eq!(items[1]["prior"].as_str(), Some(label.as_str()));
+    assert!(items[0]["wal_start"].is_string() && items[0]["repository_size"].as_u64() > Some(0));
+    let rpo = &listed["rpo"];
+    assert_eq!(rpo["objective_seconds"], 300, "{listed:#}");
+    assert!(
+        rpo["seconds"]
+            .as_i64()
+            .is_some_and(|s| (0..300).contains(&s)),
+        "{listed:#}"
+    );
+    assert_eq!(rpo["over"], false, "{listed:#}");
+    let window = &listed["restorable"];
+    assert_eq!(window["from"], items[0]["stopped_at"], "{listed:#}");
+    assert_eq!(window["to"], rpo["newest_restorable_at"], "{listed:#}");
+    assert!(listed["wal_max"].is_string() && listed.get("repository_error").is_none());
+    assert!(!listed.to_string().contains("not-shown"), "{listed:#}");
+}
+
+async fn an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged(
+    backend: Backend,
+) {
+    let cluster = cluster("main").await;
+    let text = format!(
+        "{}rpo_objective_seconds = 1
+{}",
+        config(&cluster, "strict", "main"),
+        config(&cluster, "gone", "no-such-stanza")
+    );
+    let srv = server(backend, "an_rpo_older_than_its_objective", &text).await;
+    let started = start_backup(&srv, "strict", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    // Nothing written since: the newest restorable point ages past 1 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let strict = loop {
+        let strict = srv.get("/v1/backup-targets/strict/backups").await;
+        assert_eq!(strict.status, StatusCode::OK, "{}", strict.text);
+        assert_eq!(strict.body["rpo"]["objective_seconds"], 1);
+        if strict.body["rpo"]["over"] == true {
+            break strict;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never over its objective: {}",
+            strict.text
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        strict.body["rpo"]["seconds"].as_i64() > Some(1),
+        "{}",
+        strict.text
+    );
+    let gone = srv.get("/v1/backup-targets/gone/backups").await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.text);
+    assert_eq!(gone.body["items"], json!([]));
+    assert_eq!(gone.body["rpo"]["over"], true);
+    assert_eq!(gone.body["rpo"]["source"], "none");
+    assert!(gone.body["repository_error"].is_string(), "{}", gone.text);
+    srv.get("/v1/backup-targets/nope/backups")
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
 }
 
 async fn a_wrong_stanza_fails_the_job_with_pgbackrests_message(backend: Backend) {
@@ -293,6 +390,340 @@ async fn a_server_killed_mid_backup_never_leaves_the_job_running(backend: Backen
     }
 }
 
+/// Processes whose command line names this cluster's pgBackRest
+/// configuration: what a stopped job must not leave behind.
+fn pgbackrest_processes(cluster: &PgBackRest) -> Vec<String> {
+    let needle = cluster.config.display().to_string();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        // The archiver pushes WAL with the same configuration; only a
+        // backup is the job's.
+        if cmdline.contains(&needle) && cmdline.contains(" backup") {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+async fn a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled(backend: Backend) {
+    let cluster = cluster("main").await;
+    // Enough data that the backup is still copying when the cancel lands.
+    cluster
+        .sql("CREATE TABLE big AS SELECT n, md5(n::text) AS h FROM generate_series(1, 1500000) n")
+        .await
+        .expect("writes");
+    let srv = server(
+        backend,
+        "a_running_backup_cancelled_stops_pgbackrest",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id").to_string();
+    let mut stream =
+        crate::job_routes::SseReader::open(&srv, &format!("/v1/jobs/{id}/events"), None).await;
+    // Cancelled as soon as the worker runs it.
+    loop {
+        let event = stream
+            .next(Duration::from_secs(30))
+            .await
+            .expect("the job runs");
+        assert_ne!(
+            event.event, "end",
+            "ended before it was cancelled: {event:?}"
+        );
+        if event.data["state"] == "running" {
+            break;
+        }
+    }
+    let asked = Reply::of(
+        srv.request(Method::POST, &format!("/v1/jobs/{id}/cancel"))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.text);
+    let events = stream.until_end(Duration::from_secs(60)).await;
+    let end = events.last().expect("end");
+    assert_eq!(end.data["state"], "cancelled", "{events:#?}");
+    assert!(
+        end.data["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cancelled while backing up")),
+        "{end:?}"
+    );
+    assert!(end.data.get("result").is_none(), "{end:?}");
+    let left = pgbackrest_processes(&cluster);
+    assert!(left.is_empty(), "pgBackRest still runs: {left:#?}");
+    // Nothing half-done holds the target: the next backup runs to the end.
+    let next = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(next.status, StatusCode::ACCEPTED, "{}", next.text);
+    let next_id = next.body["id"].as_str().expect("a job id");
+    let job = finished(&srv.base, &srv.admin, next_id).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+}
+
+/// The largest file under `dir`, searched through its subdirectories.
+fn largest_file(dir: &std::path::Path) -> Option<(u64, std::path::PathBuf)> {
+    let mut best: Option<(u64, std::path::PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let found = if path.is_dir() {
+            largest_file(&path)
+        } else {
+            entry.metadata().ok().map(|m| (m.len(), path))
+        };
+        if let Some(found) = found {
+            if best.as_ref().is_none_or(|b| found.0 > b.0) {
+                best = Some(found);
+            }
+        }
+    }
+    best
+}
+
+async fn verify(srv: &Server, target: &str, body: Value) -> Value {
+    let started = Reply::of(
+        srv.request(Method::POST, &format!("/v1/backup-targets/{target}/verify"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    assert_eq!(started.body["kind"], "verify");
+    finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await
+}
+
+async fn a_good_backup_verifies_and_a_corrupted_one_is_caught(backend: Backend) {
+    let cluster = cluster("main").await;
+    cluster
+        .sql(
+            "CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 5000); \
+              CREATE SCHEMA app; CREATE TABLE app.\"Mixed Case\" (v text); \
+              INSERT INTO app.\"Mixed Case\" VALUES ('a'), ('b')",
+        )
+        .await
+        .expect("writes");
+    let srv = server(
+        backend,
+        "a_good_backup_verifies",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    let backup = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+    let label = backup["result"]["label"]
+        .as_str()
+        .expect("label")
+        .to_string();
+    assert_eq!(
+        backup["result"]["row_counts"],
+        json!({ "app.Mixed Case": 2, "public.t": 5000 }),
+        "{backup:#}"
+    );
+    assert!(backup["result"]["restore_point"].is_string(), "{backup:#}");
+    // Written after the backup: not in what the restore test compares.
+    cluster
+        .sql("INSERT INTO t VALUES (0)")
+        .await
+        .expect("a later write");
+
+    let good = verify(&srv, "main-db", json!({})).await;
+    assert_eq!(good["state"], "succeeded", "{good:#}");
+    assert_eq!(good["result"]["label"].as_str(), Some(label.as_str()));
+    assert_eq!(good["result"]["compared"], true);
+    let tables = good["result"]["tables"].as_array().expect("tables");
+    assert!(
+        tables.contains(&json!({ "table": "public.t", "source": 5000, "restored": 5000 })),
+        "{good:#}"
+    );
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(listed.body["items"][0]["verified"], true, "{}", listed.text);
+    assert!(listed.body["items"][0]["verified_at"].is_string());
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir")
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(good["id"].as_str().expect("id"))
+        })
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the scratch directory is gone: {leftovers:?}"
+    );
+
+    // Damage the largest file of the backup in the repository.
+    let repo = cluster
+        .config
+        .with_file_name("repo")
+        .join("backup")
+        .join("main")
+        .join(&label);
+    let (size, file) = largest_file(&repo).expect("a file in the backup");
+    let mut bytes = std::fs::read(&file).expect("read");
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..(middle + 64).min(size as usize)] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&file, bytes).expect("write");
+    let caught = verify(&srv, "main-db", json!({ "set": label })).await;
+    assert_eq!(caught["state"], "failed", "{caught:#}");
+    let error = caught["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("pgbackrest verify found the repository damaged")
+            && error.contains("invalid checksum"),
+        "{caught:#}"
+    );
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(
+        listed.body["items"][0]["verified"], false,
+        "{}",
+        listed.text
+    );
+
+    let unknown = Reply::of(
+        srv.request(Method::POST, "/v1/backup-targets/main-db/verify")
+            .json(&json!({ "set": "../etc" }))
+            .send()
+            .await,
+    )
+    .await;
+    unknown.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+async fn a_point_in_time_restore_lands_between_two_writes(backend: Backend) {
+    let cluster = cluster("main").await;
+    cluster
+        .sql("CREATE TABLE t (v text); INSERT INTO t VALUES ('before')")
+        .await
+        .expect("writes");
+    let text = format!(
+        "{}pg_data = \"{}\"\n",
+        config(&cluster, "main-db", "main"),
+        cluster.data.display()
+    );
+    let srv = server(backend, "a_point_in_time_restore", &text).await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    let backup = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+
+    cluster
+        .sql("INSERT INTO t VALUES ('first')")
+        .await
+        .expect("first");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster
+        .sql("INSERT INTO t VALUES ('second'); SELECT pg_switch_wal()")
+        .await
+        .expect("second, archived");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+        let newest = listed.body["rpo"]["newest_restorable_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        if newest.is_some_and(|t| t > between + chrono::Duration::seconds(1)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never archived: {}",
+            listed.text
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let restore = |body: Value| {
+        let request = srv
+            .request(Method::POST, "/v1/backup-targets/main-db/restore")
+            .json(&body);
+        async move { Reply::of(request.send().await).await }
+    };
+    let outside = restore(json!({ "to": "2000-01-01T00:00:00Z", "confirm": "main-db" })).await;
+    outside.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(
+        outside.text.contains("outside the restorable window"),
+        "{}",
+        outside.text
+    );
+    assert_eq!(outside.fields(), ["to"]);
+    let unconfirmed = restore(json!({ "to": between, "confirm": "main" })).await;
+    unconfirmed.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(unconfirmed.fields(), ["confirm"]);
+    let as_runner = Reply::of(
+        srv.client
+            .post(srv.url("/v1/backup-targets/main-db/restore"))
+            .bearer_auth(&srv.viewer)
+            .json(&json!({ "confirm": "main-db" }))
+            .send()
+            .await,
+    )
+    .await;
+    as_runner.expect_error(StatusCode::FORBIDDEN, "forbidden");
+    assert!(
+        as_runner.text.contains("backups.restore"),
+        "{}",
+        as_runner.text
+    );
+
+    let queued = restore(json!({ "to": between, "confirm": "main-db" })).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+    let job = finished(
+        &srv.base,
+        &srv.admin,
+        queued.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    let result = &job["result"];
+    assert!(result["safety_backup"].is_string(), "{job:#}");
+    let rto = result["rto_seconds"].as_f64().expect("an RTO");
+    assert!(rto > 0.0 && rto < 600.0, "{job:#}");
+    let rows = cluster
+        .sql("SELECT string_agg(v, ',' ORDER BY v) AS rows FROM t")
+        .await
+        .expect("the restored table");
+    assert!(rows.contains("before,first"), "{rows}");
+    assert!(
+        !rows.contains("second"),
+        "restored to between the writes: {rows}"
+    );
+    // The restored server takes writes.
+    cluster
+        .sql("INSERT INTO t VALUES ('after')")
+        .await
+        .expect("a write");
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -318,5 +749,9 @@ both!(
     targets_are_listed_without_credentials,
     full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time,
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
-    a_server_killed_mid_backup_never_leaves_the_job_running
+    a_server_killed_mid_backup_never_leaves_the_job_running,
+    a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
+    an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
+    a_good_backup_verifies_and_a_corrupted_one_is_caught,
+    a_point_in_time_restore_lands_between_two_writes
 );

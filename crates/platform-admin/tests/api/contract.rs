@@ -227,6 +227,8 @@ pub struct Fixture {
     pub token: String,
     /// A queued job no worker takes (the test servers run none).
     pub job: String,
+    /// A job that ended: its event stream closes at once.
+    pub ended_job: String,
 }
 
 impl Fixture {
@@ -303,8 +305,25 @@ impl Fixture {
         )
         .await
         .expect("a job");
+        let ended = platform_admin::jobs::enqueue(
+            &srv.db,
+            platform_admin::jobs::NewJob {
+                kind: "backup".to_string(),
+                tenant: None,
+                payload: json!({ "target": "main-db", "type": "full" }),
+                target: None,
+                actor: Some("admin".to_string()),
+            },
+            platform_admin::db::now(),
+        )
+        .await
+        .expect("a job");
+        platform_admin::jobs::cancel(&srv.db, &ended.id, platform_admin::db::now())
+            .await
+            .expect("cancelled");
         Fixture {
             job: job.id,
+            ended_job: ended.id,
             user_id,
             user_email: email,
             group,
@@ -319,6 +338,13 @@ impl Fixture {
     pub fn fill(&self, route: &str, tenant: &str) -> String {
         let route = if route == "/v1/rbac/who-can" {
             format!("{route}?permission=tenants.read&tenant={tenant}")
+        } else if route == "/v1/jobs/{job}/events" {
+            // The stream of a queued job stays open; one that ended closes.
+            route.replace("{job}", &self.ended_job)
+        } else if route.ends_with("/verify") {
+            route.replace("{target}", crate::support::VERIFY_TARGET)
+        } else if route.ends_with("/restore") {
+            route.replace("{target}", crate::support::RESTORE_TARGET)
         } else {
             route.to_string()
         };
@@ -410,6 +436,13 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
         "FailoverRequest" => (
             json!({"force": true, "reason": "contract test"}),
             json!({"force": true}),
+        ),
+        "VerifyBackup" => (json!({}), json!({"set": "../etc"})),
+        // The test servers' target names no pg_data: a valid body is
+        // refused after its checks, never restores.
+        "RestoreBackup" => (
+            json!({"confirm": crate::support::RESTORE_TARGET}),
+            json!({"confirm": 5}),
         ),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")

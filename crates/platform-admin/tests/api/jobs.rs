@@ -1,6 +1,6 @@
 //! The durable-job store: claims under racing workers, wake-ups, leases,
-//! cancellation. It has no routes yet, so these drive its functions on the
-//! database of a real server.
+//! cancellation. These drive its functions on the database of a real
+//! server; `job_routes` drives its routes.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -190,7 +190,7 @@ on_both_databases! {
         assert_eq!(done.lease_until, None);
     }
 
-    async fn a_cancelled_queued_job_is_never_claimed(srv) {
+    async fn a_cancelled_queued_job_is_never_claimed_and_a_running_one_never_succeeds(srv) {
         let cancelled = enqueue(&srv.db, 1).await;
         let kept = enqueue(&srv.db, 2).await;
         let after = jobs::cancel(&srv.db, &cancelled.id, db::now()).await.expect("cancel a queued job");
@@ -205,10 +205,21 @@ on_both_databases! {
         assert_eq!(again.job.id, kept.id);
         assert!(claim(&srv.db, "worker", later).await.is_none());
 
-        let running = jobs::cancel(&srv.db, &kept.id, db::now()).await;
+        // Running: asked to stop, still running until its worker stops it.
+        let asked = jobs::cancel(&srv.db, &kept.id, db::now()).await.expect("cancel a running job");
+        assert_eq!(asked.state, JobState::Running);
+        assert!(asked.cancel_requested_at.is_some());
+        assert!(jobs::cancel_requested(&srv.db, &again.claim).await.expect("read"));
+        let succeeded = complete(&srv.db, &again.claim).await;
+        assert!(matches!(succeeded, Err(Error::JobCancelRequested(_))), "{succeeded:?}");
+        let mut tx = srv.db.begin().await.expect("begin");
+        jobs::cancelled(&mut tx, &again.claim, "stopped", db::now()).await.expect("cancelled");
+        tx.commit().await.expect("commit");
+        assert_eq!(job(&srv.db, &kept.id).await.state, JobState::Cancelled);
+        let ended = jobs::cancel(&srv.db, &kept.id, db::now()).await;
         assert!(
-            matches!(running, Err(Error::JobNotCancellable { state: JobState::Running, .. })),
-            "{running:?}"
+            matches!(ended, Err(Error::JobNotCancellable { state: JobState::Cancelled, .. })),
+            "{ended:?}"
         );
         let unknown = jobs::cancel(&srv.db, "0190c6f2-0000-7000-8000-000000000000", db::now()).await;
         assert!(matches!(unknown, Err(Error::JobNotFound(_))), "{unknown:?}");

@@ -17,6 +17,7 @@ mod contract;
 mod errors;
 mod etag;
 mod idempotency;
+mod job_routes;
 mod jobs;
 mod observability;
 mod process;

@@ -68,6 +68,11 @@ pub const CLUSTER: &str = "main-cache";
 /// switchover and failover routes each get one to be seen working.
 pub const FAILOVER_CLUSTER: &str = "spare-cache";
 
+/// Targets of their own for the verify and restore routes, whose jobs
+/// would otherwise find `main-db` busy with a queued backup.
+pub const VERIFY_TARGET: &str = "verify-db";
+pub const RESTORE_TARGET: &str = "restore-db";
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -93,6 +98,11 @@ impl Server {
         let config = platform_admin::config::Config::parse(&format!(
             "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
              stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             [[backup_targets]]\nid = \"{VERIFY_TARGET}\"\nkind = \"postgresql\"\n\
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             [[backup_targets]]\nid = \"{RESTORE_TARGET}\"\nkind = \"postgresql\"\n\
+             stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
+             database = \"postgres://nobody@127.0.0.1:1/none\"\npg_data = \"/nonexistent/data\"\n\
              [[clusters]]\nid = \"{CLUSTER}\"\nkind = \"redis-sentinel\"\n\
              sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"main\"\n\
              [[clusters]]\nid = \"{FAILOVER_CLUSTER}\"\nkind = \"redis-sentinel\"\n\

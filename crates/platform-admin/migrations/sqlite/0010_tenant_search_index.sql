@@ -1,6 +1,6 @@
 -- Searching 100,000 tenants for a piece of a name without reading every
 -- row: a trigram index (FTS5) over slug and search name, kept in step by
--- triggers. Keep it in step with ../postgres/0008_tenant_search_index.sql.
+-- triggers. Keep it in step with ../postgres/0010_tenant_search_index.sql.
 --
 -- It carries what a list filters and orders by (slug, status, plan, id),
 -- so that a search picks its page from the index alone and reads only

@@ -1,7 +1,7 @@
 -- Searching 100,000 tenants for a piece of a name without reading every
 -- row: a trigram index (pg_trgm, a trusted extension that the database's
 -- owner may create) over slug and search name. Keep it in step with
--- ../sqlite/0008_tenant_search_index.sql.
+-- ../sqlite/0010_tenant_search_index.sql.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE INDEX tenants_search_trgm ON tenants
