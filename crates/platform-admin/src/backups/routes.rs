@@ -4,7 +4,6 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use opsdeck_api::backups::{
@@ -19,7 +18,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
-use crate::audit::Change;
 use crate::db;
 use crate::error::Error;
 use crate::http::JsonBody;
@@ -112,18 +110,17 @@ pub async fn restore_backup(
         target: Some(super::job_target(&target.id)),
         actor: Some(mutation.principal.name.clone()),
     };
-    let mut tx = state.db.begin().await?;
-    let job = jobs::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
-    let wire = jobs::routes::wire(job.clone(), Vec::new());
-    let change = Change::new("backup.restore", super::job_target(&target.id)).after(&json!({
-        "job": job.id,
+    jobs::routes::start(
+        &state,
+        mutation,
+        new,
+        "backup.restore",
+        super::job_target(&target.id),
+        json!({
         "to": body.to,
-    }))?;
-    let response = mutation
-        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
-        .await?;
-    jobs::woken(&state.db);
-    Ok(response)
+        }),
+    )
+    .await
 }
 
 /// Starts a verification of the target as a job: `pgbackrest verify`, then
@@ -173,18 +170,17 @@ pub async fn verify_backup(
         target: Some(super::job_target(&target.id)),
         actor: Some(mutation.principal.name.clone()),
     };
-    let mut tx = state.db.begin().await?;
-    let job = jobs::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
-    let wire = jobs::routes::wire(job.clone(), Vec::new());
-    let change = Change::new("backup.verify", super::job_target(&target.id)).after(&json!({
-        "job": job.id,
+    jobs::routes::start(
+        &state,
+        mutation,
+        new,
+        "backup.verify",
+        super::job_target(&target.id),
+        json!({
         "set": body.set,
-    }))?;
-    let response = mutation
-        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
-        .await?;
-    jobs::woken(&state.db);
-    Ok(response)
+        }),
+    )
+    .await
 }
 
 /// Lists the backups in the target's repository (oldest first, from
@@ -266,16 +262,15 @@ pub async fn create_backup(
         target: Some(super::job_target(&target.id)),
         actor: Some(mutation.principal.name.clone()),
     };
-    let mut tx = state.db.begin().await?;
-    let job = jobs::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
-    let wire = jobs::routes::wire(job.clone(), Vec::new());
-    let change = Change::new("backup.create", super::job_target(&target.id)).after(&json!({
-        "job": job.id,
+    jobs::routes::start(
+        &state,
+        mutation,
+        new,
+        "backup.create",
+        super::job_target(&target.id),
+        json!({
         "type": body.backup_type,
-    }))?;
-    let response = mutation
-        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
-        .await?;
-    jobs::woken(&state.db);
-    Ok(response)
+        }),
+    )
+    .await
 }

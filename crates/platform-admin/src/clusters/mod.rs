@@ -61,6 +61,44 @@ pub struct Observation {
     pub vetoes: BTreeMap<String, Vec<String>>,
 }
 
+impl Observation {
+    /// What is known when none of the manager's `total` sources (`noun`:
+    /// Sentinels, Patroni APIs) answered: each source's error, in the
+    /// topology's problems and as the failed check `check`.
+    pub fn unanswered(
+        mut topology: ClusterTopology,
+        mut checks: Vec<PreflightCheck>,
+        vetoes: BTreeMap<String, Vec<String>>,
+        total: usize,
+        noun: &str,
+        check: &str,
+    ) -> Self {
+        let said: Vec<String> = topology
+            .sources
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {}",
+                    s.address,
+                    s.error.as_deref().unwrap_or("no answer")
+                )
+            })
+            .collect();
+        let detail = format!("none of the {total} {noun} answered ({})", said.join("; "));
+        topology.problems.push(detail.clone());
+        checks.push(PreflightCheck {
+            name: check.into(),
+            passed: false,
+            detail,
+        });
+        Self {
+            topology,
+            checks,
+            vetoes,
+        }
+    }
+}
+
 /// How a switchover or failover went, as the manager and the new primary
 /// showed it.
 #[derive(Debug, Clone)]

@@ -205,32 +205,7 @@ pub async fn observe(cluster: &ClusterConfig, config: &PatroniConfig) -> Observa
     let total = config.patroni.len();
     let answered = topology.sources.iter().filter(|s| s.reachable).count();
     let Some((view, dcs)) = seen else {
-        let said: Vec<String> = topology
-            .sources
-            .iter()
-            .map(|s| {
-                format!(
-                    "{}: {}",
-                    s.address,
-                    s.error.as_deref().unwrap_or("no answer")
-                )
-            })
-            .collect();
-        let detail = format!(
-            "none of the {total} Patroni APIs answered ({})",
-            said.join("; ")
-        );
-        topology.problems.push(detail.clone());
-        checks.push(PreflightCheck {
-            name: "sources".into(),
-            passed: false,
-            detail,
-        });
-        return Observation {
-            topology,
-            checks,
-            vetoes,
-        };
+        return Observation::unanswered(topology, checks, vetoes, total, "Patroni APIs", "sources");
     };
     checks.push(PreflightCheck {
         name: "sources".into(),

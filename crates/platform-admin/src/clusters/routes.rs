@@ -5,7 +5,6 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use opsdeck_api::clusters::{
@@ -20,9 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::access::{Declare as _, On};
-use crate::audit::Change;
 use crate::config::ClusterConfig;
-use crate::db;
 use crate::error::Error;
 use crate::http::{JsonBody, QueryParams};
 use crate::jobs::{self, NewJob};
@@ -210,19 +207,18 @@ async fn start(
         target: Some(target.clone()),
         actor: Some(mutation.principal.name.clone()),
     };
-    let mut tx = state.db.begin().await?;
-    let job = jobs::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
-    let wire = jobs::routes::wire(job.clone(), Vec::new());
-    let change = Change::new(&format!("cluster.{}", action.as_str()), target).after(&json!({
-        "job": job.id,
-        "candidate": body.candidate,
-        "force": body.force,
-        "reason": body.reason,
-        "failed_checks": failed,
-    }))?;
-    let response = mutation
-        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
-        .await?;
-    jobs::woken(&state.db);
-    Ok(response)
+    jobs::routes::start(
+        &state,
+        mutation,
+        new,
+        &format!("cluster.{}", action.as_str()),
+        target,
+        json!({
+            "candidate": body.candidate,
+            "force": body.force,
+            "reason": body.reason,
+            "failed_checks": failed,
+        }),
+    )
+    .await
 }

@@ -236,32 +236,7 @@ pub async fn observe(cluster: &ClusterConfig, config: &SentinelConfig) -> Observ
     let total = config.sentinels.len();
 
     let Some(first) = views.first() else {
-        let said: Vec<String> = topology
-            .sources
-            .iter()
-            .map(|s| {
-                format!(
-                    "{}: {}",
-                    s.address,
-                    s.error.as_deref().unwrap_or("no answer")
-                )
-            })
-            .collect();
-        let detail = format!(
-            "none of the {total} Sentinels answered ({})",
-            said.join("; ")
-        );
-        topology.problems.push(detail.clone());
-        checks.push(PreflightCheck {
-            name: "quorum".into(),
-            passed: false,
-            detail,
-        });
-        return Observation {
-            topology,
-            checks,
-            vetoes,
-        };
+        return Observation::unanswered(topology, checks, vetoes, total, "Sentinels", "quorum");
     };
 
     // Sentinels settle a disagreement by configuration epoch: the newest

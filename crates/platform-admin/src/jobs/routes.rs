@@ -73,6 +73,33 @@ pub struct ListJobs {
 }
 
 /// The wire form of a stored job.
+/// Queues `new` and records `action` on `target` in the audit log (with
+/// `details` and the job's id) in one transaction; answers 202 with the
+/// queued job and wakes an idle worker. Every route that starts a job
+/// ends here.
+pub async fn start(
+    state: &AppState,
+    mutation: Mutation,
+    new: super::NewJob,
+    action: &str,
+    target: String,
+    details: serde_json::Value,
+) -> Result<Response, Error> {
+    let mut tx = state.db.begin().await?;
+    let job = super::enqueue_in(&mut tx, state.db.kind(), new, db::now()).await?;
+    let wire = wire(job.clone(), Vec::new());
+    let mut details = details;
+    if let Some(fields) = details.as_object_mut() {
+        fields.insert("job".into(), serde_json::Value::String(job.id.clone()));
+    }
+    let change = Change::new(action, target).after(&details)?;
+    let response = mutation
+        .commit(tx, change, StatusCode::ACCEPTED, Some(&wire))
+        .await?;
+    super::woken(&state.db);
+    Ok(response)
+}
+
 pub fn wire(job: Job, log: Vec<LogLine>) -> WireJob {
     let percent = job.progress.total.filter(|t| *t > 0).map(|total| {
         let done = job.progress.done.min(total);
