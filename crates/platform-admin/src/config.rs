@@ -22,6 +22,11 @@ pub const DEFAULT_RPO_SECONDS: u64 = 300;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Answers a request that carries `x-opsdeck-fault: <5xx status>` with
+    /// that status, before anything else: for drills and the sandbox's
+    /// traffic, so the error-rate alert can be made to fire. Off unless set.
+    #[serde(default)]
+    pub fault_injection: bool,
     #[serde(default)]
     pub backup_targets: Vec<TargetConfig>,
     #[serde(default)]

@@ -51,6 +51,10 @@ pub enum Error {
     RouteNotFound(String),
     #[error("the database is unreachable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// A failure asked for by the request, on a server configured to take
+    /// such requests (`fault_injection`): for drills and the sandbox.
+    #[error("failure injected on request ({0}); the server is configured for drills")]
+    FaultInjected(StatusCode),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -195,6 +199,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::FaultInjected(status) => *status,
             Error::Undeclared { .. }
             | Error::Database(_)
             | Error::Migrate(_)

@@ -97,8 +97,35 @@ pub fn layered(routes: OpenApiRouter<AppState>, state: AppState) -> Router {
         .route_layer(from_fn(limit_body))
         .route_layer(from_fn_with_state(gate, auth::layer))
         .fallback(http::not_found)
+        .layer(from_fn_with_state(state.clone(), inject_fault))
         .layer(from_fn_with_state(state.clone(), http::observe))
         .with_state(state)
+}
+
+/// The request header that asks a server configured for drills to fail.
+pub const FAULT_HEADER: &str = "x-opsdeck-fault";
+
+/// Fails a request that asks for it (`x-opsdeck-fault: 503`) when the
+/// configuration allows it; inside `observe`, so metrics count the failure
+/// like any other.
+async fn inject_fault(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, Error> {
+    if state.config.fault_injection {
+        let asked = req
+            .headers()
+            .get(FAULT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u16>().ok())
+            .filter(|code| (500..=599).contains(code))
+            .and_then(|code| axum::http::StatusCode::from_u16(code).ok());
+        if let Some(status) = asked {
+            return Err(Error::FaultInjected(status));
+        }
+    }
+    Ok(next.run(req).await)
 }
 
 /// The body limit, on the requests that carry a body; a body sent with a

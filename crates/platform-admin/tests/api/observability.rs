@@ -80,3 +80,56 @@ on_both_databases! {
         assert!(reply.body["message"].as_str().is_some_and(|m| m.contains("database")));
     }
 }
+
+/// A server whose configuration sets `fault_injection` (or not).
+async fn with_faults(allowed: bool, test: &str) -> crate::support::Server {
+    let config = platform_admin::config::Config::parse(&format!("fault_injection = {allowed}\n"))
+        .expect("the test's configuration");
+    crate::support::Server::configured(
+        crate::support::TestDb::new(crate::support::Backend::Sqlite, test).await,
+        config,
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_drill_server_fails_requests_that_ask_and_counts_them_as_5xx() {
+    let srv = with_faults(true, "fault_injection_on").await;
+    let asked = |status: &'static str| {
+        srv.client
+            .get(srv.url("/v1/tenants"))
+            .bearer_auth(&srv.admin)
+            .header(platform_admin::FAULT_HEADER, status)
+            .send()
+    };
+    let failed = Reply::of(asked("503").await).await;
+    failed.expect_error(StatusCode::SERVICE_UNAVAILABLE, "internal");
+    Reply::of(asked("500").await)
+        .await
+        .expect_error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
+    // Only server errors can be asked for.
+    assert_eq!(Reply::of(asked("404").await).await.status, StatusCode::OK);
+    assert_eq!(srv.get("/v1/tenants").await.status, StatusCode::OK);
+    let metrics = Reply::of(srv.client.get(srv.url("/metrics")).send().await).await;
+    assert!(
+        metrics.text.contains(r#"status="503"} 1"#) && metrics.text.contains(r#"status="500"} 1"#),
+        "{}",
+        metrics.text
+    );
+}
+
+#[tokio::test]
+async fn a_server_not_set_for_drills_ignores_the_fault_header() {
+    let srv = with_faults(false, "fault_injection_off").await;
+    let reply = Reply::of(
+        srv.client
+            .get(srv.url("/v1/tenants"))
+            .bearer_auth(&srv.admin)
+            .header(platform_admin::FAULT_HEADER, "503")
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
