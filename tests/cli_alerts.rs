@@ -725,3 +725,91 @@ async fn alert_groups_of_an_ha_pair_merge_by_receiver_and_labels() {
     assert_eq!(groups.items[0].receiver, "nowhere");
     assert_eq!(groups.answered, [a.url.clone(), b.url.clone()]);
 }
+
+#[test]
+fn an_acknowledgement_is_seen_by_every_operator_and_mutes_nothing() {
+    let am = Alertmanager::start().expect("alertmanager");
+    am.post_alerts(&json!([alert("HighErrorRate", "critical", "failing")]))
+        .expect("post");
+    // Two operators, on production, sharing the Alertmanager.
+    let ann = setup("prod", &[&am.url]);
+    let bob = setup("prod", &[&am.url]);
+    let listed = ann.cli.run(&["alerts", "list", "--json"]).success().json();
+    let fingerprint = listed["items"][0]["fingerprint"]
+        .as_str()
+        .expect("a fingerprint")
+        .to_string();
+    assert_eq!(listed["items"][0]["acknowledged"], Value::Null);
+
+    // It mutes nothing, so production asks for nothing typed.
+    let made = ann
+        .cli
+        .run(&[
+            "alerts",
+            "ack",
+            &fingerprint,
+            "--comment",
+            "rolling back",
+            "--for",
+            "2h",
+        ])
+        .success();
+    let id = made.stdout.trim().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "not an id: {id}");
+
+    let seen = bob.cli.run(&["alerts", "list", "--json"]).success().json();
+    let ack = &seen["items"][0]["acknowledged"];
+    assert_eq!(ack["comment"], "rolling back", "{seen}");
+    assert_eq!(ack["id"], id.as_str(), "{seen}");
+    assert!(ack["by"].as_str().is_some_and(|b| !b.is_empty()), "{seen}");
+    assert_eq!(seen["items"][0]["state"], "active", "still firing: {seen}");
+    let paging = am
+        .amtool_json(&["alert", "query", "-o", "json"])
+        .expect("amtool alert query");
+    assert_eq!(
+        paging.as_array().map(Vec::len),
+        Some(1),
+        "Alertmanager still routes it: {paging}"
+    );
+    let table = bob.cli.run(&["alerts", "list"]).success();
+    assert!(
+        table.stdout.contains("ACKNOWLEDGED") && table.stdout.contains(" ago"),
+        "{}",
+        table.stdout
+    );
+
+    // Only an acknowledgement can be withdrawn this way.
+    let silence = ann
+        .cli
+        .run(&[
+            "alerts",
+            "silence",
+            "--matcher",
+            "alertname=Other",
+            "--duration",
+            "1h",
+            "--comment",
+            "c",
+            "--confirm",
+            "Other",
+        ])
+        .success();
+    let refused = bob
+        .cli
+        .run(&["alerts", "unack", silence.stdout.trim()])
+        .failure();
+    assert!(
+        refused.stderr.contains("not an acknowledgement"),
+        "{}",
+        refused.stderr
+    );
+    bob.cli.run(&["alerts", "unack", &id]).success();
+    let after = ann.cli.run(&["alerts", "list", "--json"]).success().json();
+    assert_eq!(after["items"][0]["acknowledged"], Value::Null, "{after}");
+
+    let bad = ann
+        .cli
+        .run(&["alerts", "ack", "not-a-fingerprint"])
+        .failure();
+    assert!(bad.stderr.contains("fingerprint"), "{}", bad.stderr);
+}

@@ -37,6 +37,24 @@ pub enum AlertsCommand {
         #[command(flatten)]
         confirm: ConfirmArg,
     },
+    /// Acknowledge a firing alert: the other operators see who is on it
+    /// and since when. It mutes nothing (a silence does that); prints the
+    /// record's id.
+    Ack {
+        /// The alert's fingerprint, as `alerts list --json` shows it.
+        fingerprint: String,
+        /// What you are doing about it.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// How long it stands unless withdrawn: 30m, 4h, 1d.
+        #[arg(long = "for", value_name = "DURATION", default_value = "4h", value_parser = duration)]
+        hold: Duration,
+    },
+    /// Withdraw an acknowledgement (its id, as `alerts list` shows it).
+    Unack {
+        /// The acknowledgement's id.
+        id: String,
+    },
     /// Follow the alert groups and print each change until interrupted: a
     /// new firing group, a resolved one, or one summary for many at once.
     /// With --notify, raise each as a desktop notification too. What was
@@ -172,6 +190,7 @@ pub async fn run(
                     Column::text("SEVERITY", 4),
                     Column::text("STATE", u8::MAX),
                     Column::text("SINCE", 3),
+                    Column::free_text("ACKNOWLEDGED", 3),
                     Column::free_text("SUMMARY", 2),
                 ],
                 rows,
@@ -181,6 +200,32 @@ pub async fn run(
                 n => format!("{n} alerts"),
             };
             out.note(&format!("{count} on {place}"));
+        }
+        AlertsCommand::Ack {
+            fingerprint,
+            comment,
+            hold,
+        } => {
+            let id = alerts
+                .acknowledge(&fingerprint, &comment, hold, &who())
+                .await?;
+            if out.json {
+                out.json(&serde_json::json!({ "id": id, "alert": fingerprint }));
+            } else {
+                println!("{id}");
+                out.note(&format!(
+                    "acknowledged {fingerprint} on {place} for {}",
+                    opsdeck_core::alerts::human(hold)
+                ));
+            }
+        }
+        AlertsCommand::Unack { id } => {
+            alerts.withdraw(&id).await?;
+            if out.json {
+                out.json(&serde_json::json!({ "withdrawn": id }));
+            } else {
+                out.note(&format!("acknowledgement {id} withdrawn on {place}"));
+            }
         }
         AlertsCommand::Silence(args) => {
             out.note(&format!("on {place}"));
@@ -403,6 +448,16 @@ fn alert_row(a: &Alert) -> Vec<String> {
         a.label("severity").unwrap_or("").to_string(),
         a.status.as_str().to_string(),
         fired_for((Utc::now() - a.starts_at).num_seconds()),
+        a.acknowledged
+            .as_ref()
+            .map(|ack| {
+                format!(
+                    "{}, {} ago",
+                    ack.by,
+                    fired_for((Utc::now() - ack.at).num_seconds())
+                )
+            })
+            .unwrap_or_default(),
         a.annotation("summary").unwrap_or("").to_string(),
     ]
 }

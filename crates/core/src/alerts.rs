@@ -107,6 +107,59 @@ pub struct Alert {
     pub ends_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub generator_url: Option<String>,
+    /// Who said they are on it, when a live acknowledgement names the
+    /// alert; the other operators of the Alertmanagers see it too.
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+/// "I am on it": kept apart from silences (it mutes nothing), shared
+/// through the Alertmanagers as a silence that matches no alert: its
+/// matchers name the alert's fingerprint under [`ACK_LABEL`], a label no
+/// alert carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Acknowledgement {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub comment: String,
+    /// The record's id (a silence id): expiring it withdraws the
+    /// acknowledgement.
+    pub id: String,
+    pub until: DateTime<Utc>,
+}
+
+/// The label an acknowledgement's record matches on: the acknowledged
+/// alert's fingerprint. No alert carries it, so the record mutes nothing.
+pub const ACK_LABEL: &str = "opsdeck_acknowledged";
+
+/// What an acknowledgement's comment starts with, for people reading the
+/// silences in other tools.
+const ACK_PREFIX: &str = "Acknowledged in Opsdeck (mutes nothing): ";
+
+impl Silence {
+    /// The acknowledgement this record is, when it is one and is live.
+    pub fn acknowledgement(&self) -> Option<(String, Acknowledgement)> {
+        if self.state != SilenceState::Active {
+            return None;
+        }
+        let fingerprint = self
+            .matchers
+            .iter()
+            .find(|m| m.name == ACK_LABEL && m.is_equal && !m.is_regex)?;
+        Some((
+            fingerprint.value.clone(),
+            Acknowledgement {
+                by: self.created_by.clone(),
+                at: self.starts_at,
+                comment: self
+                    .comment
+                    .strip_prefix(ACK_PREFIX)
+                    .unwrap_or(&self.comment)
+                    .to_string(),
+                id: self.id.clone(),
+                until: self.ends_at,
+            },
+        ))
+    }
 }
 
 impl Alert {
@@ -459,6 +512,7 @@ impl From<WireAlert> for Alert {
             ends_at: w.ends_at,
             updated_at: w.updated_at,
             generator_url: w.generator_url.as_deref().map(clean),
+            acknowledged: None,
         }
     }
 }
@@ -903,12 +957,24 @@ impl<'s> Alerts<'s> {
     /// Alerts of every Alertmanager, deduplicated by fingerprint (the
     /// latest update wins), ordered by alertname, then start.
     pub async fn list(&self, filter: &AlertFilter) -> Result<Merged<Alert>> {
-        let fanned = self
-            .each(|c| {
+        let (fanned, silences) = tokio::join!(
+            self.each(|c| {
                 let filter = filter.clone();
                 async move { c.alerts(&filter).await }
+            }),
+            self.silences()
+        );
+        let fanned = fanned?;
+        // Acknowledgements are a courtesy on top of the alerts: without the
+        // silences the alerts still show, unacknowledged.
+        let acks: HashMap<String, Acknowledgement> = silences
+            .map(|s| {
+                s.items
+                    .iter()
+                    .filter_map(Silence::acknowledgement)
+                    .collect()
             })
-            .await?;
+            .unwrap_or_default();
         let mut by_fingerprint: HashMap<String, Alert> = HashMap::new();
         let mut answered = Vec::new();
         for (url, alerts) in fanned.answers {
@@ -918,6 +984,9 @@ impl<'s> Alerts<'s> {
             }
         }
         let mut alerts: Vec<Alert> = by_fingerprint.into_values().collect();
+        for alert in &mut alerts {
+            alert.acknowledged = acks.get(&alert.fingerprint).cloned();
+        }
         alerts.sort_by(|a, b| {
             (a.label("alertname"), a.starts_at, &a.fingerprint).cmp(&(
                 b.label("alertname"),
@@ -1045,6 +1114,12 @@ impl<'s> Alerts<'s> {
             ),
             confirmation,
         )?;
+        self.create(silence).await
+    }
+
+    /// Creates `silence` on the first Alertmanager that takes it (the
+    /// members of a cluster share it among themselves); its id.
+    async fn create(&self, silence: &NewSilence) -> Result<String> {
         let mut down = Vec::new();
         for client in self.clients() {
             match client.create_silence(silence).await {
@@ -1054,6 +1129,89 @@ impl<'s> Alerts<'s> {
             }
         }
         Err(self.all_down(down))
+    }
+
+    /// Acknowledges the firing alert of `fingerprint` as `by` for `hold`
+    /// (what the other operators see; it mutes nothing, so production asks
+    /// for no confirmation). Returns the record's id.
+    pub async fn acknowledge(
+        &self,
+        fingerprint: &str,
+        comment: &str,
+        hold: Duration,
+        by: &str,
+    ) -> Result<String> {
+        self.profile().writable()?;
+        let fingerprint = fingerprint.trim();
+        if fingerprint.is_empty() || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::invalid(
+                "alert",
+                format!(
+                    "`{fingerprint}` is not an alert's fingerprint (as `alerts list` shows it)"
+                ),
+            ));
+        }
+        if hold.is_zero() || hold > MAX_SILENCE {
+            return Err(Error::invalid(
+                "duration",
+                "must be between 1s and 365 days",
+            ));
+        }
+        let listed = self.list(&AlertFilter::default()).await?;
+        let Some(alert) = listed.items.iter().find(|a| a.fingerprint == fingerprint) else {
+            return Err(Error::invalid(
+                "alert",
+                format!(
+                    "no alert `{fingerprint}` is firing on profile {}",
+                    self.profile().name
+                ),
+            ));
+        };
+        let mut matchers = vec![Matcher {
+            name: ACK_LABEL.into(),
+            value: fingerprint.to_string(),
+            is_regex: false,
+            is_equal: true,
+        }];
+        // The alert's name too, so the record reads well in other tools.
+        if let Some(name) = alert.label("alertname") {
+            matchers.insert(
+                0,
+                Matcher {
+                    name: "alertname".into(),
+                    value: name.to_string(),
+                    is_regex: false,
+                    is_equal: true,
+                },
+            );
+        }
+        let record = NewSilence {
+            matchers,
+            duration: hold,
+            comment: format!("{ACK_PREFIX}{}", comment.trim()),
+            created_by: by.to_string(),
+        };
+        self.create(&record).await
+    }
+
+    /// Withdraws the acknowledgement `id` (as [`Acknowledgement::id`]).
+    /// It muted nothing, so production asks for no confirmation; a silence
+    /// that is not an acknowledgement is refused.
+    pub async fn withdraw(&self, id: &str) -> Result<()> {
+        self.profile().writable()?;
+        let id = id.trim();
+        let listed = self.silences().await?;
+        match listed.items.iter().find(|s| s.id == id) {
+            Some(s) if s.acknowledgement().is_some() => self.expire_everywhere(id).await,
+            Some(_) => Err(Error::invalid(
+                "acknowledgement",
+                format!("`{id}` is a silence, not an acknowledgement: expire it as a silence"),
+            )),
+            None => Err(Error::SilenceNotFound {
+                id: id.to_string(),
+                profile: self.profile().name.clone(),
+            }),
+        }
     }
 
     /// Expires a silence on the Alertmanagers that know it. On production
@@ -1077,6 +1235,11 @@ impl<'s> Alerts<'s> {
             ),
             confirmation,
         )?;
+        self.expire_everywhere(id).await
+    }
+
+    /// Expires silence `id` on every Alertmanager that knows it.
+    async fn expire_everywhere(&self, id: &str) -> Result<()> {
         let mut expired = false;
         let mut down = Vec::new();
         for client in self.clients() {

@@ -93,6 +93,24 @@ export const TENANT_STATUSES = ["active","suspended"] as const;
 export const TIERS = ["dev","staging","prod"] as const;
 
 /* Types */
+/**
+ *  "I am on it": kept apart from silences (it mutes nothing), shared
+ *  through the Alertmanagers as a silence that matches no alert: its
+ *  matchers name the alert's fingerprint under [`ACK_LABEL`], a label no
+ *  alert carries.
+ */
+export type Acknowledgement = {
+	by: string,
+	at: string,
+	comment: string,
+	/**
+	 *  The record's id (a silence id): expiring it withdraws the
+	 *  acknowledgement.
+	 */
+	id: string,
+	until: string,
+};
+
 /**  One alert, merged over the profile's Alertmanagers. */
 export type Alert = {
 	fingerprint: string,
@@ -110,6 +128,11 @@ export type Alert = {
 	ends_at: string,
 	updated_at: string,
 	generator_url: string | null,
+	/**
+	 *  Who said they are on it, when a live acknowledgement names the
+	 *  alert; the other operators of the Alertmanagers see it too.
+	 */
+	acknowledged: Acknowledgement | null,
 };
 
 /**  How an alert stands in Alertmanager. */

@@ -19,6 +19,7 @@ function alert(name: string, severity: string | null, over: Partial<Alert> = {})
     ends_at: "2026-01-01T04:00:00Z",
     updated_at: "2026-01-01T00:00:00Z",
     generator_url: null,
+    acknowledged: null,
     ...over,
   };
 }

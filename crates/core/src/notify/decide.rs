@@ -726,6 +726,7 @@ mod tests {
                 ends_at: at(100),
                 updated_at: at(0),
                 generator_url: None,
+                acknowledged: None,
             };
         let labels = |name: &str| -> BTreeMap<String, String> {
             [("alertname".to_string(), name.to_string())].into()
