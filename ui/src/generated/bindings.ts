@@ -61,6 +61,22 @@ export const commands = {
 	alertsList: (profile: string | null, matchers: string[]) => typedError<Merged<Alert>, IpcError>(__TAURI_INVOKE("alerts_list", { profile, matchers })),
 	/**  The silences of every Alertmanager of the profile, merged by id. */
 	alertsSilences: (profile: string | null) => typedError<Merged<Silence>, IpcError>(__TAURI_INVOKE("alerts_silences", { profile })),
+	/**
+	 *  The built-in and the user's dashboards, and the files that could not
+	 *  be read.
+	 */
+	dashboardsList: () => typedError<DashboardList, IpcError>(__TAURI_INVOKE("dashboards_list")),
+	/**
+	 *  The panels of `dashboard` (or only `panel`) over the last `range`
+	 *  (`15m`, `1h`, …), each drawn `width_px` wide in `theme`, from the
+	 *  profile's Prometheus.
+	 */
+	dashboardsRender: (profile: string | null, dashboard: string, panel: string | null, range: string, widthPx: number, theme: Theme) => typedError<Board, IpcError>(__TAURI_INVOKE("dashboards_render", { profile, dashboard, panel, range, widthPx, theme })),
+	/**
+	 *  Draws `panel` of `dashboard` again and writes it into the user's
+	 *  downloads; returns the file's path.
+	 */
+	dashboardsExportPanel: (profile: string | null, dashboard: string, panel: string, range: string, widthPx: number, theme: Theme) => typedError<string, IpcError>(__TAURI_INVOKE("dashboards_export_panel", { profile, dashboard, panel, range, widthPx, theme })),
 	/**  The notification settings (the defaults until the user changes them). */
 	notifySettings: () => typedError<NotifySettings, IpcError>(__TAURI_INVOKE("notify_settings")),
 	/**  Keeps new notification settings and restarts the watcher with them. */
@@ -74,6 +90,8 @@ export const commands = {
 };
 
 /* Constants */
+export const DASHBOARD_RANGES = ["15m","1h","6h","24h","7d"] as const;
+
 export const DEFAULT_PLAN = "team" as const;
 
 export const NAME_MAX = 200 as const;
@@ -133,6 +151,19 @@ export type AllowedAction = {
 	confirm: SlugConfirmation,
 };
 
+/**  A dashboard's panels, each drawn on its own. */
+export type Board = {
+	dashboard: string,
+	title: string,
+	panels: PanelSvg[],
+	/**
+	 *  Why Prometheus could not be reached, when it could not: the panels
+	 *  then hold only that error, and the last ones seen are worth more.
+	 */
+	offline: string | null,
+	fetched_at: string,
+};
+
 /**
  *  Every code an error can carry: core's own or the server's. One enum for
  *  Rust and (generated) TypeScript, so no side matches on a free string.
@@ -169,6 +200,22 @@ export type CreateTenant = {
 	plan?: Plan | null,
 	/**  Defaults to the plan's quotas, field by field. */
 	quotas?: QuotasPatch | null,
+};
+
+/**  The dashboards known, and the files that could not be read. */
+export type DashboardList = {
+	dashboards: DashboardSummary[],
+	problems: FileProblem[],
+};
+
+/**  A dashboard as a list shows it: its id, title and panels. */
+export type DashboardSummary = {
+	id: string,
+	title: string,
+	description: string,
+	/**  Where it was read from: `builtin:overview.toml` or a path. */
+	source: string,
+	panels: PanelSummary[],
 };
 
 /**
@@ -233,6 +280,16 @@ export type FieldError = {
 	message: string,
 };
 
+/**  A dashboard file that could not be read: where, and what. */
+export type FileProblem = {
+	file: string,
+	line: number,
+	column: number,
+	/**  The field's path, `panels[2].unit`; `.` for the file as a whole. */
+	field: string,
+	message: string,
+};
+
 /**  An error as the window and `--json` output see it. */
 export type IpcError = {
 	code: Code,
@@ -289,6 +346,33 @@ export type NotifySettings = {
 export type OpenAlert = {
 	profile: string,
 	fingerprint: string,
+};
+
+/**  How a drawn panel came out. */
+export type PanelState = 
+/**  It has data, drawn. */
+"data" | 
+/**  Its queries matched no series. */
+"empty" | 
+/**  A query failed; the panel's `error` says why. */
+"failed";
+
+/**  A panel's id and title. */
+export type PanelSummary = {
+	id: string,
+	title: string,
+};
+
+/**  One panel drawn on its own, as an SVG document. */
+export type PanelSvg = {
+	id: string,
+	title: string,
+	state: PanelState,
+	/**  Why a query failed, as said to the user. */
+	error: string | null,
+	/**  How many series (or values) it shows. */
+	series: number,
+	svg: string,
 };
 
 /**
@@ -465,6 +549,9 @@ export type TenantsView = {
 	/**  Set when the server was unreachable and this is the cached list. */
 	stale: Stale | null,
 };
+
+/**  Light or dark, as the window is. */
+export type Theme = "light" | "dark";
 
 /**  How careful the console must be with an environment. */
 export type Tier = "dev" | "staging" | "prod";
