@@ -47,12 +47,46 @@ async fn window() -> (Cli, Desktop) {
     (cli, desktop)
 }
 
-/// The app on `cli`'s config dir, as it is: a restart opens it again.
+/// The app on `cli`'s config dir, as it is, on the view it showed last or,
+/// the first time, on Tenants: the window opens on the Overview, and the
+/// tests of tenants start where a user of tenants would have left it.
 async fn window_on(cli: &Cli) -> Desktop {
+    let desktop = fresh_window_on(cli).await;
+    let remember = "if (localStorage.getItem('opsdeck.view.main') !== null) return false; \
+                    localStorage.setItem('opsdeck.view.main', 'tenants'); return true;";
+    let set = within(
+        "choosing Tenants",
+        Duration::from_secs(30),
+        desktop.client.execute(remember, vec![]),
+    )
+    .await
+    .expect("in time")
+    .expect("the window's storage");
+    if set == serde_json::Value::Bool(true) {
+        within("reloading", Duration::from_secs(30), desktop.client.refresh())
+            .await
+            .expect("in time")
+            .expect("the window reloads");
+    }
+    desktop
+}
+
+/// The app on `cli`'s config dir with nothing remembered of the view, its
+/// downloads in the config dir too.
+async fn fresh_window_on(cli: &Cli) -> Desktop {
     let web_data = cli.config_dir.path().join("webview");
+    let xdg_config = cli.config_dir.path().join("xdg");
+    let downloads = cli.config_dir.path().join("downloads");
+    std::fs::create_dir_all(&xdg_config).expect("xdg config dir");
+    std::fs::write(
+        xdg_config.join("user-dirs.dirs"),
+        format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
+    )
+    .expect("user-dirs.dirs");
     Desktop::start(&[
         ("OPSDECK_CONFIG_DIR", cli.config_dir.path()),
         ("XDG_DATA_HOME", &web_data),
+        ("XDG_CONFIG_HOME", &xdg_config),
     ])
     .await
     .expect("desktop app")
@@ -1476,19 +1510,19 @@ async fn rail_switches_to_alerts_by_click_and_shortcut_shows_posted_alerts_by_se
 
         desktop.picture_for_docs("alerts.png").await.expect("screenshot");
 
-        // The keys: Alt+1 back to Tenants, Alt+2 to Alerts again.
+        // The keys: Alt+2 back to Tenants, Alt+3 to Alerts again (Alt+1 is the Overview).
         let alerts_entry = desktop
             .find("nav[aria-label=\"Views\"] [aria-label=\"Alerts\"]")
             .await
             .expect("rail entry");
-        alerts_entry.send_keys("\u{E00A}1\u{E000}").await.expect("Alt+1");
-        wait_for_view(&desktop, "Tenants", "after Alt+1").await;
+        alerts_entry.send_keys("\u{E00A}2\u{E000}").await.expect("Alt+2");
+        wait_for_view(&desktop, "Tenants", "after Alt+2").await;
         desktop
             .find("[data-testid=\"tenant-count\"]")
             .await
             .expect("the tenants view again");
-        desktop.press("\u{E00A}2\u{E000}").await.expect("Alt+2");
-        wait_for_view(&desktop, "Alerts", "after Alt+2").await;
+        desktop.press("\u{E00A}3\u{E000}").await.expect("Alt+3");
+        wait_for_view(&desktop, "Alerts", "after Alt+3").await;
         alert_group(&desktop, "HighErrorRate", "critical").await;
 
         // The Alertmanager down: core's error, its remedy pointed at the URL.
@@ -1634,6 +1668,163 @@ async fn a_new_alert_group_is_notified_counted_in_the_tray_and_its_notification_
             .flatten()
             .unwrap_or_default();
         assert!(text.contains("db-2"), "{text}");
+    })
+    .await;
+}
+
+/// What the Overview shows of each panel: its id, its state, and its SVG
+/// as the image carries it (base64 in a data URL, decoded in the page).
+async fn overview_panels(desktop: &Desktop) -> Vec<(String, String, String, bool)> {
+    let script = "return Array.from(document.querySelectorAll('figure.panel')).map((f) => { \
+                    const src = f.querySelector('img')?.getAttribute('src') ?? ''; \
+                    return [f.dataset.panel ?? '', f.dataset.state ?? '', \
+                            src.startsWith('data:image/svg+xml;base64,') ? atob(src.split(',')[1]) : '', \
+                            f.dataset.stale === 'true']; });";
+    let found = within(
+        "reading the panels",
+        Duration::from_secs(30),
+        desktop.client.execute(script, vec![]),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let rows: Vec<(String, String, String, bool)> =
+        serde_json::from_value(found).unwrap_or_default();
+    rows
+}
+
+/// The window on a platform-admin that a real Prometheus scrapes (with a
+/// node-exporter for the resources): it opens on the Overview and every
+/// panel of the built-in dashboard is drawn with data by core, as an image;
+/// a panel exports to the downloads; with Prometheus gone the last panels
+/// stay, marked stale with their age.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_stale_offline() {
+    use opsdeck_tests::prometheus::{Config, Job, NodeExporter};
+    use opsdeck_tests::Prometheus;
+
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        let node = blocking(NodeExporter::start).expect("node-exporter");
+        let mut prom = blocking(|| {
+            Prometheus::start(Config {
+                jobs: vec![
+                    Job::at("platform-admin", &admin.url),
+                    Job::at("node", &node.url),
+                ],
+                ..Config::default()
+            })
+        })
+        .expect("prometheus");
+        // Requests, so the golden signals have a rate to draw.
+        for _ in 0..20 {
+            http.get("/v1/tenants?limit=5");
+        }
+        blocking(|| {
+            prom.wait_for(
+                "sum(rate(http_request_duration_seconds_bucket{job=\"platform-admin\"}[5m])) > 0",
+                Duration::from_secs(60),
+            )?;
+            prom.wait_for(
+                "rate(node_cpu_seconds_total{mode=\"idle\"}[5m])",
+                Duration::from_secs(60),
+            )
+        })
+        .expect("platform-admin and node-exporter scraped twice");
+
+        let cli = Cli::new().expect("cli");
+        cli.run(&[
+            "profile", "add", "ops", "--admin-url", &admin.url, "--tier", "dev",
+            "--prometheus-url", &prom.url, "--use",
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
+            .success();
+        let listed = cli.run(&["dashboards", "list", "--json"]).success().json();
+        let expected: Vec<String> = listed["dashboards"]
+            .as_array()
+            .and_then(|all| all.iter().find(|d| d["id"] == "overview"))
+            .and_then(|d| d["panels"].as_array())
+            .map(|ids| ids.iter().filter_map(|i| i.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        assert!(expected.len() >= 8, "the built-in Overview's panels: {listed}");
+
+        let desktop = fresh_window_on(&cli).await;
+        wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
+        wait_for_view(&desktop, "Overview", "the first view").await;
+
+        // Every panel drawn with data; a time series is lines on axes.
+        let seen = std::sync::Mutex::new(Vec::new());
+        let drawn = wait_until_async("every panel with data", Duration::from_secs(60), || async {
+            let panels = overview_panels(&desktop).await;
+            let done = panels.len() == expected.len()
+                && panels.iter().all(|(_, state, svg, _)| state == "data" && svg.starts_with("<svg"));
+            *seen.lock().expect("seen") = panels;
+            done
+        })
+        .await;
+        let panels = seen.lock().expect("seen").clone();
+        let states: Vec<(&str, &str)> =
+            panels.iter().map(|(id, state, _, _)| (id.as_str(), state.as_str())).collect();
+        assert!(drawn.is_ok(), "panels: {states:?}, expected {expected:?}");
+        let ids: Vec<&str> = panels.iter().map(|(id, ..)| id.as_str()).collect();
+        assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+        for (id, _, svg, stale) in &panels {
+            assert!(!stale, "{id} is fresh");
+            assert!(svg.contains("<path") || svg.contains("<polyline") || svg.contains("<rect"), "{id}: {svg}");
+        }
+        for id in ["traffic", "latency", "cpu"] {
+            let (_, _, svg, _) = panels.iter().find(|(p, ..)| p == id).expect("the panel");
+            assert!(svg.contains("<polyline") || svg.contains("<path"), "{id} draws lines: {svg}");
+        }
+        desktop.picture_for_docs("overview.png").await.expect("screenshot");
+
+        // A panel exported: core's SVG in the downloads.
+        desktop.click("Export Latency as SVG").await.expect("export");
+        let downloads = cli.config_dir.path().join("downloads");
+        let exported = wait_until_async("the exported file", Duration::from_secs(20), || async {
+            std::fs::read_dir(&downloads)
+                .map(|entries| entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("overview-latency-")))
+                .unwrap_or(false)
+        })
+        .await;
+        assert!(exported.is_ok(), "no export in {}", downloads.display());
+        let file = std::fs::read_dir(&downloads)
+            .expect("downloads")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".svg"))
+            .expect("an SVG file");
+        let text = std::fs::read_to_string(file.path()).expect("read the export");
+        assert!(text.starts_with("<svg") && text.contains("p99"), "{text}");
+
+        // Another range: drawn again, still every panel.
+        desktop.select("Time range", "15m").await.expect("range");
+        wait_until_async("the 15m panels", Duration::from_secs(30), || async {
+            let panels = overview_panels(&desktop).await;
+            panels.len() == expected.len() && panels.iter().all(|(_, state, ..)| state == "data")
+        })
+        .await
+        .expect("every panel over 15 minutes");
+
+        // Prometheus gone: the last panels stay, marked stale with their age.
+        blocking(|| prom.stop());
+        desktop.click("Refresh overview").await.expect("refresh");
+        let marker = desktop
+            .find("[role=\"status\"].stale")
+            .await
+            .expect("the offline marker");
+        let text = marker.text().await.unwrap_or_default();
+        assert!(text.contains("Offline — showing the panels from"), "{text}");
+        let panels = overview_panels(&desktop).await;
+        assert_eq!(panels.len(), expected.len());
+        assert!(
+            panels.iter().all(|(_, state, _, stale)| state == "data" && *stale),
+            "{:?}",
+            panels.iter().map(|(id, state, _, stale)| (id, state, stale)).collect::<Vec<_>>()
+        );
+
+        desktop.close().await.expect("close");
     })
     .await;
 }
