@@ -1778,8 +1778,6 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
             let (_, _, svg, _) = panels.iter().find(|(p, ..)| p == id).expect("the panel");
             assert!(svg.contains("<polyline") || svg.contains("<path"), "{id} draws lines: {svg}");
         }
-        desktop.picture_for_docs("overview.png").await.expect("screenshot");
-
         // A panel exported: core's SVG in the downloads.
         desktop.click("Export Latency as SVG").await.expect("export");
         let downloads = cli.config_dir.path().join("downloads");
@@ -1806,6 +1804,7 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
         })
         .await
         .expect("every panel over 15 minutes");
+        desktop.picture_for_docs("overview.png").await.expect("screenshot");
 
         // Prometheus gone: the last panels stay, marked stale with their age.
         blocking(|| prom.stop());
