@@ -63,10 +63,14 @@ async fn window_on(cli: &Cli) -> Desktop {
     .expect("in time")
     .expect("the window's storage");
     if set == serde_json::Value::Bool(true) {
-        within("reloading", Duration::from_secs(30), desktop.client.refresh())
-            .await
-            .expect("in time")
-            .expect("the window reloads");
+        within(
+            "reloading",
+            Duration::from_secs(30),
+            desktop.client.refresh(),
+        )
+        .await
+        .expect("in time")
+        .expect("the window reloads");
     }
     desktop
 }
@@ -1735,8 +1739,16 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
 
         let cli = Cli::new().expect("cli");
         cli.run(&[
-            "profile", "add", "ops", "--admin-url", &admin.url, "--tier", "dev",
-            "--prometheus-url", &prom.url, "--use",
+            "profile",
+            "add",
+            "ops",
+            "--admin-url",
+            &admin.url,
+            "--tier",
+            "dev",
+            "--prometheus-url",
+            &prom.url,
+            "--use",
         ])
         .success();
         cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
@@ -1746,9 +1758,16 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
             .as_array()
             .and_then(|all| all.iter().find(|d| d["id"] == "overview"))
             .and_then(|d| d["panels"].as_array())
-            .map(|ids| ids.iter().filter_map(|i| i.as_str().map(String::from)).collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| i.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
-        assert!(expected.len() >= 8, "the built-in Overview's panels: {listed}");
+        assert!(
+            expected.len() >= 8,
+            "the built-in Overview's panels: {listed}"
+        );
 
         let desktop = fresh_window_on(&cli).await;
         wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
@@ -1759,31 +1778,50 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
         let drawn = wait_until_async("every panel with data", Duration::from_secs(60), || async {
             let panels = overview_panels(&desktop).await;
             let done = panels.len() == expected.len()
-                && panels.iter().all(|(_, state, svg, _)| state == "data" && svg.starts_with("<svg"));
+                && panels
+                    .iter()
+                    .all(|(_, state, svg, _)| state == "data" && svg.starts_with("<svg"));
             *seen.lock().expect("seen") = panels;
             done
         })
         .await;
         let panels = seen.lock().expect("seen").clone();
-        let states: Vec<(&str, &str)> =
-            panels.iter().map(|(id, state, _, _)| (id.as_str(), state.as_str())).collect();
+        let states: Vec<(&str, &str)> = panels
+            .iter()
+            .map(|(id, state, _, _)| (id.as_str(), state.as_str()))
+            .collect();
         assert!(drawn.is_ok(), "panels: {states:?}, expected {expected:?}");
         let ids: Vec<&str> = panels.iter().map(|(id, ..)| id.as_str()).collect();
         assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
         for (id, _, svg, stale) in &panels {
             assert!(!stale, "{id} is fresh");
-            assert!(svg.contains("<path") || svg.contains("<polyline") || svg.contains("<rect"), "{id}: {svg}");
+            assert!(
+                svg.contains("<path") || svg.contains("<polyline") || svg.contains("<rect"),
+                "{id}: {svg}"
+            );
         }
         for id in ["traffic", "latency", "cpu"] {
             let (_, _, svg, _) = panels.iter().find(|(p, ..)| p == id).expect("the panel");
-            assert!(svg.contains("<polyline") || svg.contains("<path"), "{id} draws lines: {svg}");
+            assert!(
+                svg.contains("<polyline") || svg.contains("<path"),
+                "{id} draws lines: {svg}"
+            );
         }
         // A panel exported: core's SVG in the downloads.
-        desktop.click("Export Latency as SVG").await.expect("export");
+        desktop
+            .click("Export Latency as SVG")
+            .await
+            .expect("export");
         let downloads = cli.config_dir.path().join("downloads");
         let exported = wait_until_async("the exported file", Duration::from_secs(20), || async {
             std::fs::read_dir(&downloads)
-                .map(|entries| entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().starts_with("overview-latency-")))
+                .map(|entries| {
+                    entries.filter_map(Result::ok).any(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("overview-latency-")
+                    })
+                })
                 .unwrap_or(false)
         })
         .await;
@@ -1804,7 +1842,10 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
         })
         .await
         .expect("every panel over 15 minutes");
-        desktop.picture_for_docs("overview.png").await.expect("screenshot");
+        desktop
+            .picture_for_docs("overview.png")
+            .await
+            .expect("screenshot");
 
         // Prometheus gone: the last panels stay, marked stale with their age.
         blocking(|| prom.stop());
@@ -1818,9 +1859,14 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
         let panels = overview_panels(&desktop).await;
         assert_eq!(panels.len(), expected.len());
         assert!(
-            panels.iter().all(|(_, state, _, stale)| state == "data" && *stale),
+            panels
+                .iter()
+                .all(|(_, state, _, stale)| state == "data" && *stale),
             "{:?}",
-            panels.iter().map(|(id, state, _, stale)| (id, state, stale)).collect::<Vec<_>>()
+            panels
+                .iter()
+                .map(|(id, state, _, stale)| (id, state, stale))
+                .collect::<Vec<_>>()
         );
 
         desktop.close().await.expect("close");

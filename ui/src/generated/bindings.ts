@@ -62,6 +62,17 @@ export const commands = {
 	/**  The silences of every Alertmanager of the profile, merged by id. */
 	alertsSilences: (profile: string | null) => typedError<Merged<Silence>, IpcError>(__TAURI_INVOKE("alerts_silences", { profile })),
 	/**
+	 *  What silencing `matchers` for `duration` (`2h`, `30m`) will do, how many
+	 *  firing alerts they match now, and what production asks to be typed.
+	 */
+	alertsSilencePreflight: (profile: string | null, matchers: string[], duration: string) => typedError<SilencePreflight, IpcError>(__TAURI_INVOKE("alerts_silence_preflight", { profile, matchers, duration })),
+	/**  Creates a silence; returns its id. Production needs `confirmation`. */
+	alertsSilence: (profile: string | null, matchers: string[], duration: string, comment: string, confirmation: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("alerts_silence", { profile, matchers, duration, comment, confirmation })),
+	/**  What expiring silence `id` will do, and what production asks to be typed. */
+	alertsExpirePreflight: (profile: string | null, id: string) => typedError<SilencePreflight, IpcError>(__TAURI_INVOKE("alerts_expire_preflight", { profile, id })),
+	/**  Expires silence `id`. Production needs `confirmation`. */
+	alertsExpire: (profile: string | null, id: string, confirmation: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("alerts_expire", { profile, id, confirmation })),
+	/**
 	 *  The built-in and the user's dashboards, and the files that could not
 	 *  be read.
 	 */
@@ -484,6 +495,20 @@ export type Silence = {
 	updated_at: string,
 	created_by: string,
 	comment: string,
+};
+
+/**  What a silence or an expiry will do, shown before it is done. */
+export type SilencePreflight = {
+	/**  What it acts on: the alert's name (or the matchers), or the silence id. */
+	target: string,
+	/**  What `target` is, in words: "alert name", "silence id". */
+	noun: string,
+	/**  One paragraph for people: what will happen, where. */
+	summary: string,
+	/**  Text the user must type to go on; set only in production. */
+	confirm_text: string | null,
+	/**  For a silence, the firing alerts its matchers match now. */
+	firing: number,
 };
 
 /**  How a silence stands. */
