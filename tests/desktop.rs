@@ -1873,3 +1873,219 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
     })
     .await;
 }
+
+/// The silences `amtool` lists as active, as (id, comment, matchers).
+fn active_silences(am: &Alertmanager) -> Vec<(String, String, String)> {
+    let listed = am
+        .amtool_json(&["silence", "query", "-o", "json"])
+        .expect("amtool silence query");
+    listed
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|s| {
+                    let matchers: Vec<String> = s["matchers"]
+                        .as_array()
+                        .map(|ms| {
+                            ms.iter()
+                                .map(|m| {
+                                    format!(
+                                        "{}={}",
+                                        m["name"].as_str().unwrap_or(""),
+                                        m["value"].as_str().unwrap_or("")
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (
+                        s["id"].as_str().unwrap_or_default().to_string(),
+                        s["comment"].as_str().unwrap_or_default().to_string(),
+                        matchers.join(","),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// On production, a silence made from an alert in the window starts from
+/// its labels, counts the firing alerts its edited matchers match, needs
+/// the alert name typed, and mutes the alerts as Alertmanager's own
+/// `amtool` sees them; expired from the silenced row (the id typed), it is
+/// gone from amtool's active silences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_and_expires_from_the_row(
+) {
+    bounded(async {
+        let (admin, token, _http) = demo_platform();
+        let am = Alertmanager::start().expect("alertmanager");
+        let alert = |name: &str, severity: &str, instance: &str| {
+            serde_json::json!({
+                "labels": {"alertname": name, "severity": severity, "job": "api", "instance": instance},
+                "annotations": {"summary": format!("{name} on {instance}")},
+            })
+        };
+        am.post_alerts(&serde_json::json!([
+            alert("DiskFilling", "warning", "db-1"),
+            alert("DiskFilling", "warning", "db-2"),
+            alert("HighErrorRate", "critical", "api-1"),
+        ]))
+        .expect("post alerts");
+
+        let cli = Cli::new().expect("cli");
+        cli.run(&[
+            "profile", "add", "prod-eu", "--admin-url", &admin.url, "--tier", "prod",
+            "--alertmanager-url", &am.url, "--use",
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "prod-eu", "--token-stdin"], &token)
+            .success();
+
+        // The window never opens on production by itself: it is chosen.
+        let desktop = window_on(&cli).await;
+        desktop.select("Profile", "prod-eu").await.expect("choose prod-eu");
+        wait_for_window_on(&desktop, "prod-eu", "production chosen").await;
+        desktop.click("Alerts").await.expect("click Alerts");
+        let count = desktop
+            .find("[data-testid=\"alert-count\"]")
+            .await
+            .expect("alert count");
+        wait_until_async("three alerts", Duration::from_secs(15), || async {
+            count.text().await.unwrap_or_default() == "3 alerts"
+        })
+        .await
+        .expect("the alert count says 3 alerts");
+
+        // The alert's labels are the matchers the dialog starts from.
+        desktop
+            .click("Details of DiskFilling instance=db-1 job=api")
+            .await
+            .expect("open the alert");
+        desktop.click("Silence alert").await.expect("silence it");
+        let matchers = desktop
+            .find("[aria-label=\"Matchers\"]")
+            .await
+            .expect("the matchers");
+        let prefilled = matchers.prop("value").await.ok().flatten().unwrap_or_default();
+        assert_eq!(
+            prefilled,
+            "alertname=\"DiskFilling\", instance=\"db-1\", job=\"api\", severity=\"warning\""
+        );
+        let matches = desktop
+            .find("[data-testid=\"silence-matches\"]")
+            .await
+            .expect("the live count");
+        let said = std::sync::Mutex::new(String::new());
+        let counted = |want: &'static str| {
+            let (matches, said) = (&matches, &said);
+            async move {
+                let shown = wait_until_async(want, Duration::from_secs(15), || async {
+                    let text = matches.text().await.unwrap_or_default();
+                    let done = text == want;
+                    *said.lock().expect("said") = text;
+                    done
+                })
+                .await;
+                assert!(shown.is_ok(), "{want}: the dialog says {}", said.lock().expect("said"));
+            }
+        };
+        counted("Matches 1 firing alert now").await;
+
+        // Edited to the alert's name: both disks.
+        desktop
+            .fill("Matchers", "alertname=\"DiskFilling\"")
+            .await
+            .expect("edit the matchers");
+        counted("Matches 2 firing alerts now").await;
+        desktop.select("Duration", "1h").await.expect("duration");
+        desktop
+            .fill("Comment", "replacing the disks")
+            .await
+            .expect("comment");
+
+        // Production: the alert name, typed exactly, and nothing before.
+        let create = desktop
+            .find("[aria-label=\"Create silence\"]")
+            .await
+            .expect("the create button");
+        assert!(!create.is_enabled().await.unwrap_or(true), "enabled before the name is typed");
+        desktop
+            .fill("Type the alert name to confirm", "diskfilling")
+            .await
+            .expect("type a wrong name");
+        assert!(!create.is_enabled().await.unwrap_or(true), "enabled for a wrong name");
+        desktop
+            .fill("Type the alert name to confirm", "DiskFilling")
+            .await
+            .expect("type the name");
+        desktop.click("Create silence").await.expect("create");
+
+        // amtool sees the silence, and the alerts muted.
+        let made = wait_until_async("the silence in Alertmanager", Duration::from_secs(15), || async {
+            blocking(|| active_silences(&am))
+                .iter()
+                .any(|(_, comment, _)| comment == "replacing the disks")
+        })
+        .await;
+        let silences = blocking(|| active_silences(&am));
+        assert!(made.is_ok(), "amtool's silences: {silences:?}");
+        let (id, _, matchers) = silences
+            .iter()
+            .find(|(_, comment, _)| comment == "replacing the disks")
+            .cloned()
+            .expect("the silence");
+        assert_eq!(matchers, "alertname=DiskFilling");
+        let active_names = |am: &Alertmanager| -> Vec<String> {
+            am.amtool_json(&["alert", "query", "-o", "json"])
+                .expect("amtool alert query")
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .map(|a| a["labels"]["alertname"].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let muted = wait_until_async("the disks muted", Duration::from_secs(20), || async {
+            blocking(|| active_names(&am)) == ["HighErrorRate"]
+        })
+        .await;
+        assert!(muted.is_ok(), "amtool's active alerts: {:?}", blocking(|| active_names(&am)));
+
+        // The window shows them silenced; the row expires the silence.
+        desktop.click("Refresh alerts").await.expect("refresh");
+        desktop
+            .find("button.alert[data-state=\"silenced\"]")
+            .await
+            .expect("a silenced row");
+        // The details panel lies over the rows' right end: closed first.
+        desktop.click("Close").await.expect("close the details");
+        desktop
+            .click("Expire silence of DiskFilling instance=db-2 job=api")
+            .await
+            .expect("expire from the row");
+        let expire = desktop
+            .find("[aria-label=\"Expire silence\"]")
+            .await
+            .expect("the expire button");
+        assert!(!expire.is_enabled().await.unwrap_or(true), "enabled before the id is typed");
+        desktop
+            .fill("Type the silence id to confirm", &id)
+            .await
+            .expect("type the id");
+        desktop.click("Expire silence").await.expect("expire");
+        let gone = wait_until_async("the silence expired", Duration::from_secs(15), || async {
+            !blocking(|| active_silences(&am)).iter().any(|(s, ..)| s == &id)
+        })
+        .await;
+        assert!(gone.is_ok(), "amtool still lists {id}");
+        desktop
+            .find("[data-testid=\"alert-count\"]")
+            .await
+            .expect("the view again");
+
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
