@@ -60,6 +60,8 @@ pub async fn dashboards_render(
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
+// The arguments are the render command's, plus the app for its downloads.
+#[allow(clippy::too_many_arguments)]
 pub async fn dashboards_export_panel(
     app: AppHandle,
     state: State<'_, AppState>,
