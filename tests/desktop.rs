@@ -1807,6 +1807,19 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
                 "{id} draws lines: {svg}"
             );
         }
+        // Another range: drawn again, still every panel.
+        desktop.select("Time range", "15m").await.expect("range");
+        wait_until_async("the 15m panels", Duration::from_secs(30), || async {
+            let panels = overview_panels(&desktop).await;
+            panels.len() == expected.len() && panels.iter().all(|(_, state, ..)| state == "data")
+        })
+        .await
+        .expect("every panel over 15 minutes");
+        desktop
+            .picture_for_docs("overview.png")
+            .await
+            .expect("screenshot");
+
         // A panel exported: core's SVG in the downloads.
         desktop
             .click("Export Latency as SVG")
@@ -1833,19 +1846,6 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
             .expect("an SVG file");
         let text = std::fs::read_to_string(file.path()).expect("read the export");
         assert!(text.starts_with("<svg") && text.contains("p99"), "{text}");
-
-        // Another range: drawn again, still every panel.
-        desktop.select("Time range", "15m").await.expect("range");
-        wait_until_async("the 15m panels", Duration::from_secs(30), || async {
-            let panels = overview_panels(&desktop).await;
-            panels.len() == expected.len() && panels.iter().all(|(_, state, ..)| state == "data")
-        })
-        .await
-        .expect("every panel over 15 minutes");
-        desktop
-            .picture_for_docs("overview.png")
-            .await
-            .expect("screenshot");
 
         // Prometheus gone: the last panels stay, marked stale with their age.
         blocking(|| prom.stop());
@@ -2019,6 +2019,7 @@ async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_
             .fill("Type the alert name to confirm", "DiskFilling")
             .await
             .expect("type the name");
+        desktop.picture_for_docs("silence.png").await.expect("screenshot");
         desktop.click("Create silence").await.expect("create");
 
         // amtool sees the silence, and the alerts muted.
