@@ -47,12 +47,50 @@ async fn window() -> (Cli, Desktop) {
     (cli, desktop)
 }
 
-/// The app on `cli`'s config dir, as it is: a restart opens it again.
+/// The app on `cli`'s config dir, as it is, on the view it showed last or,
+/// the first time, on Tenants: the window opens on the Overview, and the
+/// tests of tenants start where a user of tenants would have left it.
 async fn window_on(cli: &Cli) -> Desktop {
+    let desktop = fresh_window_on(cli).await;
+    let remember = "if (localStorage.getItem('opsdeck.view.main') !== null) return false; \
+                    localStorage.setItem('opsdeck.view.main', 'tenants'); return true;";
+    let set = within(
+        "choosing Tenants",
+        Duration::from_secs(30),
+        desktop.client.execute(remember, vec![]),
+    )
+    .await
+    .expect("in time")
+    .expect("the window's storage");
+    if set == serde_json::Value::Bool(true) {
+        within(
+            "reloading",
+            Duration::from_secs(30),
+            desktop.client.refresh(),
+        )
+        .await
+        .expect("in time")
+        .expect("the window reloads");
+    }
+    desktop
+}
+
+/// The app on `cli`'s config dir with nothing remembered of the view, its
+/// downloads in the config dir too.
+async fn fresh_window_on(cli: &Cli) -> Desktop {
     let web_data = cli.config_dir.path().join("webview");
+    let xdg_config = cli.config_dir.path().join("xdg");
+    let downloads = cli.config_dir.path().join("downloads");
+    std::fs::create_dir_all(&xdg_config).expect("xdg config dir");
+    std::fs::write(
+        xdg_config.join("user-dirs.dirs"),
+        format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
+    )
+    .expect("user-dirs.dirs");
     Desktop::start(&[
         ("OPSDECK_CONFIG_DIR", cli.config_dir.path()),
         ("XDG_DATA_HOME", &web_data),
+        ("XDG_CONFIG_HOME", &xdg_config),
     ])
     .await
     .expect("desktop app")
@@ -1476,19 +1514,19 @@ async fn rail_switches_to_alerts_by_click_and_shortcut_shows_posted_alerts_by_se
 
         desktop.picture_for_docs("alerts.png").await.expect("screenshot");
 
-        // The keys: Alt+1 back to Tenants, Alt+2 to Alerts again.
+        // The keys: Alt+2 back to Tenants, Alt+3 to Alerts again (Alt+1 is the Overview).
         let alerts_entry = desktop
             .find("nav[aria-label=\"Views\"] [aria-label=\"Alerts\"]")
             .await
             .expect("rail entry");
-        alerts_entry.send_keys("\u{E00A}1\u{E000}").await.expect("Alt+1");
-        wait_for_view(&desktop, "Tenants", "after Alt+1").await;
+        alerts_entry.send_keys("\u{E00A}2\u{E000}").await.expect("Alt+2");
+        wait_for_view(&desktop, "Tenants", "after Alt+2").await;
         desktop
             .find("[data-testid=\"tenant-count\"]")
             .await
             .expect("the tenants view again");
-        desktop.press("\u{E00A}2\u{E000}").await.expect("Alt+2");
-        wait_for_view(&desktop, "Alerts", "after Alt+2").await;
+        desktop.press("\u{E00A}3\u{E000}").await.expect("Alt+3");
+        wait_for_view(&desktop, "Alerts", "after Alt+3").await;
         alert_group(&desktop, "HighErrorRate", "critical").await;
 
         // The Alertmanager down: core's error, its remedy pointed at the URL.
@@ -1634,6 +1672,421 @@ async fn a_new_alert_group_is_notified_counted_in_the_tray_and_its_notification_
             .flatten()
             .unwrap_or_default();
         assert!(text.contains("db-2"), "{text}");
+    })
+    .await;
+}
+
+/// What the Overview shows of each panel: its id, its state, and its SVG
+/// as the image carries it (base64 in a data URL, decoded in the page).
+async fn overview_panels(desktop: &Desktop) -> Vec<(String, String, String, bool)> {
+    let script = "return Array.from(document.querySelectorAll('figure.panel')).map((f) => { \
+                    const src = f.querySelector('img')?.getAttribute('src') ?? ''; \
+                    return [f.dataset.panel ?? '', f.dataset.state ?? '', \
+                            src.startsWith('data:image/svg+xml;base64,') ? atob(src.split(',')[1]) : '', \
+                            f.dataset.stale === 'true']; });";
+    let found = within(
+        "reading the panels",
+        Duration::from_secs(30),
+        desktop.client.execute(script, vec![]),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let rows: Vec<(String, String, String, bool)> =
+        serde_json::from_value(found).unwrap_or_default();
+    rows
+}
+
+/// The window on a platform-admin that a real Prometheus scrapes (with a
+/// node-exporter for the resources): it opens on the Overview and every
+/// panel of the built-in dashboard is drawn with data by core, as an image;
+/// a panel exports to the downloads; with Prometheus gone the last panels
+/// stay, marked stale with their age.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_stale_offline() {
+    use opsdeck_tests::prometheus::{Config, Job, NodeExporter};
+    use opsdeck_tests::Prometheus;
+
+    bounded(async {
+        let (admin, token, http) = demo_platform();
+        let node = blocking(NodeExporter::start).expect("node-exporter");
+        let mut prom = blocking(|| {
+            Prometheus::start(Config {
+                jobs: vec![
+                    Job::at("platform-admin", &admin.url),
+                    Job::at("node", &node.url),
+                ],
+                ..Config::default()
+            })
+        })
+        .expect("prometheus");
+        // Requests, so the golden signals have a rate to draw.
+        for _ in 0..20 {
+            http.get("/v1/tenants?limit=5");
+        }
+        blocking(|| {
+            prom.wait_for(
+                "sum(rate(http_request_duration_seconds_bucket{job=\"platform-admin\"}[5m])) > 0",
+                Duration::from_secs(60),
+            )?;
+            prom.wait_for(
+                "rate(node_cpu_seconds_total{mode=\"idle\"}[5m])",
+                Duration::from_secs(60),
+            )
+        })
+        .expect("platform-admin and node-exporter scraped twice");
+
+        let cli = Cli::new().expect("cli");
+        cli.run(&[
+            "profile",
+            "add",
+            "ops",
+            "--admin-url",
+            &admin.url,
+            "--tier",
+            "dev",
+            "--prometheus-url",
+            &prom.url,
+            "--use",
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
+            .success();
+        let listed = cli.run(&["dashboards", "list", "--json"]).success().json();
+        let expected: Vec<String> = listed["dashboards"]
+            .as_array()
+            .and_then(|all| all.iter().find(|d| d["id"] == "overview"))
+            .and_then(|d| d["panels"].as_array())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|i| i.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            expected.len() >= 8,
+            "the built-in Overview's panels: {listed}"
+        );
+
+        let desktop = fresh_window_on(&cli).await;
+        wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
+        wait_for_view(&desktop, "Overview", "the first view").await;
+
+        // Every panel drawn with data; a time series is lines on axes.
+        let seen = std::sync::Mutex::new(Vec::new());
+        let drawn = wait_until_async("every panel with data", Duration::from_secs(60), || async {
+            let panels = overview_panels(&desktop).await;
+            let done = panels.len() == expected.len()
+                && panels
+                    .iter()
+                    .all(|(_, state, svg, _)| state == "data" && svg.starts_with("<svg"));
+            *seen.lock().expect("seen") = panels;
+            done
+        })
+        .await;
+        let panels = seen.lock().expect("seen").clone();
+        let states: Vec<(&str, &str)> = panels
+            .iter()
+            .map(|(id, state, _, _)| (id.as_str(), state.as_str()))
+            .collect();
+        assert!(drawn.is_ok(), "panels: {states:?}, expected {expected:?}");
+        let ids: Vec<&str> = panels.iter().map(|(id, ..)| id.as_str()).collect();
+        assert_eq!(ids, expected.iter().map(String::as_str).collect::<Vec<_>>());
+        for (id, _, svg, stale) in &panels {
+            assert!(!stale, "{id} is fresh");
+            assert!(
+                svg.contains("<path") || svg.contains("<polyline") || svg.contains("<rect"),
+                "{id}: {svg}"
+            );
+        }
+        for id in ["traffic", "latency", "cpu"] {
+            let (_, _, svg, _) = panels.iter().find(|(p, ..)| p == id).expect("the panel");
+            assert!(
+                svg.contains("<polyline") || svg.contains("<path"),
+                "{id} draws lines: {svg}"
+            );
+        }
+        // Another range: drawn again, still every panel.
+        desktop.select("Time range", "15m").await.expect("range");
+        wait_until_async("the 15m panels", Duration::from_secs(30), || async {
+            let panels = overview_panels(&desktop).await;
+            panels.len() == expected.len() && panels.iter().all(|(_, state, ..)| state == "data")
+        })
+        .await
+        .expect("every panel over 15 minutes");
+        desktop
+            .picture_for_docs("overview.png")
+            .await
+            .expect("screenshot");
+
+        // A panel exported: core's SVG in the downloads.
+        desktop
+            .click("Export Latency as SVG")
+            .await
+            .expect("export");
+        let downloads = cli.config_dir.path().join("downloads");
+        let exported = wait_until_async("the exported file", Duration::from_secs(20), || async {
+            std::fs::read_dir(&downloads)
+                .map(|entries| {
+                    entries.filter_map(Result::ok).any(|e| {
+                        e.file_name()
+                            .to_string_lossy()
+                            .starts_with("overview-latency-")
+                    })
+                })
+                .unwrap_or(false)
+        })
+        .await;
+        assert!(exported.is_ok(), "no export in {}", downloads.display());
+        let file = std::fs::read_dir(&downloads)
+            .expect("downloads")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".svg"))
+            .expect("an SVG file");
+        let text = std::fs::read_to_string(file.path()).expect("read the export");
+        assert!(text.starts_with("<svg") && text.contains("p99"), "{text}");
+
+        // Prometheus gone: the last panels stay, marked stale with their age.
+        blocking(|| prom.stop());
+        desktop.click("Refresh overview").await.expect("refresh");
+        let marker = desktop
+            .find("[role=\"status\"].stale")
+            .await
+            .expect("the offline marker");
+        let text = marker.text().await.unwrap_or_default();
+        assert!(text.contains("Offline — showing the panels from"), "{text}");
+        let panels = overview_panels(&desktop).await;
+        assert_eq!(panels.len(), expected.len());
+        assert!(
+            panels
+                .iter()
+                .all(|(_, state, _, stale)| state == "data" && *stale),
+            "{:?}",
+            panels
+                .iter()
+                .map(|(id, state, _, stale)| (id, state, stale))
+                .collect::<Vec<_>>()
+        );
+
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+/// The silences `amtool` lists as active, as (id, comment, matchers).
+fn active_silences(am: &Alertmanager) -> Vec<(String, String, String)> {
+    let listed = am
+        .amtool_json(&["silence", "query", "-o", "json"])
+        .expect("amtool silence query");
+    listed
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|s| {
+                    let matchers: Vec<String> = s["matchers"]
+                        .as_array()
+                        .map(|ms| {
+                            ms.iter()
+                                .map(|m| {
+                                    format!(
+                                        "{}={}",
+                                        m["name"].as_str().unwrap_or(""),
+                                        m["value"].as_str().unwrap_or("")
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (
+                        s["id"].as_str().unwrap_or_default().to_string(),
+                        s["comment"].as_str().unwrap_or_default().to_string(),
+                        matchers.join(","),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// On production, a silence made from an alert in the window starts from
+/// its labels, counts the firing alerts its edited matchers match, needs
+/// the alert name typed, and mutes the alerts as Alertmanager's own
+/// `amtool` sees them; expired from the silenced row (the id typed), it is
+/// gone from amtool's active silences.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_and_expires_from_the_row(
+) {
+    bounded(async {
+        let (admin, token, _http) = demo_platform();
+        let am = Alertmanager::start().expect("alertmanager");
+        let alert = |name: &str, severity: &str, instance: &str| {
+            serde_json::json!({
+                "labels": {"alertname": name, "severity": severity, "job": "api", "instance": instance},
+                "annotations": {"summary": format!("{name} on {instance}")},
+            })
+        };
+        am.post_alerts(&serde_json::json!([
+            alert("DiskFilling", "warning", "db-1"),
+            alert("DiskFilling", "warning", "db-2"),
+            alert("HighErrorRate", "critical", "api-1"),
+        ]))
+        .expect("post alerts");
+
+        let cli = Cli::new().expect("cli");
+        cli.run(&[
+            "profile", "add", "prod-eu", "--admin-url", &admin.url, "--tier", "prod",
+            "--alertmanager-url", &am.url, "--use",
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "prod-eu", "--token-stdin"], &token)
+            .success();
+
+        // The window never opens on production by itself: it is chosen.
+        let desktop = window_on(&cli).await;
+        desktop.select("Profile", "prod-eu").await.expect("choose prod-eu");
+        wait_for_window_on(&desktop, "prod-eu", "production chosen").await;
+        desktop.click("Alerts").await.expect("click Alerts");
+        let count = desktop
+            .find("[data-testid=\"alert-count\"]")
+            .await
+            .expect("alert count");
+        wait_until_async("three alerts", Duration::from_secs(15), || async {
+            count.text().await.unwrap_or_default() == "3 alerts"
+        })
+        .await
+        .expect("the alert count says 3 alerts");
+
+        // The alert's labels are the matchers the dialog starts from.
+        desktop
+            .click("Details of DiskFilling instance=db-1 job=api")
+            .await
+            .expect("open the alert");
+        desktop.click("Silence alert").await.expect("silence it");
+        let matchers = desktop
+            .find("[aria-label=\"Matchers\"]")
+            .await
+            .expect("the matchers");
+        let prefilled = matchers.prop("value").await.ok().flatten().unwrap_or_default();
+        assert_eq!(
+            prefilled,
+            "alertname=\"DiskFilling\", instance=\"db-1\", job=\"api\", severity=\"warning\""
+        );
+        let matches = desktop
+            .find("[data-testid=\"silence-matches\"]")
+            .await
+            .expect("the live count");
+        let said = std::sync::Mutex::new(String::new());
+        let counted = |want: &'static str| {
+            let (matches, said) = (&matches, &said);
+            async move {
+                let shown = wait_until_async(want, Duration::from_secs(15), || async {
+                    let text = matches.text().await.unwrap_or_default();
+                    let done = text == want;
+                    *said.lock().expect("said") = text;
+                    done
+                })
+                .await;
+                assert!(shown.is_ok(), "{want}: the dialog says {}", said.lock().expect("said"));
+            }
+        };
+        counted("Matches 1 firing alert now").await;
+
+        // Edited to the alert's name: both disks.
+        desktop
+            .fill("Matchers", "alertname=\"DiskFilling\"")
+            .await
+            .expect("edit the matchers");
+        counted("Matches 2 firing alerts now").await;
+        desktop.select("Duration", "1h").await.expect("duration");
+        desktop
+            .fill("Comment", "replacing the disks")
+            .await
+            .expect("comment");
+
+        // Production: the alert name, typed exactly, and nothing before.
+        let create = desktop
+            .find("[aria-label=\"Create silence\"]")
+            .await
+            .expect("the create button");
+        assert!(!create.is_enabled().await.unwrap_or(true), "enabled before the name is typed");
+        desktop
+            .fill("Type the alert name to confirm", "diskfilling")
+            .await
+            .expect("type a wrong name");
+        assert!(!create.is_enabled().await.unwrap_or(true), "enabled for a wrong name");
+        desktop
+            .fill("Type the alert name to confirm", "DiskFilling")
+            .await
+            .expect("type the name");
+        desktop.picture_for_docs("silence.png").await.expect("screenshot");
+        desktop.click("Create silence").await.expect("create");
+
+        // amtool sees the silence, and the alerts muted.
+        let made = wait_until_async("the silence in Alertmanager", Duration::from_secs(15), || async {
+            blocking(|| active_silences(&am))
+                .iter()
+                .any(|(_, comment, _)| comment == "replacing the disks")
+        })
+        .await;
+        let silences = blocking(|| active_silences(&am));
+        assert!(made.is_ok(), "amtool's silences: {silences:?}");
+        let (id, _, matchers) = silences
+            .iter()
+            .find(|(_, comment, _)| comment == "replacing the disks")
+            .cloned()
+            .expect("the silence");
+        assert_eq!(matchers, "alertname=DiskFilling");
+        let active_names = |am: &Alertmanager| -> Vec<String> {
+            am.amtool_json(&["alert", "query", "-o", "json"])
+                .expect("amtool alert query")
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .map(|a| a["labels"]["alertname"].as_str().unwrap_or_default().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let muted = wait_until_async("the disks muted", Duration::from_secs(20), || async {
+            blocking(|| active_names(&am)) == ["HighErrorRate"]
+        })
+        .await;
+        assert!(muted.is_ok(), "amtool's active alerts: {:?}", blocking(|| active_names(&am)));
+
+        // The window shows them silenced; the row expires the silence.
+        desktop.click("Refresh alerts").await.expect("refresh");
+        desktop
+            .find("button.alert[data-state=\"silenced\"]")
+            .await
+            .expect("a silenced row");
+        // The details panel lies over the rows' right end: closed first.
+        desktop.click("Close").await.expect("close the details");
+        desktop
+            .click("Expire silence of DiskFilling instance=db-2 job=api")
+            .await
+            .expect("expire from the row");
+        let expire = desktop
+            .find("[aria-label=\"Expire silence\"]")
+            .await
+            .expect("the expire button");
+        assert!(!expire.is_enabled().await.unwrap_or(true), "enabled before the id is typed");
+        desktop
+            .fill("Type the silence id to confirm", &id)
+            .await
+            .expect("type the id");
+        desktop.click("Expire silence").await.expect("expire");
+        let gone = wait_until_async("the silence expired", Duration::from_secs(15), || async {
+            !blocking(|| active_silences(&am)).iter().any(|(s, ..)| s == &id)
+        })
+        .await;
+        assert!(gone.is_ok(), "amtool still lists {id}");
+        desktop
+            .find("[data-testid=\"alert-count\"]")
+            .await
+            .expect("the view again");
+
+        desktop.close().await.expect("close");
     })
     .await;
 }

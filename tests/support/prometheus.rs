@@ -253,6 +253,49 @@ impl Prometheus {
     }
 }
 
+/// A real `prometheus-node-exporter` on loopback, for the resource panels
+/// (CPU, memory, disk of this machine); stopped when dropped.
+pub struct NodeExporter {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    _dir: tempfile::TempDir,
+    _proc: Proc,
+}
+
+impl NodeExporter {
+    pub fn start() -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(CALL)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let (port, proc) = retry_on_collision("node-exporter", |port| {
+            let mut cmd = Command::new("prometheus-node-exporter");
+            cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--log.level=warn");
+            let proc = Proc::spawn(cmd, "node-exporter", dir.path()).context(
+                "start node-exporter (apt-get install prometheus-node-exporter, or scripts/setup --tests)",
+            )?;
+            await_ready(proc, port, "node-exporter", START, |port| {
+                let http = http.clone();
+                block_on(async move {
+                    http.get(format!("http://127.0.0.1:{port}/metrics"))
+                        .timeout(Duration::from_secs(2))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success())
+                })
+            })
+        })?;
+        Ok(Self {
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+            _proc: proc,
+        })
+    }
+}
+
 /// `promtool <args>`: its stdout and stderr together, and whether it
 /// passed.
 pub fn promtool(args: &[&str]) -> Result<(bool, String)> {

@@ -147,15 +147,6 @@ fn duration(text: &str) -> std::result::Result<Duration, String> {
     })
 }
 
-/// Who asks, as Alertmanager records the silence's author.
-fn who() -> String {
-    ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
-        .map(|user| format!("{user} (opsdeck)"))
-        .unwrap_or_else(|| "opsdeck".to_string())
-}
-
 pub async fn run(
     console: &Console,
     out: &Output,
@@ -206,9 +197,7 @@ pub async fn run(
             comment,
             hold,
         } => {
-            let id = alerts
-                .acknowledge(&fingerprint, &comment, hold, &who())
-                .await?;
+            let id = alerts.acknowledge(&fingerprint, &comment, hold).await?;
             if out.json {
                 out.json(&serde_json::json!({ "id": id, "alert": fingerprint }));
             } else {
@@ -233,8 +222,22 @@ pub async fn run(
                 matchers: args.matcher,
                 duration: args.duration,
                 comment: args.comment,
-                created_by: who(),
+                created_by: opsdeck_core::alerts::created_by(),
             };
+            // The count is a guide, not a gate: an Alertmanager that cannot
+            // be read now still takes the silence.
+            if let Ok(preflight) = alerts
+                .silence_preflight(&silence.matchers, silence.duration)
+                .await
+            {
+                out.note(&format!(
+                    "matches {} now",
+                    match preflight.firing {
+                        1 => "1 firing alert".to_string(),
+                        n => format!("{n} firing alerts"),
+                    }
+                ));
+            }
             let id = confirmed(out, args.confirm.confirm, |confirmation| {
                 let (alerts, silence) = (&alerts, &silence);
                 async move { alerts.silence(silence, confirmation.as_deref()).await }

@@ -252,6 +252,25 @@ impl Matcher {
         })
     }
 
+    /// Whether `labels` satisfy it, as Alertmanager decides: a missing
+    /// label has the empty value, and a regex must match the whole value.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> Result<bool> {
+        let value = labels.get(&self.name).map_or("", String::as_str);
+        let hit = if self.is_regex {
+            regex::Regex::new(&format!("^(?:{})$", self.value))
+                .map_err(|e| {
+                    Error::invalid(
+                        "matchers",
+                        format!("`{}` is not a regular expression: {e}", self.value),
+                    )
+                })?
+                .is_match(value)
+        } else {
+            value == self.value
+        };
+        Ok(hit == self.is_equal)
+    }
+
     fn operator(&self) -> &'static str {
         match (self.is_equal, self.is_regex) {
             (true, false) => "=",
@@ -342,6 +361,48 @@ pub struct NewSilence {
     pub comment: String,
     /// Who asks, as Alertmanager records it.
     pub created_by: String,
+}
+
+/// How many of `alerts` fire (neither silenced nor inhibited) and match
+/// every one of `matchers`: what a silence of them would mute now.
+pub fn count_firing(alerts: &[Alert], matchers: &[Matcher]) -> Result<usize> {
+    let mut count = 0;
+    for alert in alerts.iter().filter(|a| a.state == AlertState::Active) {
+        let mut all = true;
+        for m in matchers {
+            if !m.matches(&alert.labels)? {
+                all = false;
+                break;
+            }
+        }
+        count += usize::from(all);
+    }
+    Ok(count)
+}
+
+/// Who makes a silence, as Alertmanager records it: the OS user, marked as
+/// coming from Opsdeck.
+pub fn created_by() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .map(|user| format!("{user} (opsdeck)"))
+        .unwrap_or_else(|| "opsdeck".to_string())
+}
+
+/// What a silence or an expiry will do, shown before it is done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct SilencePreflight {
+    /// What it acts on: the alert's name (or the matchers), or the silence id.
+    pub target: String,
+    /// What `target` is, in words: "alert name", "silence id".
+    pub noun: String,
+    /// One paragraph for people: what will happen, where.
+    pub summary: String,
+    /// Text the user must type to go on; set only in production.
+    pub confirm_text: Option<String>,
+    /// For a silence, the firing alerts its matchers match now.
+    pub firing: u32,
 }
 
 /// Reads `2h`, `30m`, `1h30m`, `1d`, `90s` (units d, h, m, s).
@@ -1074,6 +1135,69 @@ impl<'s> Alerts<'s> {
             })
     }
 
+    fn silence_summary(&self, matchers: &[Matcher], duration: Duration) -> String {
+        let matchers = matchers
+            .iter()
+            .map(Matcher::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "Mute every alert matching {{{matchers}}} for {} on {}: nobody is paged for them until the silence ends.",
+            human(duration),
+            place(self.profile())
+        )
+    }
+
+    fn expire_summary(&self, id: &str) -> String {
+        format!(
+            "Expire silence {id} on {}: the alerts it mutes page again at once.",
+            place(self.profile())
+        )
+    }
+
+    fn confirm_text(&self, target: &str) -> Option<String> {
+        (self.profile().tier == crate::Tier::Prod).then(|| target.to_string())
+    }
+
+    /// What a silence of `matchers` for `duration` will do, how many firing
+    /// alerts it would mute now, and what production asks to be typed.
+    pub async fn silence_preflight(
+        &self,
+        matchers: &[Matcher],
+        duration: Duration,
+    ) -> Result<SilencePreflight> {
+        if matchers.is_empty() {
+            return Err(Error::invalid("matchers", "give at least one matcher"));
+        }
+        // A bad regex is the user's to fix before anything is asked.
+        for m in matchers.iter().filter(|m| m.is_regex) {
+            m.matches(&BTreeMap::new())?;
+        }
+        let alerts = self.list(&AlertFilter::default()).await?;
+        let firing = count_firing(&alerts.items, matchers)?;
+        let target = Self::silence_target(matchers);
+        Ok(SilencePreflight {
+            confirm_text: self.confirm_text(&target),
+            target,
+            noun: "alert name".into(),
+            summary: self.silence_summary(matchers, duration),
+            firing: u32::try_from(firing).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// What expiring silence `id` will do, and what production asks to be
+    /// typed.
+    pub fn expire_preflight(&self, id: &str) -> SilencePreflight {
+        let id = id.trim();
+        SilencePreflight {
+            target: id.to_string(),
+            noun: "silence id".into(),
+            summary: self.expire_summary(id),
+            confirm_text: self.confirm_text(id),
+            firing: 0,
+        }
+    }
+
     /// Creates a silence on the first Alertmanager that takes it (the
     /// members of a cluster share it among themselves) and returns its id.
     /// On production it mutes paging, so `confirmation` must be the
@@ -1096,22 +1220,12 @@ impl<'s> Alerts<'s> {
             ));
         }
         let target = Self::silence_target(&silence.matchers);
-        let matchers = silence
-            .matchers
-            .iter()
-            .map(Matcher::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
         safety::check_typed(
             self.profile(),
             "silence",
             &target,
             "alert name",
-            format!(
-                "Mute every alert matching {{{matchers}}} for {} on {}: nobody is paged for them until the silence ends.",
-                human(silence.duration),
-                place(self.profile())
-            ),
+            self.silence_summary(&silence.matchers, silence.duration),
             confirmation,
         )?;
         self.create(silence).await
@@ -1131,15 +1245,15 @@ impl<'s> Alerts<'s> {
         Err(self.all_down(down))
     }
 
-    /// Acknowledges the firing alert of `fingerprint` as `by` for `hold`
-    /// (what the other operators see; it mutes nothing, so production asks
-    /// for no confirmation). Returns the record's id.
+    /// Acknowledges the firing alert of `fingerprint` for `hold`, as the
+    /// person at this computer (what the other operators see; it mutes
+    /// nothing, so production asks for no confirmation). Returns the
+    /// record's id.
     pub async fn acknowledge(
         &self,
         fingerprint: &str,
         comment: &str,
         hold: Duration,
-        by: &str,
     ) -> Result<String> {
         self.profile().writable()?;
         let fingerprint = fingerprint.trim();
@@ -1189,7 +1303,7 @@ impl<'s> Alerts<'s> {
             matchers,
             duration: hold,
             comment: format!("{ACK_PREFIX}{}", comment.trim()),
-            created_by: by.to_string(),
+            created_by: created_by(),
         };
         self.create(&record).await
     }
@@ -1229,10 +1343,7 @@ impl<'s> Alerts<'s> {
             "expire",
             id,
             "silence id",
-            format!(
-                "Expire silence {id} on {}: the alerts it mutes page again at once.",
-                place(self.profile())
-            ),
+            self.expire_summary(id),
             confirmation,
         )?;
         self.expire_everywhere(id).await
@@ -1311,6 +1422,72 @@ pub fn human(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn labelled(state: AlertState, labels: &[(&str, &str)]) -> Alert {
+        let now = Utc::now();
+        Alert {
+            fingerprint: format!("{labels:?}"),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            annotations: BTreeMap::new(),
+            state,
+            status: AlertStatus::of(state, &[]),
+            silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
+            receivers: Vec::new(),
+            starts_at: now,
+            ends_at: now,
+            updated_at: now,
+            generator_url: None,
+            acknowledged: None,
+        }
+    }
+
+    #[test]
+    fn matchers_count_the_firing_alerts_as_alertmanager_matches_them() {
+        let alerts = [
+            labelled(
+                AlertState::Active,
+                &[("alertname", "DiskFilling"), ("instance", "db-1")],
+            ),
+            labelled(
+                AlertState::Active,
+                &[("alertname", "DiskFilling"), ("instance", "db-12")],
+            ),
+            labelled(AlertState::Active, &[("alertname", "HighErrorRate")]),
+            labelled(
+                AlertState::Suppressed,
+                &[("alertname", "DiskFilling"), ("instance", "db-1")],
+            ),
+        ];
+        let count = |text: &[&str]| {
+            let matchers: Vec<Matcher> = text
+                .iter()
+                .map(|t| Matcher::parse(t).expect("matcher"))
+                .collect();
+            count_firing(&alerts, &matchers).expect("count")
+        };
+        assert_eq!(
+            count(&["alertname=DiskFilling"]),
+            2,
+            "the silenced one is not firing"
+        );
+        assert_eq!(count(&["alertname=DiskFilling", "instance=db-1"]), 1);
+        // A regex matches the whole value, not a part of it.
+        assert_eq!(count(&["instance=~db-1"]), 1);
+        assert_eq!(count(&["instance=~\"db-1.*\""]), 2);
+        // A missing label is empty: `!=` keeps, `=""` matches it.
+        assert_eq!(count(&["instance!=db-1"]), 2);
+        assert_eq!(count(&["instance=\"\""]), 1);
+        assert_eq!(count(&["alertname!~Disk.*"]), 1);
+        let bad = Matcher::parse("instance=~(db").expect("parsed");
+        assert!(
+            count_firing(&alerts, &[bad]).is_err(),
+            "a broken regex is refused"
+        );
+    }
 
     #[test]
     fn a_suppressed_alert_is_silenced_only_when_a_silence_mutes_it() {

@@ -1,7 +1,11 @@
 //! Alert commands: the alerts and silences of the window's profile, read from
-//! its Alertmanagers through core, which merges, filters and explains them.
+//! its Alertmanagers through core, which merges, filters and explains them;
+//! silences made and expired, with core's preflight and production rule.
 
-use opsdeck_core::alerts::{Alert, AlertFilter, Matcher, Merged, Silence};
+use opsdeck_core::alerts::{
+    created_by, parse_duration, Alert, AlertFilter, Matcher, Merged, NewSilence, Silence,
+    SilencePreflight,
+};
 use tauri::State;
 
 use super::{AppState, CmdResult};
@@ -17,11 +21,7 @@ pub async fn alerts_list(
     profile: Option<String>,
     matchers: Vec<String>,
 ) -> CmdResult<Merged<Alert>> {
-    let matchers = matchers
-        .iter()
-        .filter(|m| !m.trim().is_empty())
-        .map(|m| Matcher::parse(m))
-        .collect::<opsdeck_core::Result<Vec<_>>>()?;
+    let matchers = matchers_of(&matchers)?;
     let filter = AlertFilter {
         matchers,
         ..AlertFilter::default()
@@ -44,6 +44,92 @@ pub async fn alerts_silences(
     state
         .with_session(profile.as_deref(), |s| async move {
             s.alerts()?.silences().await
+        })
+        .await
+}
+
+fn matchers_of(matchers: &[String]) -> opsdeck_core::Result<Vec<Matcher>> {
+    matchers
+        .iter()
+        .filter(|m| !m.trim().is_empty())
+        .map(|m| Matcher::parse(m))
+        .collect()
+}
+
+/// What silencing `matchers` for `duration` (`2h`, `30m`) will do, how many
+/// firing alerts they match now, and what production asks to be typed.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn alerts_silence_preflight(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    matchers: Vec<String>,
+    duration: String,
+) -> CmdResult<SilencePreflight> {
+    let matchers = matchers_of(&matchers)?;
+    let duration = parse_duration(&duration)?;
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.alerts()?.silence_preflight(&matchers, duration).await
+        })
+        .await
+}
+
+/// Creates a silence; returns its id. Production needs `confirmation`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn alerts_silence(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    matchers: Vec<String>,
+    duration: String,
+    comment: String,
+    confirmation: Option<String>,
+) -> CmdResult<String> {
+    let silence = NewSilence {
+        matchers: matchers_of(&matchers)?,
+        duration: parse_duration(&duration)?,
+        comment,
+        created_by: created_by(),
+    };
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.alerts()?.silence(&silence, confirmation.as_deref()).await
+        })
+        .await
+}
+
+/// What expiring silence `id` will do, and what production asks to be typed.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn alerts_expire_preflight(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    id: String,
+) -> CmdResult<SilencePreflight> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            Ok(s.alerts()?.expire_preflight(&id))
+        })
+        .await
+}
+
+/// Expires silence `id`. Production needs `confirmation`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn alerts_expire(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    id: String,
+    confirmation: Option<String>,
+) -> CmdResult<()> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.alerts()?.expire(&id, confirmation.as_deref()).await
         })
         .await
 }

@@ -5,6 +5,7 @@
 //! check all follow from it.
 
 pub mod alerts;
+pub mod dashboards;
 pub mod notify;
 pub mod profiles;
 pub mod tenants;
@@ -147,6 +148,13 @@ app_commands! {
     tenants::tenant_action,
     alerts::alerts_list,
     alerts::alerts_silences,
+    alerts::alerts_silence_preflight,
+    alerts::alerts_silence,
+    alerts::alerts_expire_preflight,
+    alerts::alerts_expire,
+    dashboards::dashboards_list,
+    dashboards::dashboards_render,
+    dashboards::dashboards_export_panel,
     notify::notify_settings,
     notify::notify_settings_set,
     notify::notify_clicks,
@@ -167,6 +175,7 @@ fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::B
         .constant("SLUG_MIN", validation::SLUG_MIN)
         .constant("SLUG_MAX", validation::SLUG_MAX)
         .constant("NAME_MAX", validation::NAME_MAX)
+        .constant("DASHBOARD_RANGES", opsdeck_core::dashboards::RANGES)
         .typ::<ErrorReport>()
 }
 

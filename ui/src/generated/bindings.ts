@@ -61,6 +61,33 @@ export const commands = {
 	alertsList: (profile: string | null, matchers: string[]) => typedError<Merged<Alert>, IpcError>(__TAURI_INVOKE("alerts_list", { profile, matchers })),
 	/**  The silences of every Alertmanager of the profile, merged by id. */
 	alertsSilences: (profile: string | null) => typedError<Merged<Silence>, IpcError>(__TAURI_INVOKE("alerts_silences", { profile })),
+	/**
+	 *  What silencing `matchers` for `duration` (`2h`, `30m`) will do, how many
+	 *  firing alerts they match now, and what production asks to be typed.
+	 */
+	alertsSilencePreflight: (profile: string | null, matchers: string[], duration: string) => typedError<SilencePreflight, IpcError>(__TAURI_INVOKE("alerts_silence_preflight", { profile, matchers, duration })),
+	/**  Creates a silence; returns its id. Production needs `confirmation`. */
+	alertsSilence: (profile: string | null, matchers: string[], duration: string, comment: string, confirmation: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("alerts_silence", { profile, matchers, duration, comment, confirmation })),
+	/**  What expiring silence `id` will do, and what production asks to be typed. */
+	alertsExpirePreflight: (profile: string | null, id: string) => typedError<SilencePreflight, IpcError>(__TAURI_INVOKE("alerts_expire_preflight", { profile, id })),
+	/**  Expires silence `id`. Production needs `confirmation`. */
+	alertsExpire: (profile: string | null, id: string, confirmation: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("alerts_expire", { profile, id, confirmation })),
+	/**
+	 *  The built-in and the user's dashboards, and the files that could not
+	 *  be read.
+	 */
+	dashboardsList: () => typedError<DashboardList, IpcError>(__TAURI_INVOKE("dashboards_list")),
+	/**
+	 *  The panels of `dashboard` (or only `panel`) over the last `range`
+	 *  (`15m`, `1h`, …), each drawn `width_px` wide in `theme`, from the
+	 *  profile's Prometheus.
+	 */
+	dashboardsRender: (profile: string | null, dashboard: string, panel: string | null, range: string, widthPx: number, theme: Theme) => typedError<Board, IpcError>(__TAURI_INVOKE("dashboards_render", { profile, dashboard, panel, range, widthPx, theme })),
+	/**
+	 *  Draws `panel` of `dashboard` again and writes it into the user's
+	 *  downloads; returns the file's path.
+	 */
+	dashboardsExportPanel: (profile: string | null, dashboard: string, panel: string, range: string, widthPx: number, theme: Theme) => typedError<string, IpcError>(__TAURI_INVOKE("dashboards_export_panel", { profile, dashboard, panel, range, widthPx, theme })),
 	/**  The notification settings (the defaults until the user changes them). */
 	notifySettings: () => typedError<NotifySettings, IpcError>(__TAURI_INVOKE("notify_settings")),
 	/**  Keeps new notification settings and restarts the watcher with them. */
@@ -74,6 +101,8 @@ export const commands = {
 };
 
 /* Constants */
+export const DASHBOARD_RANGES = ["15m","1h","6h","24h","7d"] as const;
+
 export const DEFAULT_PLAN = "team" as const;
 
 export const NAME_MAX = 200 as const;
@@ -156,6 +185,19 @@ export type AllowedAction = {
 	confirm: SlugConfirmation,
 };
 
+/**  A dashboard's panels, each drawn on its own. */
+export type Board = {
+	dashboard: string,
+	title: string,
+	panels: PanelSvg[],
+	/**
+	 *  Why Prometheus could not be reached, when it could not: the panels
+	 *  then hold only that error, and the last ones seen are worth more.
+	 */
+	offline: string | null,
+	fetched_at: string,
+};
+
 /**
  *  Every code an error can carry: core's own or the server's. One enum for
  *  Rust and (generated) TypeScript, so no side matches on a free string.
@@ -192,6 +234,22 @@ export type CreateTenant = {
 	plan?: Plan | null,
 	/**  Defaults to the plan's quotas, field by field. */
 	quotas?: QuotasPatch | null,
+};
+
+/**  The dashboards known, and the files that could not be read. */
+export type DashboardList = {
+	dashboards: DashboardSummary[],
+	problems: FileProblem[],
+};
+
+/**  A dashboard as a list shows it: its id, title and panels. */
+export type DashboardSummary = {
+	id: string,
+	title: string,
+	description: string,
+	/**  Where it was read from: `builtin:overview.toml` or a path. */
+	source: string,
+	panels: PanelSummary[],
 };
 
 /**
@@ -256,6 +314,16 @@ export type FieldError = {
 	message: string,
 };
 
+/**  A dashboard file that could not be read: where, and what. */
+export type FileProblem = {
+	file: string,
+	line: number,
+	column: number,
+	/**  The field's path, `panels[2].unit`; `.` for the file as a whole. */
+	field: string,
+	message: string,
+};
+
 /**  An error as the window and `--json` output see it. */
 export type IpcError = {
 	code: Code,
@@ -312,6 +380,33 @@ export type NotifySettings = {
 export type OpenAlert = {
 	profile: string,
 	fingerprint: string,
+};
+
+/**  How a drawn panel came out. */
+export type PanelState = 
+/**  It has data, drawn. */
+"data" | 
+/**  Its queries matched no series. */
+"empty" | 
+/**  A query failed; the panel's `error` says why. */
+"failed";
+
+/**  A panel's id and title. */
+export type PanelSummary = {
+	id: string,
+	title: string,
+};
+
+/**  One panel drawn on its own, as an SVG document. */
+export type PanelSvg = {
+	id: string,
+	title: string,
+	state: PanelState,
+	/**  Why a query failed, as said to the user. */
+	error: string | null,
+	/**  How many series (or values) it shows. */
+	series: number,
+	svg: string,
 };
 
 /**
@@ -425,6 +520,20 @@ export type Silence = {
 	comment: string,
 };
 
+/**  What a silence or an expiry will do, shown before it is done. */
+export type SilencePreflight = {
+	/**  What it acts on: the alert's name (or the matchers), or the silence id. */
+	target: string,
+	/**  What `target` is, in words: "alert name", "silence id". */
+	noun: string,
+	/**  One paragraph for people: what will happen, where. */
+	summary: string,
+	/**  Text the user must type to go on; set only in production. */
+	confirm_text: string | null,
+	/**  For a silence, the firing alerts its matchers match now. */
+	firing: number,
+};
+
 /**  How a silence stands. */
 export type SilenceState = "active" | "pending" | "expired";
 
@@ -488,6 +597,9 @@ export type TenantsView = {
 	/**  Set when the server was unreachable and this is the cached list. */
 	stale: Stale | null,
 };
+
+/**  Light or dark, as the window is. */
+export type Theme = "light" | "dark";
 
 /**  How careful the console must be with an environment. */
 export type Tier = "dev" | "staging" | "prod";

@@ -1,6 +1,7 @@
 //! Every view of the window: importing this registers them all in the rail.
 //! A new capability's view adds its line here.
 
+import "./overview";
 import "./tenants";
 import "./alerts";
 

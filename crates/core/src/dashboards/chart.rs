@@ -27,7 +27,10 @@ pub struct Palette {
 }
 
 /// Light or dark, as the window is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, specta::Type,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Theme {
     #[default]
     Light,

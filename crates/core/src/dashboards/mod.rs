@@ -193,12 +193,12 @@ pub struct Dashboard {
 }
 
 /// A dashboard file that could not be read: where, and what.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, specta::Type)]
 #[error("{file}:{line}:{column}: {field}: {message}")]
 pub struct FileProblem {
     pub file: String,
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
     /// The field's path, `panels[2].unit`; `.` for the file as a whole.
     pub field: String,
     pub message: String,
@@ -209,8 +209,9 @@ pub fn parse(file: &str, text: &str) -> std::result::Result<Dashboard, FileProbl
     let problem = |span: Option<std::ops::Range<usize>>, field: String, message: String| {
         let at = span.map_or(0, |s| s.start).min(text.len());
         let before = &text[..at];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1);
+        let line = count(before.matches('\n').count());
+        let column = count(before.rsplit('\n').next().map_or(0, |l| l.chars().count()));
         FileProblem {
             file: file.to_string(),
             line,
@@ -401,27 +402,42 @@ pub async fn fetch(
     dashboard: &Dashboard,
     options: &RenderOptions,
 ) -> Result<Vec<PanelOutcome>> {
-    let panels: Vec<&Panel> = match &options.panel {
-        None => dashboard.panels.iter().collect(),
-        Some(id) => {
-            let found: Vec<&Panel> = dashboard.panels.iter().filter(|p| &p.id == id).collect();
-            if found.is_empty() {
-                let known: Vec<&str> = dashboard.panels.iter().map(|p| p.id.as_str()).collect();
-                return Err(Error::invalid(
-                    "panel",
-                    format!(
-                        "dashboard `{}` has no panel `{id}` (its panels: {})",
-                        dashboard.id,
-                        known.join(", ")
-                    ),
-                ));
-            }
-            found
-        }
-    };
+    let panels = chosen(dashboard, options)?;
     let columns = if panels.len() == 1 { 1 } else { COLUMNS };
+    let (outcomes, _) = fetch_each(metrics, &panels, options, options.width_px / columns).await;
+    Ok(outcomes)
+}
+
+/// The panels `options` names: all, or the one asked for.
+fn chosen<'d>(dashboard: &'d Dashboard, options: &RenderOptions) -> Result<Vec<&'d Panel>> {
+    let Some(id) = &options.panel else {
+        return Ok(dashboard.panels.iter().collect());
+    };
+    let found: Vec<&Panel> = dashboard.panels.iter().filter(|p| &p.id == id).collect();
+    if found.is_empty() {
+        let known: Vec<&str> = dashboard.panels.iter().map(|p| p.id.as_str()).collect();
+        return Err(Error::invalid(
+            "panel",
+            format!(
+                "dashboard `{}` has no panel `{id}` (its panels: {})",
+                dashboard.id,
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Each panel's data, asked with a step for `panel_width` pixels, and why
+/// Prometheus could not be reached when it could not.
+async fn fetch_each(
+    metrics: &Metrics<'_>,
+    panels: &[&Panel],
+    options: &RenderOptions,
+    panel_width: u32,
+) -> (Vec<PanelOutcome>, Option<String>) {
     let spec = RangeSpec {
-        width_px: (options.width_px / columns).max(100),
+        width_px: panel_width.max(100),
         ..RangeSpec::last(options.range)
     };
     let mut outcomes = Vec::new();
@@ -461,11 +477,11 @@ pub async fn fetch(
             None => PanelData::Empty,
         };
         outcomes.push(PanelOutcome {
-            panel: panel.clone(),
+            panel: (*panel).clone(),
             data,
         });
     }
-    Ok(outcomes)
+    (outcomes, offline)
 }
 
 fn collect(
@@ -538,39 +554,7 @@ pub fn draw_svg(
         let cells = body.split_evenly((rows as usize, columns as usize));
         let start = end - options.range.as_secs_f64();
         for (cell, outcome) in cells.iter().zip(outcomes) {
-            let area = cell.margin(6, 6, 6, 6);
-            area.fill(&p.panel)
-                .map_err(|e| chart::DrawError(format!("{e:?}")))?;
-            let panel = &outcome.panel;
-            let t = &panel.title;
-            match &outcome.data {
-                PanelData::Failed(message) => {
-                    chart::message(&area, t, &format!("Query failed: {message}"), true, &p)?
-                }
-                PanelData::Empty => chart::message(
-                    &area,
-                    t,
-                    "No data: the queries matched no series.",
-                    false,
-                    &p,
-                )?,
-                PanelData::Lines(lines) => chart::time_series(
-                    &area,
-                    t,
-                    panel.unit,
-                    &panel.thresholds,
-                    lines,
-                    (start, end),
-                    !options.raw,
-                    &p,
-                )?,
-                PanelData::Values(values) if panel.kind == PanelKind::Stat => {
-                    chart::stat(&area, t, panel.unit, &panel.thresholds, values, &p)?
-                }
-                PanelData::Values(values) => {
-                    chart::status_grid(&area, t, panel.unit, &panel.thresholds, values, &p)?
-                }
-            }
+            draw_panel(&cell.margin(6, 6, 6, 6), outcome, options, (start, end), &p)?;
         }
         root.present()
             .map_err(|e| chart::DrawError(format!("{e:?}")))
@@ -591,9 +575,332 @@ pub async fn render(
     Ok(Rendered { svg, panels })
 }
 
+/// Draws one panel's outcome into `area`, over `start..end` seconds.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    outcome: &PanelOutcome,
+    options: &RenderOptions,
+    (start, end): (f64, f64),
+    p: &chart::Palette,
+) -> std::result::Result<(), chart::DrawError> {
+    area.fill(&p.panel)
+        .map_err(|e| chart::DrawError(format!("{e:?}")))?;
+    let panel = &outcome.panel;
+    let t = &panel.title;
+    match &outcome.data {
+        PanelData::Failed(message) => {
+            chart::message(area, t, &format!("Query failed: {message}"), true, p)
+        }
+        PanelData::Empty => {
+            chart::message(area, t, "No data: the queries matched no series.", false, p)
+        }
+        PanelData::Lines(lines) => chart::time_series(
+            area,
+            t,
+            panel.unit,
+            &panel.thresholds,
+            lines,
+            (start, end),
+            !options.raw,
+            p,
+        ),
+        PanelData::Values(values) if panel.kind == PanelKind::Stat => {
+            chart::stat(area, t, panel.unit, &panel.thresholds, values, p)
+        }
+        PanelData::Values(values) => {
+            chart::status_grid(area, t, panel.unit, &panel.thresholds, values, p)
+        }
+    }
+}
+
+/// Draws one panel on its own, `options.width_px` by `height` pixels,
+/// ending at `end` seconds: what the window shows in its grid, and what a
+/// panel's export writes.
+pub fn draw_panel_svg(
+    outcome: &PanelOutcome,
+    options: &RenderOptions,
+    height: u32,
+    end: f64,
+) -> Result<String> {
+    let mut svg = String::new();
+    let p = options.theme.palette();
+    let size = (options.width_px.clamp(200, 4000), height.clamp(120, 2000));
+    let drawn = (|| -> std::result::Result<(), chart::DrawError> {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let start = end - options.range.as_secs_f64();
+        draw_panel(&root, outcome, options, (start, end), &p)?;
+        root.present()
+            .map_err(|e| chart::DrawError(format!("{e:?}")))
+    })();
+    drawn.map_err(|e| Error::invalid("chart", e.to_string()))?;
+    Ok(svg)
+}
+
+/// The ranges the window offers, shortest first (any [`crate::alerts::parse_duration`]
+/// text works on the command line).
+pub const RANGES: &[&str] = &["15m", "1h", "6h", "24h", "7d"];
+
+/// The height of a panel drawn on its own, in pixels.
+pub const PANEL_ALONE_HEIGHT: u32 = 260;
+
+/// A dashboard as a list shows it: its id, title and panels.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct DashboardSummary {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// Where it was read from: `builtin:overview.toml` or a path.
+    pub source: String,
+    pub panels: Vec<PanelSummary>,
+}
+
+/// A panel's id and title.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct PanelSummary {
+    pub id: String,
+    pub title: String,
+}
+
+/// The dashboards known, and the files that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct DashboardList {
+    pub dashboards: Vec<DashboardSummary>,
+    pub problems: Vec<FileProblem>,
+}
+
+impl From<&Catalog> for DashboardList {
+    fn from(catalog: &Catalog) -> Self {
+        Self {
+            dashboards: catalog
+                .dashboards
+                .iter()
+                .map(|d| DashboardSummary {
+                    id: d.id.clone(),
+                    title: d.title.clone(),
+                    description: d.description.clone(),
+                    source: d.source.clone(),
+                    panels: d
+                        .panels
+                        .iter()
+                        .map(|p| PanelSummary {
+                            id: p.id.clone(),
+                            title: p.title.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            problems: catalog.problems.clone(),
+        }
+    }
+}
+
+/// How a drawn panel came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum PanelState {
+    /// It has data, drawn.
+    Data,
+    /// Its queries matched no series.
+    Empty,
+    /// A query failed; the panel's `error` says why.
+    Failed,
+}
+
+/// One panel drawn on its own, as an SVG document.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct PanelSvg {
+    pub id: String,
+    pub title: String,
+    pub state: PanelState,
+    /// Why a query failed, as said to the user.
+    pub error: Option<String>,
+    /// How many series (or values) it shows.
+    pub series: u32,
+    pub svg: String,
+}
+
+/// A dashboard's panels, each drawn on its own.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct Board {
+    pub dashboard: String,
+    pub title: String,
+    pub panels: Vec<PanelSvg>,
+    /// Why Prometheus could not be reached, when it could not: the panels
+    /// then hold only that error, and the last ones seen are worth more.
+    pub offline: Option<String>,
+    pub fetched_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Fetches `dashboard`'s panels over the last `options.range` and draws
+/// each on its own, `options.width_px` wide (the step follows that width).
+pub async fn render_panels(
+    metrics: &Metrics<'_>,
+    dashboard: &Dashboard,
+    options: &RenderOptions,
+) -> Result<Board> {
+    let now = chrono::Utc::now();
+    let end = now.timestamp() as f64;
+    let panels = chosen(dashboard, options)?;
+    let (outcomes, offline) = fetch_each(metrics, &panels, options, options.width_px).await;
+    let mut drawn = Vec::with_capacity(outcomes.len());
+    for outcome in &outcomes {
+        let (state, error, series) = match &outcome.data {
+            PanelData::Lines(lines) => (PanelState::Data, None, lines.len()),
+            PanelData::Values(values) => (PanelState::Data, None, values.len()),
+            PanelData::Empty => (PanelState::Empty, None, 0),
+            PanelData::Failed(e) => (PanelState::Failed, Some(e.clone()), 0),
+        };
+        drawn.push(PanelSvg {
+            id: outcome.panel.id.clone(),
+            title: outcome.panel.title.clone(),
+            state,
+            error,
+            series: u32::try_from(series).unwrap_or(u32::MAX),
+            svg: draw_panel_svg(outcome, options, PANEL_ALONE_HEIGHT, end)?,
+        });
+    }
+    Ok(Board {
+        dashboard: dashboard.id.clone(),
+        title: dashboard.title.clone(),
+        panels: drawn,
+        offline,
+        fetched_at: now,
+    })
+}
+
+/// Writes a drawn panel into `dir` as `<dashboard>-<panel>-<time>.svg`,
+/// never over a file already there; returns where it went.
+pub fn export_panel(dir: &Path, board: &Board, panel: &PanelSvg) -> Result<PathBuf> {
+    let safe = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(60)
+            .collect()
+    };
+    let stem = format!(
+        "{}-{}-{}",
+        safe(&board.dashboard),
+        safe(&panel.id),
+        board.fetched_at.format("%Y%m%d-%H%M%S")
+    );
+    let io = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    for n in 0..1000 {
+        let name = if n == 0 {
+            format!("{stem}.svg")
+        } else {
+            format!("{stem}-{n}.svg")
+        };
+        let path = dir.join(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        match file {
+            Ok(mut file) => {
+                use std::io::Write;
+                file.write_all(panel.svg.as_bytes())
+                    .map_err(|e| io(&path, e))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(io(&path, e)),
+        }
+    }
+    Err(Error::invalid(
+        "file",
+        format!("too many exports named {stem} in {}", dir.display()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outcome(kind: PanelKind, data: PanelData) -> PanelOutcome {
+        PanelOutcome {
+            panel: Panel {
+                id: "p".into(),
+                title: "Requests".into(),
+                kind,
+                queries: vec![Target {
+                    expr: "up".into(),
+                    legend: None,
+                }],
+                unit: Unit::RequestsPerSecond,
+                thresholds: Thresholds::default(),
+            },
+            data,
+        }
+    }
+
+    #[test]
+    fn a_panel_drawn_alone_has_its_lines_or_its_error() {
+        let options = RenderOptions {
+            width_px: 480,
+            ..RenderOptions::last(Duration::from_secs(3600))
+        };
+        let end = 1_700_000_000.0;
+        let points: Vec<XY> = (0..60)
+            .map(|i| (end - 3600.0 + i as f64 * 60.0, i as f64))
+            .collect();
+        let lines = outcome(
+            PanelKind::TimeSeries,
+            PanelData::Lines(vec![("api".into(), points)]),
+        );
+        let svg = draw_panel_svg(&lines, &options, PANEL_ALONE_HEIGHT, end).expect("drawn");
+        assert!(svg.contains("<path") || svg.contains("<polyline"), "{svg}");
+        assert!(svg.contains("width=\"480\""), "{svg}");
+
+        let failed = outcome(
+            PanelKind::Stat,
+            PanelData::Failed("parse error at char 3".into()),
+        );
+        let svg = draw_panel_svg(&failed, &options, PANEL_ALONE_HEIGHT, end).expect("drawn");
+        assert!(svg.contains("parse error at char 3"), "{svg}");
+        assert!(!svg.contains("<polyline"), "{svg}");
+    }
+
+    #[test]
+    fn an_export_never_writes_over_an_earlier_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let panel = PanelSvg {
+            id: "golden/../rate".into(),
+            title: "Rate".into(),
+            state: PanelState::Data,
+            error: None,
+            series: 1,
+            svg: "<svg/>".into(),
+        };
+        let board = Board {
+            dashboard: "overview".into(),
+            title: "Overview".into(),
+            panels: vec![panel.clone()],
+            offline: None,
+            fetched_at: chrono::Utc::now(),
+        };
+        let first = export_panel(dir.path(), &board, &panel).expect("first");
+        let second = export_panel(dir.path(), &board, &panel).expect("second");
+        assert_ne!(first, second);
+        for path in [&first, &second] {
+            assert_eq!(path.parent(), Some(dir.path()));
+            assert_eq!(std::fs::read_to_string(path).expect("read"), "<svg/>");
+        }
+        let name = first
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert!(name.starts_with("overview-golden----rate-"), "{name}");
+    }
 
     #[test]
     fn the_builtin_dashboards_parse() {
