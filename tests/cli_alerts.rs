@@ -813,3 +813,77 @@ fn an_acknowledgement_is_seen_by_every_operator_and_mutes_nothing() {
         .failure();
     assert!(bad.stderr.contains("fingerprint"), "{}", bad.stderr);
 }
+
+#[test]
+fn a_silence_until_resolved_ends_when_its_alerts_resolve_and_not_before() {
+    let am = Alertmanager::start().expect("alertmanager");
+    am.post_alerts(&json!([
+        alert("DiskFilling", "warning", "filling"),
+        alert("HighErrorRate", "critical", "failing"),
+    ]))
+    .expect("post");
+    let s = setup("dev", &[&am.url]);
+    let mut ids = Vec::new();
+    for name in ["DiskFilling", "HighErrorRate"] {
+        let made = s
+            .cli
+            .run(&[
+                "alerts",
+                "silence",
+                "--matcher",
+                &format!("alertname={name}"),
+                "--until-resolved",
+                "--comment",
+                "replacing the disks",
+            ])
+            .success();
+        ids.push(made.stdout.trim().to_string());
+    }
+    let state_of = |id: &str| -> String {
+        let silences = am
+            .amtool_json(&["silence", "query", "--expired", "-o", "json"])
+            .expect("amtool silence query --expired");
+        let active = am
+            .amtool_json(&["silence", "query", "-o", "json"])
+            .expect("amtool silence query");
+        let all: Vec<&Value> = active
+            .as_array()
+            .into_iter()
+            .chain(silences.as_array())
+            .flatten()
+            .collect();
+        all.iter()
+            .find(|s| s["id"] == id)
+            .map(|s| {
+                s["status"]["state"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(state_of(&ids[0]), "active");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = s.cli.command();
+    cmd.args(["--json", "alerts", "watch", "--interval", "1s"]);
+    let _watch = opsdeck_tests::Proc::spawn(cmd, "watch", dir.path()).expect("the watch");
+    // While both fire, both silences stand.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(state_of(&ids[0]), "active");
+
+    let mut resolved = alert("DiskFilling", "warning", "filling");
+    resolved["endsAt"] = json!((chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339());
+    am.post_alerts(&json!([resolved])).expect("resolve");
+    wait_until(
+        "the resolved alert's silence to end",
+        Duration::from_secs(30),
+        || state_of(&ids[0]) == "expired",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        state_of(&ids[1]),
+        "active",
+        "the silence of the alert that still fires stands"
+    );
+}

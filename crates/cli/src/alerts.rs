@@ -100,15 +100,23 @@ pub struct SilenceArgs {
     /// the silence mutes alerts that match every one.
     #[arg(long, value_name = "MATCHER", required = true, value_parser = matcher)]
     matcher: Vec<Matcher>,
-    /// How long: 30m, 2h, 1h30m, 1d (at most 365d).
-    #[arg(long, value_parser = duration)]
-    duration: Duration,
+    /// How long: 30m, 2h, 1h30m, 1d (at most 365d). With --until-resolved,
+    /// the most it may last (default 7d).
+    #[arg(long, value_parser = duration, required_unless_present = "until_resolved")]
+    duration: Option<Duration>,
+    /// End the silence when none of the alerts it matches fires any more
+    /// (`alerts watch` or the window ends it; --duration bounds it).
+    #[arg(long)]
+    until_resolved: bool,
     /// Why, for the other operators.
     #[arg(long)]
     comment: String,
     #[command(flatten)]
     confirm: ConfirmArg,
 }
+
+/// How long a silence that ends with its alerts may last at most.
+const UNTIL_RESOLVED_BOUND: Duration = Duration::from_secs(7 * 86_400);
 
 #[derive(Args)]
 pub struct ConfirmArg {
@@ -220,10 +228,11 @@ pub async fn run(
             out.note(&format!("on {place}"));
             let silence = NewSilence {
                 matchers: args.matcher,
-                duration: args.duration,
+                duration: args.duration.unwrap_or(UNTIL_RESOLVED_BOUND),
                 comment: args.comment,
                 created_by: opsdeck_core::alerts::created_by(),
             };
+            let until_resolved = args.until_resolved;
             // The count is a guide, not a gate: an Alertmanager that cannot
             // be read now still takes the silence.
             if let Ok(preflight) = alerts
@@ -240,7 +249,15 @@ pub async fn run(
             }
             let id = confirmed(out, args.confirm.confirm, |confirmation| {
                 let (alerts, silence) = (&alerts, &silence);
-                async move { alerts.silence(silence, confirmation.as_deref()).await }
+                async move {
+                    if until_resolved {
+                        alerts
+                            .silence_until_resolved(silence, confirmation.as_deref())
+                            .await
+                    } else {
+                        alerts.silence(silence, confirmation.as_deref()).await
+                    }
+                }
             })
             .await?;
             if out.json {
@@ -430,6 +447,9 @@ fn print_event(out: &Output, place: &str, event: &WatchEvent) {
         WatchEvent::Reachable => out.note("the Alertmanagers answer again"),
         // The window's tray shows it; a line per change would be noise here.
         WatchEvent::Critical { .. } => {}
+        WatchEvent::SilenceEnded { id } => {
+            out.note(&format!("silence {id} ended: its alerts resolved"))
+        }
         WatchEvent::NotifyFailed { message } => out.note(&format!("warning: {message}")),
         WatchEvent::StateNotSaved { message } => {
             out.note(&format!("warning: {message}; a restart may tell it again"))

@@ -135,7 +135,17 @@ pub const ACK_LABEL: &str = "opsdeck_acknowledged";
 /// silences in other tools.
 const ACK_PREFIX: &str = "Acknowledged in Opsdeck (mutes nothing): ";
 
+/// What the comment of a silence that ends when its alerts resolve starts
+/// with: Alertmanager ends silences only at a time, so Opsdeck's watchers
+/// expire these once no alert they match is left.
+const UNTIL_RESOLVED: &str = "Until resolved: ";
+
 impl Silence {
+    /// Whether it ends when the alerts it matches resolve.
+    pub fn until_resolved(&self) -> bool {
+        self.comment.starts_with(UNTIL_RESOLVED)
+    }
+
     /// The acknowledgement this record is, when it is one and is live.
     pub fn acknowledgement(&self) -> Option<(String, Acknowledgement)> {
         if self.state != SilenceState::Active {
@@ -368,16 +378,19 @@ pub struct NewSilence {
 pub fn count_firing(alerts: &[Alert], matchers: &[Matcher]) -> Result<usize> {
     let mut count = 0;
     for alert in alerts.iter().filter(|a| a.state == AlertState::Active) {
-        let mut all = true;
-        for m in matchers {
-            if !m.matches(&alert.labels)? {
-                all = false;
-                break;
-            }
-        }
-        count += usize::from(all);
+        count += usize::from(matches_all(matchers, &alert.labels)?);
     }
     Ok(count)
+}
+
+/// Whether `labels` match every one of `matchers`, as a silence's do.
+pub fn matches_all(matchers: &[Matcher], labels: &BTreeMap<String, String>) -> Result<bool> {
+    for m in matchers {
+        if !m.matches(labels)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Who makes a silence, as Alertmanager records it: the OS user, marked as
@@ -1229,6 +1242,60 @@ impl<'s> Alerts<'s> {
             confirmation,
         )?;
         self.create(silence).await
+    }
+
+    /// [`Self::silence`], ended by a watcher ([`Self::end_resolved`]) once
+    /// none of the alerts it matches is left; `silence.duration` bounds it
+    /// in case no watcher runs.
+    pub async fn silence_until_resolved(
+        &self,
+        silence: &NewSilence,
+        confirmation: Option<&str>,
+    ) -> Result<String> {
+        let mut marked = silence.clone();
+        marked.comment = format!("{UNTIL_RESOLVED}{}", silence.comment.trim());
+        self.silence(&marked, confirmation).await
+    }
+
+    /// Expires the live silences made to end when their alerts resolve
+    /// and whose alerts are all gone (resolved): they would mute nothing
+    /// but the next alert of the same name. Nothing on a read-only
+    /// profile. Returns the ids expired.
+    pub async fn end_resolved(&self) -> Result<Vec<String>> {
+        if self.profile().read_only {
+            return Ok(Vec::new());
+        }
+        let silences = self.silences().await?;
+        let waiting: Vec<&Silence> = silences
+            .items
+            .iter()
+            .filter(|s| s.state == SilenceState::Active && s.until_resolved())
+            .collect();
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        let everything = AlertFilter {
+            active: true,
+            silenced: true,
+            inhibited: true,
+            matchers: Vec::new(),
+        };
+        let alerts = self.list(&everything).await?;
+        let mut ended = Vec::new();
+        for silence in waiting {
+            let mut left = false;
+            for alert in &alerts.items {
+                if matches_all(&silence.matchers, &alert.labels)? {
+                    left = true;
+                    break;
+                }
+            }
+            if !left {
+                self.expire_everywhere(&silence.id).await?;
+                ended.push(silence.id.clone());
+            }
+        }
+        Ok(ended)
     }
 
     /// Creates `silence` on the first Alertmanager that takes it (the

@@ -76,6 +76,9 @@ pub enum WatchEvent {
         #[specta(type = u32)]
         firing: usize,
     },
+    /// A silence made to end when its alerts resolve was expired: none of
+    /// them is left.
+    SilenceEnded { id: String },
     /// The notifier did not take a notice.
     NotifyFailed { message: String },
     /// What was told could not be saved: a restart may tell it again.
@@ -176,7 +179,11 @@ impl Watcher {
                 groups = self.fetch(&mut on, &mut seen) => groups,
             };
             let settling = match groups {
-                Some(groups) => self.apply(groups, &mut decider, &mut on, &mut seen).await,
+                Some(groups) => {
+                    let settling = self.apply(groups, &mut decider, &mut on, &mut seen).await;
+                    self.end_resolved(&mut on).await;
+                    settling
+                }
                 None => false,
             };
             let wait = if settling {
@@ -188,6 +195,25 @@ impl Watcher {
                 _ = &mut shutdown => return Ok(()),
                 _ = tokio::time::sleep(wait) => {}
             }
+        }
+    }
+
+    /// Ends the silences whose alerts have all resolved; a failure is said
+    /// and tried again at the next look.
+    async fn end_resolved<F: FnMut(WatchEvent)>(&self, on: &mut F) {
+        let ended = match self.session.alerts() {
+            Ok(alerts) => alerts.end_resolved().await,
+            Err(e) => Err(e),
+        };
+        match ended {
+            Ok(ids) => {
+                for id in ids {
+                    on(WatchEvent::SilenceEnded { id });
+                }
+            }
+            Err(e) => on(WatchEvent::NotifyFailed {
+                message: format!("could not end the silences of resolved alerts: {e}"),
+            }),
         }
     }
 
