@@ -3,5 +3,8 @@
 
 import "./tenants";
 import "./alerts";
+import "./backups";
+import "./clusters";
+import "./jobs";
 
 export { views } from "./registry";
