@@ -39,6 +39,7 @@ export class Backups {
 
   /** Reads the targets of `profile` and each one's backups. */
   async load(profile: string): Promise<void> {
+    this.#jobs.use(profile);
     if (profile !== this.#profile) {
       this.#profile = profile;
       this.targets = [];

@@ -51,8 +51,8 @@ describe("Backups store", () => {
       jobWatch: () => ended,
     });
     const feeds: Array<(m: unknown) => void> = [];
+    // The jobs view was never opened: the backups view puts the jobs on its profile.
     const jobs = new Jobs(ipc, testChannels(feeds));
-    await jobs.load("ops");
     const store = new Backups(ipc, jobs);
     await store.load("ops");
     const queued = await store.create("main-db", "full");

@@ -45,6 +45,7 @@ export class Clusters {
 
   /** Reads the clusters of `profile` and shows the chosen one (the first by default). */
   async load(profile: string): Promise<void> {
+    this.#jobs.use(profile);
     if (profile !== this.#profile) {
       this.#profile = profile;
       this.items = [];

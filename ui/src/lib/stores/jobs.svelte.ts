@@ -62,6 +62,14 @@ export class Jobs {
     return this.live[id]?.job ?? this.items.find((j) => j.id === id) ?? (this.detail?.id === id ? this.detail : null);
   }
 
+  /**
+   * Puts the store on `profile` without reading the list: another view is
+   * about to start jobs there and follow them.
+   */
+  use(profile: string): void {
+    if (profile !== this.#profile) this.#switchTo(profile);
+  }
+
   /** Reads the recent jobs of `profile` and watches those still going. */
   async load(profile: string): Promise<void> {
     if (profile !== this.#profile) this.#switchTo(profile);
