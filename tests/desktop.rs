@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use opsdeck_tests::desktop::{keys, Desktop};
 use opsdeck_tests::pgbackrest::PgBackRest;
+use opsdeck_tests::redis::RedisSentinel;
 use opsdeck_tests::{
     blocking, wait_until_async, within, Alertmanager, Backend, Cli, Http, NotificationServer,
     PlatformAdmin, Tray,
@@ -1821,6 +1822,123 @@ async fn a_backup_started_in_the_window_fills_its_progress_bar_to_done_joins_the
             .picture_for_docs("jobs.png")
             .await
             .expect("screenshot");
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_switchover_shows_the_preflight_needs_the_cluster_id_and_ends_with_the_new_primary_and_its_rto(
+) {
+    bounded(async {
+        let (set, _admin, cli) = blocking(|| {
+            let set = RedisSentinel::start(Duration::from_millis(1000)).expect("Redis under Sentinel");
+            let config = set.dir.path().join("platform-admin.toml");
+            std::fs::write(&config, set.cluster_config("cache")).expect("write the configuration");
+            let config = config.to_string_lossy().into_owned();
+            let admin = PlatformAdmin::start_with(Backend::Sqlite, &["--config", &config])
+                .expect("platform-admin");
+            let token = admin.token("desk", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("live", "prod", &admin, &token);
+            (set, admin, cli)
+        });
+        let (primary, replica) = (set.nodes[0].address(), set.nodes[1].address());
+
+        // A window never lands on production by itself: it is chosen.
+        let desktop = window_on(&cli).await;
+        desktop.select("Profile", "live").await.expect("choose live");
+        wait_for_window_on(&desktop, "live", "after choosing it").await;
+        desktop.click("Clusters").await.expect("click Clusters");
+        wait_for_view(&desktop, "Clusters", "after a click").await;
+
+        // The diagram: the primary above, the replica below with its lag.
+        desktop
+            .find(&format!(".member[data-role=\"primary\"][data-member=\"{primary}\"]"))
+            .await
+            .expect("the primary in the diagram");
+        let replica_box = desktop
+            .find(&format!(".member[data-role=\"replica\"][data-member=\"{replica}\"]"))
+            .await
+            .expect("the replica in the diagram");
+        let replica_text = replica_box.text().await.unwrap_or_default();
+        assert!(
+            replica_text.contains("in sync") || replica_text.contains("behind"),
+            "{replica_text}"
+        );
+
+        // The preflight first: the replica is eligible; production asks
+        // for the cluster id before anything starts.
+        desktop.click("Switch over cache").await.expect("open the switchover");
+        desktop
+            .find(&format!(
+                "[aria-label=\"Preflight\"][data-passed=\"true\"] li[data-member=\"{replica}\"][data-eligible=\"true\"]"
+            ))
+            .await
+            .expect("the replica, eligible");
+        let summary = desktop
+            .find("dialog[open] [data-testid=\"confirm-summary\"]")
+            .await
+            .expect("core's summary")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(summary.contains("Switch over cluster cache on profile live (prod)"), "{summary}");
+        let start = desktop
+            .find("[aria-label=\"Start switchover\"]")
+            .await
+            .expect("the start button");
+        assert!(
+            !start.is_enabled().await.unwrap_or(true),
+            "production needs the cluster id typed first"
+        );
+        desktop
+            .fill("Type the cluster id to confirm", "cache")
+            .await
+            .expect("type the id");
+        desktop
+            .picture_for_docs("switchover-preflight.png")
+            .await
+            .expect("screenshot");
+        desktop.click("Start switchover").await.expect("start it");
+
+        // Live progress to done, the measured RTO, and the new primary drawn.
+        let bar = "[role=\"progressbar\"][aria-label=\"Cluster switchover of cache\"]";
+        let done = wait_until_async("the switchover's bar reaches done", Duration::from_secs(90), || async {
+            let Ok(bar) = desktop.client.find(fantoccini::Locator::Css(bar)).await else {
+                return false;
+            };
+            matches!(
+                bar.attr("data-state").await.ok().flatten().as_deref(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+        })
+        .await;
+        let state = desktop
+            .find(bar)
+            .await
+            .expect("the bar")
+            .attr("data-state")
+            .await
+            .ok()
+            .flatten();
+        assert!(done.is_ok() && state.as_deref() == Some("succeeded"), "{state:?}");
+        let rto = desktop
+            .find("[data-testid=\"rto\"]")
+            .await
+            .expect("the measured RTO")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(rto.starts_with("RTO ") && rto.ends_with(" s"), "{rto}");
+        desktop
+            .find(&format!(".member[data-role=\"primary\"][data-member=\"{replica}\"]"))
+            .await
+            .expect("the old replica is drawn as the primary");
+        let master = set.master().await.expect("Sentinel's master");
+        assert_eq!(master, replica, "Sentinel agrees");
+
+        desktop.picture_for_docs("clusters.png").await.expect("screenshot");
         desktop.close().await.expect("close");
     })
     .await;

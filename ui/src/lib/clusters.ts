@@ -1,6 +1,6 @@
 //! How the clusters view words a topology and a preflight. Pure.
 
-import type { ClusterMember, ClusterTopology } from "../generated/bindings";
+import type { ClusterMember, ClusterTopology, Job } from "../generated/bindings";
 import { bytes } from "./backups";
 
 /** "12 KiB, 0.4 s behind"; "in sync" at zero; "lag unknown". */
@@ -24,4 +24,17 @@ export function layout(topology: ClusterTopology): { primaries: ClusterMember[];
       .filter((m) => m.role !== "primary")
       .sort((a, b) => (a.role === b.role ? byName(a, b) : a.role === "replica" ? -1 : 1)),
   };
+}
+
+/** The member a finished switchover or failover promoted, from its result. */
+export function newPrimary(job: Job | null): string | null {
+  const result = job?.state === "succeeded" ? job.result : null;
+  if (!result || typeof result !== "object" || Array.isArray(result)) return null;
+  const name = result["new_primary"];
+  return typeof name === "string" ? name : null;
+}
+
+/** Whether the topology draws `name` as a primary. */
+export function drawsPrimary(topology: ClusterTopology | null, name: string): boolean {
+  return topology?.members.some((m) => m.name === name && m.role === "primary") ?? false;
 }

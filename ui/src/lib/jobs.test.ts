@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { jobDuration, jobPercent, jobPhase, jobTitle, rtoSeconds, rtoText } from "./jobs";
+import { jobDuration, jobLabel, jobPercent, jobPhase, jobTitle, rtoSeconds, rtoText } from "./jobs";
 import { job } from "./testdata";
 
 describe("job words", () => {
@@ -20,6 +20,7 @@ describe("job words", () => {
   it("names the target without its kind prefix", () => {
     expect(jobTitle(job("j"))).toBe("backup of main-db");
     expect(jobTitle(job("j", "running", { target: null, kind: "verify" }))).toBe("verify");
+    expect(jobLabel(job("j", "running", { kind: "cluster.switchover", target: "cluster:cache" }))).toBe("Cluster switchover of cache");
   });
 
   it("reads the measured RTO from the result only when it is a number", () => {

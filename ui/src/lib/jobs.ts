@@ -31,10 +31,20 @@ export function jobPhase(job: Job, progress: Progress | null): string {
   return progress?.phase || job.progress.phase || "running";
 }
 
-/** "backup of main-db" from kind and target (`backup-target:main-db`). */
+/**
+ * "backup of main-db" from kind and target (`backup-target:main-db`),
+ * "cluster switchover of cache" from `cluster.switchover` on `cluster:cache`.
+ */
 export function jobTitle(job: Job): string {
+  const kind = job.kind.replace(/[._]/g, " ");
   const target = job.target?.replace(/^[a-z-]+:/, "");
-  return target ? `${job.kind} of ${target}` : job.kind;
+  return target ? `${kind} of ${target}` : kind;
+}
+
+/** The title as a label's start: "Cluster switchover of cache". */
+export function jobLabel(job: Job): string {
+  const title = jobTitle(job);
+  return title.charAt(0).toUpperCase() + title.slice(1);
 }
 
 /** How long it ran (or has been running), in words; "" before it started. */

@@ -14,7 +14,11 @@ import type {
 } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
+import { drawsPrimary, newPrimary } from "../clusters";
 import type { Jobs } from "./jobs.svelte";
+
+/** How many times the topology is read after a switchover before it is left as it is. */
+const SETTLE_READS = 10;
 
 export class Clusters {
   items = $state.raw<ClusterSummary[]>([]);
@@ -34,9 +38,12 @@ export class Clusters {
   #seq = 0;
   #topologySeq = 0;
 
-  constructor(ipc: Ipc, jobs: Jobs) {
+  readonly #settleEveryMs: number;
+
+  constructor(ipc: Ipc, jobs: Jobs, settleEveryMs = 1000) {
     this.#ipc = ipc;
     this.#jobs = jobs;
+    this.#settleEveryMs = settleEveryMs;
   }
 
   get profile(): string | null {
@@ -113,10 +120,24 @@ export class Clusters {
     const id = preflight.cluster;
     if (profile !== this.#profile) return started.job;
     this.started = { ...this.started, [id]: started.job.id };
-    void this.#jobs.watch(started.job.id, started.job).then(() => {
-      if (profile === this.#profile && this.selected === id) void this.select(id);
-    });
+    void this.#jobs.watch(started.job.id, started.job).then((ended) => this.#settle(profile, id, ended));
     return started.job;
+  }
+
+  /**
+   * Reads the topology again after the job ended; the cluster's manager
+   * takes a moment to report the promoted member as primary (its INFO lags
+   * its own decision), so it is read a few times more until it does.
+   */
+  async #settle(profile: string, id: string, ended: Job | null): Promise<void> {
+    const promoted = newPrimary(ended);
+    for (let attempt = 0; attempt < SETTLE_READS; attempt++) {
+      if (profile !== this.#profile || this.selected !== id) return;
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, this.#settleEveryMs));
+      if (profile !== this.#profile || this.selected !== id) return;
+      await this.select(id);
+      if (promoted === null || drawsPrimary(this.topology, promoted)) return;
+    }
   }
 
   /** The job last started on cluster `id` from this window, as last seen. */

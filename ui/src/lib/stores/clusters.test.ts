@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import type { ClusterPreflight, ClusterTopology, Job } from "../../generated/bindings";
 import { fakeIpc, job, testChannels } from "../testdata";
@@ -6,12 +6,13 @@ import { Clusters } from "./clusters.svelte";
 import { Jobs } from "./jobs.svelte";
 
 function topology(id: string, primary: string): ClusterTopology {
+  const member = (name: string) => ({ name, role: name === primary ? "primary" : "replica", host: "127.0.0.1", port: 1, state: "up", health: "healthy" });
   return {
     id,
     kind: "patroni",
     name: id,
     primary,
-    members: [],
+    members: [member("a"), member("b")] as ClusterTopology["members"],
     sources: [],
     problems: [],
     observed_at: "2026-11-24T10:00:00Z",
@@ -59,32 +60,29 @@ describe("Clusters store", () => {
     expect(store.topology?.id).toBe("pg");
   });
 
-  it("starts a switchover with its key, follows the job and reads the topology again when it ends", async () => {
+  it("starts a switchover with its key, follows the job and reads the topology until it draws the new primary", async () => {
     const keys: string[] = [];
     let shows = 0;
     let end!: (j: Job) => void;
     const ended = new Promise<Job>((resolve) => (end = resolve));
     const ipc = fakeIpc({
       clustersList: () => Promise.resolve([{ id: "pg", kind: "patroni", name: "pg" }]),
-      clusterShow: (_p, id) => Promise.resolve(topology(id, shows++ === 0 ? "a" : "b")),
+      // The manager reports the old primary twice more after the job ends.
+      clusterShow: (_p, id) => Promise.resolve(topology(id, shows++ < 3 ? "a" : "b")),
       clusterStart: (_p, p, _r, _c, key) => {
         keys.push(key);
-        return Promise.resolve({ preflight: p, job: job("s1", "queued", { kind: "switchover", target: "cluster:pg" }) });
+        return Promise.resolve({ preflight: p, job: job("s1", "queued", { kind: "cluster.switchover", target: "cluster:pg" }) });
       },
-      jobsList: () => Promise.resolve({ items: [], next_cursor: null }),
       jobWatch: () => ended,
     });
-    const jobs = new Jobs(ipc, testChannels([]));
-    await jobs.load("ops");
-    const store = new Clusters(ipc, jobs);
+    const store = new Clusters(ipc, new Jobs(ipc, testChannels([])), 1);
     await store.load("ops");
     const queued = await store.start(preflight, { candidate: "b" }, null, "key-1");
     expect(queued.id).toBe("s1");
     expect(keys).toEqual(["key-1"]);
-    end(job("s1", "succeeded", { kind: "switchover", result: { rto_seconds: 3.5, new_primary: "b" } }));
-    await jobs.watch("s1");
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    end(job("s1", "succeeded", { kind: "cluster.switchover", result: { rto_seconds: 3.5, new_primary: "b" } }));
+    await vi.waitFor(() => expect(store.topology?.primary).toBe("b"));
     expect(store.jobOf("pg")?.state).toBe("succeeded");
-    expect(store.topology?.primary).toBe("b");
+    expect(shows).toBe(4);
   });
 });
