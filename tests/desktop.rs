@@ -1775,6 +1775,32 @@ async fn a_backup_started_in_the_window_fills_its_progress_bar_to_done_joins_the
             .await
             .expect("screenshot");
 
+        // A restore says what it will do, in core's words; on a dev
+        // profile nothing needs typing. Cancelled: nothing starts.
+        desktop.click("Restore main-db").await.expect("open the restore");
+        let summary = desktop
+            .find("dialog[open] [data-testid=\"confirm-summary\"]")
+            .await
+            .expect("core's summary")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            summary.contains("Restore backup target main-db on profile plat (dev) to its newest restorable point"),
+            "{summary}"
+        );
+        assert!(
+            desktop
+                .client
+                .find(fantoccini::Locator::Css(
+                    "[aria-label=\"Type the backup target id to confirm\"]"
+                ))
+                .await
+                .is_err(),
+            "a dev profile asks for nothing typed"
+        );
+        desktop.click("Cancel").await.expect("cancel the restore");
+
         // The Jobs view lists it as done, with pgBackRest's log.
         desktop.click("Jobs").await.expect("click Jobs");
         wait_for_view(&desktop, "Jobs", "after a click").await;
