@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use opsdeck_tests::desktop::{keys, Desktop};
+use opsdeck_tests::pgbackrest::PgBackRest;
+use opsdeck_tests::redis::RedisSentinel;
 use opsdeck_tests::{
     blocking, wait_until_async, within, Alertmanager, Backend, Cli, Http, NotificationServer,
     PlatformAdmin, Tray,
@@ -2086,6 +2088,336 @@ async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_
             .await
             .expect("the view again");
 
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+/// The progress bar named `label`: its job state and percent, once shown.
+async fn progress_bar(desktop: &Desktop, label: &str) -> Option<(String, Option<String>)> {
+    let bar = desktop
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "[role=\"progressbar\"][aria-label=\"{label}\"]"
+        )))
+        .await
+        .ok()?;
+    let state = bar.attr("data-state").await.ok().flatten()?;
+    let percent = bar.attr("aria-valuenow").await.ok().flatten();
+    Some((state, percent))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_started_in_the_window_fills_its_progress_bar_to_done_joins_the_list_and_its_job_shows_the_log(
+) {
+    bounded(async {
+        let cluster = PgBackRest::start("main")
+            .await
+            .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"));
+        cluster
+            .sql("CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 100000)")
+            .await
+            .expect("some data to back up");
+        let config = cluster.config.with_file_name("platform-admin.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[backup_targets]]\nid = \"main-db\"\nkind = \"postgresql\"\nstanza = \"main\"\n\
+                 pgbackrest_config = \"{}\"\n\
+                 database = \"postgres://postgres@localhost/postgres?host={}\"\n\
+                 pg_data = \"{}\"\n",
+                cluster.config.display(),
+                cluster.socket_dir.display(),
+                cluster.data.display()
+            ),
+        )
+        .expect("platform-admin's config");
+        let config_arg = config.display().to_string();
+        let (_admin, cli) = blocking(move || {
+            let admin = PlatformAdmin::start_with(Backend::Sqlite, &["--config", &config_arg])
+                .expect("platform-admin");
+            let token = admin.token("desk", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("plat", "dev", &admin, &token);
+            (admin, cli)
+        });
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "plat", "the window opens on the CLI's profile").await;
+        desktop.click("Backups").await.expect("click Backups");
+        wait_for_view(&desktop, "Backups", "after a click").await;
+
+        // The target, read: its RPO badge, and no backup yet.
+        desktop
+            .find("section[data-target=\"main-db\"] [data-testid=\"rpo\"]")
+            .await
+            .expect("the target's RPO badge");
+        let section = desktop
+            .find("section[data-target=\"main-db\"]")
+            .await
+            .expect("the target");
+        let before = section.text().await.unwrap_or_default();
+        assert!(before.contains("No backups yet"), "{before}");
+
+        desktop
+            .select("Backup type for main-db", "full")
+            .await
+            .expect("a full backup");
+        desktop
+            .click("Back up main-db")
+            .await
+            .expect("start the backup");
+
+        // The bar shows while the job runs and fills to done.
+        let seen: std::sync::Mutex<Vec<(String, Option<String>)>> = Default::default();
+        let done = wait_until_async(
+            "the backup's bar reaches done",
+            Duration::from_secs(180),
+            || async {
+                let Some(now) = progress_bar(&desktop, "Backup of main-db").await else {
+                    return false;
+                };
+                let finished = now.0 != "queued" && now.0 != "running";
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                if seen.last() != Some(&now) {
+                    seen.push(now);
+                }
+                finished
+            },
+        )
+        .await;
+        let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
+        assert!(done.is_ok(), "the bar went through {seen:?}");
+        let last = seen.last().cloned().expect("the bar was seen");
+        assert_eq!(
+            last,
+            ("succeeded".to_string(), Some("100".to_string())),
+            "{seen:?}"
+        );
+
+        // The backup is in the window's list as pgBackRest has it.
+        let info = cluster.info().await.expect("pgbackrest info");
+        let label = info[0]["backup"]
+            .as_array()
+            .and_then(|b| b.last())
+            .and_then(|b| b["label"].as_str())
+            .unwrap_or_else(|| panic!("a backup in pgBackRest's repository: {info:#}"))
+            .to_string();
+        let row = desktop
+            .find(&format!(
+                "table[aria-label=\"Backups of main-db\"] tr[data-label=\"{label}\"]"
+            ))
+            .await
+            .expect("the new backup's row");
+        let row_text = row.text().await.unwrap_or_default();
+        assert!(row_text.contains("full"), "{row_text}");
+        assert!(row_text.contains("ok"), "{row_text}");
+        assert!(row_text.contains("not verified"), "{row_text}");
+        let badge = desktop
+            .find("section[data-target=\"main-db\"] [data-testid=\"rpo\"]")
+            .await
+            .expect("the RPO badge");
+        assert_eq!(
+            badge.attr("data-over").await.ok().flatten().as_deref(),
+            Some("false"),
+            "just backed up, the target is within its objective"
+        );
+
+        desktop
+            .picture_for_docs("backups.png")
+            .await
+            .expect("screenshot");
+
+        // A restore says what it will do, in core's words; on a dev
+        // profile nothing needs typing. Cancelled: nothing starts.
+        desktop.click("Restore main-db").await.expect("open the restore");
+        let summary = desktop
+            .find("dialog[open] [data-testid=\"confirm-summary\"]")
+            .await
+            .expect("core's summary")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            summary.contains("Restore backup target main-db on profile plat (dev) to its newest restorable point"),
+            "{summary}"
+        );
+        assert!(
+            desktop
+                .client
+                .find(fantoccini::Locator::Css(
+                    "[aria-label=\"Type the backup target id to confirm\"]"
+                ))
+                .await
+                .is_err(),
+            "a dev profile asks for nothing typed"
+        );
+        desktop.click("Cancel").await.expect("cancel the restore");
+
+        // The Jobs view lists it as done, with pgBackRest's log.
+        desktop.click("Jobs").await.expect("click Jobs");
+        wait_for_view(&desktop, "Jobs", "after a click").await;
+        let job_row = desktop
+            .find("table[aria-label=\"Jobs\"] tr[data-state=\"succeeded\"]")
+            .await
+            .expect("the backup's job, succeeded");
+        let job_id = job_row
+            .attr("data-job")
+            .await
+            .ok()
+            .flatten()
+            .expect("the job's id");
+        desktop
+            .click(&format!("Details of backup of main-db {job_id}"))
+            .await
+            .expect("open the job");
+        let log = desktop
+            .find("[aria-label=\"Job details\"] ol[aria-label=\"Job log\"]")
+            .await
+            .expect("the job's log");
+        let log_text = log
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(log_text.contains("new backup label"), "{log_text}");
+        let details = desktop
+            .find("[aria-label=\"Job details\"]")
+            .await
+            .expect("details")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(
+            details.contains("desk"),
+            "the actor is the token's name: {details}"
+        );
+        assert!(
+            !details.contains("Cancel job"),
+            "a finished job cannot be cancelled: {details}"
+        );
+        desktop
+            .picture_for_docs("jobs.png")
+            .await
+            .expect("screenshot");
+        desktop.close().await.expect("close");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_switchover_shows_the_preflight_needs_the_cluster_id_and_ends_with_the_new_primary_and_its_rto(
+) {
+    bounded(async {
+        let (set, _admin, cli) = blocking(|| {
+            let set = RedisSentinel::start(Duration::from_millis(1000)).expect("Redis under Sentinel");
+            let config = set.dir.path().join("platform-admin.toml");
+            std::fs::write(&config, set.cluster_config("cache")).expect("write the configuration");
+            let config = config.to_string_lossy().into_owned();
+            let admin = PlatformAdmin::start_with(Backend::Sqlite, &["--config", &config])
+                .expect("platform-admin");
+            let token = admin.token("desk", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("live", "prod", &admin, &token);
+            (set, admin, cli)
+        });
+        let (primary, replica) = (set.nodes[0].address(), set.nodes[1].address());
+
+        // A window never lands on production by itself: it is chosen.
+        let desktop = window_on(&cli).await;
+        desktop.select("Profile", "live").await.expect("choose live");
+        wait_for_window_on(&desktop, "live", "after choosing it").await;
+        desktop.click("Clusters").await.expect("click Clusters");
+        wait_for_view(&desktop, "Clusters", "after a click").await;
+
+        // The diagram: the primary above, the replica below with its lag.
+        desktop
+            .find(&format!(".member[data-role=\"primary\"][data-member=\"{primary}\"]"))
+            .await
+            .expect("the primary in the diagram");
+        let replica_box = desktop
+            .find(&format!(".member[data-role=\"replica\"][data-member=\"{replica}\"]"))
+            .await
+            .expect("the replica in the diagram");
+        let replica_text = replica_box.text().await.unwrap_or_default();
+        assert!(
+            replica_text.contains("in sync") || replica_text.contains("behind"),
+            "{replica_text}"
+        );
+
+        // The preflight first: the replica is eligible; production asks
+        // for the cluster id before anything starts.
+        desktop.click("Switch over cache").await.expect("open the switchover");
+        desktop
+            .find(&format!(
+                "[aria-label=\"Preflight\"][data-passed=\"true\"] li[data-member=\"{replica}\"][data-eligible=\"true\"]"
+            ))
+            .await
+            .expect("the replica, eligible");
+        let summary = desktop
+            .find("dialog[open] [data-testid=\"confirm-summary\"]")
+            .await
+            .expect("core's summary")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(summary.contains("Switch over cluster cache on profile live (prod)"), "{summary}");
+        let start = desktop
+            .find("[aria-label=\"Start switchover\"]")
+            .await
+            .expect("the start button");
+        assert!(
+            !start.is_enabled().await.unwrap_or(true),
+            "production needs the cluster id typed first"
+        );
+        desktop
+            .fill("Type the cluster id to confirm", "cache")
+            .await
+            .expect("type the id");
+        desktop
+            .picture_for_docs("switchover-preflight.png")
+            .await
+            .expect("screenshot");
+        desktop.click("Start switchover").await.expect("start it");
+
+        // Live progress to done, the measured RTO, and the new primary drawn.
+        let bar = "[role=\"progressbar\"][aria-label=\"Cluster switchover of cache\"]";
+        let done = wait_until_async("the switchover's bar reaches done", Duration::from_secs(90), || async {
+            let Ok(bar) = desktop.client.find(fantoccini::Locator::Css(bar)).await else {
+                return false;
+            };
+            matches!(
+                bar.attr("data-state").await.ok().flatten().as_deref(),
+                Some("succeeded" | "failed" | "cancelled")
+            )
+        })
+        .await;
+        let state = desktop
+            .find(bar)
+            .await
+            .expect("the bar")
+            .attr("data-state")
+            .await
+            .ok()
+            .flatten();
+        assert!(done.is_ok() && state.as_deref() == Some("succeeded"), "{state:?}");
+        let rto = desktop
+            .find("[data-testid=\"rto\"]")
+            .await
+            .expect("the measured RTO")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(rto.starts_with("RTO ") && rto.ends_with(" s"), "{rto}");
+        desktop
+            .find(&format!(".member[data-role=\"primary\"][data-member=\"{replica}\"]"))
+            .await
+            .expect("the old replica is drawn as the primary");
+        let master = set.master().await.expect("Sentinel's master");
+        assert_eq!(master, replica, "Sentinel agrees");
+
+        desktop.picture_for_docs("clusters.png").await.expect("screenshot");
         desktop.close().await.expect("close");
     })
     .await;

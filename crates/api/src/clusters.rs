@@ -198,6 +198,9 @@ pub struct CandidateReport {
 
 /// What a switchover or failover would meet now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, specta::Type)]
+// Its name in the window's bindings, beside core's tenant `Preflight`; a
+// container's name is not on the wire and not in the OpenAPI document.
+#[serde(rename = "ClusterPreflight")]
 pub struct Preflight {
     pub cluster: String,
     pub action: FailoverAction,

@@ -5,6 +5,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Any JSON, as TypeScript sees it: numbers are `number` (specta refuses
+/// `serde_json::Value` for its 64-bit integers). Only a type for bindings.
+#[derive(Serialize, specta::Type)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum JsonValue {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    Array(Vec<JsonValue>),
+    Object(std::collections::BTreeMap<String, JsonValue>),
+}
+
 /// Where a job is in its life; only `queued` and `running` change again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +70,7 @@ pub struct Job {
     pub actor: Option<String>,
     /// What it was asked to do (a backup's `type`).
     #[schema(value_type = Object)]
+    #[specta(type = JsonValue)]
     pub request: serde_json::Value,
     /// How many times a worker took it up; more than 1 after a takeover.
     pub attempts: u32,
@@ -65,6 +80,7 @@ pub struct Job {
     /// What a succeeded job produced (a backup: `BackupResult`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
+    #[specta(type = Option<JsonValue>)]
     pub result: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,8 @@ use opsdeck_api::jobs::Job;
 
 use crate::error::{Error, Result};
 use crate::jobs;
-use crate::profiles::Tier;
+use crate::profiles::{Profile, Tier};
+use crate::safety::{self, TypedPreflight};
 use crate::sanitize;
 use crate::session::Session;
 
@@ -25,6 +26,21 @@ impl Session {
 /// The backups of a session's server.
 pub struct Backups<'s> {
     session: &'s Session,
+}
+
+/// What a restore's target is to the user.
+const RESTORE_NOUN: &str = "backup target id";
+
+/// What restoring `target` to `to` does, for the confirmation.
+fn restore_summary(profile: &Profile, target: &str, to: Option<DateTime<Utc>>) -> String {
+    let point = match to {
+        Some(to) => format!("to {}", to.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => "to its newest restorable point".to_string(),
+    };
+    format!(
+        "Restore backup target {target} on profile {} ({}) {point}. Its server is stopped and its data replaced; a safety backup is taken first.",
+        profile.name, profile.tier
+    )
 }
 
 impl Backups<'_> {
@@ -83,6 +99,23 @@ impl Backups<'_> {
         Ok(jobs::clean(job))
     }
 
+    /// What a restore of the target to `to` will do and what must be typed
+    /// to go on: shown before [`Self::restore`] is asked.
+    pub fn restore_preflight(
+        &self,
+        target: &str,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<TypedPreflight> {
+        let profile = self.session.profile();
+        safety::typed_preflight(
+            profile,
+            "restore",
+            target,
+            RESTORE_NOUN,
+            restore_summary(profile, target, to),
+        )
+    }
+
     /// Restores the target to `to` (its newest restorable point when
     /// `None`) as a job: a safety backup first, then its server stopped,
     /// its data replaced and started again; the job's result has the
@@ -103,18 +136,11 @@ impl Backups<'_> {
                 })
             }
             None if profile.tier == Tier::Prod => {
-                let point = match to {
-                    Some(to) => format!("to {}", to.format("%Y-%m-%d %H:%M:%S UTC")),
-                    None => "to its newest restorable point".to_string(),
-                };
                 return Err(Error::ConfirmationRequired {
                     action: "restore".to_string(),
                     target: target.to_string(),
-                    noun: "backup target id".to_string(),
-                    summary: format!(
-                        "Restore backup target {target} on profile {} ({}) {point}. Its server is stopped and its data replaced; a safety backup is taken first.",
-                        profile.name, profile.tier
-                    ),
+                    noun: RESTORE_NOUN.to_string(),
+                    summary: restore_summary(profile, target, to),
                 });
             }
             _ => {}

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::client::{MAX_ITEM_BYTES, MAX_PAGE_BYTES};
 use crate::error::{Error, Result};
 use crate::profiles::Tier;
-use crate::safety;
+use crate::safety::{self, TypedPreflight};
 use crate::sanitize::remote;
 use crate::session::Session;
 use crate::tenants::new_idempotency_key;
@@ -39,6 +39,9 @@ pub struct Started {
     pub preflight: Preflight,
     pub job: Job,
 }
+
+/// What a cluster is to the user, in a confirmation.
+const CLUSTER_NOUN: &str = "cluster id";
 
 fn checked_id(id: &str) -> Result<&str> {
     let id = id.trim();
@@ -121,6 +124,23 @@ impl Clusters<'_> {
         Ok(clean_preflight(preflight))
     }
 
+    /// What starting the action of `preflight` with `request` will do, and
+    /// what must be typed to go on: shown before [`Self::start_checked`].
+    pub fn confirmation(
+        &self,
+        preflight: &Preflight,
+        request: &FailoverRequest,
+    ) -> Result<TypedPreflight> {
+        let profile = self.session.profile();
+        safety::typed_preflight(
+            profile,
+            preflight.action.as_str(),
+            checked_id(&preflight.cluster)?,
+            CLUSTER_NOUN,
+            summary(profile.name.as_str(), profile.tier, preflight, request),
+        )
+    }
+
     /// Starts `action` on the cluster as a server job, after reading its
     /// preflight. On production the cluster's id must be typed as
     /// `confirmation`; a failed preflight is refused by the server unless
@@ -166,7 +186,7 @@ impl Clusters<'_> {
             profile,
             action.as_str(),
             id,
-            "cluster id",
+            CLUSTER_NOUN,
             summary(profile.name.as_str(), profile.tier, &preflight, request),
             confirmation,
         )?;

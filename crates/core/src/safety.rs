@@ -272,6 +272,43 @@ pub fn update_preflight(profile: &Profile, tenant: &Tenant, patch: &UpdateTenant
     }
 }
 
+/// What a change to a named target other than a tenant (a backup target's
+/// restore, a cluster's switchover) will do, and what must be typed to go
+/// on: the window shows it before asking, under the rule of [`check_typed`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct TypedPreflight {
+    /// The action, as the API names it ("restore", "switchover").
+    pub action: String,
+    pub target: String,
+    /// What the target is to the user ("backup target id", "cluster id").
+    pub noun: String,
+    pub tier: Tier,
+    /// What will happen, where, for people.
+    pub summary: String,
+    /// Text the user must type to go on: the target, set only in production.
+    pub confirm_text: Option<String>,
+}
+
+/// The preflight [`check_typed`] enforces: none on a read-only profile; in
+/// production, the target to be typed.
+pub fn typed_preflight(
+    profile: &Profile,
+    action: &str,
+    target: &str,
+    noun: &str,
+    summary: String,
+) -> Result<TypedPreflight> {
+    profile.writable()?;
+    Ok(TypedPreflight {
+        action: action.to_string(),
+        target: target.to_string(),
+        noun: noun.to_string(),
+        tier: profile.tier,
+        summary,
+        confirm_text: (profile.tier == Tier::Prod).then(|| target.to_string()),
+    })
+}
+
 /// The rule of changes other than a tenant's (silences, access): none on a
 /// read-only profile; in production, the target typed; a typed target,
 /// when given, must be the target exactly.
@@ -341,6 +378,26 @@ mod tests {
 
     fn profile(tier: Tier) -> Profile {
         Profile::new("p", tier, "http://127.0.0.1:1").expect("profile")
+    }
+
+    #[test]
+    fn a_typed_preflight_asks_for_the_target_only_in_production_and_never_on_a_read_only_profile() {
+        let summary = || "Restore it.".to_string();
+        let prod = typed_preflight(&profile(Tier::Prod), "restore", "main-db", "id", summary())
+            .expect("prod");
+        assert_eq!(prod.confirm_text.as_deref(), Some("main-db"));
+        let staging = typed_preflight(
+            &profile(Tier::Staging),
+            "restore",
+            "main-db",
+            "id",
+            summary(),
+        )
+        .expect("staging");
+        assert_eq!(staging.confirm_text, None);
+        let mut read_only = profile(Tier::Dev);
+        read_only.read_only = true;
+        assert!(typed_preflight(&read_only, "restore", "main-db", "id", summary()).is_err());
     }
 
     #[test]

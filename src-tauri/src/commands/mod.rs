@@ -5,7 +5,10 @@
 //! check all follow from it.
 
 pub mod alerts;
+pub mod backups;
+pub mod clusters;
 pub mod dashboards;
+pub mod jobs;
 pub mod notify;
 pub mod profiles;
 pub mod tenants;
@@ -158,6 +161,21 @@ app_commands! {
     notify::notify_settings,
     notify::notify_settings_set,
     notify::notify_clicks,
+    jobs::jobs_list,
+    jobs::job_get,
+    jobs::job_watch,
+    jobs::job_cancel,
+    backups::backup_targets,
+    backups::backups_list,
+    backups::backup_create,
+    backups::backup_verify,
+    backups::backup_restore_preflight,
+    backups::backup_restore,
+    clusters::clusters_list,
+    clusters::cluster_show,
+    clusters::cluster_preflight,
+    clusters::cluster_confirmation,
+    clusters::cluster_start,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,

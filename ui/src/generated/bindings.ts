@@ -98,6 +98,44 @@ export const commands = {
 	 *  window calls this again (a reload).
 	 */
 	notifyClicks: (onClick: Channel<OpenAlert>) => typedError<null, IpcError>(__TAURI_INVOKE("notify_clicks", { onClick })),
+	/**  One page of jobs, newest first. */
+	jobsList: (profile: string | null, limit: number | null, cursor: string | null) => typedError<JobPage, IpcError>(__TAURI_INVOKE("jobs_list", { profile, limit, cursor })),
+	/**  One job with its log. */
+	jobGet: (profile: string | null, id: string) => typedError<Job, IpcError>(__TAURI_INVOKE("job_get", { profile, id })),
+	/**
+	 *  Follows the job to its end: its progress on `on_progress`, each new log
+	 *  line once on `on_log`; the answer is the job as it ended.
+	 */
+	jobWatch: (profile: string | null, id: string, onProgress: Channel<Progress>, onLog: Channel<JobLogLine>) => typedError<Job, IpcError>(__TAURI_INVOKE("job_watch", { profile, id, onProgress, onLog })),
+	/**  Cancels the job: a queued one ends now, a running one is asked to stop. */
+	jobCancel: (profile: string | null, id: string) => typedError<Job, IpcError>(__TAURI_INVOKE("job_cancel", { profile, id })),
+	backupTargets: (profile: string | null) => typedError<BackupTarget[], IpcError>(__TAURI_INVOKE("backup_targets", { profile })),
+	backupsList: (profile: string | null, target: string) => typedError<BackupList, IpcError>(__TAURI_INVOKE("backups_list", { profile, target })),
+	/**  Starts a backup of `target`: the queued job. */
+	backupCreate: (profile: string | null, target: string, backupType: BackupType) => typedError<Job, IpcError>(__TAURI_INVOKE("backup_create", { profile, target, backupType })),
+	/**  Starts a verification of the backup `set` of `target` (the newest when none). */
+	backupVerify: (profile: string | null, target: string, set: string | null) => typedError<Job, IpcError>(__TAURI_INVOKE("backup_verify", { profile, target, set })),
+	/**  What a restore of `target` to `to` will do, and what must be typed. */
+	backupRestorePreflight: (profile: string | null, target: string, to: string | null) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("backup_restore_preflight", { profile, target, to })),
+	/**
+	 *  Starts a restore of `target` to `to` (its newest point when none);
+	 *  core checks `confirmation` against the target.
+	 */
+	backupRestore: (profile: string | null, target: string, to: string | null, confirmation: string | null) => typedError<Job, IpcError>(__TAURI_INVOKE("backup_restore", { profile, target, to, confirmation })),
+	clustersList: (profile: string | null) => typedError<ClusterSummary[], IpcError>(__TAURI_INVOKE("clusters_list", { profile })),
+	clusterShow: (profile: string | null, id: string) => typedError<ClusterTopology, IpcError>(__TAURI_INVOKE("cluster_show", { profile, id })),
+	/**  Each check and each candidate, eligible or why not. */
+	clusterPreflight: (profile: string | null, id: string, action: FailoverAction, candidate: string | null) => typedError<ClusterPreflight, IpcError>(__TAURI_INVOKE("cluster_preflight", { profile, id, action, candidate })),
+	/**
+	 *  What starting `preflight`'s action with `request` will do, and what
+	 *  must be typed.
+	 */
+	clusterConfirmation: (profile: string | null, preflight: ClusterPreflight, request: FailoverRequest) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("cluster_confirmation", { profile, preflight, request })),
+	/**
+	 *  Starts the action of the preflight the window showed; the same
+	 *  `idempotency_key` never starts a second job.
+	 */
+	clusterStart: (profile: string | null, preflight: ClusterPreflight, request: FailoverRequest, confirmation: string | null, idempotencyKey: string) => typedError<Started, IpcError>(__TAURI_INVOKE("cluster_start", { profile, preflight, request, confirmation, idempotencyKey })),
 };
 
 /* Constants */
@@ -185,6 +223,80 @@ export type AllowedAction = {
 	confirm: SlugConfirmation,
 };
 
+/**  One backup in a target's repository, from `pgbackrest info`. */
+export type Backup = {
+	/**  pgBackRest's label (`20261124-221500F`, `…_20261124-223000I`). */
+	label: string,
+	type: BackupType,
+	status: BackupStatus,
+	/**  Size of the database as backed up, in bytes. */
+	size: number | null,
+	/**  Size of the backup in the repository, in bytes. */
+	repository_size: number | null,
+	started_at: string,
+	stopped_at: string,
+	/**  The WAL segments the backup needs, first and last. */
+	wal_start?: string | null,
+	wal_stop?: string | null,
+	/**  The backup it depends on (a diff's or incr's). */
+	prior?: string | null,
+	/**
+	 *  Whether its latest verification (repository check and restore test)
+	 *  passed; absent when it was never verified.
+	 */
+	verified?: boolean | null,
+	verified_at?: string | null,
+};
+
+/**
+ *  `GET /v1/backup-targets/{target}/backups`: the target's backups, oldest
+ *  first, its restorable window and its RPO.
+ */
+export type BackupList = {
+	target: string,
+	items: Backup[],
+	restorable?: RestoreWindow | null,
+	/**  The oldest and newest WAL segments in the archive. */
+	wal_min?: string | null,
+	wal_max?: string | null,
+	rpo: Rpo,
+	/**
+	 *  Why the repository could not be read (`pgbackrest info` failed):
+	 *  the list is then empty and the RPO over, not an error of the call.
+	 */
+	repository_error?: string | null,
+};
+
+/**  Whether pgBackRest found a backup sound when it took it. */
+export type BackupStatus = "ok" | 
+/**  pgBackRest recorded errors (page checksums) while copying it. */
+"error";
+
+/**  A target backups are taken of. */
+export type BackupTarget = {
+	/**  The name the configuration gives it; used in paths. */
+	id: string,
+	kind: BackupTargetKind,
+	/**  pgBackRest's stanza of the target. */
+	stanza: string,
+	/**  What the platform team wrote about it, if anything. */
+	description?: string | null,
+};
+
+/**  What engine backs a target up. */
+export type BackupTargetKind = 
+/**  A PostgreSQL cluster backed up by pgBackRest. */
+"postgresql";
+
+/**  pgBackRest's backup types. */
+export type BackupType = 
+/**  Everything. */
+"full" | 
+/**  What changed since the last full backup. */
+"diff" | 
+/**  What changed since the last backup of any type. */
+"incr";
+
 /**  A dashboard's panels, each drawn on its own. */
 export type Board = {
 	dashboard: string,
@@ -196,6 +308,101 @@ export type Board = {
 	 */
 	offline: string | null,
 	fetched_at: string,
+};
+
+/**  Whether a replica could be promoted, and why not. */
+export type CandidateReport = {
+	member: string,
+	eligible: boolean,
+	/**  Every reason it is not (empty when eligible). */
+	reasons?: string[],
+};
+
+/**  What runs a cluster's failovers. */
+export type ClusterKind = 
+/**  Redis, a primary and replicas watched by Redis Sentinel. */
+"redis_sentinel" | 
+/**  PostgreSQL, a leader and replicas managed by Patroni. */
+"patroni";
+
+/**  One server of a cluster. */
+export type ClusterMember = {
+	/**
+	 *  How the cluster's manager names it (`host:port` under Sentinel,
+	 *  the member name under Patroni); the `candidate` of a switchover.
+	 */
+	name: string,
+	role: MemberRole,
+	host: string,
+	port: number,
+	/**  The manager's word for its state (`running`, `streaming`, `s_down`…). */
+	state: string,
+	/**
+	 *  How far a replica is behind the primary, in bytes of replication
+	 *  stream, as its manager measures it; absent for the primary and
+	 *  where it cannot be known.
+	 */
+	lag_bytes?: number | null,
+	/**  How far behind in time, where it can be derived. */
+	lag_seconds?: number | null,
+	/**  PostgreSQL's timeline; absent for Redis. */
+	timeline?: number | null,
+	/**  Sync or async, where the manager says. */
+	replication?: ReplicationMode | null,
+	health: MemberHealth,
+	/**  The manager's tags (`nofailover`, `replica-priority`…), as text. */
+	tags?: { [key in string]: string },
+};
+
+/**  What a switchover or failover would meet now. */
+export type ClusterPreflight = {
+	cluster: string,
+	action: FailoverAction,
+	/**  The candidate asked for, if any. */
+	candidate?: string | null,
+	/**  Every check passed: the action may go on without being forced. */
+	passed: boolean,
+	checks: PreflightCheck[],
+	/**  Each replica, eligible or not. */
+	candidates: CandidateReport[],
+};
+
+/**
+ *  One of the places the topology is read from: a Sentinel or a Patroni
+ *  REST API.
+ */
+export type ClusterSource = {
+	address: string,
+	reachable: boolean,
+	/**  Why not, when it is not. */
+	error?: string | null,
+};
+
+/**  A cluster as the list shows it. */
+export type ClusterSummary = {
+	/**  The name the configuration gives it; used in paths. */
+	id: string,
+	kind: ClusterKind,
+	/**  What it is called where it runs: Sentinel's master name, Patroni's scope. */
+	name: string,
+	/**  What the platform team wrote about it, if anything. */
+	description?: string | null,
+};
+
+/**  What a cluster looks like now (`GET /v1/clusters/{cluster}`). */
+export type ClusterTopology = {
+	id: string,
+	kind: ClusterKind,
+	name: string,
+	/**  The name of the member taking writes, when one is known. */
+	primary?: string | null,
+	/**  Primary first, then replicas by name. */
+	members: ClusterMember[],
+	/**  What was asked and whether it answered. */
+	sources: ClusterSource[],
+	/**  What is wrong, in words (no source answered, no primary, …). */
+	problems?: string[],
+	observed_at: string,
 };
 
 /**
@@ -296,6 +503,22 @@ export type ErrorCode =
 /**  A code this client does not know yet. */
 "unknown";
 
+/**
+ *  A planned switchover (the primary is healthy and steps down) or an
+ *  emergency failover (the primary is gone or must be left behind).
+ */
+export type FailoverAction = "switchover" | "failover";
+
+/**  Body of `POST /v1/clusters/{cluster}/switchover` and `/failover`. */
+export type FailoverRequest = {
+	/**  The member to promote; without it, the cluster's manager chooses. */
+	candidate?: string | null,
+	/**  Go on even though preflight checks failed; needs a `reason`. */
+	force?: boolean,
+	/**  Why; required when forcing, kept in the job and the audit record. */
+	reason?: string | null,
+};
+
 /**  One field an update changes, as it is and as it will be. */
 export type FieldChange = {
 	/**  The field's path, as in field errors (`plan`, `quotas.max_users`). */
@@ -334,6 +557,71 @@ export type IpcError = {
 	remedy: Remedy | null,
 };
 
+/**  A job. */
+export type Job = {
+	/**  UUID v7: ids sort in the order jobs were created. */
+	id: string,
+	/**  What it does: `backup`. */
+	kind: string,
+	/**  What it acts on: `backup-target:<id>`. */
+	target?: string | null,
+	state: JobState,
+	progress: JobProgress,
+	/**  Who asked for it (a user's email or a service account's name). */
+	actor?: string | null,
+	/**  What it was asked to do (a backup's `type`). */
+	request: JsonValue,
+	/**  How many times a worker took it up; more than 1 after a takeover. */
+	attempts: number,
+	/**  Why it failed, in the words of what failed. */
+	error?: string | null,
+	/**  What a succeeded job produced (a backup: `BackupResult`). */
+	result?: JsonValue | null,
+	created_at: string,
+	started_at?: string | null,
+	finished_at?: string | null,
+	updated_at: string,
+	/**  When someone asked the running job to stop; it then ends `cancelled`. */
+	cancel_requested_at?: string | null,
+	/**  The log, oldest line first: in `GET /v1/jobs/{job}` only (empty in lists). */
+	log?: JobLogLine[],
+};
+
+/**  One line of a job's log. */
+export type JobLogLine = {
+	/**
+	 *  1, 2, 3… in the order the lines were written; an event stream's
+	 *  `Last-Event-ID` resumes after it.
+	 */
+	seq?: number | null,
+	at: string,
+	line: string,
+};
+
+/**  One page of jobs, newest first. */
+export type JobPage = {
+	items: Job[],
+	/**  Pass as `cursor` for the next (older) page; absent on the last. */
+	next_cursor?: string | null,
+};
+
+/**  How far a running job got. */
+export type JobProgress = {
+	/**  What it is doing now (`"backing up"`, `"reading the result"`). */
+	phase?: string | null,
+	/**  0–100, where the job knows how much there is. */
+	percent?: number | null,
+};
+
+/**  Where a job is in its life; only `queued` and `running` change again. */
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+
+/**
+ *  Any JSON, as TypeScript sees it: numbers are `number` (specta refuses
+ *  `serde_json::Value` for its 64-bit integers). Only a type for bindings.
+ */
+export type JsonValue = null | boolean | number | null | string | JsonValue[] | { [key in string]: JsonValue };
+
 /**  Outcome of storing a token. */
 export type LoginCheck = 
 /**  The server accepted the token. */
@@ -351,6 +639,20 @@ export type Matcher = {
 	is_regex: boolean,
 	is_equal: boolean,
 };
+
+/**  How a member is doing, as the console judges it from what it was told. */
+export type MemberHealth = "healthy" | 
+/**  Up, but lagging, its replication link down, or flagged by its manager. */
+"degraded" | 
+/**  Not answering, or reported down. */
+"down";
+
+/**  A member's part in the cluster. */
+export type MemberRole = 
+/**  Takes the writes (Redis master, Patroni leader). */
+"primary" | "replica" | 
+/**  Neither could be established (the member did not answer). */
+"unknown";
 
 /**  What a read from the profile's Alertmanagers found. */
 export type Merged<T> = {
@@ -434,6 +736,15 @@ export type Preflight = {
 	confirm_text: string | null,
 };
 
+/**  One check a switchover or failover must pass. */
+export type PreflightCheck = {
+	/**  `sources`, `quorum`, `primary`, `candidate`, `no_other_job`, … */
+	name: string,
+	passed: boolean,
+	/**  What was found, in words. */
+	detail: string,
+};
+
 /**  A profile added with its token, and whether the server checked the token. */
 export type ProfileAdded = {
 	entry: ProfileEntry,
@@ -506,6 +817,48 @@ export type Remedy =
 /**  Nothing to change: try again when the server answers. */
 { kind: "retry" };
 
+/**  Whether a replica confirms writes before the primary acknowledges them. */
+export type ReplicationMode = "sync" | "async";
+
+/**
+ *  From when to when the target can be restored to any point: from the
+ *  end of its oldest backup to its newest restorable point.
+ */
+export type RestoreWindow = {
+	from: string,
+	to: string,
+};
+
+/**
+ *  The target's recovery point: how much would be lost if it were
+ *  restored now, against its objective.
+ */
+export type Rpo = {
+	/**  The objective from the configuration, in seconds (default 300). */
+	objective_seconds: number | null,
+	/**  The newest point the target can be restored to. */
+	newest_restorable_at?: string | null,
+	/**  Now minus that, in seconds; absent with nothing to restore. */
+	seconds?: number | null,
+	/**  Over the objective (or nothing to restore at all). */
+	over: boolean,
+	source: RpoSource,
+	/**  Why the WAL archive could not be read, when it could not. */
+	note?: string | null,
+};
+
+/**  What the newest restorable point was measured from. */
+export type RpoSource = 
+/**
+ *  The newest WAL segment archived (`pg_stat_archiver`): continuous
+ *  archiving.
+ */
+"wal_archive" | 
+/**  The end of the newest backup: no archived WAL could be read. */
+"last_backup" | 
+/**  Nothing to restore. */
+"none";
+
 /**  How loud an alert is, read from its `severity` label. */
 export type Severity = "info" | "warning" | "error" | "critical";
 
@@ -547,6 +900,15 @@ export type Stale = {
 	/**  The error that kept the live list away, for people. */
 	reason: string,
 	age_seconds: number,
+};
+
+/**
+ *  A switchover or failover the server queued, and the preflight it
+ *  passed (or was forced past).
+ */
+export type Started = {
+	preflight: ClusterPreflight,
+	job: Job,
 };
 
 export type Tenant = {
@@ -603,6 +965,24 @@ export type Theme = "light" | "dark";
 
 /**  How careful the console must be with an environment. */
 export type Tier = "dev" | "staging" | "prod";
+
+/**
+ *  What a change to a named target other than a tenant (a backup target's
+ *  restore, a cluster's switchover) will do, and what must be typed to go
+ *  on: the window shows it before asking, under the rule of [`check_typed`].
+ */
+export type TypedPreflight = {
+	/**  The action, as the API names it ("restore", "switchover"). */
+	action: string,
+	target: string,
+	/**  What the target is to the user ("backup target id", "cluster id"). */
+	noun: string,
+	tier: Tier,
+	/**  What will happen, where, for people. */
+	summary: string,
+	/**  Text the user must type to go on: the target, set only in production. */
+	confirm_text: string | null,
+};
 
 /**  An Alertmanager of the profile that did not answer, and why. */
 export type Unreachable = {

@@ -4,7 +4,7 @@
 //! core's: they arrive as `Preflight.confirm_text`, and core checks the
 //! confirmation again when the change is sent.
 
-import type { FieldChange, Preflight, TenantAction, TenantOperation, TenantRow, UpdateTenant } from "../generated/bindings";
+import type { FieldChange, Preflight, TenantAction, TenantOperation, TenantRow, TypedPreflight, UpdateTenant } from "../generated/bindings";
 import type { Ipc } from "../ipc";
 import { toIpcError } from "./errors";
 
@@ -95,4 +95,12 @@ export async function saveUpdate(
     if (err.remedy?.kind === "confirm") return { kind: "confirm" };
     throw err;
   }
+}
+
+/**
+ * Whether a typed preflight (a restore, a switchover) lets the action go:
+ * exactly the target where core asks for it, anything where it does not.
+ */
+export function typedOk(preflight: TypedPreflight | null, typed: string): boolean {
+  return preflight !== null && (preflight.confirm_text === null || typed === preflight.confirm_text);
 }

@@ -1,7 +1,10 @@
 //! Builders for tests.
 
-import type { AllowedAction, Tenant, TenantRow } from "../generated/bindings";
+import type { Channel } from "@tauri-apps/api/core";
+
+import type { AllowedAction, Job, JobState, Tenant, TenantRow } from "../generated/bindings";
 import type { Ipc } from "../ipc";
+import type { Channels } from "./stores/jobs.svelte";
 
 export function tenant(slug: string, over: Partial<Tenant> = {}): Tenant {
   return {
@@ -40,4 +43,29 @@ export function fakeIpc(commands: Partial<Ipc>): Ipc {
     get: (target, name: string) =>
       target[name as keyof Ipc] ?? (() => Promise.reject(new Error(`${name} is not used by this test`))),
   }) as Ipc;
+}
+
+/** A backup job of target main-db, in `state`. */
+export function job(id: string, state: JobState = "running", over: Partial<Job> = {}): Job {
+  return {
+    id,
+    kind: "backup",
+    target: "backup-target:main-db",
+    state,
+    progress: { phase: null, percent: null },
+    actor: "ann@example.com",
+    request: { type: "incr" },
+    attempts: 1,
+    created_at: "2026-11-24T10:00:00Z",
+    updated_at: "2026-11-24T10:00:00Z",
+    ...over,
+  };
+}
+
+/** Channels a test feeds by hand: the n-th made is `feeds[n]`. */
+export function testChannels(feeds: Array<(m: unknown) => void>): Channels {
+  return <T>(onmessage: (m: T) => void) => {
+    feeds.push(onmessage as (m: unknown) => void);
+    return {} as Channel<T>;
+  };
 }

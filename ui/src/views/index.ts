@@ -4,5 +4,8 @@
 import "./overview";
 import "./tenants";
 import "./alerts";
+import "./backups";
+import "./clusters";
+import "./jobs";
 
 export { views } from "./registry";
