@@ -677,6 +677,24 @@ fn removals_on_prod_need_the_target_typed_exactly(backend: Backend) {
         .success()
         .json();
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
+
+    // Users and groups go the same way, with what hangs on them.
+    cli.run(&["groups", "create", "sre"]).success();
+    cli.run(&["groups", "add-member", "sre", ANN]).success();
+    let refused = cli.run(&["users", "delete", ANN]).failure();
+    assert!(refused.stderr.contains("Delete user"), "{}", refused.stderr);
+    cli.run(&["users", "get", ANN]).success();
+    cli.run(&["users", "delete", ANN, "--confirm", ANN]).success();
+    cli.run(&["users", "get", ANN]).failure();
+    let group = cli.run(&["--json", "groups", "get", "sre"]).success().json();
+    assert_eq!(group["members"], serde_json::json!([]), "{group}");
+    cli.run(&["groups", "delete", "sre"]).failure();
+    let gone = cli
+        .run(&["--json", "groups", "delete", "sre", "--confirm", "sre"])
+        .success()
+        .json();
+    assert_eq!(gone["deleted"], "sre", "{gone}");
+    cli.run(&["groups", "get", "sre"]).failure();
 }
 
 fn bad_subjects_and_permissions_are_refused_in_the_words_of_the_command_line(backend: Backend) {

@@ -57,6 +57,16 @@ pub enum UsersCommand {
         #[command(flatten)]
         key: KeyArg,
     },
+    /// Delete a user with their tokens, group memberships and bindings. On
+    /// a prod profile, asks for the email typed.
+    Delete {
+        /// The user's email (or id).
+        email: String,
+        #[command(flatten)]
+        confirm: ConfirmArg,
+        #[command(flatten)]
+        key: KeyArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +116,16 @@ pub enum GroupsCommand {
         confirm: ConfirmArg,
         #[command(flatten)]
         dry_run: DryRunArg,
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Delete a group with its memberships and bindings: its members lose
+    /// what it granted. On a prod profile, asks for the name typed.
+    Delete {
+        /// The group's name (or id).
+        group: String,
+        #[command(flatten)]
+        confirm: ConfirmArg,
         #[command(flatten)]
         key: KeyArg,
     },
@@ -454,6 +474,14 @@ pub async fn users(
                 .await?;
             on.changed(out, &user, &format!("updated user:{}", user.email));
         }
+        UsersCommand::Delete {
+            email,
+            confirm,
+            key,
+        } => {
+            on.note(out);
+            deleted(out, &on, &rbac, &email, confirm, key, Removal::User).await?;
+        }
     }
     Ok(())
 }
@@ -608,6 +636,14 @@ pub async fn groups(
                 &changed,
                 &format!("user:{email} is not a member of group:{}", changed.name),
             );
+        }
+        GroupsCommand::Delete {
+            group,
+            confirm,
+            key,
+        } => {
+            on.note(out);
+            deleted(out, &on, &rbac, &group, confirm, key, Removal::Group).await?;
         }
     }
     Ok(())
@@ -798,6 +834,8 @@ pub async fn roles(
 enum Removal {
     Role,
     Binding,
+    User,
+    Group,
 }
 
 async fn deleted(
@@ -817,12 +855,19 @@ async fn deleted(
                 rbac.delete_binding(target, confirmation.as_deref(), key)
                     .await
             }
+            Removal::User => rbac.delete_user(target, confirmation.as_deref(), key).await,
+            Removal::Group => {
+                rbac.delete_group(target, confirmation.as_deref(), key)
+                    .await
+            }
         }
     })
     .await?;
     let (noun, field) = match what {
         Removal::Role => ("role", "role"),
         Removal::Binding => ("binding", "binding"),
+        Removal::User => ("user", "user"),
+        Removal::Group => ("group", "group"),
     };
     if out.json {
         let mut value = serde_json::json!({ "deleted": target, "kind": field });

@@ -732,6 +732,56 @@ impl Rbac<'_> {
             .await
     }
 
+    /// Deletes a user with their tokens, memberships and bindings; on
+    /// production, with the email typed.
+    pub async fn delete_user(
+        &self,
+        user: &str,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<()> {
+        let summary = format!(
+            "Delete user {user} on {}: their tokens stop working and their bindings and group memberships go. This cannot be undone.",
+            place(self.session.profile())
+        );
+        safety::check_typed(
+            self.session.profile(),
+            "delete",
+            user,
+            "email",
+            summary,
+            confirmation,
+        )?;
+        self.admin()
+            .rbac_delete(&["users", user], &key_or_new(key))
+            .await
+    }
+
+    /// Deletes a group with its memberships and bindings (its members lose
+    /// what it granted); on production, with its name typed.
+    pub async fn delete_group(
+        &self,
+        group: &str,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<()> {
+        let summary = format!(
+            "Delete group {group} on {}: its members lose what its bindings grant. This cannot be undone.",
+            place(self.session.profile())
+        );
+        safety::check_typed(
+            self.session.profile(),
+            "delete",
+            group,
+            "group name",
+            summary,
+            confirmation,
+        )?;
+        self.admin()
+            .rbac_delete(&["groups", group], &key_or_new(key))
+            .await
+    }
+
     /// Deletes a custom role; on production, with its name typed.
     pub async fn delete_role(
         &self,

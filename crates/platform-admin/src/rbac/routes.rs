@@ -48,8 +48,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users).require(RbacRead, On::Platform))
         .routes(routes!(create_user).require(RbacWrite, On::Platform))
         .routes(routes!(update_user).require(RbacWrite, On::Platform))
+        .routes(routes!(delete_user).require(RbacWrite, On::Platform))
         .routes(routes!(list_groups).require(RbacRead, On::Platform))
         .routes(routes!(create_group).require(RbacWrite, On::Platform))
+        .routes(routes!(delete_group).require(RbacWrite, On::Platform))
         .routes(routes!(add_member).require(RbacWrite, On::Platform))
         .routes(routes!(remove_member).require(RbacWrite, On::Platform))
         .routes(routes!(list_service_accounts).require(RbacRead, On::Platform))
@@ -74,6 +76,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct UserPath {
     /// User id or email.
     user: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct GroupPath {
+    /// Group id or name.
+    group: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -269,6 +278,68 @@ pub async fn update_user(
         .after(&updated)?;
     mutation
         .commit(tx, change, StatusCode::OK, Some(&updated))
+        .await
+}
+
+/// Deletes a user with their tokens, group memberships and bindings, in one
+/// transaction. Refused when it would remove the last platform-wide
+/// `platform-admin` binding.
+#[utoipa::path(delete, path = "/v1/rbac/users/{user}", tag = "rbac", operation_id = "delete_user",
+    params(UserPath),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such user.", body = ErrorEnvelope),
+        (status = 409, description = "The user holds the last platform-wide `platform-admin` binding.", body = ErrorEnvelope)))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    mutation: Mutation,
+    user: Result<Path<UserPath>, PathRejection>,
+) -> Result<Response, Error> {
+    let UserPath { user } = path(user)?;
+    let mut tx = state.db.begin().await?;
+    let found = store::get_user(&mut tx, &user)
+        .await?
+        .ok_or_else(|| not_found("user", &user))?;
+    let subject = Subject {
+        kind: SubjectKind::User,
+        id: found.id.clone(),
+    };
+    let removed = store::delete_subject(&mut tx, state.db.kind(), &subject).await?;
+    let change = Change::new("user.delete", format!("user:{}", found.email))
+        .before(&serde_json::json!({ "user": found, "bindings": removed }))?;
+    mutation
+        .commit::<()>(tx, change, StatusCode::NO_CONTENT, None)
+        .await
+}
+
+/// Deletes a group with its memberships and bindings (its members lose
+/// what it granted them), in one transaction. Refused when it would remove
+/// the last platform-wide `platform-admin` binding.
+#[utoipa::path(delete, path = "/v1/rbac/groups/{group}", tag = "rbac", operation_id = "delete_group",
+    params(GroupPath),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such group.", body = ErrorEnvelope),
+        (status = 409, description = "The group holds the last platform-wide `platform-admin` binding.", body = ErrorEnvelope)))]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    mutation: Mutation,
+    group: Result<Path<GroupPath>, PathRejection>,
+) -> Result<Response, Error> {
+    let GroupPath { group } = path(group)?;
+    let mut tx = state.db.begin().await?;
+    let found = store::get_group(&mut tx, &group)
+        .await?
+        .ok_or_else(|| not_found("group", &group))?;
+    let subject = Subject {
+        kind: SubjectKind::Group,
+        id: found.id.clone(),
+    };
+    let removed = store::delete_subject(&mut tx, state.db.kind(), &subject).await?;
+    let change = Change::new("group.delete", format!("group:{}", found.name))
+        .before(&serde_json::json!({ "group": found, "bindings": removed }))?;
+    mutation
+        .commit::<()>(tx, change, StatusCode::NO_CONTENT, None)
         .await
 }
 

@@ -748,6 +748,42 @@ pub async fn delete_binding(
     Ok(())
 }
 
+/// Deletes a user or group: its bindings first (one by one, so the last
+/// platform-wide `platform-admin` binding is refused as by
+/// [`delete_binding`]), then the row, whose memberships and tokens go with
+/// it. Returns the bindings removed.
+pub async fn delete_subject(
+    conn: &mut AnyConnection,
+    kind: db::DbKind,
+    subject: &Subject,
+) -> Result<Vec<Binding>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {BINDING_COLUMNS} FROM rbac_bindings WHERE subject_kind = $1 AND subject_id = $2 \
+         ORDER BY created_at, id"
+    ))
+    .bind(subject.kind.as_str())
+    .bind(subject.id.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    let bindings: Vec<Binding> = rows
+        .iter()
+        .map(binding_from_row)
+        .collect::<Result<_, _>>()?;
+    for binding in &bindings {
+        delete_binding(&mut *conn, kind, binding).await?;
+    }
+    let table = match subject.kind {
+        SubjectKind::User => "rbac_users",
+        SubjectKind::Group => "rbac_groups",
+        SubjectKind::ServiceAccount => "rbac_service_accounts",
+    };
+    sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+        .bind(subject.id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(bindings)
+}
+
 /// A token by id or name.
 pub async fn find_token(conn: &mut AnyConnection, token: &str) -> Result<Option<Token>, Error> {
     let row = sqlx::query(&format!(

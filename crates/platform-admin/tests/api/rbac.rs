@@ -376,6 +376,72 @@ on_both_databases! {
         assert!(mine.iter().all(|b| b["scope"]["tenant"] == alpha), "{mine:?}");
     }
 
+    async fn deleting_a_user_or_group_takes_its_tokens_memberships_and_bindings_and_never_the_last_admin(srv) {
+        srv.create("alpha", "Alpha").await;
+        let made = srv.send(Method::POST, "/v1/rbac/users",
+            &json!({"email": "ann@example.test", "display_name": "Ann"})).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+        let ann = Subject { kind: SubjectKind::User, id: made.body["id"].as_str().expect("id").into() };
+        let group = srv.send(Method::POST, "/v1/rbac/groups", &json!({"name": "sre"})).await;
+        assert_eq!(group.status, StatusCode::CREATED, "{}", group.text);
+        let sre = Subject { kind: SubjectKind::Group, id: group.body["id"].as_str().expect("id").into() };
+        let joined = srv.send(Method::PUT, "/v1/rbac/groups/sre/members/ann@example.test", &Value::Null).await;
+        assert_eq!(joined.status, StatusCode::OK, "{}", joined.text);
+        bind(srv, &ann, BuiltinRole::Viewer.as_str(), "alpha").await;
+        bind(srv, &sre, BuiltinRole::Viewer.as_str(), "alpha").await;
+        let token = token_of(srv, &ann, "ann-laptop", None).await;
+        let read = as_token(srv, &token, Method::GET, "/v1/tenants/alpha", None).await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+
+        let gone = srv.send(Method::DELETE, "/v1/rbac/users/ann@example.test", &Value::Null).await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+        as_token(srv, &token, Method::GET, "/v1/tenants/alpha", None).await
+            .expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        let groups = srv.get("/v1/rbac/groups").await;
+        assert_eq!(groups.body["items"][0]["members"], json!([]), "{}", groups.text);
+        let bindings = srv.get("/v1/rbac/bindings?limit=200").await;
+        let subjects: Vec<&Value> = bindings.body["items"].as_array().expect("items").iter()
+            .map(|b| &b["subject"]["id"]).collect();
+        assert!(!subjects.contains(&&json!(ann.id)), "{}", bindings.text);
+        assert!(subjects.contains(&&json!(sre.id)), "the group's binding stays: {}", bindings.text);
+        srv.send(Method::DELETE, "/v1/rbac/users/ann@example.test", &Value::Null).await
+            .expect_error(StatusCode::NOT_FOUND, "not_found");
+
+        let gone = srv.send(Method::DELETE, "/v1/rbac/groups/sre", &Value::Null).await;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+        let bindings = srv.get("/v1/rbac/bindings?limit=200").await;
+        assert!(!bindings.text.contains(&sre.id), "{}", bindings.text);
+        let audit = srv.get("/v1/audit?limit=200").await;
+        let actions: Vec<&str> = audit.body["items"].as_array().expect("items").iter()
+            .filter_map(|r| r["action"].as_str()).collect();
+        assert!(actions.contains(&"user.delete") && actions.contains(&"group.delete"), "{actions:?}");
+
+        // The one platform-wide platform-admin binding is refused with
+        // everything of its holder left in place.
+        let only = srv.send(Method::POST, "/v1/rbac/users",
+            &json!({"email": "root@example.test", "display_name": "Root"})).await;
+        let root = Subject { kind: SubjectKind::User, id: only.body["id"].as_str().expect("id").into() };
+        let mut conn = srv.db.pool().acquire().await.expect("connection");
+        let admins: Vec<String> = store::list_bindings(&mut conn, None, None, 10_000).await.expect("bindings")
+            .into_iter()
+            .filter(|b| b.role == "platform-admin" && b.scope == opsdeck_api::rbac::BindingScope::Platform)
+            .map(|b| b.id).collect();
+        drop(conn);
+        let mut tx = srv.db.begin().await.expect("begin");
+        store::insert_binding(&mut tx, &root, "platform-admin", None, platform_admin::db::now())
+            .await.expect("binding");
+        for id in &admins {
+            sqlx::query("DELETE FROM rbac_bindings WHERE id = $1").bind(id.as_str())
+                .execute(&mut *tx).await.expect("delete");
+        }
+        tx.commit().await.expect("commit");
+        let root_token = token_of(srv, &root, "root", None).await;
+        as_token(srv, &root_token, Method::DELETE, "/v1/rbac/users/root@example.test", None).await
+            .expect_error(StatusCode::CONFLICT, "invalid_state");
+        let still = as_token(srv, &root_token, Method::GET, "/v1/rbac/users?q=root", None).await;
+        assert_eq!(still.body["items"].as_array().map(Vec::len), Some(1), "{}", still.text);
+    }
+
     async fn a_group_binding_reaches_its_members(srv) {
         srv.create("alpha", "Alpha").await;
         let now = platform_admin::db::now();
