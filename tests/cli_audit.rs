@@ -58,9 +58,15 @@ fn audit_list_filters_exactly_and_its_table_fits_the_terminal(backend: Backend) 
     cli.run(&["tenants", "suspend", "acme"]).success();
 
     let all = cli.run(&["--json", "audit", "list"]).success().json();
+    // The first record is the making of the test's bootstrap token.
     assert_eq!(
         actions(&all),
-        ["tenant.suspend", "tenant.create", "tenant.create"]
+        [
+            "tenant.suspend",
+            "tenant.create",
+            "tenant.create",
+            "token.create"
+        ]
     );
     assert!(all["items"][0]["hash"]
         .as_str()
@@ -96,14 +102,14 @@ fn audit_list_filters_exactly_and_its_table_fits_the_terminal(backend: Backend) 
         ])
         .success()
         .json();
-    assert_eq!(actions(&rest), ["tenant.create"]);
+    assert_eq!(actions(&rest), ["tenant.create", "token.create"]);
     assert!(rest["next_cursor"].is_null());
 
     let table = cli
         .run_with_env(&["audit", "list"], "", &[("COLUMNS", "60")])
         .success();
     let lines: Vec<&str> = table.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", table.stdout);
+    assert_eq!(lines.len(), 5, "{}", table.stdout);
     assert!(lines[0].contains("ACTION"), "{}", table.stdout);
     assert!(lines[1].contains("tenant.suspend"), "{}", table.stdout);
     for line in &lines {
@@ -136,18 +142,20 @@ fn audit_export_writes_every_page_as_csv_and_as_json_lines(backend: Backend) {
         ])
         .success()
         .json();
-    assert_eq!(report["records"], count);
+    // Every tenant's creation, and first the bootstrap token's.
+    let total = count + 1;
+    assert_eq!(report["records"], total);
     let text = std::fs::read_to_string(&jsonl).expect("jsonl written");
     let records: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON record a line"))
         .collect();
-    assert_eq!(records.len(), count);
+    assert_eq!(records.len(), total);
     let seqs: Vec<i64> = records
         .iter()
         .map(|r| r["seq"].as_i64().expect("seq"))
         .collect();
-    assert_eq!(seqs, (1..=count as i64).rev().collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=total as i64).rev().collect::<Vec<_>>());
 
     let csv = dir.path().join("acme.csv");
     let csv_arg = csv.display().to_string();
@@ -172,7 +180,7 @@ fn audit_export_writes_every_page_as_csv_and_as_json_lines(backend: Backend) {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with("seq,id,at,actor,action,target,tenant,before,after"));
-    assert!(lines[1].starts_with("8,"), "{}", lines[1]);
+    assert!(lines[1].starts_with("9,"), "{}", lines[1]);
     assert!(
         lines[1].contains(",tenant.create,tenant:t007,"),
         "{}",

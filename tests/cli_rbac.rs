@@ -684,9 +684,13 @@ fn removals_on_prod_need_the_target_typed_exactly(backend: Backend) {
     let refused = cli.run(&["users", "delete", ANN]).failure();
     assert!(refused.stderr.contains("Delete user"), "{}", refused.stderr);
     cli.run(&["users", "get", ANN]).success();
-    cli.run(&["users", "delete", ANN, "--confirm", ANN]).success();
+    cli.run(&["users", "delete", ANN, "--confirm", ANN])
+        .success();
     cli.run(&["users", "get", ANN]).failure();
-    let group = cli.run(&["--json", "groups", "get", "sre"]).success().json();
+    let group = cli
+        .run(&["--json", "groups", "get", "sre"])
+        .success()
+        .json();
     assert_eq!(group["members"], serde_json::json!([]), "{group}");
     cli.run(&["groups", "delete", "sre"]).failure();
     let gone = cli

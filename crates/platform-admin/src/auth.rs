@@ -51,18 +51,68 @@ pub struct Principal {
 /// `platform-admin` (`Role::Admin`) or `viewer`, and a token of the same
 /// name for it. Returns the token itself: the only time it is ever seen.
 pub async fn create_token(db: &Db, name: &str, role: Role) -> Result<String, Error> {
-    check_token_name(name)?;
+    let mut tx = db.begin().await?;
+    let (_, token) = token_in(&mut tx, name, role, db::now()).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// [`create_token`] as `platform-admin token create` does it: a bootstrap
+/// token is as powerful as any, so its making is in the audit log like
+/// every other change, in the same transaction, with the command line as
+/// its actor.
+pub async fn bootstrap_token(db: &Db, name: &str, role: Role) -> Result<String, Error> {
     let now = db::now();
     let mut tx = db.begin().await?;
-    let account = rbac_store::insert_service_account(&mut tx, name, now).await?;
+    let (id, token) = token_in(&mut tx, name, role, now).await?;
+    let after = serde_json::json!({
+        "id": id,
+        "name": name,
+        "role": role.builtin().as_str(),
+        "scope": "platform",
+    })
+    .to_string();
+    let target = format!("token:{name}");
+    crate::audit::store::insert(
+        &mut tx,
+        &crate::audit::store::NewRecord {
+            id: uuid::Uuid::now_v7(),
+            at: now,
+            actor: BOOTSTRAP_ACTOR,
+            action: "token.create",
+            target: &target,
+            tenant_id: None,
+            before: None,
+            after: Some(&after),
+            request_id: BOOTSTRAP_ACTOR,
+            idempotency_key: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The actor of changes made with `platform-admin token create` on the
+/// server's own command line.
+pub const BOOTSTRAP_ACTOR: &str = "platform-admin token create";
+
+/// A service account of `name`, bound to `role` on the platform, and a
+/// token of it: (token id, token).
+async fn token_in(
+    tx: &mut sqlx::AnyConnection,
+    name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(String, String), Error> {
+    check_token_name(name)?;
+    let account = rbac_store::insert_service_account(&mut *tx, name, now).await?;
     let owner = Subject {
         kind: SubjectKind::ServiceAccount,
         id: account,
     };
-    rbac_store::insert_binding(&mut tx, &owner, role.builtin().as_str(), None, now).await?;
-    let (_, token) = mint(&mut tx, name, &owner, None, now).await?;
-    tx.commit().await?;
-    Ok(token)
+    rbac_store::insert_binding(&mut *tx, &owner, role.builtin().as_str(), None, now).await?;
+    mint(tx, name, &owner, None, now).await
 }
 
 /// Mints a token for a user or service account, acting with its

@@ -173,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let db = open(&database).await?;
-            let token = auth::create_token(&db, &name, role).await?;
+            let token = auth::bootstrap_token(&db, &name, role).await?;
             db.close().await;
             let mut stdout = std::io::stdout().lock();
             writeln!(stdout, "{token}")?;

@@ -106,7 +106,30 @@ async fn token_create_prints_only_the_token(backend: Backend) {
                 .expect("scope"),
             None
         );
+        // And its making is audited, in the chain like every change.
+        let record = sqlx::query("SELECT actor, action, target FROM audit_records")
+            .fetch_one(db.pool())
+            .await
+            .expect("one audit record");
+        assert_eq!(
+            record.try_get::<String, _>("action").expect("action"),
+            "token.create"
+        );
+        assert_eq!(
+            record.try_get::<String, _>("target").expect("target"),
+            "token:ci"
+        );
+        assert_eq!(
+            record.try_get::<String, _>("actor").expect("actor"),
+            platform_admin::auth::BOOTSTRAP_ACTOR
+        );
         db.close().await;
+        let verified = run(&["audit", "verify", "--database", &test_db.url]).await;
+        assert!(
+            verified.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
     }
 
     let again = run(&[
