@@ -1,7 +1,9 @@
 //! The sandbox scripts the README starts with: `sandbox/up` brings up a real
 //! platform with demo data, its monitoring (Prometheus, Alertmanager,
 //! node-exporter) and a working `sandbox` profile, twice without harm;
-//! `sandbox/down` stops it. And the platform's alert rules it ships, as
+//! `sandbox/down` stops it; its data stores (PostgreSQL under Patroni,
+//! archived by pgBackRest, and Redis under Sentinel) show in the CLI as
+//! clusters and a backup target. And the platform's alert rules it ships, as
 //! Prometheus's own `promtool` and a real Prometheus read them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,19 +17,21 @@ use opsdeck_tests::prometheus::{promtool, Config};
 use opsdeck_tests::{Cli, Prometheus};
 
 /// The loopback ports of one sandbox: platform-admin, Prometheus,
-/// Alertmanager, node-exporter.
+/// Alertmanager, node-exporter, and the data stores' (etcd's two, two
+/// PostgreSQL, two Patroni APIs, two Redis, three Sentinels).
 #[derive(Debug, Clone, Copy)]
 struct Ports {
     admin: u16,
     prometheus: u16,
     alertmanager: u16,
     node: u16,
+    stores: [u16; 11],
 }
 
 impl Ports {
-    /// `admin` and three more ports nobody listened on a moment ago.
+    /// `admin` and more ports nobody listened on a moment ago.
     fn around(admin: u16) -> Self {
-        let listeners: Vec<std::net::TcpListener> = (0..3)
+        let listeners: Vec<std::net::TcpListener> = (0..14)
             .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
             .collect();
         let port = |i: usize| listeners[i].local_addr().expect("addr").port();
@@ -36,9 +40,30 @@ impl Ports {
             prometheus: port(0),
             alertmanager: port(1),
             node: port(2),
+            stores: std::array::from_fn(|i| port(3 + i)),
         }
     }
+
+    /// Every port `up` may have served.
+    fn all(&self) -> Vec<u16> {
+        let mut all = vec![self.admin, self.prometheus, self.alertmanager, self.node];
+        all.extend(self.stores);
+        all
+    }
 }
+
+/// The variables that set the data stores' ports, in `Ports::stores` order
+/// (the Sentinels' three go in one).
+const STORE_PORT_VARS: [&str; 8] = [
+    "OPSDECK_SANDBOX_ETCD_PORT",
+    "OPSDECK_SANDBOX_ETCD_PEER_PORT",
+    "OPSDECK_SANDBOX_POSTGRES_PORT",
+    "OPSDECK_SANDBOX_POSTGRES_REPLICA_PORT",
+    "OPSDECK_SANDBOX_PATRONI_PORT",
+    "OPSDECK_SANDBOX_PATRONI_REPLICA_PORT",
+    "OPSDECK_SANDBOX_REDIS_PORT",
+    "OPSDECK_SANDBOX_REDIS_REPLICA_PORT",
+];
 
 fn monitoring() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,6 +72,17 @@ fn monitoring() -> PathBuf {
 }
 
 fn script(name: &str, cli: &Cli, state: &Path, ports: Ports) -> std::process::Output {
+    script_with(name, cli, state, ports, true)
+}
+
+/// Runs a sandbox script; `stores` false leaves the data stores out.
+fn script_with(
+    name: &str,
+    cli: &Cli,
+    state: &Path,
+    ports: Ports,
+    stores: bool,
+) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = Command::new("bash");
     cmd.arg(root.join("sandbox").join(name))
@@ -64,17 +100,28 @@ fn script(name: &str, cli: &Cli, state: &Path, ports: Ports) -> std::process::Ou
         .env("OPSDECK_SANDBOX_NODE_EXPORTER_PORT", ports.node.to_string())
         // Traffic brisk and failing often, so a test sees both soon.
         .env("OPSDECK_TRAFFIC_RATE", "20")
-        .env("OPSDECK_TRAFFIC_ERRORS", "30");
+        .env("OPSDECK_TRAFFIC_ERRORS", "30")
+        .env("OPSDECK_SANDBOX_STORES", if stores { "1" } else { "0" })
+        .env(
+            "OPSDECK_SANDBOX_SENTINEL_PORTS",
+            format!(
+                "{},{},{}",
+                ports.stores[8], ports.stores[9], ports.stores[10]
+            ),
+        );
+    for (var, port) in STORE_PORT_VARS.iter().zip(ports.stores) {
+        cmd.env(var, port.to_string());
+    }
     // `up` may build the binaries first.
     output_blocking(cmd, b"", Duration::from_secs(600)).expect("run sandbox script")
 }
 
 /// The first `up`, on ports the script is told: should another program
 /// take one first, the script says so and other ports are tried.
-fn first_up(cli: &Cli, state: &Path) -> Ports {
+fn first_up(cli: &Cli, state: &Path, stores: bool) -> Ports {
     retry_on_collision("sandbox/up", |port| {
         let ports = Ports::around(port);
-        let up = script("up", cli, state, ports);
+        let up = script_with("up", cli, state, ports, stores);
         let said = String::from_utf8_lossy(&up.stderr);
         Ok(if up.status.success() {
             Attempt::Up(ports)
@@ -97,10 +144,11 @@ impl Drop for Down<'_> {
 }
 
 #[test]
-fn sandbox_up_serves_demo_tenants_to_the_sandbox_profile_and_down_stops_it() {
+fn sandbox_up_serves_demo_tenants_and_its_data_stores_to_the_sandbox_profile_and_down_stops_everything(
+) {
     let cli = Cli::new().expect("cli");
     let state = tempfile::tempdir().expect("state dir");
-    let port = first_up(&cli, state.path());
+    let port = first_up(&cli, state.path(), true);
     let _down = Down(&cli, state.path(), port);
 
     let mut count = 0;
@@ -122,6 +170,7 @@ fn sandbox_up_serves_demo_tenants_to_the_sandbox_profile_and_down_stops_it() {
             assert_eq!(tenants, count, "a second `up` adds no tenants");
         }
         count = tenants;
+        data_stores_are_shown(&cli);
     }
     let suspended = cli
         .run(&["--json", "tenants", "list", "--status", "suspended"])
@@ -129,12 +178,27 @@ fn sandbox_up_serves_demo_tenants_to_the_sandbox_profile_and_down_stops_it() {
         .json();
     assert!(!suspended["tenants"].as_array().expect("tenants").is_empty());
 
+    let started = started_pids(state.path());
+    assert!(started.len() >= 11, "pid files: {started:?}");
     let down = script("down", &cli, state.path(), port);
     assert!(
         down.status.success(),
         "{}",
         String::from_utf8_lossy(&down.stderr)
     );
+    let alive: Vec<&(String, u32)> = started
+        .iter()
+        .filter(|(_, pid)| Path::new(&format!("/proc/{pid}")).exists() && !zombie(*pid))
+        .collect();
+    assert!(alive.is_empty(), "still running after down: {alive:?}");
+    let left = mentioning(state.path());
+    assert!(left.is_empty(), "processes of the sandbox left: {left:?}");
+    for p in port.all() {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", p)).is_err(),
+            "port {p} still served after down"
+        );
+    }
     let after = cli.run(&["--json", "tenants", "list"]).stale().json();
     assert!(
         after["stale"].is_object(),
@@ -144,11 +208,129 @@ fn sandbox_up_serves_demo_tenants_to_the_sandbox_profile_and_down_stops_it() {
     assert!(query.stderr.contains("unreachable"), "{}", query.stderr);
 }
 
+/// The clusters and the backup target `sandbox/up` declared, as the CLI
+/// shows them: each cluster with a primary and a replica, the target with
+/// its RPO measured.
+fn data_stores_are_shown(cli: &Cli) {
+    let listed = cli.run(&["--json", "clusters", "list"]).success().json();
+    let ids: BTreeSet<&str> = listed
+        .as_array()
+        .expect("clusters")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(ids, BTreeSet::from(["cache", "db"]), "{listed:#}");
+    for id in ["db", "cache"] {
+        // Right after `up`, a Sentinel may not have seen the replica's
+        // link come up yet: give it a few seconds.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let shown = cli
+                .run(&["--json", "clusters", "show", id])
+                .success()
+                .json();
+            let roles: Vec<&str> = shown["members"]
+                .as_array()
+                .expect("members")
+                .iter()
+                .filter_map(|m| m["role"].as_str())
+                .collect();
+            if shown["primary"].is_string() && roles == ["primary", "replica"] {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{id}: a primary and a replica: {shown:#}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    let targets = cli.run(&["--json", "backups", "targets"]).success().json();
+    let db = &targets[0];
+    assert_eq!(db["id"], "db", "{targets:#}");
+    let rpo = db["rpo"]["seconds"].as_i64();
+    assert!(
+        rpo.is_some_and(|s| (0..300).contains(&s)),
+        "an RPO within the objective: {targets:#}"
+    );
+    let table = cli.run(&["backups", "targets"]).success();
+    assert!(table.stdout.contains(" / 300 s"), "{}", table.stdout);
+}
+
+/// Each pid file of the state dir (NAME.pid) and the stores' postmasters
+/// (line 1 of postmaster.pid), with their processes' children.
+fn started_pids(state: &Path) -> Vec<(String, u32)> {
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(state)
+        .expect("state dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pid"))
+        .map(|p| (p.display().to_string(), p))
+        .collect();
+    for node in ["pg-a", "pg-b"] {
+        let file = state
+            .join("stores")
+            .join(node)
+            .join("data")
+            .join("postmaster.pid");
+        files.push((format!("{node} postmaster"), file));
+    }
+    let mut pids = Vec::new();
+    for (name, file) in files {
+        let Some(pid) = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        pids.push((name.clone(), pid));
+        let children =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            pids.push((format!("{name} child"), child));
+        }
+    }
+    pids
+}
+
+/// Whether the process has exited and waits only to be reaped.
+fn zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// Live processes whose command line names `dir`.
+fn mentioning(dir: &Path) -> Vec<(u32, String)> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if line.contains(&needle) && !zombie(pid) {
+            found.push((pid, line));
+        }
+    }
+    found
+}
+
 #[test]
 fn sandbox_up_gives_the_profile_a_prometheus_scraping_the_platform_and_an_alertmanager() {
     let cli = Cli::new().expect("cli");
     let state = tempfile::tempdir().expect("state dir");
-    let ports = first_up(&cli, state.path());
+    // The data stores are the first test's; this one is about monitoring.
+    let ports = first_up(&cli, state.path(), false);
     let _down = Down(&cli, state.path(), ports);
 
     let profiles = cli.run(&["profile", "list", "--json"]).success().json();

@@ -3,8 +3,9 @@
 //! backup (a job; `--wait` follows it to its end).
 
 use clap::{Subcommand, ValueEnum};
-use opsdeck_core::api::backups::{BackupStatus, BackupType, RpoSource};
+use opsdeck_core::api::backups::{BackupStatus, BackupTarget, BackupType, Rpo, RpoSource};
 use opsdeck_core::Console;
+use serde::Serialize;
 
 use crate::error::Result;
 use crate::output::{ago, when, Column, Output};
@@ -92,19 +93,39 @@ pub async fn run(
     match cmd {
         BackupsCommand::Targets => {
             let targets = backups.targets().await?;
-            let rows = targets
+            // Each target's RPO comes with its backups; a target whose list
+            // cannot be read still shows, with why.
+            let mut shown = Vec::with_capacity(targets.len());
+            for target in targets {
+                let rpo = backups.list(&target.id).await.map(|list| list.rpo);
+                shown.push(TargetRow { target, rpo });
+            }
+            let rows = shown
                 .iter()
-                .map(|t| {
+                .map(|row| {
+                    let t = &row.target;
                     vec![
                         t.id.clone(),
                         format!("{:?}", t.kind).to_lowercase(),
                         t.stanza.clone(),
+                        match &row.rpo {
+                            Ok(rpo) => rpo_cell(rpo),
+                            Err(err) => format!("unknown: {err}"),
+                        },
                         t.description.clone().unwrap_or_default(),
                     ]
                 })
                 .collect();
+            let json: Vec<TargetJson> = shown
+                .iter()
+                .map(|row| TargetJson {
+                    target: &row.target,
+                    rpo: row.rpo.as_ref().ok(),
+                    rpo_error: row.rpo.as_ref().err().map(ToString::to_string),
+                })
+                .collect();
             out.list(
-                &targets,
+                &json,
                 &format!(
                     "no backup targets on `{}`: the server's configuration declares none",
                     session.profile().name
@@ -113,6 +134,7 @@ pub async fn run(
                     Column::text("ID", u8::MAX),
                     Column::text("KIND", 2),
                     Column::free_text("STANZA", 2),
+                    Column::free_text("RPO", u8::MAX),
                     Column::free_text("DESCRIPTION", 1),
                 ],
                 rows,
@@ -247,6 +269,34 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// A target and its RPO, or why its RPO could not be read.
+struct TargetRow {
+    target: BackupTarget,
+    rpo: std::result::Result<Rpo, opsdeck_core::Error>,
+}
+
+/// A target as `--json` prints it: its fields, its RPO (or the error).
+#[derive(Serialize)]
+struct TargetJson<'a> {
+    #[serde(flatten)]
+    target: &'a BackupTarget,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rpo: Option<&'a Rpo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rpo_error: Option<String>,
+}
+
+/// The RPO against its objective, in one cell: `12 s / 300 s`, `OVER` in
+/// front when over.
+fn rpo_cell(rpo: &Rpo) -> String {
+    let now = rpo
+        .seconds
+        .map(|s| format!("{s} s"))
+        .unwrap_or_else(|| "nothing to restore".to_string());
+    let over = if rpo.over { "OVER " } else { "" };
+    format!("{over}{now} / {} s", rpo.objective_seconds)
 }
 
 /// Bytes in the largest unit that keeps a number of at least 1.
