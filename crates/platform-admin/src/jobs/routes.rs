@@ -347,11 +347,14 @@ impl Follow {
 /// running one is asked to stop (`202`, the job still `running` with
 /// `cancel_requested_at`): its worker stops its processes and it ends
 /// `cancelled`, never `succeeded`. Follow it at `GET /v1/jobs/{job}/events`.
+/// Cancelling needs what starting the job's kind needs: `backups.restore`
+/// for a restore, `clusters.failover` for a switchover or failover.
 #[utoipa::path(post, path = "/v1/jobs/{job}/cancel", tag = "jobs", operation_id = "cancel_job",
     params(JobPath),
     responses(
         (status = 200, description = "It was queued: cancelled.", body = WireJob),
         (status = 202, description = "It is running: asked to stop.", body = WireJob),
+        (status = 403, description = "The job's kind needs a permission the caller lacks to cancel.", body = ErrorEnvelope),
         (status = 404, description = "No such job.", body = ErrorEnvelope),
         (status = 409, description = "The job already ended.", body = ErrorEnvelope),
         (status = 422, description = "The job in the path is not valid UTF-8.", body = ErrorEnvelope)))]
@@ -362,6 +365,21 @@ pub async fn cancel(
 ) -> Result<Response, Error> {
     let Path(JobPath { job: id }) =
         path.map_err(|err| Error::invalid("job", format!("bad job in the path: {err}")))?;
+    if let Some(found) = store::get(&state.db, &id).await? {
+        let needs = match found.kind.as_str() {
+            crate::backups::RESTORE_KIND => Some(Permission::BackupsRestore),
+            crate::clusters::SWITCHOVER | crate::clusters::FAILOVER => {
+                Some(Permission::ClustersFailover)
+            }
+            _ => None,
+        };
+        if let Some(permission) = needs.filter(|p| !mutation.principal.grants.on_platform(*p)) {
+            return Err(Error::Forbidden {
+                permission,
+                scope: crate::roles::Scope::Platform,
+            });
+        }
+    }
     let mut tx = state.db.begin().await?;
     let job = store::cancel_in(&mut tx, &id, db::now()).await?;
     let status = if job.state == JobState::Cancelled {

@@ -266,6 +266,33 @@ on_both_databases! {
         assert_eq!(records[0]["target"], format!("job:{}", job.id));
     }
 
+    async fn cancelling_a_restore_or_a_failover_needs_what_starting_it_needs(srv) {
+        let role = srv.send(Method::POST, "/v1/rbac/roles",
+            &json!({"name": "backup-runner", "permissions": ["backups.read", "backups.run"]})).await;
+        assert_eq!(role.status, StatusCode::CREATED, "{}", role.text);
+        let (runner, _) = crate::rbac::account(srv, "runner", opsdeck_api::rbac::BuiltinRole::Viewer, None).await;
+        let mut tx = srv.db.begin().await.expect("begin");
+        platform_admin::rbac::store::insert_binding(&mut tx, &runner, "backup-runner", None, db::now())
+            .await.expect("binding");
+        tx.commit().await.expect("commit");
+        let token = crate::rbac::token_of(srv, &runner, "runner-token", None).await;
+        for (kind, permission) in [("restore", "backups.restore"), ("cluster.failover", "clusters.failover")] {
+            let job = jobs::enqueue(&srv.db, NewJob { kind: kind.to_string(), ..a_job() }, db::now())
+                .await.expect("enqueue");
+            let path = format!("/v1/jobs/{}/cancel", job.id);
+            let refused = crate::rbac::as_token(srv, &token, Method::POST, &path, None).await;
+            refused.expect_error(StatusCode::FORBIDDEN, "forbidden");
+            assert!(refused.text.contains(permission), "{}", refused.text);
+            let still = jobs::get(&srv.db, &job.id).await.expect("get").expect("the job");
+            assert_eq!(still.state, jobs::JobState::Queued, "{kind}: nothing was cancelled");
+            let cancelled = Reply::of(srv.request(Method::POST, &path).send().await).await;
+            assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+        }
+        let backup = jobs::enqueue(&srv.db, a_job(), db::now()).await.expect("enqueue");
+        let ok = crate::rbac::as_token(srv, &token, Method::POST, &format!("/v1/jobs/{}/cancel", backup.id), None).await;
+        assert_eq!(ok.status, StatusCode::OK, "a backup needs backups.run only: {}", ok.text);
+    }
+
     async fn cancelling_a_running_job_asks_its_worker_and_it_never_succeeds(srv) {
         let job = jobs::enqueue(&srv.db, a_job(), db::now()).await.expect("enqueue");
         let claimed = jobs::claim_next(&srv.db, "w", jobs::LEASE, db::now()).await.expect("claim").expect("job");
