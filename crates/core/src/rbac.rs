@@ -740,21 +740,18 @@ impl Rbac<'_> {
         confirmation: Option<&str>,
         key: Option<&str>,
     ) -> Result<()> {
-        let summary = format!(
-            "Delete user {user} on {}: their tokens stop working and their bindings and group memberships go. This cannot be undone.",
-            place(self.session.profile())
-        );
-        safety::check_typed(
-            self.session.profile(),
-            "delete",
+        self.delete_named(
+            "users",
             user,
             "email",
-            summary,
+            format!(
+                "Delete user {user} on {}: their tokens stop working and their bindings and group memberships go. This cannot be undone.",
+                place(self.session.profile())
+            ),
             confirmation,
-        )?;
-        self.admin()
-            .rbac_delete(&["users", user], &key_or_new(key))
-            .await
+            key,
+        )
+        .await
     }
 
     /// Deletes a group with its memberships and bindings (its members lose
@@ -765,20 +762,40 @@ impl Rbac<'_> {
         confirmation: Option<&str>,
         key: Option<&str>,
     ) -> Result<()> {
-        let summary = format!(
-            "Delete group {group} on {}: its members lose what its bindings grant. This cannot be undone.",
-            place(self.session.profile())
-        );
+        self.delete_named(
+            "groups",
+            group,
+            "group name",
+            format!(
+                "Delete group {group} on {}: its members lose what its bindings grant. This cannot be undone.",
+                place(self.session.profile())
+            ),
+            confirmation,
+            key,
+        )
+        .await
+    }
+
+    /// `DELETE /v1/rbac/{list}/{name}` after the rule of removals.
+    async fn delete_named(
+        &self,
+        list: &str,
+        name: &str,
+        noun: &str,
+        summary: String,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<()> {
         safety::check_typed(
             self.session.profile(),
             "delete",
-            group,
-            "group name",
+            name,
+            noun,
             summary,
             confirmation,
         )?;
         self.admin()
-            .rbac_delete(&["groups", group], &key_or_new(key))
+            .rbac_delete(&[list, name], &key_or_new(key))
             .await
     }
 
@@ -789,21 +806,18 @@ impl Rbac<'_> {
         confirmation: Option<&str>,
         key: Option<&str>,
     ) -> Result<()> {
-        let summary = format!(
-            "Delete role {role} on {}. This cannot be undone.",
-            place(self.session.profile())
-        );
-        safety::check_typed(
-            self.session.profile(),
-            "delete",
+        self.delete_named(
+            "roles",
             role,
             "role name",
-            summary,
+            format!(
+                "Delete role {role} on {}. This cannot be undone.",
+                place(self.session.profile())
+            ),
             confirmation,
-        )?;
-        self.admin()
-            .rbac_delete(&["roles", role], &key_or_new(key))
-            .await
+            key,
+        )
+        .await
     }
 
     /// The bindings the caller may see, oldest first, as the server has them.

@@ -103,22 +103,14 @@ pub async fn restore_backup(
             ));
         }
     }
-    let new = NewJob {
-        kind: super::RESTORE_KIND.to_string(),
-        tenant: None,
-        payload: json!({ "target": target.id, "to": body.to }),
-        target: Some(super::job_target(&target.id)),
-        actor: Some(mutation.principal.name.clone()),
-    };
-    jobs::routes::start(
+    queue(
         &state,
         mutation,
-        new,
+        &target.id,
+        super::RESTORE_KIND,
         "backup.restore",
-        super::job_target(&target.id),
-        json!({
-        "to": body.to,
-        }),
+        "to",
+        json!(body.to),
     )
     .await
 }
@@ -163,22 +155,43 @@ pub async fn verify_backup(
             ));
         }
     }
+    queue(
+        &state,
+        mutation,
+        &target.id,
+        super::VERIFY_KIND,
+        "backup.verify",
+        "set",
+        json!(body.set),
+    )
+    .await
+}
+
+/// Queues a job of `kind` on the target `target` whose request is one
+/// field (`field`: `value`, beside the target), audited as `action` with it.
+async fn queue(
+    state: &AppState,
+    mutation: Mutation,
+    target: &str,
+    kind: &str,
+    action: &str,
+    field: &str,
+    value: serde_json::Value,
+) -> Result<Response, Error> {
     let new = NewJob {
-        kind: super::VERIFY_KIND.to_string(),
+        kind: kind.to_string(),
         tenant: None,
-        payload: json!({ "target": target.id, "set": body.set }),
-        target: Some(super::job_target(&target.id)),
+        payload: json!({ "target": target, field: value }),
+        target: Some(super::job_target(target)),
         actor: Some(mutation.principal.name.clone()),
     };
     jobs::routes::start(
-        &state,
+        state,
         mutation,
         new,
-        "backup.verify",
-        super::job_target(&target.id),
-        json!({
-        "set": body.set,
-        }),
+        action,
+        super::job_target(target),
+        json!({ field: value }),
     )
     .await
 }
@@ -255,22 +268,14 @@ pub async fn create_backup(
         .config
         .backup_target(&id)
         .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
-    let new = NewJob {
-        kind: super::KIND.to_string(),
-        tenant: None,
-        payload: json!({ "target": target.id, "type": body.backup_type }),
-        target: Some(super::job_target(&target.id)),
-        actor: Some(mutation.principal.name.clone()),
-    };
-    jobs::routes::start(
+    queue(
         &state,
         mutation,
-        new,
+        &target.id,
+        super::KIND,
         "backup.create",
-        super::job_target(&target.id),
-        json!({
-        "type": body.backup_type,
-        }),
+        "type",
+        json!(body.backup_type),
     )
     .await
 }
