@@ -146,11 +146,24 @@ fn a_switchover_from_the_cli_shows_its_preflight_and_moves_the_master(backend: B
             .is_some_and(|s| s > 0.0),
         "{job:#}"
     );
-    let now = cli
-        .run(&["--json", "-p", "plat", "clusters", "show", "cache"])
-        .success()
-        .json();
-    assert_eq!(now["primary"], replica.as_str(), "{now:#}");
+    // The job ended on the new master's first write; the Sentinels may say
+    // so a moment later (a view mid-failover still names the old one), so
+    // the topology is read until it agrees, within a bound.
+    let deadline = Instant::now() + JOB_WITHIN;
+    loop {
+        let now = cli
+            .run(&["--json", "-p", "plat", "clusters", "show", "cache"])
+            .success()
+            .json();
+        if now["primary"] == replica.as_str() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the topology never named the new primary: {now:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // Once Sentinel has turned the old primary into a healthy replica, a
     // forced failover from JSON output carries its preflight and job.
