@@ -154,6 +154,43 @@ fn the_overview_renders_to_svg_with_every_panel_data_or_its_reason() {
         !dark_svg.contains("Service health"),
         "only the panel asked for"
     );
+
+    let png = s.cli.config_dir.path().join("latency.png");
+    s.cli
+        .run(&[
+            "dashboards",
+            "render",
+            "overview",
+            "--panel",
+            "latency",
+            "--width",
+            "400",
+            "--out",
+            png.to_str().expect("utf-8 path"),
+        ])
+        .success();
+    let bytes = std::fs::read(&png).expect("written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    assert_eq!(width, 800, "drawn at twice the asked width");
+
+    let gif = s.cli.config_dir.path().join("latency.gif");
+    let refused = s
+        .cli
+        .run(&[
+            "dashboards",
+            "render",
+            "overview",
+            "--out",
+            gif.to_str().expect("utf-8 path"),
+        ])
+        .failure();
+    assert!(
+        refused.stderr.contains(".svg or .png"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!gif.exists(), "nothing written for a format not drawn");
 }
 
 #[test]

@@ -1849,6 +1849,30 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
         let text = std::fs::read_to_string(file.path()).expect("read the export");
         assert!(text.starts_with("<svg") && text.contains("p99"), "{text}");
 
+        // The same panel as a PNG: the SVG rasterised, beside it.
+        desktop
+            .click("Export Latency as PNG")
+            .await
+            .expect("export a PNG");
+        let png = wait_until_async("the exported PNG", Duration::from_secs(20), || async {
+            std::fs::read_dir(&downloads)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .any(|e| e.file_name().to_string_lossy().ends_with(".png"))
+                })
+                .unwrap_or(false)
+        })
+        .await;
+        assert!(png.is_ok(), "no PNG in {}", downloads.display());
+        let png = std::fs::read_dir(&downloads)
+            .expect("downloads")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".png"))
+            .expect("a PNG file");
+        let bytes = std::fs::read(png.path()).expect("read the PNG");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+
         // Prometheus gone: the last panels stay, marked stale with their age.
         blocking(|| prom.stop());
         desktop.click("Refresh overview").await.expect("refresh");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Subcommand, ValueEnum};
-use opsdeck_core::dashboards::{self, Catalog, PanelData, RenderOptions, Theme};
+use opsdeck_core::dashboards::{self, Catalog, ImageFormat, PanelData, RenderOptions, Theme};
 use opsdeck_core::metrics::{parse_length, DEFAULT_WIDTH_PX};
 use opsdeck_core::{Console, Error};
 use serde::Serialize;
@@ -21,7 +21,7 @@ pub enum DashboardsCommand {
     /// `dashboards/` (files with errors are named on stderr).
     List,
     /// Draw a dashboard (or one panel of it) over the last RANGE to an SVG
-    /// file.
+    /// or PNG file.
     Render {
         /// The dashboard's id, as `dashboards list` shows it.
         dashboard: String,
@@ -31,7 +31,7 @@ pub enum DashboardsCommand {
         /// The range drawn: the last RANGE (30m, 1h, 7d).
         #[arg(long, value_name = "RANGE", default_value = "1h", value_parser = range)]
         range: Duration,
-        /// The file to write: `.svg`.
+        /// The file to write: `.svg` or `.png` (drawn at twice the width).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = ThemeArg::Light)]
@@ -133,19 +133,16 @@ pub async fn run(
             theme,
             width,
         } => {
-            let is_svg = file
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("svg"));
-            if !is_svg {
+            let Some(format) = ImageFormat::of_path(&file) else {
                 return Err(Error::InvalidInput {
                     field: "out".into(),
                     message: format!(
-                        "`{}`: only SVG is drawn (name the file .svg)",
+                        "`{}`: name the file .svg or .png, the formats drawn",
                         file.display()
                     ),
                 }
                 .into());
-            }
+            };
             let dashboard = catalog.get(&dashboard)?;
             let session = console.session(profile).await?;
             let metrics = session.metrics()?;
@@ -160,7 +157,8 @@ pub async fn run(
                 raw: false,
             };
             let rendered = dashboards::render(&metrics, dashboard, &options).await?;
-            std::fs::write(&file, &rendered.svg).map_err(|source| Error::Io {
+            let bytes = format.encode(&rendered.svg)?;
+            std::fs::write(&file, bytes).map_err(|source| Error::Io {
                 path: file.clone(),
                 source,
             })?;

@@ -163,6 +163,10 @@ pub enum Error {
 
     #[error("{url} answered more than {limit} series; Opsdeck stopped reading: narrow the query with label matchers, or aggregate it (sum by, topk)")]
     TooManySeries { url: String, limit: usize },
+
+    /// A chart could not be turned into a picture.
+    #[error("cannot draw the picture: {message}")]
+    Render { message: String },
 }
 
 /// "64 KiB" for people.
@@ -237,6 +241,7 @@ impl Error {
             Error::QuerySyntax { .. } => ConsoleCode::QueryInvalid,
             Error::PrometheusRefused { .. } => ConsoleCode::PrometheusRefused,
             Error::TooManySeries { .. } => ConsoleCode::TooManySeries,
+            Error::Render { .. } => ConsoleCode::RenderFailed,
         };
         Code::Console(own)
     }
@@ -342,6 +347,8 @@ pub enum ConsoleCode {
     PrometheusRefused,
     /// A query matched more series than Opsdeck reads.
     TooManySeries,
+    /// A chart could not be drawn as a picture (no font, bad SVG).
+    RenderFailed,
     /// Raised by the window itself: its bridge to the backend is gone.
     IpcUnavailable,
 }
@@ -389,6 +396,7 @@ impl Code {
                 ConsoleCode::QueryInvalid => "query_invalid",
                 ConsoleCode::PrometheusRefused => "prometheus_refused",
                 ConsoleCode::TooManySeries => "too_many_series",
+                ConsoleCode::RenderFailed => "render_failed",
                 ConsoleCode::IpcUnavailable => "ipc_unavailable",
             },
         }

@@ -3,7 +3,9 @@
 //! written as an SVG file into the user's downloads.
 
 use opsdeck_core::alerts::parse_duration;
-use opsdeck_core::dashboards::{self, Board, Catalog, DashboardList, RenderOptions, Theme};
+use opsdeck_core::dashboards::{
+    self, Board, Catalog, DashboardList, ImageFormat, RenderOptions, Theme,
+};
 use tauri::{AppHandle, Manager, State};
 
 use super::{AppState, CmdResult};
@@ -56,7 +58,7 @@ pub async fn dashboards_render(
 }
 
 /// Draws `panel` of `dashboard` again and writes it into the user's
-/// downloads; returns the file's path.
+/// downloads as an SVG or a PNG; returns the file's path.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
@@ -71,6 +73,7 @@ pub async fn dashboards_export_panel(
     range: String,
     width_px: u32,
     theme: Theme,
+    format: ImageFormat,
 ) -> CmdResult<String> {
     let board = dashboards_render(
         state,
@@ -92,6 +95,6 @@ pub async fn dashboards_export_panel(
         .download_dir()
         .or_else(|_| app.path().home_dir())
         .map_err(|e| super::invalid("downloads", &format!("no downloads folder: {e}")))?;
-    let path = dashboards::export_panel(&dir, &board, drawn)?;
+    let path = dashboards::export_panel(&dir, &board, drawn, format)?;
     Ok(path.display().to_string())
 }

@@ -85,9 +85,9 @@ export const commands = {
 	dashboardsRender: (profile: string | null, dashboard: string, panel: string | null, range: string, widthPx: number, theme: Theme) => typedError<Board, IpcError>(__TAURI_INVOKE("dashboards_render", { profile, dashboard, panel, range, widthPx, theme })),
 	/**
 	 *  Draws `panel` of `dashboard` again and writes it into the user's
-	 *  downloads; returns the file's path.
+	 *  downloads as an SVG or a PNG; returns the file's path.
 	 */
-	dashboardsExportPanel: (profile: string | null, dashboard: string, panel: string, range: string, widthPx: number, theme: Theme) => typedError<string, IpcError>(__TAURI_INVOKE("dashboards_export_panel", { profile, dashboard, panel, range, widthPx, theme })),
+	dashboardsExportPanel: (profile: string | null, dashboard: string, panel: string, range: string, widthPx: number, theme: Theme, format: ImageFormat) => typedError<string, IpcError>(__TAURI_INVOKE("dashboards_export_panel", { profile, dashboard, panel, range, widthPx, theme, format })),
 	/**  The notification settings (the defaults until the user changes them). */
 	notifySettings: () => typedError<NotifySettings, IpcError>(__TAURI_INVOKE("notify_settings")),
 	/**  Keeps new notification settings and restarts the watcher with them. */
@@ -430,6 +430,8 @@ export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "prof
 "prometheus_refused" | 
 /**  A query matched more series than Opsdeck reads. */
 "too_many_series" | 
+/**  A chart could not be drawn as a picture (no font, bad SVG). */
+"render_failed" | 
 /**  Raised by the window itself: its bridge to the backend is gone. */
 "ipc_unavailable";
 
@@ -546,6 +548,9 @@ export type FileProblem = {
 	field: string,
 	message: string,
 };
+
+/**  The picture formats a chart is exported in. */
+export type ImageFormat = "svg" | "png";
 
 /**  An error as the window and `--json` output see it. */
 export type IpcError = {

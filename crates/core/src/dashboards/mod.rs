@@ -6,11 +6,12 @@
 //! Rendering asks the profile's Prometheus for each panel and draws the
 //! dashboard as one SVG; a panel whose query fails shows its error.
 //!
-//! Not here: alert rules, the offline copy, PNG (plotters' bitmap backend
-//! needs a font library to draw text).
+//! Not here: alert rules, the offline copy. PNG pictures are the same SVG
+//! rasterised (`png`).
 
 pub mod chart;
 pub mod lttb;
+pub mod png;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -768,9 +769,54 @@ pub async fn render_panels(
     })
 }
 
-/// Writes a drawn panel into `dir` as `<dashboard>-<panel>-<time>.svg`,
+/// The picture formats a chart is exported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    Svg,
+    Png,
+}
+
+impl ImageFormat {
+    /// The format a file name asks for by its extension, if any.
+    pub fn of_path(path: &Path) -> Option<ImageFormat> {
+        let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("svg") {
+            Some(ImageFormat::Svg)
+        } else if ext.eq_ignore_ascii_case("png") {
+            Some(ImageFormat::Png)
+        } else {
+            None
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Svg => "svg",
+            ImageFormat::Png => "png",
+        }
+    }
+
+    /// The bytes of `svg` in this format; a PNG is drawn at twice the
+    /// SVG's size, sharp on high-density screens and in documents.
+    pub fn encode(self, svg: &str) -> Result<Vec<u8>> {
+        match self {
+            ImageFormat::Svg => Ok(svg.as_bytes().to_vec()),
+            ImageFormat::Png => png::from_svg(svg, 2.0),
+        }
+    }
+}
+
+/// Writes a drawn panel into `dir` as `<dashboard>-<panel>-<time>.<svg|png>`,
 /// never over a file already there; returns where it went.
-pub fn export_panel(dir: &Path, board: &Board, panel: &PanelSvg) -> Result<PathBuf> {
+pub fn export_panel(
+    dir: &Path,
+    board: &Board,
+    panel: &PanelSvg,
+    format: ImageFormat,
+) -> Result<PathBuf> {
+    let bytes = format.encode(&panel.svg)?;
+    let ext = format.extension();
     let safe = |text: &str| -> String {
         text.chars()
             .map(|c| {
@@ -796,9 +842,9 @@ pub fn export_panel(dir: &Path, board: &Board, panel: &PanelSvg) -> Result<PathB
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     for n in 0..1000 {
         let name = if n == 0 {
-            format!("{stem}.svg")
+            format!("{stem}.{ext}")
         } else {
-            format!("{stem}-{n}.svg")
+            format!("{stem}-{n}.{ext}")
         };
         let path = dir.join(name);
         let file = std::fs::OpenOptions::new()
@@ -808,8 +854,7 @@ pub fn export_panel(dir: &Path, board: &Board, panel: &PanelSvg) -> Result<PathB
         match file {
             Ok(mut file) => {
                 use std::io::Write;
-                file.write_all(panel.svg.as_bytes())
-                    .map_err(|e| io(&path, e))?;
+                file.write_all(&bytes).map_err(|e| io(&path, e))?;
                 return Ok(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -888,8 +933,8 @@ mod tests {
             offline: None,
             fetched_at: chrono::Utc::now(),
         };
-        let first = export_panel(dir.path(), &board, &panel).expect("first");
-        let second = export_panel(dir.path(), &board, &panel).expect("second");
+        let first = export_panel(dir.path(), &board, &panel, ImageFormat::Svg).expect("first");
+        let second = export_panel(dir.path(), &board, &panel, ImageFormat::Svg).expect("second");
         assert_ne!(first, second);
         for path in [&first, &second] {
             assert_eq!(path.parent(), Some(dir.path()));
@@ -900,6 +945,41 @@ mod tests {
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         assert!(name.starts_with("overview-golden----rate-"), "{name}");
+    }
+
+    #[test]
+    fn a_png_export_is_the_panels_drawing_as_a_png_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lines = outcome(
+            PanelKind::TimeSeries,
+            PanelData::Lines(vec![("api".into(), vec![(0.0, 1.0), (60.0, 2.0)])]),
+        );
+        let options = RenderOptions {
+            width_px: 300,
+            theme: Theme::Dark,
+            ..RenderOptions::last(Duration::from_secs(3600))
+        };
+        let panel = PanelSvg {
+            id: "rate".into(),
+            title: "Rate".into(),
+            state: PanelState::Data,
+            error: None,
+            series: 1,
+            svg: draw_panel_svg(&lines, &options, PANEL_ALONE_HEIGHT, 60.0).expect("drawn"),
+        };
+        let board = Board {
+            dashboard: "overview".into(),
+            title: "Overview".into(),
+            panels: vec![panel.clone()],
+            offline: None,
+            fetched_at: chrono::Utc::now(),
+        };
+        let path = export_panel(dir.path(), &board, &panel, ImageFormat::Png).expect("exported");
+        assert_eq!(path.extension().and_then(|e| e.to_str()), Some("png"));
+        let bytes = std::fs::read(&path).expect("read");
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+        assert_eq!(width, 600, "drawn at twice the panel's 300 px");
     }
 
     #[test]

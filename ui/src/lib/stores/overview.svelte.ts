@@ -3,7 +3,7 @@
 //! refreshes at once). The last panels each profile drew are kept in memory:
 //! when Prometheus cannot be reached they are shown, marked stale.
 
-import { DASHBOARD_RANGES, type Board, type IpcError, type Theme } from "../../generated/bindings";
+import { DASHBOARD_RANGES, type Board, type ImageFormat, type IpcError, type Theme } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { SvelteMap } from "svelte/reactivity";
 
@@ -122,10 +122,10 @@ export class Overview {
   }
 
   /** Writes panel `id` as drawn now into the user's downloads; resolves to the file's path. */
-  exportPanel(id: string): Promise<string> {
+  exportPanel(id: string, format: ImageFormat = "svg"): Promise<string> {
     const profile = this.#profile;
     if (!profile) return Promise.reject(new Error("no profile"));
-    return this.#ipc.dashboardsExportPanel(profile, OVERVIEW, id, this.range, this.#drawing.widthPx, this.#drawing.theme);
+    return this.#ipc.dashboardsExportPanel(profile, OVERVIEW, id, this.range, this.#drawing.widthPx, this.#drawing.theme, format);
   }
 
   reset(): void {

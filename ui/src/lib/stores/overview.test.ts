@@ -143,7 +143,11 @@ describe("Overview store", () => {
     await store.load("ops", { widthPx: 400, theme: "light" });
     store.range = "15m";
     expect(await store.exportPanel("rate")).toBe("/home/me/Downloads/overview-rate.svg");
-    expect(asked).toEqual([["ops", "overview", "rate", "15m", 400, "light"]]);
+    await store.exportPanel("rate", "png");
+    expect(asked).toEqual([
+      ["ops", "overview", "rate", "15m", 400, "light", "svg"],
+      ["ops", "overview", "rate", "15m", 400, "light", "png"],
+    ]);
   });
 });
 
