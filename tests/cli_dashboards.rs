@@ -322,3 +322,86 @@ fn a_prometheus_that_is_down_is_drawn_as_each_panels_error() {
     let svg = std::fs::read_to_string(&file).expect("written");
     assert_eq!(svg.matches("Query failed: cannot reach").count(), 11);
 }
+
+/// The window's path: core draws the Overview while Prometheus answers and
+/// keeps it; a console opened afresh (the app restarted) with Prometheus
+/// gone still has those panels, marked as the kept ones with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_panels_drawn_survive_a_restart_while_prometheus_is_down() {
+    use opsdeck_core::dashboards::{self, Catalog, PanelState, RenderOptions};
+    use opsdeck_core::secrets::{MemorySecrets, Token};
+    use opsdeck_core::{Console, Paths, ProfileSettings, Tier};
+
+    let (admin, mut prom) = opsdeck_tests::blocking(scraped_platform);
+    let dir = tempfile::tempdir().expect("dir");
+    // The keyring outlives the app; only the console starts again.
+    let keyring = std::sync::Arc::new(MemorySecrets::default());
+    let open = || async {
+        Console::open(Paths::under(dir.path()), keyring.clone())
+            .await
+            .expect("console")
+    };
+    let catalog = Catalog::load(&dir.path().join("dashboards")).expect("catalog");
+    let overview = catalog.get("overview").expect("overview").clone();
+    let options = RenderOptions::last(Duration::from_secs(900));
+
+    let first = open().await;
+    let urls = ProfileSettings {
+        prometheus_url: Some(prom.url.clone()),
+        alertmanager_urls: None,
+        read_only: None,
+    };
+    first
+        .profile_add_with(
+            "ops",
+            Tier::Dev,
+            &admin.url,
+            &urls,
+            Some(Token::new("t").expect("token")),
+            true,
+        )
+        .await
+        .expect("profile");
+    let session = first.session(None).await.expect("session");
+    let fresh = opsdeck_tests::within("the overview", Duration::from_secs(30), async {
+        dashboards::render_remembered(&session.metrics().expect("metrics"), &overview, &options)
+            .await
+    })
+    .await
+    .expect("in time")
+    .expect("drawn");
+    assert!(
+        fresh.offline.is_none() && !fresh.from_cache,
+        "{:?}",
+        fresh.offline
+    );
+    let latency = |board: &dashboards::Board| {
+        board
+            .panels
+            .iter()
+            .find(|p| p.id == "latency")
+            .map(|p| (p.state, p.svg.clone()))
+            .expect("the latency panel")
+    };
+    assert_eq!(latency(&fresh).0, PanelState::Data);
+    drop(session);
+    drop(first);
+
+    opsdeck_tests::blocking(|| prom.stop());
+    let again = open().await;
+    let session = again.session(None).await.expect("session");
+    let kept = opsdeck_tests::within("the overview offline", Duration::from_secs(30), async {
+        dashboards::render_remembered(&session.metrics().expect("metrics"), &overview, &options)
+            .await
+    })
+    .await
+    .expect("in time")
+    .expect("drawn");
+    assert!(kept.from_cache, "the kept panels, not the errors");
+    assert!(kept.offline.is_some(), "with why they are not fresh");
+    assert_eq!(
+        kept.fetched_at, fresh.fetched_at,
+        "the age of the kept panels"
+    );
+    assert_eq!(latency(&kept), latency(&fresh));
+}

@@ -675,7 +675,12 @@ pub struct Metrics<'s> {
     client: &'s PrometheusClient,
 }
 
-impl Metrics<'_> {
+impl<'s> Metrics<'s> {
+    /// The session whose Prometheus this is.
+    pub(crate) fn session(&self) -> &'s Session {
+        self.session
+    }
+
     fn check(query: &str) -> Result<&str> {
         let query = query.trim();
         if query.is_empty() {

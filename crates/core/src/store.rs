@@ -217,17 +217,52 @@ impl Store {
             .expect("drop the cache table");
     }
 
+    /// Keeps `board` (JSON) as the last drawing of `dashboard` on `server`.
+    pub async fn save_board(
+        &self,
+        server: &str,
+        dashboard: &str,
+        board: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO board_cache (server, dashboard, fetched_at, board) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (server, dashboard) DO UPDATE
+             SET fetched_at = excluded.fetched_at, board = excluded.board",
+        )
+        .bind(server)
+        .bind(dashboard)
+        .bind(at.to_rfc3339())
+        .bind(board)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// The last drawing of `dashboard` kept for `server`, as saved.
+    pub async fn load_board(&self, server: &str, dashboard: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT board FROM board_cache WHERE server = $1 AND dashboard = $2")
+            .bind(server)
+            .bind(dashboard)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// Drops what is cached for every server but `servers` (keys from
     /// [`server_key`]): the cache of a server no profile points at any more.
     pub async fn retain_servers(&self, servers: &[String]) -> Result<()> {
         let keep = serde_json::to_string(servers).map_err(|e| self.error(e))?;
-        sqlx::query(
-            "DELETE FROM tenant_cache WHERE server NOT IN (SELECT value FROM json_each($1))",
-        )
-        .bind(keep)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.error(e))?;
+        for table in ["tenant_cache", "board_cache"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE server NOT IN (SELECT value FROM json_each($1))"
+            ))
+            .bind(&keep)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.error(e))?;
+        }
         Ok(())
     }
 }
@@ -326,5 +361,39 @@ mod tests {
             .expect("save under the new key");
         let back = store.load_tenants(&server).await.expect("load");
         assert_eq!(back.map(|c| c.tenants.len()), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_kept_board_is_replaced_by_the_newer_and_goes_with_its_server() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("cache.sqlite"))
+            .await
+            .expect("open");
+        let (kept, gone) = (
+            server_key("http://127.0.0.1:9"),
+            server_key("http://127.0.0.1:10"),
+        );
+        for (server, board) in [(&kept, "old"), (&kept, "new"), (&gone, "other")] {
+            store
+                .save_board(server, "overview", board, Utc::now())
+                .await
+                .expect("save");
+        }
+        let board = store.load_board(&kept, "overview").await.expect("load");
+        assert_eq!(board.as_deref(), Some("new"));
+        assert_eq!(store.load_board(&kept, "other").await.expect("load"), None);
+        store
+            .retain_servers(std::slice::from_ref(&kept))
+            .await
+            .expect("retain");
+        assert_eq!(
+            store.load_board(&gone, "overview").await.expect("load"),
+            None
+        );
+        assert!(store
+            .load_board(&kept, "overview")
+            .await
+            .expect("load")
+            .is_some());
     }
 }

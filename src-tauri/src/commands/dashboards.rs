@@ -52,7 +52,7 @@ pub async fn dashboards_render(
     };
     state
         .with_session(profile.as_deref(), |s| async move {
-            dashboards::render_panels(&s.metrics()?, &dashboard, &options).await
+            dashboards::render_remembered(&s.metrics()?, &dashboard, &options).await
         })
         .await
 }

@@ -307,6 +307,11 @@ export type Board = {
 	 *  then hold only that error, and the last ones seen are worth more.
 	 */
 	offline: string | null,
+	/**
+	 *  The panels are the last ones seen (kept across restarts), drawn at
+	 *  `fetched_at`, because Prometheus could not be reached now.
+	 */
+	from_cache?: boolean,
 	fetched_at: string,
 };
 

@@ -696,7 +696,7 @@ impl From<&Catalog> for DashboardList {
 }
 
 /// How a drawn panel came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
 pub enum PanelState {
     /// It has data, drawn.
@@ -708,7 +708,7 @@ pub enum PanelState {
 }
 
 /// One panel drawn on its own, as an SVG document.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 pub struct PanelSvg {
     pub id: String,
     pub title: String,
@@ -721,7 +721,7 @@ pub struct PanelSvg {
 }
 
 /// A dashboard's panels, each drawn on its own.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]
 pub struct Board {
     pub dashboard: String,
     pub title: String,
@@ -729,6 +729,10 @@ pub struct Board {
     /// Why Prometheus could not be reached, when it could not: the panels
     /// then hold only that error, and the last ones seen are worth more.
     pub offline: Option<String>,
+    /// The panels are the last ones seen (kept across restarts), drawn at
+    /// `fetched_at`, because Prometheus could not be reached now.
+    #[serde(default)]
+    pub from_cache: bool,
     pub fetched_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -765,8 +769,60 @@ pub async fn render_panels(
         title: dashboard.title.clone(),
         panels: drawn,
         offline,
+        from_cache: false,
         fetched_at: now,
     })
+}
+
+/// [`render_panels`], keeping each board Prometheus answered in the local
+/// store; when it cannot be reached, the last board kept for the profile's
+/// server is returned instead (`from_cache`, with `offline` saying why),
+/// so the panels survive a restart of the console. A store that cannot be
+/// written or read costs the copy, never the drawing.
+pub async fn render_remembered(
+    metrics: &Metrics<'_>,
+    dashboard: &Dashboard,
+    options: &RenderOptions,
+) -> Result<Board> {
+    let board = render_panels(metrics, dashboard, options).await?;
+    let session = metrics.session();
+    let store = session.store();
+    let server = crate::store::server_key(&session.profile().admin_url);
+    match &board.offline {
+        None => {
+            let saved = match serde_json::to_string(&board) {
+                Ok(json) => {
+                    store
+                        .save_board(&server, &dashboard.id, &json, board.fetched_at)
+                        .await
+                }
+                Err(e) => Err(Error::Render {
+                    message: e.to_string(),
+                }),
+            };
+            if let Err(e) = saved {
+                tracing::warn!(dashboard = %dashboard.id, error = %e, "cannot keep the drawn panels");
+            }
+            Ok(board)
+        }
+        Some(reason) => {
+            let kept = match store.load_board(&server, &dashboard.id).await {
+                Ok(kept) => kept.and_then(|json| serde_json::from_str::<Board>(&json).ok()),
+                Err(e) => {
+                    tracing::warn!(dashboard = %dashboard.id, error = %e, "cannot read the kept panels");
+                    None
+                }
+            };
+            Ok(match kept {
+                Some(last) => Board {
+                    offline: Some(reason.clone()),
+                    from_cache: true,
+                    ..last
+                },
+                None => board,
+            })
+        }
+    }
 }
 
 /// The picture formats a chart is exported in.
@@ -931,6 +987,7 @@ mod tests {
             title: "Overview".into(),
             panels: vec![panel.clone()],
             offline: None,
+            from_cache: false,
             fetched_at: chrono::Utc::now(),
         };
         let first = export_panel(dir.path(), &board, &panel, ImageFormat::Svg).expect("first");
@@ -972,6 +1029,7 @@ mod tests {
             title: "Overview".into(),
             panels: vec![panel.clone()],
             offline: None,
+            from_cache: false,
             fetched_at: chrono::Utc::now(),
         };
         let path = export_panel(dir.path(), &board, &panel, ImageFormat::Png).expect("exported");

@@ -1,7 +1,8 @@
 //! The Overview: a dashboard of the current profile drawn by core panel by
 //! panel, for the chosen range, refreshed while the view shows (never two
-//! refreshes at once). The last panels each profile drew are kept in memory:
-//! when Prometheus cannot be reached they are shown, marked stale.
+//! refreshes at once). The last panels each profile drew are kept in memory,
+//! and by core across restarts: when Prometheus cannot be reached they are
+//! shown, marked stale.
 
 import { DASHBOARD_RANGES, type Board, type ImageFormat, type IpcError, type Theme } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
@@ -89,9 +90,11 @@ export class Overview {
       this.stale = null;
       this.error = null;
     } else if (board) {
-      // Every panel holds the same "cannot reach": the last data says more.
-      this.board = last ?? board;
-      this.stale = last ? board.offline : null;
+      // Every panel holds the same "cannot reach": the last data says more,
+      // from this run of the app or, after a restart, the copy core kept.
+      const shown = last ?? (board.from_cache ? board : null);
+      this.board = shown ?? board;
+      this.stale = shown ? board.offline : null;
       this.error = null;
     } else if (failure && OFFLINE_CODES.has(failure.code) && last) {
       this.board = last;

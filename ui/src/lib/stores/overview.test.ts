@@ -8,8 +8,8 @@ function panel(id: string, state: PanelSvg["state"] = "data", error: string | nu
   return { id, title: id, state, error, series: state === "data" ? 1 : 0, svg: `<svg id="${id}"><path d="M0 0"/></svg>` };
 }
 
-function board(panels: PanelSvg[], at = "2026-01-01T00:00:00Z", offline: string | null = null): Board {
-  return { dashboard: "overview", title: "Overview", panels, offline, fetched_at: at };
+function board(panels: PanelSvg[], at = "2026-01-01T00:00:00Z", offline: string | null = null, fromCache = false): Board {
+  return { dashboard: "overview", title: "Overview", panels, offline, from_cache: fromCache, fetched_at: at };
 }
 
 /** A promise and the functions that settle it, for a request still in flight. */
@@ -126,6 +126,18 @@ describe("Overview store", () => {
     await store.load("bare");
     expect(store.board).toBeNull();
     expect(store.error?.code).toBe("no_prometheus");
+  });
+
+  it("shows the panels core kept from before a restart as stale, with their age", async () => {
+    const store = new Overview(
+      fakeIpc({
+        dashboardsRender: () => Promise.resolve(board([panel("rate")], "2026-01-01T00:00:00Z", "cannot reach", true)),
+      }),
+    );
+    await store.load("ops");
+    expect(store.board?.panels[0]?.state).toBe("data");
+    expect(store.stale).toBe("cannot reach");
+    expect(store.ageSeconds(Date.parse("2026-01-01T00:05:00Z"))).toBe(300);
   });
 
   it("exports the panel of the profile, range and drawing shown", async () => {
