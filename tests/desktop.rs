@@ -1681,7 +1681,7 @@ async fn a_new_alert_group_is_notified_counted_in_the_tray_and_its_notification_
 /// What the Overview shows of each panel: its id, its state, and its SVG
 /// as the image carries it (base64 in a data URL, decoded in the page).
 async fn overview_panels(desktop: &Desktop) -> Vec<(String, String, String, bool)> {
-    let script = "return Array.from(document.querySelectorAll('figure.panel')).map((f) => { \
+    let script = "return Array.from(document.querySelectorAll('figure.panel[data-panel]')).map((f) => { \
                     const src = f.querySelector('img')?.getAttribute('src') ?? ''; \
                     return [f.dataset.panel ?? '', f.dataset.state ?? '', \
                             src.startsWith('data:image/svg+xml;base64,') ? atob(src.split(',')[1]) : '', \
@@ -1872,6 +1872,60 @@ async fn the_window_opens_on_the_overview_with_every_panel_drawn_and_keeps_them_
             .expect("a PNG file");
         let bytes = std::fs::read(png.path()).expect("read the PNG");
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+
+        // Compare mode: a second profile, added from the terminal while the
+        // window runs, drawn beside the first panel by panel.
+        cli.run(&[
+            "profile",
+            "add",
+            "staging",
+            "--admin-url",
+            &admin.url,
+            "--tier",
+            "staging",
+            "--prometheus-url",
+            &prom.url,
+        ])
+        .success();
+        cli.run_with_stdin(&["login", "staging", "--token-stdin"], &token)
+            .success();
+        let offered = wait_until_async("staging offered to compare", Duration::from_secs(30), || async {
+            desktop
+                .select("Compare with profile", "staging")
+                .await
+                .is_ok()
+        })
+        .await;
+        assert!(offered.is_ok(), "no staging in the compare picker");
+        let compared = wait_until_async("every panel of staging", Duration::from_secs(60), || async {
+            let states = desktop
+                .client
+                .execute(
+                    "return Array.from(document.querySelectorAll('figure.panel[data-compare-panel]')).map((f) => f.dataset.state);",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
+                .unwrap_or_default();
+            states.len() == expected.len() && states.iter().all(|s| s == "data")
+        })
+        .await;
+        assert!(compared.is_ok(), "staging's panels beside ops's");
+        let heading = desktop
+            .find("[data-testid=\"compared-profile\"]")
+            .await
+            .expect("the compared profile named");
+        assert_eq!(heading.text().await.unwrap_or_default(), "staging");
+        assert_eq!(overview_panels(&desktop).await.len(), expected.len(), "ops's panels stay");
+        desktop
+            .picture_for_docs("overview-compare.png")
+            .await
+            .expect("screenshot");
+        desktop
+            .select("Compare with profile", "")
+            .await
+            .expect("compare no more");
 
         // Prometheus gone: the last panels stay, marked stale with their age.
         blocking(|| prom.stop());

@@ -33,6 +33,8 @@ export const tenants = new Tenants(ipc);
 export const alerts = new Alerts(ipc);
 export const notifications = new Notifications(ipc);
 export const overview = new Overview(ipc);
+/** The Overview of the profile compared with the current one, side by side; none while its `profile` is null. */
+export const compareOverview = new Overview(ipc);
 export const ui = new Ui();
 export const clock = new Clock();
 export const navigation = new Navigation(views, typeof localStorage === "undefined" ? null : localStorage, windowLabel());
