@@ -1992,8 +1992,9 @@ fn active_silences(am: &Alertmanager) -> Vec<(String, String, String)> {
 /// On production, a silence made from an alert in the window starts from
 /// its labels, counts the firing alerts its edited matchers match, needs
 /// the alert name typed, and mutes the alerts as Alertmanager's own
-/// `amtool` sees them; expired from the silenced row (the id typed), it is
-/// gone from amtool's active silences.
+/// `amtool` sees them, marked to end when they resolve; expired from the
+/// silenced row (the id typed), it is gone from amtool's active silences.
+/// Another alert is acknowledged from its details and withdrawn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_and_expires_from_the_row(
 ) {
@@ -2083,6 +2084,10 @@ async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_
             .fill("Comment", "replacing the disks")
             .await
             .expect("comment");
+        desktop
+            .click("End when the alerts resolve")
+            .await
+            .expect("until resolved");
 
         // Production: the alert name, typed exactly, and nothing before.
         let create = desktop
@@ -2106,14 +2111,14 @@ async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_
         let made = wait_until_async("the silence in Alertmanager", Duration::from_secs(15), || async {
             blocking(|| active_silences(&am))
                 .iter()
-                .any(|(_, comment, _)| comment == "replacing the disks")
+                .any(|(_, comment, _)| comment == "Until resolved: replacing the disks")
         })
         .await;
         let silences = blocking(|| active_silences(&am));
         assert!(made.is_ok(), "amtool's silences: {silences:?}");
         let (id, _, matchers) = silences
             .iter()
-            .find(|(_, comment, _)| comment == "replacing the disks")
+            .find(|(_, comment, _)| comment == "Until resolved: replacing the disks")
             .cloned()
             .expect("the silence");
         assert_eq!(matchers, "alertname=DiskFilling");
@@ -2165,6 +2170,46 @@ async fn a_silence_made_in_the_window_on_production_mutes_the_alerts_for_amtool_
             .find("[data-testid=\"alert-count\"]")
             .await
             .expect("the view again");
+
+        // Acknowledged from its details: Alertmanager keeps the record the
+        // other consoles read; withdrawn, it is gone. Neither mutes a thing.
+        desktop
+            .click("Details of HighErrorRate instance=api-1 job=api")
+            .await
+            .expect("open the error-rate alert");
+        desktop
+            .fill("Acknowledgement comment", "rolling back")
+            .await
+            .expect("ack comment");
+        desktop.click("Acknowledge alert").await.expect("acknowledge");
+        let acked = desktop
+            .find("[aria-label=\"Acknowledged\"]")
+            .await
+            .expect("shown acknowledged");
+        let said = acked.text().await.unwrap_or_default();
+        assert!(said.contains("rolling back") && said.contains("It still pages"), "{said}");
+        let record = blocking(|| active_silences(&am))
+            .into_iter()
+            .find(|(_, comment, _)| comment.ends_with("rolling back"))
+            .expect("the acknowledgement in Alertmanager");
+        assert!(record.2.contains("opsdeck_acknowledged="), "{record:?}");
+        assert!(
+            blocking(|| active_names(&am)).contains(&"HighErrorRate".to_string()),
+            "an acknowledgement mutes nothing"
+        );
+        desktop
+            .click("Withdraw acknowledgement")
+            .await
+            .expect("withdraw");
+        let withdrawn = wait_until_async("the acknowledgement withdrawn", Duration::from_secs(15), || async {
+            !blocking(|| active_silences(&am)).iter().any(|(s, ..)| s == &record.0)
+        })
+        .await;
+        assert!(withdrawn.is_ok(), "amtool still lists {}", record.0);
+        desktop
+            .find("[aria-label=\"Acknowledge alert\"]")
+            .await
+            .expect("offered again");
 
         desktop.close().await.expect("close");
     })

@@ -77,15 +77,20 @@ pub async fn alerts_silence_preflight(
 }
 
 /// Creates a silence; returns its id. Production needs `confirmation`.
+/// With `until_resolved`, the app's watcher ends it once none of its
+/// alerts is left (`duration` still bounds it).
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
+// The silence's fields, each as the dialog holds it.
+#[allow(clippy::too_many_arguments)]
 pub async fn alerts_silence(
     state: State<'_, AppState>,
     profile: Option<String>,
     matchers: Vec<String>,
     duration: String,
     comment: String,
+    until_resolved: bool,
     confirmation: Option<String>,
 ) -> CmdResult<String> {
     let silence = NewSilence {
@@ -96,7 +101,51 @@ pub async fn alerts_silence(
     };
     state
         .with_session(profile.as_deref(), |s| async move {
-            s.alerts()?.silence(&silence, confirmation.as_deref()).await
+            let alerts = s.alerts()?;
+            if until_resolved {
+                alerts
+                    .silence_until_resolved(&silence, confirmation.as_deref())
+                    .await
+            } else {
+                alerts.silence(&silence, confirmation.as_deref()).await
+            }
+        })
+        .await
+}
+
+/// Acknowledges the firing alert of `fingerprint` for `hold` as the person
+/// at this computer: the other consoles show who took it. It mutes
+/// nothing. Returns the acknowledgement's id.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn alerts_acknowledge(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    fingerprint: String,
+    comment: String,
+    hold: String,
+) -> CmdResult<String> {
+    let hold = parse_duration(&hold)?;
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.alerts()?.acknowledge(&fingerprint, &comment, hold).await
+        })
+        .await
+}
+
+/// Withdraws acknowledgement `id`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn alerts_withdraw(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    id: String,
+) -> CmdResult<()> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.alerts()?.withdraw(&id).await
         })
         .await
 }

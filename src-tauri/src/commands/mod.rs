@@ -155,6 +155,8 @@ app_commands! {
     alerts::alerts_silence,
     alerts::alerts_expire_preflight,
     alerts::alerts_expire,
+    alerts::alerts_acknowledge,
+    alerts::alerts_withdraw,
     dashboards::dashboards_list,
     dashboards::dashboards_render,
     dashboards::dashboards_export_panel,

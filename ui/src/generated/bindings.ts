@@ -66,12 +66,24 @@ export const commands = {
 	 *  firing alerts they match now, and what production asks to be typed.
 	 */
 	alertsSilencePreflight: (profile: string | null, matchers: string[], duration: string) => typedError<SilencePreflight, IpcError>(__TAURI_INVOKE("alerts_silence_preflight", { profile, matchers, duration })),
-	/**  Creates a silence; returns its id. Production needs `confirmation`. */
-	alertsSilence: (profile: string | null, matchers: string[], duration: string, comment: string, confirmation: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("alerts_silence", { profile, matchers, duration, comment, confirmation })),
+	/**
+	 *  Creates a silence; returns its id. Production needs `confirmation`.
+	 *  With `until_resolved`, the app's watcher ends it once none of its
+	 *  alerts is left (`duration` still bounds it).
+	 */
+	alertsSilence: (profile: string | null, matchers: string[], duration: string, comment: string, untilResolved: boolean, confirmation: string | null) => typedError<string, IpcError>(__TAURI_INVOKE("alerts_silence", { profile, matchers, duration, comment, untilResolved, confirmation })),
 	/**  What expiring silence `id` will do, and what production asks to be typed. */
 	alertsExpirePreflight: (profile: string | null, id: string) => typedError<SilencePreflight, IpcError>(__TAURI_INVOKE("alerts_expire_preflight", { profile, id })),
 	/**  Expires silence `id`. Production needs `confirmation`. */
 	alertsExpire: (profile: string | null, id: string, confirmation: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("alerts_expire", { profile, id, confirmation })),
+	/**
+	 *  Acknowledges the firing alert of `fingerprint` for `hold` as the person
+	 *  at this computer: the other consoles show who took it. It mutes
+	 *  nothing. Returns the acknowledgement's id.
+	 */
+	alertsAcknowledge: (profile: string | null, fingerprint: string, comment: string, hold: string) => typedError<string, IpcError>(__TAURI_INVOKE("alerts_acknowledge", { profile, fingerprint, comment, hold })),
+	/**  Withdraws acknowledgement `id`. */
+	alertsWithdraw: (profile: string | null, id: string) => typedError<null, IpcError>(__TAURI_INVOKE("alerts_withdraw", { profile, id })),
 	/**
 	 *  The built-in and the user's dashboards, and the files that could not
 	 *  be read.

@@ -17,6 +17,8 @@ export class Alerts {
   filter = $state("");
   /** The fingerprint of the alert shown in the detail panel. */
   selected = $state<string | null>(null);
+  /** An acknowledgement being sent or withdrawn: its buttons wait (no double sends). */
+  acking = $state(false);
 
   readonly #ipc: Ipc;
   #profile = $state<string | null>(null);
@@ -79,6 +81,36 @@ export class Alerts {
 
   async refresh(): Promise<void> {
     if (this.#profile) await this.load(this.#profile);
+  }
+
+  /**
+   * Acknowledges alert `fingerprint` for `hold` (what the others see; it
+   * mutes nothing), then reads the alerts again. Rejects with core's error;
+   * a second call while one runs does nothing.
+   */
+  async acknowledge(fingerprint: string, comment: string, hold: string): Promise<void> {
+    await this.#acking(async (profile) => {
+      await this.#ipc.alertsAcknowledge(profile, fingerprint, comment, hold);
+    });
+  }
+
+  /** Withdraws acknowledgement `id`, then reads the alerts again. */
+  async withdraw(id: string): Promise<void> {
+    await this.#acking((profile) => this.#ipc.alertsWithdraw(profile, id));
+  }
+
+  async #acking(send: (profile: string) => Promise<unknown>): Promise<void> {
+    const profile = this.#profile;
+    if (!profile || this.acking) return;
+    this.acking = true;
+    try {
+      await send(profile);
+    } catch (e) {
+      throw toIpcError(e);
+    } finally {
+      this.acking = false;
+    }
+    await this.refresh();
   }
 
   reset(): void {

@@ -16,6 +16,40 @@ const noAlertmanager: IpcError = {
 };
 
 describe("Alerts store", () => {
+  it("acknowledges once however often it is clicked, reads the alerts again, and rejects with core's error", async () => {
+    const sent: unknown[][] = [];
+    let lists = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const refused: IpcError = { code: "read_only_profile", message: "profile ops is read-only: nothing was changed", details: [], remedy: null };
+    const store = new Alerts(
+      fakeIpc({
+        alertsList: () => {
+          lists++;
+          return Promise.resolve(merged<Alert>("ops", []));
+        },
+        alertsSilences: () => Promise.resolve(merged<Silence>("ops", [])),
+        alertsAcknowledge: async (...args) => {
+          sent.push(args);
+          await held;
+          return "ack-1";
+        },
+        alertsWithdraw: () => Promise.reject(refused),
+      }),
+    );
+    await store.load("ops");
+    const first = store.acknowledge("a1b2", "on it", "1h");
+    const second = store.acknowledge("a1b2", "on it", "1h");
+    expect(store.acking).toBe(true);
+    release();
+    await Promise.all([first, second]);
+    expect(sent).toEqual([["ops", "a1b2", "on it", "1h"]]);
+    expect(lists).toBe(2);
+    expect(store.acking).toBe(false);
+    await expect(store.withdraw("ack-1")).rejects.toMatchObject({ code: "read_only_profile" });
+    expect(store.acking).toBe(false);
+  });
+
   it("sends the filter box as matchers and keeps the alerts when silences fail", async () => {
     const asked: string[][] = [];
     const store = new Alerts(

@@ -31,6 +31,8 @@ export class SilenceForm {
   matchers = $state("");
   duration = $state<string>("2h");
   comment = $state("");
+  /** Ended by the app's watcher once none of its alerts is left. */
+  untilResolved = $state(false);
   typed = $state("");
   preflight = $state.raw<SilencePreflight | null>(null);
   /** Why the matchers or duration were refused (core's words). */
@@ -83,6 +85,7 @@ export class SilenceForm {
         splitMatchers(this.matchers),
         this.duration,
         this.comment,
+        this.untilResolved,
         p.confirm_text === null ? null : this.typed,
       );
     } catch (e) {

@@ -80,8 +80,9 @@ describe("SilenceForm", () => {
     form.typed = "DiskFilling";
     expect(form.ready).toBe(true);
     form.duration = "4h";
+    form.untilResolved = true;
     expect(await form.submit()).toBe("5e4b9f8e-0000-4000-8000-000000000001");
-    expect(sent).toEqual([["prod-eu", ['alertname="DiskFilling"'], "4h", "replacing the disk", "DiskFilling"]]);
+    expect(sent).toEqual([["prod-eu", ['alertname="DiskFilling"'], "4h", "replacing the disk", true, "DiskFilling"]]);
   });
 
   it("sends no confirmation where core asks none, and keeps the refusal to show", async () => {
@@ -90,7 +91,7 @@ describe("SilenceForm", () => {
     const form = new SilenceForm(
       fakeIpc({
         alertsSilencePreflight: () => Promise.resolve(preflight(1)),
-        alertsSilence: (_p, _m, _d, _c, confirmation) => {
+        alertsSilence: (_p, _m, _d, _c, _u, confirmation) => {
           sent.push(confirmation);
           return Promise.reject(down);
         },
