@@ -522,20 +522,27 @@ fn remedy_line(remedy: &Remedy, words_of: Words) -> Option<String> {
 /// (DEL, C1) and the bidirectional overrides escaped as `\uXXXX`. They can
 /// only occur inside strings, so the JSON means the same, and a script gets
 /// every byte of the data while the terminal gets none of the control.
-fn escape_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || sanitize::is_bidi_control(c) {
-            if c == '\n' {
-                out.push(c);
-            } else {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
+/// Text without them (most of it: plain ASCII) is passed through as is.
+fn escape_json(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && (c.is_control() || sanitize::is_bidi_control(c));
+    // Everything serde_json leaves raw that needs escaping is DEL or beyond ASCII.
+    let first = text
+        .bytes()
+        .position(|b| b >= 0x7f)
+        .and_then(|from| text[from..].find(unsafe_char).map(|at| from + at));
+    let Some(first) = first else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..first]);
+    for c in text[first..].chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// An absolute time for people: always with its zone, to the minute.
@@ -584,6 +591,14 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&escaped).expect("still JSON");
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn json_with_nothing_to_escape_is_passed_through_and_the_rest_after_plain_text_is_escaped() {
+        let plain = serde_json::to_string(&serde_json::json!({"name": "café ünïcode"})).expect("json");
+        assert!(matches!(escape_json(&plain), std::borrow::Cow::Borrowed(_)));
+        let late = format!("{}{}", "x".repeat(100), "é\u{7f}é");
+        assert_eq!(escape_json(&late), format!("{}é\\u007fé", "x".repeat(100)));
     }
 
     #[test]

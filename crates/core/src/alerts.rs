@@ -1061,12 +1061,13 @@ impl<'s> Alerts<'s> {
         for alert in &mut alerts {
             alert.acknowledged = acks.get(&alert.fingerprint).cloned();
         }
-        alerts.sort_by(|a, b| {
-            (a.label("alertname"), a.starts_at, &a.fingerprint).cmp(&(
-                b.label("alertname"),
-                b.starts_at,
-                &b.fingerprint,
-            ))
+        // The key is read once per alert, not per comparison.
+        alerts.sort_by_cached_key(|a| {
+            (
+                a.label("alertname").map(str::to_string),
+                a.starts_at,
+                a.fingerprint.clone(),
+            )
         });
         Ok(self.merged(alerts, answered, fanned.unreachable))
     }
