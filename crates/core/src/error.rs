@@ -167,6 +167,17 @@ pub enum Error {
     /// A chart could not be turned into a picture.
     #[error("cannot draw the picture: {message}")]
     Render { message: String },
+
+    /// A playbook that does not lint or plan: every problem, each at its
+    /// file, line and column.
+    #[error("{diagnostics}")]
+    Playbook {
+        diagnostics: opsdeck_playbook::Diagnostics,
+    },
+
+    /// No playbook of the library has this id.
+    #[error("no playbook `{id}` in the library (built-in or in {dir}), and no such file")]
+    PlaybookNotFound { id: String, dir: PathBuf },
 }
 
 /// "64 KiB" for people.
@@ -242,6 +253,8 @@ impl Error {
             Error::PrometheusRefused { .. } => ConsoleCode::PrometheusRefused,
             Error::TooManySeries { .. } => ConsoleCode::TooManySeries,
             Error::Render { .. } => ConsoleCode::RenderFailed,
+            // A playbook is input the user wrote or named.
+            Error::Playbook { .. } | Error::PlaybookNotFound { .. } => ConsoleCode::InvalidInput,
         };
         Code::Console(own)
     }
@@ -447,6 +460,19 @@ impl From<&Error> for ErrorReport {
                 vec![FieldError::new(field.clone(), message.clone())],
             ),
             Error::InvalidFields { details } => (error.to_string(), details.clone()),
+            // Each problem at its place, so the window can point at it.
+            Error::Playbook { diagnostics } => (
+                format!("the playbook has {} problem(s)", diagnostics.len()),
+                diagnostics
+                    .iter()
+                    .map(|d| {
+                        FieldError::new(
+                            format!("{}:{}:{}", d.file, d.line, d.column),
+                            d.message.clone(),
+                        )
+                    })
+                    .collect(),
+            ),
             other => (other.to_string(), Vec::new()),
         };
         Self {
