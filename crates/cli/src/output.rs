@@ -599,7 +599,8 @@ mod tests {
 
     #[test]
     fn json_with_nothing_to_escape_is_passed_through_and_the_rest_after_plain_text_is_escaped() {
-        let plain = serde_json::to_string(&serde_json::json!({"name": "café ünïcode"})).expect("json");
+        let plain =
+            serde_json::to_string(&serde_json::json!({"name": "café ünïcode"})).expect("json");
         assert!(matches!(escape_json(&plain), std::borrow::Cow::Borrowed(_)));
         let late = format!("{}{}", "x".repeat(100), "é\u{7f}é");
         assert_eq!(escape_json(&late), format!("{}é\\u007fé", "x".repeat(100)));

@@ -565,6 +565,13 @@ fn clean(text: &str) -> String {
 }
 
 fn clean_map(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    // Labels are nearly always plain: the map is kept, not rebuilt.
+    if map
+        .iter()
+        .all(|(k, v)| sanitize::is_plain(k) && sanitize::is_plain(v))
+    {
+        return map;
+    }
     map.into_iter()
         .map(|(k, v)| (clean(&k), clean(&v)))
         .collect()
@@ -572,16 +579,30 @@ fn clean_map(map: BTreeMap<String, String>) -> BTreeMap<String, String> {
 
 impl From<WireAlert> for Alert {
     fn from(w: WireAlert) -> Self {
-        let silenced_by: Vec<String> = w.status.silenced_by.iter().map(|s| clean(s)).collect();
+        let silenced_by: Vec<String> = w
+            .status
+            .silenced_by
+            .into_iter()
+            .map(sanitize::remote_owned)
+            .collect();
         Self {
-            fingerprint: clean(&w.fingerprint),
+            fingerprint: sanitize::remote_owned(w.fingerprint),
             labels: clean_map(w.labels),
             annotations: clean_map(w.annotations),
             state: w.status.state,
             status: AlertStatus::of(w.status.state, &silenced_by),
             silenced_by,
-            inhibited_by: w.status.inhibited_by.iter().map(|s| clean(s)).collect(),
-            receivers: w.receivers.iter().map(|r| clean(&r.name)).collect(),
+            inhibited_by: w
+                .status
+                .inhibited_by
+                .into_iter()
+                .map(sanitize::remote_owned)
+                .collect(),
+            receivers: w
+                .receivers
+                .into_iter()
+                .map(|r| sanitize::remote_owned(r.name))
+                .collect(),
             starts_at: w.starts_at,
             ends_at: w.ends_at,
             updated_at: w.updated_at,

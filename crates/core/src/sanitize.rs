@@ -10,6 +10,9 @@
 /// escapes) and the Unicode bidirectional overrides that reorder what is
 /// shown. Everything else is kept as it is.
 pub fn remote(text: &str) -> String {
+    if is_plain(text) {
+        return text.to_owned();
+    }
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -80,6 +83,24 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// Whether `text` is printable ASCII, newlines and tabs only: what
+/// [`remote`] leaves as it is, checked a byte at a time (most remote text
+/// is, and skips the character-by-character pass).
+pub fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' '..=b'~' | b'\n' | b'\t'))
+}
+
+/// [`remote`] of a string the caller owns: returned as it is, without a
+/// copy, when it is plain.
+pub fn remote_owned(text: String) -> String {
+    if is_plain(&text) {
+        text
+    } else {
+        remote(&text)
+    }
+}
+
 /// The Unicode controls that reorder how text around them is shown.
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -88,6 +109,17 @@ pub fn is_bidi_control(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::remote;
+
+    #[test]
+    fn plain_text_is_kept_as_is_and_anything_else_takes_the_full_pass() {
+        use super::{is_plain, remote_owned};
+        assert!(is_plain("HighErrorRate on node-1\tjob=\"api\"\n"));
+        for unplain in ["a\u{7f}", "a\u{1b}[0m", "Zürich", "\r"] {
+            assert!(!is_plain(unplain), "{unplain:?}");
+        }
+        assert_eq!(remote_owned("x\u{1b}[31my".to_string()), "xy");
+        assert_eq!(remote_owned("plain".to_string()), "plain");
+    }
 
     #[test]
     fn escape_sequences_are_removed_whole() {
