@@ -83,6 +83,9 @@ pub struct Server {
     /// Token of role viewer, named `viewer`.
     pub viewer: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The real Alertmanager the configuration names (`[monitoring]`), for
+    /// the maintenance routes' silences.
+    pub alertmanager: Option<opsdeck_tests::Alertmanager>,
     // Dropped last: the database outlives the server.
     _test_db: TestDb,
 }
@@ -95,8 +98,13 @@ impl Server {
     /// A server on a database the test prepared (with data written before
     /// the server's migrations, say).
     pub async fn on(test_db: TestDb) -> Server {
+        let alertmanager = tokio::task::spawn_blocking(opsdeck_tests::Alertmanager::start)
+            .await
+            .expect("the Alertmanager start joins")
+            .expect("a real Alertmanager for the maintenance routes");
         let config = platform_admin::config::Config::parse(&format!(
-            "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
+            "[monitoring]\nalertmanager_url = \"{}\"\n\
+             [[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
              stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
              [[backup_targets]]\nid = \"{VERIFY_TARGET}\"\nkind = \"postgresql\"\n\
              stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
@@ -106,10 +114,13 @@ impl Server {
              [[clusters]]\nid = \"{CLUSTER}\"\nkind = \"redis-sentinel\"\n\
              sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"main\"\n\
              [[clusters]]\nid = \"{FAILOVER_CLUSTER}\"\nkind = \"redis-sentinel\"\n\
-             sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"spare\"\n"
+             sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"spare\"\n",
+            alertmanager.url
         ))
         .expect("the test configuration");
-        Server::configured(test_db, config, None).await
+        let mut server = Server::configured(test_db, config, None).await;
+        server.alertmanager = Some(alertmanager);
+        server
     }
 
     /// A server with a configuration and, given a lease, a job worker.
@@ -155,6 +166,7 @@ impl Server {
             admin,
             viewer,
             shutdown: Some(shutdown),
+            alertmanager: None,
             _test_db: test_db,
         }
     }
