@@ -12,5 +12,10 @@ CREATE TABLE maintenance_windows (
     silence_id TEXT,
     created_by TEXT NOT NULL,
     created_at TEXT COLLATE "C" NOT NULL,
-    ended_by TEXT
+    ended_by TEXT,
+    -- What the incidents' timelines were last told of it: scheduled,
+    -- active or ended. The sweep tells them when the clock moves it on.
+    told TEXT NOT NULL DEFAULT 'scheduled'
+        CHECK (told IN ('scheduled', 'active', 'ended'))
 );
+CREATE INDEX maintenance_windows_untold ON maintenance_windows (told, id);

@@ -104,7 +104,8 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<Vec<Escalated
     Ok(done)
 }
 
-/// Runs `sweep` every `[incidents] sweep_every` until aborted.
+/// Runs `sweep`, and the maintenance windows' sweep, every
+/// `[incidents] sweep_every` until aborted.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let every = state.config.incidents.sweep_every();
     tokio::spawn(async move {
@@ -114,6 +115,9 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             ticks.tick().await;
             if let Err(err) = sweep(&state, db::now()).await {
                 tracing::error!(error = %err, "the escalation sweep failed; it tries again");
+            }
+            if let Err(err) = crate::maintenance::sweep::sweep(&state, db::now()).await {
+                tracing::error!(error = %err, "the maintenance sweep failed; it tries again");
             }
         }
     })

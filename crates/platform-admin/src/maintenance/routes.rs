@@ -161,7 +161,7 @@ async fn forget(alertmanager: &Alertmanager, silence_id: &str) {
     }
 }
 
-fn scope(window: &MaintenanceWindow) -> String {
+pub(crate) fn scope(window: &MaintenanceWindow) -> String {
     window
         .matchers
         .iter()
@@ -171,7 +171,7 @@ fn scope(window: &MaintenanceWindow) -> String {
 }
 
 /// Says it on the timeline of every incident not resolved yet.
-async fn tell_incidents(
+pub(crate) async fn tell_incidents(
     conn: &mut AnyConnection,
     actor: &str,
     kind: &str,

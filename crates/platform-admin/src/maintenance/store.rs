@@ -13,8 +13,8 @@ const COLUMNS: &str =
 
 pub async fn insert(conn: &mut AnyConnection, window: &MaintenanceWindow) -> Result<(), Error> {
     sqlx::query(&format!(
-        "INSERT INTO maintenance_windows ({COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO maintenance_windows ({COLUMNS}, told) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(&window.id)
     .bind(db::timestamp(window.starts_at))
@@ -26,9 +26,57 @@ pub async fn insert(conn: &mut AnyConnection, window: &MaintenanceWindow) -> Res
     .bind(&window.created_by)
     .bind(db::timestamp(window.created_at))
     .bind(window.ended_by.as_deref())
+    .bind(window.status.as_str())
     .execute(conn)
     .await?;
     Ok(())
+}
+
+fn status_named(text: &str) -> Result<MaintenanceStatus, Error> {
+    match text {
+        "scheduled" => Ok(MaintenanceStatus::Scheduled),
+        "active" => Ok(MaintenanceStatus::Active),
+        "ended" => Ok(MaintenanceStatus::Ended),
+        other => Err(Error::Corrupt(format!(
+            "maintenance_windows.told = `{other}`"
+        ))),
+    }
+}
+
+/// The windows whose end the timelines were not told yet, with what they
+/// were told last.
+pub async fn untold(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<(MaintenanceWindow, MaintenanceStatus)>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, told FROM maintenance_windows WHERE told <> 'ended' ORDER BY id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let told: String = row.try_get("told")?;
+            Ok((from_row(row, now)?, status_named(&told)?))
+        })
+        .collect()
+}
+
+/// Records that the timelines were told `to`; false when someone else
+/// told them first.
+pub async fn mark_told(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: MaintenanceStatus,
+    to: MaintenanceStatus,
+) -> Result<bool, Error> {
+    let done = sqlx::query("UPDATE maintenance_windows SET told = $1 WHERE id = $2 AND told = $3")
+        .bind(to.as_str())
+        .bind(id)
+        .bind(from.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn get(
@@ -83,7 +131,7 @@ pub async fn end(
 ) -> Result<Option<MaintenanceWindow>, Error> {
     let at = db::timestamp(now);
     let row = sqlx::query(&format!(
-        "UPDATE maintenance_windows SET ends_at = $1, ended_by = $2 \
+        "UPDATE maintenance_windows SET ends_at = $1, ended_by = $2, told = 'ended' \
          WHERE id = $3 AND ends_at > $1 RETURNING {COLUMNS}"
     ))
     .bind(&at)

@@ -99,6 +99,44 @@ on_both_databases! {
         assert_eq!(actions, ["maintenance.create", "maintenance.end"]);
     }
 
+    async fn a_window_that_starts_and_ends_by_the_clock_is_told_once_to_the_unresolved_incidents(srv) {
+        let open = srv.send(Method::POST, "/v1/incidents", &json!({"title": "Open", "severity": "P3"})).await;
+        let open = open.body["incident"]["id"].as_str().expect("id").to_string();
+        let done = srv.send(Method::POST, "/v1/incidents", &json!({"title": "Done", "severity": "P3"})).await;
+        let done = done.body["incident"]["id"].as_str().expect("id").to_string();
+        srv.send(Method::POST, &format!("/v1/incidents/{done}/resolve"), &Value::Null).await;
+        let now = chrono::Utc::now();
+        let made = srv.send(Method::POST, "/v1/maintenance", &json!({
+            "starts_at": now + chrono::Duration::hours(1), "ends_at": now + chrono::Duration::hours(2),
+            "matchers": [{"name": "alertname", "value": "Later"}], "reason": "tonight"})).await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+        assert_eq!(made.body["status"], "scheduled");
+        let window = made.body["id"].as_str().expect("id").to_string();
+        let state = platform_admin::AppState::new(srv.db.clone());
+        let sweep = |minutes: i64| {
+            let state = state.clone();
+            async move {
+                platform_admin::maintenance::sweep::sweep(&state, now + chrono::Duration::minutes(minutes))
+                    .await
+                    .expect("sweep")
+            }
+        };
+        assert!(sweep(30).await.is_empty());
+        assert_eq!(sweep(90).await, [window.clone()]);
+        assert!(sweep(91).await.is_empty(), "told once");
+        assert_eq!(sweep(180).await, [window.clone()]);
+        assert!(sweep(240).await.is_empty(), "told once");
+        let kinds = |detail: &Value| -> Vec<String> {
+            detail["timeline"].as_array().expect("timeline").iter()
+                .filter_map(|e| e["kind"].as_str().map(str::to_string)).collect()
+        };
+        let told = srv.get(&format!("/v1/incidents/{open}")).await;
+        assert_eq!(kinds(&told.body), ["opened", "maintenance_scheduled", "maintenance_started", "maintenance_ended"]);
+        assert_eq!(told.body["timeline"][3]["actor"], "platform-admin");
+        let untold = srv.get(&format!("/v1/incidents/{done}")).await;
+        assert_eq!(kinds(&untold.body), ["opened", "resolved"]);
+    }
+
     async fn a_window_without_matchers_or_in_the_past_is_refused_and_makes_no_silence(srv) {
         let am = srv.alertmanager.as_ref().expect("an Alertmanager");
         for body in [
