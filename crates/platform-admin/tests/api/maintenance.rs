@@ -122,9 +122,9 @@ on_both_databases! {
             }
         };
         assert!(sweep(30).await.is_empty());
-        assert_eq!(sweep(90).await, [window.clone()]);
+        assert_eq!(sweep(90).await, [window.as_str()]);
         assert!(sweep(91).await.is_empty(), "told once");
-        assert_eq!(sweep(180).await, [window.clone()]);
+        assert_eq!(sweep(180).await, [window.as_str()]);
         assert!(sweep(240).await.is_empty(), "told once");
         let kinds = |detail: &Value| -> Vec<String> {
             detail["timeline"].as_array().expect("timeline").iter()
