@@ -34,6 +34,8 @@ carries `x-request-id`."
         (name = "backups", description = "Backup targets and the backups taken of them"),
         (name = "clusters", description = "Replicated data stores: topology, preflight checks, switchovers and failovers"),
         (name = "jobs", description = "Long work run by the server: state, progress, log and result"),
+        (name = "incidents", description = "Incidents: status, timeline, linked alerts, targets and escalations"),
+        (name = "maintenance", description = "Maintenance windows and the Alertmanager silences kept for them"),
         (name = "health", description = "Liveness and metrics"),
     )
 )]

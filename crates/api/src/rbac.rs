@@ -72,6 +72,9 @@ pub enum Permission {
     /// Run playbooks.
     #[serde(rename = "playbooks.run")]
     PlaybooksRun,
+    /// Read incidents, their timelines and targets.
+    #[serde(rename = "incidents.read")]
+    IncidentsRead,
     /// Open, update and close incidents.
     #[serde(rename = "incidents.write")]
     IncidentsWrite,
@@ -79,7 +82,7 @@ pub enum Permission {
 
 impl Permission {
     /// The catalog, in the order it is shown.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsDelete,
@@ -94,6 +97,7 @@ impl Permission {
         Permission::AlertsRead,
         Permission::AlertsSilence,
         Permission::PlaybooksRun,
+        Permission::IncidentsRead,
         Permission::IncidentsWrite,
     ];
 
@@ -114,6 +118,7 @@ impl Permission {
             Permission::AlertsRead => "alerts.read",
             Permission::AlertsSilence => "alerts.silence",
             Permission::PlaybooksRun => "playbooks.run",
+            Permission::IncidentsRead => "incidents.read",
             Permission::IncidentsWrite => "incidents.write",
         }
     }
@@ -182,6 +187,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::AlertsRead,
             P::AlertsSilence,
             P::PlaybooksRun,
+            P::IncidentsRead,
             P::IncidentsWrite,
         ],
     ),
@@ -195,6 +201,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::AlertsRead,
             P::AlertsSilence,
             P::PlaybooksRun,
+            P::IncidentsRead,
             P::IncidentsWrite,
         ],
     ),
@@ -220,6 +227,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::BackupsRead,
             P::ClustersRead,
             P::AlertsRead,
+            P::IncidentsRead,
         ],
     ),
 ];

@@ -74,6 +74,10 @@ pub struct WatchArgs {
     /// How often to ask the Alertmanagers: 5s, 30s, 1m.
     #[arg(long, default_value = "15s", value_parser = duration)]
     interval: Duration,
+    /// How often an escalated incident of the profile's server that is
+    /// still not acknowledged is told again (critical).
+    #[arg(long, default_value = "2m", value_parser = duration)]
+    repeat_escalations: Duration,
     /// No notifications in this stretch of local time, like 22:00-07:00;
     /// what happens meanwhile is told as one summary when it ends.
     #[arg(long, value_name = "HH:MM-HH:MM", value_parser = quiet_hours)]
@@ -361,6 +365,7 @@ async fn watch(
     let options = WatchOptions {
         severity: args.severity,
         interval: args.interval,
+        escalation_repeat: args.repeat_escalations,
         rules: Rules {
             quiet: args.quiet_hours,
             ..Rules::default()
@@ -428,6 +433,7 @@ fn print_event(out: &Output, place: &str, event: &WatchEvent) {
                 Notice::Fired(_) => "FIRING",
                 Notice::Resolved(_) => "RESOLVED",
                 Notice::Summary(_) => "SUMMARY",
+                Notice::Escalated(_) => "ESCALATED",
             };
             let body = notice.body().replace('\n', "; ");
             let line = if body.is_empty() {

@@ -7,7 +7,9 @@ mod backups;
 mod clusters;
 mod dashboards;
 mod error;
+mod incidents;
 mod jobs;
+mod maintenance;
 mod output;
 mod playbooks;
 mod profiles;
@@ -105,6 +107,13 @@ enum Command {
     /// Playbooks: lint files, list the library, dry-run one.
     #[command(subcommand)]
     Playbook(playbooks::PlaybookCommand),
+    /// Incidents: open, list, show, ack, mitigate, resolve, note, link
+    /// alerts, export the review.
+    #[command(subcommand, visible_alias = "incidents")]
+    Incident(incidents::IncidentCommand),
+    /// Maintenance windows: their alerts are silenced in Alertmanager.
+    #[command(subcommand)]
+    Maintenance(maintenance::MaintenanceCommand),
 }
 
 /// How a command that did its work ended.
@@ -174,6 +183,8 @@ fn main() -> ExitCode {
         Command::Tokens(_) => output::Words::Tokens,
         Command::Rbac(_) => output::Words::Rbac,
         Command::Jobs(_) | Command::Backups(_) | Command::Playbook(_) => output::Words::Other,
+        Command::Incident(_) => output::Words::Incident,
+        Command::Maintenance(_) => output::Words::Maintenance,
     };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
@@ -210,6 +221,8 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Jobs(cmd) => jobs::run(&console, &out, profile, cmd).await?,
         Command::Backups(cmd) => backups::run(&console, &out, profile, cmd).await?,
         Command::Playbook(cmd) => playbooks::run(&console, &out, profile, cmd).await?,
+        Command::Incident(cmd) => incidents::run(&console, &out, profile, cmd).await?,
+        Command::Maintenance(cmd) => maintenance::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use opsdeck_api::backups::{BackupTarget, BackupTargetKind};
 use opsdeck_api::clusters::{ClusterKind, ClusterSummary};
+use opsdeck_api::incidents::{Severity, TargetKind};
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -31,6 +32,146 @@ pub struct Config {
     pub backup_targets: Vec<TargetConfig>,
     #[serde(default)]
     pub clusters: Vec<ClusterConfig>,
+    /// `[incidents]`: targets per severity and the escalation list.
+    #[serde(default)]
+    pub incidents: IncidentsConfig,
+    /// `[monitoring]`: the Prometheus and Alertmanager the server talks to.
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
+}
+
+/// `[monitoring]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringConfig {
+    pub prometheus_url: Option<url::Url>,
+    pub alertmanager_url: Option<url::Url>,
+}
+
+/// `[incidents]`: how fast incidents must be acknowledged, mitigated and
+/// resolved, and who an unacknowledged P1 or P2 goes to next.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentsConfig {
+    /// Users (emails), in the order an unacknowledged incident is handed
+    /// on; the last one keeps getting it.
+    #[serde(default)]
+    pub escalation: Vec<String>,
+    /// How often the escalation sweep looks; 30s unless set.
+    #[serde(default)]
+    pub sweep_every: Option<Span>,
+    /// Per severity (`[incidents.targets.P1]`); what a severity leaves out
+    /// keeps its default.
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<Severity, TargetsConfig>,
+}
+
+/// `[incidents.targets.P1]`: `acknowledge = "5m"`, `mitigate = "30m"`,
+/// `resolve = "4h"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsConfig {
+    pub acknowledge: Option<Span>,
+    pub mitigate: Option<Span>,
+    pub resolve: Option<Span>,
+}
+
+/// The three targets of a severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    pub acknowledge: Duration,
+    pub mitigate: Duration,
+    pub resolve: Duration,
+}
+
+impl Targets {
+    pub fn of(&self, kind: TargetKind) -> Duration {
+        match kind {
+            TargetKind::Acknowledge => self.acknowledge,
+            TargetKind::Mitigate => self.mitigate,
+            TargetKind::Resolve => self.resolve,
+        }
+    }
+}
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 60 * MINUTE;
+const DAY: u64 = 24 * HOUR;
+
+/// The targets a platform gets unless it sets its own.
+pub fn default_targets(severity: Severity) -> Targets {
+    let (ack, mitigate, resolve) = match severity {
+        Severity::P1 => (5 * MINUTE, 30 * MINUTE, 4 * HOUR),
+        Severity::P2 => (15 * MINUTE, HOUR, 8 * HOUR),
+        Severity::P3 => (HOUR, 8 * HOUR, 3 * DAY),
+        Severity::P4 => (4 * HOUR, DAY, 7 * DAY),
+    };
+    Targets {
+        acknowledge: Duration::from_secs(ack),
+        mitigate: Duration::from_secs(mitigate),
+        resolve: Duration::from_secs(resolve),
+    }
+}
+
+impl IncidentsConfig {
+    pub fn targets(&self, severity: Severity) -> Targets {
+        let default = default_targets(severity);
+        match self.targets.get(&severity) {
+            None => default,
+            Some(set) => Targets {
+                acknowledge: set.acknowledge.map_or(default.acknowledge, |s| s.0),
+                mitigate: set.mitigate.map_or(default.mitigate, |s| s.0),
+                resolve: set.resolve.map_or(default.resolve, |s| s.0),
+            },
+        }
+    }
+
+    pub fn sweep_every(&self) -> Duration {
+        self.sweep_every.map_or(Duration::from_secs(30), |s| s.0)
+    }
+}
+
+/// A duration written `90s`, `5m`, `4h`, `1d` or `1h30m`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_span(&text)
+            .map(Span)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads `90s`, `5m`, `4h`, `1d`, `1h30m`; never zero.
+pub fn parse_span(text: &str) -> Result<Duration, String> {
+    let invalid = || format!("`{text}` is not a duration like 90s, 5m, 4h or 1h30m");
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => DAY,
+            'h' => HOUR,
+            'm' => MINUTE,
+            's' => 1,
+            _ => return Err(invalid()),
+        };
+        let n: u64 = number.parse().map_err(|_| invalid())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(invalid)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(invalid());
+    }
+    Ok(Duration::from_secs(total))
 }
 
 /// One `[[clusters]]`: a replicated data store whose failovers the
@@ -329,6 +470,42 @@ mod tests {
         assert_eq!(target.program(), Path::new("pgbackrest"));
         let shown = serde_json::to_string(&target.public()).expect("json");
         assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn incident_targets_default_per_severity_and_take_overrides() {
+        let config = Config::parse(
+            r#"
+            [monitoring]
+            alertmanager_url = "http://127.0.0.1:9093"
+
+            [incidents]
+            escalation = ["ann@example.test", "bob@example.test"]
+            sweep_every = "2s"
+
+            [incidents.targets.P1]
+            acknowledge = "1m30s"
+            "#,
+        )
+        .expect("parses");
+        let p1 = config.incidents.targets(Severity::P1);
+        assert_eq!(p1.acknowledge, Duration::from_secs(90));
+        assert_eq!(p1.mitigate, Duration::from_secs(30 * 60));
+        assert_eq!(
+            config.incidents.targets(Severity::P4),
+            default_targets(Severity::P4)
+        );
+        assert_eq!(config.incidents.sweep_every(), Duration::from_secs(2));
+        assert_eq!(
+            config.monitoring.alertmanager_url.map(|u| u.to_string()),
+            Some("http://127.0.0.1:9093/".to_string())
+        );
+        let err = Config::parse("[incidents.targets.P1]\nacknowledge = \"soon\"\n")
+            .expect_err("not a duration");
+        assert!(err.contains("not a duration"), "{err}");
+        let err = Config::parse("[incidents.targets.P9]\nacknowledge = \"1m\"\n")
+            .expect_err("no such severity");
+        assert!(err.contains("P9"), "{err}");
     }
 
     #[test]

@@ -139,6 +139,28 @@ pub enum Error {
     BuiltinRoleReadOnly(String),
     #[error("role `{0}` is still bound; remove its bindings first")]
     RoleInUse(String),
+    #[error("no incident `{0}`")]
+    IncidentNotFound(String),
+    #[error("incident `{id}` is {status} already; it cannot be {} now", to.as_str())]
+    IncidentTransition {
+        id: String,
+        status: opsdeck_api::incidents::IncidentStatus,
+        to: opsdeck_api::incidents::IncidentStatus,
+    },
+    #[error("alert `{fingerprint}` is linked to incident `{incident}` already")]
+    AlertAlreadyLinked {
+        incident: String,
+        fingerprint: String,
+    },
+    #[error("no maintenance window `{0}`")]
+    MaintenanceNotFound(String),
+    #[error("maintenance window `{0}` has ended already")]
+    MaintenanceEnded(String),
+    /// The route needs a URL the configuration file does not give.
+    #[error("the server's configuration names no `{0}` in its [monitoring] section")]
+    MonitoringNotConfigured(&'static str),
+    #[error("Alertmanager at {url} failed: {message}")]
+    Alertmanager { url: String, message: String },
     #[error("cannot serialize the response: {0}")]
     Serialize(#[from] serde_json::Error),
     #[error("the request handler failed: {0}")]
@@ -196,6 +218,12 @@ impl Error {
             | Error::TargetBusy { .. } => StatusCode::CONFLICT,
             Error::BackupTargetNotFound(_) | Error::ClusterNotFound(_) => StatusCode::NOT_FOUND,
             Error::PreflightRefused { .. } => StatusCode::CONFLICT,
+            Error::IncidentNotFound(_) | Error::MaintenanceNotFound(_) => StatusCode::NOT_FOUND,
+            Error::IncidentTransition { .. }
+            | Error::AlertAlreadyLinked { .. }
+            | Error::MaintenanceEnded(_)
+            | Error::MonitoringNotConfigured(_) => StatusCode::CONFLICT,
+            Error::Alertmanager { .. } => StatusCode::BAD_GATEWAY,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -239,6 +267,11 @@ impl Error {
             | Error::TargetBusy { .. } => ErrorCode::InvalidState,
             Error::BackupTargetNotFound(_) | Error::ClusterNotFound(_) => ErrorCode::NotFound,
             Error::PreflightRefused { .. } => ErrorCode::InvalidState,
+            Error::IncidentNotFound(_) | Error::MaintenanceNotFound(_) => ErrorCode::NotFound,
+            Error::IncidentTransition { .. }
+            | Error::AlertAlreadyLinked { .. }
+            | Error::MaintenanceEnded(_)
+            | Error::MonitoringNotConfigured(_) => ErrorCode::InvalidState,
             Error::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Error::IdempotencyKeyInFlight | Error::ClaimLost => ErrorCode::IdempotencyKeyInFlight,
             Error::PayloadTooLarge => ErrorCode::PayloadTooLarge,
@@ -257,6 +290,8 @@ impl Error {
             // Internals (SQL, paths) stay in the log, found by the request id.
             match self {
                 Error::Unavailable(_) => "the database is unreachable".to_string(),
+                // Says which upstream failed and how; holds no internals.
+                Error::Alertmanager { .. } => self.to_string(),
                 _ => "internal error; the request id finds it in the server's log".to_string(),
             }
         } else {

@@ -16,7 +16,9 @@ pub mod etag;
 pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod incidents;
 pub mod jobs;
+pub mod maintenance;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
@@ -77,6 +79,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(backups::routes::router())
         .merge(clusters::routes::router())
         .merge(jobs::routes::router())
+        .merge(incidents::routes::router())
+        .merge(maintenance::routes::router())
 }
 
 /// The whole HTTP API.

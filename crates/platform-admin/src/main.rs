@@ -286,8 +286,10 @@ async fn serve(
         stdout.flush()?;
     }
     let worker = platform_admin::worker::spawn(state.clone(), lease);
+    let escalations = platform_admin::incidents::escalation::spawn(state.clone());
     let served = platform_admin::server::serve(listener, state, options, shutdown).await;
     worker.abort();
+    escalations.abort();
     served?;
     tracing::info!("stopped");
     Ok(())

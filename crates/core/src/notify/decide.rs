@@ -475,6 +475,7 @@ mod tests {
                     "summary {:?} {}+{}",
                     s.reason, s.fired_alerts, s.resolved_alerts
                 ),
+                Notice::Escalated(e) => format!("escalated {}", e.incident),
             })
             .collect()
     }

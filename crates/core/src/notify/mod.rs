@@ -235,6 +235,19 @@ pub struct SummaryNotice {
     pub examples: Vec<String>,
 }
 
+/// An incident its server escalated because no one acknowledged it: told
+/// as critical, again and again until it is acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct EscalationNotice {
+    pub incident: String,
+    pub title: String,
+    pub severity: opsdeck_api::incidents::Severity,
+    /// Who the server handed it to last.
+    pub to: String,
+    /// 1 for the first escalation, 2 for the next…
+    pub level: u32,
+}
+
 /// What the user is told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -242,6 +255,7 @@ pub enum Notice {
     Fired(GroupNotice),
     Resolved(GroupNotice),
     Summary(SummaryNotice),
+    Escalated(EscalationNotice),
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
@@ -279,6 +293,9 @@ impl Notice {
                     SummaryReason::QuietHours => format!("During quiet hours: {counts}"),
                 }
             }
+            Notice::Escalated(e) => {
+                format!("{} incident not acknowledged: {}", e.severity, e.title)
+            }
         }
     }
 
@@ -295,6 +312,10 @@ impl Notice {
                 }
                 body
             }
+            Notice::Escalated(e) => format!(
+                "Escalated to {} (escalation {}); incident {}",
+                e.to, e.level, e.incident
+            ),
             Notice::Summary(s) => {
                 let total = s.fired_groups + s.resolved_groups;
                 let mut body = s.examples.join("\n");
@@ -313,6 +334,7 @@ impl Notice {
             Notice::Resolved(_) => Severity::Info,
             Notice::Summary(s) if s.fired_alerts > 0 => s.severity,
             Notice::Summary(_) => Severity::Info,
+            Notice::Escalated(_) => Severity::Critical,
         }
     }
 
@@ -321,7 +343,7 @@ impl Notice {
     pub fn fingerprint(&self) -> Option<&str> {
         match self {
             Notice::Fired(g) | Notice::Resolved(g) => Some(&g.fingerprint),
-            Notice::Summary(_) => None,
+            Notice::Summary(_) | Notice::Escalated(_) => None,
         }
     }
 }

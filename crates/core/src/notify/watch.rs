@@ -10,16 +10,23 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
+use opsdeck_api::incidents::IncidentStatus;
 use serde::Serialize;
 
 use super::decide::{firing_groups, Decider, Rules};
 use super::desktop::Notifier;
 use super::state::StateFile;
-use super::{Notice, Severity};
+use super::{EscalationNotice, Notice, Severity};
 use crate::alerts::AlertFilter;
 use crate::error::{Error, Result};
 use crate::session::Session;
+
+/// How long the incidents are left alone after they could not be read.
+const INCIDENTS_RETRY: Duration = Duration::from_secs(60);
 
 /// How soon to look again while a batch of changes may still grow.
 const SETTLE: Duration = Duration::from_secs(1);
@@ -32,6 +39,9 @@ pub struct WatchOptions {
     /// How often Alertmanager is asked.
     pub interval: Duration,
     pub rules: Rules,
+    /// How often an escalated incident that is still not acknowledged is
+    /// told again.
+    pub escalation_repeat: Duration,
 }
 
 impl Default for WatchOptions {
@@ -40,6 +50,7 @@ impl Default for WatchOptions {
             severity: Severity::Warning,
             interval: Duration::from_secs(15),
             rules: Rules::default(),
+            escalation_repeat: Duration::from_secs(120),
         }
     }
 }
@@ -90,6 +101,13 @@ pub enum WatchEvent {
 struct Seen {
     down: bool,
     critical: Option<usize>,
+    /// The incidents could not be read (said once until they can again).
+    incidents_down: bool,
+    /// After a failure the incidents are read again only from then on, so
+    /// a server that is down or refuses does not slow the alerts' looks.
+    incidents_retry_at: Option<Instant>,
+    /// Escalated incidents told, by id: the escalation told and when.
+    escalated: HashMap<String, (u32, Instant)>,
 }
 
 /// Critical alerts that fire, each once however many groups hold it.
@@ -186,6 +204,7 @@ impl Watcher {
                 }
                 None => false,
             };
+            self.escalations(&mut on, &mut seen).await;
             let wait = if settling {
                 SETTLE.min(self.options.interval)
             } else {
@@ -196,6 +215,82 @@ impl Watcher {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Tells each open incident its server escalated: when it is escalated
+    /// again at once, else every `escalation_repeat` until someone
+    /// acknowledges it. The incidents of a server that cannot be read are
+    /// said once, and the alerts are watched all the same.
+    async fn escalations<F: FnMut(WatchEvent)>(&self, on: &mut F, seen: &mut Seen) {
+        if seen
+            .incidents_retry_at
+            .is_some_and(|at| Instant::now() < at)
+        {
+            return;
+        }
+        let profile = &self.session.profile().name;
+        let incidents = self.session.incidents();
+        let page = match incidents
+            .list(Some(IncidentStatus::Open), Some(200), None)
+            .await
+        {
+            Ok(page) => {
+                seen.incidents_down = false;
+                seen.incidents_retry_at = None;
+                page
+            }
+            Err(e) => {
+                seen.incidents_retry_at = Some(Instant::now() + INCIDENTS_RETRY);
+                if !std::mem::replace(&mut seen.incidents_down, true) {
+                    on(WatchEvent::NotifyFailed {
+                        message: format!("could not read the open incidents: {e}"),
+                    });
+                }
+                return;
+            }
+        };
+        let mut open = HashSet::new();
+        for incident in page.items.iter().filter(|i| i.severity.escalates()) {
+            let Ok(detail) = incidents.get(&incident.id).await else {
+                continue;
+            };
+            let Some(last) = detail.escalations.last() else {
+                continue;
+            };
+            open.insert(incident.id.clone());
+            let due = match seen.escalated.get(&incident.id) {
+                None => true,
+                Some((level, at)) => {
+                    last.level > *level || at.elapsed() >= self.options.escalation_repeat
+                }
+            };
+            if !due {
+                continue;
+            }
+            let notice = Notice::Escalated(EscalationNotice {
+                incident: incident.id.clone(),
+                title: incident.title.clone(),
+                severity: incident.severity,
+                to: last.to.clone(),
+                level: last.level,
+            });
+            if let Some(notifier) = &self.notifier {
+                if let Err(e) = notifier.notify(profile, &notice).await {
+                    on(WatchEvent::NotifyFailed {
+                        message: e.to_string(),
+                    });
+                }
+            }
+            on(WatchEvent::Notice {
+                profile: profile.clone(),
+                at: Utc::now(),
+                notice,
+            });
+            seen.escalated
+                .insert(incident.id.clone(), (last.level, Instant::now()));
+        }
+        // Acknowledged (or resolved) ones are no longer told.
+        seen.escalated.retain(|id, _| open.contains(id));
     }
 
     /// Ends the silences whose alerts have all resolved; a failure is said

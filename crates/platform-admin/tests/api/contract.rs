@@ -229,6 +229,10 @@ pub struct Fixture {
     pub job: String,
     /// A job that ended: its event stream closes at once.
     pub ended_job: String,
+    /// An open incident.
+    pub incident: String,
+    /// A maintenance window that has not ended, with no silence to expire.
+    pub window: String,
 }
 
 impl Fixture {
@@ -321,7 +325,46 @@ impl Fixture {
         platform_admin::jobs::cancel(&srv.db, &ended.id, platform_admin::db::now())
             .await
             .expect("cancelled");
+        let incident = srv
+            .send(
+                Method::POST,
+                "/v1/incidents",
+                &json!({"title": format!("{tag} incident"), "severity": "P3"}),
+            )
+            .await;
+        ok(&incident, "incident");
+        let window = uuid::Uuid::now_v7().to_string();
+        let now = platform_admin::db::now();
+        let mut conn = srv.db.pool().acquire().await.expect("a connection");
+        platform_admin::maintenance::store::insert(
+            &mut conn,
+            &opsdeck_api::maintenance::MaintenanceWindow {
+                id: window.clone(),
+                starts_at: now,
+                ends_at: now + chrono::Duration::hours(1),
+                matchers: vec![opsdeck_api::maintenance::AlertMatcher {
+                    name: "alertname".into(),
+                    value: "Fixture".into(),
+                    is_regex: false,
+                    is_equal: true,
+                }],
+                owner: "admin".into(),
+                reason: "fixture".into(),
+                status: opsdeck_api::maintenance::MaintenanceStatus::Active,
+                silence_id: None,
+                created_by: "admin".into(),
+                created_at: now,
+                ended_by: None,
+            },
+        )
+        .await
+        .expect("a window");
         Fixture {
+            incident: incident.body["incident"]["id"]
+                .as_str()
+                .expect("id")
+                .to_string(),
+            window,
             job: job.id,
             ended_job: ended.id,
             user_id,
@@ -359,6 +402,8 @@ impl Fixture {
             // The test servers declare `main-db` and run no worker.
             .replace("{target}", crate::support::BACKUP_TARGET)
             .replace("{job}", &self.job)
+            .replace("{incident}", &self.incident)
+            .replace("{window}", &self.window)
             .replace(
                 "{cluster}",
                 if route.ends_with("/failover") {
@@ -443,6 +488,22 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
         "RestoreBackup" => (
             json!({"confirm": crate::support::RESTORE_TARGET}),
             json!({"confirm": 5}),
+        ),
+        "CreateIncident" => (
+            json!({"title": format!("Contract {unique}"), "severity": "P2"}),
+            json!({"title": " ", "severity": "P2"}),
+        ),
+        "AddNote" => (json!({"text": "contract note"}), json!({"text": ""})),
+        "LinkAlert" => (
+            json!({"fingerprint": format!("{:016x}", NEXT.fetch_add(1, Ordering::Relaxed)),
+                   "alertname": "Contract", "labels": {"severity": "page"},
+                   "starts_at": "2026-01-01T00:00:00Z"}),
+            json!({"fingerprint": "zz", "alertname": "Contract", "starts_at": "2026-01-01T00:00:00Z"}),
+        ),
+        "CreateMaintenance" => (
+            json!({"starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-02T00:00:00Z", "matchers": [{"name": "alertname", "value": "Contract"}],
+                   "reason": "contract"}),
+            json!({"starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-02T00:00:00Z", "matchers": [], "reason": "contract"}),
         ),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")

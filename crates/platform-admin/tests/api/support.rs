@@ -73,6 +73,16 @@ pub const FAILOVER_CLUSTER: &str = "spare-cache";
 pub const VERIFY_TARGET: &str = "verify-db";
 pub const RESTORE_TARGET: &str = "restore-db";
 
+/// The tests whose servers make silences (the maintenance routes) and so
+/// get a real Alertmanager; starting one takes a moment, so the other
+/// tests' servers name none (their maintenance routes answer 409).
+const WITH_ALERTMANAGER: [&str; 4] = [
+    "every_route_answers_only_statuses_its_operation_lists",
+    "a_window_silences_its_alerts_until_it_is_ended_and_the_timelines_say_so",
+    "a_window_that_starts_and_ends_by_the_clock_is_told_once_to_the_unresolved_incidents",
+    "a_window_without_matchers_or_in_the_past_is_refused_and_makes_no_silence",
+];
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -83,20 +93,43 @@ pub struct Server {
     /// Token of role viewer, named `viewer`.
     pub viewer: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The real Alertmanager the configuration names (`[monitoring]`), for
+    /// the maintenance routes' silences.
+    pub alertmanager: Option<opsdeck_tests::Alertmanager>,
     // Dropped last: the database outlives the server.
     _test_db: TestDb,
 }
 
 impl Server {
     pub async fn start(backend: Backend, test: &str) -> Server {
-        Server::on(TestDb::new(backend, test).await).await
+        let test_db = TestDb::new(backend, test).await;
+        Server::with(test_db, WITH_ALERTMANAGER.contains(&test)).await
     }
 
     /// A server on a database the test prepared (with data written before
     /// the server's migrations, say).
     pub async fn on(test_db: TestDb) -> Server {
+        Server::with(test_db, false).await
+    }
+
+    /// The same, with a real Alertmanager in `[monitoring]` when asked.
+    async fn with(test_db: TestDb, with_alertmanager: bool) -> Server {
+        let alertmanager = if with_alertmanager {
+            let started = tokio::task::spawn_blocking(opsdeck_tests::Alertmanager::start)
+                .await
+                .expect("the Alertmanager start joins")
+                .expect("a real Alertmanager for the maintenance routes");
+            Some(started)
+        } else {
+            None
+        };
+        let monitoring = alertmanager
+            .as_ref()
+            .map(|am| format!("[monitoring]\nalertmanager_url = \"{}\"\n", am.url))
+            .unwrap_or_default();
         let config = platform_admin::config::Config::parse(&format!(
-            "[[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
+            "{monitoring}\
+             [[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
              stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
              [[backup_targets]]\nid = \"{VERIFY_TARGET}\"\nkind = \"postgresql\"\n\
              stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
@@ -109,7 +142,9 @@ impl Server {
              sentinels = [\"127.0.0.1:1\"]\nmaster_name = \"spare\"\n"
         ))
         .expect("the test configuration");
-        Server::configured(test_db, config, None).await
+        let mut server = Server::configured(test_db, config, None).await;
+        server.alertmanager = alertmanager;
+        server
     }
 
     /// A server with a configuration and, given a lease, a job worker.
@@ -155,6 +190,7 @@ impl Server {
             admin,
             viewer,
             shutdown: Some(shutdown),
+            alertmanager: None,
             _test_db: test_db,
         }
     }
