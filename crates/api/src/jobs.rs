@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 #[derive(Serialize, specta::Type)]
 #[serde(untagged)]
 #[allow(dead_code)]
-enum JsonValue {
+pub(crate) enum JsonValue {
     Null,
     Bool(bool),
     Number(f64),

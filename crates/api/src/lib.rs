@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod jobs;
 pub mod openapi;
+pub mod playbooks;
 pub mod rbac;
 pub mod tenants;
 pub mod validation;

@@ -69,6 +69,9 @@ pub enum Permission {
     /// Silence alerts.
     #[serde(rename = "alerts.silence")]
     AlertsSilence,
+    /// Read playbook runs: their steps, events and approvals.
+    #[serde(rename = "playbooks.read")]
+    PlaybooksRead,
     /// Run playbooks.
     #[serde(rename = "playbooks.run")]
     PlaybooksRun,
@@ -79,7 +82,7 @@ pub enum Permission {
 
 impl Permission {
     /// The catalog, in the order it is shown.
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsDelete,
@@ -93,6 +96,7 @@ impl Permission {
         Permission::ClustersFailover,
         Permission::AlertsRead,
         Permission::AlertsSilence,
+        Permission::PlaybooksRead,
         Permission::PlaybooksRun,
         Permission::IncidentsWrite,
     ];
@@ -113,6 +117,7 @@ impl Permission {
             Permission::ClustersFailover => "clusters.failover",
             Permission::AlertsRead => "alerts.read",
             Permission::AlertsSilence => "alerts.silence",
+            Permission::PlaybooksRead => "playbooks.read",
             Permission::PlaybooksRun => "playbooks.run",
             Permission::IncidentsWrite => "incidents.write",
         }
@@ -181,6 +186,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::ClustersFailover,
             P::AlertsRead,
             P::AlertsSilence,
+            P::PlaybooksRead,
             P::PlaybooksRun,
             P::IncidentsWrite,
         ],
@@ -194,6 +200,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::ClustersRead,
             P::AlertsRead,
             P::AlertsSilence,
+            P::PlaybooksRead,
             P::PlaybooksRun,
             P::IncidentsWrite,
         ],
@@ -220,6 +227,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::BackupsRead,
             P::ClustersRead,
             P::AlertsRead,
+            P::PlaybooksRead,
         ],
     ),
 ];

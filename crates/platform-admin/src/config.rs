@@ -31,6 +31,22 @@ pub struct Config {
     pub backup_targets: Vec<TargetConfig>,
     #[serde(default)]
     pub clusters: Vec<ClusterConfig>,
+    /// `[monitoring]`: where playbook checks query and silences are made.
+    #[serde(default)]
+    pub monitoring: MonitoringConfig,
+}
+
+/// `[monitoring]`: the platform's Prometheus (instant queries of playbook
+/// `check` and `wait_until` steps) and Alertmanager (silences a playbook
+/// creates). Either may be left out; a step that needs it then fails,
+/// saying so.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringConfig {
+    #[serde(default)]
+    pub prometheus_url: Option<url::Url>,
+    #[serde(default)]
+    pub alertmanager_url: Option<url::Url>,
 }
 
 /// One `[[clusters]]`: a replicated data store whose failovers the
