@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
+pub mod playbooks;
 pub mod rbac;
 pub mod roles;
 pub mod seed;
@@ -77,6 +78,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(backups::routes::router())
         .merge(clusters::routes::router())
         .merge(jobs::routes::router())
+        .merge(playbooks::routes::router())
 }
 
 /// The whole HTTP API.
