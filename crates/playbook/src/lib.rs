@@ -5,7 +5,9 @@
 
 pub mod diagnostics;
 pub mod model;
+mod parse;
 pub mod plan;
+mod yaml;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use model::{
@@ -13,4 +15,6 @@ pub use model::{
     Input, InputType, OnFailure, Playbook, Position, Scalar, Severity, Step, StepKind, Threshold,
     FORMAT_VERSION,
 };
+pub use parse::{parse, parse_input, valid_id, valid_input_name};
 pub use plan::{Plan, PlannedStep};
+pub use yaml::{MAX_DEPTH, MAX_FILE_BYTES, MAX_WEIGHT};
