@@ -48,6 +48,14 @@ pub enum CliError {
         reason: Option<String>,
     },
 
+    /// A playbook run waited for ended failed.
+    #[error("playbook run {id} failed{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    RunFailed { id: String, reason: Option<String> },
+
+    /// `--input` not written `name=value`.
+    #[error("--input `{0}` is not name=value")]
+    BadInput(String),
+
     /// `profile set` with nothing to set.
     #[error(
         "nothing to set: give --prometheus-url, --alertmanager-url, --read-only or --writable"
@@ -63,7 +71,8 @@ impl CliError {
             CliError::StaleRefused { .. } => "stale_refused",
             CliError::NoTerminal { .. } => "no_terminal",
             CliError::NothingTyped { .. } => "nothing_typed",
-            CliError::NothingToSet => "invalid_input",
+            CliError::NothingToSet | CliError::BadInput(_) => "invalid_input",
+            CliError::RunFailed { .. } => "run_failed",
             CliError::JobEnded { state, .. } => {
                 if *state == "cancelled" {
                     "job_cancelled"

@@ -9,6 +9,7 @@ mod dashboards;
 mod error;
 mod jobs;
 mod output;
+mod playbooks;
 mod profiles;
 mod progress;
 mod query;
@@ -101,6 +102,9 @@ enum Command {
     /// Backups: targets, a target's backups and RPO, start one.
     #[command(subcommand)]
     Backups(backups::BackupsCommand),
+    /// Playbooks: start runs on the server, follow them, tick, approve, retry, resume.
+    #[command(subcommand)]
+    Playbook(playbooks::PlaybookCommand),
 }
 
 /// How a command that did its work ended.
@@ -169,7 +173,7 @@ fn main() -> ExitCode {
         Command::Bindings(_) => output::Words::Bindings,
         Command::Tokens(_) => output::Words::Tokens,
         Command::Rbac(_) => output::Words::Rbac,
-        Command::Jobs(_) | Command::Backups(_) => output::Words::Other,
+        Command::Jobs(_) | Command::Backups(_) | Command::Playbook(_) => output::Words::Other,
     };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
@@ -205,6 +209,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Clusters(cmd) => clusters::run(&console, &out, profile, cmd).await?,
         Command::Jobs(cmd) => jobs::run(&console, &out, profile, cmd).await?,
         Command::Backups(cmd) => backups::run(&console, &out, profile, cmd).await?,
+        Command::Playbook(cmd) => playbooks::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod paths;
+pub mod playbooks;
 pub mod profiles;
 pub mod progress;
 pub mod rbac;

@@ -92,7 +92,7 @@ pub fn audit_target(run: &str) -> String {
 /// its position, as `source` (the playbook) or `inputs` (the plan) errors.
 pub fn load(source: &str, inputs: &BTreeMap<String, String>) -> Result<(Playbook, Plan), Error> {
     let trimmed = source.trim();
-    let builtin = opsdeck_playbook::builtin()
+    let builtin = shim::builtin()
         .into_iter()
         .find(|(file, _)| file.trim_end_matches(".yaml") == trimmed);
     let (name, text) = match builtin {
@@ -101,8 +101,7 @@ pub fn load(source: &str, inputs: &BTreeMap<String, String>) -> Result<(Playbook
     };
     let playbook = opsdeck_playbook::parse(&name, &text)
         .map_err(|diagnostics| refused("source", "the playbook has errors", &diagnostics))?;
-    let plan = playbook
-        .plan(inputs)
+    let plan = shim::plan(&playbook, inputs)
         .map_err(|diagnostics| refused("inputs", "the playbook cannot be planned", &diagnostics))?;
     Ok((playbook, plan))
 }
@@ -732,4 +731,15 @@ pub async fn resume(
     let response = mutation.commit(tx, change, StatusCode::OK, Some(&wire)).await?;
     jobs::woken(&state.db);
     Ok(response)
+}
+
+// TEMPORARY until the format's planner lands.
+mod shim {
+    use super::*;
+    pub fn builtin() -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+    pub fn plan(_p: &Playbook, _i: &BTreeMap<String, String>) -> Result<Plan, Diagnostics> {
+        Err(Diagnostics::new())
+    }
 }

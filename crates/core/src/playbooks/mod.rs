@@ -1,0 +1,3 @@
+//! Playbooks in the console: runs on the server (`runs`).
+
+pub mod runs;
