@@ -7,6 +7,7 @@ pub mod diagnostics;
 pub mod model;
 mod parse;
 pub mod plan;
+pub mod schema;
 mod yaml;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
@@ -17,4 +18,5 @@ pub use model::{
 };
 pub use parse::{parse, parse_input, valid_id, valid_input_name};
 pub use plan::{Plan, PlannedStep};
+pub use schema::json_schema;
 pub use yaml::{MAX_DEPTH, MAX_FILE_BYTES, MAX_WEIGHT};

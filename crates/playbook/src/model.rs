@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use opsdeck_api::rbac::Permission;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate reads.
@@ -23,21 +24,30 @@ pub struct Position {
 }
 
 /// One playbook, version 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "Opsdeck playbook")]
 pub struct Playbook {
+    /// The format version: 1.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
-    /// Lowercase letters, digits and '-'.
+    /// Lowercase letters, digits and single '-'.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"), length(max = 64))]
     pub id: String,
+    /// What the playbook is for, in a few words.
     pub title: String,
+    /// When to use it and what it does.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     pub severity: Severity,
     /// Alert names that suggest this playbook.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggested_by: Vec<String>,
+    /// Typed inputs, used in steps as `${inputs.<name>}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, Input>,
+    /// The steps, run in order.
+    #[schemars(length(min = 1))]
     pub steps: Vec<Step>,
     /// The file it was read from (for diagnostics); empty when not read from a file.
     #[serde(skip)]
@@ -45,7 +55,9 @@ pub struct Playbook {
 }
 
 /// How bad the situation a playbook answers is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Severity {
     P1,
     P2,
@@ -73,7 +85,7 @@ impl fmt::Display for Severity {
 }
 
 /// A declared input: its type, an optional default and what it is for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     #[serde(rename = "type")]
@@ -86,7 +98,7 @@ pub struct Input {
     pub position: Position,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InputType {
     String,
@@ -147,7 +159,7 @@ impl FromStr for InputType {
 }
 
 /// A YAML scalar as a default or a resolved input value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Boolean(bool),
@@ -167,14 +179,19 @@ impl fmt::Display for Scalar {
     }
 }
 
-/// One step. `C` is how its conditions are written: a [`ConditionSpec`] in a
-/// playbook (may name an input), a [`Condition`] once planned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One step: an `id`, an optional `title`, exactly one kind (`manual`,
+/// `action`, `check`, `wait_until`, `approval`, `note`) and what to do
+/// `on_failure` (abort when not said).
+// `C` is how its conditions are written: a [`ConditionSpec`] in a playbook
+// (may name an input), a [`Condition`] once planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(bound(
     serialize = "C: Serialize + Clone",
     deserialize = "C: Deserialize<'de>"
 ))]
 pub struct Step<C = ConditionSpec> {
+    /// Lowercase letters, digits and single '-'; unique in the playbook.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$"), length(max = 64))]
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -187,7 +204,7 @@ pub struct Step<C = ConditionSpec> {
 }
 
 /// What a step does. The YAML key names the kind (`manual:`, `action:`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(
     from = "wire::StepKind<C>",
     into = "wire::StepKind<C>",
@@ -247,7 +264,7 @@ pub const STEP_KINDS: [&str; 6] = [
 ];
 
 /// An action argument: text, or a list of texts (silence matchers).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ArgValue {
     Text(String),
@@ -264,7 +281,7 @@ impl fmt::Display for ArgValue {
 }
 
 /// What happens when a step fails.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnFailure {
     #[default]
@@ -281,7 +298,7 @@ impl OnFailure {
 }
 
 /// A comparison operator of a condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Comparison {
     #[serde(rename = "<")]
     Lt,
@@ -327,7 +344,7 @@ impl fmt::Display for Comparison {
 }
 
 /// A resolved condition: the query's value compared with a number.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Condition {
     pub op: Comparison,
     pub value: f64,
@@ -377,6 +394,20 @@ impl fmt::Display for ConditionSpec {
             Threshold::Number(n) => write!(f, "{} {}", self.op, n),
             Threshold::Input(name) => write!(f, "{} ${{inputs.{}}}", self.op, name),
         }
+    }
+}
+
+impl JsonSchema for ConditionSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ConditionSpec".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "One of < <= > >= == != and then a number or ${inputs.<name>}, e.g. \"< 0.01\"",
+            "pattern": r"^\s*(<=|>=|==|!=|<|>)\s*(-?[0-9][0-9.eE+-]*|\$\{inputs\.[a-z][a-z0-9_]*\})\s*$"
+        })
     }
 }
 
@@ -457,7 +488,9 @@ impl FromStr for Condition {
 }
 
 /// The platform actions a step may take; each maps onto an API request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum ActionName {
     #[serde(rename = "backup.create")]
     BackupCreate,
@@ -692,35 +725,40 @@ pub fn format_duration(d: Duration) -> String {
 mod wire {
     use super::*;
 
-    #[derive(Serialize, Deserialize)]
+    #[derive(Serialize, Deserialize, JsonSchema)]
     #[serde(rename_all = "snake_case")]
     pub enum StepKind<C> {
+        /// Someone does something by hand and ticks a checklist.
         Manual {
             instructions: String,
             #[serde(default, skip_serializing_if = "Vec::is_empty")]
             checklist: Vec<String>,
         },
+        /// A platform action; `args` depend on `name`.
+        #[schemars(schema_with = "action_schema")]
         Action {
             name: ActionName,
             #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
             args: BTreeMap<String, ArgValue>,
         },
-        Check {
-            query: String,
-            condition: C,
-        },
+        /// A PromQL query whose value must meet `condition` once.
+        Check { query: String, condition: C },
+        /// A PromQL query polled every `interval` until it meets `condition`, at most `timeout`.
         WaitUntil {
             query: String,
             condition: C,
+            /// A duration such as 10s, 5m, 1h30m.
             #[serde(with = "duration_text")]
+            #[schemars(with = "String", regex(pattern = r"^([0-9]+(ms|s|m|h|d))+$"))]
             interval: Duration,
+            /// A duration such as 10s, 5m, 1h30m.
             #[serde(with = "duration_text")]
+            #[schemars(with = "String", regex(pattern = r"^([0-9]+(ms|s|m|h|d))+$"))]
             timeout: Duration,
         },
-        Approval {
-            role: String,
-            reason: String,
-        },
+        /// Someone holding `role`, other than who started the run, approves.
+        Approval { role: String, reason: String },
+        /// Free text into the timeline.
         Note(String),
     }
 
@@ -781,6 +819,56 @@ mod wire {
                 K::Note { text } => Self::Note(text),
             }
         }
+    }
+
+    /// One alternative per action, each with exactly its arguments, so an
+    /// editor completes them.
+    fn action_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let alternatives: Vec<serde_json::Value> = ActionName::ALL
+            .iter()
+            .map(|action| {
+                let mut properties = serde_json::Map::new();
+                let mut required = Vec::new();
+                for arg in action.args() {
+                    let schema = match arg.kind {
+                        ArgKind::Matchers => serde_json::json!({
+                            "description": "Alertmanager matchers: name=value, name!=value, name=~regex, name!~regex",
+                            "anyOf": [
+                                {"type": "string"},
+                                {"type": "array", "items": {"type": "string"}, "minItems": 1}
+                            ]
+                        }),
+                        ArgKind::OneOf(words) => serde_json::json!({
+                            "anyOf": [
+                                {"enum": words},
+                                {"type": "string", "pattern": r"\$\{inputs\."}
+                            ]
+                        }),
+                        _ => serde_json::json!({"type": "string"}),
+                    };
+                    properties.insert(arg.name.to_owned(), schema);
+                    if arg.required {
+                        required.push(arg.name);
+                    }
+                }
+                serde_json::json!({
+                    "type": "object",
+                    "description": format!("needs the permission {}", action.permission()),
+                    "properties": {
+                        "name": {"const": action.as_str()},
+                        "args": {
+                            "type": "object",
+                            "properties": properties,
+                            "required": required,
+                            "additionalProperties": false
+                        }
+                    },
+                    "required": ["name", "args"],
+                    "additionalProperties": false
+                })
+            })
+            .collect();
+        schemars::json_schema!({ "oneOf": alternatives })
     }
 
     mod duration_text {

@@ -718,11 +718,10 @@ impl Cx<'_> {
         let title = self.opt_text(&f, "title", &format!("the title of {what}"));
         let on_failure = match f.get("on_failure") {
             None => Some(OnFailure::Abort),
-            Some(node) => self.on_failure(node, &what).map(|o| {
-                if let OnFailure::Goto(target) = &o {
+            Some(node) => self.on_failure(node, &what).inspect(|o| {
+                if let OnFailure::Goto(target) = o {
                     gotos.push((index, target.clone(), node.at, label.clone()));
                 }
-                o
             }),
         };
         // Sorted so a step with two kinds gets the same message every time.
@@ -985,11 +984,7 @@ impl Cx<'_> {
             None => None,
             Some(node) => {
                 let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
-                let r = self.fields(node, &format!("the arguments of {name}"), &names, &[]);
-                if r.is_none() {
-                    return None;
-                }
-                r
+                Some(self.fields(node, &format!("the arguments of {name}"), &names, &[])?)
             }
         };
         for spec in specs {

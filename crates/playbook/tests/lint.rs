@@ -237,7 +237,7 @@ fn aliases_that_explode_in_size_are_refused_in_bounded_time() {
     let mut text = String::from("a0: &a0 [lol]\n");
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let list = vec![prev.as_str(); 9].join(", ");
+        let list = [prev.as_str(); 9].join(", ");
         text.push_str(&format!("a{i}: &a{i} [{list}]\n"));
     }
     text.push_str("version: 1\n");
