@@ -101,7 +101,8 @@ pub fn load(source: &str, inputs: &BTreeMap<String, String>) -> Result<(Playbook
     };
     let playbook = opsdeck_playbook::parse(&name, &text)
         .map_err(|diagnostics| refused("source", "the playbook has errors", &diagnostics))?;
-    let plan = shim::plan(&playbook, inputs)
+    let plan = playbook
+        .plan(inputs)
         .map_err(|diagnostics| refused("inputs", "the playbook cannot be planned", &diagnostics))?;
     Ok((playbook, plan))
 }
@@ -735,11 +736,7 @@ pub async fn resume(
 
 // TEMPORARY until the format's planner lands.
 mod shim {
-    use super::*;
     pub fn builtin() -> Vec<(&'static str, &'static str)> {
         Vec::new()
-    }
-    pub fn plan(_p: &Playbook, _i: &BTreeMap<String, String>) -> Result<Plan, Diagnostics> {
-        Err(Diagnostics::new())
     }
 }

@@ -229,7 +229,14 @@ pub struct Fixture {
     pub job: String,
     /// A job that ended: its event stream closes at once.
     pub ended_job: String,
+    /// A playbook run no worker takes (queued at its manual step).
+    pub run: String,
 }
+
+/// A playbook with a note and a manual step, which anyone allowed to run
+/// playbooks may start.
+pub const SAMPLE_PLAYBOOK: &str = "version: 1\nid: contract\ntitle: Contract\nseverity: P4\n\
+steps:\n  - id: hello\n    note: hello\n  - id: by-hand\n    manual:\n      instructions: Look\n      checklist: [Looked]\n";
 
 impl Fixture {
     /// Makes them as the admin; `tag` keeps the names of several fixtures
@@ -321,7 +328,16 @@ impl Fixture {
         platform_admin::jobs::cancel(&srv.db, &ended.id, platform_admin::db::now())
             .await
             .expect("cancelled");
+        let run = srv
+            .send(
+                Method::POST,
+                "/v1/playbook-runs",
+                &json!({"source": SAMPLE_PLAYBOOK}),
+            )
+            .await;
+        ok(&run, "playbook run");
         Fixture {
+            run: run.body["id"].as_str().expect("id").to_string(),
             job: job.id,
             ended_job: ended.id,
             user_id,
@@ -359,6 +375,8 @@ impl Fixture {
             // The test servers declare `main-db` and run no worker.
             .replace("{target}", crate::support::BACKUP_TARGET)
             .replace("{job}", &self.job)
+            .replace("{run}", &self.run)
+            .replace("{step}", "by-hand")
             .replace(
                 "{cluster}",
                 if route.ends_with("/failover") {
@@ -444,6 +462,12 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"confirm": crate::support::RESTORE_TARGET}),
             json!({"confirm": 5}),
         ),
+        "StartRun" => (
+            json!({"source": SAMPLE_PLAYBOOK}),
+            json!({"source": ""}),
+        ),
+        "TickStep" => (json!({"items": [0]}), json!({"items": []})),
+        "ResumeRun" => (json!({"from": "hello"}), json!({"from": " "})),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")
         }

@@ -20,6 +20,7 @@ mod idempotency;
 mod job_routes;
 mod jobs;
 mod observability;
+mod playbooks;
 mod process;
 mod rbac;
 mod rbac_routes;
