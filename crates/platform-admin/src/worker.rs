@@ -187,8 +187,11 @@ async fn record_end(state: &AppState, claim: &jobs::Claim, outcome: &Outcome) ->
         Outcome::Failed(reason) => jobs::fail(&mut tx, claim, reason, db::now()).await?,
         Outcome::Cancelled(reason) => jobs::cancelled(&mut tx, claim, reason, db::now()).await?,
     }
+    // A playbook run waiting on this job goes on, in the same transaction.
+    playbooks::engine::on_job_end(&mut tx, state.db.kind(), &claim.job_id).await?;
     tx.commit().await?;
     jobs::changed(&state.db);
+    jobs::woken(&state.db);
     Ok(())
 }
 

@@ -27,9 +27,6 @@ use crate::AppState;
 /// Who the timeline names for what the engine does by itself.
 pub const ENGINE: &str = "playbook-engine";
 
-/// How long a followed job is waited on before it is read again anyway.
-const FOLLOW_POLL: Duration = Duration::from_secs(5);
-
 /// How a step went.
 enum Outcome {
     Done(Value),
@@ -40,6 +37,9 @@ enum Outcome {
     Recorded,
     /// Another job drives the run now.
     Superseded,
+    /// The step's job runs on: the run's job ends, and the step's job's
+    /// end hands the run on.
+    AwaitJob(String),
 }
 
 /// Runs the job: `Ok(Ok(result))` when it ended well (the run ended,
@@ -187,6 +187,9 @@ async fn record(
     match outcome {
         Outcome::Recorded => return Ok(None),
         Outcome::Superseded => return Ok(superseded()),
+        Outcome::AwaitJob(child) => {
+            return Ok(Some(Ok(json!({ "run": run.id, "following": child }))))
+        }
         _ => {}
     }
     let mut tx = state.db.begin().await?;
@@ -215,7 +218,7 @@ async fn record(
             store::event(&mut tx, &run.id, ENGINE, "waiting", Some(&step.id), &why, now).await?;
             Some(Ok(json!({ "run": run.id, "waiting": step.id })))
         }
-        Outcome::Recorded | Outcome::Superseded => None,
+        Outcome::Recorded | Outcome::Superseded | Outcome::AwaitJob(_) => None,
     };
     tx.commit().await?;
     Ok(end)
@@ -604,52 +607,53 @@ fn child_job(
     })
 }
 
-/// Follows the step's job until it ends, showing its phase on the run's job.
-async fn follow(
-    state: &AppState,
-    claim: &Claim,
-    run: &Run,
-    step: &PlannedStep,
-    job_id: &str,
-) -> Result<Outcome, Error> {
-    let mut changes = jobs::follow(&state.db);
-    let mut shown = None;
-    loop {
-        changes.mark_seen();
-        let Some(child) = jobs::get(&state.db, job_id).await? else {
-            return Ok(Outcome::Failed(format!("its job {job_id} is gone")));
-        };
-        match child.state {
-            JobState::Succeeded => {
-                return Ok(Outcome::Done(json!({ "job": child.id, "result": child.result })))
-            }
-            JobState::Failed | JobState::Cancelled => {
-                return Ok(Outcome::Failed(format!(
-                    "its job {} {}: {}",
-                    child.id,
-                    child.state,
-                    child.error.as_deref().unwrap_or("no reason given")
-                )))
-            }
-            JobState::Queued | JobState::Running => {}
-        }
-        let phase = format!(
-            "step {}: job {} {}",
-            step.id,
+/// The step's job as it is: its outcome once it ended; else the run's job
+/// ends here and the job's end hands the run on (`on_job_end`), so no
+/// worker is held while another runs the step's job.
+async fn follow(state: &AppState, claim: &Claim, run: &Run, step: &PlannedStep, job_id: &str) -> Result<Outcome, Error> {
+    let Some(child) = jobs::get(&state.db, job_id).await? else {
+        return Ok(Outcome::Failed(format!("its job {job_id} is gone")));
+    };
+    Ok(match child.state {
+        JobState::Succeeded => Outcome::Done(json!({ "job": child.id, "result": child.result })),
+        JobState::Failed | JobState::Cancelled => Outcome::Failed(format!(
+            "its job {} {}: {}",
+            child.id,
             child.state,
-            child.progress.phase.as_deref().unwrap_or("")
-        );
-        if shown.as_ref() != Some(&phase) {
+            child.error.as_deref().unwrap_or("no reason given")
+        )),
+        JobState::Queued | JobState::Running => {
             let progress = Progress {
                 done: run.cursor as u64,
                 total: Some(run.plan.steps.len() as u64),
-                phase: Some(phase.trim().to_string()),
+                phase: Some(format!("step {}: following job {}", step.id, child.id)),
             };
             tolerated(jobs::report_progress(&state.db, claim, &progress, db::now()).await)?;
-            shown = Some(phase);
+            Outcome::AwaitJob(child.id)
         }
-        changes.wait(FOLLOW_POLL).await;
+    })
+}
+
+/// Hands on every run whose current step waits on `job`, in the
+/// transaction that records the job's end: a new job of the run takes it
+/// up and records the step's outcome. The caller wakes workers after the
+/// commit.
+pub async fn on_job_end(conn: &mut AnyConnection, kind: crate::db::DbKind, job: &str) -> Result<(), Error> {
+    let runs: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT s.run_id, s.idx FROM playbook_run_steps s \
+         JOIN playbook_runs r ON r.id = s.run_id \
+         WHERE s.job_id = $1 AND s.state = 'running' AND r.cursor = s.idx \
+         AND r.state IN ('queued', 'running')",
+    )
+    .bind(job)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (run, idx) in runs {
+        let now = db::now();
+        let next = jobs::enqueue_in(conn, kind, super::driving_job(&run, ENGINE), now).await?;
+        store::hand_to(conn, &run, &next.id, usize::try_from(idx).unwrap_or_default(), now).await?;
     }
+    Ok(())
 }
 
 /// Suspends or resumes the tenant as its route does, with the step's
