@@ -163,6 +163,17 @@ pub enum Error {
 
     #[error("{url} answered more than {limit} series; Opsdeck stopped reading: narrow the query with label matchers, or aggregate it (sum by, topk)")]
     TooManySeries { url: String, limit: usize },
+
+    /// A playbook that does not lint or plan: every problem, each at its
+    /// file, line and column.
+    #[error("{diagnostics}")]
+    Playbook {
+        diagnostics: opsdeck_playbook::Diagnostics,
+    },
+
+    /// No playbook of the library has this id.
+    #[error("no playbook `{id}` in the library (built-in or in {dir}), and no such file")]
+    PlaybookNotFound { id: String, dir: PathBuf },
 }
 
 /// "64 KiB" for people.
@@ -237,6 +248,8 @@ impl Error {
             Error::QuerySyntax { .. } => ConsoleCode::QueryInvalid,
             Error::PrometheusRefused { .. } => ConsoleCode::PrometheusRefused,
             Error::TooManySeries { .. } => ConsoleCode::TooManySeries,
+            // A playbook is input the user wrote or named.
+            Error::Playbook { .. } | Error::PlaybookNotFound { .. } => ConsoleCode::InvalidInput,
         };
         Code::Console(own)
     }
@@ -439,6 +452,19 @@ impl From<&Error> for ErrorReport {
                 vec![FieldError::new(field.clone(), message.clone())],
             ),
             Error::InvalidFields { details } => (error.to_string(), details.clone()),
+            // Each problem at its place, so the window can point at it.
+            Error::Playbook { diagnostics } => (
+                format!("the playbook has {} problem(s)", diagnostics.len()),
+                diagnostics
+                    .iter()
+                    .map(|d| {
+                        FieldError::new(
+                            format!("{}:{}:{}", d.file, d.line, d.column),
+                            d.message.clone(),
+                        )
+                    })
+                    .collect(),
+            ),
             other => (other.to_string(), Vec::new()),
         };
         Self {

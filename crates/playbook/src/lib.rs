@@ -3,6 +3,7 @@
 //! playbooks. It knows nothing of how a run executes: platform-admin's
 //! engine and core's dry-run build on it.
 
+pub mod builtin;
 pub mod diagnostics;
 pub mod model;
 mod parse;
@@ -10,11 +11,12 @@ pub mod plan;
 pub mod schema;
 mod yaml;
 
+pub use builtin::{builtin, builtin_playbooks, BUILTIN_PREFIX};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use model::{
-    parse_duration, ActionName, ArgKind, ArgSpec, ArgValue, Comparison, Condition, ConditionSpec,
-    Input, InputType, OnFailure, Playbook, Position, Scalar, Severity, Step, StepKind, Threshold,
-    FORMAT_VERSION,
+    format_duration, parse_duration, resolve_time, ActionName, ArgKind, ArgSpec, ArgValue,
+    Comparison, Condition, ConditionSpec, Input, InputType, OnFailure, Playbook, Position, Scalar,
+    Severity, Step, StepKind, Threshold, FORMAT_VERSION,
 };
 pub use parse::{parse, parse_input, valid_id, valid_input_name};
 pub use plan::{Plan, PlannedStep};

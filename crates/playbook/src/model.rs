@@ -517,7 +517,8 @@ pub enum ArgKind {
     Text,
     /// One of a fixed set of words.
     OneOf(&'static [&'static str]),
-    /// An RFC 3339 time.
+    /// A point in time: RFC 3339, `now`, or `now-<duration>` counted from
+    /// when the step starts (see [`resolve_time`]).
     Time,
     /// A duration such as `2h`.
     Duration,
@@ -558,9 +559,9 @@ const BACKUP_VERIFY_ARGS: &[ArgSpec] = &[
     arg("target", true, ArgKind::BackupTarget),
     arg("backup", false, ArgKind::Text),
 ];
+// The API restores to a point in time, not from a chosen backup.
 const BACKUP_RESTORE_ARGS: &[ArgSpec] = &[
     arg("target", true, ArgKind::BackupTarget),
-    arg("backup", false, ArgKind::Text),
     arg("to_time", false, ArgKind::Time),
 ];
 const CLUSTER_ARGS: &[ArgSpec] = &[
@@ -648,6 +649,32 @@ impl FromStr for ActionName {
             .find(|a| a.as_str() == s)
             .ok_or(())
     }
+}
+
+/// Reads a point in time as an action argument writes it: an RFC 3339 time,
+/// `now`, or `now-<duration>` (`now-10m`) counted back from `now`, which the
+/// engine sets to when the step starts.
+pub fn resolve_time(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let text = text.trim();
+    if text == "now" {
+        return Ok(now);
+    }
+    if let Some(ago) = text.strip_prefix("now-") {
+        let ago = parse_duration(ago)?;
+        let ago =
+            chrono::Duration::from_std(ago).map_err(|_| format!("`{text}` is too far back"))?;
+        return now
+            .checked_sub_signed(ago)
+            .ok_or_else(|| format!("`{text}` is too far back"));
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            format!("`{text}` is not a time: write RFC 3339 (2026-01-31T12:00:00Z), now, or now-<duration>")
+        })
 }
 
 /// Durations as the format writes them: an integer and a unit

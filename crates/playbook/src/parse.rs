@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::diagnostics::Diagnostics;
 use crate::model::{
-    parse_duration, ActionName, ArgKind, ArgSpec, ArgValue, ConditionSpec, Input, InputType,
-    OnFailure, Playbook, Position, Scalar, Severity, Step, StepKind, Threshold, FORMAT_VERSION,
-    STEP_KINDS,
+    parse_duration, resolve_time, ActionName, ArgKind, ArgSpec, ArgValue, ConditionSpec, Input,
+    InputType, OnFailure, Playbook, Position, Scalar, Severity, Step, StepKind, Threshold,
+    FORMAT_VERSION, STEP_KINDS,
 };
 use crate::yaml::{self, Node, Typed, Value};
 
@@ -150,12 +150,12 @@ pub(crate) fn check_arg_value(spec: &ArgSpec, value: &ArgValue) -> Result<(), St
                     "`{name}` is `{text}`; it must be one of {}",
                     words.join(", ")
                 )),
-                ArgKind::Time => chrono::DateTime::parse_from_rfc3339(text)
+                ArgKind::Time => resolve_time(text, chrono::Utc::now())
                     .map(|_| ())
-                    .map_err(|_| {
-                        format!("`{name}` is `{text}`; write an RFC 3339 time such as 2026-01-31T12:00:00Z")
-                    }),
-                ArgKind::Duration => parse_duration(text).map(|_| ()).map_err(|e| format!("`{name}`: {e}")),
+                    .map_err(|e| format!("`{name}`: {e}")),
+                ArgKind::Duration => parse_duration(text)
+                    .map(|_| ())
+                    .map_err(|e| format!("`{name}`: {e}")),
                 ArgKind::Tenant | ArgKind::Cluster | ArgKind::BackupTarget
                     if !text
                         .chars()

@@ -308,12 +308,18 @@ fn action_summary(name: ActionName, args: &BTreeMap<String, ArgValue>) -> String
             None => format!("Verifies the latest backup of target {}", arg("target")),
         },
         ActionName::BackupRestore => {
-            let from = match (text_arg(args, "backup"), text_arg(args, "to_time")) {
-                (_, Some(t)) => format!("to the point in time {t}"),
-                (Some(b), None) => format!("from backup {b}"),
-                (None, None) => "from its latest backup".to_owned(),
+            let to = match text_arg(args, "to_time") {
+                Some("now") => "to the newest point, when the step starts".to_owned(),
+                Some(t) if t.starts_with("now-") => {
+                    format!("to {} before the step starts", &t["now-".len()..])
+                }
+                Some(t) => format!("to the point in time {t}"),
+                None => "to its newest restorable point".to_owned(),
             };
-            format!("Restores target {} {from}", arg("target"))
+            format!(
+                "Restores target {} {to} (after a safety backup)",
+                arg("target")
+            )
         }
         ActionName::ClusterSwitchover | ActionName::ClusterFailover => {
             let verb = if name == ActionName::ClusterFailover {

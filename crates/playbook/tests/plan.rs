@@ -72,7 +72,7 @@ fn a_plan_types_and_defaults_inputs_and_substitutes_them_everywhere() {
     );
     assert_eq!(
         plan.steps[2].summary,
-        "Restores target main to the point in time 2026-11-25T02:00:00Z (backup.restore, needs backups.restore)"
+        "Restores target main to the point in time 2026-11-25T02:00:00Z (after a safety backup) (backup.restore, needs backups.restore)"
     );
     assert!(
         plan.steps[1]
@@ -114,7 +114,7 @@ fn a_substituted_argument_is_checked_like_a_written_one() {
         .expect_err("not a time");
     assert!(
         d.to_string().contains(
-            "restore.yaml:15:5: step `restore`: backup.restore: `to_time` is `yesterday`"
+            "restore.yaml:15:5: step `restore`: backup.restore: `to_time`: `yesterday` is not a time"
         ),
         "{d}"
     );

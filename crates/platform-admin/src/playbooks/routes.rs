@@ -92,11 +92,14 @@ pub fn audit_target(run: &str) -> String {
 /// its position, as `source` (the playbook) or `inputs` (the plan) errors.
 pub fn load(source: &str, inputs: &BTreeMap<String, String>) -> Result<(Playbook, Plan), Error> {
     let trimmed = source.trim();
-    let builtin = shim::builtin()
+    let builtin = opsdeck_playbook::builtin()
         .into_iter()
         .find(|(file, _)| file.trim_end_matches(".yaml") == trimmed);
     let (name, text) = match builtin {
-        Some((file, text)) => (file.to_string(), text.to_string()),
+        Some((file, text)) => (
+            format!("{}{file}", opsdeck_playbook::BUILTIN_PREFIX),
+            text.to_string(),
+        ),
         None => ("playbook.yaml".to_string(), source.to_string()),
     };
     let playbook = opsdeck_playbook::parse(&name, &text)
@@ -734,9 +737,3 @@ pub async fn resume(
     Ok(response)
 }
 
-// TEMPORARY until the format's planner lands.
-mod shim {
-    pub fn builtin() -> Vec<(&'static str, &'static str)> {
-        Vec::new()
-    }
-}

@@ -193,6 +193,14 @@ async fn bad_playbooks_and_missing_permissions_are_refused_before_anything_runs(
         .expect_error(StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(srv.get("/v1/playbook-runs").await.body["items"], json!([]));
     assert_eq!(srv.get("/v1/jobs").await.body["items"], json!([]));
+
+    // A built-in playbook is started by its id, with its defaults.
+    let builtin = start(srv, &srv.admin, "high-error-rate", json!({})).await;
+    assert_eq!(builtin.status, StatusCode::CREATED, "{}", builtin.text);
+    assert_eq!(builtin.body["playbook"], "high-error-rate");
+    assert_eq!(builtin.body["steps"][0]["summary"].as_str().map(|s| s.contains("platform-admin")), Some(true), "{:#}", builtin.body);
+    start(srv, &srv.admin, "no-such-playbook", json!({})).await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
 macro_rules! on_both {
