@@ -145,7 +145,8 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
         cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
             .success();
         // A second person: a service account bound to incident-commander.
-        cli.run(&["service-accounts", "create", "commander"]).success();
+        cli.run(&["service-accounts", "create", "commander"])
+            .success();
         cli.run(&[
             "bindings",
             "create",
@@ -157,7 +158,13 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
         .success();
         let minted = cli
             .run(&[
-                "--json", "tokens", "create", "--service", "commander", "--name", "commander",
+                "--json",
+                "tokens",
+                "create",
+                "--service",
+                "commander",
+                "--name",
+                "commander",
             ])
             .success()
             .json();
@@ -182,7 +189,13 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
     let run = cli
         .run_async(
             &[
-                "--json", "playbook", "run", &playbook_arg, "--input", "tenant=acme", "--wait",
+                "--json",
+                "playbook",
+                "run",
+                &playbook_arg,
+                "--input",
+                "tenant=acme",
+                "--wait",
             ],
             "",
         )
@@ -194,11 +207,21 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
     assert_eq!(run["waiting"]["step"], "look", "{run:#}");
     assert_eq!(step(&run, "announce")["state"], "succeeded");
 
-    let people = cli.run_async(&["playbook", "status", &id], "").await.success();
-    assert!(people.stderr.contains("Dashboard seen"), "{}", people.stderr);
-    cli.run_async(&["--json", "playbook", "tick", &id, "--item", "0", "--done"], "")
+    let people = cli
+        .run_async(&["playbook", "status", &id], "")
         .await
         .success();
+    assert!(
+        people.stderr.contains("Dashboard seen"),
+        "{}",
+        people.stderr
+    );
+    cli.run_async(
+        &["--json", "playbook", "tick", &id, "--item", "0", "--done"],
+        "",
+    )
+    .await
+    .success();
 
     // The checks ran against Prometheus; the failing one went to `settled`.
     let run = until(&cli, &id, "waiting for its approval", |r| {
@@ -228,11 +251,17 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
     let error: Value = serde_json::from_str(&refused.stderr).expect("a JSON error");
     assert_eq!(error["code"], "forbidden", "{error:#}");
     let approved = cli
-        .run_async(&["--json", "-p", "commander", "playbook", "approve", &id], "")
+        .run_async(
+            &["--json", "-p", "commander", "playbook", "approve", &id],
+            "",
+        )
         .await
         .success()
         .json();
-    assert_eq!(approved["approvals"][0]["approver"], "commander", "{approved:#}");
+    assert_eq!(
+        approved["approvals"][0]["approver"], "commander",
+        "{approved:#}"
+    );
 
     let run = until(&cli, &id, "ended", |r| {
         matches!(r["state"].as_str(), Some("succeeded" | "failed"))
@@ -266,7 +295,11 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
             )
         })
         .collect();
-    for wanted in [("started", "ops"), ("step_done", "ops"), ("approved", "commander")] {
+    for wanted in [
+        ("started", "ops"),
+        ("step_done", "ops"),
+        ("approved", "commander"),
+    ] {
         assert!(actors.contains(&wanted), "{wanted:?} in {actors:?}");
     }
 }
@@ -330,11 +363,9 @@ async fn a_run_whose_server_is_killed_mid_backup_goes_on_at_that_step_without_a_
     std::fs::write(&playbook, BACKUP).expect("playbook");
     let config_arg = config.display().to_string();
     let (mut admin, cli) = blocking(move || {
-        let admin = PlatformAdmin::start_with(
-            backend,
-            &["--config", &config_arg, "--job-lease", "3"],
-        )
-        .expect("platform-admin");
+        let admin =
+            PlatformAdmin::start_with(backend, &["--config", &config_arg, "--job-lease", "3"])
+                .expect("platform-admin");
         let token = admin.token("ops", "admin").expect("token");
         let cli = Cli::new().expect("cli");
         cli.connect("plat", "dev", &admin, &token);
@@ -349,8 +380,14 @@ async fn a_run_whose_server_is_killed_mid_backup_goes_on_at_that_step_without_a_
     let id = run["id"].as_str().expect("an id").to_string();
 
     // The backup step's job is running: the server dies.
-    let run = until(&cli, &id, "backing up", |r| step(r, "backup")["job"].is_string()).await;
-    let job = step(&run, "backup")["job"].as_str().expect("a job").to_string();
+    let run = until(&cli, &id, "backing up", |r| {
+        step(r, "backup")["job"].is_string()
+    })
+    .await;
+    let job = step(&run, "backup")["job"]
+        .as_str()
+        .expect("a job")
+        .to_string();
     let deadline = Instant::now() + WITHIN;
     loop {
         let shown = cli
@@ -361,8 +398,14 @@ async fn a_run_whose_server_is_killed_mid_backup_goes_on_at_that_step_without_a_
         if shown["state"] == "running" {
             break;
         }
-        assert_eq!(shown["state"], "queued", "the backup ended before the kill: {shown:#}");
-        assert!(Instant::now() < deadline, "the backup never started: {shown:#}");
+        assert_eq!(
+            shown["state"], "queued",
+            "the backup ended before the kill: {shown:#}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the backup never started: {shown:#}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     blocking(|| {
@@ -382,8 +425,16 @@ async fn a_run_whose_server_is_killed_mid_backup_goes_on_at_that_step_without_a_
     let backup = step(&run, "backup");
     assert_eq!(backup["job"].as_str(), Some(job.as_str()), "{backup:#}");
     assert_eq!(backup["attempt"], 1, "{backup:#}");
-    assert_eq!(backup_jobs(&cli).await, [job.clone()], "one backup job only");
-    assert_eq!(step(&run, "before")["attempt"], 1, "the note ran once: {run:#}");
+    assert_eq!(
+        backup_jobs(&cli).await,
+        std::slice::from_ref(&job),
+        "one backup job only"
+    );
+    assert_eq!(
+        step(&run, "before")["attempt"],
+        1,
+        "the note ran once: {run:#}"
+    );
 
     // pgBackRest was started in a process group of its own and may outlive
     // the server that started it: its backup lock is waited out first.
@@ -393,7 +444,10 @@ async fn a_run_whose_server_is_killed_mid_backup_goes_on_at_that_step_without_a_
         if info[0]["status"]["lock"]["backup"]["held"] != true {
             break;
         }
-        assert!(Instant::now() < deadline, "pgBackRest still holds its lock: {info:#}");
+        assert!(
+            Instant::now() < deadline,
+            "pgBackRest still holds its lock: {info:#}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
@@ -424,7 +478,9 @@ async fn a_run_whose_server_is_killed_mid_backup_goes_on_at_that_step_without_a_
         "one send per attempt: {kinds:?}"
     );
     let info = cluster.info().await.expect("pgbackrest info");
-    let label = backup["result"]["result"]["label"].as_str().expect("the backup's label");
+    let label = backup["result"]["result"]["label"]
+        .as_str()
+        .expect("the backup's label");
     assert!(
         info[0]["backup"]
             .as_array()

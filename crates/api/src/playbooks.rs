@@ -56,10 +56,7 @@ impl Validate for StartRun {
         }
         if let Some(incident) = &self.incident_id {
             if incident.trim().is_empty() || incident.len() > 100 {
-                errors.push(FieldError::new(
-                    "incident_id",
-                    "must be an incident's id",
-                ));
+                errors.push(FieldError::new("incident_id", "must be an incident's id"));
             }
         }
         errors

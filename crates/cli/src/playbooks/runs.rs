@@ -72,7 +72,12 @@ fn inputs(given: &[String]) -> Result<BTreeMap<String, String>> {
         .collect()
 }
 
-pub async fn start(console: &Console, out: &Output, profile: Option<&str>, args: RunArgs) -> Result<()> {
+pub async fn start(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    args: RunArgs,
+) -> Result<()> {
     let session = console.session(profile).await?;
     let source = source_of(&args.playbook).await?;
     let inputs = inputs(&args.inputs)?;
@@ -87,7 +92,12 @@ pub async fn start(console: &Console, out: &Output, profile: Option<&str>, args:
     Ok(())
 }
 
-pub async fn status(console: &Console, out: &Output, profile: Option<&str>, args: StatusArgs) -> Result<()> {
+pub async fn status(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    args: StatusArgs,
+) -> Result<()> {
     let session = console.session(profile).await?;
     if args.watch {
         return follow(&session, &args.run, out, true).await;
@@ -154,7 +164,12 @@ pub async fn list(console: &Console, out: &Output, profile: Option<&str>) -> Res
     Ok(())
 }
 
-pub async fn tick(console: &Console, out: &Output, profile: Option<&str>, args: TickArgs) -> Result<()> {
+pub async fn tick(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    args: TickArgs,
+) -> Result<()> {
     let session = console.session(profile).await?;
     let runs = session.playbook_runs();
     let step = match args.step {
@@ -176,7 +191,12 @@ pub async fn tick(console: &Console, out: &Output, profile: Option<&str>, args: 
     Ok(())
 }
 
-pub async fn approve(console: &Console, out: &Output, profile: Option<&str>, run: String) -> Result<()> {
+pub async fn approve(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    run: String,
+) -> Result<()> {
     let session = console.session(profile).await?;
     let runs = session.playbook_runs();
     if !out.json {
@@ -194,14 +214,24 @@ pub async fn approve(console: &Console, out: &Output, profile: Option<&str>, run
     Ok(())
 }
 
-pub async fn retry(console: &Console, out: &Output, profile: Option<&str>, run: String) -> Result<()> {
+pub async fn retry(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    run: String,
+) -> Result<()> {
     let session = console.session(profile).await?;
     let run = session.playbook_runs().retry(&run).await?;
     show(out, &run);
     Ok(())
 }
 
-pub async fn resume(console: &Console, out: &Output, profile: Option<&str>, args: ResumeArgs) -> Result<()> {
+pub async fn resume(
+    console: &Console,
+    out: &Output,
+    profile: Option<&str>,
+    args: ResumeArgs,
+) -> Result<()> {
     let session = console.session(profile).await?;
     let run = session.playbook_runs().resume(&args.run, args.from).await?;
     show(out, &run);

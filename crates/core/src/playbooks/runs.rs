@@ -50,10 +50,12 @@ pub async fn source_of(arg: &str) -> Result<String> {
                     ),
                 });
             }
-            tokio::fs::read_to_string(path).await.map_err(|source| Error::Io {
-                path: path.to_path_buf(),
-                source,
-            })
+            tokio::fs::read_to_string(path)
+                .await
+                .map_err(|source| Error::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
         }
         _ => Ok(arg.to_string()),
     }
@@ -206,7 +208,11 @@ impl PlaybookRuns<'_> {
         Ok(clean(run))
     }
 
-    async fn post(&self, segments: &[&str], body: Option<&impl serde::Serialize>) -> Result<PlaybookRun> {
+    async fn post(
+        &self,
+        segments: &[&str],
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<PlaybookRun> {
         let key = uuid::Uuid::new_v4().to_string();
         let run = self
             .session
@@ -225,10 +231,19 @@ impl PlaybookRuns<'_> {
 
     /// Ticks checklist items (by index, from 0) of the waiting manual step
     /// and, with `done`, marks it done.
-    pub async fn tick(&self, run: &str, step: &str, items: Vec<u32>, done: bool) -> Result<PlaybookRun> {
+    pub async fn tick(
+        &self,
+        run: &str,
+        step: &str,
+        items: Vec<u32>,
+        done: bool,
+    ) -> Result<PlaybookRun> {
         let body = TickStep { items, done };
-        self.post(&["v1", "playbook-runs", run, "steps", step, "tick"], Some(&body))
-            .await
+        self.post(
+            &["v1", "playbook-runs", run, "steps", step, "tick"],
+            Some(&body),
+        )
+        .await
     }
 
     /// Approves the approval step the run waits on.
@@ -252,7 +267,12 @@ impl PlaybookRuns<'_> {
 
     /// Reads the run until it waits on someone or ends, reporting its
     /// place; the run as it is then. `until_ended` watches through waits.
-    pub async fn watch(&self, run: &str, reporter: &Reporter, until_ended: bool) -> Result<PlaybookRun> {
+    pub async fn watch(
+        &self,
+        run: &str,
+        reporter: &Reporter,
+        until_ended: bool,
+    ) -> Result<PlaybookRun> {
         loop {
             let now = self.get(run).await?;
             reporter.report(progress_of(&now));

@@ -78,7 +78,16 @@ pub async fn run(
                 now,
             )
             .await?;
-            store::event(&mut tx, run_id, ENGINE, "failed", None, "the run's job was cancelled", now).await?;
+            store::event(
+                &mut tx,
+                run_id,
+                ENGINE,
+                "failed",
+                None,
+                "the run's job was cancelled",
+                now,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Err("cancelled".into()));
         }
@@ -90,23 +99,46 @@ pub async fn run(
                 "running"
             };
             store::set_run(&mut tx, run_id, RunState::Running, run.cursor, None, now).await?;
-            let kind = if job.attempts > 1 { "resumed" } else { "running" };
+            let kind = if job.attempts > 1 {
+                "resumed"
+            } else {
+                "running"
+            };
             let at = run.plan.steps.get(run.cursor).map(|s| s.id.as_str());
             store::event(&mut tx, run_id, ENGINE, kind, at, message, now).await?;
         }
         let Some(step) = run.plan.steps.get(run.cursor) else {
             let len = run.plan.steps.len();
             store::set_run(&mut tx, run_id, RunState::Succeeded, len, None, now).await?;
-            store::event(&mut tx, run_id, ENGINE, "succeeded", None, "every step is done", now).await?;
+            store::event(
+                &mut tx,
+                run_id,
+                ENGINE,
+                "succeeded",
+                None,
+                "every step is done",
+                now,
+            )
+            .await?;
             tx.commit().await?;
             return Ok(Ok(json!({ "run": run_id, "state": "succeeded" })));
         };
         let row = store::step(&mut tx, run_id, run.cursor)
             .await?
-            .ok_or_else(|| Error::Corrupt(format!("playbook run {run_id} lacks step {}", run.cursor)))?;
+            .ok_or_else(|| {
+                Error::Corrupt(format!("playbook run {run_id} lacks step {}", run.cursor))
+            })?;
         let row = match row.state {
             StepState::Succeeded | StepState::Skipped => {
-                store::set_run(&mut tx, run_id, RunState::Running, run.cursor + 1, None, now).await?;
+                store::set_run(
+                    &mut tx,
+                    run_id,
+                    RunState::Running,
+                    run.cursor + 1,
+                    None,
+                    now,
+                )
+                .await?;
                 tx.commit().await?;
                 continue;
             }
@@ -133,7 +165,9 @@ pub async fn run(
                     now,
                 )
                 .await?;
-                let row = store::step(&mut tx, run_id, run.cursor).await?.unwrap_or(row);
+                let row = store::step(&mut tx, run_id, run.cursor)
+                    .await?
+                    .unwrap_or(row);
                 tx.commit().await?;
                 row
             }
@@ -153,7 +187,12 @@ pub async fn run(
 }
 
 /// The run's job shows the step it is at.
-async fn report(state: &AppState, claim: &Claim, run: &Run, step: &PlannedStep) -> Result<(), Error> {
+async fn report(
+    state: &AppState,
+    claim: &Claim,
+    run: &Run,
+    step: &PlannedStep,
+) -> Result<(), Error> {
     let progress = Progress {
         done: run.cursor as u64,
         total: Some(run.plan.steps.len() as u64),
@@ -215,7 +254,16 @@ async fn record(
             )
             .await?;
             store::set_run(&mut tx, &run.id, RunState::Waiting, run.cursor, None, now).await?;
-            store::event(&mut tx, &run.id, ENGINE, "waiting", Some(&step.id), &why, now).await?;
+            store::event(
+                &mut tx,
+                &run.id,
+                ENGINE,
+                "waiting",
+                Some(&step.id),
+                &why,
+                now,
+            )
+            .await?;
             Some(Ok(json!({ "run": run.id, "waiting": step.id })))
         }
         Outcome::Recorded | Outcome::Superseded | Outcome::AwaitJob(_) => None,
@@ -275,7 +323,16 @@ async fn failed(
         now,
     )
     .await?;
-    store::event(tx, &run.id, ENGINE, "step_failed", Some(&step.id), reason, now).await?;
+    store::event(
+        tx,
+        &run.id,
+        ENGINE,
+        "step_failed",
+        Some(&step.id),
+        reason,
+        now,
+    )
+    .await?;
     let next = match &step.on_failure {
         OnFailure::Abort => None,
         OnFailure::Continue => Some((run.cursor + 1, "continuing with the next step".to_string())),
@@ -289,7 +346,16 @@ async fn failed(
         Some((idx, message)) => {
             store::skip(tx, &run.id, run.cursor + 1, idx).await?;
             store::set_run(tx, &run.id, RunState::Running, idx, None, now).await?;
-            store::event(tx, &run.id, ENGINE, "on_failure", Some(&step.id), &message, now).await?;
+            store::event(
+                tx,
+                &run.id,
+                ENGINE,
+                "on_failure",
+                Some(&step.id),
+                &message,
+                now,
+            )
+            .await?;
             Ok(None)
         }
         None => {
@@ -347,9 +413,14 @@ async fn execute(
             interval,
             timeout,
         } => {
-            wait_until(state, job, run, row, query, condition, *interval, *timeout, stop).await?
+            wait_until(
+                state, job, run, row, query, condition, *interval, *timeout, stop,
+            )
+            .await?
         }
-        StepKind::Action { name, args } => action(state, job, claim, run, step, row, *name, args).await?,
+        StepKind::Action { name, args } => {
+            action(state, job, claim, run, step, row, *name, args).await?
+        }
     })
 }
 
@@ -431,7 +502,7 @@ async fn wait_until(
 
 fn humantime(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{:.1} s", d.as_secs_f64())
@@ -508,7 +579,17 @@ async fn action(
                 now,
             )
             .await?;
-            audit(&mut tx, run, action, &audit_target, None, &details, &child.id, now).await?;
+            audit(
+                &mut tx,
+                run,
+                action,
+                &audit_target,
+                None,
+                &details,
+                &child.id,
+                now,
+            )
+            .await?;
             tx.commit().await?;
             jobs::woken(&state.db);
             child.id
@@ -610,7 +691,13 @@ fn child_job(
 /// The step's job as it is: its outcome once it ended; else the run's job
 /// ends here and the job's end hands the run on (`on_job_end`), so no
 /// worker is held while another runs the step's job.
-async fn follow(state: &AppState, claim: &Claim, run: &Run, step: &PlannedStep, job_id: &str) -> Result<Outcome, Error> {
+async fn follow(
+    state: &AppState,
+    claim: &Claim,
+    run: &Run,
+    step: &PlannedStep,
+    job_id: &str,
+) -> Result<Outcome, Error> {
     let Some(child) = jobs::get(&state.db, job_id).await? else {
         return Ok(Outcome::Failed(format!("its job {job_id} is gone")));
     };
@@ -638,7 +725,11 @@ async fn follow(state: &AppState, claim: &Claim, run: &Run, step: &PlannedStep, 
 /// transaction that records the job's end: a new job of the run takes it
 /// up and records the step's outcome. The caller wakes workers after the
 /// commit.
-pub async fn on_job_end(conn: &mut AnyConnection, kind: crate::db::DbKind, job: &str) -> Result<(), Error> {
+pub async fn on_job_end(
+    conn: &mut AnyConnection,
+    kind: crate::db::DbKind,
+    job: &str,
+) -> Result<(), Error> {
     let runs: Vec<(String, i64)> = sqlx::query_as(
         "SELECT s.run_id, s.idx FROM playbook_run_steps s \
          JOIN playbook_runs r ON r.id = s.run_id \
@@ -651,7 +742,14 @@ pub async fn on_job_end(conn: &mut AnyConnection, kind: crate::db::DbKind, job: 
     for (run, idx) in runs {
         let now = db::now();
         let next = jobs::enqueue_in(conn, kind, super::driving_job(&run, ENGINE), now).await?;
-        store::hand_to(conn, &run, &next.id, usize::try_from(idx).unwrap_or_default(), now).await?;
+        store::hand_to(
+            conn,
+            &run,
+            &next.id,
+            usize::try_from(idx).unwrap_or_default(),
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -733,7 +831,8 @@ async fn silence(
         Some(ArgValue::Text(one)) => vec![one.clone()],
         None => Vec::new(),
     };
-    let matchers: Result<Vec<Value>, String> = matchers.iter().map(|m| monitoring::matcher(m)).collect();
+    let matchers: Result<Vec<Value>, String> =
+        matchers.iter().map(|m| monitoring::matcher(m)).collect();
     let matchers = match matchers {
         Ok(m) if !m.is_empty() => m,
         Ok(_) => return Ok(Outcome::Failed("the silence has no matchers".into())),
@@ -751,8 +850,15 @@ async fn silence(
     let starts = chrono::Utc::now();
     let ends = starts + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::hours(1));
     Ok(
-        match monitoring::create_silence(alertmanager, &matchers, starts, ends, &run.starter, &comment)
-            .await
+        match monitoring::create_silence(
+            alertmanager,
+            &matchers,
+            starts,
+            ends,
+            &run.starter,
+            &comment,
+        )
+        .await
         {
             Ok(id) => Outcome::Done(json!({ "silence": id, "ends_at": ends })),
             Err(reason) => Outcome::Failed(reason),

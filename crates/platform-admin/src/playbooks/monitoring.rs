@@ -113,7 +113,9 @@ pub async fn find_silence(alertmanager: &url::Url, marker: &str) -> Result<Optio
     let status = response.status();
     let body = capped(response, "Alertmanager").await?;
     if !status.is_success() {
-        return Err(format!("Alertmanager answered {status} to a list of silences"));
+        return Err(format!(
+            "Alertmanager answered {status} to a list of silences"
+        ));
     }
     let silences: Value = serde_json::from_slice(&body)
         .map_err(|_| "Alertmanager's silences are not JSON".to_string())?;
@@ -131,13 +133,18 @@ pub async fn find_silence(alertmanager: &url::Url, marker: &str) -> Result<Optio
 /// `name!="value"`, `name=~"regex"` or `name!~"regex"`.
 pub fn matcher(text: &str) -> Result<Value, String> {
     let text = text.trim();
-    let (name, is_equal, is_regex, value) = [("!~", false, true), ("=~", true, true), ("!=", false, false), ("=", true, false)]
-        .iter()
-        .find_map(|(op, eq, re)| {
-            text.split_once(op)
-                .map(|(name, value)| (name.trim(), *eq, *re, value.trim()))
-        })
-        .ok_or_else(|| format!("`{text}` is not a matcher (name=\"value\")"))?;
+    let (name, is_equal, is_regex, value) = [
+        ("!~", false, true),
+        ("=~", true, true),
+        ("!=", false, false),
+        ("=", true, false),
+    ]
+    .iter()
+    .find_map(|(op, eq, re)| {
+        text.split_once(op)
+            .map(|(name, value)| (name.trim(), *eq, *re, value.trim()))
+    })
+    .ok_or_else(|| format!("`{text}` is not a matcher (name=\"value\")"))?;
     if name.is_empty() {
         return Err(format!("`{text}` names no label"));
     }

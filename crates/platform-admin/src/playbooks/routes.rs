@@ -115,7 +115,11 @@ fn refused(field: &str, what: &str, diagnostics: &Diagnostics) -> Error {
         .iter()
         .map(|d| FieldError::new(field, d.to_string()))
         .collect();
-    let first = diagnostics.iter().next().map(ToString::to_string).unwrap_or_default();
+    let first = diagnostics
+        .iter()
+        .next()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     Error::Validation {
         message: format!("{what}: {first}"),
         details,
@@ -334,7 +338,13 @@ pub async fn start(
     let id = uuid::Uuid::now_v7().to_string();
     let now = db::now();
     let mut tx = state.db.begin().await?;
-    let job = jobs::enqueue_in(&mut tx, state.db.kind(), super::driving_job(&id, &actor), now).await?;
+    let job = jobs::enqueue_in(
+        &mut tx,
+        state.db.kind(),
+        super::driving_job(&id, &actor),
+        now,
+    )
+    .await?;
     store::insert(
         &mut tx,
         &store::NewRun {
@@ -449,7 +459,9 @@ pub async fn tick(
         step: step.clone(),
     })?;
     let StepKind::Manual { checklist, .. } = &planned.kind else {
-        return Err(Error::RunState(format!("step `{step}` is not a manual step")));
+        return Err(Error::RunState(format!(
+            "step `{step}` is not a manual step"
+        )));
     };
     let row = store::step(&mut tx, &id, idx).await?;
     if run.state != RunState::Waiting
@@ -518,14 +530,25 @@ pub async fn tick(
     store::update_step(&mut tx, &id, idx, update, now).await?;
     let mut job = None;
     if body.done {
-        store::event(&mut tx, &id, &actor, "step_done", Some(&step), &format!("{actor} marked it done"), now).await?;
+        store::event(
+            &mut tx,
+            &id,
+            &actor,
+            "step_done",
+            Some(&step),
+            &format!("{actor} marked it done"),
+            now,
+        )
+        .await?;
         job = Some(go_on(&state, &mut tx, &id, &actor, idx + 1).await?);
     }
     let wire = read(&mut tx, &id).await?;
     let change = Change::new("playbook.tick", audit_target(&id)).after(&json!({
         "step": step, "ticked": ticked, "done": body.done, "job": job,
     }))?;
-    let response = mutation.commit(tx, change, StatusCode::OK, Some(&wire)).await?;
+    let response = mutation
+        .commit(tx, change, StatusCode::OK, Some(&wire))
+        .await?;
     jobs::woken(&state.db);
     Ok(response)
 }
@@ -595,7 +618,16 @@ pub async fn approve(
         now,
     )
     .await?;
-    store::event(&mut tx, &id, &actor, "approved", Some(&step.id), &format!("{actor} approved as {role}"), now).await?;
+    store::event(
+        &mut tx,
+        &id,
+        &actor,
+        "approved",
+        Some(&step.id),
+        &format!("{actor} approved as {role}"),
+        now,
+    )
+    .await?;
     let job = go_on(&state, &mut tx, &id, &actor, run.cursor + 1).await?;
     let mut wire = read(&mut tx, &id).await?;
     // What the approval lets happen, as the approver saw it.
@@ -612,7 +644,9 @@ pub async fn approve(
     let change = Change::new("playbook.approve", audit_target(&id)).after(&json!({
         "step": step.id, "role": role, "job": job,
     }))?;
-    let response = mutation.commit(tx, change, StatusCode::OK, Some(&wire)).await?;
+    let response = mutation
+        .commit(tx, change, StatusCode::OK, Some(&wire))
+        .await?;
     jobs::woken(&state.db);
     Ok(response)
 }
@@ -660,13 +694,24 @@ pub async fn retry(
         now,
     )
     .await?;
-    store::event(&mut tx, &id, &actor, "retried", Some(&step), &format!("{actor} retried step {step}"), now).await?;
+    store::event(
+        &mut tx,
+        &id,
+        &actor,
+        "retried",
+        Some(&step),
+        &format!("{actor} retried step {step}"),
+        now,
+    )
+    .await?;
     let job = go_on(&state, &mut tx, &id, &actor, run.cursor).await?;
     let wire = read(&mut tx, &id).await?;
     let change = Change::new("playbook.retry", audit_target(&id)).after(&json!({
         "step": step, "job": job, "needs": needed(&run.plan),
     }))?;
-    let response = mutation.commit(tx, change, StatusCode::OK, Some(&wire)).await?;
+    let response = mutation
+        .commit(tx, change, StatusCode::OK, Some(&wire))
+        .await?;
     jobs::woken(&state.db);
     Ok(response)
 }
@@ -715,7 +760,12 @@ pub async fn resume(
             })?,
         None => run.cursor.min(run.plan.steps.len().saturating_sub(1)),
     };
-    let step = run.plan.steps.get(from).map(|s| s.id.clone()).unwrap_or_default();
+    let step = run
+        .plan
+        .steps
+        .get(from)
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
     store::reset_from(&mut tx, &id, from).await?;
     store::event(
         &mut tx,
@@ -732,8 +782,9 @@ pub async fn resume(
     let change = Change::new("playbook.resume", audit_target(&id)).after(&json!({
         "from": step, "job": job,
     }))?;
-    let response = mutation.commit(tx, change, StatusCode::OK, Some(&wire)).await?;
+    let response = mutation
+        .commit(tx, change, StatusCode::OK, Some(&wire))
+        .await?;
     jobs::woken(&state.db);
     Ok(response)
 }
-

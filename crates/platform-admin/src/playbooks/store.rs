@@ -277,12 +277,13 @@ pub async fn fence(
     job: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, Error> {
-    let done = sqlx::query("UPDATE playbook_runs SET updated_at = $3 WHERE id = $1 AND job_id = $2")
-        .bind(run)
-        .bind(job)
-        .bind(db::timestamp(now))
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE playbook_runs SET updated_at = $3 WHERE id = $1 AND job_id = $2")
+            .bind(run)
+            .bind(job)
+            .bind(db::timestamp(now))
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

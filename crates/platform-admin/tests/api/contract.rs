@@ -239,12 +239,20 @@ pub struct Fixture {
 }
 
 /// A playbook whose approval the admin token's account may give.
-const APPROVAL_PLAYBOOK: &str = "version: 1\nid: contract-approval\ntitle: Contract\nseverity: P4\n\
+const APPROVAL_PLAYBOOK: &str =
+    "version: 1\nid: contract-approval\ntitle: Contract\nseverity: P4\n\
 steps:\n  - id: ok\n    approval: { role: platform-admin, reason: Contract }\n";
 
 /// Puts a run where a route can act on it (the test servers run no
 /// worker, so runs stay where they are put).
-async fn place(srv: &Server, run: &str, state: &str, cursor: i64, step_state: &str, starter: Option<&str>) {
+async fn place(
+    srv: &Server,
+    run: &str,
+    state: &str,
+    cursor: i64,
+    step_state: &str,
+    starter: Option<&str>,
+) {
     let db = &srv.db;
     sqlx::query("UPDATE playbook_runs SET state = $2, cursor = $3 WHERE id = $1")
         .bind(run)
@@ -376,17 +384,33 @@ impl Fixture {
         let run = run.body["id"].as_str().expect("id").to_string();
         place(srv, &run, "waiting", 1, "waiting", None).await;
         let failed = srv
-            .send(Method::POST, "/v1/playbook-runs", &json!({"source": SAMPLE_PLAYBOOK}))
+            .send(
+                Method::POST,
+                "/v1/playbook-runs",
+                &json!({"source": SAMPLE_PLAYBOOK}),
+            )
             .await;
         ok(&failed, "playbook run");
         let failed_run = failed.body["id"].as_str().expect("id").to_string();
         place(srv, &failed_run, "failed", 0, "failed", None).await;
         let approval = srv
-            .send(Method::POST, "/v1/playbook-runs", &json!({"source": APPROVAL_PLAYBOOK}))
+            .send(
+                Method::POST,
+                "/v1/playbook-runs",
+                &json!({"source": APPROVAL_PLAYBOOK}),
+            )
             .await;
         ok(&approval, "playbook run");
         let approval_run = approval.body["id"].as_str().expect("id").to_string();
-        place(srv, &approval_run, "waiting", 0, "waiting", Some("someone-else")).await;
+        place(
+            srv,
+            &approval_run,
+            "waiting",
+            0,
+            "waiting",
+            Some("someone-else"),
+        )
+        .await;
         Fixture {
             run,
             failed_run,
@@ -519,10 +543,7 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"confirm": crate::support::RESTORE_TARGET}),
             json!({"confirm": 5}),
         ),
-        "StartRun" => (
-            json!({"source": SAMPLE_PLAYBOOK}),
-            json!({"source": ""}),
-        ),
+        "StartRun" => (json!({"source": SAMPLE_PLAYBOOK}), json!({"source": ""})),
         "TickStep" => (json!({"items": [0]}), json!({"items": []})),
         "ResumeRun" => (json!({"from": "by-hand"}), json!({"from": " "})),
         other => {

@@ -106,66 +106,183 @@ async fn a_run_waits_on_people_takes_its_failure_branch_and_ends_as_its_steps_sa
     let run = until(srv, &id, "waiting at look", |r| r["state"] == "waiting").await;
     assert_eq!(run["waiting"]["step"], "look", "{run:#}");
     assert_eq!(step(&run, "hello")["state"], "succeeded");
-    assert!(run["events"].as_array().expect("events").iter().any(|e| e["kind"] == "note" && e["message"] == "Drilling acme"), "{run:#}");
+    assert!(
+        run["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "note" && e["message"] == "Drilling acme"),
+        "{run:#}"
+    );
 
     // Done needs every item ticked; a viewer may not tick.
     let path = format!("/v1/playbook-runs/{id}/steps/look/tick");
-    as_token(srv, &viewer, Method::POST, &path, Some(&json!({"items": [0]}))).await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden");
-    let early = as_token(srv, &starter, Method::POST, &path, Some(&json!({"items": [0], "done": true}))).await;
+    as_token(
+        srv,
+        &viewer,
+        Method::POST,
+        &path,
+        Some(&json!({"items": [0]})),
+    )
+    .await
+    .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    let early = as_token(
+        srv,
+        &starter,
+        Method::POST,
+        &path,
+        Some(&json!({"items": [0], "done": true})),
+    )
+    .await;
     early.expect_error(StatusCode::CONFLICT, "invalid_state");
-    as_token(srv, &starter, Method::POST, &path, Some(&json!({"items": [7]}))).await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    let ticked = as_token(srv, &starter, Method::POST, &path, Some(&json!({"items": [0]}))).await;
+    as_token(
+        srv,
+        &starter,
+        Method::POST,
+        &path,
+        Some(&json!({"items": [7]})),
+    )
+    .await
+    .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let ticked = as_token(
+        srv,
+        &starter,
+        Method::POST,
+        &path,
+        Some(&json!({"items": [0]})),
+    )
+    .await;
     assert_eq!(ticked.status, StatusCode::OK, "{}", ticked.text);
     assert_eq!(step(&ticked.body, "look")["checklist"][0]["ticked"], true);
     assert_eq!(step(&ticked.body, "look")["checklist"][1]["ticked"], false);
-    let done = as_token(srv, &starter, Method::POST, &path, Some(&json!({"items": [1], "done": true}))).await;
+    let done = as_token(
+        srv,
+        &starter,
+        Method::POST,
+        &path,
+        Some(&json!({"items": [1], "done": true})),
+    )
+    .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text);
 
     // No Prometheus is configured: the check fails and goes to `approve`.
-    let run = until(srv, &id, "waiting at approve", |r| r["waiting"]["step"] == "approve").await;
+    let run = until(srv, &id, "waiting at approve", |r| {
+        r["waiting"]["step"] == "approve"
+    })
+    .await;
     let check = step(&run, "error-rate");
     assert_eq!(check["state"], "failed", "{run:#}");
-    assert!(check["error"].as_str().is_some_and(|e| e.contains("no Prometheus")), "{check:#}");
+    assert!(
+        check["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no Prometheus")),
+        "{check:#}"
+    );
     assert_eq!(step(&run, "skipped-note")["state"], "skipped");
     assert_eq!(run["waiting"]["role"], "incident-commander");
-    assert_eq!(run["waiting"]["following"].as_array().map(Vec::len), Some(1), "{run:#}");
-    assert!(run["waiting"]["following"][0].as_str().is_some_and(|s| s.contains("acme")), "{run:#}");
+    assert_eq!(
+        run["waiting"]["following"].as_array().map(Vec::len),
+        Some(1),
+        "{run:#}"
+    );
+    assert!(
+        run["waiting"]["following"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("acme")),
+        "{run:#}"
+    );
 
     // The starter may not approve; an operator without the role neither.
     let approve = format!("/v1/playbook-runs/{id}/approve");
     let refused = as_token(srv, &starter, Method::POST, &approve, None).await;
     let body = refused.expect_error(StatusCode::FORBIDDEN, "forbidden");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("started this run")), "{body:#}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("started this run")),
+        "{body:#}"
+    );
     let (_, other_operator) = account(srv, "other-operator", BuiltinRole::Operator, None).await;
-    let body = as_token(srv, &other_operator, Method::POST, &approve, None).await
-        .expect_error(StatusCode::FORBIDDEN, "forbidden").clone();
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("incident-commander")), "{body:#}");
+    let body = as_token(srv, &other_operator, Method::POST, &approve, None)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden")
+        .clone();
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("incident-commander")),
+        "{body:#}"
+    );
     let approved = as_token(srv, &commander, Method::POST, &approve, None).await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
-    assert_eq!(approved.body["waiting"]["following"][0].as_str().map(|s| s.starts_with("suspend")), Some(true), "{:#}", approved.body);
-    as_token(srv, &commander, Method::POST, &approve, None).await
+    assert_eq!(
+        approved.body["waiting"]["following"][0]
+            .as_str()
+            .map(|s| s.starts_with("suspend")),
+        Some(true),
+        "{:#}",
+        approved.body
+    );
+    as_token(srv, &commander, Method::POST, &approve, None)
+        .await
         .expect_error(StatusCode::CONFLICT, "invalid_state");
 
-    let run = until(srv, &id, "ended", |r| matches!(r["state"].as_str(), Some("succeeded" | "failed"))).await;
+    let run = until(srv, &id, "ended", |r| {
+        matches!(r["state"].as_str(), Some("succeeded" | "failed"))
+    })
+    .await;
     assert_eq!(run["state"], "succeeded", "{run:#}");
-    assert_eq!(srv.get("/v1/tenants/acme").await.body["status"], "suspended");
-    let kinds: Vec<(&str, &str)> = run["events"].as_array().expect("events").iter()
-        .map(|e| (e["kind"].as_str().unwrap_or(""), e["actor"].as_str().unwrap_or(""))).collect();
-    for wanted in [("started", "starter"), ("ticked", "starter"), ("step_done", "starter"), ("approved", "commander"), ("succeeded", "playbook-engine")] {
+    assert_eq!(
+        srv.get("/v1/tenants/acme").await.body["status"],
+        "suspended"
+    );
+    let kinds: Vec<(&str, &str)> = run["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or(""),
+                e["actor"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("started", "starter"),
+        ("ticked", "starter"),
+        ("step_done", "starter"),
+        ("approved", "commander"),
+        ("succeeded", "playbook-engine"),
+    ] {
         assert!(kinds.contains(&wanted), "{wanted:?} in {kinds:?}");
     }
     let audit = srv.all_audit().await;
-    let actions: Vec<(&str, &str)> = audit.iter()
-        .map(|r| (r["action"].as_str().unwrap_or(""), r["actor"].as_str().unwrap_or(""))).collect();
-    for wanted in [("playbook.run", "starter"), ("playbook.tick", "starter"), ("playbook.approve", "commander"), ("tenant.suspend", "starter")] {
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or(""),
+                r["actor"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for wanted in [
+        ("playbook.run", "starter"),
+        ("playbook.tick", "starter"),
+        ("playbook.approve", "commander"),
+        ("tenant.suspend", "starter"),
+    ] {
         assert!(actions.contains(&wanted), "{wanted:?} in {actions:?}");
     }
 
     // A failed run can be resumed from a step by someone allowed to run it.
     let listed = srv.get("/v1/playbook-runs").await;
-    assert_eq!(listed.body["items"][0]["id"], id.as_str(), "{}", listed.text);
+    assert_eq!(
+        listed.body["items"][0]["id"],
+        id.as_str(),
+        "{}",
+        listed.text
+    );
 }
 
 async fn bad_playbooks_and_missing_permissions_are_refused_before_anything_runs(
@@ -178,18 +295,39 @@ async fn bad_playbooks_and_missing_permissions_are_refused_before_anything_runs(
     let body = reply.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     let details = body["details"].as_array().expect("details");
     assert!(details.len() >= 2, "every error: {body:#}");
-    assert!(details.iter().all(|d| d["message"].as_str().is_some_and(|m| m.contains("playbook.yaml:"))), "{body:#}");
+    assert!(
+        details.iter().all(|d| d["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("playbook.yaml:"))),
+        "{body:#}"
+    );
 
     let missing = start(srv, &srv.admin, PLAYBOOK, json!({})).await;
     let body = missing.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("tenant")), "{body:#}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("tenant")),
+        "{body:#}"
+    );
 
     // An incident commander runs playbooks but may not suspend tenants.
     let refused = start(srv, &commander, PLAYBOOK, json!({"tenant": "acme"})).await;
     let body = refused.expect_error(StatusCode::FORBIDDEN, "forbidden");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("tenants.write")), "{body:#}");
-    assert!(body["details"][0]["message"].as_str().is_some_and(|m| m.contains(":")), "{body:#}");
-    start(srv, &srv.viewer, PLAYBOOK, json!({"tenant": "acme"})).await
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("tenants.write")),
+        "{body:#}"
+    );
+    assert!(
+        body["details"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(":")),
+        "{body:#}"
+    );
+    start(srv, &srv.viewer, PLAYBOOK, json!({"tenant": "acme"}))
+        .await
         .expect_error(StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(srv.get("/v1/playbook-runs").await.body["items"], json!([]));
     assert_eq!(srv.get("/v1/jobs").await.body["items"], json!([]));
@@ -198,8 +336,16 @@ async fn bad_playbooks_and_missing_permissions_are_refused_before_anything_runs(
     let builtin = start(srv, &srv.admin, "high-error-rate", json!({})).await;
     assert_eq!(builtin.status, StatusCode::CREATED, "{}", builtin.text);
     assert_eq!(builtin.body["playbook"], "high-error-rate");
-    assert_eq!(builtin.body["steps"][0]["summary"].as_str().map(|s| s.contains("platform-admin")), Some(true), "{:#}", builtin.body);
-    start(srv, &srv.admin, "no-such-playbook", json!({})).await
+    assert_eq!(
+        builtin.body["steps"][0]["summary"]
+            .as_str()
+            .map(|s| s.contains("platform-admin")),
+        Some(true),
+        "{:#}",
+        builtin.body
+    );
+    start(srv, &srv.admin, "no-such-playbook", json!({}))
+        .await
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
