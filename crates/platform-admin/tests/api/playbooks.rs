@@ -349,6 +349,46 @@ async fn bad_playbooks_and_missing_permissions_are_refused_before_anything_runs(
         .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
+/// A run's switchover step against real Redis servers under three real
+/// Sentinels: one switchover job, followed to its end, its result on the step.
+async fn a_switchover_step_runs_one_job_and_records_its_result(backend: opsdeck_tests::Backend) {
+    let set = opsdeck_tests::blocking(|| {
+        opsdeck_tests::redis::RedisSentinel::start(Duration::from_millis(1000))
+    })
+    .unwrap_or_else(|e| panic!("Redis with three Sentinels: {e:#}"));
+    let config = Config::parse(&set.cluster_config("cache")).expect("configuration");
+    let srv = &Server::configured(
+        TestDb::new(backend, "playbook_switchover").await,
+        config,
+        Some(chrono::Duration::seconds(3)),
+    )
+    .await;
+    let (old, new) = (set.nodes[0].address(), set.nodes[1].address());
+    let playbook = "version: 1\nid: switch\ntitle: Switch\nseverity: P2\nsteps:\n  - id: switch\n    action:\n      name: cluster.switchover\n      args: { cluster: cache }\n";
+    let started = start(srv, &srv.admin, playbook, json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let run = loop {
+        let run = srv.get(&format!("/v1/playbook-runs/{id}")).await.body;
+        if matches!(run["state"].as_str(), Some("succeeded" | "failed")) {
+            break run;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the run did not end: {run:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(run["state"], "succeeded", "{run:#}");
+    let switch = step(&run, "switch");
+    assert_eq!(switch["result"]["result"]["new_primary"], new.as_str(), "{switch:#}");
+    let jobs = srv.get("/v1/jobs").await.body;
+    let switchovers: Vec<&Value> = jobs["items"].as_array().expect("items").iter()
+        .filter(|j| j["kind"] == "cluster.switchover").collect();
+    assert_eq!(switchovers.len(), 1, "{jobs:#}");
+    assert_eq!(switchovers[0]["id"], switch["job"]);
+    assert_eq!(set.master().await.expect("a master"), new);
+    assert_ne!(old, new);
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -364,5 +404,6 @@ macro_rules! on_both {
 
 on_both!(
     a_run_waits_on_people_takes_its_failure_branch_and_ends_as_its_steps_say,
-    bad_playbooks_and_missing_permissions_are_refused_before_anything_runs
+    bad_playbooks_and_missing_permissions_are_refused_before_anything_runs,
+    a_switchover_step_runs_one_job_and_records_its_result
 );
