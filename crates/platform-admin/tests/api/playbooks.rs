@@ -374,19 +374,129 @@ async fn a_switchover_step_runs_one_job_and_records_its_result(backend: opsdeck_
         if matches!(run["state"].as_str(), Some("succeeded" | "failed")) {
             break run;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the run did not end: {run:#}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run did not end: {run:#}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(run["state"], "succeeded", "{run:#}");
     let switch = step(&run, "switch");
-    assert_eq!(switch["result"]["result"]["new_primary"], new.as_str(), "{switch:#}");
+    assert_eq!(
+        switch["result"]["result"]["new_primary"],
+        new.as_str(),
+        "{switch:#}"
+    );
     let jobs = srv.get("/v1/jobs").await.body;
-    let switchovers: Vec<&Value> = jobs["items"].as_array().expect("items").iter()
-        .filter(|j| j["kind"] == "cluster.switchover").collect();
+    let switchovers: Vec<&Value> = jobs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|j| j["kind"] == "cluster.switchover")
+        .collect();
     assert_eq!(switchovers.len(), 1, "{jobs:#}");
     assert_eq!(switchovers[0]["id"], switch["job"]);
     assert_eq!(set.master().await.expect("a master"), new);
     assert_ne!(old, new);
+}
+
+/// A run whose job was taken by a worker that died mid-step, its backup
+/// already sent: the next worker takes the job up again (attempt 2), goes
+/// on at that step and follows the backup's job instead of sending another.
+async fn a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending(
+    backend: opsdeck_tests::Backend,
+) {
+    let config_text = "[[backup_targets]]\nid = \"main-db\"\nkind = \"postgresql\"\nstanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n";
+    let config = Config::parse(config_text).expect("configuration");
+    // No worker yet: the test plays the one that dies.
+    let srv = &Server::configured(
+        TestDb::new(backend, "playbook_takeover").await,
+        config.clone(),
+        None,
+    )
+    .await;
+    let playbook = "version: 1\nid: takeover\ntitle: Takeover\nseverity: P4\nsteps:\n  - id: first\n    note: first\n  - id: backup\n    action:\n      name: backup.create\n      args: { target: main-db, type: full }\n  - id: last\n    note: last\n";
+    let started = start(srv, &srv.admin, playbook, json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+
+    // The dying worker's attempt: it claimed the run's job, ran the note,
+    // sent the backup (its job id recorded on the step) and stopped.
+    let now = platform_admin::db::now();
+    let claimed = platform_admin::jobs::claim_next(
+        &srv.db,
+        "dying-worker",
+        chrono::Duration::milliseconds(500),
+        now,
+    )
+    .await
+    .expect("claim")
+    .expect("the run's job");
+    assert_eq!(claimed.job.kind, "playbook_run");
+    let backup = platform_admin::jobs::enqueue(
+        &srv.db,
+        platform_admin::jobs::NewJob {
+            kind: "backup".into(),
+            tenant: None,
+            payload: json!({ "target": "main-db", "type": "full" }),
+            target: Some("backup-target:main-db".into()),
+            actor: Some("admin".into()),
+        },
+        now,
+    )
+    .await
+    .expect("the backup's job");
+    for sql in [
+        "UPDATE playbook_runs SET state = 'running', cursor = 1 WHERE id = $1",
+        "UPDATE playbook_run_steps SET state = 'succeeded', attempt = 1 WHERE run_id = $1 AND idx = 0",
+    ] {
+        sqlx::query(sql).bind(&id).execute(srv.db.pool()).await.expect("the dying worker's writes");
+    }
+    sqlx::query("UPDATE playbook_run_steps SET state = 'running', attempt = 1, job_id = $2 WHERE run_id = $1 AND idx = 1")
+        .bind(&id)
+        .bind(&backup.id)
+        .execute(srv.db.pool())
+        .await
+        .expect("the step's job");
+
+    // A worker comes up once the lease ran out.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let state = platform_admin::AppState::with_config(srv.db.clone(), config);
+    let worker = platform_admin::worker::spawn(state, chrono::Duration::seconds(3));
+    let run = until(srv, &id, "ended", |r| {
+        matches!(r["state"].as_str(), Some("succeeded" | "failed"))
+    })
+    .await;
+    worker.abort();
+
+    // The backup's job failed (its repository does not exist): the step
+    // reports that job, sent once; the note before it ran once.
+    assert_eq!(run["state"], "failed", "{run:#}");
+    let step_backup = step(&run, "backup");
+    assert_eq!(step_backup["job"], backup.id.as_str(), "{run:#}");
+    assert_eq!(step_backup["attempt"], 1, "{run:#}");
+    assert_eq!(step(&run, "first")["attempt"], 1, "{run:#}");
+    let jobs = srv.get("/v1/jobs").await.body;
+    let backups: Vec<&Value> = jobs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|j| j["kind"] == "backup")
+        .collect();
+    assert_eq!(backups.len(), 1, "{jobs:#}");
+    let run_job = platform_admin::jobs::get(&srv.db, &claimed.job.id)
+        .await
+        .expect("read")
+        .expect("the run's job");
+    assert_eq!(run_job.attempts, 2, "{run_job:?}");
+    let kinds: Vec<&str> = run["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"resumed"), "{kinds:?}");
+    assert!(!kinds.contains(&"action_sent"), "{kinds:?}");
 }
 
 macro_rules! on_both {
@@ -405,5 +515,6 @@ macro_rules! on_both {
 on_both!(
     a_run_waits_on_people_takes_its_failure_branch_and_ends_as_its_steps_say,
     bad_playbooks_and_missing_permissions_are_refused_before_anything_runs,
-    a_switchover_step_runs_one_job_and_records_its_result
+    a_switchover_step_runs_one_job_and_records_its_result,
+    a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending
 );
