@@ -56,6 +56,14 @@ pub enum CliError {
     #[error("--input `{0}` is not name=value")]
     BadInput(String),
 
+    /// `playbook lint` found problems (each printed at its place).
+    #[error("{problems} problem(s) in {files} playbook file(s)")]
+    PlaybooksInvalid { files: usize, problems: usize },
+
+    /// A dry-run's actions that the user may not run (each printed at its step).
+    #[error("{steps} step(s) need a permission that is not held; a run would be refused")]
+    PlaybookNotAllowed { steps: usize },
+
     /// `profile set` with nothing to set.
     #[error(
         "nothing to set: give --prometheus-url, --alertmanager-url, --read-only or --writable"
@@ -73,6 +81,8 @@ impl CliError {
             CliError::NothingTyped { .. } => "nothing_typed",
             CliError::NothingToSet | CliError::BadInput(_) => "invalid_input",
             CliError::RunFailed { .. } => "run_failed",
+            CliError::PlaybooksInvalid { .. } => "playbook_invalid",
+            CliError::PlaybookNotAllowed { .. } => "permission_denied",
             CliError::JobEnded { state, .. } => {
                 if *state == "cancelled" {
                     "job_cancelled"

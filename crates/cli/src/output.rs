@@ -373,6 +373,10 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
                 field => format!("error: {}: {}", flag(field, words_of), d.message),
             })
             .collect(),
+        // Each problem of a playbook on its line, at its place.
+        Error::Playbook { diagnostics } => {
+            diagnostics.iter().map(|d| format!("error: {d}")).collect()
+        }
         other => vec![format!("error: {other}")],
     };
     if let Error::NoAlertmanager { profile } = core {

@@ -112,5 +112,14 @@ mod tests {
             .iter()
             .any(|s| matches!(s.kind, StepKind::Check { .. } | StepKind::WaitUntil { .. })));
         assert!(dr.inputs.contains_key("rto_target") && dr.inputs.contains_key("rpo_target"));
+        let plan = dr.plan(&BTreeMap::new()).expect("plans");
+        let backup = plan.step("restore-point").expect("a backup step").1;
+        assert!(
+            backup
+                .summary
+                .starts_with("Takes an incremental backup of target db"),
+            "{}",
+            backup.summary
+        );
     }
 }

@@ -301,7 +301,13 @@ fn action_summary(name: ActionName, args: &BTreeMap<String, ArgValue>) -> String
     let arg = |n: &str| text_arg(args, n).unwrap_or("?");
     let what = match name {
         ActionName::BackupCreate => {
-            format!("Takes a {} backup of target {}", arg("type"), arg("target"))
+            let kind = match arg("type") {
+                "full" => "a full",
+                "incr" => "an incremental",
+                "diff" => "a differential",
+                other => other,
+            };
+            format!("Takes {kind} backup of target {}", arg("target"))
         }
         ActionName::BackupVerify => match text_arg(args, "backup") {
             Some(b) => format!("Verifies backup {b} of target {}", arg("target")),

@@ -14,7 +14,9 @@ use crate::output::{when, Column, Output};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// A playbook file, or the id of a built-in playbook.
+    /// A playbook file, or the id of one in the library (the user's
+    /// folder, then the built-ins).
+    #[arg(value_name = "FILE|ID")]
     pub playbook: String,
     /// An input, `name=value` (repeat for each).
     #[arg(long = "input", value_name = "NAME=VALUE")]
@@ -79,7 +81,7 @@ pub async fn start(
     args: RunArgs,
 ) -> Result<()> {
     let session = console.session(profile).await?;
-    let source = source_of(&args.playbook).await?;
+    let source = source_of(console.paths(), &args.playbook).await?;
     let inputs = inputs(&args.inputs)?;
     let run = session
         .playbook_runs()

@@ -35,30 +35,50 @@ pub struct PlaybookRuns<'s> {
     session: &'s Session,
 }
 
-/// What `run` starts: the text of the file `arg` names when there is one,
-/// else `arg` as a built-in playbook's id (the server knows its built-ins).
-pub async fn source_of(arg: &str) -> Result<String> {
-    let path = Path::new(arg);
-    match tokio::fs::metadata(path).await {
-        Ok(meta) if meta.is_file() => {
-            if meta.len() > MAX_SOURCE_BYTES as u64 {
-                return Err(Error::InvalidInput {
-                    field: "playbook".into(),
-                    message: format!(
-                        "{arg} is {} bytes; a playbook run takes at most {MAX_SOURCE_BYTES}",
-                        meta.len()
-                    ),
-                });
-            }
-            tokio::fs::read_to_string(path)
-                .await
-                .map_err(|source| Error::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })
+/// What `run` starts, as `dry-run` reads `what`: the text of the file it
+/// names; else the playbook of that id in the user's folder (its file's
+/// text); else `what` itself, a built-in playbook's id that the server
+/// knows.
+pub async fn source_of(paths: &crate::paths::Paths, what: &str) -> Result<String> {
+    let path = Path::new(what);
+    if let Ok(meta) = tokio::fs::metadata(path).await {
+        if meta.is_file() {
+            return read(path, meta.len()).await;
         }
-        _ => Ok(arg.to_string()),
     }
+    let library = super::library::load(paths).await?;
+    if let Some(entry) = library
+        .get(what)
+        .filter(|e| e.origin == super::library::Origin::User)
+    {
+        let file = Path::new(&entry.file);
+        let meta = tokio::fs::metadata(file)
+            .await
+            .map_err(|source| Error::Io {
+                path: file.to_path_buf(),
+                source,
+            })?;
+        return read(file, meta.len()).await;
+    }
+    Ok(what.to_string())
+}
+
+async fn read(path: &Path, len: u64) -> Result<String> {
+    if len > MAX_SOURCE_BYTES as u64 {
+        return Err(Error::InvalidInput {
+            field: "playbook".into(),
+            message: format!(
+                "{} is {len} bytes; a playbook run takes at most {MAX_SOURCE_BYTES}",
+                path.display()
+            ),
+        });
+    }
+    tokio::fs::read_to_string(path)
+        .await
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Text from the server, cleaned.
