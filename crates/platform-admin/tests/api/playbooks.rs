@@ -499,6 +499,75 @@ async fn a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_rese
     assert!(!kinds.contains(&"action_sent"), "{kinds:?}");
 }
 
+/// A silence step looks for the silence carrying its marker before it
+/// makes one: a run taken up again after its silence was made (here, made
+/// while the run waited) finds it and makes no second one.
+async fn a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another(
+    backend: opsdeck_tests::Backend,
+) {
+    let am = opsdeck_tests::blocking(opsdeck_tests::alertmanager::Alertmanager::start)
+        .unwrap_or_else(|e| panic!("Alertmanager: {e:#}"));
+    let config = Config::parse(&format!(
+        "[monitoring]\nalertmanager_url = \"{}\"\n",
+        am.url
+    ))
+    .expect("configuration");
+    let srv = &Server::configured(
+        TestDb::new(backend, "playbook_silence").await,
+        config,
+        Some(chrono::Duration::seconds(3)),
+    )
+    .await;
+    let playbook = "version: 1\nid: quiet\ntitle: Quiet\nseverity: P4\nsteps:\n  - id: wait\n    manual:\n      instructions: Wait\n      checklist: []\n  - id: quiet\n    action:\n      name: silence.create\n      args:\n        matchers: ['alertname=\"Drill\"']\n        duration: 1h\n        comment: drill\n";
+    let started = start(srv, &srv.admin, playbook, json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+    until(srv, &id, "waiting", |r| r["state"] == "waiting").await;
+    let marker = format!("opsdeck-run:{id}:quiet");
+    let now = chrono::Utc::now();
+    let made = srv
+        .client
+        .post(format!("{}/api/v2/silences", am.url))
+        .json(&json!({
+            "matchers": [{"name": "alertname", "value": "Drill", "isRegex": false, "isEqual": true}],
+            "startsAt": now.to_rfc3339(),
+            "endsAt": (now + chrono::Duration::hours(1)).to_rfc3339(),
+            "createdBy": "admin",
+            "comment": format!("drill ({marker})"),
+        }))
+        .send()
+        .await
+        .expect("Alertmanager answers");
+    assert!(made.status().is_success(), "{}", made.status());
+    let made: Value = made.json().await.expect("JSON");
+
+    let done = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        &format!("/v1/playbook-runs/{id}/steps/wait/tick"),
+        Some(&json!({"done": true})),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let run = until(srv, &id, "ended", |r| {
+        matches!(r["state"].as_str(), Some("succeeded" | "failed"))
+    })
+    .await;
+    assert_eq!(run["state"], "succeeded", "{run:#}");
+    let quiet = step(&run, "quiet");
+    assert_eq!(quiet["result"]["silence"], made["silenceID"], "{quiet:#}");
+    assert_eq!(quiet["result"]["found"], true, "{quiet:#}");
+    let silences = opsdeck_tests::blocking(|| am.get_json("/api/v2/silences")).expect("silences");
+    let marked = silences
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|s| s["comment"].as_str().is_some_and(|c| c.contains(&marker)))
+        .count();
+    assert_eq!(marked, 1, "{silences:#}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -516,5 +585,6 @@ on_both!(
     a_run_waits_on_people_takes_its_failure_branch_and_ends_as_its_steps_say,
     bad_playbooks_and_missing_permissions_are_refused_before_anything_runs,
     a_switchover_step_runs_one_job_and_records_its_result,
-    a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending
+    a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending,
+    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another
 );
