@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = playbook.check_permissions(|_| false);
     let json = serde_json::to_string(&playbook).expect("a parsed playbook serializes");
     match parse("fuzz.json", &json) {
-        Ok(back) => assert_eq!(without_positions(back), without_positions(playbook), "{json}"),
+        Ok(back) => assert_eq!(
+            without_positions(back),
+            without_positions(playbook),
+            "{json}"
+        ),
         Err(d) => panic!("a parsed playbook does not read back from its JSON:\n{d}\n{json}"),
     }
 });
