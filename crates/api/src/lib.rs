@@ -12,6 +12,7 @@ pub mod incidents;
 pub mod jobs;
 pub mod maintenance;
 pub mod openapi;
+pub mod playbooks;
 pub mod rbac;
 pub mod tenants;
 pub mod validation;

@@ -33,6 +33,7 @@ carries `x-request-id`."
         (name = "rbac", description = "Users, groups, service accounts, roles, bindings and tokens"),
         (name = "backups", description = "Backup targets and the backups taken of them"),
         (name = "clusters", description = "Replicated data stores: topology, preflight checks, switchovers and failovers"),
+        (name = "playbooks", description = "Playbook runs: started on the server, run step by step by its jobs, approved and followed by people"),
         (name = "jobs", description = "Long work run by the server: state, progress, log and result"),
         (name = "incidents", description = "Incidents: status, timeline, linked alerts, targets and escalations"),
         (name = "maintenance", description = "Maintenance windows and the Alertmanager silences kept for them"),

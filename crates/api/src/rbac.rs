@@ -69,6 +69,9 @@ pub enum Permission {
     /// Silence alerts.
     #[serde(rename = "alerts.silence")]
     AlertsSilence,
+    /// Read playbook runs: their steps, events and approvals.
+    #[serde(rename = "playbooks.read")]
+    PlaybooksRead,
     /// Run playbooks.
     #[serde(rename = "playbooks.run")]
     PlaybooksRun,
@@ -82,7 +85,7 @@ pub enum Permission {
 
 impl Permission {
     /// The catalog, in the order it is shown.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsDelete,
@@ -96,6 +99,7 @@ impl Permission {
         Permission::ClustersFailover,
         Permission::AlertsRead,
         Permission::AlertsSilence,
+        Permission::PlaybooksRead,
         Permission::PlaybooksRun,
         Permission::IncidentsRead,
         Permission::IncidentsWrite,
@@ -117,6 +121,7 @@ impl Permission {
             Permission::ClustersFailover => "clusters.failover",
             Permission::AlertsRead => "alerts.read",
             Permission::AlertsSilence => "alerts.silence",
+            Permission::PlaybooksRead => "playbooks.read",
             Permission::PlaybooksRun => "playbooks.run",
             Permission::IncidentsRead => "incidents.read",
             Permission::IncidentsWrite => "incidents.write",
@@ -186,6 +191,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::ClustersFailover,
             P::AlertsRead,
             P::AlertsSilence,
+            P::PlaybooksRead,
             P::PlaybooksRun,
             P::IncidentsRead,
             P::IncidentsWrite,
@@ -200,6 +206,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::ClustersRead,
             P::AlertsRead,
             P::AlertsSilence,
+            P::PlaybooksRead,
             P::PlaybooksRun,
             P::IncidentsRead,
             P::IncidentsWrite,
@@ -228,6 +235,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::ClustersRead,
             P::AlertsRead,
             P::IncidentsRead,
+            P::PlaybooksRead,
         ],
     ),
 ];

@@ -48,6 +48,14 @@ pub enum CliError {
         reason: Option<String>,
     },
 
+    /// A playbook run waited for ended failed.
+    #[error("playbook run {id} failed{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    RunFailed { id: String, reason: Option<String> },
+
+    /// `--input` not written `name=value`.
+    #[error("--input `{0}` is not name=value")]
+    BadInput(String),
+
     /// `playbook lint` found problems (each printed at its place).
     #[error("{problems} problem(s) in {files} playbook file(s)")]
     PlaybooksInvalid { files: usize, problems: usize },
@@ -71,7 +79,8 @@ impl CliError {
             CliError::StaleRefused { .. } => "stale_refused",
             CliError::NoTerminal { .. } => "no_terminal",
             CliError::NothingTyped { .. } => "nothing_typed",
-            CliError::NothingToSet => "invalid_input",
+            CliError::NothingToSet | CliError::BadInput(_) => "invalid_input",
+            CliError::RunFailed { .. } => "run_failed",
             CliError::PlaybooksInvalid { .. } => "playbook_invalid",
             CliError::PlaybookNotAllowed { .. } => "permission_denied",
             CliError::JobEnded { state, .. } => {

@@ -104,7 +104,8 @@ enum Command {
     /// Backups: targets, a target's backups and RPO, start one.
     #[command(subcommand)]
     Backups(backups::BackupsCommand),
-    /// Playbooks: lint files, list the library, dry-run one.
+    /// Playbooks: lint files, list the library, dry-run one; start runs on
+    /// the server, follow them, tick, approve, retry, resume.
     #[command(subcommand)]
     Playbook(playbooks::PlaybookCommand),
     /// Incidents: open, list, show, ack, mitigate, resolve, note, link

@@ -35,16 +35,22 @@ pub struct Config {
     /// `[incidents]`: targets per severity and the escalation list.
     #[serde(default)]
     pub incidents: IncidentsConfig,
-    /// `[monitoring]`: the Prometheus and Alertmanager the server talks to.
+    /// `[monitoring]`: the platform's Prometheus (playbook checks) and
+    /// Alertmanager (maintenance windows, playbook silences).
     #[serde(default)]
     pub monitoring: MonitoringConfig,
 }
 
-/// `[monitoring]`.
+/// `[monitoring]`: the platform's Prometheus (instant queries of playbook
+/// `check` and `wait_until` steps) and Alertmanager (silences a playbook
+/// creates). Either may be left out; a step that needs it then fails,
+/// saying so.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitoringConfig {
+    #[serde(default)]
     pub prometheus_url: Option<url::Url>,
+    #[serde(default)]
     pub alertmanager_url: Option<url::Url>,
 }
 

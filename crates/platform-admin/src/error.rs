@@ -161,6 +161,21 @@ pub enum Error {
     MonitoringNotConfigured(&'static str),
     #[error("Alertmanager at {url} failed: {message}")]
     Alertmanager { url: String, message: String },
+    #[error("no playbook run `{0}`")]
+    RunNotFound(String),
+    #[error("run `{run}` has no step `{step}`")]
+    StepNotFound { run: String, step: String },
+    /// A run or step not in the state the request needs (the message says
+    /// which it is in and what would be needed).
+    #[error("{0}")]
+    RunState(String),
+    /// The caller may not start, approve or go on with the run: what is
+    /// missing, with the playbook's positions where there are any.
+    #[error("{message}")]
+    RunForbidden {
+        message: String,
+        details: Vec<FieldError>,
+    },
     #[error("cannot serialize the response: {0}")]
     Serialize(#[from] serde_json::Error),
     #[error("the request handler failed: {0}")]
@@ -200,7 +215,11 @@ impl Error {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Error::Unauthorized | Error::TokenRefused(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden { .. } | Error::Escalation { .. } => StatusCode::FORBIDDEN,
+            Error::Forbidden { .. } | Error::Escalation { .. } | Error::RunForbidden { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Error::RunNotFound(_) | Error::StepNotFound { .. } => StatusCode::NOT_FOUND,
+            Error::RunState(_) => StatusCode::CONFLICT,
             Error::RbacNotFound { .. } => StatusCode::NOT_FOUND,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::NameTaken { .. }
@@ -251,7 +270,11 @@ impl Error {
             Error::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Error::Validation { .. } => ErrorCode::ValidationFailed,
             Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
-            Error::Forbidden { .. } | Error::Escalation { .. } => ErrorCode::Forbidden,
+            Error::Forbidden { .. } | Error::Escalation { .. } | Error::RunForbidden { .. } => {
+                ErrorCode::Forbidden
+            }
+            Error::RunNotFound(_) | Error::StepNotFound { .. } => ErrorCode::NotFound,
+            Error::RunState(_) => ErrorCode::InvalidState,
             Error::RbacNotFound { .. } => ErrorCode::NotFound,
             Error::NameTaken { .. } => ErrorCode::NameTaken,
             Error::PreconditionFailed => ErrorCode::PreconditionFailed,
@@ -283,7 +306,9 @@ impl Error {
     /// The envelope without its request id, which `finalize` fills in.
     pub fn envelope(&self) -> ErrorEnvelope {
         let details = match self {
-            Error::Validation { details, .. } => details.clone(),
+            Error::Validation { details, .. } | Error::RunForbidden { details, .. } => {
+                details.clone()
+            }
             _ => Vec::new(),
         };
         let message = if self.status().is_server_error() {

@@ -22,6 +22,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod mutation;
 pub mod openapi;
+pub mod playbooks;
 pub mod rbac;
 pub mod roles;
 pub mod seed;
@@ -81,6 +82,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(jobs::routes::router())
         .merge(incidents::routes::router())
         .merge(maintenance::routes::router())
+        .merge(playbooks::routes::router())
 }
 
 /// The whole HTTP API.

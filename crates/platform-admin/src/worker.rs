@@ -15,6 +15,7 @@ use crate::clusters;
 use crate::db;
 use crate::error::Error;
 use crate::jobs::{self, Claimed, Waiter};
+use crate::playbooks;
 use crate::AppState;
 
 /// Waited after a store error before trying again, so a database that is
@@ -80,10 +81,12 @@ async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) ->
             "cancelled; platform-admin had stopped while it ran (attempt {}), so it was not finished",
             job.attempts - 1
         ))
-    } else if job.attempts > 1 {
+    } else if job.attempts > 1 && job.kind != playbooks::KIND {
         // Its last worker stopped renewing mid-run: what it did is not
         // known, so it is not reported as done. A new backup resumes or
-        // replaces pgBackRest's partial one.
+        // replaces pgBackRest's partial one. A playbook run is the
+        // exception: every transition it made is stored, so it goes on at
+        // the step it was at and follows the job that step had sent.
         Outcome::Failed(format!(
             "platform-admin stopped while this job ran (attempt {} by `{}`); it was not finished: start it again",
             job.attempts - 1,
@@ -184,8 +187,11 @@ async fn record_end(state: &AppState, claim: &jobs::Claim, outcome: &Outcome) ->
         Outcome::Failed(reason) => jobs::fail(&mut tx, claim, reason, db::now()).await?,
         Outcome::Cancelled(reason) => jobs::cancelled(&mut tx, claim, reason, db::now()).await?,
     }
+    // A playbook run waiting on this job goes on, in the same transaction.
+    playbooks::engine::on_job_end(&mut tx, state.db.kind(), &claim.job_id).await?;
     tx.commit().await?;
     jobs::changed(&state.db);
+    jobs::woken(&state.db);
     Ok(())
 }
 
@@ -205,6 +211,14 @@ async fn execute(
     claim: jobs::Claim,
     stop_asked: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Outcome, Error> {
+    if job.kind == playbooks::KIND {
+        return Ok(
+            match playbooks::engine::run(&state, &job, &claim, stop_asked).await? {
+                Ok(result) => Outcome::Succeeded(result),
+                Err(reason) => Outcome::Failed(reason),
+            },
+        );
+    }
     if job.kind == clusters::SWITCHOVER || job.kind == clusters::FAILOVER {
         // A failover is not stopped half way: Sentinel or Patroni finishes
         // what it was asked, and the job reports what happened.

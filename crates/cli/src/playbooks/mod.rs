@@ -2,6 +2,9 @@
 //! reports every problem of every file as `FILE:LINE:COLUMN: message`; list
 //! shows the library (built-in and the user's folder); dry-run shows each
 //! step with its arguments resolved and what it would do, and does nothing.
+//! `run|status|runs|tick|approve|retry|resume` are runs on the server (`runs`).
+
+pub mod runs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,6 +45,26 @@ pub enum PlaybookCommand {
         #[arg(long = "as", value_name = "SUBJECT")]
         subject: Option<String>,
     },
+    /// Start a run of a playbook file or a built-in playbook on the server.
+    Run(runs::RunArgs),
+    /// A run: its steps, what it waits on, its error.
+    Status(runs::StatusArgs),
+    /// The runs on the server, newest first.
+    Runs,
+    /// Tick checklist items of the manual step a run waits on; --done marks it done.
+    Tick(runs::TickArgs),
+    /// Approve the approval step a run waits on (not as who started it).
+    Approve {
+        /// The run's id.
+        run: String,
+    },
+    /// Run the failed step of a failed run again.
+    Retry {
+        /// The run's id.
+        run: String,
+    },
+    /// Go on with a failed or waiting run from a step.
+    Resume(runs::ResumeArgs),
 }
 
 pub async fn run(
@@ -68,6 +91,13 @@ pub async fn run(
             )
             .await
         }
+        PlaybookCommand::Run(args) => runs::start(console, out, profile, args).await,
+        PlaybookCommand::Status(args) => runs::status(console, out, profile, args).await,
+        PlaybookCommand::Runs => runs::list(console, out, profile).await,
+        PlaybookCommand::Tick(args) => runs::tick(console, out, profile, args).await,
+        PlaybookCommand::Approve { run } => runs::approve(console, out, profile, run).await,
+        PlaybookCommand::Retry { run } => runs::retry(console, out, profile, run).await,
+        PlaybookCommand::Resume(args) => runs::resume(console, out, profile, args).await,
     }
 }
 

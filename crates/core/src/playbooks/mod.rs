@@ -1,9 +1,11 @@
 //! Playbooks in the console, before any run: the library (built-ins and
 //! the user's folder), lint of a file, and the dry-run of a playbook with
 //! its inputs and the permissions it needs. Nothing here talks to a server
-//! but to learn what a user may do; runs are the server's.
+//! but to learn what a user may do; runs are the server's (`runs` starts,
+//! follows and acts on them there).
 
 pub mod library;
+pub mod runs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -382,6 +382,10 @@ pub async fn cancel(
     }
     let mut tx = state.db.begin().await?;
     let job = store::cancel_in(&mut tx, &id, db::now()).await?;
+    if job.state == JobState::Cancelled {
+        // A playbook run waiting on it goes on (to the step's failure).
+        crate::playbooks::engine::on_job_end(&mut tx, state.db.kind(), &job.id).await?;
+    }
     let status = if job.state == JobState::Cancelled {
         StatusCode::OK
     } else {
@@ -396,5 +400,6 @@ pub async fn cancel(
     let wire = wire(job, Vec::new());
     let response = mutation.commit(tx, change, status, Some(&wire)).await?;
     store::changed(&state.db);
+    super::woken(&state.db);
     Ok(response)
 }

@@ -233,7 +233,59 @@ pub struct Fixture {
     pub incident: String,
     /// A maintenance window that has not ended, with no silence to expire.
     pub window: String,
+    /// A playbook run waiting at its manual step `by-hand`.
+    pub run: String,
+    /// A run that failed at its note.
+    pub failed_run: String,
+    /// A run started by someone else, waiting for an approval of the role
+    /// `platform-admin`.
+    pub approval_run: String,
 }
+
+/// A playbook whose approval the admin token's account may give.
+const APPROVAL_PLAYBOOK: &str =
+    "version: 1\nid: contract-approval\ntitle: Contract\nseverity: P4\n\
+steps:\n  - id: ok\n    approval: { role: platform-admin, reason: Contract }\n";
+
+/// Puts a run where a route can act on it (the test servers run no
+/// worker, so runs stay where they are put).
+async fn place(
+    srv: &Server,
+    run: &str,
+    state: &str,
+    cursor: i64,
+    step_state: &str,
+    starter: Option<&str>,
+) {
+    let db = &srv.db;
+    sqlx::query("UPDATE playbook_runs SET state = $2, cursor = $3 WHERE id = $1")
+        .bind(run)
+        .bind(state)
+        .bind(cursor)
+        .execute(db.pool())
+        .await
+        .expect("place the run");
+    sqlx::query("UPDATE playbook_run_steps SET state = $3 WHERE run_id = $1 AND idx = $2")
+        .bind(run)
+        .bind(cursor)
+        .bind(step_state)
+        .execute(db.pool())
+        .await
+        .expect("place its step");
+    if let Some(starter) = starter {
+        sqlx::query("UPDATE playbook_runs SET starter = $2, starter_kind = 'service_account', starter_id = $2 WHERE id = $1")
+            .bind(run)
+            .bind(starter)
+            .execute(db.pool())
+            .await
+            .expect("another starter");
+    }
+}
+
+/// A playbook with a note and a manual step, which anyone allowed to run
+/// playbooks may start.
+pub const SAMPLE_PLAYBOOK: &str = "version: 1\nid: contract\ntitle: Contract\nseverity: P4\n\
+steps:\n  - id: hello\n    note: hello\n  - id: by-hand\n    manual:\n      instructions: Look\n      checklist: [Looked]\n";
 
 impl Fixture {
     /// Makes them as the admin; `tag` keeps the names of several fixtures
@@ -359,12 +411,53 @@ impl Fixture {
         )
         .await
         .expect("a window");
+        let run = srv
+            .send(
+                Method::POST,
+                "/v1/playbook-runs",
+                &json!({"source": SAMPLE_PLAYBOOK}),
+            )
+            .await;
+        ok(&run, "playbook run");
+        let run = run.body["id"].as_str().expect("id").to_string();
+        place(srv, &run, "waiting", 1, "waiting", None).await;
+        let failed = srv
+            .send(
+                Method::POST,
+                "/v1/playbook-runs",
+                &json!({"source": SAMPLE_PLAYBOOK}),
+            )
+            .await;
+        ok(&failed, "playbook run");
+        let failed_run = failed.body["id"].as_str().expect("id").to_string();
+        place(srv, &failed_run, "failed", 0, "failed", None).await;
+        let approval = srv
+            .send(
+                Method::POST,
+                "/v1/playbook-runs",
+                &json!({"source": APPROVAL_PLAYBOOK}),
+            )
+            .await;
+        ok(&approval, "playbook run");
+        let approval_run = approval.body["id"].as_str().expect("id").to_string();
+        place(
+            srv,
+            &approval_run,
+            "waiting",
+            0,
+            "waiting",
+            Some("someone-else"),
+        )
+        .await;
         Fixture {
             incident: incident.body["incident"]["id"]
                 .as_str()
                 .expect("id")
                 .to_string(),
             window,
+            run,
+            failed_run,
+            approval_run,
             job: job.id,
             ended_job: ended.id,
             user_id,
@@ -384,6 +477,10 @@ impl Fixture {
         } else if route == "/v1/jobs/{job}/events" {
             // The stream of a queued job stays open; one that ended closes.
             route.replace("{job}", &self.ended_job)
+        } else if route == "/v1/playbook-runs/{run}/retry" {
+            route.replace("{run}", &self.failed_run)
+        } else if route == "/v1/playbook-runs/{run}/approve" {
+            route.replace("{run}", &self.approval_run)
         } else if route.ends_with("/verify") {
             route.replace("{target}", crate::support::VERIFY_TARGET)
         } else if route.ends_with("/restore") {
@@ -404,6 +501,8 @@ impl Fixture {
             .replace("{job}", &self.job)
             .replace("{incident}", &self.incident)
             .replace("{window}", &self.window)
+            .replace("{run}", &self.run)
+            .replace("{step}", "by-hand")
             .replace(
                 "{cluster}",
                 if route.ends_with("/failover") {
@@ -505,6 +604,9 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
                    "reason": "contract"}),
             json!({"starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-02T00:00:00Z", "matchers": [], "reason": "contract"}),
         ),
+        "StartRun" => (json!({"source": SAMPLE_PLAYBOOK}), json!({"source": ""})),
+        "TickStep" => (json!({"items": [0]}), json!({"items": []})),
+        "ResumeRun" => (json!({"from": "by-hand"}), json!({"from": " "})),
         other => {
             panic!("the contract test has no sample body for `{other}`: add one to `sample_bodies`")
         }

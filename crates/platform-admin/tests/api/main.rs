@@ -22,6 +22,7 @@ mod job_routes;
 mod jobs;
 mod maintenance;
 mod observability;
+mod playbooks;
 mod process;
 mod rbac;
 mod rbac_routes;
