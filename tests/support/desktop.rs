@@ -125,6 +125,12 @@ impl Desktop {
     /// Starts the app with `env` (e.g. its config dir) and connects a
     /// WebDriver session to its window.
     pub async fn start(env: &[(&str, &Path)]) -> Result<Self> {
+        Self::start_binary(&bin("opsdeck-desktop"), env).await
+    }
+
+    /// [`Desktop::start`] of another Tauri binary (the benchmarks' bare
+    /// window).
+    pub async fn start_binary(app: &Path, env: &[(&str, &Path)]) -> Result<Self> {
         let logs = tempfile::tempdir()?;
         let (xvfb, display) = start_xvfb(logs.path())?;
         let mut attempts = 0;
@@ -143,7 +149,7 @@ impl Desktop {
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": bin("opsdeck-desktop") }),
+            serde_json::json!({ "application": app }),
         );
         // reqwest and fantoccini bring two rustls crypto providers; pick one.
         let _ = rustls::crypto::ring::default_provider().install_default();
