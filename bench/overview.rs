@@ -80,10 +80,9 @@ async fn main() -> Result<()> {
     // machine reads its libraries from disk, whichever window it is.
     for warm in [bare.clone(), bin("opsdeck-desktop")] {
         let dir = tempfile::tempdir()?;
-        let env = pairs(&env_of(dir.path()))
-            .into_iter()
-            .chain([("OPSDECK_CONFIG_DIR", cli.config_dir.path())])
-            .collect::<Vec<_>>();
+        let owned = env_of(dir.path());
+        let mut env = pairs(&owned);
+        env.push(("OPSDECK_CONFIG_DIR", cli.config_dir.path()));
         let window = Desktop::start_binary(&warm, &env).await?;
         wait_for(&window, "return document.readyState === 'complete'").await?;
         window.close().await?;
