@@ -16,8 +16,10 @@ use serde::Serialize;
 use crate::alerts::AlertFilter;
 use crate::client::MAX_PAGE_BYTES;
 use crate::error::{Error, Result};
+use crate::playbooks::recovery::Recovery;
 use crate::sanitize;
 use crate::session::Session;
+use opsdeck_api::playbooks::PlaybookRun;
 
 impl Session {
     /// The incidents of this session's server.
@@ -217,8 +219,50 @@ impl Incidents<'_> {
 
     /// The post-incident review as Markdown.
     pub async fn export_markdown(&self, id: &str) -> Result<String> {
-        Ok(markdown(&self.get(id).await?))
+        let mut md = markdown(&self.get(id).await?);
+        let runs = self.session.playbook_runs();
+        let mut measured = Vec::new();
+        for summary in runs.of_incident(id).await? {
+            let run = runs.get(&summary.id).await?;
+            if let Some(recovery) = crate::playbooks::recovery::recovery(&run) {
+                measured.push((run, recovery));
+            }
+        }
+        md.push_str(&recovery_markdown(&measured));
+        Ok(md)
     }
+}
+
+/// The RTO and RPO the incident's runs achieved (a disaster-recovery
+/// exercise's failover and restore) against their targets; empty when no
+/// run measured any.
+pub fn recovery_markdown(runs: &[(PlaybookRun, Recovery)]) -> String {
+    let mut md = String::new();
+    if runs.is_empty() {
+        return md;
+    }
+    let _ = writeln!(md, "\n## Recovery time and point against the targets\n");
+    let _ = writeln!(
+        md,
+        "| Run | Measure | Achieved | Target | | Measured as |\n|---|---|---|---|---|---|"
+    );
+    for (run, recovery) in runs {
+        let measures = [("RTO", &recovery.rto), ("RPO", &recovery.rpo)];
+        for (name, measure) in measures {
+            let Some(m) = measure else { continue };
+            let _ = writeln!(
+                md,
+                "| {} ({}) | {name} | {:.1} s | {} | {} | {} |",
+                cell(&run.summary.title),
+                cell(&run.summary.id),
+                m.seconds,
+                human_span(i64::try_from(m.target_seconds).unwrap_or(i64::MAX)),
+                if m.met { "met" } else { "missed" },
+                cell(&format!("{}, step {}", m.basis, m.step))
+            );
+        }
+    }
+    md
 }
 
 /// `5m`, `1h 30m`, `2d 4h`.
