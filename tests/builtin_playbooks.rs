@@ -134,9 +134,11 @@ async fn drive(cli: &Cli, admin: &PlatformAdmin, run: &str) -> Value {
             .await
             .success()
             .json();
-        match status["state"].as_str() {
-            Some("succeeded" | "failed" | "cancelled") => return status,
-            _ => {}
+        if matches!(
+            status["state"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return status;
         }
         if status["state"] == "waiting" {
             let current = status["waiting"]["step"].as_str().unwrap_or_default();

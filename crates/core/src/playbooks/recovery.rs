@@ -77,7 +77,7 @@ pub fn recovery(run: &PlaybookRun) -> Option<Recovery> {
                 basis: "failover trigger to the first write on the new primary".into(),
             })
         })
-        .last();
+        .next_back();
     let rpo = succeeded()
         .filter(|(_, r)| r.get("safety_backup").is_some())
         .filter_map(|(step, r)| {
@@ -102,7 +102,7 @@ pub fn recovery(run: &PlaybookRun) -> Option<Recovery> {
                 basis,
             })
         })
-        .last();
+        .next_back();
     if rto.is_none() && rpo.is_none() {
         return None;
     }
