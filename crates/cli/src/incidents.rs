@@ -2,11 +2,11 @@
 //! resolve incidents of the profile's server, add notes, link alerts, and
 //! export the post-incident review as Markdown.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use opsdeck_core::api::incidents::{IncidentDetail, IncidentStatus, Severity};
-use opsdeck_core::incidents::{human_span, markdown, target_word};
+use opsdeck_core::incidents::{human_span, target_word};
 use opsdeck_core::{Console, Error};
 use serde::Serialize;
 
@@ -107,6 +107,8 @@ struct Exported {
     incident: String,
     file: PathBuf,
     bytes: usize,
+    /// The PNG charts written next to it.
+    charts: Vec<PathBuf>,
 }
 
 pub async fn run(
@@ -181,8 +183,25 @@ pub async fn run(
             "alert linked",
         ),
         IncidentCommand::Export { id, out: file } => {
-            let detail = incidents.get(&id).await?;
-            let text = markdown(&detail);
+            // The charts go next to the Markdown, named after it.
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("review")
+                .to_string();
+            let review = incidents.review(&id, &stem).await?;
+            let detail = review.detail;
+            let text = review.markdown;
+            let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut charts = Vec::new();
+            for chart in &review.charts {
+                let path = dir.join(&chart.file);
+                std::fs::write(&path, &chart.png).map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                charts.push(path);
+            }
             std::fs::write(&file, &text).map_err(|source| Error::Io {
                 path: file.clone(),
                 source,
@@ -192,6 +211,7 @@ pub async fn run(
                     incident: detail.incident.id,
                     file,
                     bytes: text.len(),
+                    charts,
                 });
             } else {
                 out.note(&format!(

@@ -16,8 +16,11 @@ use serde::Serialize;
 use crate::alerts::AlertFilter;
 use crate::client::MAX_PAGE_BYTES;
 use crate::error::{Error, Result};
+use crate::playbooks::recovery::Recovery;
+use crate::review::{Chart, Charts};
 use crate::sanitize;
 use crate::session::Session;
+use opsdeck_api::playbooks::PlaybookRun;
 
 impl Session {
     /// The incidents of this session's server.
@@ -217,8 +220,71 @@ impl Incidents<'_> {
 
     /// The post-incident review as Markdown.
     pub async fn export_markdown(&self, id: &str) -> Result<String> {
-        Ok(markdown(&self.get(id).await?))
+        Ok(self.review(id, "review").await?.markdown)
     }
+
+    /// The post-incident review: its Markdown, which links the charts of
+    /// the linked alerts as `<stem>-<n>.png`, and those charts, for the
+    /// caller to write next to it.
+    pub async fn review(&self, id: &str, stem: &str) -> Result<Review> {
+        let detail = self.get(id).await?;
+        let charts = crate::review::charts(self.session, &detail, stem).await?;
+        let mut md = markdown_with(&detail, Some(&charts));
+        let runs = self.session.playbook_runs();
+        let mut measured = Vec::new();
+        for summary in runs.of_incident(id).await? {
+            let run = runs.get(&summary.id).await?;
+            if let Some(recovery) = crate::playbooks::recovery::recovery(&run) {
+                measured.push((run, recovery));
+            }
+        }
+        md.push_str(&recovery_markdown(&measured));
+        Ok(Review {
+            detail,
+            markdown: md,
+            charts: charts.drawn,
+        })
+    }
+}
+
+/// A post-incident review, ready to write.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub detail: IncidentDetail,
+    pub markdown: String,
+    pub charts: Vec<Chart>,
+}
+
+/// The RTO and RPO the incident's runs achieved (a disaster-recovery
+/// exercise's failover and restore) against their targets; empty when no
+/// run measured any.
+pub fn recovery_markdown(runs: &[(PlaybookRun, Recovery)]) -> String {
+    let mut md = String::new();
+    if runs.is_empty() {
+        return md;
+    }
+    let _ = writeln!(md, "\n## Recovery time and point against the targets\n");
+    let _ = writeln!(
+        md,
+        "| Run | Measure | Achieved | Target | | Measured as |\n|---|---|---|---|---|---|"
+    );
+    for (run, recovery) in runs {
+        let measures = [("RTO", &recovery.rto), ("RPO", &recovery.rpo)];
+        for (name, measure) in measures {
+            let Some(m) = measure else { continue };
+            let _ = writeln!(
+                md,
+                "| {} ({}) | {name} | {:.1} s | {} | {} | {} |",
+                cell(&run.summary.title),
+                cell(&run.summary.id),
+                m.seconds,
+                human_span(i64::try_from(m.target_seconds).unwrap_or(i64::MAX)),
+                if m.met { "met" } else { "missed" },
+                cell(&format!("{}, step {}", m.basis, m.step))
+            );
+        }
+    }
+    md
 }
 
 /// `5m`, `1h 30m`, `2d 4h`.
@@ -294,6 +360,11 @@ pub fn durations(detail: &IncidentDetail) -> Durations {
 /// actions taken and their results, linked alerts. Charts of the alerts'
 /// metrics are not rendered yet; a heading says so.
 pub fn markdown(detail: &IncidentDetail) -> String {
+    markdown_with(detail, None)
+}
+
+/// The review with the charts drawn for it ([`crate::review::charts`]).
+pub fn markdown_with(detail: &IncidentDetail, charts: Option<&Charts>) -> String {
     let incident = &detail.incident;
     let mut md = String::new();
     let _ = writeln!(md, "# {} incident: {}\n", incident.severity, incident.title);
@@ -437,11 +508,43 @@ pub fn markdown(detail: &IncidentDetail) -> String {
             );
         }
     }
+    md.push_str(&charts_markdown(charts));
+    md
+}
+
+/// The charts section: each drawn chart linked, each missing one said.
+fn charts_markdown(charts: Option<&Charts>) -> String {
+    let mut md = String::new();
     let _ = writeln!(md, "\n## Charts of the linked alerts' metrics\n");
-    let _ = writeln!(
-        md,
-        "None were rendered: this export does not draw the alerts' metrics yet."
-    );
+    let Some(charts) = charts else {
+        let _ = writeln!(
+            md,
+            "None were rendered: this export does not draw the alerts' metrics yet."
+        );
+        return md;
+    };
+    if charts.drawn.is_empty() && charts.missing.is_empty() {
+        let _ = writeln!(md, "No alerts were linked, so there is nothing to chart.");
+    }
+    for chart in &charts.drawn {
+        let _ = writeln!(
+            md,
+            "### {}\n\n`{}` over the incident window.\n\n![{}]({})\n",
+            cell(&chart.alertname),
+            chart.query.replace('`', "'"),
+            cell(&chart.alertname),
+            chart.file
+        );
+    }
+    for missing in &charts.missing {
+        let _ = writeln!(
+            md,
+            "### {}\n\n`{}` could not be drawn: {}\n",
+            cell(&missing.alertname),
+            missing.query.replace('`', "'"),
+            cell(&missing.reason)
+        );
+    }
     md
 }
 

@@ -21,6 +21,7 @@ pub mod playbooks;
 pub mod profiles;
 pub mod progress;
 pub mod rbac;
+pub mod review;
 pub mod safety;
 pub mod sanitize;
 pub mod secrets;

@@ -253,8 +253,19 @@ fn step_word(state: StepState) -> &'static str {
 
 /// The run: JSON, or its fields, its steps as a table and what it waits on.
 fn show(out: &Output, run: &PlaybookRun) {
+    let recovery = opsdeck_core::playbooks::recovery::recovery(run);
     if out.json {
-        out.json(run);
+        // The run as the server has it, and what its failover and restore
+        // achieved against the targets when it has them.
+        match (serde_json::to_value(run), &recovery) {
+            (Ok(serde_json::Value::Object(mut fields)), Some(recovery)) => {
+                if let Ok(measured) = serde_json::to_value(recovery) {
+                    fields.insert("recovery".into(), measured);
+                }
+                out.json(&fields);
+            }
+            _ => out.json(run),
+        }
         return;
     }
     let s = &run.summary;
@@ -297,6 +308,17 @@ fn show(out: &Output, run: &PlaybookRun) {
         ],
         rows,
     );
+    if let Some(recovery) = &recovery {
+        use opsdeck_core::playbooks::recovery::describe;
+        let mut fields = Vec::new();
+        if let Some(rto) = &recovery.rto {
+            fields.push(("RTO", describe(rto)));
+        }
+        if let Some(rpo) = &recovery.rpo {
+            fields.push(("RPO", describe(rpo)));
+        }
+        out.fields(&fields);
+    }
     if let Some(waiting) = &run.waiting {
         let step = run.steps.iter().find(|st| st.id == waiting.step);
         match &waiting.role {

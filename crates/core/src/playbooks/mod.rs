@@ -5,6 +5,7 @@
 //! follows and acts on them there).
 
 pub mod library;
+pub mod recovery;
 pub mod runs;
 
 use std::collections::{BTreeMap, BTreeSet};

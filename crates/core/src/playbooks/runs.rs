@@ -211,6 +211,39 @@ impl PlaybookRuns<'_> {
         Ok(page)
     }
 
+    /// Every run of an incident, newest first.
+    pub async fn of_incident(&self, incident: &str) -> Result<Vec<RunSummary>> {
+        let mut runs = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = ListRuns {
+                limit: None,
+                cursor,
+                incident: Some(incident.to_string()),
+            };
+            let page: RunPage = self
+                .session
+                .admin()
+                .call(
+                    Method::GET,
+                    &["v1", "playbook-runs"],
+                    Some(&query),
+                    None::<&()>,
+                    None,
+                    MAX_PAGE_BYTES,
+                )
+                .await?;
+            runs.extend(page.items.into_iter().map(|mut s| {
+                clean_summary(&mut s);
+                s
+            }));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(runs),
+            }
+        }
+    }
+
     /// The run with its steps, approvals and events.
     pub async fn get(&self, run: &str) -> Result<PlaybookRun> {
         let run = self

@@ -509,6 +509,20 @@ fn humantime(d: Duration) -> String {
     }
 }
 
+/// A restore's `to_time`: RFC 3339 or `now-<duration>`, counted from
+/// `started`, the step's start, so that a run taken up again after a crash
+/// restores to the same point; `now` asks for the newest restorable point
+/// (none given), as a time past the archived WAL cannot be reached.
+fn restore_point(
+    time: &str,
+    started: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    if time == "now" {
+        return Ok(None);
+    }
+    opsdeck_playbook::resolve_time(time, started).map(Some)
+}
+
 fn text<'a>(args: &'a std::collections::BTreeMap<String, ArgValue>, name: &str) -> Option<&'a str> {
     match args.get(name) {
         Some(ArgValue::Text(text)) if !text.trim().is_empty() => Some(text.trim()),
@@ -538,7 +552,7 @@ async fn action(
         // Sent before platform-admin stopped: followed, never sent again.
         Some(id) => id.clone(),
         None => {
-            let new = match child_job(state, run, name, args) {
+            let new = match child_job(state, run, name, args, row.started_at) {
                 Ok(new) => new,
                 Err(reason) => return Ok(Outcome::Failed(reason)),
             };
@@ -604,6 +618,7 @@ fn child_job(
     run: &Run,
     name: ActionName,
     args: &std::collections::BTreeMap<String, ArgValue>,
+    step_started: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<NewJob, String> {
     let actor = Some(format!("{} (playbook run {})", run.starter, run.id));
     let backup_target = || {
@@ -643,11 +658,7 @@ fn child_job(
             }
             let to = match text(args, "to_time") {
                 None => None,
-                Some(time) => Some(
-                    chrono::DateTime::parse_from_rfc3339(time)
-                        .map_err(|_| format!("`{time}` is not an RFC 3339 time"))?
-                        .with_timezone(&chrono::Utc),
-                ),
+                Some(time) => restore_point(time, step_started.unwrap_or_else(db::now))?,
             };
             (
                 crate::backups::RESTORE_KIND,
