@@ -334,6 +334,23 @@ pub async fn hand_to(
     Ok(())
 }
 
+/// Hands the run, running on, to `job` (a job queued to look at a
+/// `wait_until` check again): only the job that drives it changes.
+pub async fn pass_to(
+    conn: &mut AnyConnection,
+    run: &str,
+    job: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE playbook_runs SET job_id = $2, updated_at = $3 WHERE id = $1")
+        .bind(run)
+        .bind(job)
+        .bind(db::timestamp(now))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A step's new state and what comes with it; fields left `None` are kept.
 #[derive(Debug, Default)]
 pub struct StepUpdate<'a> {

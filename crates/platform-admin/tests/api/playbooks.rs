@@ -568,6 +568,86 @@ async fn a_silence_step_finds_the_silence_of_its_marker_instead_of_making_anothe
     assert_eq!(marked, 1, "{silences:#}");
 }
 
+/// A run waiting in `wait_until` holds no worker between its looks: a
+/// backup queued meanwhile runs at once on the server's one worker, the
+/// run goes on waiting, and the timeline is not told at each look.
+async fn a_job_queued_while_a_run_waits_in_wait_until_runs_at_once(
+    backend: opsdeck_tests::Backend,
+) {
+    // A repository that does not exist: the backup's job fails as soon as
+    // it runs, which is all this needs.
+    let config_text = "[[backup_targets]]\nid = \"main-db\"\nkind = \"postgresql\"\nstanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n";
+    let config = Config::parse(config_text).expect("configuration");
+    let srv = &Server::configured(
+        TestDb::new(backend, "playbook_wait_until_frees_worker").await,
+        config,
+        Some(chrono::Duration::seconds(3)),
+    )
+    .await;
+    // No Prometheus is configured, so the check is never true: the run
+    // waits out its timeout, looking every second.
+    let playbook = "version: 1\nid: waiting\ntitle: Waiting\nseverity: P4\nsteps:\n  - id: settle\n    wait_until:\n      query: 'up'\n      condition: '> 0'\n      interval: 1s\n      timeout: 60s\n";
+    let started = start(srv, &srv.admin, playbook, json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+    until(srv, &id, "waiting in settle", |r| {
+        r["state"] == "running" && step(r, "settle")["state"] == "running"
+    })
+    .await;
+    // At least one look has been made and the next one queued for later.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let backup = platform_admin::jobs::enqueue(
+        &srv.db,
+        platform_admin::jobs::NewJob {
+            kind: "backup".into(),
+            tenant: None,
+            payload: json!({ "target": "main-db", "type": "full" }),
+            target: Some("backup-target:main-db".into()),
+            actor: Some("admin".into()),
+        },
+        platform_admin::db::now(),
+    )
+    .await
+    .expect("the backup's job");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let ended = loop {
+        let job = platform_admin::jobs::get(&srv.db, &backup.id)
+            .await
+            .expect("read")
+            .expect("the backup's job");
+        if job.finished_at.is_some() {
+            break job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backup did not run within 5 s while the run waited: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(ended.attempts, 1, "{ended:?}");
+
+    let run = srv.get(&format!("/v1/playbook-runs/{id}")).await.body;
+    assert_eq!(run["state"], "running", "{run:#}");
+    assert_eq!(step(&run, "settle")["state"], "running", "{run:#}");
+    let running_events = run["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "running")
+        .count();
+    assert_eq!(running_events, 1, "{run:#}");
+    // Each look was its own job, none of them left running.
+    let jobs = srv.get("/v1/jobs?limit=100").await.body;
+    let looks: Vec<&Value> = jobs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|j| j["kind"] == "playbook_run")
+        .collect();
+    assert!(looks.len() >= 3, "{jobs:#}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -586,5 +666,6 @@ on_both!(
     bad_playbooks_and_missing_permissions_are_refused_before_anything_runs,
     a_switchover_step_runs_one_job_and_records_its_result,
     a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending,
-    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another
+    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another,
+    a_job_queued_while_a_run_waits_in_wait_until_runs_at_once
 );
