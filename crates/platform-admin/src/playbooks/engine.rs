@@ -338,7 +338,17 @@ async fn succeed(
         StepKind::Note { text } => ("note", text.clone()),
         _ => ("step_succeeded", said(result)),
     };
-    store::event(tx, &run.id, ENGINE, kind, Some(&step.id), &message, now).await?;
+    store::event_with(
+        tx,
+        &run.id,
+        ENGINE,
+        kind,
+        Some(&step.id),
+        &message,
+        Some(result),
+        now,
+    )
+    .await?;
     store::set_run(tx, &run.id, RunState::Running, run.cursor + 1, None, now).await
 }
 

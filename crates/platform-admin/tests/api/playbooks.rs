@@ -648,6 +648,154 @@ async fn a_job_queued_while_a_run_waits_in_wait_until_runs_at_once(
     assert!(looks.len() >= 3, "{jobs:#}");
 }
 
+/// A run started for an incident tells the incident's timeline, in the
+/// transactions of its own changes, when it starts, when each step ends
+/// (an action with its job), when it waits on a person and when it ends;
+/// the incident lists its runs. An unknown incident is 404, a resolved one
+/// 409, and any action taken through the API while incidents are open is
+/// on each open one's timeline, with its actor and target.
+async fn a_run_of_an_incident_writes_its_timeline_and_actions_meanwhile_are_on_every_open_one(
+    backend: opsdeck_tests::Backend,
+) {
+    let srv = &server(backend, "playbook_run_incident").await;
+    srv.create("acme", "Acme").await;
+    let open = |title: &'static str| async move {
+        let reply = srv
+            .send(
+                Method::POST,
+                "/v1/incidents",
+                &json!({"title": title, "severity": "P2"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["incident"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_string()
+    };
+    let incident = open("Checkout is slow").await;
+    let resolved = open("Yesterday's").await;
+    for verb in ["mitigate", "resolve"] {
+        let reply = srv
+            .send(
+                Method::POST,
+                &format!("/v1/incidents/{resolved}/{verb}"),
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let playbook = "version: 1\nid: tell\ntitle: Tell\nseverity: P2\nsteps:\n  - id: hello\n    note: looking\n  - id: look\n    manual:\n      instructions: Look\n  - id: suspend\n    action: { name: tenant.suspend, args: { tenant: acme } }\n";
+    let with =
+        |incident: &str| json!({ "source": playbook, "inputs": {}, "incident_id": incident });
+    let refused = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        "/v1/playbook-runs",
+        Some(&with("no-such-incident")),
+    )
+    .await;
+    refused.expect_error(StatusCode::NOT_FOUND, "not_found");
+    let refused = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        "/v1/playbook-runs",
+        Some(&with(&resolved)),
+    )
+    .await;
+    refused.expect_error(StatusCode::CONFLICT, "invalid_state");
+    assert_eq!(
+        srv.get("/v1/playbook-runs").await.body["items"],
+        json!([]),
+        "nothing started"
+    );
+
+    let started = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        "/v1/playbook-runs",
+        Some(&with(&incident)),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+    until(srv, &id, "waiting at look", |r| r["state"] == "waiting").await;
+    let done = srv
+        .send(
+            Method::POST,
+            &format!("/v1/playbook-runs/{id}/steps/look/tick"),
+            &json!({"items": [], "done": true}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let run = until(srv, &id, "succeeded", |r| r["state"] == "succeeded").await;
+
+    // Done by hand meanwhile: told to the open incident, not the resolved one.
+    let resumed = srv
+        .send(Method::POST, "/v1/tenants/acme/resume", &Value::Null)
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.text);
+
+    let detail = srv.get(&format!("/v1/incidents/{incident}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    assert_eq!(
+        detail.body["runs"],
+        json!([{ "id": id, "playbook": "tell", "title": "Tell", "state": "succeeded" }]),
+        "{}",
+        detail.text
+    );
+    let timeline = detail.body["timeline"].as_array().expect("timeline");
+    let kinds: Vec<&str> = timeline.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "run_started",
+            "run_note",
+            "run_waiting",
+            "run_step_done",
+            "run_step_succeeded",
+            "run_succeeded",
+            "action_taken",
+        ],
+        "{}",
+        detail.text
+    );
+    let suspended = timeline
+        .iter()
+        .find(|e| e["kind"] == "run_step_succeeded")
+        .expect("the action's end");
+    assert_eq!(suspended["detail"]["step"], "suspend", "{suspended:#}");
+    assert_eq!(suspended["detail"]["run"], id.as_str(), "{suspended:#}");
+    assert_eq!(
+        suspended["detail"]["result"],
+        step(&run, "suspend")["result"],
+        "{suspended:#}"
+    );
+    let action = timeline.last().expect("an event");
+    assert_eq!(action["actor"], "admin");
+    assert_eq!(action["detail"]["action"], "tenant.resume");
+    assert_eq!(action["detail"]["target"], "tenant:acme");
+    assert!(
+        action["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("action taken during the incident")),
+        "{action:#}"
+    );
+
+    let old = srv.get(&format!("/v1/incidents/{resolved}")).await.body;
+    let old_kinds: Vec<&str> = old["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(old_kinds, ["opened", "mitigated", "resolved"], "{old:#}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -667,5 +815,6 @@ on_both!(
     a_switchover_step_runs_one_job_and_records_its_result,
     a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending,
     a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another,
-    a_job_queued_while_a_run_waits_in_wait_until_runs_at_once
+    a_job_queued_while_a_run_waits_in_wait_until_runs_at_once,
+    a_run_of_an_incident_writes_its_timeline_and_actions_meanwhile_are_on_every_open_one
 );
