@@ -348,3 +348,71 @@ fn a_maintenance_window_silences_its_alert_until_it_is_ended_on_sqlite() {
 fn a_maintenance_window_silences_its_alert_until_it_is_ended_on_postgres() {
     a_maintenance_window_silences_its_alert_until_it_is_ended(Backend::Postgres);
 }
+
+fn a_run_started_for_an_incident_is_on_its_timeline_and_listed_by_incident_show(backend: Backend) {
+    let s = setup(backend, "");
+    let opened = s
+        .cli
+        .run(&[
+            "incident",
+            "open",
+            "--title",
+            "Slow checkout",
+            "--severity",
+            "P2",
+            "--json",
+        ])
+        .success()
+        .json();
+    let id = opened["incident"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let file = s.am.dir.path().join("tell.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nid: tell\ntitle: Tell the incident\nseverity: P2\nsteps:\n  - id: hello\n    note: looking at checkout\n",
+    )
+    .expect("write the playbook");
+    let file = file.to_string_lossy().into_owned();
+    s.cli
+        .run(&["playbook", "run", &file, "--incident", &id, "--wait"])
+        .success();
+
+    let detail = s
+        .cli
+        .run(&["incident", "show", &id, "--json"])
+        .success()
+        .json();
+    assert_eq!(detail["runs"][0]["playbook"], "tell", "{detail:#}");
+    assert_eq!(detail["runs"][0]["state"], "succeeded", "{detail:#}");
+    assert_eq!(
+        kinds(&detail),
+        ["opened", "run_started", "run_note", "run_succeeded"],
+        "{detail:#}"
+    );
+    let shown = s.cli.run(&["incident", "show", &id]).success();
+    assert!(
+        shown.stdout.contains("Tell the incident") && shown.stdout.contains("succeeded"),
+        "{}",
+        shown.stdout
+    );
+
+    s.cli.run(&["incident", "mitigate", &id]).success();
+    s.cli.run(&["incident", "resolve", &id]).success();
+    let refused = s
+        .cli
+        .run(&["playbook", "run", &file, "--incident", &id])
+        .failure();
+    assert!(refused.stderr.contains("is resolved"), "{}", refused.stderr);
+}
+
+#[test]
+fn a_run_started_for_an_incident_is_on_its_timeline_and_listed_by_incident_show_on_sqlite() {
+    a_run_started_for_an_incident_is_on_its_timeline_and_listed_by_incident_show(Backend::Sqlite);
+}
+
+#[test]
+fn a_run_started_for_an_incident_is_on_its_timeline_and_listed_by_incident_show_on_postgres() {
+    a_run_started_for_an_incident_is_on_its_timeline_and_listed_by_incident_show(Backend::Postgres);
+}

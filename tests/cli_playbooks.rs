@@ -349,3 +349,57 @@ fn dry_run_as_a_viewer_reports_each_refused_action_at_its_step_and_changes_nothi
     let http = Http::new(&admin.url, Some(&token));
     assert_eq!(http.get("/v1/tenants/acme").json()["status"], "active");
 }
+
+/// Needs the OS keyring: run inside `tests/with-keyring`.
+#[test]
+fn dry_run_and_run_check_the_profiles_own_token_and_a_refused_run_is_never_sent() {
+    let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let viewer = admin.token("watcher", "viewer").expect("viewer token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("plat", "dev", &admin, &token);
+    cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+        .success();
+    cli.connect("watch", "dev", &admin, &viewer);
+    let file = write(
+        &cli,
+        "suspend.yaml",
+        "version: 1\nid: suspend-acme\ntitle: Suspend a tenant\nseverity: P3\nsteps:\n  - id: say\n    note: suspending\n  - id: suspend\n    action: { name: tenant.suspend, args: { tenant: acme } }\n",
+    );
+
+    let refused = cli.run(&["playbook", "dry-run", &file]).failure();
+    assert!(
+        refused.stdout.contains(&format!(
+            "{file}:8:5: step `suspend`: tenant.suspend needs the permission tenants.write, which watcher does not hold"
+        )),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        !refused.stdout.contains("not checked"),
+        "{}",
+        refused.stdout
+    );
+
+    let run = cli.run(&["playbook", "run", &file]).failure();
+    assert!(
+        run.stderr
+            .contains("step `suspend`: tenant.suspend needs the permission tenants.write"),
+        "{}",
+        run.stderr
+    );
+    let http = Http::new(&admin.url, Some(&token));
+    assert_eq!(
+        http.get("/v1/playbook-runs").json()["items"],
+        serde_json::json!([]),
+        "a refused run is never sent"
+    );
+
+    let as_admin = cli
+        .run(&["--json", "--profile", "plat", "playbook", "dry-run", &file])
+        .success()
+        .json();
+    assert_eq!(as_admin["permissions"]["checked"], "yes", "{as_admin}");
+    assert_eq!(as_admin["permissions"]["whose"], "ops", "{as_admin}");
+    assert_eq!(as_admin["permissions"]["refused"], serde_json::json!([]));
+}

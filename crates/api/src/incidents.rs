@@ -309,8 +309,22 @@ pub struct IncidentDetail {
     pub alerts: Vec<LinkedAlert>,
     /// Oldest first.
     pub escalations: Vec<Escalation>,
+    /// The playbook runs started for it, oldest first.
+    #[serde(default)]
+    pub runs: Vec<IncidentRun>,
     /// The server's clock when it computed the targets.
     pub now: DateTime<Utc>,
+}
+
+/// A playbook run started for an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct IncidentRun {
+    /// The run's id.
+    pub id: String,
+    /// The playbook's id.
+    pub playbook: String,
+    pub title: String,
+    pub state: crate::playbooks::RunState,
 }
 
 /// One page of incidents, newest first.

@@ -19,7 +19,8 @@ use crate::{ErrorCode, ErrorEnvelope, FieldError};
 Every route but `/v1/health` and `/metrics` needs `Authorization: Bearer <token>` whose owner's bindings grant \
 the permission the operation names in `x-permission` (`{\"name\": \"tenants.write\", \"scope\": \"tenant\"}`: \
 on the tenant of the path; `platform`: on the whole platform; `each_tenant`: on the platform or on the tenants \
-whose records the answer then holds); a 403 names the permission missing, and a tenant the caller holds nothing \
+whose records the answer then holds); an operation marked `x-authenticated` needs a valid token and no \
+permission (`/v1/rbac/me`: the caller's own subject and permissions); a 403 names the permission missing, and a tenant the caller holds nothing \
 on answers 404 like one that does not exist. Every mutation \
 is audited and accepts an `Idempotency-Key` header: the same key with the same body returns the first \
 response without a second effect; the same key with another body is rejected (422). Every response \

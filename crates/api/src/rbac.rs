@@ -597,6 +597,24 @@ pub struct Effective {
     pub tenants: Vec<TenantPermissions>,
 }
 
+/// Answer of `GET /v1/rbac/me`: whom the request's token acts for, and
+/// what it holds. Any valid token may ask, whatever it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+pub struct Me {
+    /// The user or service account the token acts for.
+    pub subject: Subject,
+    /// The user's email or the service account's name: the actor the
+    /// audit log records for the token's changes.
+    pub name: String,
+    /// The token's id.
+    pub token: String,
+    /// Held on the platform, so on every tenant too.
+    pub platform: Vec<Permission>,
+    /// The tenants it holds more on than on the platform, by slug, each
+    /// with everything held there (the platform's included).
+    pub tenants: Vec<TenantPermissions>,
+}
+
 macro_rules! list {
     ($($(#[$doc:meta])* $list:ident of $item:ty;)*) => {$(
         $(#[$doc])*

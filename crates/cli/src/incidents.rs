@@ -299,6 +299,29 @@ fn show(out: &Output, detail: &IncidentDetail) {
             );
         }
     }
+    if !detail.runs.is_empty() {
+        println!();
+        out.table(
+            &[
+                Column::text("RUN", 2),
+                Column::text("PLAYBOOK", u8::MAX),
+                Column::text("STATE", u8::MAX),
+                Column::free_text("TITLE", 1),
+            ],
+            detail
+                .runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.clone(),
+                        r.playbook.clone(),
+                        r.state.as_str().to_string(),
+                        r.title.clone(),
+                    ]
+                })
+                .collect(),
+        );
+    }
     if !detail.alerts.is_empty() {
         println!();
         out.table(

@@ -69,6 +69,11 @@ pub fn clean(mut detail: IncidentDetail) -> IncidentDetail {
             .map(|(k, v)| (sanitize::remote(k), sanitize::remote(v)))
             .collect();
     }
+    for run in &mut detail.runs {
+        run.id = sanitize::remote(&run.id);
+        run.playbook = sanitize::remote(&run.playbook);
+        run.title = sanitize::remote(&run.title);
+    }
     for escalation in &mut detail.escalations {
         escalation.to = sanitize::remote(&escalation.to);
     }
@@ -629,6 +634,7 @@ mod tests {
                 linked_by: "ann@example.test".into(),
             }],
             escalations: Vec::<Escalation>::new(),
+            runs: Vec::new(),
             now: at(100),
         }
     }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use opsdeck_api::rbac::{
     Binding, BindingScope, CreateBinding, CreateGroup, CreateRole, CreateServiceAccount,
-    CreateToken, CreateUser, CreatedToken, Effective, Group, Permission, Role, RoleList,
+    CreateToken, CreateUser, CreatedToken, Effective, Group, Me, Permission, Role, RoleList,
     ServiceAccount, ServiceAccountList, Subject, SubjectKind, Token, TokenList, UpdateRole,
     UpdateUser, User, WhoCan,
 };
@@ -1025,6 +1025,17 @@ impl Rbac<'_> {
             tenant: tenant.map(str::to_string),
             holders,
         })
+    }
+
+    /// Whom the session's own token acts for, and what it holds on the
+    /// platform and per tenant. Any valid token may ask.
+    pub async fn me(&self) -> Result<Me> {
+        let mut me: Me = self.admin().rbac_get(&["me"], None, MAX_ITEM_BYTES).await?;
+        me.name = crate::sanitize::remote(&me.name);
+        for tenant in &mut me.tenants {
+            tenant.slug = crate::sanitize::remote(&tenant.slug);
+        }
+        Ok(me)
     }
 
     /// What `subject` holds, on the platform and per tenant.

@@ -1,5 +1,7 @@
 //! What each route needs, declared where the route is declared:
-//! `routes!(handler).require(permission, On::…)` or `.public()`. The
+//! `routes!(handler).require(permission, On::…)`, `.authenticated()` (any
+//! valid token, no permission: what a caller may ask about itself) or
+//! `.public()`. The
 //! declaration goes into the route's OpenAPI operation (`x-permission`, its
 //! security, and the 401, 403, 409, 413 and 422 that the layers in front of
 //! the handler answer), and `Access`, read back from the merged document, is
@@ -26,6 +28,10 @@ use crate::roles::Permission;
 /// The OpenAPI extension that carries a route's permission:
 /// `{"name": "tenants.write", "scope": "tenant"}`.
 pub const PERMISSION_EXTENSION: &str = "x-permission";
+
+/// The OpenAPI extension of a route that any valid token may call, whatever
+/// it holds: `true`.
+pub const AUTHENTICATED_EXTENSION: &str = "x-authenticated";
 
 /// The path parameter that names the tenant of a tenant-scoped route.
 pub const TENANT_PARAM: &str = "tenant";
@@ -71,6 +77,9 @@ pub struct Requirement {
 pub enum Rule {
     /// Served without a token (health, metrics).
     Public,
+    /// Any valid bearer token, whatever its bindings grant: routes that
+    /// answer about the caller itself.
+    Authenticated,
     /// A bearer token whose role grants the permission on the scope.
     Require(Requirement),
 }
@@ -80,6 +89,10 @@ pub trait Declare: Sized {
     /// A bearer token allowed `permission` on the platform or on the tenant
     /// of the path.
     fn require(self, permission: Permission, on: On) -> Self;
+
+    /// A valid bearer token, and no permission: the caller asks about
+    /// itself.
+    fn authenticated(self) -> Self;
 
     /// No token at all.
     fn public(self) -> Self;
@@ -97,6 +110,15 @@ impl<S> Declare for UtoipaMethodRouter<S> {
             );
             for (method, operation) in operations_mut(item) {
                 document_requirement(operation, &method, requirement);
+            }
+        }
+        self
+    }
+
+    fn authenticated(mut self) -> Self {
+        for item in self.1.paths.values_mut() {
+            for (method, operation) in operations_mut(item) {
+                document_authenticated(operation, &method);
             }
         }
         self
@@ -185,6 +207,14 @@ pub fn rule_of(operation: &Operation) -> Option<Rule> {
         let on = On::parse(value["scope"].as_str()?)?;
         return Some(Rule::Require(Requirement { permission, on }));
     }
+    if operation
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get(AUTHENTICATED_EXTENSION))
+        .is_some_and(|v| v == &serde_json::Value::Bool(true))
+    {
+        return Some(Rule::Authenticated);
+    }
     match &operation.security {
         Some(security) if security.is_empty() => Some(Rule::Public),
         _ => None,
@@ -198,6 +228,45 @@ pub fn carries_body(method: &Method) -> bool {
         *method,
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     )
+}
+
+fn document_authenticated(operation: &mut Operation, method: &Method) {
+    operation.security = Some(vec![SecurityRequirement::new(
+        BEARER_SCHEME,
+        Vec::<String>::new(),
+    )]);
+    operation
+        .extensions
+        .get_or_insert_with(Extensions::default)
+        .insert(AUTHENTICATED_EXTENSION.to_string(), json!(true));
+    let needs = "Needs a valid token, and no permission.";
+    operation.description = Some(match operation.description.take() {
+        Some(text) if !text.is_empty() => format!("{text}\n\n{needs}"),
+        _ => needs.to_string(),
+    });
+    add_error(
+        operation,
+        401,
+        "No bearer token, or one the server does not know.",
+    );
+    if carries_body(method) {
+        add_error(
+            operation,
+            413,
+            &format!("The body is larger than {MAX_BODY_BYTES} bytes."),
+        );
+        add_error(
+            operation,
+            409,
+            "A request with this `Idempotency-Key` is still being processed.",
+        );
+        add_error(
+            operation,
+            422,
+            "The `Idempotency-Key` is malformed, or was sent before with another request.",
+        );
+        add_idempotency_key(operation);
+    }
 }
 
 fn document_requirement(operation: &mut Operation, method: &Method, requirement: Requirement) {
@@ -401,6 +470,36 @@ mod tests {
         assert_eq!(statuses, ["401", "403", "409", "413", "422"]);
         let parameters = operation.parameters.as_ref().expect("parameters");
         assert_eq!(parameters[0].name, "Idempotency-Key");
+    }
+
+    #[test]
+    fn a_route_that_needs_only_a_token_is_read_back_and_documents_401_alone() {
+        let routed: UtoipaMethodRouter<()> = (
+            Vec::new(),
+            PathsBuilder::new()
+                .path(
+                    "/v1/rbac/me",
+                    PathItem::new(
+                        utoipa::openapi::HttpMethod::Get,
+                        OperationBuilder::new().build(),
+                    ),
+                )
+                .build(),
+            axum::routing::MethodRouter::new(),
+        );
+        let (_, paths, _) = routed.authenticated();
+        let doc = OpenApiBuilder::new().paths(paths).build();
+        assert_eq!(
+            Access::from_document(&doc).lookup(&Method::GET, "/v1/rbac/me"),
+            Lookup::Rule(Rule::Authenticated)
+        );
+        let operation = doc
+            .paths
+            .get_path_operation("/v1/rbac/me", utoipa::openapi::HttpMethod::Get)
+            .expect("operation");
+        let statuses: Vec<_> = operation.responses.responses.keys().cloned().collect();
+        assert_eq!(statuses, ["401"]);
+        assert_eq!(operation.security.as_ref().map(Vec::len), Some(1));
     }
 
     #[test]

@@ -232,7 +232,8 @@ impl Gate {
 }
 
 /// Layer on every route, outside the body limit and idempotency: passes
-/// public routes, answers 401 without a known, live token, 403 when the
+/// public routes, answers 401 without a known, live token, passes routes
+/// that need only a token, answers 403 when the
 /// token's bindings do not grant the route's permission on its scope, and
 /// 404 for a tenant they grant nothing on. A
 /// route that declared nothing is refused (500, a bug), and a method the
@@ -245,7 +246,8 @@ pub async fn layer(State(gate): State<Gate>, req: Request, next: Next) -> Result
         .unwrap_or_default();
     let requirement = match gate.access.lookup(req.method(), &route) {
         Lookup::Rule(Rule::Public) => return Ok(next.run(req).await),
-        Lookup::Rule(Rule::Require(requirement)) => requirement,
+        Lookup::Rule(Rule::Authenticated) => None,
+        Lookup::Rule(Rule::Require(requirement)) => Some(requirement),
         Lookup::OtherMethods(allow) => return Err(Error::MethodNotAllowed { allow }),
         Lookup::Undeclared => {
             return Err(Error::Undeclared {
@@ -257,7 +259,9 @@ pub async fn layer(State(gate): State<Gate>, req: Request, next: Next) -> Result
     let principal = authenticate(&gate.db, req.headers()).await?;
     tracing::Span::current().record("actor", principal.name.as_str());
     let (mut parts, body) = req.into_parts();
-    check(&gate.db, &principal.grants, &mut parts, requirement).await?;
+    if let Some(requirement) = requirement {
+        check(&gate.db, &principal.grants, &mut parts, requirement).await?;
+    }
     let mut req = Request::from_parts(parts, body);
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)

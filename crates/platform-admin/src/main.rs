@@ -206,6 +206,7 @@ async fn main() -> anyhow::Result<()> {
             for (route, method, rule) in access.rules() {
                 let (permission, scope) = match rule {
                     platform_admin::access::Rule::Public => ("-", "public"),
+                    platform_admin::access::Rule::Authenticated => ("-", "authenticated"),
                     platform_admin::access::Rule::Require(r) => {
                         (r.permission.as_str(), r.on.as_str())
                     }

@@ -71,6 +71,14 @@ impl Mutation {
             idempotency_key: self.claim.as_ref().map(|claim| claim.key.as_str()),
         };
         audit::store::insert(&mut tx, &record).await?;
+        crate::incidents::tell_open_incidents(
+            &mut tx,
+            &self.principal.name,
+            &change.action,
+            &change.target,
+            &self.request_id,
+        )
+        .await?;
         if let Some(claim) = &self.claim {
             idempotency::complete(&mut tx, claim, status, &body).await?;
         }

@@ -55,7 +55,18 @@ async fn run(state: AppState, name: String, lease: chrono::Duration) {
                 }
             }
             Ok(None) => {
-                waiter.wait_for_work(poll).await;
+                // A job queued to run later is due before the next poll:
+                // sleep only until then.
+                let now = db::now();
+                let wait = match jobs::next_due(&state.db, now).await {
+                    Ok(Some(due)) => (due - now).to_std().unwrap_or_default().min(poll),
+                    Ok(None) => poll,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot read when the next job is due");
+                        poll
+                    }
+                };
+                waiter.wait_for_work(wait).await;
             }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot claim jobs; retrying");

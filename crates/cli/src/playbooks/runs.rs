@@ -83,6 +83,9 @@ pub async fn start(
     let session = console.session(profile).await?;
     let source = source_of(console.paths(), &args.playbook).await?;
     let inputs = inputs(&args.inputs)?;
+    // What the token may not do is said at its step before anything is sent.
+    opsdeck_core::playbooks::check_before_run(&session, console.paths(), &args.playbook, &inputs)
+        .await?;
     let run = session
         .playbook_runs()
         .start(source, inputs, args.incident)

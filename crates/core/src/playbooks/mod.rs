@@ -210,9 +210,9 @@ fn check(playbook: &Playbook, plan: &Plan, permissions: &Permissions) -> Permiss
 
 /// What the profile of `session` may do, as far as the console can tell: a
 /// read-only profile may take no action; with `subject`, what the server
-/// says that subject holds (asking needs `rbac.read`). The server does not
-/// say whom a token belongs to, so without a subject the permissions are
-/// unknown.
+/// says that subject holds (asking needs `rbac.read`); without, what the
+/// profile's own token holds (any token may ask). A server too old to say
+/// whom a token belongs to leaves the permissions unknown, with the reason.
 pub async fn permissions_of(
     session: &Session,
     subject: Option<&SubjectRef>,
@@ -226,11 +226,26 @@ pub async fn permissions_of(
         });
     }
     let Some(subject) = subject else {
-        return Ok(Permissions::Unknown {
-            reason: format!(
-                "the server does not say whom the token of profile {} belongs to; name the user to check what they hold",
-                profile.name
-            ),
+        let me = match session.rbac().me().await {
+            Ok(me) => me,
+            Err(Error::Api { status: 404, .. }) => {
+                return Ok(Permissions::Unknown {
+                    reason: format!(
+                        "the server of profile {} does not say whom its token belongs to; name the user to check what they hold",
+                        profile.name
+                    ),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        return Ok(Permissions::Held {
+            whose: me.name,
+            platform: me.platform.into_iter().collect(),
+            tenants: me
+                .tenants
+                .into_iter()
+                .map(|t| (t.slug, t.permissions.into_iter().collect()))
+                .collect(),
         });
     };
     let view = session.rbac().effective(subject).await?;
@@ -244,6 +259,26 @@ pub async fn permissions_of(
             .map(|t| (t.slug.clone(), t.permissions.iter().copied().collect()))
             .collect(),
     })
+}
+
+/// Before a run of `what` (a file or a library id) is started: its plan's
+/// actions checked against what the session's own token holds. An action
+/// it may not run is an error at its step, and nothing is sent; when the
+/// server cannot say what the token holds, the server's own check decides.
+pub async fn check_before_run(
+    session: &Session,
+    paths: &Paths,
+    what: &str,
+    inputs: &BTreeMap<String, String>,
+) -> Result<()> {
+    let permissions = permissions_of(session, None).await?;
+    let dry = dry_run(paths, what, inputs, &permissions).await?;
+    match dry.permissions {
+        PermissionCheck::Yes { refused, .. } if !refused.is_empty() => Err(Error::Playbook {
+            diagnostics: refused,
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

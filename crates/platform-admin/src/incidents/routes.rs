@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use opsdeck_api::incidents::{
-    AddNote, CreateIncident, Escalation, Incident, IncidentDetail, IncidentPage, IncidentStatus,
-    LinkAlert, LinkedAlert, ListIncidents,
+    AddNote, CreateIncident, Escalation, Incident, IncidentDetail, IncidentPage, IncidentRun,
+    IncidentStatus, LinkAlert, LinkedAlert, ListIncidents,
 };
 use opsdeck_api::validation::Validate;
 use opsdeck_api::ErrorEnvelope;
@@ -89,12 +89,32 @@ pub async fn detail(
         &state.config.incidents.targets(incident.severity),
         now,
     );
+    let runs: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, playbook_id, title, state FROM playbook_runs WHERE incident_id = $1 ORDER BY id",
+    )
+    .bind(&incident.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let runs = runs
+        .into_iter()
+        .map(|(id, playbook, title, run_state)| {
+            let state = serde_json::from_value(serde_json::Value::String(run_state.clone()))
+                .map_err(|_| Error::Corrupt(format!("run {id}: state `{run_state}`")))?;
+            Ok(IncidentRun {
+                id,
+                playbook,
+                title,
+                state,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(IncidentDetail {
         incident,
         timeline,
         targets,
         alerts,
         escalations,
+        runs,
         now,
     })
 }

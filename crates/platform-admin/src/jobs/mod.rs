@@ -34,8 +34,8 @@ mod wake;
 
 pub use store::{
     active_on, append_log, cancel, cancel_in, cancel_requested, cancelled, changed, claim_next,
-    complete, enqueue, enqueue_in, fail, get, list, log, log_after, renew, report_progress,
-    succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob, Progress,
+    complete, enqueue, enqueue_in, enqueue_in_at, fail, get, list, log, log_after, next_due, renew,
+    report_progress, succeed, woken, Claim, Claimed, Job, JobState, LogLine, NewJob, Progress,
 };
 pub(crate) use wake::Signal;
 pub use wake::{Changes, Waiter, Wake};

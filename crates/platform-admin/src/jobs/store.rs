@@ -106,6 +106,9 @@ pub struct Job {
     /// When someone asked a running job to stop; its worker then stops it
     /// and records it cancelled.
     pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// Not claimed before this time (a playbook run's next look at a
+    /// `wait_until` check).
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// One line of a job's log.
@@ -137,7 +140,7 @@ pub struct Claimed {
 
 const COLUMNS: &str = "id, kind, tenant, payload, state, attempts, owner, lease_until, \
                        progress_done, progress_total, progress_phase, error, target, actor, result, \
-                       created_at, started_at, finished_at, updated_at, cancel_requested_at";
+                       created_at, started_at, finished_at, updated_at, cancel_requested_at, not_before";
 
 /// Queues a job and wakes idle workers: on PostgreSQL with `NOTIFY jobs`
 /// in the enqueuing transaction (delivered to every listener at commit,
@@ -159,6 +162,18 @@ pub async fn enqueue_in(
     new: NewJob,
     now: DateTime<Utc>,
 ) -> Result<Job, Error> {
+    enqueue_in_at(conn, kind, new, now, None).await
+}
+
+/// [`enqueue_in`] of a job no worker claims before `not_before`: until
+/// then it holds no worker, and jobs queued after it run first.
+pub async fn enqueue_in_at(
+    conn: &mut AnyConnection,
+    kind: DbKind,
+    new: NewJob,
+    now: DateTime<Utc>,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<Job, Error> {
     if let Some(target) = &new.target {
         let busy: Option<String> = sqlx::query_scalar(
             "SELECT id FROM jobs WHERE target = $1 AND state IN ('queued', 'running') LIMIT 1",
@@ -176,8 +191,8 @@ pub async fn enqueue_in(
     let id = uuid::Uuid::now_v7().to_string();
     let at = db::timestamp(now);
     let inserted = sqlx::query(&format!(
-        "INSERT INTO jobs (id, kind, tenant, payload, state, attempts, progress_done, target, actor, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        "INSERT INTO jobs (id, kind, tenant, payload, state, attempts, progress_done, target, actor, created_at, updated_at, not_before) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, 0, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
     ))
     .bind(&id)
     .bind(&new.kind)
@@ -187,6 +202,7 @@ pub async fn enqueue_in(
     .bind(new.actor.as_deref())
     .bind(&at)
     .bind(&at)
+    .bind(not_before.map(db::timestamp))
     .fetch_one(&mut *conn)
     .await;
     let row = match inserted {
@@ -215,6 +231,19 @@ pub async fn active_on(db: &Db, target: &str) -> Result<Option<String>, Error> {
     .bind(target)
     .fetch_optional(db.pool())
     .await?)
+}
+
+/// When the earliest queued job that is not yet due at `now` becomes due:
+/// how long an idle worker may sleep before it looks again.
+pub async fn next_due(db: &Db, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+    let at: Option<String> = sqlx::query_scalar(
+        "SELECT MIN(not_before) FROM jobs WHERE state = 'queued' AND not_before IS NOT NULL \
+         AND not_before > $1",
+    )
+    .bind(db::timestamp(now))
+    .fetch_one(db.pool())
+    .await?;
+    at.as_deref().map(db::parse_timestamp).transpose()
 }
 
 /// Wakes this process's idle workers after a commit that enqueued.
@@ -255,8 +284,10 @@ pub async fn claim_next(
             if id.is_none() {
                 id = sqlx::query_scalar(
                     "SELECT id FROM jobs WHERE state = 'queued' \
+                     AND (not_before IS NULL OR not_before <= $1) \
                      ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
                 )
+                .bind(&now_text)
                 .fetch_optional(&mut *tx)
                 .await?;
             }
@@ -299,10 +330,12 @@ pub async fn claim_next(
                 Some(row) => Some(row),
                 None => {
                     sqlx::query(&claim(
-                        "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1",
+                        "SELECT id FROM jobs WHERE state = 'queued' \
+                         AND (not_before IS NULL OR not_before <= $4) ORDER BY id LIMIT 1",
                     ))
                     .bind(worker)
                     .bind(&lease_text)
+                    .bind(&now_text)
                     .bind(&now_text)
                     .fetch_optional(&mut *tx)
                     .await?
@@ -717,6 +750,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
     let finished_at: Option<String> = row.try_get("finished_at")?;
     let result: Option<String> = row.try_get("result")?;
     let cancel_requested_at: Option<String> = row.try_get("cancel_requested_at")?;
+    let not_before: Option<String> = row.try_get("not_before")?;
     Ok(Job {
         kind: row.try_get("kind")?,
         tenant: row.try_get("tenant")?,
@@ -755,6 +789,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, Error> {
             .as_deref()
             .map(db::parse_timestamp)
             .transpose()?,
+        not_before: not_before.as_deref().map(db::parse_timestamp).transpose()?,
         id,
     })
 }

@@ -40,7 +40,16 @@ enum Outcome {
     /// The step's job runs on: the run's job ends, and the step's job's
     /// end hands the run on.
     AwaitJob(String),
+    /// A `wait_until` check is not true yet: the run's job ends, and a job
+    /// of the run queued to run no earlier than this looks again. No
+    /// worker is held while the run waits.
+    LookAgainAt(chrono::DateTime<chrono::Utc>),
 }
+
+/// Marks a run's job queued by `Outcome::LookAgainAt`: it goes on in the
+/// middle of the step, and the timeline is not told again that the run
+/// is running.
+const LOOK_AGAIN: &str = "look_again";
 
 /// Runs the job: `Ok(Ok(result))` when it ended well (the run ended,
 /// waits, or was handed on), `Ok(Err(reason))` when the run failed, `Err`
@@ -91,7 +100,10 @@ pub async fn run(
             tx.commit().await?;
             return Ok(Err("cancelled".into()));
         }
-        if !announced {
+        // A `wait_until` looking again: the run never stopped running, and
+        // the timeline is not told so at every look.
+        let looking_again = job.attempts == 1 && job.payload.get(LOOK_AGAIN).is_some();
+        if !announced && !looking_again {
             announced = true;
             let message = if job.attempts > 1 {
                 "taken up again after platform-admin stopped; going on at the step it was at"
@@ -229,6 +241,7 @@ async fn record(
         Outcome::AwaitJob(child) => {
             return Ok(Some(Ok(json!({ "run": run.id, "following": child }))))
         }
+        Outcome::LookAgainAt(at) => return look_again_at(state, job, run, at).await,
         _ => {}
     }
     let mut tx = state.db.begin().await?;
@@ -266,10 +279,38 @@ async fn record(
             .await?;
             Some(Ok(json!({ "run": run.id, "waiting": step.id })))
         }
-        Outcome::Recorded | Outcome::Superseded | Outcome::AwaitJob(_) => None,
+        Outcome::Recorded
+        | Outcome::Superseded
+        | Outcome::AwaitJob(_)
+        | Outcome::LookAgainAt(_) => None,
     };
     tx.commit().await?;
     Ok(end)
+}
+
+/// Queues the run's next job to run no earlier than `at`, and hands the
+/// run to it, in one transaction; the job that looked ends here, so the
+/// worker is free for other jobs meanwhile.
+async fn look_again_at(
+    state: &AppState,
+    job: &Job,
+    run: &Run,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Result<Value, String>>, Error> {
+    let now = db::now();
+    let mut tx = state.db.begin().await?;
+    if !store::fence(&mut tx, &run.id, &job.id, now).await? {
+        return Ok(Some(Ok(json!({ "run": run.id, "superseded": true }))));
+    }
+    let mut next = super::driving_job(&run.id, ENGINE);
+    next.payload[LOOK_AGAIN] = json!(true);
+    let next = jobs::enqueue_in_at(&mut tx, state.db.kind(), next, now, Some(at)).await?;
+    store::pass_to(&mut tx, &run.id, &next.id, now).await?;
+    tx.commit().await?;
+    jobs::woken(&state.db);
+    Ok(Some(Ok(
+        json!({ "run": run.id, "next_look": next.id, "not_before": db::timestamp(at) }),
+    )))
 }
 
 /// The step succeeded with `result`: the run goes to the next step.
@@ -297,7 +338,17 @@ async fn succeed(
         StepKind::Note { text } => ("note", text.clone()),
         _ => ("step_succeeded", said(result)),
     };
-    store::event(tx, &run.id, ENGINE, kind, Some(&step.id), &message, now).await?;
+    store::event_with(
+        tx,
+        &run.id,
+        ENGINE,
+        kind,
+        Some(&step.id),
+        &message,
+        Some(result),
+        now,
+    )
+    .await?;
     store::set_run(tx, &run.id, RunState::Running, run.cursor + 1, None, now).await
 }
 
@@ -474,30 +525,33 @@ async fn wait_until(
     let deadline = started + chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX);
     let interval = interval.max(Duration::from_millis(200));
     let prometheus = state.config.monitoring.prometheus_url.as_ref();
-    loop {
-        let value = monitoring::instant(prometheus, query).await;
-        if let Ok(value) = value {
-            live(state, job, run, value).await?;
-            if condition.holds(value) {
-                return Ok(Outcome::Done(
-                    json!({ "value": value, "condition": condition.to_string() }),
-                ));
-            }
+    let value = monitoring::instant(prometheus, query).await;
+    if let Ok(value) = value {
+        live(state, job, run, value).await?;
+        if condition.holds(value) {
+            return Ok(Outcome::Done(
+                json!({ "value": value, "condition": condition.to_string() }),
+            ));
         }
-        let now = db::now();
-        if now >= deadline || *stop.borrow() {
-            let last = match value {
-                Ok(value) => format!("the last value, {value}, does not meet {condition}"),
-                Err(reason) => format!("the check cannot be evaluated: {reason}"),
-            };
-            return Ok(Outcome::Failed(format!(
-                "not true within {}: {last}",
-                humantime(timeout)
-            )));
-        }
-        let left = (deadline - now).to_std().unwrap_or_default();
-        tokio::time::sleep(interval.min(left)).await;
     }
+    let now = db::now();
+    if now >= deadline || *stop.borrow() {
+        let last = match value {
+            Ok(value) => format!("the last value, {value}, does not meet {condition}"),
+            Err(reason) => format!("the check cannot be evaluated: {reason}"),
+        };
+        return Ok(Outcome::Failed(format!(
+            "not true within {}: {last}",
+            humantime(timeout)
+        )));
+    }
+    // Not yet: looked at again by a job queued for then, not by this one
+    // sleeping on the server's worker.
+    let left = deadline - now;
+    let next = chrono::Duration::from_std(interval)
+        .unwrap_or(left)
+        .min(left);
+    Ok(Outcome::LookAgainAt(now + next))
 }
 
 fn humantime(d: Duration) -> String {

@@ -313,6 +313,8 @@ pub async fn list(
         (status = 201, description = "Started.", body = PlaybookRun),
         (status = 400, description = "The body is not JSON.", body = ErrorEnvelope),
         (status = 403, description = "An action of the playbook needs a permission the caller lacks (each named with its step's position).", body = ErrorEnvelope),
+        (status = 404, description = "No incident `incident_id`.", body = ErrorEnvelope),
+        (status = 409, description = "The incident `incident_id` is resolved.", body = ErrorEnvelope),
         (status = 415, description = "The body is not `application/json`.", body = ErrorEnvelope),
         (status = 422, description = "The playbook has errors, or its inputs do not fit it: each with its line and column.", body = ErrorEnvelope)))]
 pub async fn start(
@@ -338,6 +340,16 @@ pub async fn start(
     let id = uuid::Uuid::now_v7().to_string();
     let now = db::now();
     let mut tx = state.db.begin().await?;
+    if let Some(incident) = body.incident_id.as_deref() {
+        let found = crate::incidents::store::get(&mut tx, incident)
+            .await?
+            .ok_or_else(|| Error::IncidentNotFound(incident.to_string()))?;
+        if found.incident.status == opsdeck_api::incidents::IncidentStatus::Resolved {
+            return Err(Error::RunState(format!(
+                "incident `{incident}` is resolved; a run cannot be started for it"
+            )));
+        }
+    }
     let job = jobs::enqueue_in(
         &mut tx,
         state.db.kind(),

@@ -237,6 +237,19 @@ pub async fn insert_approval(
     Ok(())
 }
 
+/// The run's events that its incident's timeline is told too: its start,
+/// each step's end, each wait on a person, and its end.
+const TOLD_TO_INCIDENT: [&str; 8] = [
+    "started",
+    "step_succeeded",
+    "step_failed",
+    "step_done",
+    "note",
+    "waiting",
+    "succeeded",
+    "failed",
+];
+
 /// Appends an event to the run's timeline.
 pub async fn event(
     conn: &mut AnyConnection,
@@ -247,6 +260,55 @@ pub async fn event(
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
+    event_with(conn, run, actor, kind, step, message, None, now).await
+}
+
+/// [`event`] with what the step produced (an action's job and result),
+/// which the incident's timeline keeps as the event's detail. A run of an
+/// incident tells its timeline in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn event_with(
+    conn: &mut AnyConnection,
+    run: &str,
+    actor: &str,
+    kind: &str,
+    step: Option<&str>,
+    message: &str,
+    result: Option<&Value>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if TOLD_TO_INCIDENT.contains(&kind) {
+        let told: Option<(Option<String>, String)> =
+            sqlx::query_as("SELECT incident_id, playbook_id FROM playbook_runs WHERE id = $1")
+                .bind(run)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((Some(incident), playbook)) = told {
+            let mut detail = serde_json::json!({ "run": run, "playbook": playbook });
+            if let Some(step) = step {
+                detail["step"] = Value::String(step.to_string());
+            }
+            if let Some(result) = result {
+                if let Some(job) = result.get("job") {
+                    detail["job"] = job.clone();
+                }
+                detail["result"] = result.get("result").unwrap_or(result).clone();
+            }
+            let text = match step {
+                Some(step) => format!("run {playbook}, step {step}: {message}"),
+                None => format!("run {playbook}: {message}"),
+            };
+            crate::incidents::timeline::append(
+                conn,
+                &incident,
+                actor,
+                &format!("run_{kind}"),
+                &text,
+                Some(&detail),
+            )
+            .await?;
+        }
+    }
     let last: Option<i64> =
         sqlx::query_scalar("SELECT MAX(seq) FROM playbook_run_events WHERE run_id = $1")
             .bind(run)
@@ -331,6 +393,23 @@ pub async fn hand_to(
     .bind(db::timestamp(now))
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Hands the run, running on, to `job` (a job queued to look at a
+/// `wait_until` check again): only the job that drives it changes.
+pub async fn pass_to(
+    conn: &mut AnyConnection,
+    run: &str,
+    job: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE playbook_runs SET job_id = $2, updated_at = $3 WHERE id = $1")
+        .bind(run)
+        .bind(job)
+        .bind(db::timestamp(now))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

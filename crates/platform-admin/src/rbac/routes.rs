@@ -17,7 +17,7 @@ use axum::Json;
 use opsdeck_api::rbac::{
     Binding, BindingList, BindingScope, CreateBinding, CreateGroup, CreateRole,
     CreateServiceAccount, CreateToken, CreateUser, CreatedToken, Effective, GrantPath, Group,
-    GroupList, Holder, ListAccess, Role, RoleList, ServiceAccount, ServiceAccountList, Subject,
+    GroupList, Holder, ListAccess, Me, Role, RoleList, ServiceAccount, ServiceAccountList, Subject,
     SubjectKind, TenantPermissions, Token, TokenList, UpdateRole, UpdateUser, User, UserList,
     UserStatus, WhoCan,
 };
@@ -69,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token).require(RbacWrite, On::Platform))
         .routes(routes!(who_can).require(RbacRead, On::EachTenant))
         .routes(routes!(effective).require(RbacRead, On::EachTenant))
+        .routes(routes!(me).authenticated())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1096,6 +1097,33 @@ pub async fn effective(
         } else {
             Vec::new()
         },
+        tenants: per_tenant,
+    }))
+}
+
+/// Whom the request's token acts for, and what it holds: on the platform,
+/// and on each tenant where it holds more. Any valid token may ask, so a
+/// console can check what its own token may do before it tries.
+#[utoipa::path(get, path = "/v1/rbac/me", tag = "rbac", operation_id = "me",
+    responses((status = 200, body = Me)))]
+pub async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<Me>, Error> {
+    let held = &principal.grants;
+    let ids: Vec<String> = held.tenant_ids().map(str::to_string).collect();
+    let slugs = tenants::slugs_by_id(state.db.pool(), &ids).await?;
+    let mut per_tenant: Vec<TenantPermissions> = slugs
+        .into_iter()
+        .map(|(id, slug)| TenantPermissions {
+            permissions: held.tenant(&id).into_iter().collect(),
+            tenant: id,
+            slug,
+        })
+        .collect();
+    per_tenant.sort_by(|a, b| a.slug.cmp(&b.slug));
+    Ok(Json(Me {
+        subject: principal.owner.clone(),
+        name: principal.name.clone(),
+        token: principal.token_id.clone(),
+        platform: held.platform().iter().copied().collect(),
         tenants: per_tenant,
     }))
 }

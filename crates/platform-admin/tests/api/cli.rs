@@ -35,6 +35,7 @@ async fn routes_prints_every_route_with_its_permission() {
     let lines: Vec<&str> = stdout.lines().collect();
     for expected in [
         "GET\t/v1/health\t-\tpublic",
+        "GET\t/v1/rbac/me\t-\tauthenticated",
         "GET\t/v1/tenants\ttenants.read\teach_tenant",
         "DELETE\t/v1/tenants/{tenant}\ttenants.delete\ttenant",
         "POST\t/v1/rbac/bindings\trbac.write\teach_tenant",

@@ -18,10 +18,15 @@ use crate::support::{Backend, Reply, Server, TestDb};
 /// The routes served without a token. Adding one is a decision, made here.
 const PUBLIC: [(&str, &str); 2] = [("GET", "/v1/health"), ("GET", "/metrics")];
 
+/// The routes any valid token may call, whatever it holds. Adding one is a
+/// decision too, made here.
+const AUTHENTICATED: [(&str, &str); 1] = [("GET", "/v1/rbac/me")];
+
 #[test]
 fn every_operation_declares_a_permission_or_that_it_is_public() {
     let document = platform_admin::openapi::document();
     let mut public = Vec::new();
+    let mut authenticated = Vec::new();
     let mut undeclared = Vec::new();
     let mut count = 0;
     for (path, item) in &document.paths.paths {
@@ -29,6 +34,7 @@ fn every_operation_declares_a_permission_or_that_it_is_public() {
             count += 1;
             match access::rule_of(operation) {
                 Some(Rule::Public) => public.push((method, path.as_str())),
+                Some(Rule::Authenticated) => authenticated.push((method, path.as_str())),
                 Some(Rule::Require(_)) => {}
                 None => undeclared.push(format!("{method} {path}")),
             }
@@ -37,13 +43,20 @@ fn every_operation_declares_a_permission_or_that_it_is_public() {
     assert!(count >= 9, "the document has only {count} operations");
     assert!(
         undeclared.is_empty(),
-        "routes without a declared permission (add `.require(…)` or `.public()` to their \
-         `routes!`): {undeclared:?}"
+        "routes without a declared permission (add `.require(…)`, `.authenticated()` or \
+         `.public()` to their `routes!`): {undeclared:?}"
     );
     public.sort();
     let mut expected = PUBLIC.to_vec();
     expected.sort();
     assert_eq!(public, expected, "the public routes changed");
+    authenticated.sort();
+    let mut expected = AUTHENTICATED.to_vec();
+    expected.sort();
+    assert_eq!(
+        authenticated, expected,
+        "the routes that need only a token changed"
+    );
 }
 
 fn operations_of(
@@ -763,7 +776,20 @@ async fn drive(srv: &Server, op: &Operation, fixture: &Fixture) -> Vec<String> {
     )
     .await;
 
-    let permission = op.permission().expect("a protected route has a permission");
+    // A route any valid token may call: the viewer's token reaches it.
+    let Some(permission) = op.permission() else {
+        let as_viewer = d.valid(&tenant, Some(&srv.viewer));
+        d.send("viewer token", &as_viewer).await;
+        let happy = d.valid(&tenant, Some(&admin));
+        d.send("admin token", &happy).await;
+        if !d.succeeded {
+            d.failures.push(format!(
+                "{}: a route that needs only a token did not answer 2xx",
+                op.name()
+            ));
+        }
+        return d.failures;
+    };
     let scope = if op.takes_tenant() {
         Scope::Tenant(tenant.clone())
     } else {

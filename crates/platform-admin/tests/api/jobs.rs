@@ -71,6 +71,31 @@ async fn other_connection(srv: &crate::support::Server) -> Db {
 }
 
 on_both_databases! {
+    async fn a_job_not_yet_due_is_passed_over_until_its_time_and_a_later_one_runs_first(srv) {
+        let db = &srv.db;
+        let now = db::now();
+        let due = now + chrono::Duration::seconds(10);
+        let mut tx = db.begin().await.expect("begin");
+        let later = jobs::enqueue_in_at(&mut tx, db.kind(), backup(1), now, Some(due))
+            .await
+            .expect("enqueue");
+        tx.commit().await.expect("commit");
+        jobs::woken(db);
+        assert_eq!(later.not_before, Some(due));
+        assert!(claim(db, "w", now).await.is_none(), "claimed before it was due");
+        assert_eq!(jobs::next_due(db, now).await.expect("next due"), Some(due));
+
+        // Queued after it, but due now: it goes first.
+        let now_job = enqueue(db, 2).await;
+        let first = claim(db, "w", now).await.expect("the job due now");
+        assert_eq!(first.job.id, now_job.id);
+        assert!(claim(db, "w", now).await.is_none());
+
+        let at_its_time = claim(db, "w", due).await.expect("due at its time");
+        assert_eq!(at_its_time.job.id, later.id);
+        assert_eq!(jobs::next_due(db, due).await.expect("next due"), None);
+    }
+
     async fn racing_workers_claim_each_job_exactly_once(srv) {
         const JOBS: usize = 300;
         const WORKERS: usize = 8;

@@ -568,6 +568,234 @@ async fn a_silence_step_finds_the_silence_of_its_marker_instead_of_making_anothe
     assert_eq!(marked, 1, "{silences:#}");
 }
 
+/// A run waiting in `wait_until` holds no worker between its looks: a
+/// backup queued meanwhile runs at once on the server's one worker, the
+/// run goes on waiting, and the timeline is not told at each look.
+async fn a_job_queued_while_a_run_waits_in_wait_until_runs_at_once(
+    backend: opsdeck_tests::Backend,
+) {
+    // A repository that does not exist: the backup's job fails as soon as
+    // it runs, which is all this needs.
+    let config_text = "[[backup_targets]]\nid = \"main-db\"\nkind = \"postgresql\"\nstanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n";
+    let config = Config::parse(config_text).expect("configuration");
+    let srv = &Server::configured(
+        TestDb::new(backend, "playbook_wait_until_frees_worker").await,
+        config,
+        Some(chrono::Duration::seconds(3)),
+    )
+    .await;
+    // No Prometheus is configured, so the check is never true: the run
+    // waits out its timeout, looking every second.
+    let playbook = "version: 1\nid: waiting\ntitle: Waiting\nseverity: P4\nsteps:\n  - id: settle\n    wait_until:\n      query: 'up'\n      condition: '> 0'\n      interval: 1s\n      timeout: 60s\n";
+    let started = start(srv, &srv.admin, playbook, json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+    until(srv, &id, "waiting in settle", |r| {
+        r["state"] == "running" && step(r, "settle")["state"] == "running"
+    })
+    .await;
+    // At least one look has been made and the next one queued for later.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let backup = platform_admin::jobs::enqueue(
+        &srv.db,
+        platform_admin::jobs::NewJob {
+            kind: "backup".into(),
+            tenant: None,
+            payload: json!({ "target": "main-db", "type": "full" }),
+            target: Some("backup-target:main-db".into()),
+            actor: Some("admin".into()),
+        },
+        platform_admin::db::now(),
+    )
+    .await
+    .expect("the backup's job");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let ended = loop {
+        let job = platform_admin::jobs::get(&srv.db, &backup.id)
+            .await
+            .expect("read")
+            .expect("the backup's job");
+        if job.finished_at.is_some() {
+            break job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the backup did not run within 5 s while the run waited: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(ended.attempts, 1, "{ended:?}");
+
+    let run = srv.get(&format!("/v1/playbook-runs/{id}")).await.body;
+    assert_eq!(run["state"], "running", "{run:#}");
+    assert_eq!(step(&run, "settle")["state"], "running", "{run:#}");
+    let running_events = run["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "running")
+        .count();
+    assert_eq!(running_events, 1, "{run:#}");
+    // Each look was its own job, none of them left running.
+    let jobs = srv.get("/v1/jobs?limit=100").await.body;
+    let looks: Vec<&Value> = jobs["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|j| j["kind"] == "playbook_run")
+        .collect();
+    assert!(looks.len() >= 3, "{jobs:#}");
+}
+
+/// A run started for an incident tells the incident's timeline, in the
+/// transactions of its own changes, when it starts, when each step ends
+/// (an action with its job), when it waits on a person and when it ends;
+/// the incident lists its runs. An unknown incident is 404, a resolved one
+/// 409, and any action taken through the API while incidents are open is
+/// on each open one's timeline, with its actor and target.
+async fn a_run_of_an_incident_writes_its_timeline_and_actions_meanwhile_are_on_every_open_one(
+    backend: opsdeck_tests::Backend,
+) {
+    let srv = &server(backend, "playbook_run_incident").await;
+    srv.create("acme", "Acme").await;
+    let open = |title: &'static str| async move {
+        let reply = srv
+            .send(
+                Method::POST,
+                "/v1/incidents",
+                &json!({"title": title, "severity": "P2"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.body["incident"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_string()
+    };
+    let incident = open("Checkout is slow").await;
+    let resolved = open("Yesterday's").await;
+    for verb in ["mitigate", "resolve"] {
+        let reply = srv
+            .send(
+                Method::POST,
+                &format!("/v1/incidents/{resolved}/{verb}"),
+                &Value::Null,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let playbook = "version: 1\nid: tell\ntitle: Tell\nseverity: P2\nsteps:\n  - id: hello\n    note: looking\n  - id: look\n    manual:\n      instructions: Look\n  - id: suspend\n    action: { name: tenant.suspend, args: { tenant: acme } }\n";
+    let with =
+        |incident: &str| json!({ "source": playbook, "inputs": {}, "incident_id": incident });
+    let refused = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        "/v1/playbook-runs",
+        Some(&with("no-such-incident")),
+    )
+    .await;
+    refused.expect_error(StatusCode::NOT_FOUND, "not_found");
+    let refused = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        "/v1/playbook-runs",
+        Some(&with(&resolved)),
+    )
+    .await;
+    refused.expect_error(StatusCode::CONFLICT, "invalid_state");
+    assert_eq!(
+        srv.get("/v1/playbook-runs").await.body["items"],
+        json!([]),
+        "nothing started"
+    );
+
+    let started = as_token(
+        srv,
+        &srv.admin,
+        Method::POST,
+        "/v1/playbook-runs",
+        Some(&with(&incident)),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("an id").to_string();
+    until(srv, &id, "waiting at look", |r| r["state"] == "waiting").await;
+    let done = srv
+        .send(
+            Method::POST,
+            &format!("/v1/playbook-runs/{id}/steps/look/tick"),
+            &json!({"items": [], "done": true}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    let run = until(srv, &id, "succeeded", |r| r["state"] == "succeeded").await;
+
+    // Done by hand meanwhile: told to the open incident, not the resolved one.
+    let resumed = srv
+        .send(Method::POST, "/v1/tenants/acme/resume", &Value::Null)
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK, "{}", resumed.text);
+
+    let detail = srv.get(&format!("/v1/incidents/{incident}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    assert_eq!(
+        detail.body["runs"],
+        json!([{ "id": id, "playbook": "tell", "title": "Tell", "state": "succeeded" }]),
+        "{}",
+        detail.text
+    );
+    let timeline = detail.body["timeline"].as_array().expect("timeline");
+    let kinds: Vec<&str> = timeline.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "run_started",
+            "run_note",
+            "run_waiting",
+            "run_step_done",
+            "run_step_succeeded",
+            "run_succeeded",
+            "action_taken",
+        ],
+        "{}",
+        detail.text
+    );
+    let suspended = timeline
+        .iter()
+        .find(|e| e["kind"] == "run_step_succeeded")
+        .expect("the action's end");
+    assert_eq!(suspended["detail"]["step"], "suspend", "{suspended:#}");
+    assert_eq!(suspended["detail"]["run"], id.as_str(), "{suspended:#}");
+    assert_eq!(
+        suspended["detail"]["result"],
+        step(&run, "suspend")["result"],
+        "{suspended:#}"
+    );
+    let action = timeline.last().expect("an event");
+    assert_eq!(action["actor"], "admin");
+    assert_eq!(action["detail"]["action"], "tenant.resume");
+    assert_eq!(action["detail"]["target"], "tenant:acme");
+    assert!(
+        action["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("action taken during the incident")),
+        "{action:#}"
+    );
+
+    let old = srv.get(&format!("/v1/incidents/{resolved}")).await.body;
+    let old_kinds: Vec<&str> = old["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(old_kinds, ["opened", "mitigated", "resolved"], "{old:#}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -586,5 +814,7 @@ on_both!(
     bad_playbooks_and_missing_permissions_are_refused_before_anything_runs,
     a_switchover_step_runs_one_job_and_records_its_result,
     a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending,
-    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another
+    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another,
+    a_job_queued_while_a_run_waits_in_wait_until_runs_at_once,
+    a_run_of_an_incident_writes_its_timeline_and_actions_meanwhile_are_on_every_open_one
 );

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::rbac::{account, as_token};
 use crate::rbac_routes::{created, user};
-use crate::support::Server;
+use crate::support::{Reply, Server};
 
 /// Alpha and beta, Ada (tenant-admin of alpha through the group `sre`, and
 /// viewer of beta directly), Bob (in `sre` too), a service account `ci`
@@ -164,5 +164,38 @@ on_both_databases! {
         assert_eq!(by_id.body["tenants"], json!([]));
         srv.get("/v1/rbac/subjects/nobody@example.test/effective").await
             .expect_error(StatusCode::NOT_FOUND, "not_found");
+    }
+
+    async fn any_valid_token_reads_its_own_subject_and_permissions_and_no_one_elses(srv) {
+        let (ada, _, _) = who_can_world(srv).await;
+        let subject = opsdeck_api::rbac::Subject { kind: opsdeck_api::rbac::SubjectKind::User, id: ada.clone() };
+        let token = crate::rbac::token_of(srv, &subject, "ada-laptop", None).await;
+        let me = as_token(srv, &token, Method::GET, "/v1/rbac/me", None).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+        assert_eq!(me.body["subject"], json!({"kind": "user", "id": ada}));
+        assert_eq!(me.body["name"], "ada@example.test");
+        assert_eq!(me.body["platform"], json!([]));
+        let slugs: Vec<&str> = me.body["tenants"].as_array().expect("tenants").iter()
+            .filter_map(|t| t["slug"].as_str()).collect();
+        assert_eq!(slugs, ["alpha", "beta"], "{}", me.text);
+        assert!(me.body["tenants"][0]["permissions"].as_array().expect("p").iter().any(|p| p == "tenants.write"));
+        assert!(!me.body["tenants"][1]["permissions"].as_array().expect("p").iter().any(|p| p == "tenants.write"));
+
+        // Holding nothing at all is no reason to be refused: the answer is empty.
+        let nobody = opsdeck_api::rbac::Subject {
+            kind: opsdeck_api::rbac::SubjectKind::User,
+            id: user(srv, "nobody@example.test").await,
+        };
+        let nothing = crate::rbac::token_of(srv, &nobody, "nobody-laptop", None).await;
+        let bare = as_token(srv, &nothing, Method::GET, "/v1/rbac/me", None).await;
+        assert_eq!(bare.status, StatusCode::OK, "{}", bare.text);
+        assert_eq!(bare.body["platform"], json!([]));
+        assert_eq!(bare.body["tenants"], json!([]));
+        // The same token may not read anyone else's.
+        as_token(srv, &nothing, Method::GET, "/v1/rbac/subjects/ada@example.test/effective", None).await
+            .expect_error(StatusCode::FORBIDDEN, "forbidden");
+
+        let anonymous = Reply::of(srv.client.get(srv.url("/v1/rbac/me")).send().await).await;
+        anonymous.expect_error(StatusCode::UNAUTHORIZED, "unauthorized");
     }
 }
