@@ -6,6 +6,7 @@
 //! - memory: the proportional set size (PSS) of each process tree (the app
 //!   and its WebKit processes) while both stay open, the app's Overview
 //!   refreshing itself every 30 s, sampled each minute for N minutes.
+//!
 //! Prints each figure and the ratios; the targets are <= 1.25x and
 //! no growth between minute 2 and the last.
 
