@@ -219,6 +219,44 @@ impl Incidents<'_> {
     pub async fn export_markdown(&self, id: &str) -> Result<String> {
         Ok(markdown(&self.get(id).await?))
     }
+
+    /// Writes the Markdown report into `dir` as `incident-<id>-<time>.md`;
+    /// the file's path.
+    pub async fn export_markdown_into(
+        &self,
+        id: &str,
+        dir: &std::path::Path,
+    ) -> Result<std::path::PathBuf> {
+        let detail = self.get(id).await?;
+        let safe: String = detail
+            .incident
+            .id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(60)
+            .collect();
+        let path = dir.join(format!(
+            "incident-{safe}-{}.md",
+            detail.now.format("%Y%m%d-%H%M%S")
+        ));
+        let io = |path: &std::path::Path, source| crate::error::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| io(dir, e))?;
+        tokio::fs::write(&path, markdown(&detail))
+            .await
+            .map_err(|e| io(&path, e))?;
+        Ok(path)
+    }
 }
 
 /// `5m`, `1h 30m`, `2d 4h`.

@@ -6,6 +6,7 @@
 
 pub mod library;
 pub mod runs;
+pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
