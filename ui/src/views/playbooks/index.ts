@@ -1,0 +1,13 @@
+//! Registers the playbooks view in the rail.
+
+import { views } from "../registry";
+import PlaybooksView from "./PlaybooksView.svelte";
+
+views.register({
+  id: "playbooks",
+  label: "Playbooks",
+  // A list of steps with a play mark.
+  icon: "M4 5h10M4 10h10M4 15h6M15 14l5 3-5 3z",
+  order: 60,
+  component: PlaybooksView,
+});
