@@ -2545,3 +2545,212 @@ async fn a_production_switchover_shows_the_preflight_needs_the_cluster_id_and_en
     })
     .await;
 }
+
+/// A playbook of the user's folder: a manual step with a checklist, then
+/// the suspension of a tenant.
+const DESK_DRILL: &str = r#"version: 1
+id: desk-drill
+title: Desk drill
+severity: P2
+inputs:
+  tenant: { type: tenant }
+steps:
+  - id: look
+    manual:
+      instructions: Look at the tenant's dashboard
+      checklist: [Dashboard seen]
+  - id: suspend
+    action:
+      name: tenant.suspend
+      args: { tenant: "${inputs.tenant}" }
+"#;
+
+/// The `textContent` of the element at `css`, or empty when it is not there.
+async fn text_of(desktop: &Desktop, css: &str) -> String {
+    match desktop
+        .client
+        .find(fantoccini::Locator::Css(css))
+        .await
+    {
+        Ok(element) => element
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The `data-state` of the element at `css`, if it is there.
+async fn state_of(desktop: &Desktop, css: &str) -> Option<String> {
+    let element = desktop
+        .client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .ok()?;
+    element.attr("data-state").await.ok().flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_step_and_tenant_suspension_reach_both_timelines(
+) {
+    bounded(async {
+        let (admin, cli, http, slug) = blocking(|| {
+            let (admin, token, http) = demo_platform();
+            let slug = first_slug(&http, "active");
+            let cli = Cli::new().expect("cli");
+            cli.connect("plat", "dev", &admin, &token);
+            (admin, cli, http, slug)
+        });
+        let folder = cli.config_dir.path().join("playbooks");
+        std::fs::create_dir_all(&folder).expect("the user's playbook folder");
+        std::fs::write(folder.join("desk-drill.yaml"), DESK_DRILL).expect("the playbook");
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "plat", "the window opens on the CLI's profile").await;
+
+        // An incident, opened in the window.
+        desktop.click("Incidents").await.expect("click Incidents");
+        wait_for_view(&desktop, "Incidents", "after a click").await;
+        desktop.click("Open incident…").await.expect("open the dialog");
+        desktop
+            .fill("Title", "Checkout is failing")
+            .await
+            .expect("a title");
+        desktop.select("Severity", "P2").await.expect("P2");
+        desktop.click("Open incident").await.expect("open it");
+        let details = desktop
+            .find("[aria-label=\"Incident details\"]")
+            .await
+            .expect("the new incident's details");
+        let incident = details
+            .attr("data-incident")
+            .await
+            .ok()
+            .flatten()
+            .expect("the incident's id");
+        let targets = text_of(&desktop, "ul[aria-label=\"Targets\"]").await;
+        assert!(targets.contains("Time to acknowledge"), "{targets}");
+        assert!(targets.contains("left"), "a live timer: {targets}");
+
+        // The user's playbook, its dry-run with the tenant typed, and a run
+        // of it on the incident.
+        desktop.click("Playbooks").await.expect("click Playbooks");
+        wait_for_view(&desktop, "Playbooks", "after a click").await;
+        let library = text_of(&desktop, "table[aria-label=\"Playbook library\"]").await;
+        assert!(library.contains("desk-drill"), "{library}");
+        assert!(library.contains("user"), "{library}");
+        desktop
+            .click("Playbook desk-drill")
+            .await
+            .expect("choose the playbook");
+        desktop
+            .fill("Input tenant", &slug)
+            .await
+            .expect("the tenant");
+        let planned = wait_until_async(
+            "the dry-run names the tenant",
+            Duration::from_secs(15),
+            || async {
+                text_of(&desktop, "ol[aria-label=\"Dry-run steps\"]")
+                    .await
+                    .contains(&slug)
+            },
+        )
+        .await;
+        assert!(
+            planned.is_ok(),
+            "{}",
+            text_of(&desktop, "[aria-label=\"Playbook desk-drill\"]").await
+        );
+        desktop.click("Run desk-drill…").await.expect("Run…");
+        desktop
+            .select("Incident", &incident)
+            .await
+            .expect("the incident");
+        desktop.click("Start run").await.expect("start the run");
+
+        // The manual step waits with its checklist; ticked and done, the
+        // server suspends the tenant and the run succeeds.
+        desktop
+            .find("li[data-step=\"look\"][data-state=\"waiting\"]")
+            .await
+            .expect("the manual step waits");
+        desktop
+            .click("Dashboard seen")
+            .await
+            .expect("tick the checklist");
+        desktop.click("Done with look").await.expect("Done");
+        let ended = wait_until_async(
+            "the run succeeds",
+            Duration::from_secs(60),
+            || async {
+                state_of(&desktop, "li[data-step=\"suspend\"]").await.as_deref()
+                    == Some("succeeded")
+                    && text_of(&desktop, "[data-testid=\"run-state\"]").await == "succeeded"
+            },
+        )
+        .await;
+        assert!(
+            ended.is_ok(),
+            "{}",
+            text_of(&desktop, "[aria-label=\"Playbook run\"]").await
+        );
+        let status = blocking(|| http.get(&format!("/v1/tenants/{slug}")).json()["status"].clone());
+        assert_eq!(status, "suspended");
+        let timeline = text_of(&desktop, "ol[aria-label=\"Run timeline\"]").await;
+        assert!(timeline.contains("Dashboard seen") || timeline.contains("look"), "{timeline}");
+        assert!(timeline.contains("suspend"), "{timeline}");
+        let kinds = desktop
+            .client
+            .find_all(fantoccini::Locator::Css(
+                "ol[aria-label=\"Run timeline\"] li",
+            ))
+            .await
+            .unwrap_or_default();
+        assert!(kinds.len() >= 3, "{timeline}");
+        desktop
+            .picture_for_docs("playbook-run.png")
+            .await
+            .expect("screenshot");
+
+        // The incident lists the run, and its timeline has the run's steps.
+        desktop
+            .click(&format!("Open incident {incident}"))
+            .await
+            .expect("to the incident");
+        wait_for_view(&desktop, "Incidents", "from the run").await;
+        let shown = wait_until_async(
+            "the incident's timeline shows the run",
+            Duration::from_secs(15),
+            || async {
+                let timeline = text_of(&desktop, "ol[aria-label=\"Incident timeline\"]").await;
+                timeline.contains("Desk drill") && timeline.contains("suspend")
+            },
+        )
+        .await;
+        assert!(
+            shown.is_ok(),
+            "{}",
+            text_of(&desktop, "ol[aria-label=\"Incident timeline\"]").await
+        );
+        desktop
+            .find("ul[aria-label=\"Incident runs\"] li[data-state=\"succeeded\"]")
+            .await
+            .expect("the run, succeeded, among the incident's runs");
+        desktop.click("Acknowledge").await.expect("acknowledge");
+        let acked = wait_until_async("acknowledged", Duration::from_secs(10), || async {
+            text_of(&desktop, "[data-testid=\"incident-status\"]").await == "acknowledged"
+        })
+        .await;
+        assert!(acked.is_ok(), "the incident is acknowledged");
+        desktop
+            .picture_for_docs("incident.png")
+            .await
+            .expect("screenshot");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}

@@ -265,6 +265,30 @@ pub async fn event(
     .bind(message)
     .execute(&mut *conn)
     .await?;
+    // A run of an incident tells the incident's timeline too, in the same
+    // transaction, so the post-incident review reads one timeline in order.
+    let of: Option<(Option<String>, String)> =
+        sqlx::query_as("SELECT incident_id, title FROM playbook_runs WHERE id = $1")
+            .bind(run)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((Some(incident), title)) = of {
+        let text = format!("{title}: {message}");
+        let detail = serde_json::json!({ "run": run, "step": step });
+        match crate::incidents::timeline::append(
+            conn,
+            &incident,
+            actor,
+            &format!("run_{kind}"),
+            &text,
+            Some(&detail),
+        )
+        .await
+        {
+            Ok(_) | Err(Error::IncidentNotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(())
 }
 

@@ -109,6 +109,19 @@ export class Incidents {
     return this.#profile;
   }
 
+  /** Puts the store on `profile` without reading: another view opens an incident there. */
+  use(profile: string): void {
+    if (profile !== this.#profile) {
+      this.#seq++;
+      this.#profile = profile;
+      this.items = [];
+      this.selected = null;
+      this.detail = null;
+      this.runs = [];
+      this.windows = [];
+    }
+  }
+
   async load(profile: string): Promise<void> {
     if (profile !== this.#profile) {
       this.#profile = profile;

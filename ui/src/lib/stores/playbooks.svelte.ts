@@ -5,7 +5,7 @@
 //! going is read again while the view is shown (`poll`), as the CLI's
 //! `status --watch` reads it; the server runs the steps.
 
-import type { DryRunView, IpcError, LibraryView, PlaybookRun, RunEvent, RunStep, RunSummary } from "../../generated/bindings";
+import type { DryRunView, IpcError, LibraryEntry, LibraryView, PlaybookRun, RunEvent, RunStep, RunSummary } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { toIpcError } from "../errors";
 
@@ -43,6 +43,16 @@ export function given(inputs: Readonly<Record<string, string | undefined>>): Rec
   return typed;
 }
 
+/** The inputs of `entry` that an alert's labels of the same name give. */
+export function inputsFromLabels(entry: LibraryEntry, labels: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const inputs: Record<string, string> = {};
+  for (const input of entry.inputs) {
+    const value = labels[input.name];
+    if (value) inputs[input.name] = value;
+  }
+  return inputs;
+}
+
 export class Playbooks {
   library = $state.raw<LibraryView | null>(null);
   runs = $state.raw<RunSummary[]>([]);
@@ -71,6 +81,23 @@ export class Playbooks {
 
   get profile(): string | null {
     return this.#profile;
+  }
+
+  /** Puts the store on `profile` without reading: another view starts a run there. */
+  use(profile: string): void {
+    if (profile !== this.#profile) {
+      this.#seq++;
+      this.#profile = profile;
+      this.runs = [];
+      this.selectedRun = null;
+      this.run = null;
+    }
+  }
+
+  /** The library, read once if it was not yet. */
+  async ensureLibrary(): Promise<LibraryView> {
+    this.library ??= await this.#ipc.playbooksLibrary();
+    return this.library;
   }
 
   /** Reads the library and the runs of `profile`. */
@@ -114,6 +141,14 @@ export class Playbooks {
     this.chosen = id;
     this.dryRun = null;
     this.dryRunError = null;
+    if (id !== null && this.library === null) {
+      try {
+        await this.ensureLibrary();
+      } catch (e) {
+        this.dryRunError = toIpcError(e);
+        return;
+      }
+    }
     const entry = this.library?.entries.find((e) => e.id === id);
     this.inputs = Object.fromEntries((entry?.inputs ?? []).map((i) => [i.name, i.value]));
     if (id !== null) await this.plan();
