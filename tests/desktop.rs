@@ -2567,11 +2567,7 @@ steps:
 
 /// The `textContent` of the element at `css`, or empty when it is not there.
 async fn text_of(desktop: &Desktop, css: &str) -> String {
-    match desktop
-        .client
-        .find(fantoccini::Locator::Css(css))
-        .await
-    {
+    match desktop.client.find(fantoccini::Locator::Css(css)).await {
         Ok(element) => element
             .prop("textContent")
             .await
@@ -2613,7 +2609,10 @@ async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_st
         // An incident, opened in the window.
         desktop.click("Incidents").await.expect("click Incidents");
         wait_for_view(&desktop, "Incidents", "after a click").await;
-        desktop.click("Open incident…").await.expect("open the dialog");
+        desktop
+            .click("Open incident…")
+            .await
+            .expect("open the dialog");
         desktop
             .fill("Title", "Checkout is failing")
             .await
@@ -2682,15 +2681,13 @@ async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_st
             .await
             .expect("tick the checklist");
         desktop.click("Done with look").await.expect("Done");
-        let ended = wait_until_async(
-            "the run succeeds",
-            Duration::from_secs(60),
-            || async {
-                state_of(&desktop, "li[data-step=\"suspend\"]").await.as_deref()
-                    == Some("succeeded")
-                    && text_of(&desktop, "[data-testid=\"run-state\"]").await == "succeeded"
-            },
-        )
+        let ended = wait_until_async("the run succeeds", Duration::from_secs(60), || async {
+            state_of(&desktop, "li[data-step=\"suspend\"]")
+                .await
+                .as_deref()
+                == Some("succeeded")
+                && text_of(&desktop, "[data-testid=\"run-state\"]").await == "succeeded"
+        })
         .await;
         assert!(
             ended.is_ok(),
@@ -2700,7 +2697,10 @@ async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_st
         let status = blocking(|| http.get(&format!("/v1/tenants/{slug}")).json()["status"].clone());
         assert_eq!(status, "suspended");
         let timeline = text_of(&desktop, "ol[aria-label=\"Run timeline\"]").await;
-        assert!(timeline.contains("Dashboard seen") || timeline.contains("look"), "{timeline}");
+        assert!(
+            timeline.contains("Dashboard seen") || timeline.contains("look"),
+            "{timeline}"
+        );
         assert!(timeline.contains("suspend"), "{timeline}");
         let kinds = desktop
             .client

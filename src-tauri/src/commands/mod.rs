@@ -165,6 +165,7 @@ app_commands! {
     notify::notify_settings,
     notify::notify_settings_set,
     notify::notify_clicks,
+    notify::tray_approvals,
     jobs::jobs_list,
     jobs::job_get,
     jobs::job_watch,

@@ -110,6 +110,11 @@ export const commands = {
 	 *  window calls this again (a reload).
 	 */
 	notifyClicks: (onClick: Channel<OpenAlert>) => typedError<null, IpcError>(__TAURI_INVOKE("notify_clicks", { onClick })),
+	/**
+	 *  Shows on the tray how many playbook runs wait on an approval (the
+	 *  window counts them: it reads the runs).
+	 */
+	trayApprovals: (count: number) => typedError<null, IpcError>(__TAURI_INVOKE("tray_approvals", { count })),
 	/**  One page of jobs, newest first. */
 	jobsList: (profile: string | null, limit: number | null, cursor: string | null) => typedError<JobPage, IpcError>(__TAURI_INVOKE("jobs_list", { profile, limit, cursor })),
 	/**  One job with its log. */

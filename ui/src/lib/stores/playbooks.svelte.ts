@@ -12,6 +12,9 @@ import { toIpcError } from "../errors";
 /** How many recent runs the list shows. */
 export const RECENT_RUNS = 50;
 
+/** How many waiting runs the inbox reads at most, each a request. */
+export const INBOX_READS = 20;
+
 /** Whether the run may still change without anyone acting. */
 export function isGoing(run: Pick<RunSummary, "state">): boolean {
   return run.state === "queued" || run.state === "running" || run.state === "waiting";
@@ -69,9 +72,13 @@ export class Playbooks {
   run = $state.raw<PlaybookRun | null>(null);
   runError = $state<IpcError | null>(null);
 
+  /** Runs waiting on an approval: the approvals inbox. */
+  inbox = $state.raw<PlaybookRun[]>([]);
+
   readonly #ipc: Ipc;
   #profile = $state<string | null>(null);
   #seq = 0;
+  #inboxSeq = 0;
   #dry = 0;
   #read = 0;
 
@@ -134,6 +141,25 @@ export class Playbooks {
     this.run = null;
     this.selectedRun = null;
     this.error = null;
+  }
+
+  /**
+   * Reads which runs of `profile` wait on an approval (the server says who
+   * may give it when someone tries); the count is the rail's and the tray's.
+   */
+  async loadInbox(profile: string): Promise<number> {
+    const seq = ++this.#inboxSeq;
+    const page = await this.#ipc.playbookRuns(profile, null, RECENT_RUNS, null);
+    const waiting = page.items.filter((r) => r.state === "waiting").slice(0, INBOX_READS);
+    const details: Record<string, PlaybookRun> = {};
+    await Promise.all(
+      waiting.map(async (r) => {
+        details[r.id] = await this.#ipc.playbookRunGet(profile, r.id);
+      }),
+    );
+    if (seq !== this.#inboxSeq) return this.inbox.length;
+    this.inbox = awaitingApproval(waiting, details);
+    return this.inbox.length;
   }
 
   /** Chooses a playbook: its inputs start at their defaults, and its dry-run is read. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import type { LibraryView, PlaybookRun, RunStep } from "../../generated/bindings";
 import { fakeIpc } from "../testdata";
-import { currentStep, given, isGoing, Playbooks, timeline } from "./playbooks.svelte";
+import { currentStep, given, inputsFromLabels, isGoing, Playbooks, timeline } from "./playbooks.svelte";
 
 const library: LibraryView = {
   dir: "/home/ann/.config/opsdeck/playbooks",
@@ -133,6 +133,35 @@ describe("Playbooks store", () => {
     answer(run("r1", "waiting"));
     await polling;
     expect(store.run?.state).toBe("running");
+  });
+});
+
+describe("approvals inbox", () => {
+  it("counts the runs waiting on an approval, not those waiting on a manual step", async () => {
+    const approval = run("r2", "waiting", {
+      current_step: "ok",
+      waiting: { step: "ok", kind: "approval", role: "incident-commander", reason: "suspends a tenant", following: ["Suspend acme"] },
+    });
+    const manual = run("r1", "waiting", { waiting: { step: "look", kind: "manual", following: [] } });
+    const read: string[] = [];
+    const store = new Playbooks(
+      fakeIpc({
+        playbookRuns: () => Promise.resolve({ items: [approval, manual, run("r0", "succeeded")] }),
+        playbookRunGet: (_p, id) => {
+          read.push(id);
+          return Promise.resolve(id === "r2" ? approval : manual);
+        },
+      }),
+    );
+    expect(await store.loadInbox("ops")).toBe(1);
+    expect(store.inbox.map((r) => r.id)).toEqual(["r2"]);
+    expect(read.sort()).toEqual(["r1", "r2"]);
+  });
+
+  it("fills a playbook's inputs from the alert's labels of the same name", () => {
+    const entry = library.entries[0];
+    if (!entry) throw new Error("a library entry");
+    expect(inputsFromLabels(entry, { tenant: "acme", alertname: "HighErrorRate" })).toEqual({ tenant: "acme" });
   });
 });
 
