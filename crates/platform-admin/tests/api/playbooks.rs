@@ -568,6 +568,58 @@ async fn a_silence_step_finds_the_silence_of_its_marker_instead_of_making_anothe
     assert_eq!(marked, 1, "{silences:#}");
 }
 
+async fn a_run_of_an_incident_writes_its_events_into_the_incidents_timeline_in_order(
+    backend: opsdeck_tests::Backend,
+) {
+    let srv = &server(backend, "playbook_run_incident_timeline").await;
+    let opened = srv
+        .send(
+            Method::POST,
+            "/v1/incidents",
+            &json!({"title": "Checkout failing", "severity": "P2"}),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let incident = opened.body["incident"]["id"]
+        .as_str()
+        .expect("an incident id")
+        .to_string();
+    let source = "version: 1\nid: tell\ntitle: Tell\nseverity: P3\nsteps:\n  - id: hello\n    note: Rolled back\n";
+    let started = srv
+        .send(
+            Method::POST,
+            "/v1/playbook-runs",
+            &json!({"source": source, "incident_id": incident}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a run id").to_string();
+    let run = until(srv, &id, "succeeded", |r| r["state"] == "succeeded").await;
+    let run_events = run["events"].as_array().expect("events").len();
+
+    let detail = srv.get(&format!("/v1/incidents/{incident}")).await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    let timeline = detail.body["timeline"].as_array().expect("a timeline");
+    let of_run: Vec<&Value> = timeline
+        .iter()
+        .filter(|e| e["detail"]["run"] == id.as_str())
+        .collect();
+    assert_eq!(of_run.len(), run_events, "{timeline:#?}");
+    assert!(
+        of_run.iter().all(
+            |e| e["kind"].as_str().is_some_and(|k| k.starts_with("run_"))
+                && e["text"].as_str().is_some_and(|t| t.starts_with("Tell: "))
+        ),
+        "{timeline:#?}"
+    );
+    assert!(
+        of_run.iter().any(|e| e["text"] == "Tell: Rolled back"),
+        "{timeline:#?}"
+    );
+    let seqs: Vec<i64> = timeline.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -586,5 +638,6 @@ on_both!(
     bad_playbooks_and_missing_permissions_are_refused_before_anything_runs,
     a_switchover_step_runs_one_job_and_records_its_result,
     a_run_taken_over_after_its_worker_died_goes_on_at_its_step_without_resending,
-    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another
+    a_silence_step_finds_the_silence_of_its_marker_instead_of_making_another,
+    a_run_of_an_incident_writes_its_events_into_the_incidents_timeline_in_order
 );
