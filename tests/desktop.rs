@@ -2754,3 +2754,120 @@ async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_st
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_with_a_playbook_opens_a_prefilled_incident_that_links_it_and_runs_the_playbook_on_it(
+) {
+    bounded(async {
+        let (admin, cli, http, slug, _am) = blocking(|| {
+            let (admin, token, http) = demo_platform();
+            let slug = first_slug(&http, "active");
+            let am = Alertmanager::start().expect("alertmanager");
+            am.post_alerts(&serde_json::json!([{
+                "labels": {"alertname": "CheckoutErrors", "severity": "warning", "tenant": slug},
+                "annotations": {"summary": "Checkout errors above 5%", "playbook": "desk-drill"},
+            }]))
+            .expect("post the alert");
+            let cli = Cli::new().expect("cli");
+            cli.run(&[
+                "profile",
+                "add",
+                "ops",
+                "--admin-url",
+                &admin.url,
+                "--tier",
+                "dev",
+                "--alertmanager-url",
+                &am.url,
+                "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
+                .success();
+            (admin, cli, http, slug, am)
+        });
+        let folder = cli.config_dir.path().join("playbooks");
+        std::fs::create_dir_all(&folder).expect("the user's playbook folder");
+        std::fs::write(folder.join("desk-drill.yaml"), DESK_DRILL).expect("the playbook");
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
+        desktop.click("Alerts").await.expect("click Alerts");
+        wait_for_view(&desktop, "Alerts", "after a click").await;
+        let alert = desktop
+            .find("section.group[data-alertname=\"CheckoutErrors\"] button.alert")
+            .await
+            .expect("the posted alert");
+        within("choosing the alert", Duration::from_secs(10), alert.click())
+            .await
+            .expect("in time")
+            .expect("choose the alert");
+        desktop
+            .find("[aria-label=\"Show playbook desk-drill\"]")
+            .await
+            .expect("the alert's playbook, as a link");
+        desktop
+            .click("Open incident with playbook desk-drill")
+            .await
+            .expect("open an incident from the alert");
+
+        // Prefilled from the alert: its summary, and P3 for a warning.
+        let title = desktop
+            .find("dialog[open] input[aria-label=\"Title\"]")
+            .await
+            .expect("the title")
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(title, "Checkout errors above 5%");
+        let severity = desktop
+            .find("dialog[open] select[aria-label=\"Severity\"]")
+            .await
+            .expect("the severity")
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(severity, "P3");
+        desktop.click("Open incident").await.expect("open it");
+
+        // The run of the alert's playbook, on the new incident, with the
+        // tenant from the alert's label.
+        wait_for_view(&desktop, "Playbooks", "once the run started").await;
+        let run = desktop
+            .find("[aria-label=\"Playbook run\"]")
+            .await
+            .expect("the run view");
+        let text = run
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(text.contains(&slug), "{text}");
+        let run_id = run
+            .attr("data-run")
+            .await
+            .ok()
+            .flatten()
+            .expect("the run's id");
+        let (incident, alerts) = blocking(|| {
+            let run = http.get(&format!("/v1/playbook-runs/{run_id}")).json();
+            let incident = run["incident_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("the run is on an incident: {run:#}"))
+                .to_string();
+            let detail = http.get(&format!("/v1/incidents/{incident}")).json();
+            (detail["incident"].clone(), detail["alerts"].clone())
+        });
+        assert_eq!(incident["title"], "Checkout errors above 5%");
+        assert_eq!(incident["severity"], "P3");
+        assert_eq!(alerts[0]["alertname"], "CheckoutErrors", "{alerts:#}");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
