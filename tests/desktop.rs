@@ -2871,3 +2871,99 @@ async fn an_alert_with_a_playbook_opens_a_prefilled_incident_that_links_it_and_r
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waiting_on_an_approval_is_counted_on_the_rail_and_the_tray_and_approved_from_the_inbox(
+) {
+    bounded(async {
+        let tray = blocking(Tray::start).expect("tray watcher");
+        let (admin, cli, http, run_id) = blocking(|| {
+            let (admin, token, http) = demo_platform();
+            let starter = admin.token("starter", "admin").expect("a second token");
+            let source = "version: 1\nid: gated\ntitle: Gated change\nseverity: P3\nsteps:\n  - id: ok\n    approval: { role: incident-commander, reason: It changes production }\n  - id: after\n    note: Approved and done\n";
+            let started = Http::new(&admin.url, Some(&starter)).json(
+                "POST",
+                "/v1/playbook-runs",
+                &serde_json::json!({ "source": source }),
+            );
+            let run_id = started.json()["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a run: {}", started.json()))
+                .to_string();
+            // The window's user: a service account bound to incident-commander.
+            let cli = Cli::new().expect("cli");
+            cli.connect("plat", "dev", &admin, &token);
+            cli.run(&["service-accounts", "create", "approver"]).success();
+            cli.run(&[
+                "bindings", "create", "--subject", "service:approver", "--role",
+                "incident-commander",
+            ])
+            .success();
+            let minted = cli
+                .run(&["--json", "tokens", "create", "--service", "approver", "--name", "approver"])
+                .success()
+                .json();
+            let secret = minted["token"].as_str().expect("the token").to_string();
+            cli.run(&[
+                "profile", "add", "approver", "--admin-url", &admin.url, "--tier", "dev", "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "approver", "--token-stdin"], &secret)
+                .success();
+            (admin, cli, http, run_id)
+        });
+        let waiting = wait_until_async("the run waits", Duration::from_secs(30), || async {
+            blocking(|| http.get(&format!("/v1/playbook-runs/{run_id}")).json()["state"] == "waiting")
+        })
+        .await;
+        assert!(waiting.is_ok(), "the run does not wait on its approval");
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "approver", "the window opens on the CLI's profile").await;
+        let badge = wait_until_async("the rail's count", Duration::from_secs(15), || async {
+            text_of(&desktop, "[data-testid=\"badge-playbooks\"]").await == "1"
+        })
+        .await;
+        assert!(badge.is_ok(), "the Playbooks entry does not count 1 approval");
+        let counted = wait_until_async("the tray's count", Duration::from_secs(15), || async {
+            blocking(|| tray.labels()).iter().any(|l| l == "1 to approve")
+        })
+        .await;
+        assert!(
+            counted.is_ok(),
+            "the tray does not count the approval: {:?}",
+            blocking(|| tray.labels())
+        );
+
+        desktop.click("Playbooks").await.expect("click Playbooks");
+        desktop
+            .click(&format!("Approval of Gated change {run_id}"))
+            .await
+            .expect("open the run from the inbox");
+        desktop
+            .find("[aria-label=\"Approval waiting\"]")
+            .await
+            .expect("the approval the run waits on");
+        let waiting = text_of(&desktop, "[aria-label=\"Approval waiting\"]").await;
+        assert!(waiting.contains("It changes production"), "{waiting}");
+        assert!(waiting.contains("Approved and done"), "what follows: {waiting}");
+        desktop.click("Approve").await.expect("approve");
+        let ended = wait_until_async("the run succeeds", Duration::from_secs(30), || async {
+            text_of(&desktop, "[data-testid=\"run-state\"]").await == "succeeded"
+        })
+        .await;
+        assert!(
+            ended.is_ok(),
+            "{}",
+            text_of(&desktop, "[aria-label=\"Playbook run\"]").await
+        );
+        let gone = wait_until_async("the tray's count goes", Duration::from_secs(40), || async {
+            !blocking(|| tray.labels()).iter().any(|l| l.contains("to approve"))
+        })
+        .await;
+        assert!(gone.is_ok(), "{:?}", blocking(|| tray.labels()));
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
