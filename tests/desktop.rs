@@ -2749,6 +2749,29 @@ async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_st
             .picture_for_docs("incident.png")
             .await
             .expect("screenshot");
+
+        // Export: the Markdown report in the downloads, with the run in it.
+        desktop.click("Export incident").await.expect("export");
+        let downloads = cli.config_dir.path().join("downloads");
+        let report = wait_until_async("the report", Duration::from_secs(15), || async {
+            std::fs::read_dir(&downloads)
+                .map(|d| {
+                    d.flatten()
+                        .any(|f| f.file_name().to_string_lossy().ends_with(".md"))
+                })
+                .unwrap_or(false)
+        })
+        .await;
+        assert!(report.is_ok(), "no report in {}", downloads.display());
+        let file = std::fs::read_dir(&downloads)
+            .expect("the downloads")
+            .flatten()
+            .find(|f| f.file_name().to_string_lossy().ends_with(".md"))
+            .expect("the report")
+            .path();
+        let markdown = std::fs::read_to_string(&file).expect("the report's text");
+        assert!(markdown.contains("Checkout is failing"), "{markdown}");
+        assert!(markdown.contains("Desk drill"), "{markdown}");
         desktop.close().await.expect("close");
         drop(admin);
     })
