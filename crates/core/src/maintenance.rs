@@ -194,3 +194,38 @@ impl Maintenance<'_> {
         Ok(clean(ended))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_typed_with_a_duration_ends_that_long_after_its_start_and_one_without_an_end_is_refused(
+    ) {
+        let start = "2026-11-25T03:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("a time");
+        let made = NewWindow::from_text(
+            &["alertname=DiskFilling".to_string()],
+            Some(start),
+            None,
+            Some("2h"),
+            "disk swap".into(),
+        )
+        .expect("a window");
+        assert_eq!(made.ends_at, start + chrono::Duration::hours(2));
+        assert_eq!(made.matchers.len(), 1);
+        let refused = NewWindow::from_text(
+            &["alertname=DiskFilling".to_string()],
+            None,
+            None,
+            None,
+            "disk swap".into(),
+        );
+        assert!(matches!(refused, Err(Error::InvalidInput { .. })));
+        assert!(
+            NewWindow::from_text(&["no operator".into()], None, None, Some("1h"), "x".into())
+                .is_err()
+        );
+    }
+}
