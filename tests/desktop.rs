@@ -2637,6 +2637,10 @@ async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_st
         // of it on the incident.
         desktop.click("Playbooks").await.expect("click Playbooks");
         wait_for_view(&desktop, "Playbooks", "after a click").await;
+        desktop
+            .find("table[aria-label=\"Playbook library\"] tr[data-playbook=\"desk-drill\"]")
+            .await
+            .expect("the user's playbook in the library");
         let library = text_of(&desktop, "table[aria-label=\"Playbook library\"]").await;
         assert!(library.contains("desk-drill"), "{library}");
         assert!(library.contains("user"), "{library}");

@@ -134,6 +134,19 @@ export class Playbooks {
     if (this.#profile) await this.load(this.#profile);
   }
 
+  /** Reads the runs again, not the library: what a timer calls. */
+  async refreshRuns(): Promise<void> {
+    const profile = this.#profile;
+    if (profile === null) return;
+    const seq = ++this.#seq;
+    try {
+      const page = await this.#ipc.playbookRuns(profile, null, RECENT_RUNS, null);
+      if (seq === this.#seq) this.runs = page.items;
+    } catch (e) {
+      if (seq === this.#seq) this.error = toIpcError(e);
+    }
+  }
+
   reset(): void {
     this.#seq++;
     this.#profile = null;
