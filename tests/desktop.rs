@@ -2545,3 +2545,452 @@ async fn a_production_switchover_shows_the_preflight_needs_the_cluster_id_and_en
     })
     .await;
 }
+
+/// A playbook of the user's folder: a manual step with a checklist, then
+/// the suspension of a tenant.
+const DESK_DRILL: &str = r#"version: 1
+id: desk-drill
+title: Desk drill
+severity: P2
+inputs:
+  tenant: { type: tenant }
+steps:
+  - id: look
+    manual:
+      instructions: Look at the tenant's dashboard
+      checklist: [Dashboard seen]
+  - id: suspend
+    action:
+      name: tenant.suspend
+      args: { tenant: "${inputs.tenant}" }
+"#;
+
+/// The `textContent` of the element at `css`, or empty when it is not there.
+async fn text_of(desktop: &Desktop, css: &str) -> String {
+    match desktop.client.find(fantoccini::Locator::Css(css)).await {
+        Ok(element) => element
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The `data-state` of the element at `css`, if it is there.
+async fn state_of(desktop: &Desktop, css: &str) -> Option<String> {
+    let element = desktop
+        .client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .ok()?;
+    element.attr("data-state").await.ok().flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_opened_in_the_window_runs_a_playbook_whose_ticked_manual_step_and_tenant_suspension_reach_both_timelines(
+) {
+    bounded(async {
+        let (admin, cli, http, slug) = blocking(|| {
+            let (admin, token, http) = demo_platform();
+            let slug = first_slug(&http, "active");
+            let cli = Cli::new().expect("cli");
+            cli.connect("plat", "dev", &admin, &token);
+            (admin, cli, http, slug)
+        });
+        let folder = cli.config_dir.path().join("playbooks");
+        std::fs::create_dir_all(&folder).expect("the user's playbook folder");
+        std::fs::write(folder.join("desk-drill.yaml"), DESK_DRILL).expect("the playbook");
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "plat", "the window opens on the CLI's profile").await;
+
+        // An incident, opened in the window.
+        desktop.click("Incidents").await.expect("click Incidents");
+        wait_for_view(&desktop, "Incidents", "after a click").await;
+        desktop
+            .click("Open incident…")
+            .await
+            .expect("open the dialog");
+        desktop
+            .fill("Title", "Checkout is failing")
+            .await
+            .expect("a title");
+        desktop.select("Severity", "P2").await.expect("P2");
+        desktop.click("Open incident").await.expect("open it");
+        let details = desktop
+            .find("[aria-label=\"Incident details\"]")
+            .await
+            .expect("the new incident's details");
+        let incident = details
+            .attr("data-incident")
+            .await
+            .ok()
+            .flatten()
+            .expect("the incident's id");
+        let targets = text_of(&desktop, "ul[aria-label=\"Targets\"]").await;
+        assert!(targets.contains("Time to acknowledge"), "{targets}");
+        assert!(targets.contains("left"), "a live timer: {targets}");
+
+        // The user's playbook, its dry-run with the tenant typed, and a run
+        // of it on the incident.
+        desktop.click("Playbooks").await.expect("click Playbooks");
+        wait_for_view(&desktop, "Playbooks", "after a click").await;
+        desktop
+            .find("table[aria-label=\"Playbook library\"] tr[data-playbook=\"desk-drill\"]")
+            .await
+            .expect("the user's playbook in the library");
+        let library = text_of(&desktop, "table[aria-label=\"Playbook library\"]").await;
+        assert!(library.contains("desk-drill"), "{library}");
+        assert!(library.contains("user"), "{library}");
+        desktop
+            .click("Playbook desk-drill")
+            .await
+            .expect("choose the playbook");
+        desktop
+            .fill("Input tenant", &slug)
+            .await
+            .expect("the tenant");
+        let planned = wait_until_async(
+            "the dry-run names the tenant",
+            Duration::from_secs(15),
+            || async {
+                text_of(&desktop, "ol[aria-label=\"Dry-run steps\"]")
+                    .await
+                    .contains(&slug)
+            },
+        )
+        .await;
+        assert!(
+            planned.is_ok(),
+            "{}",
+            text_of(&desktop, "[aria-label=\"Playbook desk-drill\"]").await
+        );
+        desktop.click("Run desk-drill…").await.expect("Run…");
+        desktop
+            .select("Incident", &incident)
+            .await
+            .expect("the incident");
+        desktop.click("Start run").await.expect("start the run");
+
+        // The manual step waits with its checklist; ticked and done, the
+        // server suspends the tenant and the run succeeds.
+        desktop
+            .find("li[data-step=\"look\"][data-state=\"waiting\"]")
+            .await
+            .expect("the manual step waits");
+        desktop
+            .click("Dashboard seen")
+            .await
+            .expect("tick the checklist");
+        desktop.click("Done with look").await.expect("Done");
+        let ended = wait_until_async("the run succeeds", Duration::from_secs(60), || async {
+            state_of(&desktop, "li[data-step=\"suspend\"]")
+                .await
+                .as_deref()
+                == Some("succeeded")
+                && text_of(&desktop, "[data-testid=\"run-state\"]").await == "succeeded"
+        })
+        .await;
+        assert!(
+            ended.is_ok(),
+            "{}",
+            text_of(&desktop, "[aria-label=\"Playbook run\"]").await
+        );
+        let status = blocking(|| http.get(&format!("/v1/tenants/{slug}")).json()["status"].clone());
+        assert_eq!(status, "suspended");
+        let timeline = text_of(&desktop, "ol[aria-label=\"Run timeline\"]").await;
+        assert!(
+            timeline.contains("Dashboard seen") || timeline.contains("look"),
+            "{timeline}"
+        );
+        assert!(timeline.contains("suspend"), "{timeline}");
+        let kinds = desktop
+            .client
+            .find_all(fantoccini::Locator::Css(
+                "ol[aria-label=\"Run timeline\"] li",
+            ))
+            .await
+            .unwrap_or_default();
+        assert!(kinds.len() >= 3, "{timeline}");
+        desktop
+            .picture_for_docs("playbook-run.png")
+            .await
+            .expect("screenshot");
+
+        // The incident lists the run, and its timeline has the run's steps.
+        desktop
+            .click(&format!("Open incident {incident}"))
+            .await
+            .expect("to the incident");
+        wait_for_view(&desktop, "Incidents", "from the run").await;
+        let shown = wait_until_async(
+            "the incident's timeline shows the run",
+            Duration::from_secs(15),
+            || async {
+                let timeline = text_of(&desktop, "ol[aria-label=\"Incident timeline\"]").await;
+                timeline.contains("Desk drill") && timeline.contains("suspend")
+            },
+        )
+        .await;
+        assert!(
+            shown.is_ok(),
+            "{}",
+            text_of(&desktop, "ol[aria-label=\"Incident timeline\"]").await
+        );
+        desktop
+            .find("ul[aria-label=\"Incident runs\"] li[data-state=\"succeeded\"]")
+            .await
+            .expect("the run, succeeded, among the incident's runs");
+        desktop.click("Acknowledge").await.expect("acknowledge");
+        let acked = wait_until_async("acknowledged", Duration::from_secs(10), || async {
+            text_of(&desktop, "[data-testid=\"incident-status\"]").await == "acknowledged"
+        })
+        .await;
+        assert!(acked.is_ok(), "the incident is acknowledged");
+        desktop
+            .picture_for_docs("incident.png")
+            .await
+            .expect("screenshot");
+
+        // Export: the Markdown report in the downloads, with the run in it.
+        desktop.click("Export incident").await.expect("export");
+        let downloads = cli.config_dir.path().join("downloads");
+        let report = wait_until_async("the report", Duration::from_secs(15), || async {
+            std::fs::read_dir(&downloads)
+                .map(|d| {
+                    d.flatten()
+                        .any(|f| f.file_name().to_string_lossy().ends_with(".md"))
+                })
+                .unwrap_or(false)
+        })
+        .await;
+        assert!(report.is_ok(), "no report in {}", downloads.display());
+        let file = std::fs::read_dir(&downloads)
+            .expect("the downloads")
+            .flatten()
+            .find(|f| f.file_name().to_string_lossy().ends_with(".md"))
+            .expect("the report")
+            .path();
+        let markdown = std::fs::read_to_string(&file).expect("the report's text");
+        assert!(markdown.contains("Checkout is failing"), "{markdown}");
+        assert!(markdown.contains("Desk drill"), "{markdown}");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_with_a_playbook_opens_a_prefilled_incident_that_links_it_and_runs_the_playbook_on_it(
+) {
+    bounded(async {
+        let (admin, cli, http, slug, _am) = blocking(|| {
+            let (admin, token, http) = demo_platform();
+            let slug = first_slug(&http, "active");
+            let am = Alertmanager::start().expect("alertmanager");
+            am.post_alerts(&serde_json::json!([{
+                "labels": {"alertname": "CheckoutErrors", "severity": "warning", "tenant": slug},
+                "annotations": {"summary": "Checkout errors above 5%", "playbook": "desk-drill"},
+            }]))
+            .expect("post the alert");
+            let cli = Cli::new().expect("cli");
+            cli.run(&[
+                "profile",
+                "add",
+                "ops",
+                "--admin-url",
+                &admin.url,
+                "--tier",
+                "dev",
+                "--alertmanager-url",
+                &am.url,
+                "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "ops", "--token-stdin"], &token)
+                .success();
+            (admin, cli, http, slug, am)
+        });
+        let folder = cli.config_dir.path().join("playbooks");
+        std::fs::create_dir_all(&folder).expect("the user's playbook folder");
+        std::fs::write(folder.join("desk-drill.yaml"), DESK_DRILL).expect("the playbook");
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "ops", "the window opens on the CLI's profile").await;
+        desktop.click("Alerts").await.expect("click Alerts");
+        wait_for_view(&desktop, "Alerts", "after a click").await;
+        let alert = desktop
+            .find("section.group[data-alertname=\"CheckoutErrors\"] button.alert")
+            .await
+            .expect("the posted alert");
+        within("choosing the alert", Duration::from_secs(10), alert.click())
+            .await
+            .expect("in time")
+            .expect("choose the alert");
+        desktop
+            .find("[aria-label=\"Show playbook desk-drill\"]")
+            .await
+            .expect("the alert's playbook, as a link");
+        desktop
+            .click("Open incident with playbook desk-drill")
+            .await
+            .expect("open an incident from the alert");
+
+        // Prefilled from the alert: its summary, and P3 for a warning.
+        let title = desktop
+            .find("dialog[open] input[aria-label=\"Title\"]")
+            .await
+            .expect("the title")
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(title, "Checkout errors above 5%");
+        let severity = desktop
+            .find("dialog[open] select[aria-label=\"Severity\"]")
+            .await
+            .expect("the severity")
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert_eq!(severity, "P3");
+        desktop.click("Open incident").await.expect("open it");
+
+        // The run of the alert's playbook, on the new incident, with the
+        // tenant from the alert's label.
+        wait_for_view(&desktop, "Playbooks", "once the run started").await;
+        let run = desktop
+            .find("[aria-label=\"Playbook run\"]")
+            .await
+            .expect("the run view");
+        let text = run
+            .prop("textContent")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        assert!(text.contains(&slug), "{text}");
+        let run_id = run
+            .attr("data-run")
+            .await
+            .ok()
+            .flatten()
+            .expect("the run's id");
+        let (incident, alerts) = blocking(|| {
+            let run = http.get(&format!("/v1/playbook-runs/{run_id}")).json();
+            let incident = run["incident_id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("the run is on an incident: {run:#}"))
+                .to_string();
+            let detail = http.get(&format!("/v1/incidents/{incident}")).json();
+            (detail["incident"].clone(), detail["alerts"].clone())
+        });
+        assert_eq!(incident["title"], "Checkout errors above 5%");
+        assert_eq!(incident["severity"], "P3");
+        assert_eq!(alerts[0]["alertname"], "CheckoutErrors", "{alerts:#}");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waiting_on_an_approval_is_counted_on_the_rail_and_the_tray_and_approved_from_the_inbox(
+) {
+    bounded(async {
+        let tray = blocking(Tray::start).expect("tray watcher");
+        let (admin, cli, http, run_id) = blocking(|| {
+            let (admin, token, http) = demo_platform();
+            let starter = admin.token("starter", "admin").expect("a second token");
+            let source = "version: 1\nid: gated\ntitle: Gated change\nseverity: P3\nsteps:\n  - id: ok\n    approval: { role: incident-commander, reason: It changes production }\n  - id: after\n    note: Approved and done\n";
+            let started = Http::new(&admin.url, Some(&starter)).json(
+                "POST",
+                "/v1/playbook-runs",
+                &serde_json::json!({ "source": source }),
+            );
+            let run_id = started.json()["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a run: {}", started.json()))
+                .to_string();
+            // The window's user: a service account bound to incident-commander.
+            let cli = Cli::new().expect("cli");
+            cli.connect("plat", "dev", &admin, &token);
+            cli.run(&["service-accounts", "create", "approver"]).success();
+            cli.run(&[
+                "bindings", "create", "--subject", "service:approver", "--role",
+                "incident-commander",
+            ])
+            .success();
+            let minted = cli
+                .run(&["--json", "tokens", "create", "--service", "approver", "--name", "approver"])
+                .success()
+                .json();
+            let secret = minted["token"].as_str().expect("the token").to_string();
+            cli.run(&[
+                "profile", "add", "approver", "--admin-url", &admin.url, "--tier", "dev", "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "approver", "--token-stdin"], &secret)
+                .success();
+            (admin, cli, http, run_id)
+        });
+        let waiting = wait_until_async("the run waits", Duration::from_secs(30), || async {
+            blocking(|| http.get(&format!("/v1/playbook-runs/{run_id}")).json()["state"] == "waiting")
+        })
+        .await;
+        assert!(waiting.is_ok(), "the run does not wait on its approval");
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "approver", "the window opens on the CLI's profile").await;
+        let badge = wait_until_async("the rail's count", Duration::from_secs(15), || async {
+            text_of(&desktop, "[data-testid=\"badge-playbooks\"]").await == "1"
+        })
+        .await;
+        assert!(badge.is_ok(), "the Playbooks entry does not count 1 approval");
+        let counted = wait_until_async("the tray's count", Duration::from_secs(15), || async {
+            blocking(|| tray.labels()).iter().any(|l| l == "1 to approve")
+        })
+        .await;
+        assert!(
+            counted.is_ok(),
+            "the tray does not count the approval: {:?}",
+            blocking(|| tray.labels())
+        );
+
+        desktop.click("Playbooks").await.expect("click Playbooks");
+        desktop
+            .click(&format!("Approval of Gated change {run_id}"))
+            .await
+            .expect("open the run from the inbox");
+        desktop
+            .find("[aria-label=\"Approval waiting\"]")
+            .await
+            .expect("the approval the run waits on");
+        let waiting = text_of(&desktop, "[aria-label=\"Approval waiting\"]").await;
+        assert!(waiting.contains("It changes production"), "{waiting}");
+        assert!(waiting.contains("Approved and done"), "what follows: {waiting}");
+        desktop.click("Approve").await.expect("approve");
+        let ended = wait_until_async("the run succeeds", Duration::from_secs(30), || async {
+            text_of(&desktop, "[data-testid=\"run-state\"]").await == "succeeded"
+        })
+        .await;
+        assert!(
+            ended.is_ok(),
+            "{}",
+            text_of(&desktop, "[aria-label=\"Playbook run\"]").await
+        );
+        let gone = wait_until_async("the tray's count goes", Duration::from_secs(40), || async {
+            !blocking(|| tray.labels()).iter().any(|l| l.contains("to approve"))
+        })
+        .await;
+        assert!(gone.is_ok(), "{:?}", blocking(|| tray.labels()));
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}

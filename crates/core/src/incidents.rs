@@ -228,6 +228,47 @@ impl Incidents<'_> {
         Ok(self.review(id, "review").await?.markdown)
     }
 
+    /// Writes the post-incident review into `dir` as
+    /// `incident-<id>-<time>.md`, its charts beside it
+    /// (`incident-<id>-<time>-<n>.png`); the Markdown file's path.
+    pub async fn export_markdown_into(
+        &self,
+        id: &str,
+        dir: &std::path::Path,
+    ) -> Result<std::path::PathBuf> {
+        let safe: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(60)
+            .collect();
+        let stem = format!("incident-{safe}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+        let review = self.review(id, &stem).await?;
+        let io = |path: &std::path::Path, source| crate::error::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| io(dir, e))?;
+        for chart in &review.charts {
+            let path = dir.join(&chart.file);
+            tokio::fs::write(&path, &chart.png)
+                .await
+                .map_err(|e| io(&path, e))?;
+        }
+        let path = dir.join(format!("{stem}.md"));
+        tokio::fs::write(&path, &review.markdown)
+            .await
+            .map_err(|e| io(&path, e))?;
+        Ok(path)
+    }
+
     /// The post-incident review: its Markdown, which links the charts of
     /// the linked alerts as `<stem>-<n>.png`, and those charts, for the
     /// caller to write next to it.

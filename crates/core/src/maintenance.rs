@@ -37,6 +37,44 @@ pub struct NewWindow {
     pub owner: Option<String>,
 }
 
+impl NewWindow {
+    /// A window from what a user typed: matchers as `name=value` (or `!=`,
+    /// `=~`, `!~`), its end as a time or as a duration (`2h`) from its start.
+    pub fn from_text(
+        matchers: &[String],
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: Option<DateTime<Utc>>,
+        duration: Option<&str>,
+        reason: String,
+    ) -> Result<Self> {
+        let matchers = matchers
+            .iter()
+            .map(|m| Matcher::parse(m))
+            .collect::<Result<Vec<_>>>()?;
+        let ends_at = match (ends_at, duration) {
+            (Some(end), _) => end,
+            (None, Some(duration)) => {
+                let span = chrono::Duration::from_std(crate::alerts::parse_duration(duration)?)
+                    .unwrap_or(chrono::Duration::MAX);
+                starts_at.unwrap_or_else(Utc::now) + span
+            }
+            (None, None) => {
+                return Err(crate::error::Error::InvalidInput {
+                    field: "ends_at".into(),
+                    message: "give an end or a duration".into(),
+                })
+            }
+        };
+        Ok(NewWindow {
+            starts_at,
+            ends_at,
+            matchers,
+            reason,
+            owner: None,
+        })
+    }
+}
+
 /// The window's text cleaned of terminal control.
 pub fn clean(mut window: MaintenanceWindow) -> MaintenanceWindow {
     for text in [
@@ -154,5 +192,40 @@ impl Maintenance<'_> {
             )
             .await?;
         Ok(clean(ended))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_typed_with_a_duration_ends_that_long_after_its_start_and_one_without_an_end_is_refused(
+    ) {
+        let start = "2026-11-25T03:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("a time");
+        let made = NewWindow::from_text(
+            &["alertname=DiskFilling".to_string()],
+            Some(start),
+            None,
+            Some("2h"),
+            "disk swap".into(),
+        )
+        .expect("a window");
+        assert_eq!(made.ends_at, start + chrono::Duration::hours(2));
+        assert_eq!(made.matchers.len(), 1);
+        let refused = NewWindow::from_text(
+            &["alertname=DiskFilling".to_string()],
+            None,
+            None,
+            None,
+            "disk swap".into(),
+        );
+        assert!(matches!(refused, Err(Error::InvalidInput { .. })));
+        assert!(
+            NewWindow::from_text(&["no operator".into()], None, None, Some("1h"), "x".into())
+                .is_err()
+        );
     }
 }

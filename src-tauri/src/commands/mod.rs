@@ -8,8 +8,10 @@ pub mod alerts;
 pub mod backups;
 pub mod clusters;
 pub mod dashboards;
+pub mod incidents;
 pub mod jobs;
 pub mod notify;
+pub mod playbooks;
 pub mod profiles;
 pub mod tenants;
 
@@ -163,6 +165,7 @@ app_commands! {
     notify::notify_settings,
     notify::notify_settings_set,
     notify::notify_clicks,
+    notify::tray_approvals,
     jobs::jobs_list,
     jobs::job_get,
     jobs::job_watch,
@@ -178,6 +181,25 @@ app_commands! {
     clusters::cluster_preflight,
     clusters::cluster_confirmation,
     clusters::cluster_start,
+    playbooks::playbooks_library,
+    playbooks::playbook_dry_run,
+    playbooks::playbook_run_start,
+    playbooks::playbook_runs,
+    playbooks::playbook_run_get,
+    playbooks::playbook_run_tick,
+    playbooks::playbook_run_approve,
+    playbooks::playbook_run_retry,
+    playbooks::playbook_run_resume,
+    incidents::incidents_list,
+    incidents::incident_get,
+    incidents::incident_open,
+    incidents::incident_set_status,
+    incidents::incident_note,
+    incidents::incident_link_alert,
+    incidents::incident_export,
+    incidents::maintenance_list,
+    incidents::maintenance_create,
+    incidents::maintenance_end,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,
@@ -196,6 +218,7 @@ fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::B
         .constant("SLUG_MAX", validation::SLUG_MAX)
         .constant("NAME_MAX", validation::NAME_MAX)
         .constant("DASHBOARD_RANGES", opsdeck_core::dashboards::RANGES)
+        .constant("INCIDENT_SEVERITIES", opsdeck_api::incidents::Severity::ALL)
         .typ::<ErrorReport>()
 }
 

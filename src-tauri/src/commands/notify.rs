@@ -33,6 +33,15 @@ pub struct Notifications {
     /// Held across a whole restart, so two restarts never leave two watchers.
     running: tokio::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
     clicks: std::sync::Mutex<Clicks>,
+    tray: std::sync::Mutex<TrayCounts>,
+}
+
+/// What the tray counts: firing critical alerts (`None` when nothing is
+/// watched) and playbook runs waiting on an approval.
+#[derive(Default, Clone, Copy)]
+struct TrayCounts {
+    critical: Option<usize>,
+    approvals: usize,
 }
 
 #[derive(Default)]
@@ -43,6 +52,13 @@ struct Clicks {
 }
 
 impl Notifications {
+    fn counts(&self) -> std::sync::MutexGuard<'_, TrayCounts> {
+        // A panic while holding it left two numbers, not a broken invariant.
+        self.tray
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn clicks(&self) -> std::sync::MutexGuard<'_, Clicks> {
         // A panic while holding it left a channel, not a broken invariant.
         self.clicks
@@ -142,10 +158,22 @@ pub async fn restart(app: AppHandle) {
 /// The tray's count of firing critical alerts; `None` when nothing is
 /// watched.
 fn show_critical(app: &AppHandle, firing: Option<usize>) {
+    let counts = {
+        let state = app.state::<AppState>();
+        let mut counts = state.notifications.counts();
+        counts.critical = firing;
+        *counts
+    };
+    show_counts(app, counts);
+}
+
+/// The tray's title and tooltip: the critical alerts' count, and the runs
+/// waiting on an approval when there are any.
+fn show_counts(app: &AppHandle, counts: TrayCounts) {
     let Some(tray) = app.tray_by_id(TRAY) else {
         return;
     };
-    let (title, tooltip) = match firing {
+    let (critical, mut tooltip) = match counts.critical {
         Some(0) => (None, "Opsdeck: no critical alerts".to_string()),
         Some(1) => (
             Some("1".to_string()),
@@ -157,12 +185,43 @@ fn show_critical(app: &AppHandle, firing: Option<usize>) {
         ),
         None => (None, "Opsdeck".to_string()),
     };
+    let approvals = match counts.approvals {
+        0 => None,
+        n => {
+            let runs = if n == 1 { "run" } else { "runs" };
+            tooltip.push_str(&format!(", {n} playbook {runs} waiting on an approval"));
+            Some(format!("{n} to approve"))
+        }
+    };
+    let title = match (critical, approvals) {
+        (Some(c), Some(a)) => Some(format!("{c} · {a}")),
+        (c, a) => c.or(a),
+    };
     if let Err(e) = tray.set_title(title.as_deref()) {
         tracing::debug!(error = %e, "cannot set the tray's count");
     }
     if let Err(e) = tray.set_tooltip(Some(&tooltip)) {
         tracing::debug!(error = %e, "cannot set the tray's tooltip");
     }
+}
+
+/// Shows on the tray how many playbook runs wait on an approval (the
+/// window counts them: it reads the runs).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn tray_approvals(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    count: u32,
+) -> CmdResult<()> {
+    let counts = {
+        let mut counts = state.notifications.counts();
+        counts.approvals = count as usize;
+        *counts
+    };
+    show_counts(&app, counts);
+    Ok(())
 }
 
 /// Brings the main window forward.

@@ -110,6 +110,11 @@ export const commands = {
 	 *  window calls this again (a reload).
 	 */
 	notifyClicks: (onClick: Channel<OpenAlert>) => typedError<null, IpcError>(__TAURI_INVOKE("notify_clicks", { onClick })),
+	/**
+	 *  Shows on the tray how many playbook runs wait on an approval (the
+	 *  window counts them: it reads the runs).
+	 */
+	trayApprovals: (count: number) => typedError<null, IpcError>(__TAURI_INVOKE("tray_approvals", { count })),
 	/**  One page of jobs, newest first. */
 	jobsList: (profile: string | null, limit: number | null, cursor: string | null) => typedError<JobPage, IpcError>(__TAURI_INVOKE("jobs_list", { profile, limit, cursor })),
 	/**  One job with its log. */
@@ -148,12 +153,58 @@ export const commands = {
 	 *  `idempotency_key` never starts a second job.
 	 */
 	clusterStart: (profile: string | null, preflight: ClusterPreflight, request: FailoverRequest, confirmation: string | null, idempotencyKey: string) => typedError<Started, IpcError>(__TAURI_INVOKE("cluster_start", { profile, preflight, request, confirmation, idempotencyKey })),
+	/**  The built-in playbooks and the user's folder, read now. */
+	playbooksLibrary: () => typedError<LibraryView, IpcError>(__TAURI_INVOKE("playbooks_library")),
+	/**  What a run of `playbook` with `inputs` would do; does nothing. */
+	playbookDryRun: (profile: string | null, playbook: string, inputs: { [key in string]: string }) => typedError<DryRunView, IpcError>(__TAURI_INVOKE("playbook_dry_run", { profile, playbook, inputs })),
+	/**  Starts a run of `playbook` (a library id) on the server. */
+	playbookRunStart: (profile: string | null, playbook: string, inputs: { [key in string]: string }, incidentId: string | null) => typedError<PlaybookRun, IpcError>(__TAURI_INVOKE("playbook_run_start", { profile, playbook, inputs, incidentId })),
+	/**  One page of runs, newest first; of `incident` when given. */
+	playbookRuns: (profile: string | null, incident: string | null, limit: number | null, cursor: string | null) => typedError<RunPage, IpcError>(__TAURI_INVOKE("playbook_runs", { profile, incident, limit, cursor })),
+	/**  The run with its steps, approvals and events. */
+	playbookRunGet: (profile: string | null, id: string) => typedError<PlaybookRun, IpcError>(__TAURI_INVOKE("playbook_run_get", { profile, id })),
+	/**
+	 *  Ticks checklist items (from 0) of the waiting manual `step`; with
+	 *  `done`, marks the step done.
+	 */
+	playbookRunTick: (profile: string | null, id: string, step: string, items: number[], done: boolean) => typedError<PlaybookRun, IpcError>(__TAURI_INVOKE("playbook_run_tick", { profile, id, step, items, done })),
+	/**  Approves the approval step the run waits on. */
+	playbookRunApprove: (profile: string | null, id: string) => typedError<PlaybookRun, IpcError>(__TAURI_INVOKE("playbook_run_approve", { profile, id })),
+	/**  Runs the failed step of a failed run again. */
+	playbookRunRetry: (profile: string | null, id: string) => typedError<PlaybookRun, IpcError>(__TAURI_INVOKE("playbook_run_retry", { profile, id })),
+	/**  Goes on from step `from` (the step the run is at when absent). */
+	playbookRunResume: (profile: string | null, id: string, from: string | null) => typedError<PlaybookRun, IpcError>(__TAURI_INVOKE("playbook_run_resume", { profile, id, from })),
+	/**  One page of incidents, newest first; of `status` when given. */
+	incidentsList: (profile: string | null, status: IncidentStatus | null) => typedError<IncidentPage, IpcError>(__TAURI_INVOKE("incidents_list", { profile, status })),
+	/**  The incident with its timeline, targets, alerts and escalations. */
+	incidentGet: (profile: string | null, id: string) => typedError<IncidentDetail, IpcError>(__TAURI_INVOKE("incident_get", { profile, id })),
+	/**  Opens an incident; the commander is the caller when absent. */
+	incidentOpen: (profile: string | null, title: string, severity: Severity, commander: string | null) => typedError<IncidentDetail, IpcError>(__TAURI_INVOKE("incident_open", { profile, title, severity, commander })),
+	/**  Moves the incident to `status`: acknowledged, mitigated or resolved. */
+	incidentSetStatus: (profile: string | null, id: string, status: IncidentStatus) => typedError<IncidentDetail, IpcError>(__TAURI_INVOKE("incident_set_status", { profile, id, status })),
+	/**  Adds a note to the timeline. */
+	incidentNote: (profile: string | null, id: string, text: string) => typedError<IncidentDetail, IpcError>(__TAURI_INVOKE("incident_note", { profile, id, text })),
+	/**  Links the firing alert with `fingerprint` to the incident. */
+	incidentLinkAlert: (profile: string | null, id: string, fingerprint: string) => typedError<IncidentDetail, IpcError>(__TAURI_INVOKE("incident_link_alert", { profile, id, fingerprint })),
+	/**
+	 *  Writes the incident's Markdown report into the user's downloads;
+	 *  returns the file's path.
+	 */
+	incidentExport: (profile: string | null, id: string) => typedError<string, IpcError>(__TAURI_INVOKE("incident_export", { profile, id })),
+	/**  One page of maintenance windows, newest first. */
+	maintenanceList: (profile: string | null) => typedError<MaintenancePage, IpcError>(__TAURI_INVOKE("maintenance_list", { profile })),
+	/**  Makes a window: `matchers` as `name=value`, an end or a duration. */
+	maintenanceCreate: (profile: string | null, matchers: string[], startsAt: string | null, endsAt: string | null, duration: string | null, reason: string) => typedError<MaintenanceWindow, IpcError>(__TAURI_INVOKE("maintenance_create", { profile, matchers, startsAt, endsAt, duration, reason })),
+	/**  Ends a window now. */
+	maintenanceEnd: (profile: string | null, id: string) => typedError<MaintenanceWindow, IpcError>(__TAURI_INVOKE("maintenance_end", { profile, id })),
 };
 
 /* Constants */
 export const DASHBOARD_RANGES = ["15m","1h","6h","24h","7d"] as const;
 
 export const DEFAULT_PLAN = "team" as const;
+
+export const INCIDENT_SEVERITIES = ["P1","P2","P3","P4"] as const;
 
 export const NAME_MAX = 200 as const;
 
@@ -214,6 +265,19 @@ export type Alert = {
 	acknowledged: Acknowledgement | null,
 };
 
+/**  A label matcher, as Alertmanager takes them. */
+export type AlertMatcher = {
+	name: string,
+	value: string,
+	/**  `value` is a regular expression that must match the whole label. */
+	is_regex?: boolean,
+	/**  `false` makes it `!=` (or `!~`). */
+	is_equal?: boolean,
+};
+
+/**  How loud an alert is, read from its `severity` label. */
+export type AlertSeverity = "info" | "warning" | "error" | "critical";
+
 /**  How an alert stands in Alertmanager. */
 export type AlertState = "active" | 
 /**  Silenced or inhibited: it fires but pages nobody. */
@@ -233,6 +297,15 @@ export type AllowedAction = {
 	destructive: boolean,
 	/**  Whether this profile will ask for the slug before doing it. */
 	confirm: SlugConfirmation,
+};
+
+/**  One approval given. */
+export type Approval = {
+	step: string,
+	approver: string,
+	/**  The role the approver holds that the step asked for. */
+	role: string,
+	at: string,
 };
 
 /**  One backup in a target's repository, from `pgbackrest info`. */
@@ -333,6 +406,12 @@ export type CandidateReport = {
 	eligible: boolean,
 	/**  Every reason it is not (empty when eligible). */
 	reasons?: string[],
+};
+
+/**  One item of a manual step's checklist. */
+export type ChecklistItem = {
+	text: string,
+	ticked: boolean,
 };
 
 /**  What runs a cluster's failovers. */
@@ -478,6 +557,20 @@ export type DashboardSummary = {
 	panels: PanelSummary[],
 };
 
+/**  What a run would do; nothing was done. */
+export type DryRunView = {
+	playbook: string,
+	title: string,
+	severity: string,
+	/**  Every declared input with the value the run would use. */
+	inputs: InputField[],
+	steps: PlannedStepView[],
+	/**  Each action step the user may not run, in words. */
+	refused: string[],
+	/**  Why the actions were not checked, when they were not. */
+	unchecked: string | null,
+};
+
 /**
  *  Machine-readable reason for a failure. Clients match on it; `message` is
  *  for people. Unknown codes from a newer server arrive as `Unknown`.
@@ -521,6 +614,18 @@ export type ErrorCode =
 "internal" | 
 /**  A code this client does not know yet. */
 "unknown";
+
+/**
+ *  An unacknowledged incident handed to the next person of the
+ *  escalation list.
+ */
+export type Escalation = {
+	at: string,
+	/**  Who it went to. */
+	to: string,
+	/**  1 for the first escalation, 2 for the next… */
+	level: number,
+};
 
 /**
  *  A planned switchover (the primary is healthy and steps down) or an
@@ -568,6 +673,71 @@ export type FileProblem = {
 
 /**  The picture formats a chart is exported in. */
 export type ImageFormat = "svg" | "png";
+
+/**  An incident as lists show it. */
+export type Incident = {
+	/**  UUID v7: ids sort in the order incidents were opened. */
+	id: string,
+	title: string,
+	severity: Severity,
+	/**  Who leads it. */
+	commander: string,
+	status: IncidentStatus,
+	/**  Who opened it. */
+	opened_by: string,
+	started_at: string,
+	acknowledged_at?: string | null,
+	mitigated_at?: string | null,
+	resolved_at?: string | null,
+};
+
+/**  `GET /v1/incidents/{incident}`: the incident with everything about it. */
+export type IncidentDetail = {
+	incident: Incident,
+	/**  Oldest first. */
+	timeline: TimelineEvent[],
+	/**  Acknowledge, mitigate, resolve, in that order. */
+	targets: IncidentTarget[],
+	alerts: LinkedAlert[],
+	/**  Oldest first. */
+	escalations: Escalation[],
+	/**  The server's clock when it computed the targets. */
+	now: string,
+};
+
+/**  One page of incidents, newest first. */
+export type IncidentPage = {
+	items: Incident[],
+	/**  Pass as `cursor` for the next (older) page; absent on the last. */
+	next_cursor?: string | null,
+};
+
+/**  Where an incident is; it only moves forward, and `resolved` is the end. */
+export type IncidentStatus = "open" | "acknowledged" | "mitigated" | "resolved";
+
+/**  One target of an incident, computed on the server from its clock. */
+export type IncidentTarget = {
+	kind: TargetKind,
+	/**  The target for the incident's severity, in seconds from its start. */
+	seconds: number | null,
+	due_at: string,
+	/**  When it was reached (a later status reaches the earlier targets too). */
+	reached_at?: string | null,
+	state: TargetState,
+};
+
+/**  A declared input of a playbook. */
+export type InputField = {
+	name: string,
+	/**  "string", "integer", ... */
+	kind: string,
+	/**
+	 *  The value it has when not given: the default, or the given value in
+	 *  a dry-run; empty when there is none.
+	 */
+	value: string,
+	description: string | null,
+};
 
 /**  An error as the window and `--json` output see it. */
 export type IpcError = {
@@ -644,12 +814,81 @@ export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelle
  */
 export type JsonValue = null | boolean | number | null | string | JsonValue[] | { [key in string]: JsonValue };
 
+/**  One playbook of the library. */
+export type LibraryEntry = {
+	id: string,
+	title: string,
+	/**  "P1".."P4". */
+	severity: string,
+	/**  "built-in" or "user". */
+	source: string,
+	file: string,
+	/**  The alert names that suggest it. */
+	suggested_by: string[],
+	/**  Its declared inputs, by name. */
+	inputs: InputField[],
+};
+
+/**  The library: its playbooks and what to know about it, in words. */
+export type LibraryView = {
+	/**  The user's folder. */
+	dir: string,
+	entries: LibraryEntry[],
+	notes: string[],
+};
+
+/**  An Alertmanager alert linked to an incident, as the client read it. */
+export type LinkedAlert = {
+	fingerprint: string,
+	alertname: string,
+	labels: { [key in string]: string },
+	/**  When the alert started firing, as Alertmanager said. */
+	starts_at: string,
+	linked_at: string,
+	linked_by: string,
+};
+
+/**  The last value a `check` or `wait_until` step read from Prometheus. */
+export type LiveValue = {
+	value: number | null,
+	at: string,
+};
+
 /**  Outcome of storing a token. */
 export type LoginCheck = 
 /**  The server accepted the token. */
 "verified" | 
 /**  The server could not be reached; the token is stored unverified. */
 "unverified";
+
+/**  One page of windows, newest first. */
+export type MaintenancePage = {
+	items: MaintenanceWindow[],
+	next_cursor?: string | null,
+};
+
+/**  Where a window is in its life. */
+export type MaintenanceStatus = "scheduled" | "active" | "ended";
+
+/**  A maintenance window. */
+export type MaintenanceWindow = {
+	/**  UUID v7. */
+	id: string,
+	starts_at: string,
+	/**  When it ends, or ended when it was ended early. */
+	ends_at: string,
+	matchers: AlertMatcher[],
+	owner: string,
+	reason: string,
+	/**  Computed from the server's clock. */
+	status: MaintenanceStatus,
+	/**  The Alertmanager silence that mutes its alerts. */
+	silence_id?: string | null,
+	created_by: string,
+	created_at: string,
+	/**  Set when it was ended before its end. */
+	ended_by?: string | null,
+};
 
 /**
  *  A label matcher, as Alertmanager takes them: `name=value`, `name!=value`,
@@ -696,7 +935,7 @@ export type NotifySettings = {
 	/**  Whether the app raises notifications at all. */
 	enabled: boolean,
 	/**  Only alerts at or above it. */
-	severity: Severity,
+	severity: AlertSeverity,
 	quiet_hours: QuietHours | null,
 };
 
@@ -740,6 +979,28 @@ export type PanelSvg = {
  *  Plans are ordered from the smallest (free) to the largest (enterprise).
  */
 export type Plan = "free" | "team" | "business" | "enterprise";
+
+/**  One step of a dry-run. */
+export type PlannedStepView = {
+	id: string,
+	title: string | null,
+	/**  The step kind's YAML key: "manual", "action", ... */
+	kind: string,
+	/**  What it would do, in words. */
+	summary: string,
+	/**  "abort", "continue" or "go to <step>". */
+	on_failure: string,
+};
+
+/**  A run with its steps and events. */
+export type PlaybookRun = {
+	inputs: { [key in string]: string },
+	steps: RunStep[],
+	/**  What it waits for, when `waiting`. */
+	waiting?: Waiting | null,
+	approvals: Approval[],
+	events: RunEvent[],
+} & RunSummary;
 
 /**  What an operation will do, shown before it is done. */
 export type Preflight = {
@@ -881,8 +1142,81 @@ export type RpoSource =
 /**  Nothing to restore. */
 "none";
 
-/**  How loud an alert is, read from its `severity` label. */
-export type Severity = "info" | "warning" | "error" | "critical";
+/**  One event of a run, in order: each transition, with who made it. */
+export type RunEvent = {
+	seq: number | null,
+	at: string,
+	/**  Who: a user's email, a service account's name, or `playbook-engine`. */
+	actor: string,
+	/**
+	 *  `started`, `step_started`, `step_succeeded`, `step_failed`,
+	 *  `waiting`, `ticked`, `approved`, `retried`, `resumed`, `note`,
+	 *  `succeeded`, `failed`…
+	 */
+	kind: string,
+	step?: string | null,
+	message: string,
+};
+
+/**  One page of runs, newest first. */
+export type RunPage = {
+	items: RunSummary[],
+	next_cursor?: string | null,
+};
+
+/**
+ *  Where a run is: `waiting` on a person (a manual step to be done, an
+ *  approval to be given), or ended `succeeded` or `failed` (a failed run
+ *  may be retried or resumed from a step).
+ */
+export type RunState = "queued" | "running" | "waiting" | "succeeded" | "failed";
+
+/**  One step of a run. */
+export type RunStep = {
+	id: string,
+	title?: string | null,
+	/**  `manual`, `action`, `check`, `wait_until`, `approval` or `note`. */
+	kind: string,
+	/**  What it does, in words, with its inputs substituted (the dry run's). */
+	summary: string,
+	/**  What happens when it fails: `abort`, `continue` or `goto <step>`. */
+	on_failure: string,
+	state: StepState,
+	/**  How many times it was started (more than 1 after a retry). */
+	attempt: number,
+	started_at?: string | null,
+	finished_at?: string | null,
+	/**  What it produced (an action's job result, a check's value). */
+	result?: JsonValue | null,
+	error?: string | null,
+	/**  The job an action step started (follow it at `/v1/jobs/{job}`). */
+	job?: string | null,
+	/**  The last value a check read. */
+	live?: LiveValue | null,
+	/**  A manual step's checklist, with what was ticked. */
+	checklist?: ChecklistItem[],
+};
+
+/**  A run as lists show it. */
+export type RunSummary = {
+	/**  UUID v7: ids sort in the order runs were started. */
+	id: string,
+	playbook: string,
+	title: string,
+	state: RunState,
+	/**  The step it is at; none once ended well. */
+	current_step?: string | null,
+	/**  Who started it. */
+	started_by: string,
+	incident_id?: string | null,
+	error?: string | null,
+	created_at: string,
+	updated_at: string,
+	finished_at?: string | null,
+};
+
+/**  How bad it is: P1 is the worst. */
+export type Severity = "P1" | "P2" | "P3" | "P4";
 
 export type Silence = {
 	id: string,
@@ -932,6 +1266,23 @@ export type Started = {
 	preflight: ClusterPreflight,
 	job: Job,
 };
+
+/**  Where one step is. */
+export type StepState = "pending" | "running" | "waiting" | "succeeded" | "failed" | 
+/**  Passed over by a go-to. */
+"skipped";
+
+/**  The three targets an incident is held to. */
+export type TargetKind = "acknowledge" | "mitigate" | "resolve";
+
+/**  Where an incident stands against one target. */
+export type TargetState = 
+/**  Reached before it was due. */
+"met" | 
+/**  Not reached, not yet due. */
+"running" | 
+/**  Reached late, or not reached and past due. */
+"breached";
 
 export type Tenant = {
 	id: string,
@@ -988,6 +1339,28 @@ export type Theme = "light" | "dark";
 /**  How careful the console must be with an environment. */
 export type Tier = "dev" | "staging" | "prod";
 
+/**  One entry of an incident's timeline. */
+export type TimelineEvent = {
+	/**  1, 2, 3… in the order they happened, per incident. */
+	seq: number | null,
+	at: string,
+	/**
+	 *  Who did it (a user's email, a service account, or `platform-admin`
+	 *  for what the server does by itself).
+	 */
+	actor: string,
+	/**
+	 *  What happened: `opened`, `acknowledged`, `mitigated`, `resolved`,
+	 *  `note`, `alert_linked`, `escalated`, `maintenance_started`,
+	 *  `maintenance_ended`, and the playbook runs' own kinds.
+	 */
+	kind: string,
+	/**  What happened, in words. */
+	text: string,
+	/**  What else the kind records (an escalation's `to`, a linked alert). */
+	detail?: JsonValue | null,
+};
+
 /**
  *  What a change to a named target other than a tenant (a backup target's
  *  restore, a cluster's switchover) will do, and what must be typed to go
@@ -1021,6 +1394,21 @@ export type UpdateTenant = {
 	name?: string | null,
 	plan?: Plan | null,
 	quotas?: QuotasPatch | null,
+};
+
+/**  What a waiting run waits for. */
+export type Waiting = {
+	step: string,
+	/**  `manual` (someone allowed to run it marks it done) or `approval`. */
+	kind: string,
+	/**  The role an approver must hold. */
+	role?: string | null,
+	reason?: string | null,
+	/**
+	 *  The dry run of the steps that follow it: what an approval lets
+	 *  happen, in words.
+	 */
+	following: string[],
 };
 
 /**

@@ -7,5 +7,7 @@ import "./alerts";
 import "./backups";
 import "./clusters";
 import "./jobs";
+import "./playbooks";
+import "./incidents";
 
 export { views } from "./registry";

@@ -14,6 +14,8 @@ export type ViewEntry = {
   /** Its place in the rail, lowest first. */
   order: number;
   component: Component;
+  /** A count shown on the rail entry (things waiting on the user); none at 0. */
+  badge?: () => number;
 };
 
 export type RegisteredView = ViewEntry & {

@@ -28,7 +28,9 @@ pub use watch::{WatchEvent, WatchOptions, Watcher};
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, specta::Type,
 )]
-#[serde(rename_all = "lowercase")]
+// Named for the window beside the incidents' severity; JSON and TOML do
+// not carry a type's name.
+#[serde(rename = "AlertSeverity", rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Warning,

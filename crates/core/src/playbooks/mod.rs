@@ -7,6 +7,7 @@
 pub mod library;
 pub mod recovery;
 pub mod runs;
+pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

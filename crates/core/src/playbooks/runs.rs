@@ -190,10 +190,20 @@ impl PlaybookRuns<'_> {
 
     /// One page of runs, newest first.
     pub async fn list(&self, limit: Option<u32>, cursor: Option<String>) -> Result<RunPage> {
+        self.list_of(None, limit, cursor).await
+    }
+
+    /// One page of runs, newest first: of `incident` when given.
+    pub async fn list_of(
+        &self,
+        incident: Option<String>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<RunPage> {
         let query = ListRuns {
             limit,
             cursor,
-            incident: None,
+            incident,
         };
         let mut page: RunPage = self
             .session

@@ -8,10 +8,12 @@ import { Alerts } from "./alerts.svelte";
 import { Backups } from "./backups.svelte";
 import { Clock } from "./clock.svelte";
 import { Clusters } from "./clusters.svelte";
+import { Incidents } from "./incidents.svelte";
 import { Jobs } from "./jobs.svelte";
 import { Navigation } from "./navigation.svelte";
 import { Notifications } from "./notifications.svelte";
 import { Overview } from "./overview.svelte";
+import { Playbooks } from "./playbooks.svelte";
 import { Profiles } from "./profiles.svelte";
 import { Tenants } from "./tenants.svelte";
 import { Toasts } from "./toasts.svelte";
@@ -41,3 +43,5 @@ export const navigation = new Navigation(views, typeof localStorage === "undefin
 export const jobs = new Jobs(ipc);
 export const backups = new Backups(ipc, jobs);
 export const clusters = new Clusters(ipc, jobs);
+export const playbooks = new Playbooks(ipc);
+export const incidents = new Incidents(ipc);

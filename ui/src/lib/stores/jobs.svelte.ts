@@ -150,6 +150,24 @@ export class Jobs {
     return watching;
   }
 
+  /**
+   * Follows a job another view knows only by its id (a playbook run's
+   * action step): reads it, then watches it while it goes on.
+   */
+  async follow(id: string): Promise<void> {
+    const profile = this.#profile;
+    if (profile === null || this.live[id] || this.#watching.has(id)) return;
+    const generation = this.#generation;
+    try {
+      const job = await this.#ipc.jobGet(profile, id);
+      if (generation !== this.#generation || this.live[id]) return;
+      if (isFinished(job.state)) this.#put(id, { job, progress: null, log: [], error: null });
+      else void this.watch(id, job);
+    } catch {
+      // The run's step says how the action went; its bar stays empty.
+    }
+  }
+
   /** Asks the job to stop; the watch reports its end. */
   async cancel(id: string): Promise<Job> {
     if (this.#profile === null) throw toIpcError(new Error("no profile is open"));

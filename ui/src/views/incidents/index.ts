@@ -1,0 +1,13 @@
+//! Registers the incidents view in the rail.
+
+import { views } from "../registry";
+import IncidentsView from "./IncidentsView.svelte";
+
+views.register({
+  id: "incidents",
+  label: "Incidents",
+  // A flag on a pole.
+  icon: "M5 21V4M5 4h11l-2 4 2 4H5",
+  order: 65,
+  component: IncidentsView,
+});

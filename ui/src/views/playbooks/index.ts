@@ -1,0 +1,16 @@
+//! Registers the playbooks view in the rail.
+
+import { playbooks } from "../../lib/stores/app";
+import { views } from "../registry";
+import PlaybooksView from "./PlaybooksView.svelte";
+
+views.register({
+  id: "playbooks",
+  label: "Playbooks",
+  // A list of steps with a play mark.
+  icon: "M4 5h10M4 10h10M4 15h6M15 14l5 3-5 3z",
+  order: 60,
+  component: PlaybooksView,
+  // The approvals inbox: runs waiting on an approval.
+  badge: () => playbooks.inbox.length,
+});
