@@ -701,6 +701,8 @@ export type IncidentDetail = {
 	alerts: LinkedAlert[],
 	/**  Oldest first. */
 	escalations: Escalation[],
+	/**  The playbook runs started for it, oldest first. */
+	runs?: IncidentRun[],
 	/**  The server's clock when it computed the targets. */
 	now: string,
 };
@@ -710,6 +712,16 @@ export type IncidentPage = {
 	items: Incident[],
 	/**  Pass as `cursor` for the next (older) page; absent on the last. */
 	next_cursor?: string | null,
+};
+
+/**  A playbook run started for an incident. */
+export type IncidentRun = {
+	/**  The run's id. */
+	id: string,
+	/**  The playbook's id. */
+	playbook: string,
+	title: string,
+	state: RunState,
 };
 
 /**  Where an incident is; it only moves forward, and `resolved` is the end. */
