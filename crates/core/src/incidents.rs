@@ -247,7 +247,10 @@ impl Incidents<'_> {
             })
             .take(60)
             .collect();
-        let stem = format!("incident-{safe}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+        let stem = format!(
+            "incident-{safe}-{}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S")
+        );
         let review = self.review(id, &stem).await?;
         let io = |path: &std::path::Path, source| crate::error::Error::Io {
             path: path.to_path_buf(),

@@ -278,12 +278,13 @@ pub async fn event_with(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     if TOLD_TO_INCIDENT.contains(&kind) {
-        let told: Option<(Option<String>, String)> =
-            sqlx::query_as("SELECT incident_id, playbook_id FROM playbook_runs WHERE id = $1")
-                .bind(run)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some((Some(incident), playbook)) = told {
+        let told: Option<(Option<String>, String, String)> = sqlx::query_as(
+            "SELECT incident_id, playbook_id, title FROM playbook_runs WHERE id = $1",
+        )
+        .bind(run)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((Some(incident), playbook, title)) = told {
             let mut detail = serde_json::json!({ "run": run, "playbook": playbook });
             if let Some(step) = step {
                 detail["step"] = Value::String(step.to_string());
@@ -294,9 +295,10 @@ pub async fn event_with(
                 }
                 detail["result"] = result.get("result").unwrap_or(result).clone();
             }
+            // The run's title, as people see it in the incident's list of runs.
             let text = match step {
-                Some(step) => format!("run {playbook}, step {step}: {message}"),
-                None => format!("run {playbook}: {message}"),
+                Some(step) => format!("{title}, step {step}: {message}"),
+                None => format!("{title}: {message}"),
             };
             crate::incidents::timeline::append(
                 conn,
