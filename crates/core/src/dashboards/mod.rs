@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use plotters::prelude::*;
 use serde::Deserialize;
 
@@ -441,48 +442,80 @@ async fn fetch_each(
         width_px: panel_width.max(100),
         ..RangeSpec::last(options.range)
     };
-    let mut outcomes = Vec::new();
-    // Once Prometheus cannot be reached, the other panels are not asked:
-    // each would wait out the same time budget to say the same.
-    let mut offline: Option<String> = None;
-    for panel in panels {
-        let mut lines = Vec::new();
-        let mut values = Vec::new();
-        let mut failed = offline.clone();
-        for target in &panel.queries {
-            if failed.is_some() {
+    // Panels are asked together (a few at a time, so one dashboard never
+    // floods Prometheus), their queries one after another: a dashboard takes
+    // about as long as its slowest panel, and an unreachable Prometheus
+    // costs one time budget, not one per panel.
+    // The futures are made first: a closure inside the stream would make
+    // the whole future's type too general to be sent between threads.
+    let pending: Vec<_> = panels
+        .iter()
+        .map(|panel| fetch_panel(metrics, panel, &spec))
+        .collect();
+    let asked: Vec<(PanelOutcome, Option<String>)> = futures_util::stream::iter(pending)
+        .buffered(PANELS_AT_ONCE)
+        .collect()
+        .await;
+    let offline = asked.iter().find_map(|(_, offline)| offline.clone());
+    let outcomes = asked
+        .into_iter()
+        .map(|(outcome, _)| match &offline {
+            // Every panel says the same "cannot reach", not some of them.
+            Some(reason) => PanelOutcome {
+                data: PanelData::Failed(reason.clone()),
+                ..outcome
+            },
+            None => outcome,
+        })
+        .collect();
+    (outcomes, offline)
+}
+
+/// How many panels' queries are in flight at once.
+const PANELS_AT_ONCE: usize = 6;
+
+/// One panel's queries, in order; the outcome, and why Prometheus could
+/// not be reached when it could not.
+async fn fetch_panel(
+    metrics: &Metrics<'_>,
+    panel: &Panel,
+    spec: &RangeSpec,
+) -> (PanelOutcome, Option<String>) {
+    let mut lines = Vec::new();
+    let mut values = Vec::new();
+    let mut failed = None;
+    let mut offline = None;
+    for target in &panel.queries {
+        let asked = match panel.kind {
+            PanelKind::TimeSeries => metrics.range(&target.expr, spec).await,
+            PanelKind::Stat | PanelKind::StatusGrid => metrics.instant(&target.expr).await,
+        };
+        match asked {
+            Ok(result) => collect(&result, target, &mut lines, &mut values),
+            Err(e) => {
+                if e.is_offline() {
+                    offline = Some(e.to_string());
+                }
+                failed = Some(e.to_string());
                 break;
             }
-            let asked = match panel.kind {
-                PanelKind::TimeSeries => metrics.range(&target.expr, &spec).await,
-                PanelKind::Stat | PanelKind::StatusGrid => metrics.instant(&target.expr).await,
-            };
-            match asked {
-                Ok(result) => collect(&result, target, &mut lines, &mut values),
-                Err(e) => {
-                    if e.is_offline() {
-                        offline = Some(e.to_string());
-                    }
-                    failed = Some(e.to_string());
-                }
-            }
         }
-        let data = match failed {
-            Some(message) => PanelData::Failed(message),
-            None if panel.kind == PanelKind::TimeSeries && !lines.is_empty() => {
-                PanelData::Lines(lines)
-            }
-            None if !values.is_empty() && panel.kind != PanelKind::TimeSeries => {
-                PanelData::Values(values)
-            }
-            None => PanelData::Empty,
-        };
-        outcomes.push(PanelOutcome {
-            panel: (*panel).clone(),
-            data,
-        });
     }
-    (outcomes, offline)
+    let data = match failed {
+        Some(message) => PanelData::Failed(message),
+        None if panel.kind == PanelKind::TimeSeries && !lines.is_empty() => PanelData::Lines(lines),
+        None if !values.is_empty() && panel.kind != PanelKind::TimeSeries => {
+            PanelData::Values(values)
+        }
+        None => PanelData::Empty,
+    };
+    (
+        PanelOutcome {
+            panel: panel.clone(),
+            data,
+        },
+        offline,
+    )
 }
 
 fn collect(
