@@ -261,6 +261,9 @@ async fn restore_from_backup_verifies_restores_and_succeeds_once_the_platform_an
         .success()
         .json();
     assert_eq!(backup["state"], "succeeded", "{backup:#}");
+    // pgBackRest restores to a time only from a backup that stopped before
+    // its whole second: `now-1s` must be two seconds past the backup.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
 
     let incident = cli
         .run_async(

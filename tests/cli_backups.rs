@@ -99,6 +99,8 @@ async fn backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_can
         .to_string();
     let full_id = full["id"].as_str().expect("an id").to_string();
 
+    // Points in time are restorable from the second after the backup's.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     cluster
         .sql("CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_switch_wal()")
         .await

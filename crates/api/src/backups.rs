@@ -176,7 +176,9 @@ pub struct Backup {
 }
 
 /// From when to when the target can be restored to any point: from the
-/// end of its oldest backup to its newest restorable point.
+/// first whole second after its oldest backup ended (pgBackRest starts a
+/// point-in-time restore only from a backup that stopped before the
+/// target's second) to its newest restorable point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct RestoreWindow {
     pub from: chrono::DateTime<chrono::Utc>,

@@ -107,7 +107,11 @@ pub fn build(
         target: target.id.clone(),
         restorable: oldest
             .zip(newest)
-            .map(|(from, to)| RestoreWindow { from, to }),
+            .map(|(stopped, to)| RestoreWindow {
+                from: first_point_after(stopped),
+                to,
+            })
+            .filter(|window| window.from <= window.to),
         items,
         wal_min,
         wal_max,
@@ -121,6 +125,42 @@ pub fn build(
         },
         repository_error,
     }
+}
+
+/// The first point pgBackRest restores to with `--type=time` over a backup
+/// that stopped at `stopped`: it keeps whole seconds of the target and
+/// takes a backup only when it stopped strictly before them, so a point in
+/// the backup's last second has no backup to start from.
+fn first_point_after(stopped: DateTime<Utc>) -> DateTime<Utc> {
+    unix(stopped.timestamp() + 1)
+}
+
+/// Whether `to` can be restored to on `list`: `Err` says why not, naming
+/// the window.
+pub fn check_point(list: &BackupList, to: DateTime<Utc>) -> Result<(), String> {
+    let secs = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let Some(window) = &list.restorable else {
+        if list.items.iter().any(|b| b.status == BackupStatus::Ok) {
+            return Err(format!(
+                "`{}` has no point in time to restore to yet: WAL is archived only up to the second its oldest backup ended; restore to the newest point instead",
+                list.target
+            ));
+        }
+        return Err(format!(
+            "`{}` has nothing to restore to: it has no backup",
+            list.target
+        ));
+    };
+    if to < window.from || to > window.to {
+        return Err(format!(
+            "{} is outside the restorable window of `{}`, from {} to {}",
+            secs(to),
+            list.target,
+            secs(window.from),
+            secs(window.to),
+        ));
+    }
+    Ok(())
 }
 
 fn unix(seconds: i64) -> DateTime<Utc> {
@@ -206,7 +246,7 @@ mod tests {
         assert_eq!(
             list.restorable,
             Some(RestoreWindow {
-                from: unix(1100),
+                from: unix(1101),
                 to: unix(2400)
             })
         );
@@ -246,5 +286,50 @@ mod tests {
         );
         assert_eq!(list.restorable, None);
         assert_eq!(list.repository_error.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn a_point_in_the_oldest_backups_last_second_is_outside_the_window() {
+        let list = build(
+            &target(None),
+            &info(),
+            Ok(Some(unix(2400))),
+            None,
+            &Verified::new(),
+            unix(2500),
+        );
+        let in_last_second = unix(1100) + chrono::Duration::milliseconds(641);
+        let err = check_point(&list, in_last_second).expect_err("pgBackRest has no backup for it");
+        assert!(err.contains("from 1970-01-01T00:18:21Z"), "{err}");
+        assert_eq!(check_point(&list, unix(1101)), Ok(()));
+        assert_eq!(check_point(&list, unix(2400)), Ok(()));
+        assert!(check_point(&list, unix(2401)).is_err());
+        assert!(check_point(
+            &build(
+                &target(None),
+                &[],
+                Ok(None),
+                None,
+                &Verified::new(),
+                unix(1)
+            ),
+            unix(1)
+        )
+        .expect_err("no backup")
+        .contains("no backup"));
+        let mut one = info();
+        one[0].backup.truncate(1);
+        let only_the_backup = build(
+            &target(None),
+            &one,
+            Ok(Some(unix(1100))),
+            None,
+            &Verified::new(),
+            unix(2101),
+        );
+        assert_eq!(only_the_backup.restorable, None, "no whole second after it");
+        assert!(check_point(&only_the_backup, unix(1100))
+            .expect_err("no point yet")
+            .contains("restore to the newest point instead"));
     }
 }

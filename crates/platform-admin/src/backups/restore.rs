@@ -69,6 +69,13 @@ pub async fn restore(
     let safety: BackupResult =
         serde_json::from_value(safety).map_err(|err| RunError::Store(err.into()))?;
     log(db, claim, format!("safety backup {} taken", safety.label)).await?;
+    if let Some(to) = to {
+        // Checked after the safety backup, whose WAL switch makes the
+        // window as new as it gets, and before anything is stopped.
+        let list = super::listing::list(db, target, db::now()).await?;
+        super::listing::check_point(&list, to)
+            .map_err(|why| RunError::Failed(format!("{why}; nothing was stopped or restored")))?;
+    }
 
     report(1, "stopping the target").await?;
     let bin = pg_bin(target)?;

@@ -79,29 +79,7 @@ pub async fn restore_backup(
     }
     if let Some(to) = body.to {
         let list = super::listing::list(&state.db, target, db::now()).await?;
-        let Some(window) = list.restorable else {
-            return Err(Error::invalid(
-                "to",
-                format!(
-                    "`{}` has nothing to restore to: it has no backup",
-                    target.id
-                ),
-            ));
-        };
-        if to < window.from || to > window.to {
-            return Err(Error::invalid(
-                "to",
-                format!(
-                    "{} is outside the restorable window of `{}`, from {} to {}",
-                    to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    target.id,
-                    window
-                        .from
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    window.to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                ),
-            ));
-        }
+        super::listing::check_point(&list, to).map_err(|why| Error::invalid("to", why))?;
     }
     queue(
         &state,

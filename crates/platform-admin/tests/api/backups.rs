@@ -212,7 +212,9 @@ async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(ba
     assert_eq!(starts, 2, "one audit record per started job: {audit:#?}");
 
     // Written after the last backup and archived: the newest restorable
-    // point is that WAL, not the backup.
+    // point is that WAL, not the backup. A second later, so that points in
+    // time exist between them (pgBackRest counts whole seconds).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     cluster
         .sql("INSERT INTO t VALUES (0); SELECT pg_switch_wal()")
         .await
@@ -251,7 +253,14 @@ async fn full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time(ba
     );
     assert_eq!(rpo["over"], false, "{listed:#}");
     let window = &listed["restorable"];
-    assert_eq!(window["from"], items[0]["stopped_at"], "{listed:#}");
+    let at = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).expect("RFC 3339")
+    };
+    assert_eq!(
+        at(&window["from"]) - at(&items[0]["stopped_at"]),
+        chrono::Duration::seconds(1),
+        "points in time from the second after the oldest backup: {listed:#}"
+    );
     assert_eq!(window["to"], rpo["newest_restorable_at"], "{listed:#}");
     assert!(listed["wal_max"].is_string() && listed.get("repository_error").is_none());
     assert!(!listed.to_string().contains("not-shown"), "{listed:#}");
