@@ -38,6 +38,12 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// No such route or method.
     MethodNotAllowed,
+    /// The action needs a second person's approval (the two-person rule):
+    /// `details` name the `action`, `target`, the `role` a granter must
+    /// hold and `expires_after_seconds`; ask at `POST /v1/approvals` and
+    /// send the granted approval's id in `Opsdeck-Approval`. Also when the
+    /// approval sent is not usable for this request (the message says why).
+    ApprovalRequired,
     /// Something failed on the server; the request id finds it in the logs.
     Internal,
     /// A code this client does not know yet.
@@ -45,7 +51,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const KNOWN: [ErrorCode; 15] = [
+    const KNOWN: [ErrorCode; 16] = [
         ErrorCode::MalformedJson,
         ErrorCode::ValidationFailed,
         ErrorCode::UnsupportedMediaType,
@@ -60,6 +66,7 @@ impl ErrorCode {
         ErrorCode::IdempotencyKeyInFlight,
         ErrorCode::PayloadTooLarge,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::ApprovalRequired,
         ErrorCode::Internal,
     ];
 
@@ -80,6 +87,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyKeyInFlight => "idempotency_key_in_flight",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::ApprovalRequired => "approval_required",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }
@@ -120,7 +128,8 @@ pub struct ErrorEnvelope {
     pub code: ErrorCode,
     pub message: String,
     /// Every field error found, not only the first: a body with a bad slug
-    /// and a bad quota names both. Empty unless `code` is `validation_failed`.
+    /// and a bad quota names both. Empty unless `code` is `validation_failed`
+    /// (the fields) or `approval_required` (what to ask approval for).
     #[serde(default)]
     pub details: Vec<FieldError>,
     /// The id of the request, also sent as the `x-request-id` header.

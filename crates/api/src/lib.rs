@@ -3,6 +3,7 @@
 //! shared parts of the OpenAPI document (the operations are declared on the
 //! server's handlers). No I/O lives here; the server and every client share it.
 
+pub mod approvals;
 pub mod audit;
 pub mod backups;
 pub mod clusters;

@@ -38,6 +38,7 @@ carries `x-request-id`."
         (name = "jobs", description = "Long work run by the server: state, progress, log and result"),
         (name = "incidents", description = "Incidents: status, timeline, linked alerts, targets and escalations"),
         (name = "maintenance", description = "Maintenance windows and the Alertmanager silences kept for them"),
+        (name = "approvals", description = "The two-person rule: requests for a second person's approval of a destructive action, granted or denied, used once"),
         (name = "health", description = "Liveness and metrics"),
     )
 )]

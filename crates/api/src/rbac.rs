@@ -81,11 +81,15 @@ pub enum Permission {
     /// Open, update and close incidents.
     #[serde(rename = "incidents.write")]
     IncidentsWrite,
+    /// See requests for a second person's approval; granting one also needs
+    /// the role the server's two-person rule names.
+    #[serde(rename = "approvals.read")]
+    ApprovalsRead,
 }
 
 impl Permission {
     /// The catalog, in the order it is shown.
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::TenantsRead,
         Permission::TenantsWrite,
         Permission::TenantsDelete,
@@ -103,6 +107,7 @@ impl Permission {
         Permission::PlaybooksRun,
         Permission::IncidentsRead,
         Permission::IncidentsWrite,
+        Permission::ApprovalsRead,
     ];
 
     /// The stable name: `capability.verb`.
@@ -125,6 +130,7 @@ impl Permission {
             Permission::PlaybooksRun => "playbooks.run",
             Permission::IncidentsRead => "incidents.read",
             Permission::IncidentsWrite => "incidents.write",
+            Permission::ApprovalsRead => "approvals.read",
         }
     }
 
@@ -195,6 +201,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::PlaybooksRun,
             P::IncidentsRead,
             P::IncidentsWrite,
+            P::ApprovalsRead,
         ],
     ),
     (
@@ -210,6 +217,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::PlaybooksRun,
             P::IncidentsRead,
             P::IncidentsWrite,
+            P::ApprovalsRead,
         ],
     ),
     (
@@ -236,6 +244,7 @@ pub const BUILTIN_ROLES: [(BuiltinRole, &[Permission]); 5] = [
             P::AlertsRead,
             P::IncidentsRead,
             P::PlaybooksRead,
+            P::ApprovalsRead,
         ],
     ),
 ];

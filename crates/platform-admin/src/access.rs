@@ -8,11 +8,18 @@
 //! what the authentication layer (`auth::layer`) enforces. A route that
 //! declares nothing is never served: the layer refuses it.
 //!
+//! A destructive route also declares the two-person rule,
+//! `.two_person(ApprovalAction::…)`: its operation says so
+//! (`x-two-person`, the `Opsdeck-Approval` header and the 428), the
+//! authentication layer hands the action to the handler's `Mutation`, and
+//! the mutation is not committed without the rule's check (`approvals`).
+//!
 //! What a role grants is in `roles`; this module only says what a route needs.
 
 use std::collections::BTreeMap;
 
 use axum::http::Method;
+use opsdeck_api::approvals::{ApprovalAction, TWO_PERSON_EXTENSION};
 use opsdeck_api::openapi::BEARER_SCHEME;
 use opsdeck_api::MAX_BODY_BYTES;
 use serde_json::json;
@@ -96,6 +103,10 @@ pub trait Declare: Sized {
 
     /// No token at all.
     fn public(self) -> Self;
+
+    /// Outside a maintenance window, on a server whose two-person rule is
+    /// on, the request needs a second person's approval of `action`.
+    fn two_person(self, action: ApprovalAction) -> Self;
 }
 
 impl<S> Declare for UtoipaMethodRouter<S> {
@@ -133,6 +144,15 @@ impl<S> Declare for UtoipaMethodRouter<S> {
         }
         self
     }
+
+    fn two_person(mut self, action: ApprovalAction) -> Self {
+        for item in self.1.paths.values_mut() {
+            for (_, operation) in operations_mut(item) {
+                document_two_person(operation, action);
+            }
+        }
+        self
+    }
 }
 
 /// Every declared rule of the merged document, by route template and
@@ -140,6 +160,7 @@ impl<S> Declare for UtoipaMethodRouter<S> {
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     routes: BTreeMap<String, Vec<(Method, Rule)>>,
+    two_person: BTreeMap<String, Vec<(Method, ApprovalAction)>>,
 }
 
 /// What `Access` says about a request.
@@ -158,14 +179,40 @@ impl Access {
     /// refused.
     pub fn from_document(document: &OpenApi) -> Access {
         let mut routes: BTreeMap<String, Vec<(Method, Rule)>> = BTreeMap::new();
+        let mut two_person: BTreeMap<String, Vec<(Method, ApprovalAction)>> = BTreeMap::new();
         for (path, item) in &document.paths.paths {
             for (method, operation) in operations(item) {
+                if let Some(action) = two_person_of(operation) {
+                    two_person
+                        .entry(path.clone())
+                        .or_default()
+                        .push((method.clone(), action));
+                }
                 if let Some(rule) = rule_of(operation) {
                     routes.entry(path.clone()).or_default().push((method, rule));
                 }
             }
         }
-        Access { routes }
+        Access { routes, two_person }
+    }
+
+    /// The action whose approval `method` on `route` needs, if it declares
+    /// the two-person rule.
+    pub fn two_person(&self, method: &Method, route: &str) -> Option<ApprovalAction> {
+        self.two_person
+            .get(route)?
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, action)| *action)
+    }
+
+    /// Every route and method that declares the two-person rule.
+    pub fn two_person_routes(&self) -> impl Iterator<Item = (&str, &Method, ApprovalAction)> {
+        self.two_person.iter().flat_map(|(route, rules)| {
+            rules
+                .iter()
+                .map(move |(method, action)| (route.as_str(), method, *action))
+        })
     }
 
     /// Every route, method and rule, by route: the table the tests of
@@ -218,6 +265,56 @@ pub fn rule_of(operation: &Operation) -> Option<Rule> {
     match &operation.security {
         Some(security) if security.is_empty() => Some(Rule::Public),
         _ => None,
+    }
+}
+
+/// The action a route's operation declares the two-person rule for.
+pub fn two_person_of(operation: &Operation) -> Option<ApprovalAction> {
+    let value = operation
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get(TWO_PERSON_EXTENSION))?;
+    value["action"].as_str()?.parse().ok()
+}
+
+fn document_two_person(operation: &mut Operation, action: ApprovalAction) {
+    operation
+        .extensions
+        .get_or_insert_with(Extensions::default)
+        .insert(
+            TWO_PERSON_EXTENSION.to_string(),
+            json!({ "action": action.as_str(), "header": "Opsdeck-Approval" }),
+        );
+    let needs = format!(
+        "Two-person rule: on a server whose rule is on, outside an active maintenance window, \
+         needs the id of a granted approval of `{action}` for this target and body \
+         (`POST /v1/approvals`) in `Opsdeck-Approval`; it is used up by this request."
+    );
+    operation.description = Some(match operation.description.take() {
+        Some(text) if !text.is_empty() => format!("{text}\n\n{needs}"),
+        _ => needs,
+    });
+    add_error(
+        operation,
+        428,
+        "A second person's approval is needed (`approval_required`): none was sent, or the one \
+         sent is not granted, has expired, was used, or is for another caller, target or body.",
+    );
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    if !parameters.iter().any(|p| {
+        p.name
+            .eq_ignore_ascii_case(opsdeck_api::approvals::APPROVAL_HEADER)
+    }) {
+        parameters.push(
+            ParameterBuilder::new()
+                .name("Opsdeck-Approval")
+                .parameter_in(ParameterIn::Header)
+                .description(Some(
+                    "The id of the granted approval this request uses (the two-person rule).",
+                ))
+                .schema(Some(Object::with_type(Type::String)))
+                .build(),
+        );
     }
 }
 
@@ -500,6 +597,43 @@ mod tests {
         let statuses: Vec<_> = operation.responses.responses.keys().cloned().collect();
         assert_eq!(statuses, ["401"]);
         assert_eq!(operation.security.as_ref().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn a_two_person_route_documents_its_action_the_header_and_428() {
+        let routed: UtoipaMethodRouter<()> = (
+            Vec::new(),
+            PathsBuilder::new()
+                .path(
+                    "/v1/tenants/{tenant}",
+                    PathItem::new(
+                        utoipa::openapi::HttpMethod::Delete,
+                        OperationBuilder::new().build(),
+                    ),
+                )
+                .build(),
+            axum::routing::MethodRouter::new(),
+        );
+        let (_, paths, _) = routed
+            .require(Permission::TenantsDelete, On::Tenant)
+            .two_person(ApprovalAction::TenantDelete);
+        let doc = OpenApiBuilder::new().paths(paths).build();
+        let access = Access::from_document(&doc);
+        assert_eq!(
+            access.two_person(&Method::DELETE, "/v1/tenants/{tenant}"),
+            Some(ApprovalAction::TenantDelete)
+        );
+        assert_eq!(
+            access.two_person(&Method::GET, "/v1/tenants/{tenant}"),
+            None
+        );
+        let operation = doc
+            .paths
+            .get_path_operation("/v1/tenants/{tenant}", utoipa::openapi::HttpMethod::Delete)
+            .expect("operation");
+        assert!(operation.responses.responses.contains_key("428"));
+        let parameters = operation.parameters.as_ref().expect("parameters");
+        assert!(parameters.iter().any(|p| p.name == "Opsdeck-Approval"));
     }
 
     #[test]

@@ -263,6 +263,10 @@ pub async fn layer(State(gate): State<Gate>, req: Request, next: Next) -> Result
         check(&gate.db, &principal.grants, &mut parts, requirement).await?;
     }
     let mut req = Request::from_parts(parts, body);
+    if let Some(action) = gate.access.two_person(req.method(), &route) {
+        req.extensions_mut()
+            .insert(crate::approvals::Declared(action));
+    }
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
 }

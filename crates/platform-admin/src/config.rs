@@ -39,6 +39,46 @@ pub struct Config {
     /// Alertmanager (maintenance windows, playbook silences).
     #[serde(default)]
     pub monitoring: MonitoringConfig,
+    /// `[two_person_rule]`: whether destructive actions need a second
+    /// person's approval outside maintenance windows.
+    #[serde(default)]
+    pub two_person_rule: TwoPersonConfig,
+}
+
+/// The role an approver holds unless the file names another.
+pub const DEFAULT_APPROVER_ROLE: &str = "platform-admin";
+
+/// How long a request for approval stays open, and a grant usable, unless
+/// the file says otherwise: 30 minutes.
+pub const DEFAULT_APPROVAL_EXPIRY: Duration = Duration::from_secs(30 * 60);
+
+/// `[two_person_rule]`: outside a maintenance window, a destructive action
+/// (restore, failover, switchover, tenant delete) needs an approval granted
+/// by a second person holding `role`. Off unless `enabled`: the platform
+/// team turns it on for production.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwoPersonConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// The role an approver must hold in a binding on the platform;
+    /// `platform-admin` unless set.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// How long after it is asked for an approval can be granted and used;
+    /// 30m unless set.
+    #[serde(default)]
+    pub expires_after: Option<Span>,
+}
+
+impl TwoPersonConfig {
+    pub fn role(&self) -> &str {
+        self.role.as_deref().unwrap_or(DEFAULT_APPROVER_ROLE)
+    }
+
+    pub fn expires_after(&self) -> Duration {
+        self.expires_after.map_or(DEFAULT_APPROVAL_EXPIRY, |s| s.0)
+    }
 }
 
 /// `[monitoring]`: the platform's Prometheus (instant queries of playbook
@@ -433,6 +473,19 @@ impl Config {
                 ));
             }
         }
+        if let Some(role) = &config.two_person_rule.role {
+            if role.trim().is_empty() || role.trim() != role || role.len() > 63 {
+                return Err(format!(
+                    "[two_person_rule] role `{role}` must be a role's name: 1 to 63 characters, no surrounding spaces"
+                ));
+            }
+        }
+        if config.two_person_rule.expires_after() > Duration::from_secs(7 * DAY) {
+            return Err(
+                "[two_person_rule] expires_after must be at most 7d: an approval is for the change at hand"
+                    .to_string(),
+            );
+        }
         Ok(config)
     }
 
@@ -512,6 +565,34 @@ mod tests {
         let err = Config::parse("[incidents.targets.P9]\nacknowledge = \"1m\"\n")
             .expect_err("no such severity");
         assert!(err.contains("P9"), "{err}");
+    }
+
+    #[test]
+    fn the_two_person_rule_is_off_by_default_and_read_with_its_defaults() {
+        let config = Config::parse("").expect("parses");
+        assert!(!config.two_person_rule.enabled);
+        assert_eq!(config.two_person_rule.role(), "platform-admin");
+        assert_eq!(
+            config.two_person_rule.expires_after(),
+            Duration::from_secs(1800)
+        );
+        let config = Config::parse(
+            "[two_person_rule]\nenabled = true\nrole = \"approver\"\nexpires_after = \"10m\"\n",
+        )
+        .expect("parses");
+        assert!(config.two_person_rule.enabled);
+        assert_eq!(config.two_person_rule.role(), "approver");
+        assert_eq!(
+            config.two_person_rule.expires_after(),
+            Duration::from_secs(600)
+        );
+        let err = Config::parse("[two_person_rule]\nrole = \" \"\n").expect_err("blank role");
+        assert!(err.contains("role"), "{err}");
+        let err =
+            Config::parse("[two_person_rule]\nexpires_after = \"30d\"\n").expect_err("too long");
+        assert!(err.contains("at most 7d"), "{err}");
+        let err = Config::parse("[two_person_rule]\nenable = true\n").expect_err("misspelt");
+        assert!(err.contains("unknown field"), "{err}");
     }
 
     #[test]

@@ -176,6 +176,25 @@ pub enum Error {
         message: String,
         details: Vec<FieldError>,
     },
+    /// The two-person rule stopped the request: no approval was sent, or
+    /// the one sent (`why` says how) cannot be used for it.
+    #[error("{}", approval_required_message(*action, target, role, *expires_after, why.as_deref()))]
+    ApprovalRequired {
+        action: opsdeck_api::approvals::ApprovalAction,
+        target: String,
+        role: String,
+        expires_after: std::time::Duration,
+        why: Option<String>,
+    },
+    #[error("no approval `{0}`")]
+    ApprovalNotFound(String),
+    /// An approval not in the state the request needs.
+    #[error("{0}")]
+    ApprovalState(String),
+    /// The caller may not decide the approval (its requester, or without
+    /// the rule's role).
+    #[error("{0}")]
+    ApprovalForbidden(String),
     #[error("cannot serialize the response: {0}")]
     Serialize(#[from] serde_json::Error),
     #[error("the request handler failed: {0}")]
@@ -220,6 +239,10 @@ impl Error {
             }
             Error::RunNotFound(_) | Error::StepNotFound { .. } => StatusCode::NOT_FOUND,
             Error::RunState(_) => StatusCode::CONFLICT,
+            Error::ApprovalRequired { .. } => StatusCode::PRECONDITION_REQUIRED,
+            Error::ApprovalNotFound(_) => StatusCode::NOT_FOUND,
+            Error::ApprovalState(_) => StatusCode::CONFLICT,
+            Error::ApprovalForbidden(_) => StatusCode::FORBIDDEN,
             Error::RbacNotFound { .. } => StatusCode::NOT_FOUND,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::NameTaken { .. }
@@ -275,6 +298,10 @@ impl Error {
             }
             Error::RunNotFound(_) | Error::StepNotFound { .. } => ErrorCode::NotFound,
             Error::RunState(_) => ErrorCode::InvalidState,
+            Error::ApprovalRequired { .. } => ErrorCode::ApprovalRequired,
+            Error::ApprovalNotFound(_) => ErrorCode::NotFound,
+            Error::ApprovalState(_) => ErrorCode::InvalidState,
+            Error::ApprovalForbidden(_) => ErrorCode::Forbidden,
             Error::RbacNotFound { .. } => ErrorCode::NotFound,
             Error::NameTaken { .. } => ErrorCode::NameTaken,
             Error::PreconditionFailed => ErrorCode::PreconditionFailed,
@@ -309,6 +336,21 @@ impl Error {
             Error::Validation { details, .. } | Error::RunForbidden { details, .. } => {
                 details.clone()
             }
+            Error::ApprovalRequired {
+                action,
+                target,
+                role,
+                expires_after,
+                ..
+            } => {
+                use opsdeck_api::approvals as a;
+                vec![
+                    FieldError::new(a::DETAIL_ACTION, action.as_str()),
+                    FieldError::new(a::DETAIL_TARGET, target.clone()),
+                    FieldError::new(a::DETAIL_ROLE, role.clone()),
+                    FieldError::new(a::DETAIL_EXPIRES_AFTER, expires_after.as_secs().to_string()),
+                ]
+            }
             _ => Vec::new(),
         };
         let message = if self.status().is_server_error() {
@@ -328,6 +370,26 @@ impl Error {
             details,
             request_id: None,
         }
+    }
+}
+
+fn approval_required_message(
+    action: opsdeck_api::approvals::ApprovalAction,
+    target: &str,
+    role: &str,
+    expires_after: std::time::Duration,
+    why: Option<&str>,
+) -> String {
+    let minutes = expires_after.as_secs().div_ceil(60);
+    let ask = format!(
+        "the {} needs a second person's approval outside a maintenance window: ask for one \
+         (action {action}, target {target}); someone else holding the role {role} must grant it, \
+         and it can be used once within {minutes} minutes of the request",
+        action.describe(target)
+    );
+    match why {
+        Some(why) => format!("{why}; {ask}"),
+        None => ask,
     }
 }
 

@@ -5,6 +5,7 @@
 //! `main.rs` is only the command line around `app` and `serve`.
 
 pub mod access;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod backups;
@@ -83,6 +84,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(incidents::routes::router())
         .merge(maintenance::routes::router())
         .merge(playbooks::routes::router())
+        .merge(approvals::routes::router())
 }
 
 /// The whole HTTP API.

@@ -1,5 +1,7 @@
 //! What every mutation shares: its actor, its audit record and its
-//! idempotency record, committed in the one transaction of its effect.
+//! idempotency record, committed in the one transaction of its effect;
+//! and, on a route that declares the two-person rule, the rule's check
+//! and the use of its approval in that same transaction.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -8,6 +10,7 @@ use axum::response::Response;
 use serde::Serialize;
 use sqlx::{Any, Transaction};
 
+use crate::approvals::{self, Declared};
 use crate::audit::{self, Change};
 use crate::auth::Principal;
 use crate::db;
@@ -21,27 +24,67 @@ pub struct Mutation {
     pub principal: Principal,
     pub request_id: String,
     claim: Option<Claim>,
+    two_person: Option<TwoPerson>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Mutation {
+/// The two-person rule of the route, and what the handler said its
+/// request covers.
+#[derive(Debug, Clone)]
+struct TwoPerson {
+    action: opsdeck_api::approvals::ApprovalAction,
+    rule: crate::config::TwoPersonConfig,
+    /// The `Opsdeck-Approval` header.
+    approval: Option<String>,
+    /// The target and body, once the handler said them (`covers`).
+    covers: Option<(String, serde_json::Value)>,
+}
+
+impl FromRequestParts<crate::AppState> for Mutation {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
         let request_id = parts
             .extensions
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        let two_person = parts
+            .extensions
+            .get::<Declared>()
+            .map(|Declared(action)| TwoPerson {
+                action: *action,
+                rule: state.config.two_person_rule.clone(),
+                approval: parts
+                    .headers
+                    .get(opsdeck_api::approvals::APPROVAL_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                covers: None,
+            });
         Ok(Mutation {
             principal,
             request_id,
             claim: parts.extensions.get::<Claim>().cloned(),
+            two_person,
         })
     }
 }
 
 impl Mutation {
+    /// Says what a request of a two-person route does: the target and the
+    /// body its approval must cover. `commit` refuses to commit the
+    /// mutation of such a route without it; on other routes it does nothing.
+    pub fn covers(&mut self, target: &str, body: &impl Serialize) -> Result<(), Error> {
+        if let Some(two_person) = &mut self.two_person {
+            two_person.covers = Some((target.to_string(), serde_json::to_value(body)?));
+        }
+        Ok(())
+    }
+
     /// Appends the audit record of `change` to the chain and, under an
     /// idempotency key, records the response, then commits the effect with both.
     pub async fn commit<T: Serialize>(
@@ -51,6 +94,27 @@ impl Mutation {
         status: StatusCode,
         body: Option<&T>,
     ) -> Result<Response, Error> {
+        if let Some(two_person) = &self.two_person {
+            let Some((target, covered)) = &two_person.covers else {
+                return Err(Error::Handler(format!(
+                    "the route declares the two-person rule for {}, but its handler did not say what the request covers",
+                    two_person.action
+                )));
+            };
+            approvals::enforce(
+                &mut tx,
+                &two_person.rule,
+                approvals::Check {
+                    action: two_person.action,
+                    target,
+                    body: covered,
+                    approval: two_person.approval.as_deref(),
+                    principal: &self.principal,
+                    request_id: &self.request_id,
+                },
+            )
+            .await?;
+        }
         let body = match body {
             Some(body) => serde_json::to_vec(body)?,
             None => Vec::new(),

@@ -6,6 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
+use opsdeck_api::approvals::ApprovalAction;
 use opsdeck_api::backups::{
     BackupList, BackupTargetList, CreateBackup, RestoreBackup, VerifyBackup,
 };
@@ -32,7 +33,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_backups).require(Permission::BackupsRead, On::Platform))
         .routes(routes!(create_backup).require(Permission::BackupsRun, On::Platform))
         .routes(routes!(verify_backup).require(Permission::BackupsRun, On::Platform))
-        .routes(routes!(restore_backup).require(Permission::BackupsRestore, On::Platform))
+        .routes(
+            routes!(restore_backup)
+                .require(Permission::BackupsRestore, On::Platform)
+                .two_person(ApprovalAction::BackupRestore),
+        )
 }
 
 /// Restores the target as a job: a safety backup first, then the target's
@@ -52,7 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 422, description = "`confirm` is not the target's id, `to` is outside the restorable window, or the target cannot be restored from here.", body = ErrorEnvelope)))]
 pub async fn restore_backup(
     State(state): State<AppState>,
-    mutation: Mutation,
+    mut mutation: Mutation,
     path: Result<Path<TargetPath>, PathRejection>,
     JsonBody(body): JsonBody<RestoreBackup>,
 ) -> Result<Response, Error> {
@@ -81,6 +86,7 @@ pub async fn restore_backup(
         let list = super::listing::list(&state.db, target, db::now()).await?;
         super::listing::check_point(&list, to).map_err(|why| Error::invalid("to", why))?;
     }
+    mutation.covers(&target.id, &body)?;
     queue(
         &state,
         mutation,

@@ -7,6 +7,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Json;
+use opsdeck_api::approvals::ApprovalAction;
 use opsdeck_api::clusters::{
     ClusterList, ClusterTopology, FailoverAction, FailoverRequest, Preflight, PreflightQuery,
 };
@@ -32,8 +33,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_clusters).require(Permission::ClustersRead, On::Platform))
         .routes(routes!(get_cluster).require(Permission::ClustersRead, On::Platform))
         .routes(routes!(get_preflight).require(Permission::ClustersRead, On::Platform))
-        .routes(routes!(switchover).require(Permission::ClustersFailover, On::Platform))
-        .routes(routes!(failover).require(Permission::ClustersFailover, On::Platform))
+        .routes(
+            routes!(switchover)
+                .require(Permission::ClustersFailover, On::Platform)
+                .two_person(ApprovalAction::ClusterSwitchover),
+        )
+        .routes(
+            routes!(failover)
+                .require(Permission::ClustersFailover, On::Platform)
+                .two_person(ApprovalAction::ClusterFailover),
+        )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -173,7 +182,7 @@ pub async fn failover(
 
 async fn start(
     state: AppState,
-    mutation: Mutation,
+    mut mutation: Mutation,
     path: Result<Path<ClusterPath>, PathRejection>,
     mut body: FailoverRequest,
     action: FailoverAction,
@@ -182,8 +191,11 @@ async fn start(
     if !errors.is_empty() {
         return Err(Error::fields(errors));
     }
+    // The approval covers the body as it was sent.
+    let sent = body.clone();
     body.reason = body.reason.map(|r| r.trim().to_string());
     let cluster = cluster_of(&state, path)?;
+    mutation.covers(&cluster.id, &sent)?;
     let target = super::job_target(&cluster.id);
     if let Some(job) = jobs::active_on(&state.db, &target).await? {
         return Err(Error::TargetBusy { target, job });

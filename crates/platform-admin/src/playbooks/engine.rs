@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use opsdeck_api::approvals::ApprovalAction;
 use opsdeck_api::backups::BackupType;
 use opsdeck_api::clusters::FailoverRequest;
 use opsdeck_api::playbooks::{LiveValue, RunState, StepState};
@@ -615,6 +616,10 @@ async fn action(
             if !store::fence(&mut tx, &run.id, &job.id, now).await? {
                 return Ok(Outcome::Superseded);
             }
+            if let Some(reason) = two_person_refusal(state, &mut tx, run, step, name, now).await? {
+                drop(tx);
+                return Ok(Outcome::Failed(reason));
+            }
             let action = name.as_str();
             let audit_target = new.target.clone().unwrap_or_default();
             let details = json!({ "run": run.id, "step": step.id, "request": new.payload });
@@ -664,6 +669,60 @@ async fn action(
         }
     };
     follow(state, claim, run, step, &job_id).await
+}
+
+/// The approval the server's two-person rule asks of an action whose
+/// route declares the rule (restore, switchover, failover).
+pub fn two_person_action(name: ActionName) -> Option<ApprovalAction> {
+    match name {
+        ActionName::BackupRestore => Some(ApprovalAction::BackupRestore),
+        ActionName::ClusterSwitchover => Some(ApprovalAction::ClusterSwitchover),
+        ActionName::ClusterFailover => Some(ApprovalAction::ClusterFailover),
+        _ => None,
+    }
+}
+
+/// Why the step may not run under the two-person rule, if it may not: with
+/// the rule on and no maintenance window active, a destructive action runs
+/// only after an earlier `approval` step of the same run approved by
+/// someone other than its starter, as the rule's role (the run's own
+/// approval stands for an approval request).
+async fn two_person_refusal(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    run: &Run,
+    step: &PlannedStep,
+    name: ActionName,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, Error> {
+    let rule = &state.config.two_person_rule;
+    let Some(action) = two_person_action(name) else {
+        return Ok(None);
+    };
+    if !rule.enabled || crate::approvals::in_maintenance(conn, now).await? {
+        return Ok(None);
+    }
+    let role = rule.role();
+    let earlier = |step_id: &str| {
+        run.plan
+            .steps
+            .iter()
+            .position(|s| s.id == step_id)
+            .is_some_and(|idx| idx < run.cursor)
+    };
+    let approved = store::approvals(conn, &run.id)
+        .await?
+        .into_iter()
+        .any(|a| earlier(&a.step) && a.role == role && a.approver != run.starter);
+    if approved {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "step `{}` ({action}) needs a second person's approval under the server's two-person rule: \
+         an earlier approval step of this run with the role {role}, approved by someone other than {}; \
+         this run has none (add an approval step with `role: {role}` before it, or run it in a maintenance window)",
+        step.id, run.starter
+    )))
 }
 
 /// The job an action starts, as its route would queue it.

@@ -8,6 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use axum::Json;
+use opsdeck_api::approvals::ApprovalAction;
 use opsdeck_api::tenants::{
     CreateTenant, ListTenants, Plan, Tenant, TenantPage, TenantStatus, UpdateTenant,
 };
@@ -39,7 +40,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create).require(Permission::TenantsWrite, On::Platform))
         .routes(routes!(get).require(Permission::TenantsRead, On::Tenant))
         .routes(routes!(update).require(Permission::TenantsWrite, On::Tenant))
-        .routes(routes!(delete).require(Permission::TenantsDelete, On::Tenant))
+        .routes(
+            routes!(delete)
+                .require(Permission::TenantsDelete, On::Tenant)
+                .two_person(ApprovalAction::TenantDelete),
+        )
         .routes(routes!(suspend).require(Permission::TenantsWrite, On::Tenant))
         .routes(routes!(resume).require(Permission::TenantsWrite, On::Tenant))
 }
@@ -237,7 +242,7 @@ pub async fn update(
         (status = 422, description = "The tenant in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn delete(
     State(state): State<AppState>,
-    mutation: Mutation,
+    mut mutation: Mutation,
     path: Result<Path<TenantPath>, PathRejection>,
 ) -> Result<Response, Error> {
     let tenant = tenant_ref(path)?;
@@ -245,6 +250,7 @@ pub async fn delete(
     let deleted = store::delete(&mut tx, &tenant)
         .await?
         .ok_or_else(|| Error::TenantNotFound(tenant.to_string()))?;
+    mutation.covers(&deleted.slug, &serde_json::Value::Null)?;
     let change = Change::new("tenant.delete", audit_target(&deleted.slug))
         .tenant(&deleted.id)
         .before(&deleted)?;

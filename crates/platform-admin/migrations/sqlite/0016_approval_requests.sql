@@ -1,0 +1,30 @@
+-- Requests for a second person's approval of one destructive action (the
+-- two-person rule). Keep it in step with ../postgres/0016_approval_requests.sql.
+CREATE TABLE approval_requests (
+    id TEXT PRIMARY KEY NOT NULL,
+    -- backup.restore, cluster.switchover, cluster.failover, tenant.delete.
+    action TEXT NOT NULL,
+    -- The backup target's or cluster's id, or the tenant's slug.
+    target TEXT NOT NULL,
+    -- Canonical JSON text of the request body the grant covers: the body
+    -- read as the action's request type and written again.
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    -- The role a granter must hold, as the rule named it when asked.
+    role TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    -- Who may use it: the requester's subject.
+    requester_kind TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    -- Stored state; one past expires_at and not decided or not used is
+    -- shown expired.
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'granted', 'denied', 'expired', 'used')),
+    decided_by TEXT,
+    decided_at TEXT,
+    note TEXT,
+    used_at TEXT
+);
+CREATE INDEX approval_requests_state ON approval_requests (state, id);
