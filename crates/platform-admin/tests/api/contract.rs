@@ -253,6 +253,39 @@ pub struct Fixture {
     /// A run started by someone else, waiting for an approval of the role
     /// `platform-admin`.
     pub approval_run: String,
+    /// Pending approvals asked for by someone else: one to grant, one to deny.
+    pub approval: String,
+    pub approval_to_deny: String,
+}
+
+/// A pending approval of a restore of the restore target, asked for by a
+/// service account other than the test's callers.
+async fn someone_elses_approval(srv: &Server) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = platform_admin::db::now();
+    let body = json!({ "confirm": crate::support::RESTORE_TARGET }).to_string();
+    let mut conn = srv.db.pool().acquire().await.expect("a connection");
+    platform_admin::approvals::store::insert(
+        &mut conn,
+        &platform_admin::approvals::store::New {
+            id: &id,
+            action: opsdeck_api::approvals::ApprovalAction::BackupRestore,
+            target: crate::support::RESTORE_TARGET,
+            body: &body,
+            reason: "fixture",
+            role: "platform-admin",
+            requested_by: "someone-else",
+            requester: &opsdeck_api::rbac::Subject {
+                kind: opsdeck_api::rbac::SubjectKind::ServiceAccount,
+                id: "someone-else".into(),
+            },
+            requested_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+        },
+    )
+    .await
+    .expect("an approval");
+    id
 }
 
 /// A playbook whose approval the admin token's account may give.
@@ -462,7 +495,11 @@ impl Fixture {
             Some("someone-else"),
         )
         .await;
+        let approval = someone_elses_approval(srv).await;
+        let approval_to_deny = someone_elses_approval(srv).await;
         Fixture {
+            approval,
+            approval_to_deny,
             incident: incident.body["incident"]["id"]
                 .as_str()
                 .expect("id")
@@ -494,6 +531,8 @@ impl Fixture {
             route.replace("{run}", &self.failed_run)
         } else if route == "/v1/playbook-runs/{run}/approve" {
             route.replace("{run}", &self.approval_run)
+        } else if route == "/v1/approvals/{approval}/deny" {
+            route.replace("{approval}", &self.approval_to_deny)
         } else if route.ends_with("/verify") {
             route.replace("{target}", crate::support::VERIFY_TARGET)
         } else if route.ends_with("/restore") {
@@ -514,6 +553,7 @@ impl Fixture {
             .replace("{job}", &self.job)
             .replace("{incident}", &self.incident)
             .replace("{window}", &self.window)
+            .replace("{approval}", &self.approval)
             .replace("{run}", &self.run)
             .replace("{step}", "by-hand")
             .replace(
@@ -618,6 +658,13 @@ pub fn sample_bodies(schema: &str, unique: &str, fixture: &Fixture) -> (Value, V
             json!({"starts_at": "2099-01-01T00:00:00Z", "ends_at": "2099-01-02T00:00:00Z", "matchers": [], "reason": "contract"}),
         ),
         "StartRun" => (json!({"source": SAMPLE_PLAYBOOK}), json!({"source": ""})),
+        "RequestApproval" => (
+            json!({"action": "backup.restore", "target": crate::support::RESTORE_TARGET,
+                   "body": {"confirm": crate::support::RESTORE_TARGET}, "reason": "contract"}),
+            json!({"action": "backup.restore", "target": crate::support::RESTORE_TARGET,
+                   "body": {"confirm": crate::support::RESTORE_TARGET}, "reason": " "}),
+        ),
+        "DecideApproval" => (json!({"note": "contract"}), json!({"note": "bell \u{7}"})),
         "TickStep" => (json!({"items": [0]}), json!({"items": []})),
         "ResumeRun" => (json!({"from": "by-hand"}), json!({"from": " "})),
         other => {

@@ -6,6 +6,7 @@
 #[macro_use]
 mod support;
 
+mod approvals;
 mod audit;
 mod auth;
 mod backups;

@@ -2,7 +2,7 @@
 //! isolation, every built-in role against every endpoint (generated from
 //! the routes' declarations), and the migration of pre-RBAC tokens.
 
-use opsdeck_api::rbac::{BuiltinRole, Subject, SubjectKind};
+use opsdeck_api::rbac::{BuiltinRole, Permission, Subject, SubjectKind};
 use platform_admin::access::{Access, On, Requirement, Rule};
 use platform_admin::rbac::store;
 use platform_admin::tenants::store::{id_of, TenantRef};
@@ -240,6 +240,18 @@ on_both_databases! {
                     // the run waits on: the route was reached all the same.
                     Expect::Allowed if route == "/v1/playbook-runs/{run}/approve" && status == StatusCode::FORBIDDEN => {
                         reply.body["message"].as_str().is_some_and(|m| m.contains("needs the role platform-admin"))
+                    }
+                    // Deciding an approval needs the two-person rule's role, checked by
+                    // the handler like a run's approval.
+                    Expect::Allowed if route.starts_with("/v1/approvals/{approval}/") && status == StatusCode::FORBIDDEN => {
+                        *role != BuiltinRole::PlatformAdmin
+                            && reply.body["message"].as_str().is_some_and(|m| m.contains("needs the role platform-admin"))
+                    }
+                    // Asking for an approval needs the permission of the action asked
+                    // for (the sample asks for a restore).
+                    Expect::Allowed if route == "/v1/approvals" && *method == Method::POST && status == StatusCode::FORBIDDEN => {
+                        !role.grants(Permission::BackupsRestore)
+                            && reply.body["message"].as_str().is_some_and(|m| m.contains("backups.restore"))
                     }
                     Expect::Allowed => !matches!(status.as_u16(), 401 | 403 | 404) && !status.is_server_error(),
                     Expect::Forbidden => status == StatusCode::FORBIDDEN

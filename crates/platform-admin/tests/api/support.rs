@@ -83,6 +83,16 @@ const WITH_ALERTMANAGER: [&str; 4] = [
     "a_window_without_matchers_or_in_the_past_is_refused_and_makes_no_silence",
 ];
 
+/// The tests whose servers turn the two-person rule on (`[two_person_rule]`);
+/// the others leave it off, as a server does unless configured.
+const WITH_TWO_PERSON_RULE: [&str; 5] = [
+    "a_destructive_route_without_an_approval_is_428_naming_action_target_and_role",
+    "only_someone_else_holding_the_role_may_grant_or_deny",
+    "a_granted_approval_is_used_once_by_its_requester_for_its_own_request",
+    "an_expired_approval_can_be_neither_granted_nor_used",
+    "inside_an_active_maintenance_window_no_approval_is_needed",
+];
+
 /// A running server and tokens to talk to it.
 pub struct Server {
     pub base: String,
@@ -103,17 +113,22 @@ pub struct Server {
 impl Server {
     pub async fn start(backend: Backend, test: &str) -> Server {
         let test_db = TestDb::new(backend, test).await;
-        Server::with(test_db, WITH_ALERTMANAGER.contains(&test)).await
+        Server::with(
+            test_db,
+            WITH_ALERTMANAGER.contains(&test),
+            WITH_TWO_PERSON_RULE.contains(&test),
+        )
+        .await
     }
 
     /// A server on a database the test prepared (with data written before
     /// the server's migrations, say).
     pub async fn on(test_db: TestDb) -> Server {
-        Server::with(test_db, false).await
+        Server::with(test_db, false, false).await
     }
 
     /// The same, with a real Alertmanager in `[monitoring]` when asked.
-    async fn with(test_db: TestDb, with_alertmanager: bool) -> Server {
+    async fn with(test_db: TestDb, with_alertmanager: bool, two_person_rule: bool) -> Server {
         let alertmanager = if with_alertmanager {
             let started = tokio::task::spawn_blocking(opsdeck_tests::Alertmanager::start)
                 .await
@@ -127,8 +142,13 @@ impl Server {
             .as_ref()
             .map(|am| format!("[monitoring]\nalertmanager_url = \"{}\"\n", am.url))
             .unwrap_or_default();
+        let two_person = if two_person_rule {
+            "[two_person_rule]\nenabled = true\nexpires_after = \"10m\"\n"
+        } else {
+            ""
+        };
         let config = platform_admin::config::Config::parse(&format!(
-            "{monitoring}\
+            "{monitoring}{two_person}\
              [[backup_targets]]\nid = \"{BACKUP_TARGET}\"\nkind = \"postgresql\"\n\
              stanza = \"main\"\npgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n\
              [[backup_targets]]\nid = \"{VERIFY_TARGET}\"\nkind = \"postgresql\"\n\
