@@ -62,6 +62,8 @@ pub enum BackupsCommand {
         /// Follow the job to its end (exit 1 when the restore fails).
         #[arg(long)]
         wait: bool,
+        #[command(flatten)]
+        approval: crate::approvals::ApprovalArgs,
     },
 }
 
@@ -236,11 +238,22 @@ pub async fn run(
             to,
             confirm,
             wait,
+            approval,
         } => {
+            if let Some(why) = &approval.request_approval {
+                let action = opsdeck_core::Destructive::Restore {
+                    target: target.clone(),
+                    to,
+                };
+                return crate::approvals::request_for(&session, out, &action, why).await;
+            }
             let name = target.as_str();
             let backups = &backups;
+            let approval = approval.approval.as_deref();
             let job = crate::tenants::confirmed(out, confirm, |confirmation| async move {
-                backups.restore(name, to, confirmation.as_deref()).await
+                backups
+                    .restore_approved(name, to, confirmation.as_deref(), approval)
+                    .await
             })
             .await?;
             if wait {

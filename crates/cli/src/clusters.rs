@@ -56,6 +56,8 @@ pub struct StartArgs {
     /// non-zero when it fails.
     #[arg(long)]
     wait: bool,
+    #[command(flatten)]
+    approval: crate::approvals::ApprovalArgs,
 }
 
 pub async fn run(
@@ -126,6 +128,14 @@ async fn start(
         force: args.force,
         reason: args.reason,
     };
+    if let Some(why) = &args.approval.request_approval {
+        let asked = opsdeck_core::Destructive::Cluster {
+            cluster: args.cluster.clone(),
+            action,
+            request,
+        };
+        return crate::approvals::request_for(session, out, &asked, why).await;
+    }
     let preflight = clusters
         .preflight(&args.cluster, action, request.candidate.as_deref())
         .await?;
@@ -138,11 +148,12 @@ async fn start(
         out.note(&format!("  {line}"));
     }
     let key = args.idempotency_key.as_deref();
+    let approval = args.approval.approval.as_deref();
     let started = confirmed(out, args.confirm, |confirmation| {
         let (clusters, preflight, request) = (&clusters, preflight.clone(), &request);
         async move {
             clusters
-                .start_checked(preflight, request, confirmation.as_deref(), key)
+                .start_checked_approved(preflight, request, confirmation.as_deref(), key, approval)
                 .await
         }
     })

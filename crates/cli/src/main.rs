@@ -2,6 +2,7 @@
 //! parses its arguments, calls core, and prints; the rules live in core.
 
 mod alerts;
+mod approvals;
 mod audit;
 mod backups;
 mod clusters;
@@ -115,6 +116,10 @@ enum Command {
     /// Maintenance windows: their alerts are silenced in Alertmanager.
     #[command(subcommand)]
     Maintenance(maintenance::MaintenanceCommand),
+    /// The two-person rule: ask a second person's approval of a restore,
+    /// switchover, failover or tenant deletion; list, show, grant, deny.
+    #[command(subcommand)]
+    Approvals(approvals::ApprovalsCommand),
 }
 
 /// How a command that did its work ended.
@@ -186,6 +191,7 @@ fn main() -> ExitCode {
         Command::Jobs(_) | Command::Backups(_) | Command::Playbook(_) => output::Words::Other,
         Command::Incident(_) => output::Words::Incident,
         Command::Maintenance(_) => output::Words::Maintenance,
+        Command::Approvals(_) => output::Words::Other,
     };
     match runtime.block_on(run(cli)) {
         Ok(Done::Fresh) => ExitCode::SUCCESS,
@@ -224,6 +230,7 @@ async fn run(cli: Cli) -> Result<Done, CliError> {
         Command::Playbook(cmd) => playbooks::run(&console, &out, profile, cmd).await?,
         Command::Incident(cmd) => incidents::run(&console, &out, profile, cmd).await?,
         Command::Maintenance(cmd) => maintenance::run(&console, &out, profile, cmd).await?,
+        Command::Approvals(cmd) => approvals::run(&console, &out, profile, cmd).await?,
     }
     Ok(Done::Fresh)
 }

@@ -533,6 +533,25 @@ fn remedy_line(remedy: &Remedy, words_of: Words) -> Option<String> {
             "hint: type the slug at the prompt, or pass `--confirm {target}`"
         )),
         Remedy::Retry => None,
+        Remedy::RequestApproval {
+            action,
+            target,
+            role,
+            expires_after_seconds,
+        } => {
+            let minutes = expires_after_seconds.div_ceil(60);
+            let ask = match words_of {
+                Words::Tenants | Words::Clusters | Words::Other => {
+                    "run the same command with `--request-approval '<why>'`".to_string()
+                }
+                _ => format!("run `opsdeck approvals request {action} {target} --reason '<why>'`"),
+            };
+            Some(format!(
+                "hint: a second person must approve this ({action} of `{target}`): {ask}; someone else \
+                 holding the role `{role}` runs `opsdeck approvals grant <id>`; then run the command \
+                 again with `--approval <id>` within {minutes} minutes of asking"
+            ))
+        }
     }
 }
 

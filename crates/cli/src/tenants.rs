@@ -70,7 +70,7 @@ pub enum TenantsCommand {
     /// Resume a suspended tenant: its users may sign in again.
     Resume(ResumeArgs),
     /// Delete a tenant for good.
-    Delete(ActionArgs),
+    Delete(DeleteArgs),
 }
 
 #[derive(Args)]
@@ -189,6 +189,20 @@ pub struct ActionArgs {
     confirm: ConfirmArg,
     #[command(flatten)]
     key: KeyArg,
+}
+
+/// Deleting may also need a second person's approval (the server's
+/// two-person rule).
+#[derive(Args)]
+pub struct DeleteArgs {
+    /// Tenant id or slug.
+    tenant: String,
+    #[command(flatten)]
+    confirm: ConfirmArg,
+    #[command(flatten)]
+    key: KeyArg,
+    #[command(flatten)]
+    approval: crate::approvals::ApprovalArgs,
 }
 
 /// Resuming takes nothing away, so it never asks for a confirmation.
@@ -311,7 +325,14 @@ pub async fn run(
             .await?
         }
         TenantsCommand::Delete(args) => {
-            act(
+            if let Some(why) = &args.approval.request_approval {
+                let action = opsdeck_core::Destructive::DeleteTenant {
+                    tenant: args.tenant.clone(),
+                };
+                crate::approvals::request_for(&session, out, &action, why).await?;
+                return Ok(Done::Fresh);
+            }
+            act_approved(
                 &tenants,
                 out,
                 &on,
@@ -319,6 +340,7 @@ pub async fn run(
                 args.tenant,
                 args.confirm.confirm,
                 args.key,
+                args.approval.approval.as_deref(),
             )
             .await?
         }
@@ -430,11 +452,25 @@ async fn act(
     confirm: Option<String>,
     key: KeyArg,
 ) -> Result<()> {
+    act_approved(tenants, out, on, action, tenant, confirm, key, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn act_approved(
+    tenants: &Tenants<'_>,
+    out: &Output,
+    on: &On,
+    action: TenantAction,
+    tenant: String,
+    confirm: Option<String>,
+    key: KeyArg,
+    approval: Option<&str>,
+) -> Result<()> {
     let key = key.idempotency_key.as_deref();
     let target = tenant.as_str();
     let result = confirmed(out, confirm, |confirmation| async move {
         tenants
-            .act(action, target, confirmation.as_deref(), key)
+            .act_approved(action, target, confirmation.as_deref(), key, approval)
             .await
     })
     .await?;

@@ -4,9 +4,7 @@
 //! server says is cleaned of terminal control before anyone sees it.
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::backups::{
-    BackupList, BackupTarget, BackupType, CreateBackup, RestoreBackup, VerifyBackup,
-};
+use opsdeck_api::backups::{BackupList, BackupTarget, BackupType, CreateBackup, VerifyBackup};
 use opsdeck_api::jobs::Job;
 
 use crate::error::{Error, Result};
@@ -127,6 +125,19 @@ impl Backups<'_> {
         to: Option<DateTime<Utc>>,
         confirmation: Option<&str>,
     ) -> Result<Job> {
+        self.restore_approved(target, to, confirmation, None).await
+    }
+
+    /// [`Self::restore`] using the granted approval `approval` (the
+    /// server's two-person rule; see `Session::approvals`), which must
+    /// have been asked for this target and `to`.
+    pub async fn restore_approved(
+        &self,
+        target: &str,
+        to: Option<DateTime<Utc>>,
+        confirmation: Option<&str>,
+        approval: Option<&str>,
+    ) -> Result<Job> {
         let profile = self.session.profile();
         match confirmation {
             Some(typed) if typed != target => {
@@ -146,13 +157,11 @@ impl Backups<'_> {
             _ => {}
         }
         let key = uuid::Uuid::new_v4().to_string();
-        let body = RestoreBackup {
-            to,
-            confirm: target.to_string(),
-        };
+        let body = crate::approvals::restore_body(target, to);
         let job = self
             .session
             .admin()
+            .with_approval(approval)
             .restore_backup(target, &body, &key)
             .await?;
         Ok(jobs::clean(job))

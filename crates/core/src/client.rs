@@ -115,6 +115,9 @@ pub struct AdminClient {
     profile: Option<String>,
     /// Set for a read-only profile: only reads leave this client.
     read_only: bool,
+    /// Sent as `Opsdeck-Approval` with every request: the approval a
+    /// destructive request uses (the two-person rule).
+    approval: Option<String>,
 }
 
 impl AdminClient {
@@ -152,6 +155,7 @@ impl AdminClient {
             timeouts,
             profile: None,
             read_only: false,
+            approval: None,
         })
     }
 
@@ -165,6 +169,19 @@ impl AdminClient {
     /// Lets only reads through: every other method fails before it is
     /// sent, so no capability can change anything through a read-only
     /// profile, those added later included.
+    /// This client, sending `approval` as `Opsdeck-Approval` (the
+    /// two-person rule) when given.
+    pub fn with_approval(&self, approval: Option<&str>) -> std::borrow::Cow<'_, AdminClient> {
+        match approval.map(str::trim).filter(|a| !a.is_empty()) {
+            None => std::borrow::Cow::Borrowed(self),
+            Some(approval) => {
+                let mut client = self.clone();
+                client.approval = Some(approval.to_string());
+                std::borrow::Cow::Owned(client)
+            }
+        }
+    }
+
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
@@ -614,6 +631,9 @@ impl AdminClient {
         }
         if let Some(key) = key {
             request = request.header(IDEMPOTENCY_KEY, key);
+        }
+        if let Some(approval) = &self.approval {
+            request = request.header(opsdeck_api::approvals::APPROVAL_HEADER, approval);
         }
         let response = request.send().await.map_err(|e| transport_error(url, e))?;
         let status = response.status();

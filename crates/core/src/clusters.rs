@@ -175,6 +175,21 @@ impl Clusters<'_> {
         confirmation: Option<&str>,
         key: Option<&str>,
     ) -> Result<Started> {
+        self.start_checked_approved(preflight, request, confirmation, key, None)
+            .await
+    }
+
+    /// [`Self::start_checked`] using the granted approval `approval` (the
+    /// server's two-person rule; see `Session::approvals`), which must
+    /// have been asked for this action, cluster and request.
+    pub async fn start_checked_approved(
+        &self,
+        preflight: Preflight,
+        request: &FailoverRequest,
+        confirmation: Option<&str>,
+        key: Option<&str>,
+        approval: Option<&str>,
+    ) -> Result<Started> {
         let errors = request.validate();
         if !errors.is_empty() {
             return Err(Error::InvalidFields { details: errors });
@@ -197,6 +212,7 @@ impl Clusters<'_> {
         let job: Job = self
             .session
             .admin()
+            .with_approval(approval)
             .call(
                 Method::POST,
                 &["v1", "clusters", id, action.as_str()],

@@ -291,6 +291,24 @@ impl Error {
             Error::Api { status, .. } if matches!(*status, 429 | 502 | 503 | 504) => {
                 Some(Remedy::Retry)
             }
+            Error::Api { envelope, .. } if envelope.code == ErrorCode::ApprovalRequired => {
+                use opsdeck_api::approvals as a;
+                let detail = |field: &str| {
+                    envelope
+                        .details
+                        .iter()
+                        .find(|d| d.field == field)
+                        .map(|d| crate::sanitize::remote(&d.message))
+                };
+                Some(Remedy::RequestApproval {
+                    action: detail(a::DETAIL_ACTION)?,
+                    target: detail(a::DETAIL_TARGET)?,
+                    role: detail(a::DETAIL_ROLE)?,
+                    expires_after_seconds: detail(a::DETAIL_EXPIRES_AFTER)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or_default(),
+                })
+            }
             _ => None,
         }
     }
@@ -437,6 +455,15 @@ pub enum Remedy {
     Confirm { target: String },
     /// Nothing to change: try again when the server answers.
     Retry,
+    /// The server's two-person rule: ask a second person holding `role`
+    /// to approve `action` on `target` (`Session::approvals`), then do it
+    /// again with the approval, within `expires_after_seconds` of asking.
+    RequestApproval {
+        action: String,
+        target: String,
+        role: String,
+        expires_after_seconds: u64,
+    },
 }
 
 /// An error as the window and `--json` output see it.

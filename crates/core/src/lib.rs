@@ -4,6 +4,7 @@
 //! layers over [`Console`].
 
 pub mod alerts;
+pub mod approvals;
 pub mod audit;
 pub mod backups;
 pub mod client;
@@ -41,6 +42,7 @@ pub use alerts::{
     Alert, AlertFilter, AlertGroup, AlertState, AlertStatus, Alerts, Matcher, Merged, NewSilence,
     Silence, SilenceState,
 };
+pub use approvals::{Approvals, Destructive};
 pub use audit::{Audit, AuditFilter, ExportFormat, Exported};
 pub use console::{Console, LoginCheck, ProfileAdded};
 pub use error::{Code, ConsoleCode, Error, ErrorReport, Remedy, Result};

@@ -409,7 +409,21 @@ impl Tenants<'_> {
         confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Option<Tenant>> {
-        let client = self.session.admin();
+        self.act_approved(action, tenant, confirmation, idempotency_key, None)
+            .await
+    }
+
+    /// [`Self::act`] using the granted approval `approval` (the server's
+    /// two-person rule asks one of a deletion; see `Session::approvals`).
+    pub async fn act_approved(
+        &self,
+        action: TenantAction,
+        tenant: &str,
+        confirmation: Option<&str>,
+        idempotency_key: Option<&str>,
+        approval: Option<&str>,
+    ) -> Result<Option<Tenant>> {
+        let client = self.session.admin().with_approval(approval);
         let current = client.get_tenant(tenant).await?;
         let preflight = safety::preflight(self.session.profile(), action, &current);
         self.session.profile().writable()?;

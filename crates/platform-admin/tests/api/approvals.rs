@@ -42,7 +42,9 @@ async fn ask(srv: &Server, token: &str, action: &str, target: &str, body: Value)
         token,
         Method::POST,
         "/v1/approvals",
-        Some(&json!({"action": action, "target": target, "body": body, "reason": "planned change"})),
+        Some(
+            &json!({"action": action, "target": target, "body": body, "reason": "planned change"}),
+        ),
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
