@@ -18,9 +18,9 @@ use crate::FieldError;
 /// The request header that names the approval a destructive request uses.
 pub const APPROVAL_HEADER: &str = "opsdeck-approval";
 
-/// The OpenAPI extension on a route that needs an approval:
-/// `{"action": "backup.restore"}`.
-pub const TWO_PERSON_EXTENSION: &str = "x-two-person";
+/// The field of a route's `x-permission` extension that says it needs an
+/// approval: `"two_person": {"action": "backup.restore", "header": "Opsdeck-Approval"}`.
+pub const TWO_PERSON_EXTENSION: &str = "two_person";
 
 /// The `details` fields of an `approval_required` error, by name: what to
 /// ask approval for and who may give it.

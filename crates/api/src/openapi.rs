@@ -21,7 +21,9 @@ the permission the operation names in `x-permission` (`{\"name\": \"tenants.writ
 on the tenant of the path; `platform`: on the whole platform; `each_tenant`: on the platform or on the tenants \
 whose records the answer then holds); an operation marked `x-authenticated` needs a valid token and no \
 permission (`/v1/rbac/me`: the caller's own subject and permissions); a 403 names the permission missing, and a tenant the caller holds nothing \
-on answers 404 like one that does not exist. Every mutation \
+on answers 404 like one that does not exist. An operation whose `x-permission` has `two_person` (restore, switchover, failover, tenant \
+deletion) needs, on a server whose two-person rule is on and outside an active maintenance window, a second person's approval: the id \
+of a granted approval (`/v1/approvals`) in `Opsdeck-Approval`, used once; without one it answers 428 `approval_required`. Every mutation \
 is audited and accepts an `Idempotency-Key` header: the same key with the same body returns the first \
 response without a second effect; the same key with another body is rejected (422). Every response \
 carries `x-request-id`."

@@ -9,8 +9,9 @@
 //! declares nothing is never served: the layer refuses it.
 //!
 //! A destructive route also declares the two-person rule,
-//! `.two_person(ApprovalAction::…)`: its operation says so
-//! (`x-two-person`, the `Opsdeck-Approval` header and the 428), the
+//! `.two_person(ApprovalAction::…)` after its permission: its operation
+//! says so (`two_person` in `x-permission`, the `Opsdeck-Approval` header
+//! and the 428), the
 //! authentication layer hands the action to the handler's `Mutation`, and
 //! the mutation is not committed without the rule's check (`approvals`).
 //!
@@ -273,18 +274,25 @@ pub fn two_person_of(operation: &Operation) -> Option<ApprovalAction> {
     let value = operation
         .extensions
         .as_ref()
-        .and_then(|e| e.get(TWO_PERSON_EXTENSION))?;
-    value["action"].as_str()?.parse().ok()
+        .and_then(|e| e.get(PERMISSION_EXTENSION))?;
+    value[TWO_PERSON_EXTENSION]["action"].as_str()?.parse().ok()
 }
 
 fn document_two_person(operation: &mut Operation, action: ApprovalAction) {
-    operation
+    // Inside the permission's extension: operations keep their extensions
+    // in a hash map, so a second one would come out in any order.
+    let permission = operation
         .extensions
-        .get_or_insert_with(Extensions::default)
-        .insert(
-            TWO_PERSON_EXTENSION.to_string(),
-            json!({ "action": action.as_str(), "header": "Opsdeck-Approval" }),
-        );
+        .as_mut()
+        .and_then(|e| e.get_mut(PERMISSION_EXTENSION))
+        .and_then(|v| v.as_object_mut());
+    let Some(permission) = permission else {
+        panic!("declare the two-person rule of {action} after the route's permission (`.require(...)`)");
+    };
+    permission.insert(
+        TWO_PERSON_EXTENSION.to_string(),
+        json!({ "action": action.as_str(), "header": "Opsdeck-Approval" }),
+    );
     let needs = format!(
         "Two-person rule: on a server whose rule is on, outside an active maintenance window, \
          needs the id of a granted approval of `{action}` for this target and body \

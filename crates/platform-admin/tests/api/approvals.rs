@@ -113,7 +113,10 @@ fn the_two_person_routes_are_restore_switchover_failover_and_tenant_delete() {
     );
     let json = serde_json::to_value(&document).expect("document as JSON");
     let restore = &json["paths"]["/v1/backup-targets/{target}/restore"]["post"];
-    assert_eq!(restore["x-two-person"]["action"], "backup.restore");
+    assert_eq!(
+        restore["x-permission"]["two_person"]["action"],
+        "backup.restore"
+    );
     assert!(restore["responses"]["428"].is_object(), "{restore:#}");
 }
 
