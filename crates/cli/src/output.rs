@@ -339,7 +339,10 @@ fn words(e: &CliError, words_of: Words) -> Vec<String> {
         Error::Api {
             status, envelope, ..
         } => {
-            if !envelope.details.is_empty() {
+            // An approval's details say what to ask for; the remedy words them.
+            if !envelope.details.is_empty()
+                && envelope.code != opsdeck_api::ErrorCode::ApprovalRequired
+            {
                 envelope
                     .details
                     .iter()
