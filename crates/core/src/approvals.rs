@@ -109,10 +109,11 @@ pub fn clean(mut approval: Approval) -> Approval {
     ] {
         *text = sanitize::remote(text);
     }
-    for text in [&mut approval.decided_by, &mut approval.note] {
-        if let Some(t) = text {
-            *t = sanitize::remote(t);
-        }
+    for text in [&mut approval.decided_by, &mut approval.note]
+        .into_iter()
+        .flatten()
+    {
+        *text = sanitize::remote(text);
     }
     approval
 }
