@@ -36,7 +36,8 @@ pub struct Approvals<'s> {
 
 /// A destructive action as the console would send it: what an approval is
 /// asked for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Destructive {
     /// `backups restore`: to `to`, or the newest point.
     Restore {
@@ -281,5 +282,34 @@ mod tests {
         };
         assert_eq!(delete.body().expect("no body"), None);
         assert!(checked_id("../x").is_err());
+    }
+
+    #[test]
+    fn approval_required_is_remedied_by_asking_the_role_named() {
+        use opsdeck_api::{ErrorCode, ErrorEnvelope, FieldError};
+        let error = Error::Api {
+            status: 428,
+            envelope: ErrorEnvelope {
+                code: ErrorCode::ApprovalRequired,
+                message: "the deletion of tenant `acme` needs a second person's approval".into(),
+                details: vec![
+                    FieldError::new("action", "tenant.delete"),
+                    FieldError::new("target", "acme"),
+                    FieldError::new("role", "platform-admin"),
+                    FieldError::new("expires_after_seconds", "1800"),
+                ],
+                request_id: None,
+            },
+        };
+        assert_eq!(
+            error.remedy(),
+            Some(crate::Remedy::RequestApproval {
+                action: "tenant.delete".into(),
+                target: "acme".into(),
+                role: "platform-admin".into(),
+                expires_after_seconds: 1800,
+            })
+        );
+        assert_eq!(error.code().as_str(), "approval_required");
     }
 }
