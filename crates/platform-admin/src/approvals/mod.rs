@@ -36,8 +36,8 @@ pub fn audit_target(id: &str) -> String {
 
 /// The body the grant of `action` covers, as the server reads it: the
 /// action's request type, written again, so that defaults and key order
-/// cannot make two equal requests differ. `None` when the body is not one
-/// the action's route would accept.
+/// cannot make two equal requests differ. An error, in words, when the
+/// body is not one the action's route would accept.
 pub fn canonical_body(action: ApprovalAction, body: Option<&Value>) -> Result<Value, String> {
     let body = body.cloned().unwrap_or(Value::Null);
     let read = |error: serde_json::Error| {
