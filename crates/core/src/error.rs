@@ -462,6 +462,7 @@ pub enum Remedy {
         action: String,
         target: String,
         role: String,
+        #[specta(type = f64)]
         expires_after_seconds: u64,
     },
 }
@@ -475,7 +476,7 @@ pub struct ErrorReport {
     /// Field errors, named by the field's path (`slug`, `quotas.max_users`).
     pub details: Vec<FieldError>,
     /// What the user can do about it, if anything.
-    pub remedy: Option<Remedy>,
+    pub remedy: Option<Box<Remedy>>,
 }
 
 impl From<&Error> for ErrorReport {
@@ -506,7 +507,7 @@ impl From<&Error> for ErrorReport {
             code: error.code(),
             message,
             details,
-            remedy: error.remedy(),
+            remedy: error.remedy().map(Box::new),
         }
     }
 }

@@ -610,6 +610,14 @@ export type ErrorCode =
 "payload_too_large" | 
 /**  No such route or method. */
 "method_not_allowed" | 
+/**
+ *  The action needs a second person's approval (the two-person rule):
+ *  `details` name the `action`, `target`, the `role` a granter must
+ *  hold and `expires_after_seconds`; ask at `POST /v1/approvals` and
+ *  send the granted approval's id in `Opsdeck-Approval`. Also when the
+ *  approval sent is not usable for this request (the message says why).
+ */
+"approval_required" | 
 /**  Something failed on the server; the request id finds it in the logs. */
 "internal" | 
 /**  A code this client does not know yet. */
@@ -1110,14 +1118,22 @@ export type Remedy =
 /**  Type the target's name to confirm, then try again. */
 { kind: "confirm"; target: string } | 
 /**  Nothing to change: try again when the server answers. */
-{ kind: "retry" };
+{ kind: "retry" } | 
+/**
+ *  The server's two-person rule: ask a second person holding `role`
+ *  to approve `action` on `target` (`Session::approvals`), then do it
+ *  again with the approval, within `expires_after_seconds` of asking.
+ */
+{ kind: "request_approval"; action: string; target: string; role: string; expires_after_seconds: number | null };
 
 /**  Whether a replica confirms writes before the primary acknowledges them. */
 export type ReplicationMode = "sync" | "async";
 
 /**
  *  From when to when the target can be restored to any point: from the
- *  end of its oldest backup to its newest restorable point.
+ *  first whole second after its oldest backup ended (pgBackRest starts a
+ *  point-in-time restore only from a backup that stopped before the
+ *  target's second) to its newest restorable point.
  */
 export type RestoreWindow = {
 	from: string,

@@ -72,6 +72,17 @@ describe("describeError", () => {
     expect(remedyAction(err.remedy)).toBe("Replace token");
     expect(remedyAction(null)).toBeNull();
   });
+  it("says who must approve under the two-person rule, and for how long", () => {
+    const err = {
+      code: "approval_required" as const,
+      message: "Needs a second person.",
+      details: [],
+      remedy: { kind: "request_approval" as const, action: "backup.restore", target: "main-db", role: "platform-admin", expires_after_seconds: 1800 },
+    };
+    const text = describeError(err);
+    expect(text).toContain("holding the role platform-admin must approve backup.restore of main-db");
+    expect(text).toContain("lasts 30 minutes");
+  });
 });
 
 describe("errorId", () => {

@@ -2,6 +2,7 @@
 //! becomes one, and how its field errors are put at their fields.
 
 import type { Code, FieldError, IpcError, Remedy } from "../generated/bindings";
+import { ageWords } from "./format";
 
 /** Codes the UI itself produces, beside the backend's. */
 export const UI_CODES = {
@@ -92,6 +93,10 @@ export function remedyHint(remedy: Remedy): string | undefined {
       return `Type ${remedy.target} to confirm.`;
     case "retry":
       return "Check the network or the Admin API URL, then try again.";
+    case "request_approval": {
+      const lasts = remedy.expires_after_seconds === null ? "" : `; a grant lasts ${ageWords(remedy.expires_after_seconds)}`;
+      return `A second person holding the role ${remedy.role} must approve ${remedy.action} of ${remedy.target} first (opsdeck approvals request)${lasts}.`;
+    }
   }
 }
 
