@@ -149,6 +149,14 @@ async fn main() -> Result<()> {
         );
         samples.push((minute, b, a));
     }
+    println!(
+        "  by process, bare: {}",
+        breakdown(&pss_by_process(bare_tree)?)
+    );
+    println!(
+        "  by process, app:  {}",
+        breakdown(&pss_by_process(app_tree)?)
+    );
     bare_window.close().await?;
     app_window.close().await?;
     let at = |m: u64| samples.iter().find(|(minute, ..)| *minute == m).copied();
@@ -243,16 +251,24 @@ async fn tree_root(comm: &str, _window: &Desktop) -> Result<u32> {
 
 /// The PSS of `root` and every process below it, in KiB.
 fn pss_kib(root: u32) -> Result<u64> {
-    let mut total = 0;
+    Ok(pss_by_process(root)?.iter().map(|(_, kib)| kib).sum())
+}
+
+/// The PSS of `root` and every process below it, each with its name, in
+/// KiB: where the memory is.
+fn pss_by_process(root: u32) -> Result<Vec<(String, u64)>> {
+    let mut each = Vec::new();
     let mut pending = vec![root];
     while let Some(pid) = pending.pop() {
         let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
             .with_context(|| format!("process {pid} is gone"))?;
-        total += rollup
+        let pss = rollup
             .lines()
             .find_map(|l| l.strip_prefix("Pss:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .unwrap_or(0);
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        each.push((name.trim().to_string(), pss));
         for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
             let children =
                 std::fs::read_to_string(task?.path().join("children")).unwrap_or_default();
@@ -263,7 +279,15 @@ fn pss_kib(root: u32) -> Result<u64> {
             );
         }
     }
-    Ok(total)
+    Ok(each)
+}
+
+/// `name 12.3 MiB, ...` for each process.
+fn breakdown(each: &[(String, u64)]) -> String {
+    each.iter()
+        .map(|(name, kib)| format!("{name} {:.1} MiB", *kib as f64 / 1024.0))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn median(values: &[Duration]) -> Duration {

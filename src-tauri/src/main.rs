@@ -28,6 +28,7 @@ fn main() {
             }
         })
         .setup(|app| {
+            light_webview(app);
             // The tray is a convenience: without one the app still runs.
             if let Err(e) = tray(app) {
                 tracing::warn!(error = %e, "no tray icon");
@@ -65,6 +66,45 @@ fn tray(app: &tauri::App) -> tauri::Result<()> {
     }
     builder.build(app)?;
     Ok(())
+}
+
+/// A console of live charts and tables keeps no page history and reloads
+/// nothing from the network, and draws fast enough on the CPU: WebKit's
+/// document-viewer cache model drops its page and memory caches (the
+/// default keeps every decoded chart of every refresh until memory
+/// pressure), and without GPU compositing the web process does not load a
+/// GL stack, which without a GPU is a software one (measured by
+/// `bench/overview`: about half the web process's memory).
+/// `OPSDECK_WEBVIEW_GPU=1` keeps WebKit's default compositing.
+fn light_webview(app: &tauri::App) {
+    #[cfg(target_os = "linux")]
+    {
+        use tauri::Manager as _;
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt as _, WebContextExt as _,
+            WebViewExt as _,
+        };
+        let Some(window) = app.get_webview_window("main") else {
+            return;
+        };
+        let gpu = std::env::var("OPSDECK_WEBVIEW_GPU").is_ok_and(|v| v == "1");
+        let set = window.with_webview(move |webview| {
+            let webview = webview.inner();
+            if let Some(context) = webview.context() {
+                context.set_cache_model(CacheModel::DocumentViewer);
+            }
+            if !gpu {
+                if let Some(settings) = webview.settings() {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
+            }
+        });
+        if let Err(e) = set {
+            tracing::warn!(error = %e, "the webview keeps WebKit's default caches and compositing");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
 }
 
 /// Blocks navigation of any webview away from the app's own origin.
