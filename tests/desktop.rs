@@ -2994,3 +2994,197 @@ async fn a_run_waiting_on_an_approval_is_counted_on_the_rail_and_the_tray_and_ap
     })
     .await;
 }
+
+/// A service account bound to platform-admin, with a token: a second
+/// person the two-person rule counts.
+fn platform_admin_account(cli: &Cli, name: &str) -> String {
+    cli.run(&["service-accounts", "create", name]).success();
+    cli.run(&[
+        "bindings",
+        "create",
+        "--subject",
+        &format!("service:{name}"),
+        "--role",
+        "platform-admin",
+    ])
+    .success();
+    let minted = cli
+        .run(&[
+            "--json",
+            "tokens",
+            "create",
+            "--service",
+            name,
+            "--name",
+            name,
+        ])
+        .success()
+        .json();
+    minted["token"].as_str().expect("the token").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_and_asks_for_one_before_deleting(
+) {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (admin, cli, other, spare_request) = blocking(|| {
+            let config = dir.path().join("platform-admin.toml");
+            std::fs::write(&config, "[two_person_rule]\nenabled = true\n").expect("config");
+            let config = config.to_string_lossy().into_owned();
+            let admin = PlatformAdmin::start_with(Backend::Sqlite, &["--config", &config])
+                .expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            for slug in ["doomed", "spare"] {
+                cli.run(&["tenants", "create", "--slug", slug, "--name", slug])
+                    .success();
+            }
+            let desk = platform_admin_account(&cli, "desk");
+            let other = Http::new(&admin.url, Some(&platform_admin_account(&cli, "other")));
+            // Someone else asks to delete `spare`: the window's user is asked.
+            let asked = other.json(
+                "POST",
+                "/v1/approvals",
+                &serde_json::json!({
+                    "action": "tenant.delete",
+                    "target": "spare",
+                    "reason": "Spare is unused",
+                }),
+            );
+            let spare_request = asked.json()["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a request: {}", asked.json()))
+                .to_string();
+            cli.run(&[
+                "profile",
+                "add",
+                "desk",
+                "--admin-url",
+                &admin.url,
+                "--tier",
+                "dev",
+                "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "desk", "--token-stdin"], &desk)
+                .success();
+            (admin, cli, other, spare_request)
+        });
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "desk", "the window opens on the CLI's profile").await;
+        let badge = wait_until_async("the rail's count", Duration::from_secs(30), || async {
+            text_of(&desktop, "[data-testid=\"badge-playbooks\"]").await == "1"
+        })
+        .await;
+        assert!(
+            badge.is_ok(),
+            "the Playbooks entry does not count the request"
+        );
+        desktop.click("Playbooks").await.expect("click Playbooks");
+        let request = text_of(&desktop, &format!("[data-approval=\"{spare_request}\"]")).await;
+        assert!(
+            request.contains("tenant.delete of spare") && request.contains("Spare is unused"),
+            "{request}"
+        );
+        desktop
+            .click("Grant tenant.delete of spare")
+            .await
+            .expect("grant");
+        let granted = wait_until_async("the grant", Duration::from_secs(15), || async {
+            blocking(|| other.get(&format!("/v1/approvals/{spare_request}")).json())["state"]
+                == "granted"
+        })
+        .await;
+        assert!(granted.is_ok(), "the request was not granted");
+        let decided = blocking(|| other.get(&format!("/v1/approvals/{spare_request}")).json());
+        assert_eq!(decided["decided_by"], "desk", "{decided:#}");
+
+        // The window's own deletion: refused, asked, granted by the other, done.
+        desktop.click("Tenants").await.expect("click Tenants");
+        desktop
+            .fill("Search tenants", "doomed")
+            .await
+            .expect("search");
+        desktop.click("Delete doomed").await.expect("delete");
+        desktop
+            .click("Delete tenant")
+            .await
+            .expect("confirm the deletion");
+        let gate = wait_until_async("the approval gate", Duration::from_secs(15), || async {
+            state_of(&desktop, "[data-testid=\"approval-gate\"]")
+                .await
+                .as_deref()
+                == Some("needed")
+        })
+        .await;
+        assert!(
+            gate.is_ok(),
+            "no approval asked: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        let gate_text = text_of(&desktop, "[data-testid=\"approval-gate\"]").await;
+        assert!(gate_text.contains("platform-admin"), "{gate_text}");
+        desktop
+            .fill("Reason for the approval", "Doomed was a test")
+            .await
+            .expect("reason");
+        desktop.click("Request approval").await.expect("request");
+        let pending = wait_until_async("the request", Duration::from_secs(15), || async {
+            state_of(&desktop, "[data-testid=\"approval-gate\"]")
+                .await
+                .as_deref()
+                == Some("pending")
+        })
+        .await;
+        assert!(
+            pending.is_ok(),
+            "{}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        let mine = blocking(|| other.get("/v1/approvals?state=pending").json());
+        let id = mine["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|a| a["target"] == "doomed"))
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_else(|| panic!("the window's request: {mine:#}"))
+            .to_string();
+        assert_eq!(
+            blocking(|| other.json(
+                "POST",
+                &format!("/v1/approvals/{id}/grant"),
+                &serde_json::json!({})
+            ))
+            .status,
+            200
+        );
+        let ready = wait_until_async(
+            "the grant reaches the window",
+            Duration::from_secs(30),
+            || async {
+                state_of(&desktop, "[data-testid=\"approval-gate\"]")
+                    .await
+                    .as_deref()
+                    == Some("granted")
+            },
+        )
+        .await;
+        assert!(ready.is_ok(), "{}", text_of(&desktop, "dialog[open]").await);
+        desktop
+            .click("Delete tenant")
+            .await
+            .expect("delete with the approval");
+        let gone = wait_until_async("the deletion", Duration::from_secs(15), || async {
+            blocking(|| other.get("/v1/tenants/doomed")).status == 404
+        })
+        .await;
+        assert!(gone.is_ok(), "{}", text_of(&desktop, "dialog[open]").await);
+        let used = blocking(|| other.get(&format!("/v1/approvals/{id}")).json());
+        assert_eq!(used["state"], "used", "{used:#}");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}

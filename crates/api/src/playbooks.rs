@@ -158,9 +158,9 @@ pub struct ChecklistItem {
     pub ticked: bool,
 }
 
-/// One approval given.
+/// One approval given to a run's approval step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
-pub struct Approval {
+pub struct RunApproval {
     pub step: String,
     pub approver: String,
     /// The role the approver holds that the step asked for.
@@ -271,7 +271,7 @@ pub struct PlaybookRun {
     /// What it waits for, when `waiting`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<Waiting>,
-    pub approvals: Vec<Approval>,
+    pub approvals: Vec<RunApproval>,
     pub events: Vec<RunEvent>,
 }
 

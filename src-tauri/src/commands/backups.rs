@@ -91,7 +91,8 @@ pub async fn backup_restore_preflight(
 }
 
 /// Starts a restore of `target` to `to` (its newest point when none);
-/// core checks `confirmation` against the target.
+/// core checks `confirmation` against the target. `approval` is a granted
+/// request when the server's two-person rule asks for one.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
@@ -101,11 +102,12 @@ pub async fn backup_restore(
     target: String,
     to: Option<DateTime<Utc>>,
     confirmation: Option<String>,
+    approval: Option<String>,
 ) -> CmdResult<Job> {
     state
         .with_session(profile.as_deref(), |s| async move {
             s.backups()
-                .restore(&target, to, confirmation.as_deref())
+                .restore_approved(&target, to, confirmation.as_deref(), approval.as_deref())
                 .await
         })
         .await

@@ -80,7 +80,8 @@ pub async fn cluster_confirmation(
 }
 
 /// Starts the action of the preflight the window showed; the same
-/// `idempotency_key` never starts a second job.
+/// `idempotency_key` never starts a second job. `approval` is a granted
+/// request when the server's two-person rule asks for one.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
@@ -91,15 +92,17 @@ pub async fn cluster_start(
     request: FailoverRequest,
     confirmation: Option<String>,
     idempotency_key: String,
+    approval: Option<String>,
 ) -> CmdResult<Started> {
     state
         .with_session(profile.as_deref(), |s| async move {
             s.clusters()
-                .start_checked(
+                .start_checked_approved(
                     preflight,
                     &request,
                     confirmation.as_deref(),
                     Some(&idempotency_key),
+                    approval.as_deref(),
                 )
                 .await
         })

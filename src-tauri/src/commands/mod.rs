@@ -5,6 +5,7 @@
 //! check all follow from it.
 
 pub mod alerts;
+pub mod approvals;
 pub mod backups;
 pub mod clusters;
 pub mod dashboards;
@@ -200,6 +201,10 @@ app_commands! {
     incidents::maintenance_list,
     incidents::maintenance_create,
     incidents::maintenance_end,
+    approvals::approvals_list,
+    approvals::approval_get,
+    approvals::approval_request,
+    approvals::approval_decide,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,

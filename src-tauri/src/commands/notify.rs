@@ -37,7 +37,8 @@ pub struct Notifications {
 }
 
 /// What the tray counts: firing critical alerts (`None` when nothing is
-/// watched) and playbook runs waiting on an approval.
+/// watched) and what waits on an approval: playbook runs, and requests of
+/// the two-person rule.
 #[derive(Default, Clone, Copy)]
 struct TrayCounts {
     critical: Option<usize>,
@@ -167,8 +168,8 @@ fn show_critical(app: &AppHandle, firing: Option<usize>) {
     show_counts(app, counts);
 }
 
-/// The tray's title and tooltip: the critical alerts' count, and the runs
-/// waiting on an approval when there are any.
+/// The tray's title and tooltip: the critical alerts' count, and what
+/// waits on an approval when anything does.
 fn show_counts(app: &AppHandle, counts: TrayCounts) {
     let Some(tray) = app.tray_by_id(TRAY) else {
         return;
@@ -188,8 +189,8 @@ fn show_counts(app: &AppHandle, counts: TrayCounts) {
     let approvals = match counts.approvals {
         0 => None,
         n => {
-            let runs = if n == 1 { "run" } else { "runs" };
-            tooltip.push_str(&format!(", {n} playbook {runs} waiting on an approval"));
+            let things = if n == 1 { "thing" } else { "things" };
+            tooltip.push_str(&format!(", {n} {things} waiting on an approval"));
             Some(format!("{n} to approve"))
         }
     };
@@ -205,8 +206,8 @@ fn show_counts(app: &AppHandle, counts: TrayCounts) {
     }
 }
 
-/// Shows on the tray how many playbook runs wait on an approval (the
-/// window counts them: it reads the runs).
+/// Shows on the tray how many things wait on an approval: playbook runs
+/// and two-person requests (the window counts them: it reads both).
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]

@@ -157,16 +157,18 @@ pub async fn tenant_action(
     tenant: String,
     confirmation: Option<String>,
     idempotency_key: String,
+    approval: Option<String>,
 ) -> CmdResult<Option<TenantRow>> {
     state
         .with_session(profile.as_deref(), |s| async move {
             let tenants = s.tenants();
             let result = tenants
-                .act(
+                .act_approved(
                     action,
                     &tenant,
                     confirmation.as_deref(),
                     Some(&idempotency_key),
+                    approval.as_deref(),
                 )
                 .await?;
             Ok(result.map(|t| tenants.row(t)))

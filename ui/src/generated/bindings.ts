@@ -52,7 +52,7 @@ export const commands = {
 	tenantUpdate: (profile: string | null, tenant: string, body: UpdateTenant, confirmation: string | null, idempotencyKey: string) => typedError<TenantRow, IpcError>(__TAURI_INVOKE("tenant_update", { profile, tenant, body, confirmation, idempotencyKey })),
 	tenantUpdatePreflight: (profile: string | null, tenant: string, body: UpdateTenant) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_update_preflight", { profile, tenant, body })),
 	tenantPreflight: (profile: string | null, action: TenantAction, tenant: string) => typedError<Preflight, IpcError>(__TAURI_INVOKE("tenant_preflight", { profile, action, tenant })),
-	tenantAction: (profile: string | null, action: TenantAction, tenant: string, confirmation: string | null, idempotencyKey: string) => typedError<TenantRow | null, IpcError>(__TAURI_INVOKE("tenant_action", { profile, action, tenant, confirmation, idempotencyKey })),
+	tenantAction: (profile: string | null, action: TenantAction, tenant: string, confirmation: string | null, idempotencyKey: string, approval: string | null) => typedError<TenantRow | null, IpcError>(__TAURI_INVOKE("tenant_action", { profile, action, tenant, confirmation, idempotencyKey, approval })),
 	/**
 	 *  The alerts of every Alertmanager of the profile, merged by fingerprint,
 	 *  that match every one of `matchers` (`name=value`, `!=`, `=~`, `!~`, read
@@ -136,9 +136,10 @@ export const commands = {
 	backupRestorePreflight: (profile: string | null, target: string, to: string | null) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("backup_restore_preflight", { profile, target, to })),
 	/**
 	 *  Starts a restore of `target` to `to` (its newest point when none);
-	 *  core checks `confirmation` against the target.
+	 *  core checks `confirmation` against the target. `approval` is a granted
+	 *  request when the server's two-person rule asks for one.
 	 */
-	backupRestore: (profile: string | null, target: string, to: string | null, confirmation: string | null) => typedError<Job, IpcError>(__TAURI_INVOKE("backup_restore", { profile, target, to, confirmation })),
+	backupRestore: (profile: string | null, target: string, to: string | null, confirmation: string | null, approval: string | null) => typedError<Job, IpcError>(__TAURI_INVOKE("backup_restore", { profile, target, to, confirmation, approval })),
 	clustersList: (profile: string | null) => typedError<ClusterSummary[], IpcError>(__TAURI_INVOKE("clusters_list", { profile })),
 	clusterShow: (profile: string | null, id: string) => typedError<ClusterTopology, IpcError>(__TAURI_INVOKE("cluster_show", { profile, id })),
 	/**  Each check and each candidate, eligible or why not. */
@@ -150,9 +151,10 @@ export const commands = {
 	clusterConfirmation: (profile: string | null, preflight: ClusterPreflight, request: FailoverRequest) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("cluster_confirmation", { profile, preflight, request })),
 	/**
 	 *  Starts the action of the preflight the window showed; the same
-	 *  `idempotency_key` never starts a second job.
+	 *  `idempotency_key` never starts a second job. `approval` is a granted
+	 *  request when the server's two-person rule asks for one.
 	 */
-	clusterStart: (profile: string | null, preflight: ClusterPreflight, request: FailoverRequest, confirmation: string | null, idempotencyKey: string) => typedError<Started, IpcError>(__TAURI_INVOKE("cluster_start", { profile, preflight, request, confirmation, idempotencyKey })),
+	clusterStart: (profile: string | null, preflight: ClusterPreflight, request: FailoverRequest, confirmation: string | null, idempotencyKey: string, approval: string | null) => typedError<Started, IpcError>(__TAURI_INVOKE("cluster_start", { profile, preflight, request, confirmation, idempotencyKey, approval })),
 	/**  The built-in playbooks and the user's folder, read now. */
 	playbooksLibrary: () => typedError<LibraryView, IpcError>(__TAURI_INVOKE("playbooks_library")),
 	/**  What a run of `playbook` with `inputs` would do; does nothing. */
@@ -197,6 +199,12 @@ export const commands = {
 	maintenanceCreate: (profile: string | null, matchers: string[], startsAt: string | null, endsAt: string | null, duration: string | null, reason: string) => typedError<MaintenanceWindow, IpcError>(__TAURI_INVOKE("maintenance_create", { profile, matchers, startsAt, endsAt, duration, reason })),
 	/**  Ends a window now. */
 	maintenanceEnd: (profile: string | null, id: string) => typedError<MaintenanceWindow, IpcError>(__TAURI_INVOKE("maintenance_end", { profile, id })),
+	approvalsList: (profile: string | null, only: ApprovalState | null) => typedError<ApprovalPage, IpcError>(__TAURI_INVOKE("approvals_list", { profile, only })),
+	approvalGet: (profile: string | null, id: string) => typedError<Approval, IpcError>(__TAURI_INVOKE("approval_get", { profile, id })),
+	/**  Asks a second person to approve `action`, for `reason`. */
+	approvalRequest: (profile: string | null, action: Destructive, reason: string) => typedError<Approval, IpcError>(__TAURI_INVOKE("approval_request", { profile, action, reason })),
+	/**  Grants (`grant`) or denies request `id`, with an optional note. */
+	approvalDecide: (profile: string | null, id: string, grant: boolean, note: string | null) => typedError<Approval, IpcError>(__TAURI_INVOKE("approval_decide", { profile, id, grant, note })),
 };
 
 /* Constants */
@@ -299,14 +307,60 @@ export type AllowedAction = {
 	confirm: SlugConfirmation,
 };
 
-/**  One approval given. */
+/**  A request for a second person's approval. */
 export type Approval = {
-	step: string,
-	approver: string,
-	/**  The role the approver holds that the step asked for. */
+	/**  UUID v7; what `Opsdeck-Approval` names. */
+	id: string,
+	action: ApprovalAction,
+	target: string,
+	/**  The body the grant covers, as the server reads it. */
+	body: JsonValue,
+	reason: string,
+	/**  Who asked, and who alone may use it. */
+	requested_by: string,
+	requested_at: string,
+	/**  After it, it can neither be granted nor used. */
+	expires_at: string,
+	/**  Computed with the server's clock. */
+	state: ApprovalState,
+	/**  The role a granter must hold. */
 	role: string,
-	at: string,
+	decided_by?: string | null,
+	decided_at?: string | null,
+	note?: string | null,
+	used_at?: string | null,
 };
+
+/**  A destructive action the two-person rule covers. */
+export type ApprovalAction = 
+/**
+ *  `POST /v1/backup-targets/{target}/restore`; the target is the backup
+ *  target's id.
+ */
+"backup.restore" | 
+/**  `POST /v1/clusters/{cluster}/switchover`; the target is the cluster's id. */
+"cluster.switchover" | 
+/**  `POST /v1/clusters/{cluster}/failover`; the target is the cluster's id. */
+"cluster.failover" | 
+/**  `DELETE /v1/tenants/{tenant}`; the target is the tenant's slug. */
+"tenant.delete";
+
+/**  One page of approvals, newest first. */
+export type ApprovalPage = {
+	items: Approval[],
+	next_cursor?: string | null,
+};
+
+/**  Where a request for approval is in its life. */
+export type ApprovalState = 
+/**  Asked for, not decided, not expired. */
+"pending" | 
+/**  Granted by a second person; usable once until it expires. */
+"granted" | "denied" | 
+/**  Not decided, or granted and not used, before `expires_at`. */
+"expired" | 
+/**  Granted and used by the action it covers. */
+"used";
 
 /**  One backup in a target's repository, from `pgbackrest info`. */
 export type Backup = {
@@ -556,6 +610,18 @@ export type DashboardSummary = {
 	source: string,
 	panels: PanelSummary[],
 };
+
+/**
+ *  A destructive action as the console would send it: what an approval is
+ *  asked for.
+ */
+export type Destructive = 
+/**  `backups restore`: to `to`, or the newest point. */
+{ kind: "restore"; target: string; to: string | null } | 
+/**  A cluster's switchover or failover with its request. */
+{ kind: "cluster"; cluster: string; action: FailoverAction; request: FailoverRequest } | 
+/**  Deleting a tenant, named by its slug. */
+{ kind: "delete_tenant"; tenant: string };
 
 /**  What a run would do; nothing was done. */
 export type DryRunView = {
@@ -1018,7 +1084,7 @@ export type PlaybookRun = {
 	steps: RunStep[],
 	/**  What it waits for, when `waiting`. */
 	waiting?: Waiting | null,
-	approvals: Approval[],
+	approvals: RunApproval[],
 	events: RunEvent[],
 } & RunSummary;
 
@@ -1169,6 +1235,15 @@ export type RpoSource =
 "last_backup" | 
 /**  Nothing to restore. */
 "none";
+
+/**  One approval given to a run's approval step. */
+export type RunApproval = {
+	step: string,
+	approver: string,
+	/**  The role the approver holds that the step asked for. */
+	role: string,
+	at: string,
+};
 
 /**  One event of a run, in order: each transition, with who made it. */
 export type RunEvent = {

@@ -66,9 +66,10 @@ export function sendConfirmed(
   request: ConfirmRequest,
   confirmation: string | null,
   idempotencyKey: string,
+  approval: string | null = null,
 ): Promise<TenantRow | null> {
   return request.kind === "action"
-    ? ipc.tenantAction(profile, request.action, slug, confirmation, idempotencyKey)
+    ? ipc.tenantAction(profile, request.action, slug, confirmation, idempotencyKey, approval)
     : ipc.tenantUpdate(profile, slug, request.body, confirmation, idempotencyKey);
 }
 

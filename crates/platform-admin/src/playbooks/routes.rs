@@ -208,7 +208,7 @@ fn wire(
     run: &Run,
     rows: &[StepRow],
     events: Vec<opsdeck_api::playbooks::RunEvent>,
-    approvals: Vec<opsdeck_api::playbooks::Approval>,
+    approvals: Vec<opsdeck_api::playbooks::RunApproval>,
 ) -> PlaybookRun {
     let steps = run
         .plan

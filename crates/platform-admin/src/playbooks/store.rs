@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::playbooks::{Approval, LiveValue, RunEvent, RunState, StepState};
+use opsdeck_api::playbooks::{LiveValue, RunApproval, RunEvent, RunState, StepState};
 use opsdeck_api::rbac::Subject;
 use opsdeck_playbook::Plan;
 use serde_json::Value;
@@ -194,7 +194,7 @@ pub async fn events(conn: &mut AnyConnection, run: &str) -> Result<Vec<RunEvent>
         .collect()
 }
 
-pub async fn approvals(conn: &mut AnyConnection, run: &str) -> Result<Vec<Approval>, Error> {
+pub async fn approvals(conn: &mut AnyConnection, run: &str) -> Result<Vec<RunApproval>, Error> {
     let rows = sqlx::query(
         "SELECT step_id, approver, role, at FROM playbook_run_approvals \
          WHERE run_id = $1 ORDER BY at, approver",
@@ -205,7 +205,7 @@ pub async fn approvals(conn: &mut AnyConnection, run: &str) -> Result<Vec<Approv
     rows.iter()
         .map(|row| {
             let at: String = row.try_get("at")?;
-            Ok(Approval {
+            Ok(RunApproval {
                 step: row.try_get("step_id")?,
                 approver: row.try_get("approver")?,
                 role: row.try_get("role")?,

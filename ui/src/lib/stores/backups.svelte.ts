@@ -96,9 +96,9 @@ export class Backups {
     return this.#ipc.backupRestorePreflight(this.#profile, target, to);
   }
 
-  /** Starts a restore; core checks `confirmation` against the target. */
-  restore(target: string, to: string | null, confirmation: string | null): Promise<Job> {
-    return this.#run(target, "restore", (profile) => this.#ipc.backupRestore(profile, target, to, confirmation));
+  /** Starts a restore; core checks `confirmation` against the target. `approval`: a granted two-person approval. */
+  restore(target: string, to: string | null, confirmation: string | null, approval: string | null = null): Promise<Job> {
+    return this.#run(target, "restore", (profile) => this.#ipc.backupRestore(profile, target, to, confirmation, approval));
   }
 
   /** The end of the job last started on `target` (the target's list read again by then). */

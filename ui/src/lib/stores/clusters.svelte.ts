@@ -113,10 +113,10 @@ export class Clusters {
    * show), then follows the job in the background and reads the topology
    * again when it ends. Resolves once the server has queued it.
    */
-  async start(preflight: ClusterPreflight, request: FailoverRequest, confirmation: string | null, key: string): Promise<Job> {
+  async start(preflight: ClusterPreflight, request: FailoverRequest, confirmation: string | null, key: string, approval: string | null = null): Promise<Job> {
     const profile = this.#profile;
     if (profile === null) throw toIpcError(new Error("no profile is open"));
-    const started = await this.#ipc.clusterStart(profile, preflight, request, confirmation, key);
+    const started = await this.#ipc.clusterStart(profile, preflight, request, confirmation, key, approval);
     const id = preflight.cluster;
     if (profile !== this.#profile) return started.job;
     this.started = { ...this.started, [id]: started.job.id };

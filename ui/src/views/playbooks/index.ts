@@ -1,6 +1,6 @@
 //! Registers the playbooks view in the rail.
 
-import { playbooks } from "../../lib/stores/app";
+import { approvals, playbooks } from "../../lib/stores/app";
 import { views } from "../registry";
 import PlaybooksView from "./PlaybooksView.svelte";
 
@@ -11,6 +11,7 @@ views.register({
   icon: "M4 5h10M4 10h10M4 15h6M15 14l5 3-5 3z",
   order: 60,
   component: PlaybooksView,
-  // The approvals inbox: runs waiting on an approval.
-  badge: () => playbooks.inbox.length,
+  // The approvals inbox: runs waiting on an approval, and the two-person
+  // rule's requests waiting for a second person.
+  badge: () => playbooks.inbox.length + approvals.pending.length,
 });
