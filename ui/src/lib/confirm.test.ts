@@ -181,9 +181,11 @@ describe("loadPreflight and sendConfirmed", () => {
     const request = { kind: "action", action: "delete" } as const;
     await loadPreflight(ipc, "prod", "acme", request);
     expect(await sendConfirmed(ipc, "prod", "acme", request, "acme", "k3")).toBeNull();
+    expect(await sendConfirmed(ipc, "prod", "acme", request, "acme", "k4", "a-1")).toBeNull();
     expect(calls).toEqual([
       { command: "tenantPreflight", args: ["prod", "delete", "acme"] },
-      { command: "tenantAction", args: ["prod", "delete", "acme", "acme", "k3"] },
+      { command: "tenantAction", args: ["prod", "delete", "acme", "acme", "k3", null] },
+      { command: "tenantAction", args: ["prod", "delete", "acme", "acme", "k4", "a-1"] },
     ]);
   });
 });
