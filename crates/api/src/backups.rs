@@ -94,6 +94,9 @@ pub struct BackupResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(type = Option<std::collections::BTreeMap<String, f64>>)]
     pub row_counts: Option<std::collections::BTreeMap<String, u64>>,
+    /// The backups retention removed after this one (labels, oldest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<String>,
 }
 
 /// Body of `POST /v1/backup-targets/{target}/verify`.
@@ -173,6 +176,25 @@ pub struct Backup {
     pub verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the target's retention keeps it at the next expiry (a diff or
+    /// incr is kept with the full backup it depends on); absent: retention
+    /// removes it after the next backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<RetentionKeep>,
+}
+
+/// Why retention keeps a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionKeep {
+    /// Within the full backups' retention (the newest `full` backups, or
+    /// those taken in the last `full` days); the newest full backup always is.
+    Retention,
+    /// The newest full backup of its week, within the weekly retention.
+    Weekly,
+    /// The newest backup whose verification passed (or the full backup it
+    /// depends on): never removed by retention.
+    LastVerified,
 }
 
 /// From when to when the target can be restored to any point: from the

@@ -326,6 +326,58 @@ pub struct TargetConfig {
     /// and starts it again. Without it the target cannot be restored.
     #[serde(default)]
     pub pg_data: Option<PathBuf>,
+    /// `[backup_targets.retention]`: what `pgbackrest expire` keeps after
+    /// each backup; the plan's (daily full backups kept a week, weekly ones
+    /// a month) unless set.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// How full backups are counted for retention, as pgBackRest's
+/// `repo-retention-full-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionType {
+    /// `full` is a number of days.
+    #[default]
+    Time,
+    /// `full` is a number of full backups.
+    Count,
+}
+
+/// `[backup_targets.retention]`: `full = 7`, `full_type = "time"`,
+/// `weekly_days = 30`. The newest backup whose verification passed is
+/// kept whatever these say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Full backups kept: days (`time`) or backups (`count`); at least 1.
+    #[serde(default = "default_full")]
+    pub full: u32,
+    #[serde(default)]
+    pub full_type: RetentionType,
+    /// For this many days, the newest full backup of each week is kept too
+    /// (ISO weeks, UTC); 0 keeps none beyond `full`.
+    #[serde(default = "default_weekly_days")]
+    pub weekly_days: u32,
+}
+
+fn default_full() -> u32 {
+    7
+}
+
+fn default_weekly_days() -> u32 {
+    30
+}
+
+impl Default for RetentionConfig {
+    fn default() -> RetentionConfig {
+        RetentionConfig {
+            full: default_full(),
+            full_type: RetentionType::Time,
+            weekly_days: default_weekly_days(),
+        }
+    }
 }
 
 impl TargetConfig {
@@ -386,6 +438,12 @@ impl Config {
             }
             if target.stanza.trim().is_empty() {
                 return Err(format!("backup target `{}` has an empty stanza", target.id));
+            }
+            if target.retention.full == 0 {
+                return Err(format!(
+                    "backup target `{}`: retention.full must be at least 1 (the newest full backup is always kept)",
+                    target.id
+                ));
             }
         }
         let mut seen = HashSet::new();

@@ -62,9 +62,11 @@ pub fn build(
     verified: &Verified,
     now: DateTime<Utc>,
 ) -> BackupList {
-    let items: Vec<Backup> = info
+    let backups: Vec<&super::pgbackrest::BackupInfo> =
+        info.iter().flat_map(|stanza| stanza.backup.iter()).collect();
+    let retention = super::retention::plan(&backups, &target.retention, verified, now);
+    let items: Vec<Backup> = backups
         .iter()
-        .flat_map(|stanza| stanza.backup.iter())
         .map(|b| Backup {
             label: b.label.clone(),
             backup_type: b.backup_type,
@@ -82,6 +84,7 @@ pub fn build(
             prior: b.prior.clone(),
             verified: verified.get(&b.label).map(|v| v.0),
             verified_at: verified.get(&b.label).map(|v| v.1),
+            kept_by: retention.kept_by(b),
         })
         .collect();
     let sound = || items.iter().filter(|b| b.status == BackupStatus::Ok);

@@ -4,6 +4,7 @@
 pub mod listing;
 pub mod pgbackrest;
 pub mod restore;
+pub mod retention;
 pub mod routes;
 pub mod source;
 pub mod verify;

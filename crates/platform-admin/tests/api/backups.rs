@@ -733,6 +733,90 @@ async fn a_point_in_time_restore_lands_between_two_writes(backend: Backend) {
         .expect("a write");
 }
 
+/// The labels listed, and why retention keeps each.
+async fn kept(srv: &Server, target: &str) -> Vec<(String, Value)> {
+    let listed = srv
+        .get(&format!("/v1/backup-targets/{target}/backups"))
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| {
+            (
+                b["label"].as_str().expect("label").to_string(),
+                b["kept_by"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn full_backup(srv: &Server, target: &str) -> Value {
+    let started = start_backup(srv, target, "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    job
+}
+
+async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(
+    backend: Backend,
+) {
+    let cluster = cluster("main").await;
+    let text = format!(
+        "{}[backup_targets.retention]\nfull = 1\nfull_type = \"count\"\nweekly_days = 0\n",
+        config(&cluster, "main-db", "main")
+    );
+    let srv = server(backend, "retention_of_one_expires_old_full_backups", &text).await;
+    let a = full_backup(&srv, "main-db").await;
+    let a = a["result"]["label"].as_str().expect("label").to_string();
+    let verified = verify(&srv, "main-db", json!({ "set": a })).await;
+    assert_eq!(verified["state"], "succeeded", "{verified:#}");
+
+    let b = full_backup(&srv, "main-db").await;
+    assert_eq!(b["result"].get("expired"), None, "{b:#}");
+    let b = b["result"]["label"].as_str().expect("label").to_string();
+    assert_eq!(
+        kept(&srv, "main-db").await,
+        [
+            (a.clone(), json!("last_verified")),
+            (b.clone(), json!("retention"))
+        ]
+    );
+
+    let c = full_backup(&srv, "main-db").await;
+    assert_eq!(c["result"]["expired"], json!([b]), "{c:#}");
+    let said = c["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|l| l["line"].as_str())
+        .find(|l| l.starts_with("retention ("))
+        .unwrap_or_else(|| panic!("a retention line: {c:#}"))
+        .to_string();
+    assert!(
+        said.contains(&format!("expired {b}")) && said.contains(&format!("{a} (last verified)")),
+        "{said}"
+    );
+    let c = c["result"]["label"].as_str().expect("label").to_string();
+    assert_eq!(
+        kept(&srv, "main-db").await,
+        [(a, json!("last_verified")), (c, json!("retention"))]
+    );
+    let info = cluster.info().await.expect("pgbackrest info");
+    assert_eq!(
+        info[0]["backup"].as_array().map(Vec::len),
+        Some(2),
+        "pgBackRest's own repository agrees: {info:#}"
+    );
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -762,5 +846,6 @@ both!(
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
-    a_point_in_time_restore_lands_between_two_writes
+    a_point_in_time_restore_lands_between_two_writes,
+    retention_of_one_expires_old_full_backups_but_never_the_last_verified
 );
