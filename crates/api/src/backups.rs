@@ -24,6 +24,16 @@ pub struct BackupTarget {
     /// What the platform team wrote about it, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How often a verification is queued on its own (`verify_every`),
+    /// in seconds; absent: only when someone starts one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub verify_every_seconds: Option<u64>,
+    /// When the next scheduled verification is due: the last verify job's
+    /// start plus `verify_every_seconds` (now or past: at the scheduler's
+    /// next look, or once the target's running job ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_verification_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Every configured target, by id.

@@ -331,6 +331,11 @@ pub struct TargetConfig {
     /// a month) unless set.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// How often a verification (repository check and restore test) is
+    /// queued on its own (`30d`): when the last verify job of the target,
+    /// whoever started it, is older than this. Never unless set.
+    #[serde(default)]
+    pub verify_every: Option<Span>,
 }
 
 /// How full backups are counted for retention, as pgBackRest's
@@ -388,6 +393,8 @@ impl TargetConfig {
             kind: self.kind,
             stanza: self.stanza.clone(),
             description: self.description.clone(),
+            verify_every_seconds: self.verify_every.map(|s| s.0.as_secs()),
+            next_verification_at: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod pgbackrest;
 pub mod restore;
 pub mod retention;
 pub mod routes;
+pub mod schedule;
 pub mod source;
 pub mod verify;
 

@@ -208,18 +208,20 @@ pub struct TargetPath {
 }
 
 /// Lists the backup targets the configuration file declares (without
-/// their credentials).
+/// their credentials), with when each one's next scheduled verification
+/// is due.
 #[utoipa::path(get, path = "/v1/backup-targets", tag = "backups", operation_id = "list_backup_targets",
     responses((status = 200, description = "Every target, in the file's order.", body = BackupTargetList)))]
-pub async fn list_targets(State(state): State<AppState>) -> Json<BackupTargetList> {
-    Json(BackupTargetList {
-        items: state
-            .config
-            .backup_targets
-            .iter()
-            .map(|t| t.public())
-            .collect(),
-    })
+pub async fn list_targets(State(state): State<AppState>) -> Result<Json<BackupTargetList>, Error> {
+    let now = db::now();
+    let mut items = Vec::with_capacity(state.config.backup_targets.len());
+    for target in &state.config.backup_targets {
+        let mut item = target.public();
+        item.next_verification_at =
+            super::schedule::next_verification(&state.db, target, now).await?;
+        items.push(item);
+    }
+    Ok(Json(BackupTargetList { items }))
 }
 
 /// Starts a backup of the target as a job; the answer is the queued job,

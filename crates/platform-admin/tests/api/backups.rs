@@ -817,6 +817,77 @@ async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(
     );
 }
 
+async fn a_verification_is_queued_once_per_period_by_one_of_two_servers(backend: Backend) {
+    use platform_admin::backups::schedule::sweep;
+    let text = "[[backup_targets]]\nid = \"nightly\"\nkind = \"postgresql\"\nstanza = \"main\"\n\
+                pgbackrest_config = \"/nonexistent/pgbackrest.conf\"\nverify_every = \"1h\"\n\
+                [[backup_targets]]\nid = \"manual\"\nkind = \"postgresql\"\nstanza = \"main\"\n\
+                pgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n";
+    let config = Config::parse(text).expect("the test's configuration");
+    // No worker: the queued job stays queued until the test ends it.
+    let srv = Server::configured(
+        TestDb::new(backend, "a_verification_is_queued_once_per_period").await,
+        config.clone(),
+        None,
+    )
+    .await;
+    let process = || async {
+        let db = platform_admin::Db::connect(&srv.db_url())
+            .await
+            .expect("a second connection pool");
+        platform_admin::AppState::with_config(db, config.clone())
+    };
+    let (one, two) = (process().await, process().await);
+    let now = platform_admin::db::now();
+    let at = |minutes: i64| now + chrono::Duration::minutes(minutes);
+
+    let (a, b) = tokio::join!(sweep(&one, now), sweep(&two, now));
+    let queued: Vec<String> = [a.expect("sweep one"), b.expect("sweep two")].concat();
+    assert_eq!(queued.len(), 1, "one of the two servers queues it: {queued:?}");
+    let jobs = srv.get("/v1/jobs").await;
+    let verifies: Vec<&Value> = jobs.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|j| j["kind"] == "verify")
+        .collect();
+    assert_eq!(verifies.len(), 1, "{}", jobs.text);
+    assert_eq!(verifies[0]["actor"], "scheduler");
+    assert_eq!(verifies[0]["target"], "backup-target:nightly");
+    let audit = srv.get("/v1/audit?target=backup-target:nightly").await;
+    assert_eq!(audit.body["items"][0]["action"], "backup.verify", "{}", audit.text);
+    assert_eq!(audit.body["items"][0]["actor"], "scheduler", "{}", audit.text);
+
+    let targets = srv.get("/v1/backup-targets").await;
+    let nightly = &targets.body["items"][0];
+    assert_eq!(nightly["verify_every_seconds"], 3600, "{}", targets.text);
+    let next: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(nightly["next_verification_at"].clone()).expect("a time");
+    assert!(
+        (next - at(60)).num_milliseconds().abs() <= 1,
+        "{next} is the queued job's time plus the period, {}",
+        at(60)
+    );
+    assert!(targets.body["items"][1].get("next_verification_at").is_none());
+
+    // Due again, but its job is still queued: one job per target.
+    assert!(sweep(&one, at(120)).await.expect("sweep").is_empty());
+    let claimed = platform_admin::jobs::claim_next(&one.db, "test", lease(), now)
+        .await
+        .expect("claim")
+        .expect("the queued verification");
+    let mut tx = one.db.begin().await.expect("begin");
+    platform_admin::jobs::fail(&mut tx, &claimed.claim, "ended by the test", now)
+        .await
+        .expect("fail");
+    tx.commit().await.expect("commit");
+    assert!(
+        sweep(&two, at(59)).await.expect("sweep").is_empty(),
+        "not before its period"
+    );
+    assert_eq!(sweep(&two, at(61)).await.expect("sweep").len(), 1);
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -847,5 +918,6 @@ both!(
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
     a_point_in_time_restore_lands_between_two_writes,
-    retention_of_one_expires_old_full_backups_but_never_the_last_verified
+    retention_of_one_expires_old_full_backups_but_never_the_last_verified,
+    a_verification_is_queued_once_per_period_by_one_of_two_servers
 );
