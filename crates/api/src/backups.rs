@@ -9,8 +9,34 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupTargetKind {
-    /// A PostgreSQL cluster backed up by pgBackRest.
+    /// A PostgreSQL cluster backed up by pgBackRest (full, diff and incr
+    /// backups, WAL archiving, point-in-time restore).
     Postgresql,
+    /// One database's logical dump (`pg_dump -Fc`, one tenant's data
+    /// export), kept as files on the server; restores only to the moment
+    /// it was taken.
+    PgDump,
+    /// A Redis server's RDB snapshot (`BGSAVE`, copied, checked with
+    /// `redis-check-rdb`), kept as files on the server; restores only to
+    /// the moment it was taken.
+    RedisRdb,
+}
+
+impl BackupTargetKind {
+    /// The name the configuration file and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupTargetKind::Postgresql => "postgresql",
+            BackupTargetKind::PgDump => "pg_dump",
+            BackupTargetKind::RedisRdb => "redis_rdb",
+        }
+    }
+
+    /// Whether its backups restore to any point in a window (continuous
+    /// WAL archiving), not only to when each was taken.
+    pub fn point_in_time(self) -> bool {
+        matches!(self, BackupTargetKind::Postgresql)
+    }
 }
 
 /// A target backups are taken of.
@@ -19,8 +45,9 @@ pub struct BackupTarget {
     /// The name the configuration gives it; used in paths.
     pub id: String,
     pub kind: BackupTargetKind,
-    /// pgBackRest's stanza of the target.
-    pub stanza: String,
+    /// pgBackRest's stanza of the target (`postgresql` targets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stanza: Option<String>,
     /// What the platform team wrote about it, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -107,6 +134,10 @@ pub struct BackupResult {
     /// The backups retention removed after this one (labels, oldest first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expired: Vec<String>,
+    /// SHA-256 of the backup's file, hex (`pg_dump` and `redis_rdb`
+    /// targets, whose backup is one file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Body of `POST /v1/backup-targets/{target}/verify`.
@@ -142,9 +173,15 @@ pub struct VerifyResult {
     pub tables: Vec<TableCount>,
     /// Whether source counts were recorded to compare against.
     pub compared: bool,
-    /// From the restore's start to the restored copy accepting queries.
+    /// From the restore's start to the restored copy accepting queries
+    /// (0 for a file check).
     #[specta(type = f64)]
     pub restore_seconds: u64,
+    /// What was checked instead of a restore test, for a target whose
+    /// backups are files (`pg_dump`, `redis_rdb`): the tool's reading and
+    /// the checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
 }
 
 /// Whether pgBackRest found a backup sound when it took it.
@@ -191,6 +228,10 @@ pub struct Backup {
     /// removes it after the next backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept_by: Option<RetentionKeep>,
+    /// SHA-256 of the backup's file, hex, as recorded when it was taken
+    /// (`pg_dump` and `redis_rdb` targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Why retention keeps a backup.
@@ -258,6 +299,12 @@ pub struct Rpo {
 pub struct BackupList {
     pub target: String,
     pub items: Vec<Backup>,
+    /// Whether the target restores to any point in a window: false for
+    /// `pg_dump` and `redis_rdb` targets, whose backups restore only to
+    /// when each was taken (`restorable` is then always absent).
+    pub point_in_time: bool,
+    /// The window; absent without point-in-time restore or backups to
+    /// start from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restorable: Option<RestoreWindow>,
     /// The oldest and newest WAL segments in the archive.

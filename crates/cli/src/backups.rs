@@ -3,7 +3,9 @@
 //! backup (a job; `--wait` follows it to its end).
 
 use clap::{Subcommand, ValueEnum};
-use opsdeck_core::api::backups::{BackupStatus, BackupTarget, BackupType, Rpo, RpoSource};
+use opsdeck_core::api::backups::{
+    BackupStatus, BackupTarget, BackupType, RetentionKeep, Rpo, RpoSource,
+};
 use opsdeck_core::Console;
 use serde::Serialize;
 
@@ -106,11 +108,15 @@ pub async fn run(
                     let t = &row.target;
                     vec![
                         t.id.clone(),
-                        format!("{:?}", t.kind).to_lowercase(),
-                        t.stanza.clone(),
+                        t.kind.as_str().to_string(),
+                        t.stanza.clone().unwrap_or_else(|| "-".to_string()),
                         match &row.rpo {
                             Ok(rpo) => rpo_cell(rpo),
                             Err(err) => format!("unknown: {err}"),
+                        },
+                        match t.next_verification_at {
+                            Some(at) => when(at),
+                            None => "-".to_string(),
                         },
                         t.description.clone().unwrap_or_default(),
                     ]
@@ -135,6 +141,7 @@ pub async fn run(
                     Column::text("KIND", 2),
                     Column::free_text("STANZA", 2),
                     Column::free_text("RPO", u8::MAX),
+                    Column::text("NEXT VERIFY", 3),
                     Column::free_text("DESCRIPTION", 1),
                 ],
                 rows,
@@ -160,13 +167,25 @@ pub async fn run(
                         },
                         bytes(b.size),
                         bytes(b.repository_size),
+                        match b.kept_by {
+                            Some(RetentionKeep::Retention) => "retention",
+                            Some(RetentionKeep::Weekly) => "weekly",
+                            Some(RetentionKeep::LastVerified) => "last verified",
+                            None if list.point_in_time => "expires next",
+                            None => "-",
+                        }
+                        .to_string(),
                         when(b.started_at),
                         when(b.stopped_at),
-                        format!(
-                            "{}–{}",
-                            b.wal_start.as_deref().unwrap_or("?"),
-                            b.wal_stop.as_deref().unwrap_or("?")
-                        ),
+                        if list.point_in_time {
+                            format!(
+                                "{}–{}",
+                                b.wal_start.as_deref().unwrap_or("?"),
+                                b.wal_stop.as_deref().unwrap_or("?")
+                            )
+                        } else {
+                            "-".to_string()
+                        },
                     ]
                 })
                 .collect();
@@ -180,6 +199,7 @@ pub async fn run(
                     Column::text("VERIFIED", 4),
                     Column::number("SIZE", 3),
                     Column::number("REPO SIZE", 2),
+                    Column::text("KEPT BY", 3),
                     Column::text("STARTED", 1),
                     Column::text("STOPPED", 3),
                     Column::text("WAL", 0),
@@ -189,6 +209,11 @@ pub async fn run(
             if !out.json {
                 if let Some(error) = &list.repository_error {
                     out.note(&format!("the repository could not be read: {error}"));
+                }
+                if !list.point_in_time {
+                    out.note(
+                        "each backup restores only to when it was taken: this kind has no point-in-time restore",
+                    );
                 }
                 if let Some(window) = &list.restorable {
                     out.note(&format!(

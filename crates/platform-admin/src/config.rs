@@ -293,13 +293,38 @@ pub struct TargetConfig {
     /// Lowercase letters, digits and `-`; used in paths.
     pub id: String,
     pub kind: BackupTargetKind,
-    /// pgBackRest's stanza.
-    pub stanza: String,
-    /// pgBackRest's configuration file (`--config`).
-    pub pgbackrest_config: PathBuf,
-    /// The database, for checks (a libpq URL; may hold a password).
+    /// pgBackRest's stanza (`postgresql`).
+    #[serde(default)]
+    pub stanza: Option<String>,
+    /// pgBackRest's configuration file (`--config`; `postgresql`).
+    #[serde(default)]
+    pub pgbackrest_config: Option<PathBuf>,
+    /// The database (a libpq URL; may hold a password): for checks of a
+    /// `postgresql` target, what a `pg_dump` target dumps.
     #[serde(default)]
     pub database: Option<String>,
+    /// `pg_dump`: the database to dump, when not the URL's own.
+    #[serde(default)]
+    pub dump_database: Option<String>,
+    /// `pg_dump` and `redis_rdb`: the directory on the server their backup
+    /// files (and a `.json` manifest beside each) are kept in.
+    #[serde(default)]
+    pub backup_dir: Option<PathBuf>,
+    /// `redis_rdb`: the Redis server, `host:port`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// `redis_rdb`: its password (`requirepass`), if it needs one.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `redis_rdb`: the Redis server's `dir`, where `BGSAVE` writes.
+    #[serde(default)]
+    pub rdb_dir: Option<PathBuf>,
+    /// `redis_rdb`: its `dbfilename`; `dump.rdb` unless set.
+    #[serde(default)]
+    pub rdb_filename: Option<String>,
+    /// `redis_rdb`: the `redis-check-rdb` program; on the `PATH` unless set.
+    #[serde(default)]
+    pub redis_check_rdb: Option<PathBuf>,
     /// The OS user pgBackRest runs as when platform-admin runs as root
     /// (through `runuser`); `postgres` unless set.
     #[serde(default)]
@@ -411,6 +436,115 @@ impl TargetConfig {
             .as_deref()
             .unwrap_or_else(|| Path::new("pgbackrest"))
     }
+
+    /// pgBackRest's stanza (`Config::parse` made sure a `postgresql`
+    /// target has one).
+    pub fn stanza(&self) -> &str {
+        self.stanza.as_deref().unwrap_or_default()
+    }
+
+    /// pgBackRest's configuration file (checked like the stanza).
+    pub fn pgbackrest_config(&self) -> &Path {
+        self.pgbackrest_config
+            .as_deref()
+            .unwrap_or_else(|| Path::new(""))
+    }
+
+    /// The RDB file `BGSAVE` writes.
+    pub fn rdb_file(&self) -> PathBuf {
+        self.rdb_dir
+            .clone()
+            .unwrap_or_default()
+            .join(self.rdb_filename.as_deref().unwrap_or("dump.rdb"))
+    }
+
+    pub fn redis_check_rdb(&self) -> &Path {
+        self.redis_check_rdb
+            .as_deref()
+            .unwrap_or_else(|| Path::new("redis-check-rdb"))
+    }
+
+    /// What a target of its kind must set and must not, in words: `None`
+    /// when it is well declared.
+    fn misdeclared(&self) -> Option<String> {
+        let set = |name: &'static str, present: bool| present.then_some(name);
+        let pgbackrest = [
+            set("stanza", self.stanza.is_some()),
+            set("pgbackrest_config", self.pgbackrest_config.is_some()),
+            set("pgbackrest", self.pgbackrest.is_some()),
+            set("run_as", self.run_as.is_some()),
+            set("scratch_dir", self.scratch_dir.is_some()),
+            set("pg_data", self.pg_data.is_some()),
+        ];
+        let dump = [set("dump_database", self.dump_database.is_some())];
+        let files = [set("backup_dir", self.backup_dir.is_some())];
+        let redis = [
+            set("address", self.address.is_some()),
+            set("password", self.password.is_some()),
+            set("rdb_dir", self.rdb_dir.is_some()),
+            set("rdb_filename", self.rdb_filename.is_some()),
+            set("redis_check_rdb", self.redis_check_rdb.is_some()),
+        ];
+        let (required, foreign): (Vec<(&str, bool)>, Vec<Option<&str>>) = match self.kind {
+            BackupTargetKind::Postgresql => (
+                vec![
+                    ("stanza", self.stanza.as_deref().is_some_and(|s| !s.trim().is_empty())),
+                    ("pgbackrest_config", self.pgbackrest_config.is_some()),
+                ],
+                [&dump[..], &files[..], &redis[..]].concat(),
+            ),
+            BackupTargetKind::PgDump => (
+                vec![
+                    ("database", self.database.is_some()),
+                    ("backup_dir", self.backup_dir.is_some()),
+                ],
+                [&pgbackrest[..], &redis[..]].concat(),
+            ),
+            BackupTargetKind::RedisRdb => (
+                vec![
+                    ("address", self.address.is_some()),
+                    ("rdb_dir", self.rdb_dir.is_some()),
+                    ("backup_dir", self.backup_dir.is_some()),
+                ],
+                [
+                    &pgbackrest[..],
+                    &dump[..],
+                    &[set("database", self.database.is_some()), set("pg_bin", self.pg_bin.is_some())][..],
+                ]
+                .concat(),
+            ),
+        };
+        let kind = self.kind.as_str();
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(name, _)| *name)
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "backup target `{}` (kind `{kind}`) needs {}",
+                self.id,
+                missing.join(", ")
+            ));
+        }
+        let foreign: Vec<&str> = foreign.into_iter().flatten().collect();
+        if !foreign.is_empty() {
+            return Some(format!(
+                "backup target `{}` (kind `{kind}`) does not take {}",
+                self.id,
+                foreign.join(", ")
+            ));
+        }
+        if let Some(address) = &self.address {
+            if crate::clusters::split_host_port(address).is_none() {
+                return Some(format!(
+                    "backup target `{}`: address `{address}` is not host:port",
+                    self.id
+                ));
+            }
+        }
+        None
+    }
 }
 
 impl Config {
@@ -443,8 +577,8 @@ impl Config {
                     target.id
                 ));
             }
-            if target.stanza.trim().is_empty() {
-                return Err(format!("backup target `{}` has an empty stanza", target.id));
+            if let Some(why) = target.misdeclared() {
+                return Err(why);
             }
             if target.retention.full == 0 {
                 return Err(format!(
@@ -587,7 +721,7 @@ mod tests {
         let err = Config::parse(&twice.replace("\"a\"", "\"A/b\"")).expect_err("malformed");
         assert!(err.contains("lowercase"), "{err}");
         let err =
-            Config::parse("[[backup_targets]]\nid = \"a\"\npassword = 1\n").expect_err("unknown");
+            Config::parse("[[backup_targets]]\nid = \"a\"\npasswd = 1\n").expect_err("unknown");
         assert!(err.contains("unknown field"), "{err}");
     }
 

@@ -55,8 +55,8 @@ fn command(target: &TargetConfig, args: &[String]) -> Command {
     } else {
         Command::new(target.program())
     };
-    cmd.arg(format!("--config={}", target.pgbackrest_config.display()))
-        .arg(format!("--stanza={}", target.stanza))
+    cmd.arg(format!("--config={}", target.pgbackrest_config().display()))
+        .arg(format!("--stanza={}", target.stanza()))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -484,6 +484,7 @@ pub fn result_of(info: &[StanzaInfo], label: Option<&str>) -> Option<BackupResul
         restore_point: None,
         row_counts: None,
         expired: Vec::new(),
+        sha256: None,
     })
 }
 

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::Json;
 use opsdeck_api::backups::{
-    BackupList, BackupTargetList, CreateBackup, RestoreBackup, VerifyBackup,
+    BackupList, BackupTargetList, BackupType, CreateBackup, RestoreBackup, VerifyBackup,
 };
 use opsdeck_api::jobs::Job as WireJob;
 use opsdeck_api::ErrorEnvelope;
@@ -68,6 +68,16 @@ pub async fn restore_backup(
             format!(
                 "must be the target's id, `{}`, typed exactly: a restore replaces its data",
                 target.id
+            ),
+        ));
+    }
+    if !target.kind.point_in_time() {
+        return Err(Error::invalid(
+            "target",
+            format!(
+                "`{}` is a {} target: its backups are files on the server, restored by hand (pg_restore, or the RDB file in Redis's dir); this server restores only pgBackRest targets",
+                target.id,
+                target.kind.as_str()
             ),
         ));
     }
@@ -248,6 +258,16 @@ pub async fn create_backup(
         .config
         .backup_target(&id)
         .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
+    if !target.kind.point_in_time() && body.backup_type != BackupType::Full {
+        return Err(Error::invalid(
+            "type",
+            format!(
+                "`{}` is a {} target: its backups are always whole, so only `full` is taken",
+                target.id,
+                target.kind.as_str()
+            ),
+        ));
+    }
     queue(
         &state,
         mutation,

@@ -8,6 +8,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod backup_kinds;
 mod backups;
 mod cli;
 mod clusters;
