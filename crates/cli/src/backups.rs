@@ -171,8 +171,7 @@ pub async fn run(
                             Some(RetentionKeep::Retention) => "retention",
                             Some(RetentionKeep::Weekly) => "weekly",
                             Some(RetentionKeep::LastVerified) => "last verified",
-                            None if list.point_in_time => "expires next",
-                            None => "-",
+                            None => "expires next",
                         }
                         .to_string(),
                         when(b.started_at),

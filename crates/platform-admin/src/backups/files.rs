@@ -27,6 +27,7 @@ use crate::jobs::{self, Claim, Progress};
 
 use super::listing::Verified;
 use super::pgbackrest::{tolerated, RunError};
+use super::retention::{self, Entry};
 
 /// What is kept beside each backup file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,6 +227,8 @@ pub fn build(
     verified: &Verified,
     now: DateTime<Utc>,
 ) -> BackupList {
+    let entries: Vec<Entry> = found.iter().map(Entry::from).collect();
+    let plan = retention::plan(&entries, &target.retention, verified, now);
     let items: Vec<Backup> = found
         .iter()
         .map(|m| Backup {
@@ -242,7 +245,7 @@ pub fn build(
             prior: None,
             verified: verified.get(&m.label).map(|v| v.0),
             verified_at: verified.get(&m.label).map(|v| v.1),
-            kept_by: None,
+            kept_by: plan.kept_by(&Entry::from(m)),
             sha256: Some(m.sha256.clone()),
         })
         .collect();
@@ -334,6 +337,16 @@ pub async fn finish(
     )
     .await?;
     super::verify::record(db, &target.id, label, &claim.job_id, true, "").await?;
+    let expired = match expire(db, claim, target).await {
+        Ok(expired) => expired,
+        // The backup is kept and sound: the job says retention was not
+        // applied rather than failing a backup that succeeded.
+        Err(RunError::Failed(why) | RunError::Stopped(why)) => {
+            log(db, claim, format!("retention not applied in full: {why}")).await?;
+            Vec::new()
+        }
+        Err(err @ RunError::Store(_)) => return Err(err),
+    };
     let result = opsdeck_api::backups::BackupResult {
         label: label.to_string(),
         backup_type: BackupType::Full,
@@ -345,10 +358,44 @@ pub async fn finish(
         wal_stop: None,
         restore_point: None,
         row_counts: None,
-        expired: Vec::new(),
+        expired,
         sha256: Some(sha256),
     };
     serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
+}
+
+/// Applies the target's retention to its files: each backup the plan
+/// does not keep loses its manifest, then its file. The labels removed.
+async fn expire(db: &Db, claim: &Claim, target: &TargetConfig) -> Result<Vec<String>, RunError> {
+    let dir = backup_dir(target)?;
+    let found = manifests(dir).await.map_err(RunError::Failed)?;
+    let verified = super::verify::latest(db, &target.id).await?;
+    let entries: Vec<Entry> = found.iter().map(Entry::from).collect();
+    let plan = retention::plan(&entries, &target.retention, &verified, db::now());
+    let mut expired = Vec::new();
+    for manifest in &found {
+        if plan.keep.contains_key(&manifest.label) {
+            continue;
+        }
+        // The manifest goes first: a backup is listed only while its file
+        // is whole, and a file left behind is only unlisted space.
+        let path = dir.join(format!("{}.json", manifest.label));
+        tokio::fs::remove_file(&path).await.map_err(|err| {
+            RunError::Failed(format!("cannot remove {}: {err}", path.display()))
+        })?;
+        let file = dir.join(&manifest.file);
+        if let Err(err) = tokio::fs::remove_file(&file).await {
+            log(
+                db,
+                claim,
+                format!("expired {} but cannot remove {}: {err}", manifest.label, file.display()),
+            )
+            .await?;
+        }
+        expired.push(manifest.label.clone());
+    }
+    retention::log(db, claim, &target.retention, &plan, &expired).await?;
+    Ok(expired)
 }
 
 /// A verify job of a file target: the backup `set` (else the newest)

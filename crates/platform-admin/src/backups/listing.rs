@@ -69,7 +69,8 @@ pub fn build(
 ) -> BackupList {
     let backups: Vec<&super::pgbackrest::BackupInfo> =
         info.iter().flat_map(|stanza| stanza.backup.iter()).collect();
-    let retention = super::retention::plan(&backups, &target.retention, verified, now);
+    let entries: Vec<super::retention::Entry> = backups.iter().map(|b| (*b).into()).collect();
+    let retention = super::retention::plan(&entries, &target.retention, verified, now);
     let items: Vec<Backup> = backups
         .iter()
         .map(|b| Backup {
@@ -89,7 +90,7 @@ pub fn build(
             prior: b.prior.clone(),
             verified: verified.get(&b.label).map(|v| v.0),
             verified_at: verified.get(&b.label).map(|v| v.1),
-            kept_by: retention.kept_by(b),
+            kept_by: retention.kept_by(&(*b).into()),
             sha256: None,
         })
         .collect();

@@ -1,11 +1,12 @@
 //! Retention: which full backups a target keeps (its `[retention]`: full
 //! backups by days or count, the newest of each week for `weekly_days`,
 //! and always the newest backup whose verification passed), applied after
-//! each backup by pgBackRest itself: `expire --set` for full backups
-//! between kept ones, then `expire` with `repo1-retention-full` counting
-//! back to the oldest kept one. Diff and incr backups go with their full.
-//! Backups themselves run with pgBackRest's own expiry held off, so that
-//! nothing but this plan removes a backup.
+//! each backup. On a pgBackRest target by pgBackRest itself: `expire
+//! --set` for full backups between kept ones, then `expire` with
+//! `repo1-retention-full` counting back to the oldest kept one (diff and
+//! incr backups go with their full); its backups run with pgBackRest's own
+//! expiry held off, so that nothing but this plan removes a backup. On a
+//! file target (`files`), by removing what the plan does not keep.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,17 +39,46 @@ pub struct Plan {
 
 impl Plan {
     /// Why `backup` is kept: its full backup's reason.
-    pub fn kept_by(&self, backup: &BackupInfo) -> Option<RetentionKeep> {
+    pub fn kept_by(&self, backup: &Entry) -> Option<RetentionKeep> {
         self.keep.get(full_of(backup)).copied()
+    }
+}
+
+/// What retention reads of a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub label: &'a str,
+    pub backup_type: BackupType,
+    /// Unix seconds.
+    pub stopped_at: i64,
+}
+
+impl<'a> From<&'a BackupInfo> for Entry<'a> {
+    fn from(b: &'a BackupInfo) -> Entry<'a> {
+        Entry {
+            label: &b.label,
+            backup_type: b.backup_type,
+            stopped_at: b.timestamp.stop,
+        }
+    }
+}
+
+impl<'a> From<&'a super::files::Manifest> for Entry<'a> {
+    fn from(m: &'a super::files::Manifest) -> Entry<'a> {
+        Entry {
+            label: &m.label,
+            backup_type: BackupType::Full,
+            stopped_at: m.stopped_at,
+        }
     }
 }
 
 /// The full backup `backup` depends on (itself when full): pgBackRest
 /// labels a diff or incr `<full>_<its own>`.
-fn full_of(backup: &BackupInfo) -> &str {
+fn full_of<'a>(backup: &Entry<'a>) -> &'a str {
     match backup.backup_type {
-        BackupType::Full => &backup.label,
-        _ => backup.label.split('_').next().unwrap_or(&backup.label),
+        BackupType::Full => backup.label,
+        _ => backup.label.split('_').next().unwrap_or(backup.label),
     }
 }
 
@@ -56,42 +86,41 @@ fn full_of(backup: &BackupInfo) -> &str {
 /// under `policy` at `now`, `verified` being the latest verification of
 /// each backup.
 pub fn plan(
-    backups: &[&BackupInfo],
+    backups: &[Entry],
     policy: &RetentionConfig,
     verified: &Verified,
     now: DateTime<Utc>,
 ) -> Plan {
-    let fulls: Vec<&BackupInfo> = backups
+    let fulls: Vec<&Entry> = backups
         .iter()
-        .copied()
         .filter(|b| b.backup_type == BackupType::Full)
         .collect();
     let Some(newest) = fulls.last() else {
         return Plan::default();
     };
-    let stopped = |b: &BackupInfo| {
-        Utc.timestamp_opt(b.timestamp.stop, 0)
+    let stopped = |b: &Entry| {
+        Utc.timestamp_opt(b.stopped_at, 0)
             .single()
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
     };
-    let age_days = |b: &BackupInfo| (now - stopped(b)).num_seconds() as f64 / 86_400.0;
+    let age_days = |b: &Entry| (now - stopped(b)).num_seconds() as f64 / 86_400.0;
     let mut keep = BTreeMap::new();
     let full = usize::try_from(policy.full).unwrap_or(usize::MAX).max(1);
     match policy.full_type {
         RetentionType::Count => {
             for b in fulls.iter().rev().take(full) {
-                keep.insert(b.label.clone(), RetentionKeep::Retention);
+                keep.insert(b.label.to_string(), RetentionKeep::Retention);
             }
         }
         RetentionType::Time => {
             for b in &fulls {
                 if age_days(b) < f64::from(policy.full) {
-                    keep.insert(b.label.clone(), RetentionKeep::Retention);
+                    keep.insert(b.label.to_string(), RetentionKeep::Retention);
                 }
             }
         }
     }
-    keep.insert(newest.label.clone(), RetentionKeep::Retention);
+    keep.insert(newest.label.to_string(), RetentionKeep::Retention);
     if policy.weekly_days > 0 {
         let mut weeks = BTreeSet::new();
         for b in fulls.iter().rev() {
@@ -100,14 +129,15 @@ pub fn plan(
             }
             let week = stopped(b).iso_week();
             if weeks.insert((week.year(), week.week())) {
-                keep.entry(b.label.clone()).or_insert(RetentionKeep::Weekly);
+                keep.entry(b.label.to_string())
+                    .or_insert(RetentionKeep::Weekly);
             }
         }
     }
     let last_verified = backups
         .iter()
         .rev()
-        .find(|b| verified.get(&b.label).is_some_and(|(ok, _)| *ok));
+        .find(|b| verified.get(b.label).is_some_and(|(ok, _)| *ok));
     if let Some(b) = last_verified {
         let full = full_of(b);
         if fulls.iter().any(|f| f.label == full) {
@@ -117,13 +147,13 @@ pub fn plan(
     }
     let oldest_kept = fulls
         .iter()
-        .position(|b| keep.contains_key(&b.label))
+        .position(|b| keep.contains_key(b.label))
         .unwrap_or(fulls.len() - 1);
     Plan {
         expire_sets: fulls[oldest_kept..]
             .iter()
-            .filter(|b| !keep.contains_key(&b.label))
-            .map(|b| b.label.clone())
+            .filter(|b| !keep.contains_key(b.label))
+            .map(|b| b.label.to_string())
             .collect(),
         full_count: Some(fulls.len() - oldest_kept),
         keep,
@@ -154,7 +184,11 @@ pub async fn apply(
     stop_asked: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<Vec<String>, RunError> {
     let before = pgbackrest::info(target).await?;
-    let backups: Vec<&BackupInfo> = before.iter().flat_map(|s| s.backup.iter()).collect();
+    let backups: Vec<Entry> = before
+        .iter()
+        .flat_map(|s| s.backup.iter())
+        .map(Entry::from)
+        .collect();
     let verified = super::verify::latest(db, &target.id).await?;
     let plan = plan(&backups, &target.retention, &verified, db::now());
     let Some(count) = plan.full_count else {
@@ -183,9 +217,21 @@ pub async fn apply(
         .collect();
     let expired: Vec<String> = backups
         .iter()
-        .filter(|b| !left.contains(b.label.as_str()))
-        .map(|b| b.label.clone())
+        .filter(|b| !left.contains(b.label))
+        .map(|b| b.label.to_string())
         .collect();
+    log(db, claim, &target.retention, &plan, &expired).await?;
+    Ok(expired)
+}
+
+/// Says in the job's log what retention kept and removed.
+pub async fn log(
+    db: &Db,
+    claim: &Claim,
+    policy: &RetentionConfig,
+    plan: &Plan,
+    expired: &[String],
+) -> Result<(), RunError> {
     let kept: Vec<String> = plan
         .keep
         .iter()
@@ -200,7 +246,7 @@ pub async fn apply(
         .collect();
     let line = format!(
         "retention ({}): {}; full backups kept: {}",
-        words(&target.retention),
+        words(policy),
         if expired.is_empty() {
             "nothing expired".to_string()
         } else {
@@ -209,7 +255,7 @@ pub async fn apply(
         kept.join(", ")
     );
     tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
-    Ok(expired)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -250,7 +296,11 @@ mod tests {
         verified: &[&str],
         now: i64,
     ) -> Plan {
-        let backups: Vec<&BackupInfo> = info.iter().flat_map(|s| s.backup.iter()).collect();
+        let backups: Vec<Entry> = info
+            .iter()
+            .flat_map(|s| s.backup.iter())
+            .map(Entry::from)
+            .collect();
         let verified: Verified = verified
             .iter()
             .map(|l| (l.to_string(), (true, DateTime::<Utc>::UNIX_EPOCH)))
@@ -312,9 +362,9 @@ mod tests {
         );
         assert_eq!(plan.expire_sets, ["F2"]);
         assert_eq!(plan.full_count, Some(3));
-        let incr = &info[0].backup[3];
-        assert_eq!(plan.kept_by(incr), Some(RetentionKeep::LastVerified));
-        assert_eq!(plan.kept_by(&info[0].backup[0]), None);
+        let incr = Entry::from(&info[0].backup[3]);
+        assert_eq!(plan.kept_by(&incr), Some(RetentionKeep::LastVerified));
+        assert_eq!(plan.kept_by(&Entry::from(&info[0].backup[0])), None);
         let none = planned(&info, policy, &[], 100 * DAY);
         assert_eq!((none.full_count, none.expire_sets.len()), (Some(1), 0));
     }

@@ -217,6 +217,7 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
     let text = format!(
         "[[backup_targets]]\nid = \"cache-snap\"\nkind = \"redis_rdb\"\naddress = \"127.0.0.1:{primary}\"\n\
          password = \"{PASSWORD}\"\nrdb_dir = \"{}\"\nbackup_dir = \"{}\"\n\
+         [backup_targets.retention]\nfull = 2\nfull_type = \"count\"\nweekly_days = 0\n\
          [[backup_targets]]\nid = \"dead-cache\"\nkind = \"redis_rdb\"\naddress = \"127.0.0.1:{}\"\n\
          rdb_dir = \"{}\"\nbackup_dir = \"{}\"\n",
         redis.dir.path().join("redis-primary").display(),
@@ -260,6 +261,20 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
     let listed = srv.get("/v1/backup-targets/cache-snap/backups").await;
     assert_eq!(listed.body["items"][0]["verified"], false, "{}", listed.text);
     assert_eq!(listed.body["items"][1]["verified"], true, "{}", listed.text);
+
+    // Retention keeps two: the damaged first snapshot goes, file and all.
+    let third = backup(&srv, "cache-snap").await;
+    assert_eq!(third["state"], "succeeded", "{third:#}");
+    assert_eq!(third["result"]["expired"], json!([label]), "{third:#}");
+    assert!(!file.exists(), "{} is removed", file.display());
+    let listed = srv.get("/v1/backup-targets/cache-snap/backups").await;
+    let kept: Vec<&Value> = listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| &b["kept_by"])
+        .collect();
+    assert_eq!(kept, [&json!("retention"), &json!("retention")], "{}", listed.text);
 
     let failed = backup(&srv, "dead-cache").await;
     assert_eq!(failed["state"], "failed", "{failed:#}");
