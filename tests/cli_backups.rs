@@ -181,11 +181,20 @@ async fn backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_can
         .sql("CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_switch_wal()")
         .await
         .expect("writes, archived");
-    let listed = cli
-        .run_async(&["--json", "backups", "list", "main-db"], "")
-        .await
-        .success()
-        .json();
+    // `archive-push` runs after the switch returns: the window opens once
+    // PostgreSQL's archiver reports the segment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let listed = cli
+            .run_async(&["--json", "backups", "list", "main-db"], "")
+            .await
+            .success()
+            .json();
+        if listed["restorable"].is_object() || tokio::time::Instant::now() >= deadline {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     let items = listed["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{listed:#}");
     assert_eq!(items[0]["label"].as_str(), Some(label.as_str()));
