@@ -59,7 +59,13 @@ async fn dump_and_snapshot_targets_show_their_kind_and_dumps_list_without_a_wind
     });
 
     let table = cli.run_async(&["backups", "targets"], "").await.success();
-    for shown in ["acme-export", "pg_dump", "cache-snap", "redis_rdb", "NEXT VERIFY"] {
+    for shown in [
+        "acme-export",
+        "pg_dump",
+        "cache-snap",
+        "redis_rdb",
+        "NEXT VERIFY",
+    ] {
         assert!(table.stdout.contains(shown), "{shown}: {}", table.stdout);
     }
     let dumped = cli
@@ -78,16 +84,31 @@ async fn dump_and_snapshot_targets_show_their_kind_and_dumps_list_without_a_wind
         .await
         .success();
     assert!(listed.stdout.contains(label), "{}", listed.stdout);
-    assert!(listed.stdout.contains("yes"), "verified when taken: {}", listed.stdout);
+    assert!(
+        listed.stdout.contains("yes"),
+        "verified when taken: {}",
+        listed.stdout
+    );
     assert!(
         listed.stderr.contains("no point-in-time restore"),
         "{}",
         listed.stderr
     );
-    assert!(!listed.stderr.contains("restorable from"), "{}", listed.stderr);
+    assert!(
+        !listed.stderr.contains("restorable from"),
+        "{}",
+        listed.stderr
+    );
     let refused = cli
         .run_async(
-            &["--json", "backups", "create", "acme-export", "--type", "incr"],
+            &[
+                "--json",
+                "backups",
+                "create",
+                "acme-export",
+                "--type",
+                "incr",
+            ],
             "",
         )
         .await

@@ -488,7 +488,10 @@ impl TargetConfig {
         let (required, foreign): (Vec<(&str, bool)>, Vec<Option<&str>>) = match self.kind {
             BackupTargetKind::Postgresql => (
                 vec![
-                    ("stanza", self.stanza.as_deref().is_some_and(|s| !s.trim().is_empty())),
+                    (
+                        "stanza",
+                        self.stanza.as_deref().is_some_and(|s| !s.trim().is_empty()),
+                    ),
                     ("pgbackrest_config", self.pgbackrest_config.is_some()),
                 ],
                 [&dump[..], &files[..], &redis[..]].concat(),
@@ -509,7 +512,10 @@ impl TargetConfig {
                 [
                     &pgbackrest[..],
                     &dump[..],
-                    &[set("database", self.database.is_some()), set("pg_bin", self.pg_bin.is_some())][..],
+                    &[
+                        set("database", self.database.is_some()),
+                        set("pg_bin", self.pg_bin.is_some()),
+                    ][..],
                 ]
                 .concat(),
             ),

@@ -122,7 +122,16 @@ pub async fn backup(
         files::log(db, claim, format!("pg_dump said: {warnings}")).await?;
     }
     files::progress(db, claim, 1, 3, "checking the dump").await?;
-    let result = files::finish(db, claim, target, &label, &partial, started, &mut stop_asked).await;
+    let result = files::finish(
+        db,
+        claim,
+        target,
+        &label,
+        &partial,
+        started,
+        &mut stop_asked,
+    )
+    .await;
     files::progress(db, claim, 3, 3, "done").await?;
     result
 }
@@ -181,8 +190,7 @@ mod tests {
         );
         assert_eq!(password.as_deref(), Some("p@ss+w"));
         assert_eq!(database_name(&url), "tenant acme");
-        let (url, password) =
-            connection(&target("postgres://127.0.0.1/app", None)).expect("a URL");
+        let (url, password) = connection(&target("postgres://127.0.0.1/app", None)).expect("a URL");
         assert_eq!((url.as_str(), password), ("postgres://127.0.0.1/app", None));
     }
 }

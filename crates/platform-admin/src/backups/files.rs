@@ -82,7 +82,10 @@ pub async fn make_dir(dir: &Path) -> Result<(), RunError> {
 /// Size and SHA-256 (hex) of `path`.
 pub async fn digest(path: &Path) -> Result<(u64, String), RunError> {
     let failed = |err: std::io::Error| {
-        RunError::Failed(format!("cannot read {} to checksum it: {err}", path.display()))
+        RunError::Failed(format!(
+            "cannot read {} to checksum it: {err}",
+            path.display()
+        ))
     };
     let mut file = tokio::fs::File::open(path).await.map_err(failed)?;
     let mut hasher = Sha256::new();
@@ -197,7 +200,13 @@ pub async fn log(db: &Db, claim: &Claim, line: String) -> Result<(), RunError> {
     tolerated(jobs::append_log(db, claim, &[line], db::now()).await).map(|_| ())
 }
 
-pub async fn progress(db: &Db, claim: &Claim, done: u64, total: u64, phase: &str) -> Result<(), RunError> {
+pub async fn progress(
+    db: &Db,
+    claim: &Claim,
+    done: u64,
+    total: u64,
+    phase: &str,
+) -> Result<(), RunError> {
     let progress = Progress {
         done,
         total: Some(total),
@@ -380,15 +389,19 @@ async fn expire(db: &Db, claim: &Claim, target: &TargetConfig) -> Result<Vec<Str
         // The manifest goes first: a backup is listed only while its file
         // is whole, and a file left behind is only unlisted space.
         let path = dir.join(format!("{}.json", manifest.label));
-        tokio::fs::remove_file(&path).await.map_err(|err| {
-            RunError::Failed(format!("cannot remove {}: {err}", path.display()))
-        })?;
+        tokio::fs::remove_file(&path)
+            .await
+            .map_err(|err| RunError::Failed(format!("cannot remove {}: {err}", path.display())))?;
         let file = dir.join(&manifest.file);
         if let Err(err) = tokio::fs::remove_file(&file).await {
             log(
                 db,
                 claim,
-                format!("expired {} but cannot remove {}: {err}", manifest.label, file.display()),
+                format!(
+                    "expired {} but cannot remove {}: {err}",
+                    manifest.label,
+                    file.display()
+                ),
             )
             .await?;
         }
@@ -437,8 +450,7 @@ pub async fn verify(
     .await;
     match outcome {
         Ok(checked) => {
-            super::verify::record(db, &target.id, &manifest.label, &claim.job_id, true, "")
-                .await?;
+            super::verify::record(db, &target.id, &manifest.label, &claim.job_id, true, "").await?;
             let result = VerifyResult {
                 label: manifest.label.clone(),
                 tables: Vec::new(),
@@ -449,8 +461,15 @@ pub async fn verify(
             serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
         }
         Err(RunError::Failed(reason)) => {
-            super::verify::record(db, &target.id, &manifest.label, &claim.job_id, false, &reason)
-                .await?;
+            super::verify::record(
+                db,
+                &target.id,
+                &manifest.label,
+                &claim.job_id,
+                false,
+                &reason,
+            )
+            .await?;
             Err(RunError::Failed(reason))
         }
         Err(err) => Err(err),

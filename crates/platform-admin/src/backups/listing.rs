@@ -67,8 +67,10 @@ pub fn build(
     verified: &Verified,
     now: DateTime<Utc>,
 ) -> BackupList {
-    let backups: Vec<&super::pgbackrest::BackupInfo> =
-        info.iter().flat_map(|stanza| stanza.backup.iter()).collect();
+    let backups: Vec<&super::pgbackrest::BackupInfo> = info
+        .iter()
+        .flat_map(|stanza| stanza.backup.iter())
+        .collect();
     let entries: Vec<super::retention::Entry> = backups.iter().map(|b| (*b).into()).collect();
     let retention = super::retention::plan(&entries, &target.retention, verified, now);
     let items: Vec<Backup> = backups

@@ -38,7 +38,10 @@ pub async fn backup(
     let dir = files::backup_dir(target)?;
     let address = target.address.as_deref().unwrap_or_default();
     let (host, port) = crate::clusters::split_host_port(address).ok_or_else(|| {
-        RunError::Failed(format!("`{}`: address `{address}` is not host:port", target.id))
+        RunError::Failed(format!(
+            "`{}`: address `{address}` is not host:port",
+            target.id
+        ))
     })?;
     let unreachable = |err: String| RunError::Failed(format!("Redis at {address}: {err}"));
     let mut conn = connect(&host, port, target.password.as_deref())
@@ -59,7 +62,9 @@ pub async fn backup(
             files::log(
                 db,
                 claim,
-                format!("BGSAVE at {address}: a snapshot was already being written; it is the one kept"),
+                format!(
+                    "BGSAVE at {address}: a snapshot was already being written; it is the one kept"
+                ),
             )
             .await?
         }
@@ -77,7 +82,11 @@ pub async fn backup(
         }
         let last: i64 = call(&mut conn, &redis::cmd("LASTSAVE"))
             .await
-            .map_err(|err| unreachable(format!("LASTSAVE failed while the snapshot was written: {err}")))?;
+            .map_err(|err| {
+                unreachable(format!(
+                    "LASTSAVE failed while the snapshot was written: {err}"
+                ))
+            })?;
         if last > before {
             break;
         }
@@ -118,7 +127,16 @@ pub async fn backup(
     )
     .await?;
     files::progress(db, claim, 2, 3, "checking the snapshot").await?;
-    let result = files::finish(db, claim, target, &label, &partial, started, &mut stop_asked).await;
+    let result = files::finish(
+        db,
+        claim,
+        target,
+        &label,
+        &partial,
+        started,
+        &mut stop_asked,
+    )
+    .await;
     files::progress(db, claim, 3, 3, "done").await?;
     result
 }

@@ -286,16 +286,10 @@ mod tests {
                 ]
             })
             .collect();
-        serde_json::from_str(&format!(r#"[{{"backup":[{}]}}]"#, backups.join(",")))
-            .expect("parses")
+        serde_json::from_str(&format!(r#"[{{"backup":[{}]}}]"#, backups.join(","))).expect("parses")
     }
 
-    fn planned(
-        info: &[StanzaInfo],
-        policy: RetentionConfig,
-        verified: &[&str],
-        now: i64,
-    ) -> Plan {
+    fn planned(info: &[StanzaInfo], policy: RetentionConfig, verified: &[&str], now: i64) -> Plan {
         let backups: Vec<Entry> = info
             .iter()
             .flat_map(|s| s.backup.iter())

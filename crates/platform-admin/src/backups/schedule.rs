@@ -26,7 +26,10 @@ pub const SCHEDULER_ACTOR: &str = "scheduler";
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 /// When the target's last verify job was queued.
-async fn last_verify(conn: &mut sqlx::AnyConnection, target: &str) -> Result<Option<DateTime<Utc>>, Error> {
+async fn last_verify(
+    conn: &mut sqlx::AnyConnection,
+    target: &str,
+) -> Result<Option<DateTime<Utc>>, Error> {
     let at: Option<String> = sqlx::query_scalar(
         "SELECT created_at FROM jobs WHERE kind = $1 AND target = $2 ORDER BY created_at DESC LIMIT 1",
     )
@@ -96,8 +99,9 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<Vec<String>, 
             }
             Err(err) => return Err(err),
         };
-        let after = json!({ "set": null, "job": job.id, "scheduled_every_seconds": every.0.as_secs() })
-            .to_string();
+        let after =
+            json!({ "set": null, "job": job.id, "scheduled_every_seconds": every.0.as_secs() })
+                .to_string();
         audit::store::insert(
             &mut tx,
             &audit::store::NewRecord {

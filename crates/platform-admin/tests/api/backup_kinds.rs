@@ -37,7 +37,10 @@ async fn finished(srv: &Server, id: &str) -> Value {
     let mut last = Value::Null;
     while tokio::time::Instant::now() < deadline {
         let job = srv.get(&format!("/v1/jobs/{id}")).await;
-        if !matches!(job.body["state"].as_str(), Some("queued" | "running") | None) {
+        if !matches!(
+            job.body["state"].as_str(),
+            Some("queued" | "running") | None
+        ) {
             return job.body;
         }
         last = job.body;
@@ -97,9 +100,7 @@ fn names(dir: &Path) -> Vec<String> {
     names
 }
 
-async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window(
-    backend: Backend,
-) {
+async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window(backend: Backend) {
     let source = Postgres::database_async()
         .await
         .unwrap_or_else(|e| panic!("a database in the test PostgreSQL: {e:#}"));
@@ -131,9 +132,16 @@ async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window
     let srv = server(backend, "a_pg_dump_target_dumps_one_database", &text).await;
 
     let targets = srv.get("/v1/backup-targets").await;
-    assert_eq!(targets.body["items"][0]["kind"], "pg_dump", "{}", targets.text);
+    assert_eq!(
+        targets.body["items"][0]["kind"], "pg_dump",
+        "{}",
+        targets.text
+    );
     assert!(targets.body["items"][0].get("stanza").is_none());
-    assert_eq!(targets.body["items"][0]["verify_every_seconds"], 30 * 86_400);
+    assert_eq!(
+        targets.body["items"][0]["verify_every_seconds"],
+        30 * 86_400
+    );
     let incr = srv
         .send(
             Method::POST,
@@ -150,7 +158,10 @@ async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window
     assert!(log.contains("pg_restore --list read"), "{log}");
     let label = job["result"]["label"].as_str().expect("label").to_string();
     let file = dumps.path().join(format!("{label}.dump"));
-    assert_eq!(job["result"]["sha256"].as_str(), Some(sha256(&file).as_str()));
+    assert_eq!(
+        job["result"]["sha256"].as_str(),
+        Some(sha256(&file).as_str())
+    );
     assert_eq!(
         names(dumps.path()),
         [format!("{label}.dump"), format!("{label}.json")]
@@ -199,7 +210,10 @@ async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window
         "pg_dump's own words: {failed:#}"
     );
     assert!(!failed.to_string().contains("not-shown-pw"), "{failed:#}");
-    assert!(names(dead_dumps.path()).is_empty(), "nothing half written is left");
+    assert!(
+        names(dead_dumps.path()).is_empty(),
+        "nothing half written is left"
+    );
 }
 
 async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: Backend) {
@@ -228,7 +242,11 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
     );
     let srv = server(backend, "a_redis_rdb_target_snapshots", &text).await;
     let targets = srv.get("/v1/backup-targets").await;
-    assert_eq!(targets.body["items"][0]["kind"], "redis_rdb", "{}", targets.text);
+    assert_eq!(
+        targets.body["items"][0]["kind"], "redis_rdb",
+        "{}",
+        targets.text
+    );
     assert!(!targets.text.contains(PASSWORD), "{}", targets.text);
 
     let first = backup(&srv, "cache-snap").await;
@@ -240,11 +258,22 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
     // A second snapshot straight after: LASTSAVE counts whole seconds.
     let second = backup(&srv, "cache-snap").await;
     assert_eq!(second["state"], "succeeded", "{second:#}");
-    let label = first["result"]["label"].as_str().expect("label").to_string();
+    let label = first["result"]["label"]
+        .as_str()
+        .expect("label")
+        .to_string();
     let file = snapshots.path().join(format!("{label}.rdb"));
-    assert_eq!(first["result"]["sha256"].as_str(), Some(sha256(&file).as_str()));
+    assert_eq!(
+        first["result"]["sha256"].as_str(),
+        Some(sha256(&file).as_str())
+    );
     let listed = srv.get("/v1/backup-targets/cache-snap/backups").await;
-    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(2), "{}", listed.text);
+    assert_eq!(
+        listed.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        listed.text
+    );
     assert_eq!(listed.body["point_in_time"], false);
 
     // Damage the first snapshot's keys: its checksum no longer matches.
@@ -259,7 +288,11 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
     let error = caught["error"].as_str().unwrap_or_default();
     assert!(error.starts_with("redis-check-rdb found"), "{caught:#}");
     let listed = srv.get("/v1/backup-targets/cache-snap/backups").await;
-    assert_eq!(listed.body["items"][0]["verified"], false, "{}", listed.text);
+    assert_eq!(
+        listed.body["items"][0]["verified"], false,
+        "{}",
+        listed.text
+    );
     assert_eq!(listed.body["items"][1]["verified"], true, "{}", listed.text);
 
     // Retention keeps two: the damaged first snapshot goes, file and all.
@@ -274,7 +307,12 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
         .iter()
         .map(|b| &b["kept_by"])
         .collect();
-    assert_eq!(kept, [&json!("retention"), &json!("retention")], "{}", listed.text);
+    assert_eq!(
+        kept,
+        [&json!("retention"), &json!("retention")],
+        "{}",
+        listed.text
+    );
 
     let failed = backup(&srv, "dead-cache").await;
     assert_eq!(failed["state"], "failed", "{failed:#}");

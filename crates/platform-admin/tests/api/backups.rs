@@ -765,9 +765,7 @@ async fn full_backup(srv: &Server, target: &str) -> Value {
     job
 }
 
-async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(
-    backend: Backend,
-) {
+async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(backend: Backend) {
     let cluster = cluster("main").await;
     let text = format!(
         "{}[backup_targets.retention]\nfull = 1\nfull_type = \"count\"\nweekly_days = 0\n",
@@ -843,7 +841,11 @@ async fn a_verification_is_queued_once_per_period_by_one_of_two_servers(backend:
 
     let (a, b) = tokio::join!(sweep(&one, now), sweep(&two, now));
     let queued: Vec<String> = [a.expect("sweep one"), b.expect("sweep two")].concat();
-    assert_eq!(queued.len(), 1, "one of the two servers queues it: {queued:?}");
+    assert_eq!(
+        queued.len(),
+        1,
+        "one of the two servers queues it: {queued:?}"
+    );
     let jobs = srv.get("/v1/jobs").await;
     let verifies: Vec<&Value> = jobs.body["items"]
         .as_array()
@@ -855,8 +857,16 @@ async fn a_verification_is_queued_once_per_period_by_one_of_two_servers(backend:
     assert_eq!(verifies[0]["actor"], "scheduler");
     assert_eq!(verifies[0]["target"], "backup-target:nightly");
     let audit = srv.get("/v1/audit?target=backup-target:nightly").await;
-    assert_eq!(audit.body["items"][0]["action"], "backup.verify", "{}", audit.text);
-    assert_eq!(audit.body["items"][0]["actor"], "scheduler", "{}", audit.text);
+    assert_eq!(
+        audit.body["items"][0]["action"], "backup.verify",
+        "{}",
+        audit.text
+    );
+    assert_eq!(
+        audit.body["items"][0]["actor"], "scheduler",
+        "{}",
+        audit.text
+    );
 
     let targets = srv.get("/v1/backup-targets").await;
     let nightly = &targets.body["items"][0];
@@ -868,7 +878,9 @@ async fn a_verification_is_queued_once_per_period_by_one_of_two_servers(backend:
         "{next} is the queued job's time plus the period, {}",
         at(60)
     );
-    assert!(targets.body["items"][1].get("next_verification_at").is_none());
+    assert!(targets.body["items"][1]
+        .get("next_verification_at")
+        .is_none());
 
     // Due again, but its job is still queued: one job per target.
     assert!(sweep(&one, at(120)).await.expect("sweep").is_empty());
