@@ -684,6 +684,91 @@ mod tests {
     }
 
     #[test]
+    fn each_backup_kind_needs_its_own_fields_and_refuses_the_others() {
+        let config = Config::parse(
+            r#"
+            [[backup_targets]]
+            id = "acme-export"
+            kind = "pg_dump"
+            database = "postgres://backup:secret@127.0.0.1/postgres"
+            dump_database = "acme"
+            backup_dir = "/var/backups/acme"
+            verify_every = "30d"
+
+            [[backup_targets]]
+            id = "cache"
+            kind = "redis_rdb"
+            address = "127.0.0.1:6379"
+            password = "redis-secret"
+            rdb_dir = "/var/lib/redis"
+            backup_dir = "/var/backups/cache"
+
+            [backup_targets.retention]
+            full = 3
+            full_type = "count"
+            "#,
+        )
+        .expect("parses");
+        let dump = config.backup_target("acme-export").expect("declared");
+        assert_eq!(dump.retention, RetentionConfig::default());
+        assert_eq!(
+            dump.verify_every,
+            Some(Span(Duration::from_secs(30 * 86_400)))
+        );
+        let cache = config.backup_target("cache").expect("declared");
+        assert_eq!(cache.rdb_file(), Path::new("/var/lib/redis/dump.rdb"));
+        assert_eq!(
+            (
+                cache.retention.full,
+                cache.retention.full_type,
+                cache.retention.weekly_days
+            ),
+            (3, RetentionType::Count, 30)
+        );
+        for target in &config.backup_targets {
+            let shown = serde_json::to_string(&target.public()).expect("json");
+            assert!(
+                !shown.contains("secret") && !shown.contains("stanza"),
+                "{shown}"
+            );
+        }
+        let head = |kind: &str| format!("[[backup_targets]]\nid = \"t\"\nkind = \"{kind}\"\n");
+        let err = Config::parse(&format!(
+            "{}database = \"postgres://h/d\"\n",
+            head("pg_dump")
+        ))
+        .expect_err("no backup_dir");
+        assert_eq!(err, "backup target `t` (kind `pg_dump`) needs backup_dir");
+        let err = Config::parse(&format!(
+            "{}address = \"127.0.0.1:6379\"\nrdb_dir = \"/r\"\nbackup_dir = \"/b\"\nstanza = \"main\"\n",
+            head("redis_rdb")
+        ))
+        .expect_err("a pgBackRest field");
+        assert_eq!(
+            err,
+            "backup target `t` (kind `redis_rdb`) does not take stanza"
+        );
+        let err = Config::parse(&format!(
+            "{}address = \"nohost\"\nrdb_dir = \"/r\"\nbackup_dir = \"/b\"\n",
+            head("redis_rdb")
+        ))
+        .expect_err("not host:port");
+        assert!(err.contains("not host:port"), "{err}");
+        let err = Config::parse(&format!("{}stanza = \"main\"\n", head("postgresql")))
+            .expect_err("no pgBackRest configuration");
+        assert_eq!(
+            err,
+            "backup target `t` (kind `postgresql`) needs pgbackrest_config"
+        );
+        let err = Config::parse(&format!(
+            "{}stanza = \"s\"\npgbackrest_config = \"/c\"\n[backup_targets.retention]\nfull = 0\n",
+            head("postgresql")
+        ))
+        .expect_err("nothing kept");
+        assert!(err.contains("at least 1"), "{err}");
+    }
+
+    #[test]
     fn incident_targets_default_per_severity_and_take_overrides() {
         let config = Config::parse(
             r#"

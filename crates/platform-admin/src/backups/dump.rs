@@ -77,7 +77,7 @@ pub async fn backup(
 ) -> Result<Value, RunError> {
     files::progress(db, claim, 0, 3, "dumping").await?;
     let dir = files::backup_dir(target)?;
-    files::make_dir(dir).await?;
+    files::prepare(db, claim, dir).await?;
     let (url, password) = connection(target)?;
     let started = db::now();
     let label = files::label(started);

@@ -6,6 +6,7 @@
 //! deadline and a way to stop them. Such a backup restores only to the
 //! moment it was taken: no window, no point in time.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -79,6 +80,48 @@ pub async fn make_dir(dir: &Path) -> Result<(), RunError> {
     })
 }
 
+/// Removes what a job stopped mid-way left (`*.partial`): one job per
+/// target runs at a time, so none of them is being written.
+pub async fn sweep_partials(dir: &Path) -> Result<Vec<String>, RunError> {
+    let failed = |err: std::io::Error| {
+        RunError::Failed(format!(
+            "cannot read the backup directory {}: {err}",
+            dir.display()
+        ))
+    };
+    let mut entries = tokio::fs::read_dir(dir).await.map_err(failed)?;
+    let mut removed = Vec::new();
+    while let Some(entry) = entries.next_entry().await.map_err(failed)? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".partial") {
+            tokio::fs::remove_file(entry.path()).await.map_err(|err| {
+                RunError::Failed(format!("cannot remove {}: {err}", entry.path().display()))
+            })?;
+            removed.push(name);
+        }
+    }
+    Ok(removed)
+}
+
+/// Makes the backup directory when missing, and clears what an earlier
+/// job left half written (said in the job's log).
+pub async fn prepare(db: &Db, claim: &Claim, dir: &Path) -> Result<(), RunError> {
+    make_dir(dir).await?;
+    let removed = sweep_partials(dir).await?;
+    if !removed.is_empty() {
+        log(
+            db,
+            claim,
+            format!(
+                "removed what an earlier, stopped job left half written: {}",
+                removed.join(", ")
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Size and SHA-256 (hex) of `path`.
 pub async fn digest(path: &Path) -> Result<(u64, String), RunError> {
     let failed = |err: std::io::Error| {
@@ -140,6 +183,11 @@ pub async fn manifests(dir: &Path) -> Result<Vec<Manifest>, String> {
 /// temporary file, so a manifest is never half written).
 pub async fn keep(dir: &Path, partial: &Path, manifest: &Manifest) -> Result<(), RunError> {
     let failed = |what: String, err: std::io::Error| RunError::Failed(format!("{what}: {err}"));
+    // Tenants' data: readable by platform-admin's user only, whatever the
+    // tool or the copied file's mode was.
+    tokio::fs::set_permissions(partial, std::fs::Permissions::from_mode(0o600))
+        .await
+        .map_err(|err| failed(format!("cannot make {} private", partial.display()), err))?;
     let file = dir.join(&manifest.file);
     tokio::fs::rename(partial, &file)
         .await

@@ -106,7 +106,7 @@ pub async fn backup(
         }
     }
     files::progress(db, claim, 1, 3, "copying the snapshot").await?;
-    files::make_dir(dir).await?;
+    files::prepare(db, claim, dir).await?;
     let label = files::label(started);
     let partial = dir.join(format!("{}.partial", files::file_name(target.kind, &label)));
     let source = target.rdb_file();

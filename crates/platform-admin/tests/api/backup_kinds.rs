@@ -152,10 +152,17 @@ async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window
     incr.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert!(incr.text.contains("only `full`"), "{}", incr.text);
 
+    // What a job stopped mid-way left goes with the next one.
+    std::fs::write(
+        dumps.path().join("20200101-000000-000.dump.partial"),
+        b"half",
+    )
+    .expect("a leftover");
     let job = backup(&srv, "acme-export").await;
     assert_eq!(job["state"], "succeeded", "{job:#}");
     let log = logged(&job);
     assert!(log.contains("pg_restore --list read"), "{log}");
+    assert!(log.contains("20200101-000000-000.dump.partial"), "{log}");
     let label = job["result"]["label"].as_str().expect("label").to_string();
     let file = dumps.path().join(format!("{label}.dump"));
     assert_eq!(
@@ -166,6 +173,12 @@ async fn a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window
         names(dumps.path()),
         [format!("{label}.dump"), format!("{label}.json")]
     );
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&file)
+        .expect("the dump")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "a tenant's data is private");
     let dumped = std::fs::read(&file).expect("the dump");
     assert!(
         dumped.starts_with(b"PGDMP") && dumped.windows(11).any(|w| w == b"tenant_rows"),
