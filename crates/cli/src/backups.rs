@@ -27,7 +27,7 @@ pub enum BackupsCommand {
         /// The target's id.
         target: String,
         /// Full, differential (since the last full) or incremental (since
-        /// the last backup).
+        /// the last backup); a pg_dump or redis_rdb target takes only full.
         #[arg(long = "type", value_enum, default_value_t = Kind::Full)]
         kind: Kind,
         /// Follow the job to its end (exit 1 when it fails).
@@ -36,7 +36,9 @@ pub enum BackupsCommand {
     },
     /// Verify a target: pgBackRest checks its repository, then a backup is
     /// restored into a scratch directory and its tables' rows compared
-    /// with the source's at the backup (a job).
+    /// with the source's at the backup; a pg_dump or redis_rdb backup is
+    /// read again by pg_restore --list or redis-check-rdb and its checksum
+    /// compared (a job).
     Verify {
         /// The target's id.
         target: String,

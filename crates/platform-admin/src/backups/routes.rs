@@ -106,8 +106,11 @@ pub async fn restore_backup(
 /// Starts a verification of the target as a job: `pgbackrest verify`, then
 /// a restore test of the backup `set` (the newest when absent) into a
 /// scratch directory on a free loopback port, its per-table row counts
-/// compared with the source's at the backup. Its outcome becomes the
-/// backup's `verified` flag.
+/// compared with the source's at the backup. A `pg_dump` or `redis_rdb`
+/// backup is read again by `pg_restore --list` or `redis-check-rdb` and
+/// its SHA-256 compared with the one recorded. Its outcome becomes the
+/// backup's `verified` flag. Targets with `verify_every` also get one
+/// queued by the server (actor `scheduler`).
 #[utoipa::path(post, path = "/v1/backup-targets/{target}/verify", tag = "backups", operation_id = "verify_backup",
     params(TargetPath),
     request_body = VerifyBackup,
@@ -185,10 +188,13 @@ async fn queue(
 }
 
 /// Lists the backups in the target's repository (oldest first, from
-/// `pgbackrest info`), its restorable window, and its RPO against its
-/// objective: with continuous WAL archiving the newest restorable point is
-/// the newest archived WAL segment. A repository that cannot be read is
-/// said in `repository_error` (the list empty, the RPO over).
+/// `pgbackrest info`; the manifests in `backup_dir` for `pg_dump` and
+/// `redis_rdb` targets), what retention keeps, its restorable window, and
+/// its RPO against its objective: with continuous WAL archiving the newest
+/// restorable point is the newest archived WAL segment. `pg_dump` and
+/// `redis_rdb` targets have no window (`point_in_time` is false). A
+/// repository that cannot be read is said in `repository_error` (the list
+/// empty, the RPO over).
 #[utoipa::path(get, path = "/v1/backup-targets/{target}/backups", tag = "backups", operation_id = "list_backups",
     params(TargetPath),
     responses(
@@ -235,7 +241,9 @@ pub async fn list_targets(State(state): State<AppState>) -> Result<Json<BackupTa
 }
 
 /// Starts a backup of the target as a job; the answer is the queued job,
-/// to follow at `GET /v1/jobs/{job}`.
+/// to follow at `GET /v1/jobs/{job}`. After it, the target's retention
+/// removes what it does not keep (never the last verified backup). A
+/// `pg_dump` or `redis_rdb` target takes only `full`.
 #[utoipa::path(post, path = "/v1/backup-targets/{target}/backups", tag = "backups", operation_id = "create_backup",
     params(TargetPath),
     request_body = CreateBackup,
