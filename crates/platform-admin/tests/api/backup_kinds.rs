@@ -336,6 +336,68 @@ async fn a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught(backend: 
     );
 }
 
+async fn a_short_verify_every_gets_backups_verified_by_the_scheduler_on_its_own(backend: Backend) {
+    let source = Postgres::database_async()
+        .await
+        .unwrap_or_else(|e| panic!("a database in the test PostgreSQL: {e:#}"));
+    let dumps = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "[[backup_targets]]\nid = \"acme-export\"\nkind = \"pg_dump\"\ndatabase = \"{}\"\n\
+         backup_dir = \"{}\"\nverify_every = \"2s\"\n",
+        source.url,
+        dumps.path().display(),
+    );
+    let srv = server(backend, "a_short_verify_every_gets_backups_verified", &text).await;
+    let job = backup(&srv, "acme-export").await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+
+    // The sweep `serve` runs, from a process of its own on the database.
+    let db = platform_admin::Db::connect(&srv.db_url())
+        .await
+        .expect("a second connection pool");
+    let state = platform_admin::AppState::with_config(
+        db,
+        Config::parse(&text).expect("the test's configuration"),
+    );
+    let sweep =
+        platform_admin::backups::schedule::spawn(state).expect("a target sets verify_every");
+    let deadline = tokio::time::Instant::now() + JOB_WITHIN;
+    let verified = loop {
+        let jobs = srv.get("/v1/jobs").await;
+        let done: Vec<Value> = jobs.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|j| j["kind"] == "verify" && j["state"] == "succeeded")
+            .cloned()
+            .collect();
+        if done.len() >= 2 || tokio::time::Instant::now() >= deadline {
+            break done;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    sweep.abort();
+    assert!(
+        verified.len() >= 2,
+        "two scheduled verifications ran: {verified:#?}"
+    );
+    for job in &verified {
+        assert_eq!(job["actor"], "scheduler", "{job:#}");
+        assert!(
+            job["result"]["checked"]
+                .as_str()
+                .is_some_and(|c| c.contains("as recorded")),
+            "{job:#}"
+        );
+    }
+    let targets = srv.get("/v1/backup-targets").await;
+    assert!(
+        targets.body["items"][0]["next_verification_at"].is_string(),
+        "{}",
+        targets.text
+    );
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -359,5 +421,6 @@ macro_rules! both {
 
 both!(
     a_pg_dump_target_dumps_one_database_checks_it_and_never_offers_a_window,
-    a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught
+    a_redis_rdb_target_snapshots_and_a_damaged_snapshot_is_caught,
+    a_short_verify_every_gets_backups_verified_by_the_scheduler_on_its_own
 );
