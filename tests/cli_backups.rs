@@ -24,7 +24,104 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_cancelled);
+on_both_backends!(
+    backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_cancelled,
+    dump_and_snapshot_targets_show_their_kind_and_dumps_list_without_a_window,
+);
+
+async fn dump_and_snapshot_targets_show_their_kind_and_dumps_list_without_a_window(
+    backend: Backend,
+) {
+    let source = opsdeck_tests::Postgres::database_async()
+        .await
+        .unwrap_or_else(|e| panic!("a database in the test PostgreSQL: {e:#}"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("platform-admin.toml");
+    let text = format!(
+        "[[backup_targets]]\nid = \"acme-export\"\nkind = \"pg_dump\"\ndatabase = \"{}\"\n\
+         backup_dir = \"{}\"\nverify_every = \"30d\"\n\
+         [[backup_targets]]\nid = \"cache-snap\"\nkind = \"redis_rdb\"\naddress = \"127.0.0.1:1\"\n\
+         rdb_dir = \"{}\"\nbackup_dir = \"{}\"\n",
+        source.url,
+        dir.path().join("dumps").display(),
+        dir.path().join("redis").display(),
+        dir.path().join("snapshots").display(),
+    );
+    std::fs::write(&config, text).expect("config");
+    let config_arg = config.display().to_string();
+    let (_admin, cli) = blocking(move || {
+        let admin =
+            PlatformAdmin::start_with(backend, &["--config", &config_arg]).expect("platform-admin");
+        let token = admin.token("ops", "admin").expect("token");
+        let cli = Cli::new().expect("cli");
+        cli.connect("plat", "dev", &admin, &token);
+        (admin, cli)
+    });
+
+    let table = cli.run_async(&["backups", "targets"], "").await.success();
+    for shown in [
+        "acme-export",
+        "pg_dump",
+        "cache-snap",
+        "redis_rdb",
+        "NEXT VERIFY",
+    ] {
+        assert!(table.stdout.contains(shown), "{shown}: {}", table.stdout);
+    }
+    let dumped = cli
+        .run_async(
+            &["--json", "backups", "create", "acme-export", "--wait"],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    assert_eq!(dumped["state"], "succeeded", "{dumped:#}");
+    assert!(dumped["result"]["sha256"].is_string(), "{dumped:#}");
+    let label = dumped["result"]["label"].as_str().expect("a label");
+    let listed = cli
+        .run_async(&["backups", "list", "acme-export"], "")
+        .await
+        .success();
+    assert!(listed.stdout.contains(label), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("yes"),
+        "verified when taken: {}",
+        listed.stdout
+    );
+    assert!(
+        listed.stderr.contains("no point-in-time restore"),
+        "{}",
+        listed.stderr
+    );
+    assert!(
+        !listed.stderr.contains("restorable from"),
+        "{}",
+        listed.stderr
+    );
+    let refused = cli
+        .run_async(
+            &[
+                "--json",
+                "backups",
+                "create",
+                "acme-export",
+                "--type",
+                "incr",
+            ],
+            "",
+        )
+        .await
+        .failure();
+    let error: Value = serde_json::from_str(&refused.stderr).expect("a JSON error");
+    assert_eq!(error["code"], "validation_failed", "{error:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("only `full`")),
+        "{error:#}"
+    );
+}
 
 fn target(cluster: &PgBackRest, id: &str, stanza: &str) -> String {
     format!(
@@ -105,11 +202,20 @@ async fn backups_are_taken_listed_with_their_rpo_and_their_jobs_followed_and_can
         .sql("CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000); SELECT pg_switch_wal()")
         .await
         .expect("writes, archived");
-    let listed = cli
-        .run_async(&["--json", "backups", "list", "main-db"], "")
-        .await
-        .success()
-        .json();
+    // `archive-push` runs after the switch returns: the window opens once
+    // PostgreSQL's archiver reports the segment.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let listed = cli
+            .run_async(&["--json", "backups", "list", "main-db"], "")
+            .await
+            .success()
+            .json();
+        if listed["restorable"].is_object() || tokio::time::Instant::now() >= deadline {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
     let items = listed["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{listed:#}");
     assert_eq!(items[0]["label"].as_str(), Some(label.as_str()));

@@ -9,8 +9,34 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupTargetKind {
-    /// A PostgreSQL cluster backed up by pgBackRest.
+    /// A PostgreSQL cluster backed up by pgBackRest (full, diff and incr
+    /// backups, WAL archiving, point-in-time restore).
     Postgresql,
+    /// One database's logical dump (`pg_dump -Fc`, one tenant's data
+    /// export), kept as files on the server; restores only to the moment
+    /// it was taken.
+    PgDump,
+    /// A Redis server's RDB snapshot (`BGSAVE`, copied, checked with
+    /// `redis-check-rdb`), kept as files on the server; restores only to
+    /// the moment it was taken.
+    RedisRdb,
+}
+
+impl BackupTargetKind {
+    /// The name the configuration file and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupTargetKind::Postgresql => "postgresql",
+            BackupTargetKind::PgDump => "pg_dump",
+            BackupTargetKind::RedisRdb => "redis_rdb",
+        }
+    }
+
+    /// Whether its backups restore to any point in a window (continuous
+    /// WAL archiving), not only to when each was taken.
+    pub fn point_in_time(self) -> bool {
+        matches!(self, BackupTargetKind::Postgresql)
+    }
 }
 
 /// A target backups are taken of.
@@ -19,11 +45,22 @@ pub struct BackupTarget {
     /// The name the configuration gives it; used in paths.
     pub id: String,
     pub kind: BackupTargetKind,
-    /// pgBackRest's stanza of the target.
-    pub stanza: String,
+    /// pgBackRest's stanza of the target (`postgresql` targets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stanza: Option<String>,
     /// What the platform team wrote about it, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How often a verification is queued on its own (`verify_every`),
+    /// in seconds; absent: only when someone starts one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(type = Option<f64>)]
+    pub verify_every_seconds: Option<u64>,
+    /// When the next scheduled verification is due: the last verify job's
+    /// start plus `verify_every_seconds` (now or past: at the scheduler's
+    /// next look, or once the target's running job ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_verification_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Every configured target, by id.
@@ -94,6 +131,13 @@ pub struct BackupResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(type = Option<std::collections::BTreeMap<String, f64>>)]
     pub row_counts: Option<std::collections::BTreeMap<String, u64>>,
+    /// The backups retention removed after this one (labels, oldest first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expired: Vec<String>,
+    /// SHA-256 of the backup's file, hex (`pg_dump` and `redis_rdb`
+    /// targets, whose backup is one file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// Body of `POST /v1/backup-targets/{target}/verify`.
@@ -129,9 +173,15 @@ pub struct VerifyResult {
     pub tables: Vec<TableCount>,
     /// Whether source counts were recorded to compare against.
     pub compared: bool,
-    /// From the restore's start to the restored copy accepting queries.
+    /// From the restore's start to the restored copy accepting queries
+    /// (0 for a file check).
     #[specta(type = f64)]
     pub restore_seconds: u64,
+    /// What was checked instead of a restore test, for a target whose
+    /// backups are files (`pg_dump`, `redis_rdb`): the tool's reading and
+    /// the checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<String>,
 }
 
 /// Whether pgBackRest found a backup sound when it took it.
@@ -173,6 +223,29 @@ pub struct Backup {
     pub verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the target's retention keeps it at the next expiry (a diff or
+    /// incr is kept with the full backup it depends on); absent: retention
+    /// removes it after the next backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<RetentionKeep>,
+    /// SHA-256 of the backup's file, hex, as recorded when it was taken
+    /// (`pg_dump` and `redis_rdb` targets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// Why retention keeps a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionKeep {
+    /// Within the full backups' retention (the newest `full` backups, or
+    /// those taken in the last `full` days); the newest full backup always is.
+    Retention,
+    /// The newest full backup of its week, within the weekly retention.
+    Weekly,
+    /// The newest backup whose verification passed (or the full backup it
+    /// depends on): never removed by retention.
+    LastVerified,
 }
 
 /// From when to when the target can be restored to any point: from the
@@ -226,6 +299,12 @@ pub struct Rpo {
 pub struct BackupList {
     pub target: String,
     pub items: Vec<Backup>,
+    /// Whether the target restores to any point in a window: false for
+    /// `pg_dump` and `redis_rdb` targets, whose backups restore only to
+    /// when each was taken (`restorable` is then always absent).
+    pub point_in_time: bool,
+    /// The window; absent without point-in-time restore or backups to
+    /// start from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restorable: Option<RestoreWindow>,
     /// The oldest and newest WAL segments in the archive.

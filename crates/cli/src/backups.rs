@@ -3,7 +3,9 @@
 //! backup (a job; `--wait` follows it to its end).
 
 use clap::{Subcommand, ValueEnum};
-use opsdeck_core::api::backups::{BackupStatus, BackupTarget, BackupType, Rpo, RpoSource};
+use opsdeck_core::api::backups::{
+    BackupStatus, BackupTarget, BackupType, RetentionKeep, Rpo, RpoSource,
+};
 use opsdeck_core::Console;
 use serde::Serialize;
 
@@ -25,7 +27,7 @@ pub enum BackupsCommand {
         /// The target's id.
         target: String,
         /// Full, differential (since the last full) or incremental (since
-        /// the last backup).
+        /// the last backup); a pg_dump or redis_rdb target takes only full.
         #[arg(long = "type", value_enum, default_value_t = Kind::Full)]
         kind: Kind,
         /// Follow the job to its end (exit 1 when it fails).
@@ -34,7 +36,9 @@ pub enum BackupsCommand {
     },
     /// Verify a target: pgBackRest checks its repository, then a backup is
     /// restored into a scratch directory and its tables' rows compared
-    /// with the source's at the backup (a job).
+    /// with the source's at the backup; a pg_dump or redis_rdb backup is
+    /// read again by pg_restore --list or redis-check-rdb and its checksum
+    /// compared (a job).
     Verify {
         /// The target's id.
         target: String,
@@ -108,11 +112,15 @@ pub async fn run(
                     let t = &row.target;
                     vec![
                         t.id.clone(),
-                        format!("{:?}", t.kind).to_lowercase(),
-                        t.stanza.clone(),
+                        t.kind.as_str().to_string(),
+                        t.stanza.clone().unwrap_or_else(|| "-".to_string()),
                         match &row.rpo {
                             Ok(rpo) => rpo_cell(rpo),
                             Err(err) => format!("unknown: {err}"),
+                        },
+                        match t.next_verification_at {
+                            Some(at) => when(at),
+                            None => "-".to_string(),
                         },
                         t.description.clone().unwrap_or_default(),
                     ]
@@ -137,6 +145,7 @@ pub async fn run(
                     Column::text("KIND", 2),
                     Column::free_text("STANZA", 2),
                     Column::free_text("RPO", u8::MAX),
+                    Column::text("NEXT VERIFY", 3),
                     Column::free_text("DESCRIPTION", 1),
                 ],
                 rows,
@@ -162,13 +171,24 @@ pub async fn run(
                         },
                         bytes(b.size),
                         bytes(b.repository_size),
+                        match b.kept_by {
+                            Some(RetentionKeep::Retention) => "retention",
+                            Some(RetentionKeep::Weekly) => "weekly",
+                            Some(RetentionKeep::LastVerified) => "last verified",
+                            None => "expires next",
+                        }
+                        .to_string(),
                         when(b.started_at),
                         when(b.stopped_at),
-                        format!(
-                            "{}–{}",
-                            b.wal_start.as_deref().unwrap_or("?"),
-                            b.wal_stop.as_deref().unwrap_or("?")
-                        ),
+                        if list.point_in_time {
+                            format!(
+                                "{}–{}",
+                                b.wal_start.as_deref().unwrap_or("?"),
+                                b.wal_stop.as_deref().unwrap_or("?")
+                            )
+                        } else {
+                            "-".to_string()
+                        },
                     ]
                 })
                 .collect();
@@ -182,6 +202,7 @@ pub async fn run(
                     Column::text("VERIFIED", 4),
                     Column::number("SIZE", 3),
                     Column::number("REPO SIZE", 2),
+                    Column::text("KEPT BY", 3),
                     Column::text("STARTED", 1),
                     Column::text("STOPPED", 3),
                     Column::text("WAL", 0),
@@ -191,6 +212,11 @@ pub async fn run(
             if !out.json {
                 if let Some(error) = &list.repository_error {
                     out.note(&format!("the repository could not be read: {error}"));
+                }
+                if !list.point_in_time {
+                    out.note(
+                        "each backup restores only to when it was taken: this kind has no point-in-time restore",
+                    );
                 }
                 if let Some(window) = &list.restorable {
                     out.note(&format!(

@@ -50,7 +50,7 @@ impl Backups<'_> {
             .into_iter()
             .map(|mut t| {
                 t.id = sanitize::remote(&t.id);
-                t.stanza = sanitize::remote(&t.stanza);
+                t.stanza = t.stanza.map(|s| sanitize::remote(&s));
                 t.description = t.description.map(|d| sanitize::remote(&d));
                 t
             })
@@ -66,6 +66,7 @@ impl Backups<'_> {
             backup.wal_start = backup.wal_start.as_deref().map(sanitize::remote);
             backup.wal_stop = backup.wal_stop.as_deref().map(sanitize::remote);
             backup.prior = backup.prior.as_deref().map(sanitize::remote);
+            backup.sha256 = backup.sha256.as_deref().map(sanitize::remote);
         }
         list.wal_min = list.wal_min.as_deref().map(sanitize::remote);
         list.wal_max = list.wal_max.as_deref().map(sanitize::remote);

@@ -333,13 +333,38 @@ pub struct TargetConfig {
     /// Lowercase letters, digits and `-`; used in paths.
     pub id: String,
     pub kind: BackupTargetKind,
-    /// pgBackRest's stanza.
-    pub stanza: String,
-    /// pgBackRest's configuration file (`--config`).
-    pub pgbackrest_config: PathBuf,
-    /// The database, for checks (a libpq URL; may hold a password).
+    /// pgBackRest's stanza (`postgresql`).
+    #[serde(default)]
+    pub stanza: Option<String>,
+    /// pgBackRest's configuration file (`--config`; `postgresql`).
+    #[serde(default)]
+    pub pgbackrest_config: Option<PathBuf>,
+    /// The database (a libpq URL; may hold a password): for checks of a
+    /// `postgresql` target, what a `pg_dump` target dumps.
     #[serde(default)]
     pub database: Option<String>,
+    /// `pg_dump`: the database to dump, when not the URL's own.
+    #[serde(default)]
+    pub dump_database: Option<String>,
+    /// `pg_dump` and `redis_rdb`: the directory on the server their backup
+    /// files (and a `.json` manifest beside each) are kept in.
+    #[serde(default)]
+    pub backup_dir: Option<PathBuf>,
+    /// `redis_rdb`: the Redis server, `host:port`.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// `redis_rdb`: its password (`requirepass`), if it needs one.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `redis_rdb`: the Redis server's `dir`, where `BGSAVE` writes.
+    #[serde(default)]
+    pub rdb_dir: Option<PathBuf>,
+    /// `redis_rdb`: its `dbfilename`; `dump.rdb` unless set.
+    #[serde(default)]
+    pub rdb_filename: Option<String>,
+    /// `redis_rdb`: the `redis-check-rdb` program; on the `PATH` unless set.
+    #[serde(default)]
+    pub redis_check_rdb: Option<PathBuf>,
     /// The OS user pgBackRest runs as when platform-admin runs as root
     /// (through `runuser`); `postgres` unless set.
     #[serde(default)]
@@ -366,6 +391,63 @@ pub struct TargetConfig {
     /// and starts it again. Without it the target cannot be restored.
     #[serde(default)]
     pub pg_data: Option<PathBuf>,
+    /// `[backup_targets.retention]`: what `pgbackrest expire` keeps after
+    /// each backup; the plan's (daily full backups kept a week, weekly ones
+    /// a month) unless set.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// How often a verification (repository check and restore test) is
+    /// queued on its own (`30d`): when the last verify job of the target,
+    /// whoever started it, is older than this. Never unless set.
+    #[serde(default)]
+    pub verify_every: Option<Span>,
+}
+
+/// How full backups are counted for retention, as pgBackRest's
+/// `repo-retention-full-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionType {
+    /// `full` is a number of days.
+    #[default]
+    Time,
+    /// `full` is a number of full backups.
+    Count,
+}
+
+/// `[backup_targets.retention]`: `full = 7`, `full_type = "time"`,
+/// `weekly_days = 30`. The newest backup whose verification passed is
+/// kept whatever these say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Full backups kept: days (`time`) or backups (`count`); at least 1.
+    #[serde(default = "default_full")]
+    pub full: u32,
+    #[serde(default)]
+    pub full_type: RetentionType,
+    /// For this many days, the newest full backup of each week is kept too
+    /// (ISO weeks, UTC); 0 keeps none beyond `full`.
+    #[serde(default = "default_weekly_days")]
+    pub weekly_days: u32,
+}
+
+fn default_full() -> u32 {
+    7
+}
+
+fn default_weekly_days() -> u32 {
+    30
+}
+
+impl Default for RetentionConfig {
+    fn default() -> RetentionConfig {
+        RetentionConfig {
+            full: default_full(),
+            full_type: RetentionType::Time,
+            weekly_days: default_weekly_days(),
+        }
+    }
 }
 
 impl TargetConfig {
@@ -376,6 +458,8 @@ impl TargetConfig {
             kind: self.kind,
             stanza: self.stanza.clone(),
             description: self.description.clone(),
+            verify_every_seconds: self.verify_every.map(|s| s.0.as_secs()),
+            next_verification_at: None,
         }
     }
 
@@ -391,6 +475,121 @@ impl TargetConfig {
         self.pgbackrest
             .as_deref()
             .unwrap_or_else(|| Path::new("pgbackrest"))
+    }
+
+    /// pgBackRest's stanza (`Config::parse` made sure a `postgresql`
+    /// target has one).
+    pub fn stanza(&self) -> &str {
+        self.stanza.as_deref().unwrap_or_default()
+    }
+
+    /// pgBackRest's configuration file (checked like the stanza).
+    pub fn pgbackrest_config(&self) -> &Path {
+        self.pgbackrest_config
+            .as_deref()
+            .unwrap_or_else(|| Path::new(""))
+    }
+
+    /// The RDB file `BGSAVE` writes.
+    pub fn rdb_file(&self) -> PathBuf {
+        self.rdb_dir
+            .clone()
+            .unwrap_or_default()
+            .join(self.rdb_filename.as_deref().unwrap_or("dump.rdb"))
+    }
+
+    pub fn redis_check_rdb(&self) -> &Path {
+        self.redis_check_rdb
+            .as_deref()
+            .unwrap_or_else(|| Path::new("redis-check-rdb"))
+    }
+
+    /// What a target of its kind must set and must not, in words: `None`
+    /// when it is well declared.
+    fn misdeclared(&self) -> Option<String> {
+        let set = |name: &'static str, present: bool| present.then_some(name);
+        let pgbackrest = [
+            set("stanza", self.stanza.is_some()),
+            set("pgbackrest_config", self.pgbackrest_config.is_some()),
+            set("pgbackrest", self.pgbackrest.is_some()),
+            set("run_as", self.run_as.is_some()),
+            set("scratch_dir", self.scratch_dir.is_some()),
+            set("pg_data", self.pg_data.is_some()),
+        ];
+        let dump = [set("dump_database", self.dump_database.is_some())];
+        let files = [set("backup_dir", self.backup_dir.is_some())];
+        let redis = [
+            set("address", self.address.is_some()),
+            set("password", self.password.is_some()),
+            set("rdb_dir", self.rdb_dir.is_some()),
+            set("rdb_filename", self.rdb_filename.is_some()),
+            set("redis_check_rdb", self.redis_check_rdb.is_some()),
+        ];
+        let (required, foreign): (Vec<(&str, bool)>, Vec<Option<&str>>) = match self.kind {
+            BackupTargetKind::Postgresql => (
+                vec![
+                    (
+                        "stanza",
+                        self.stanza.as_deref().is_some_and(|s| !s.trim().is_empty()),
+                    ),
+                    ("pgbackrest_config", self.pgbackrest_config.is_some()),
+                ],
+                [&dump[..], &files[..], &redis[..]].concat(),
+            ),
+            BackupTargetKind::PgDump => (
+                vec![
+                    ("database", self.database.is_some()),
+                    ("backup_dir", self.backup_dir.is_some()),
+                ],
+                [&pgbackrest[..], &redis[..]].concat(),
+            ),
+            BackupTargetKind::RedisRdb => (
+                vec![
+                    ("address", self.address.is_some()),
+                    ("rdb_dir", self.rdb_dir.is_some()),
+                    ("backup_dir", self.backup_dir.is_some()),
+                ],
+                [
+                    &pgbackrest[..],
+                    &dump[..],
+                    &[
+                        set("database", self.database.is_some()),
+                        set("pg_bin", self.pg_bin.is_some()),
+                    ][..],
+                ]
+                .concat(),
+            ),
+        };
+        let kind = self.kind.as_str();
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(name, _)| *name)
+            .collect();
+        if !missing.is_empty() {
+            return Some(format!(
+                "backup target `{}` (kind `{kind}`) needs {}",
+                self.id,
+                missing.join(", ")
+            ));
+        }
+        let foreign: Vec<&str> = foreign.into_iter().flatten().collect();
+        if !foreign.is_empty() {
+            return Some(format!(
+                "backup target `{}` (kind `{kind}`) does not take {}",
+                self.id,
+                foreign.join(", ")
+            ));
+        }
+        if let Some(address) = &self.address {
+            if crate::clusters::split_host_port(address).is_none() {
+                return Some(format!(
+                    "backup target `{}`: address `{address}` is not host:port",
+                    self.id
+                ));
+            }
+        }
+        None
     }
 }
 
@@ -424,8 +623,14 @@ impl Config {
                     target.id
                 ));
             }
-            if target.stanza.trim().is_empty() {
-                return Err(format!("backup target `{}` has an empty stanza", target.id));
+            if let Some(why) = target.misdeclared() {
+                return Err(why);
+            }
+            if target.retention.full == 0 {
+                return Err(format!(
+                    "backup target `{}`: retention.full must be at least 1 (the newest full backup is always kept)",
+                    target.id
+                ));
             }
         }
         let mut seen = HashSet::new();
@@ -532,6 +737,91 @@ mod tests {
     }
 
     #[test]
+    fn each_backup_kind_needs_its_own_fields_and_refuses_the_others() {
+        let config = Config::parse(
+            r#"
+            [[backup_targets]]
+            id = "acme-export"
+            kind = "pg_dump"
+            database = "postgres://backup:secret@127.0.0.1/postgres"
+            dump_database = "acme"
+            backup_dir = "/var/backups/acme"
+            verify_every = "30d"
+
+            [[backup_targets]]
+            id = "cache"
+            kind = "redis_rdb"
+            address = "127.0.0.1:6379"
+            password = "redis-secret"
+            rdb_dir = "/var/lib/redis"
+            backup_dir = "/var/backups/cache"
+
+            [backup_targets.retention]
+            full = 3
+            full_type = "count"
+            "#,
+        )
+        .expect("parses");
+        let dump = config.backup_target("acme-export").expect("declared");
+        assert_eq!(dump.retention, RetentionConfig::default());
+        assert_eq!(
+            dump.verify_every,
+            Some(Span(Duration::from_secs(30 * 86_400)))
+        );
+        let cache = config.backup_target("cache").expect("declared");
+        assert_eq!(cache.rdb_file(), Path::new("/var/lib/redis/dump.rdb"));
+        assert_eq!(
+            (
+                cache.retention.full,
+                cache.retention.full_type,
+                cache.retention.weekly_days
+            ),
+            (3, RetentionType::Count, 30)
+        );
+        for target in &config.backup_targets {
+            let shown = serde_json::to_string(&target.public()).expect("json");
+            assert!(
+                !shown.contains("secret") && !shown.contains("stanza"),
+                "{shown}"
+            );
+        }
+        let head = |kind: &str| format!("[[backup_targets]]\nid = \"t\"\nkind = \"{kind}\"\n");
+        let err = Config::parse(&format!(
+            "{}database = \"postgres://h/d\"\n",
+            head("pg_dump")
+        ))
+        .expect_err("no backup_dir");
+        assert_eq!(err, "backup target `t` (kind `pg_dump`) needs backup_dir");
+        let err = Config::parse(&format!(
+            "{}address = \"127.0.0.1:6379\"\nrdb_dir = \"/r\"\nbackup_dir = \"/b\"\nstanza = \"main\"\n",
+            head("redis_rdb")
+        ))
+        .expect_err("a pgBackRest field");
+        assert_eq!(
+            err,
+            "backup target `t` (kind `redis_rdb`) does not take stanza"
+        );
+        let err = Config::parse(&format!(
+            "{}address = \"nohost\"\nrdb_dir = \"/r\"\nbackup_dir = \"/b\"\n",
+            head("redis_rdb")
+        ))
+        .expect_err("not host:port");
+        assert!(err.contains("not host:port"), "{err}");
+        let err = Config::parse(&format!("{}stanza = \"main\"\n", head("postgresql")))
+            .expect_err("no pgBackRest configuration");
+        assert_eq!(
+            err,
+            "backup target `t` (kind `postgresql`) needs pgbackrest_config"
+        );
+        let err = Config::parse(&format!(
+            "{}stanza = \"s\"\npgbackrest_config = \"/c\"\n[backup_targets.retention]\nfull = 0\n",
+            head("postgresql")
+        ))
+        .expect_err("nothing kept");
+        assert!(err.contains("at least 1"), "{err}");
+    }
+
+    #[test]
     fn incident_targets_default_per_severity_and_take_overrides() {
         let config = Config::parse(
             r#"
@@ -603,7 +893,7 @@ mod tests {
         let err = Config::parse(&twice.replace("\"a\"", "\"A/b\"")).expect_err("malformed");
         assert!(err.contains("lowercase"), "{err}");
         let err =
-            Config::parse("[[backup_targets]]\nid = \"a\"\npassword = 1\n").expect_err("unknown");
+            Config::parse("[[backup_targets]]\nid = \"a\"\npasswd = 1\n").expect_err("unknown");
         assert!(err.contains("unknown field"), "{err}");
     }
 

@@ -288,9 +288,13 @@ async fn serve(
     }
     let worker = platform_admin::worker::spawn(state.clone(), lease);
     let escalations = platform_admin::incidents::escalation::spawn(state.clone());
+    let verifications = platform_admin::backups::schedule::spawn(state.clone());
     let served = platform_admin::server::serve(listener, state, options, shutdown).await;
     worker.abort();
     escalations.abort();
+    if let Some(verifications) = verifications {
+        verifications.abort();
+    }
     served?;
     tracing::info!("stopped");
     Ok(())

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use opsdeck_api::backups::BackupType;
+use opsdeck_api::backups::{BackupTargetKind, BackupType};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -259,7 +259,24 @@ async fn execute(
                     "the job's request names no backup type".into(),
                 ));
             };
-            pgbackrest::backup(&state.db, &claim, target, backup_type, stop_asked).await
+            match target.kind {
+                BackupTargetKind::Postgresql => {
+                    pgbackrest::backup(&state.db, &claim, target, backup_type, stop_asked).await
+                }
+                BackupTargetKind::PgDump => {
+                    backups::dump::backup(&state.db, &claim, target, stop_asked).await
+                }
+                BackupTargetKind::RedisRdb => {
+                    backups::rdb::backup(&state.db, &claim, target, stop_asked).await
+                }
+            }
+        }
+        backups::RESTORE_KIND if target.kind != BackupTargetKind::Postgresql => {
+            return Ok(Outcome::Failed(format!(
+                "`{}` is a {} target: this server restores only pgBackRest targets",
+                target.id,
+                target.kind.as_str()
+            )))
         }
         backups::RESTORE_KIND => {
             let to = match job.payload.get("to") {
@@ -280,7 +297,11 @@ async fn execute(
         }
         backups::VERIFY_KIND => {
             let set = job.payload.get("set").and_then(Value::as_str);
-            backups::verify::verify(&state.db, &claim, target, set, stop_asked).await
+            if target.kind == BackupTargetKind::Postgresql {
+                backups::verify::verify(&state.db, &claim, target, set, stop_asked).await
+            } else {
+                backups::files::verify(&state.db, &claim, target, set, stop_asked).await
+            }
         }
         other => {
             return Ok(Outcome::Failed(format!(

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use opsdeck_api::backups::{Backup, BackupList, BackupStatus, RestoreWindow, Rpo, RpoSource};
+use opsdeck_api::backups::{
+    Backup, BackupList, BackupStatus, BackupTargetKind, RestoreWindow, Rpo, RpoSource,
+};
 use sqlx::Connection as _;
 
 use crate::config::TargetConfig;
@@ -24,6 +26,9 @@ const ARCHIVER_TIMEOUT: Duration = Duration::from_secs(5);
 /// cannot be read is said in `repository_error`, not as a failed call: the
 /// RPO is then over, which is what an operator must see.
 pub async fn list(db: &Db, target: &TargetConfig, now: DateTime<Utc>) -> Result<BackupList, Error> {
+    if target.kind != BackupTargetKind::Postgresql {
+        return super::files::list(db, target, now).await;
+    }
     let (info, repository_error) = match pgbackrest::info(target).await {
         Ok(info) => {
             let status = info
@@ -62,9 +67,14 @@ pub fn build(
     verified: &Verified,
     now: DateTime<Utc>,
 ) -> BackupList {
-    let items: Vec<Backup> = info
+    let backups: Vec<&super::pgbackrest::BackupInfo> = info
         .iter()
         .flat_map(|stanza| stanza.backup.iter())
+        .collect();
+    let entries: Vec<super::retention::Entry> = backups.iter().map(|b| (*b).into()).collect();
+    let retention = super::retention::plan(&entries, &target.retention, verified, now);
+    let items: Vec<Backup> = backups
+        .iter()
         .map(|b| Backup {
             label: b.label.clone(),
             backup_type: b.backup_type,
@@ -82,6 +92,8 @@ pub fn build(
             prior: b.prior.clone(),
             verified: verified.get(&b.label).map(|v| v.0),
             verified_at: verified.get(&b.label).map(|v| v.1),
+            kept_by: retention.kept_by(&(*b).into()),
+            sha256: None,
         })
         .collect();
     let sound = || items.iter().filter(|b| b.status == BackupStatus::Ok);
@@ -105,6 +117,7 @@ pub fn build(
     let wal_max = archive.filter_map(|a| a.max.clone()).max();
     BackupList {
         target: target.id.clone(),
+        point_in_time: true,
         restorable: oldest
             .zip(newest)
             .map(|(stopped, to)| RestoreWindow {

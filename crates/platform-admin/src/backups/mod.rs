@@ -1,10 +1,18 @@
-//! Backups: the configured targets, the route that starts a backup job,
-//! and what a backup job does (`pgbackrest`).
+//! Backups: the configured targets, the routes that start backup, verify
+//! and restore jobs, and what those jobs do: pgBackRest for `postgresql`
+//! targets (`pgbackrest`, `verify`, `restore`, `retention`), files on the
+//! server for `pg_dump` (`dump`) and `redis_rdb` (`rdb`) targets (`files`),
+//! and the scheduled verifications (`schedule`).
 
+pub mod dump;
+pub mod files;
 pub mod listing;
 pub mod pgbackrest;
+pub mod rdb;
 pub mod restore;
+pub mod retention;
 pub mod routes;
+pub mod schedule;
 pub mod source;
 pub mod verify;
 

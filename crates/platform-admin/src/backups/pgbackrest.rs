@@ -55,8 +55,8 @@ fn command(target: &TargetConfig, args: &[String]) -> Command {
     } else {
         Command::new(target.program())
     };
-    cmd.arg(format!("--config={}", target.pgbackrest_config.display()))
-        .arg(format!("--stanza={}", target.stanza))
+    cmd.arg(format!("--config={}", target.pgbackrest_config().display()))
+        .arg(format!("--stanza={}", target.stanza()))
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -134,6 +134,10 @@ pub async fn backup(
         "backup".to_string(),
         format!("--type={}", backup_type.as_str()),
         "--start-fast".to_string(),
+        // pgBackRest's own expiry after the backup removes nothing: the
+        // target's retention runs next, and keeps its last verified backup.
+        "--repo1-retention-full-type=count".to_string(),
+        format!("--repo1-retention-full={}", super::retention::HOLD_OFF),
         // Per-file lines carry the percentage done.
         "--log-level-console=detail".to_string(),
         "--log-level-stderr=error".to_string(),
@@ -228,6 +232,18 @@ pub async fn backup(
                 tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
             }
         }
+    }
+    let expiring = phase("applying retention", TOTAL);
+    tolerated(jobs::report_progress(db, claim, &expiring, db::now()).await)?;
+    match super::retention::apply(db, claim, target, &mut stop_asked).await {
+        Ok(expired) => result.expired = expired,
+        // The backup is there and sound: the job says retention was not
+        // applied rather than failing a backup that succeeded.
+        Err(RunError::Failed(why) | RunError::Stopped(why)) => {
+            let line = format!("retention not applied in full: {why}");
+            tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
+        }
+        Err(err @ RunError::Store(_)) => return Err(err),
     }
     serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
 }
@@ -467,6 +483,8 @@ pub fn result_of(info: &[StanzaInfo], label: Option<&str>) -> Option<BackupResul
         wal_stop: found.archive.as_ref().and_then(|a| a.stop.clone()),
         restore_point: None,
         row_counts: None,
+        expired: Vec::new(),
+        sha256: None,
     })
 }
 

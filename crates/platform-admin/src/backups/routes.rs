@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::Json;
 use opsdeck_api::approvals::ApprovalAction;
 use opsdeck_api::backups::{
-    BackupList, BackupTargetList, CreateBackup, RestoreBackup, VerifyBackup,
+    BackupList, BackupTargetList, BackupType, CreateBackup, RestoreBackup, VerifyBackup,
 };
 use opsdeck_api::jobs::Job as WireJob;
 use opsdeck_api::ErrorEnvelope;
@@ -76,6 +76,16 @@ pub async fn restore_backup(
             ),
         ));
     }
+    if !target.kind.point_in_time() {
+        return Err(Error::invalid(
+            "target",
+            format!(
+                "`{}` is a {} target: its backups are files on the server, restored by hand (pg_restore, or the RDB file in Redis's dir); this server restores only pgBackRest targets",
+                target.id,
+                target.kind.as_str()
+            ),
+        ));
+    }
     if target.pg_data.is_none() || target.database.is_none() {
         return Err(Error::invalid(
             "target",
@@ -102,8 +112,11 @@ pub async fn restore_backup(
 /// Starts a verification of the target as a job: `pgbackrest verify`, then
 /// a restore test of the backup `set` (the newest when absent) into a
 /// scratch directory on a free loopback port, its per-table row counts
-/// compared with the source's at the backup. Its outcome becomes the
-/// backup's `verified` flag.
+/// compared with the source's at the backup. A `pg_dump` or `redis_rdb`
+/// backup is read again by `pg_restore --list` or `redis-check-rdb` and
+/// its SHA-256 compared with the one recorded. Its outcome becomes the
+/// backup's `verified` flag. Targets with `verify_every` also get one
+/// queued by the server (actor `scheduler`).
 #[utoipa::path(post, path = "/v1/backup-targets/{target}/verify", tag = "backups", operation_id = "verify_backup",
     params(TargetPath),
     request_body = VerifyBackup,
@@ -181,10 +194,13 @@ async fn queue(
 }
 
 /// Lists the backups in the target's repository (oldest first, from
-/// `pgbackrest info`), its restorable window, and its RPO against its
-/// objective: with continuous WAL archiving the newest restorable point is
-/// the newest archived WAL segment. A repository that cannot be read is
-/// said in `repository_error` (the list empty, the RPO over).
+/// `pgbackrest info`; the manifests in `backup_dir` for `pg_dump` and
+/// `redis_rdb` targets), what retention keeps, its restorable window, and
+/// its RPO against its objective: with continuous WAL archiving the newest
+/// restorable point is the newest archived WAL segment. `pg_dump` and
+/// `redis_rdb` targets have no window (`point_in_time` is false). A
+/// repository that cannot be read is said in `repository_error` (the list
+/// empty, the RPO over).
 #[utoipa::path(get, path = "/v1/backup-targets/{target}/backups", tag = "backups", operation_id = "list_backups",
     params(TargetPath),
     responses(
@@ -214,22 +230,26 @@ pub struct TargetPath {
 }
 
 /// Lists the backup targets the configuration file declares (without
-/// their credentials).
+/// their credentials), with when each one's next scheduled verification
+/// is due.
 #[utoipa::path(get, path = "/v1/backup-targets", tag = "backups", operation_id = "list_backup_targets",
     responses((status = 200, description = "Every target, in the file's order.", body = BackupTargetList)))]
-pub async fn list_targets(State(state): State<AppState>) -> Json<BackupTargetList> {
-    Json(BackupTargetList {
-        items: state
-            .config
-            .backup_targets
-            .iter()
-            .map(|t| t.public())
-            .collect(),
-    })
+pub async fn list_targets(State(state): State<AppState>) -> Result<Json<BackupTargetList>, Error> {
+    let now = db::now();
+    let mut items = Vec::with_capacity(state.config.backup_targets.len());
+    for target in &state.config.backup_targets {
+        let mut item = target.public();
+        item.next_verification_at =
+            super::schedule::next_verification(&state.db, target, now).await?;
+        items.push(item);
+    }
+    Ok(Json(BackupTargetList { items }))
 }
 
 /// Starts a backup of the target as a job; the answer is the queued job,
-/// to follow at `GET /v1/jobs/{job}`.
+/// to follow at `GET /v1/jobs/{job}`. After it, the target's retention
+/// removes what it does not keep (never the last verified backup). A
+/// `pg_dump` or `redis_rdb` target takes only `full`.
 #[utoipa::path(post, path = "/v1/backup-targets/{target}/backups", tag = "backups", operation_id = "create_backup",
     params(TargetPath),
     request_body = CreateBackup,
@@ -252,6 +272,16 @@ pub async fn create_backup(
         .config
         .backup_target(&id)
         .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
+    if !target.kind.point_in_time() && body.backup_type != BackupType::Full {
+        return Err(Error::invalid(
+            "type",
+            format!(
+                "`{}` is a {} target: its backups are always whole, so only `full` is taken",
+                target.id,
+                target.kind.as_str()
+            ),
+        ));
+    }
     queue(
         &state,
         mutation,

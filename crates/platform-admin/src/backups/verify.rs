@@ -186,6 +186,7 @@ pub async fn verify(
         tables,
         compared: source_counts.is_some(),
         restore_seconds,
+        checked: None,
     };
     record(db, &target.id, &label, &claim.job_id, true, "").await?;
     serde_json::to_value(result).map_err(|err| RunError::Store(err.into()))
@@ -269,7 +270,7 @@ async fn recorded(db: &Db, target: &str, label: &str) -> Result<Option<BackupRes
 }
 
 /// Keeps how a verification of a backup went.
-async fn record(
+pub(super) async fn record(
     db: &Db,
     target: &str,
     label: &str,

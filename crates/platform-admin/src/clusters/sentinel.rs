@@ -26,7 +26,7 @@ const POLL: Duration = Duration::from_millis(50);
 /// The key the post-check writes on the new master.
 pub const CHECK_KEY: &str = "opsdeck:failover-check";
 
-async fn connect(
+pub(crate) async fn connect(
     host: &str,
     port: u16,
     password: Option<&str>,
@@ -55,7 +55,7 @@ async fn connect(
     }
 }
 
-async fn call<T: redis::FromRedisValue>(
+pub(crate) async fn call<T: redis::FromRedisValue>(
     connection: &mut MultiplexedConnection,
     command: &redis::Cmd,
 ) -> Result<T, String> {

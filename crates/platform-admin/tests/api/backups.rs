@@ -733,6 +733,173 @@ async fn a_point_in_time_restore_lands_between_two_writes(backend: Backend) {
         .expect("a write");
 }
 
+/// The labels listed, and why retention keeps each.
+async fn kept(srv: &Server, target: &str) -> Vec<(String, Value)> {
+    let listed = srv
+        .get(&format!("/v1/backup-targets/{target}/backups"))
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|b| {
+            (
+                b["label"].as_str().expect("label").to_string(),
+                b["kept_by"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn full_backup(srv: &Server, target: &str) -> Value {
+    let started = start_backup(srv, target, "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let job = finished(
+        &srv.base,
+        &srv.admin,
+        started.body["id"].as_str().expect("id"),
+    )
+    .await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    job
+}
+
+async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(backend: Backend) {
+    let cluster = cluster("main").await;
+    let text = format!(
+        "{}[backup_targets.retention]\nfull = 1\nfull_type = \"count\"\nweekly_days = 0\n",
+        config(&cluster, "main-db", "main")
+    );
+    let srv = server(backend, "retention_of_one_expires_old_full_backups", &text).await;
+    let a = full_backup(&srv, "main-db").await;
+    let a = a["result"]["label"].as_str().expect("label").to_string();
+    let verified = verify(&srv, "main-db", json!({ "set": a })).await;
+    assert_eq!(verified["state"], "succeeded", "{verified:#}");
+
+    let b = full_backup(&srv, "main-db").await;
+    assert_eq!(b["result"].get("expired"), None, "{b:#}");
+    let b = b["result"]["label"].as_str().expect("label").to_string();
+    assert_eq!(
+        kept(&srv, "main-db").await,
+        [
+            (a.clone(), json!("last_verified")),
+            (b.clone(), json!("retention"))
+        ]
+    );
+
+    let c = full_backup(&srv, "main-db").await;
+    assert_eq!(c["result"]["expired"], json!([b]), "{c:#}");
+    let said = c["log"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .filter_map(|l| l["line"].as_str())
+        .find(|l| l.starts_with("retention ("))
+        .unwrap_or_else(|| panic!("a retention line: {c:#}"))
+        .to_string();
+    assert!(
+        said.contains(&format!("expired {b}")) && said.contains(&format!("{a} (last verified)")),
+        "{said}"
+    );
+    let c = c["result"]["label"].as_str().expect("label").to_string();
+    assert_eq!(
+        kept(&srv, "main-db").await,
+        [(a, json!("last_verified")), (c, json!("retention"))]
+    );
+    let info = cluster.info().await.expect("pgbackrest info");
+    assert_eq!(
+        info[0]["backup"].as_array().map(Vec::len),
+        Some(2),
+        "pgBackRest's own repository agrees: {info:#}"
+    );
+}
+
+async fn a_verification_is_queued_once_per_period_by_one_of_two_servers(backend: Backend) {
+    use platform_admin::backups::schedule::sweep;
+    let text = "[[backup_targets]]\nid = \"nightly\"\nkind = \"postgresql\"\nstanza = \"main\"\n\
+                pgbackrest_config = \"/nonexistent/pgbackrest.conf\"\nverify_every = \"1h\"\n\
+                [[backup_targets]]\nid = \"manual\"\nkind = \"postgresql\"\nstanza = \"main\"\n\
+                pgbackrest_config = \"/nonexistent/pgbackrest.conf\"\n";
+    let config = Config::parse(text).expect("the test's configuration");
+    // No worker: the queued job stays queued until the test ends it.
+    let srv = Server::configured(
+        TestDb::new(backend, "a_verification_is_queued_once_per_period").await,
+        config.clone(),
+        None,
+    )
+    .await;
+    let process = || async {
+        let db = platform_admin::Db::connect(&srv.db_url())
+            .await
+            .expect("a second connection pool");
+        platform_admin::AppState::with_config(db, config.clone())
+    };
+    let (one, two) = (process().await, process().await);
+    let now = platform_admin::db::now();
+    let at = |minutes: i64| now + chrono::Duration::minutes(minutes);
+
+    let (a, b) = tokio::join!(sweep(&one, now), sweep(&two, now));
+    let queued: Vec<String> = [a.expect("sweep one"), b.expect("sweep two")].concat();
+    assert_eq!(
+        queued.len(),
+        1,
+        "one of the two servers queues it: {queued:?}"
+    );
+    let jobs = srv.get("/v1/jobs").await;
+    let verifies: Vec<&Value> = jobs.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|j| j["kind"] == "verify")
+        .collect();
+    assert_eq!(verifies.len(), 1, "{}", jobs.text);
+    assert_eq!(verifies[0]["actor"], "scheduler");
+    assert_eq!(verifies[0]["target"], "backup-target:nightly");
+    let audit = srv.get("/v1/audit?target=backup-target:nightly").await;
+    assert_eq!(
+        audit.body["items"][0]["action"], "backup.verify",
+        "{}",
+        audit.text
+    );
+    assert_eq!(
+        audit.body["items"][0]["actor"], "scheduler",
+        "{}",
+        audit.text
+    );
+
+    let targets = srv.get("/v1/backup-targets").await;
+    let nightly = &targets.body["items"][0];
+    assert_eq!(nightly["verify_every_seconds"], 3600, "{}", targets.text);
+    let next: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(nightly["next_verification_at"].clone()).expect("a time");
+    assert!(
+        (next - at(60)).num_milliseconds().abs() <= 1,
+        "{next} is the queued job's time plus the period, {}",
+        at(60)
+    );
+    assert!(targets.body["items"][1]
+        .get("next_verification_at")
+        .is_none());
+
+    // Due again, but its job is still queued: one job per target.
+    assert!(sweep(&one, at(120)).await.expect("sweep").is_empty());
+    let claimed = platform_admin::jobs::claim_next(&one.db, "test", lease(), now)
+        .await
+        .expect("claim")
+        .expect("the queued verification");
+    let mut tx = one.db.begin().await.expect("begin");
+    platform_admin::jobs::fail(&mut tx, &claimed.claim, "ended by the test", now)
+        .await
+        .expect("fail");
+    tx.commit().await.expect("commit");
+    assert!(
+        sweep(&two, at(59)).await.expect("sweep").is_empty(),
+        "not before its period"
+    );
+    assert_eq!(sweep(&two, at(61)).await.expect("sweep").len(), 1);
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite {
@@ -762,5 +929,7 @@ both!(
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
-    a_point_in_time_restore_lands_between_two_writes
+    a_point_in_time_restore_lands_between_two_writes,
+    retention_of_one_expires_old_full_backups_but_never_the_last_verified,
+    a_verification_is_queued_once_per_period_by_one_of_two_servers
 );

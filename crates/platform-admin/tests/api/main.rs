@@ -9,6 +9,7 @@ mod support;
 mod approvals;
 mod audit;
 mod auth;
+mod backup_kinds;
 mod backups;
 mod cli;
 mod clusters;
