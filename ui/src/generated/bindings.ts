@@ -111,8 +111,8 @@ export const commands = {
 	 */
 	notifyClicks: (onClick: Channel<OpenAlert>) => typedError<null, IpcError>(__TAURI_INVOKE("notify_clicks", { onClick })),
 	/**
-	 *  Shows on the tray how many playbook runs wait on an approval (the
-	 *  window counts them: it reads the runs).
+	 *  Shows on the tray how many things wait on an approval: playbook runs
+	 *  and two-person requests (the window counts them: it reads both).
 	 */
 	trayApprovals: (count: number) => typedError<null, IpcError>(__TAURI_INVOKE("tray_approvals", { count })),
 	/**  One page of jobs, newest first. */
@@ -385,6 +385,17 @@ export type Backup = {
 	 */
 	verified?: boolean | null,
 	verified_at?: string | null,
+	/**
+	 *  Why the target's retention keeps it at the next expiry (a diff or
+	 *  incr is kept with the full backup it depends on); absent: retention
+	 *  removes it after the next backup.
+	 */
+	kept_by?: RetentionKeep | null,
+	/**
+	 *  SHA-256 of the backup's file, hex, as recorded when it was taken
+	 *  (`pg_dump` and `redis_rdb` targets).
+	 */
+	sha256?: string | null,
 };
 
 /**
@@ -394,6 +405,16 @@ export type Backup = {
 export type BackupList = {
 	target: string,
 	items: Backup[],
+	/**
+	 *  Whether the target restores to any point in a window: false for
+	 *  `pg_dump` and `redis_rdb` targets, whose backups restore only to
+	 *  when each was taken (`restorable` is then always absent).
+	 */
+	point_in_time: boolean,
+	/**
+	 *  The window; absent without point-in-time restore or backups to
+	 *  start from.
+	 */
 	restorable?: RestoreWindow | null,
 	/**  The oldest and newest WAL segments in the archive. */
 	wal_min?: string | null,
@@ -416,16 +437,42 @@ export type BackupTarget = {
 	/**  The name the configuration gives it; used in paths. */
 	id: string,
 	kind: BackupTargetKind,
-	/**  pgBackRest's stanza of the target. */
-	stanza: string,
+	/**  pgBackRest's stanza of the target (`postgresql` targets only). */
+	stanza?: string | null,
 	/**  What the platform team wrote about it, if anything. */
 	description?: string | null,
+	/**
+	 *  How often a verification is queued on its own (`verify_every`),
+	 *  in seconds; absent: only when someone starts one.
+	 */
+	verify_every_seconds?: number | null,
+	/**
+	 *  When the next scheduled verification is due: the last verify job's
+	 *  start plus `verify_every_seconds` (now or past: at the scheduler's
+	 *  next look, or once the target's running job ends).
+	 */
+	next_verification_at?: string | null,
 };
 
 /**  What engine backs a target up. */
 export type BackupTargetKind = 
-/**  A PostgreSQL cluster backed up by pgBackRest. */
-"postgresql";
+/**
+ *  A PostgreSQL cluster backed up by pgBackRest (full, diff and incr
+ *  backups, WAL archiving, point-in-time restore).
+ */
+"postgresql" | 
+/**
+ *  One database's logical dump (`pg_dump -Fc`, one tenant's data
+ *  export), kept as files on the server; restores only to the moment
+ *  it was taken.
+ */
+"pg_dump" | 
+/**
+ *  A Redis server's RDB snapshot (`BGSAVE`, copied, checked with
+ *  `redis-check-rdb`), kept as files on the server; restores only to
+ *  the moment it was taken.
+ */
+"redis_rdb";
 
 /**  pgBackRest's backup types. */
 export type BackupType = 
@@ -1205,6 +1252,21 @@ export type RestoreWindow = {
 	from: string,
 	to: string,
 };
+
+/**  Why retention keeps a backup. */
+export type RetentionKeep = 
+/**
+ *  Within the full backups' retention (the newest `full` backups, or
+ *  those taken in the last `full` days); the newest full backup always is.
+ */
+"retention" | 
+/**  The newest full backup of its week, within the weekly retention. */
+"weekly" | 
+/**
+ *  The newest backup whose verification passed (or the full backup it
+ *  depends on): never removed by retention.
+ */
+"last_verified";
 
 /**
  *  The target's recovery point: how much would be lost if it were
