@@ -244,6 +244,15 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
     );
 
     // Not the one who started it; the second person, holding the role, may.
+    let status = cli
+        .run_async(&["playbook", "status", &id], "")
+        .await
+        .success();
+    assert!(
+        status.stderr.contains("not you:") && status.stderr.contains("started this run"),
+        "the starter is told it cannot approve: {}",
+        status.stderr
+    );
     let refused = cli
         .run_async(&["--json", "playbook", "approve", &id], "")
         .await

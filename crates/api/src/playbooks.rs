@@ -219,6 +219,14 @@ pub struct Waiting {
     /// The dry run of the steps that follow it: what an approval lets
     /// happen, in words.
     pub following: Vec<String>,
+    /// For an approval, whether the caller may give it (the server's own
+    /// rule: the step's role held on the platform, and not who started the
+    /// run); absent for other waits and in a change's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_approve: Option<bool>,
+    /// Why the caller may not, when it may not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
 }
 
 /// One event of a run, in order: each transition, with who made it.

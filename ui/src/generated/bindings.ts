@@ -1574,6 +1574,14 @@ export type Waiting = {
 	 *  happen, in words.
 	 */
 	following: string[],
+	/**
+	 *  For an approval, whether the caller may give it (the server's own
+	 *  rule: the step's role held on the platform, and not who started the
+	 *  run); absent for other waits and in a change's answer.
+	 */
+	may_approve?: boolean | null,
+	/**  Why the caller may not, when it may not. */
+	why_not?: string | null,
 };
 
 /**

@@ -325,10 +325,17 @@ fn show(out: &Output, run: &PlaybookRun) {
     if let Some(waiting) = &run.waiting {
         let step = run.steps.iter().find(|st| st.id == waiting.step);
         match &waiting.role {
-            Some(role) => out.note(&format!(
-                "waiting at {} for someone holding the role {role} to approve (opsdeck playbook approve {})",
-                waiting.step, s.id
-            )),
+            Some(role) => match (&waiting.may_approve, &waiting.why_not) {
+                (Some(false), why) => out.note(&format!(
+                    "waiting at {} for someone holding the role {role} to approve; not you: {}",
+                    waiting.step,
+                    why.as_deref().unwrap_or("the server would refuse you")
+                )),
+                _ => out.note(&format!(
+                    "waiting at {} for someone holding the role {role} to approve (opsdeck playbook approve {})",
+                    waiting.step, s.id
+                )),
+            },
             None => {
                 out.note(&format!("waiting at {} to be done by hand:", waiting.step));
                 for (i, item) in step.map(|st| st.checklist.as_slice()).unwrap_or(&[]).iter().enumerate() {

@@ -263,6 +263,8 @@ fn wire(
                     .iter()
                     .map(|s| format!("{}: {}", s.id, s.summary))
                     .collect(),
+                may_approve: None,
+                why_not: None,
             }
         });
     PlaybookRun {
@@ -408,11 +410,45 @@ pub async fn start(
         (status = 422, description = "The run in the path is not valid UTF-8.", body = ErrorEnvelope)))]
 pub async fn get(
     State(state): State<AppState>,
+    principal: Principal,
     path: Result<Path<RunPath>, PathRejection>,
 ) -> Result<Json<PlaybookRun>, Error> {
     let id = run_id(path)?;
     let mut conn = state.db.pool().acquire().await?;
-    Ok(Json(read(&mut conn, &id).await?))
+    let mut wire = read(&mut conn, &id).await?;
+    if let Some(waiting) = wire.waiting.as_mut() {
+        if let (Some(role), Some(run)) = (waiting.role.clone(), store::get(&mut conn, &id).await?) {
+            let refusal =
+                approval_refusal(&mut conn, &principal, &run, &waiting.step, &role).await?;
+            waiting.may_approve = Some(refusal.is_none());
+            waiting.why_not = refusal;
+        }
+    }
+    Ok(Json(wire))
+}
+
+/// Why `principal` may not give the approval of `step` (asking `role`) that
+/// `run` waits on, or `None` when it may: the one rule `approve` enforces
+/// and `get` shows, so the console offers Approve only where it is accepted.
+async fn approval_refusal(
+    conn: &mut AnyConnection,
+    principal: &Principal,
+    run: &Run,
+    step: &str,
+    role: &str,
+) -> Result<Option<String>, Error> {
+    let actor = &principal.name;
+    if principal.owner == run.starter_subject || *actor == run.starter {
+        return Ok(Some(format!(
+            "{actor} started this run and cannot approve it: a second person holding the role {role} must"
+        )));
+    }
+    if !store::holds_role(conn, &principal.owner, role).await? {
+        return Ok(Some(format!(
+            "approving step `{step}` needs the role {role}, which {actor} does not hold in a binding on the platform"
+        )));
+    }
+    Ok(None)
 }
 
 /// Hands the run to a new job going on from step `cursor`, in `tx`.
@@ -598,20 +634,11 @@ pub async fn approve(
             )))
         }
     };
-    if mutation.principal.owner == run.starter_subject || actor == run.starter {
+    if let Some(message) =
+        approval_refusal(&mut tx, &mutation.principal, &run, &step.id, &role).await?
+    {
         return Err(Error::RunForbidden {
-            message: format!(
-                "{actor} started this run and cannot approve it: a second person holding the role {role} must"
-            ),
-            details: Vec::new(),
-        });
-    }
-    if !store::holds_role(&mut tx, &mutation.principal.owner, &role).await? {
-        return Err(Error::RunForbidden {
-            message: format!(
-                "approving step `{}` needs the role {role}, which {actor} does not hold in a binding on the platform",
-                step.id
-            ),
+            message,
             details: Vec::new(),
         });
     }
@@ -652,6 +679,8 @@ pub async fn approve(
             .iter()
             .map(|s| format!("{}: {}", s.id, s.summary))
             .collect(),
+        may_approve: None,
+        why_not: None,
     });
     let change = Change::new("playbook.approve", audit_target(&id)).after(&json!({
         "step": step.id, "role": role, "job": job,

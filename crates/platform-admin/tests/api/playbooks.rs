@@ -213,6 +213,41 @@ async fn a_run_waits_on_people_takes_its_failure_branch_and_ends_as_its_steps_sa
             .is_some_and(|m| m.contains("incident-commander")),
         "{body:#}"
     );
+    // Each reader is told whether it may approve, by the same rule.
+    let run_path = format!("/v1/playbook-runs/{id}");
+    let standing = |body: &Value| {
+        (
+            body["waiting"]["may_approve"].clone(),
+            body["waiting"]["why_not"].clone(),
+        )
+    };
+    let (may, why) = standing(
+        &as_token(srv, &starter, Method::GET, &run_path, None)
+            .await
+            .body,
+    );
+    assert_eq!(may, json!(false));
+    assert!(
+        why.as_str().is_some_and(|w| w.contains("started this run")),
+        "{why}"
+    );
+    let (may, why) = standing(
+        &as_token(srv, &other_operator, Method::GET, &run_path, None)
+            .await
+            .body,
+    );
+    assert_eq!(may, json!(false));
+    assert!(
+        why.as_str()
+            .is_some_and(|w| w.contains("incident-commander")),
+        "{why}"
+    );
+    let (may, why) = standing(
+        &as_token(srv, &commander, Method::GET, &run_path, None)
+            .await
+            .body,
+    );
+    assert_eq!((may, why), (json!(true), Value::Null));
     let approved = as_token(srv, &commander, Method::POST, &approve, None).await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
     assert_eq!(

@@ -31,12 +31,12 @@ export function timeline(run: PlaybookRun): RunEvent[] {
   return [...run.events].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
 }
 
-/** The runs waiting on an approval, newest first. */
+/** The runs waiting on an approval the reader may give (the server says), newest first. */
 export function awaitingApproval(runs: readonly RunSummary[], details: Readonly<Record<string, PlaybookRun>>): PlaybookRun[] {
   return runs
     .filter((r) => r.state === "waiting")
     .map((r) => details[r.id])
-    .filter((r): r is PlaybookRun => !!r && r.waiting?.kind === "approval");
+    .filter((r): r is PlaybookRun => !!r && r.waiting?.kind === "approval" && r.waiting.may_approve !== false);
 }
 
 /** The inputs that were typed: an empty one takes the playbook's default. */
@@ -157,8 +157,8 @@ export class Playbooks {
   }
 
   /**
-   * Reads which runs of `profile` wait on an approval (the server says who
-   * may give it when someone tries); the count is the rail's and the tray's.
+   * Reads which runs of `profile` wait on an approval this reader may give
+   * (the server says who may); the count is the rail's and the tray's.
    */
   async loadInbox(profile: string): Promise<number> {
     const seq = ++this.#inboxSeq;

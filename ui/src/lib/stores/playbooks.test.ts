@@ -158,6 +158,20 @@ describe("approvals inbox", () => {
     expect(read.sort()).toEqual(["r1", "r2"]);
   });
 
+  it("leaves out the approvals the server says this reader may not give", async () => {
+    const waiting = { step: "ok", kind: "approval", role: "incident-commander", following: [] };
+    const mine = run("r3", "waiting", { waiting: { ...waiting, may_approve: true } });
+    const theirs = run("r4", "waiting", { waiting: { ...waiting, may_approve: false, why_not: "ops started this run" } });
+    const store = new Playbooks(
+      fakeIpc({
+        playbookRuns: () => Promise.resolve({ items: [mine, theirs] }),
+        playbookRunGet: (_p, id) => Promise.resolve(id === "r3" ? mine : theirs),
+      }),
+    );
+    expect(await store.loadInbox("ops")).toBe(1);
+    expect(store.inbox.map((r) => r.id)).toEqual(["r3"]);
+  });
+
   it("fills a playbook's inputs from the alert's labels of the same name", () => {
     const entry = library.entries[0];
     if (!entry) throw new Error("a library entry");
