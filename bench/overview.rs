@@ -93,17 +93,19 @@ async fn main() -> Result<()> {
     let (mut bare_starts, mut app_starts) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let dir = tempfile::tempdir()?;
-        let started = Instant::now();
+        let (started, epoch) = (Instant::now(), epoch_ms());
         let window = Desktop::start_binary(&bare, &pairs(&env_of(dir.path()))).await?;
         wait_for(&window, "return document.readyState === 'complete'").await?;
         bare_starts.push(started.elapsed());
+        let bare_page = page_timing(&window, epoch).await?;
         window.close().await?;
 
         let dir = app_dirs(&cli, &format!("cold-{round}"))?;
-        let started = Instant::now();
+        let (started, epoch) = (Instant::now(), epoch_ms());
         let window = Desktop::start(&pairs(&env_of_app(&cli, &dir))).await?;
         wait_for(&window, "return document.readyState === 'complete'").await?;
         let loaded = started.elapsed();
+        let app_page = page_timing(&window, epoch).await?;
         let all_drawn = format!(
             "return document.querySelectorAll('figure.panel[data-panel][data-state=\"data\"]').length === {panels}"
         );
@@ -117,6 +119,7 @@ async fn main() -> Result<()> {
             ms(app_starts[app_starts.len() - 1]),
             ms(loaded)
         );
+        println!("    bare: {bare_page}; app: {app_page}");
     }
     let (bare_start, app_start) = (median(&bare_starts), median(&app_starts));
     println!(
@@ -208,6 +211,34 @@ fn env_of_app(cli: &Cli, dir: &Path) -> Vec<(&'static str, PathBuf)> {
 /// The pairs as `Desktop::start` takes them.
 fn pairs<'a>(env: &'a [(&'static str, PathBuf)]) -> Vec<(&'static str, &'a Path)> {
     env.iter().map(|(k, v)| (*k, v.as_path())).collect()
+}
+
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// Where a window's start went: from launch to its page's navigation, and
+/// from there to the page's load event (the Navigation Timing API).
+async fn page_timing(window: &Desktop, launched_epoch_ms: f64) -> Result<String> {
+    let value = window
+        .client
+        .execute(
+            "const n = performance.getEntriesByType('navigation')[0]; \
+             return [performance.timeOrigin, n ? n.domContentLoadedEventEnd : 0, n ? n.loadEventEnd : 0];",
+            vec![],
+        )
+        .await?;
+    let numbers: Vec<f64> = serde_json::from_value(value).unwrap_or_default();
+    let [origin, dom, load] = numbers[..] else {
+        return Ok("no navigation timing".to_string());
+    };
+    Ok(format!(
+        "navigation {:.0} ms after launch, DOM ready +{dom:.0} ms, loaded +{load:.0} ms",
+        origin - launched_epoch_ms
+    ))
 }
 
 /// Polls `script` (which returns a boolean) in the window until it is true.

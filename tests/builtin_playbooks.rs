@@ -72,42 +72,7 @@ fn platform(backend: Backend, config: &Path, sections: &str, approver_role: &str
     let cli = Cli::new().expect("cli");
     cli.connect("plat", "dev", &admin, &token);
     // The second person the approval step asks for.
-    cli.run(&["service-accounts", "create", "approver"])
-        .success();
-    cli.run(&[
-        "bindings",
-        "create",
-        "--subject",
-        "service:approver",
-        "--role",
-        approver_role,
-    ])
-    .success();
-    let minted = cli
-        .run(&[
-            "--json",
-            "tokens",
-            "create",
-            "--service",
-            "approver",
-            "--name",
-            "approver",
-        ])
-        .success()
-        .json();
-    let secret = minted["token"].as_str().expect("the token").to_string();
-    cli.run(&[
-        "profile",
-        "add",
-        "approver",
-        "--admin-url",
-        &admin.url,
-        "--tier",
-        "dev",
-    ])
-    .success();
-    cli.run_with_stdin(&["login", "approver", "--token-stdin"], &secret)
-        .success();
+    cli.second_person(&admin, "approver", approver_role);
     Platform {
         admin,
         _prometheus: prom,

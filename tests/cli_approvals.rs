@@ -23,42 +23,7 @@ fn two_people_request_grant_and_use_an_approval_to_delete_a_tenant(backend: Back
 
     // The second person: a service account bound to platform-admin, with
     // a profile of its own.
-    cli.run(&["service-accounts", "create", "approver"])
-        .success();
-    cli.run(&[
-        "bindings",
-        "create",
-        "--subject",
-        "service:approver",
-        "--role",
-        "platform-admin",
-    ])
-    .success();
-    let minted = cli
-        .run(&[
-            "--json",
-            "tokens",
-            "create",
-            "--service",
-            "approver",
-            "--name",
-            "approver",
-        ])
-        .success()
-        .json();
-    let secret = minted["token"].as_str().expect("the token").to_string();
-    cli.run(&[
-        "profile",
-        "add",
-        "approver",
-        "--admin-url",
-        &admin.url,
-        "--tier",
-        "dev",
-    ])
-    .success();
-    cli.run_with_stdin(&["login", "approver", "--token-stdin"], &secret)
-        .success();
+    cli.second_person(&admin, "approver", "platform-admin");
 
     cli.run(&["tenants", "create", "--slug", "doomed", "--name", "Doomed"])
         .success();

@@ -145,42 +145,7 @@ async fn every_step_kind_runs_with_a_failure_branch_and_an_approval_only_a_secon
         cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
             .success();
         // A second person: a service account bound to incident-commander.
-        cli.run(&["service-accounts", "create", "commander"])
-            .success();
-        cli.run(&[
-            "bindings",
-            "create",
-            "--subject",
-            "service:commander",
-            "--role",
-            "incident-commander",
-        ])
-        .success();
-        let minted = cli
-            .run(&[
-                "--json",
-                "tokens",
-                "create",
-                "--service",
-                "commander",
-                "--name",
-                "commander",
-            ])
-            .success()
-            .json();
-        let secret = minted["token"].as_str().expect("the token").to_string();
-        cli.run(&[
-            "profile",
-            "add",
-            "commander",
-            "--admin-url",
-            &admin.url,
-            "--tier",
-            "dev",
-        ])
-        .success();
-        cli.run_with_stdin(&["login", "commander", "--token-stdin"], &secret)
-            .success();
+        cli.second_person(&admin, "commander", "incident-commander");
         (admin, cli)
     });
 

@@ -2920,23 +2920,8 @@ async fn a_run_waiting_on_an_approval_is_counted_on_the_rail_and_the_tray_and_ap
             // The window's user: a service account bound to incident-commander.
             let cli = Cli::new().expect("cli");
             cli.connect("plat", "dev", &admin, &token);
-            cli.run(&["service-accounts", "create", "approver"]).success();
-            cli.run(&[
-                "bindings", "create", "--subject", "service:approver", "--role",
-                "incident-commander",
-            ])
-            .success();
-            let minted = cli
-                .run(&["--json", "tokens", "create", "--service", "approver", "--name", "approver"])
-                .success()
-                .json();
-            let secret = minted["token"].as_str().expect("the token").to_string();
-            cli.run(&[
-                "profile", "add", "approver", "--admin-url", &admin.url, "--tier", "dev", "--use",
-            ])
-            .success();
-            cli.run_with_stdin(&["login", "approver", "--token-stdin"], &secret)
-                .success();
+            cli.second_person(&admin, "approver", "incident-commander");
+            cli.run(&["profile", "use", "approver"]).success();
             (admin, cli, http, run_id)
         });
         let waiting = wait_until_async("the run waits", Duration::from_secs(30), || async {
@@ -2995,34 +2980,6 @@ async fn a_run_waiting_on_an_approval_is_counted_on_the_rail_and_the_tray_and_ap
     .await;
 }
 
-/// A service account bound to platform-admin, with a token: a second
-/// person the two-person rule counts.
-fn platform_admin_account(cli: &Cli, name: &str) -> String {
-    cli.run(&["service-accounts", "create", name]).success();
-    cli.run(&[
-        "bindings",
-        "create",
-        "--subject",
-        &format!("service:{name}"),
-        "--role",
-        "platform-admin",
-    ])
-    .success();
-    let minted = cli
-        .run(&[
-            "--json",
-            "tokens",
-            "create",
-            "--service",
-            name,
-            "--name",
-            name,
-        ])
-        .success()
-        .json();
-    minted["token"].as_str().expect("the token").to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_and_asks_for_one_before_deleting(
 ) {
@@ -3041,8 +2998,11 @@ async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_an
                 cli.run(&["tenants", "create", "--slug", slug, "--name", slug])
                     .success();
             }
-            let desk = platform_admin_account(&cli, "desk");
-            let other = Http::new(&admin.url, Some(&platform_admin_account(&cli, "other")));
+            let desk = cli.service_account("desk", "platform-admin");
+            let other = Http::new(
+                &admin.url,
+                Some(&cli.service_account("other", "platform-admin")),
+            );
             // Someone else asks to delete `spare`: the window's user is asked.
             let asked = other.json(
                 "POST",

@@ -16,23 +16,32 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
 
+    let launched = std::time::Instant::now();
     let state = AppState::open();
+    tracing::debug!(ms = launched.elapsed().as_millis(), "console opened");
     let commands = commands::builder();
     let result = tauri::Builder::default()
         .manage(state)
-        .on_page_load(|window, _| {
+        .on_page_load(move |window, payload| {
+            tracing::debug!(
+                ms = launched.elapsed().as_millis(),
+                event = ?payload.event(),
+                "page load"
+            );
             // The window shows the app's own pages only, never remote content.
             let url = window.url().ok();
             if let Some(url) = url.filter(|u| !commands::is_app_url(u)) {
                 tracing::error!(%url, "refusing to show a page that is not the app's");
             }
         })
-        .setup(|app| {
+        .setup(move |app| {
+            tracing::debug!(ms = launched.elapsed().as_millis(), "setup");
             light_webview(app);
             // The tray is a convenience: without one the app still runs.
             if let Err(e) = tray(app) {
                 tracing::warn!(error = %e, "no tray icon");
             }
+            tracing::debug!(ms = launched.elapsed().as_millis(), "tray made");
             tauri::async_runtime::spawn(commands::notify::restart(app.handle().clone()));
             Ok(())
         })

@@ -168,6 +168,51 @@ impl Cli {
         Run::of(out)
     }
 
+    /// A service account `name` bound to `role` on the platform, made
+    /// through the current profile, and a token of it: a second person for
+    /// the rules that need one. Returns the token.
+    pub fn service_account(&self, name: &str, role: &str) -> String {
+        self.run(&["service-accounts", "create", name]).success();
+        let subject = format!("service:{name}");
+        self.run(&["bindings", "create", "--subject", &subject, "--role", role])
+            .success();
+        let minted = self
+            .run(&[
+                "--json",
+                "tokens",
+                "create",
+                "--service",
+                name,
+                "--name",
+                name,
+            ])
+            .success()
+            .json();
+        minted["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a token: {minted}"))
+            .to_string()
+    }
+
+    /// [`Self::service_account`] with a profile of the same name on
+    /// `admin` (tier dev, not made current) logged in with its token.
+    pub fn second_person(&self, admin: &PlatformAdmin, name: &str, role: &str) -> String {
+        let token = self.service_account(name, role);
+        self.run(&[
+            "profile",
+            "add",
+            name,
+            "--admin-url",
+            &admin.url,
+            "--tier",
+            "dev",
+        ])
+        .success();
+        self.run_with_stdin(&["login", name, "--token-stdin"], &token)
+            .success();
+        token
+    }
+
     /// Adds a profile for `admin` and logs in with `token`.
     pub fn connect(&self, profile: &str, tier: &str, admin: &PlatformAdmin, token: &str) {
         self.run(&[
