@@ -43,6 +43,12 @@ fn main() {
             }
             tracing::debug!(ms = launched.elapsed().as_millis(), "tray made");
             tauri::async_runtime::spawn(commands::notify::restart(app.handle().clone()));
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                use tauri::Manager as _;
+                handle.state::<AppState>().warm().await;
+                tracing::debug!(ms = launched.elapsed().as_millis(), "session warmed");
+            });
             Ok(())
         })
         .plugin(navigation_guard())

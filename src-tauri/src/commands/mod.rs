@@ -54,6 +54,17 @@ impl AppState {
         }
     }
 
+    /// Opens the current profile's session (its token from the keyring,
+    /// its HTTP clients) while the window is still starting, so the first
+    /// command finds it open. A failure is the first command's to report.
+    pub async fn warm(&self) {
+        if let Ok(console) = self.console() {
+            if let Err(e) = self.sessions.get(console, None).await {
+                tracing::debug!(error = %e, "no session opened ahead of the window");
+            }
+        }
+    }
+
     pub fn console(&self) -> Result<&Console, ErrorReport> {
         self.console.as_ref().map_err(Clone::clone)
     }

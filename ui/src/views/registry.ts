@@ -13,7 +13,10 @@ export type ViewEntry = {
   icon: string;
   /** Its place in the rail, lowest first. */
   order: number;
-  component: Component;
+  /** The view itself, or `load` for one fetched the first time it is shown. */
+  component?: Component;
+  /** A dynamic import of the view: it stays out of the bundle the window starts with. */
+  load?: () => Promise<{ default: Component }>;
   /** A count shown on the rail entry (things waiting on the user); none at 0. */
   badge?: () => number;
 };
@@ -30,6 +33,7 @@ export class ViewRegistry {
 
   register(entry: ViewEntry): void {
     if (this.#entries.some((e) => e.id === entry.id)) throw new Error(`view ${entry.id} is registered twice`);
+    if (!entry.component === !entry.load) throw new Error(`view ${entry.id} needs a component or a load, not both`);
     this.#entries.push(entry);
   }
 

@@ -1,7 +1,6 @@
 //! Registers the incidents view in the rail.
 
 import { views } from "../registry";
-import IncidentsView from "./IncidentsView.svelte";
 
 views.register({
   id: "incidents",
@@ -9,5 +8,5 @@ views.register({
   // A flag on a pole.
   icon: "M5 21V4M5 4h11l-2 4 2 4H5",
   order: 65,
-  component: IncidentsView,
+  load: () => import("./IncidentsView.svelte"),
 });

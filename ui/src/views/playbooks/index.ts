@@ -2,7 +2,6 @@
 
 import { approvals, playbooks } from "../../lib/stores/app";
 import { views } from "../registry";
-import PlaybooksView from "./PlaybooksView.svelte";
 
 views.register({
   id: "playbooks",
@@ -10,7 +9,7 @@ views.register({
   // A list of steps with a play mark.
   icon: "M4 5h10M4 10h10M4 15h6M15 14l5 3-5 3z",
   order: 60,
-  component: PlaybooksView,
+  load: () => import("./PlaybooksView.svelte"),
   // The approvals inbox: runs waiting on an approval, and the two-person
   // rule's requests waiting for a second person.
   badge: () => playbooks.inbox.length + approvals.pending.length,
