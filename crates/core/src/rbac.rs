@@ -988,16 +988,37 @@ impl Rbac<'_> {
         permission: Permission,
         tenant: Option<&str>,
     ) -> Result<WhoCanView> {
-        let (found, directory) =
-            tokio::try_join!(self.who_can_raw(permission, tenant), self.directory())?;
-        let scopes = self
-            .scopes(
-                found
-                    .holders
-                    .iter()
-                    .flat_map(|h| h.paths.iter().map(|p| &p.scope)),
-            )
-            .await;
+        let directory = self.directory().await?;
+        self.who_can_in(&directory, permission, tenant).await
+    }
+
+    /// Who holds each permission of the catalog on `tenant` (id or slug) or
+    /// anywhere: the rows of a subjects × permissions matrix, the directory
+    /// read once.
+    pub async fn matrix(&self, tenant: Option<&str>) -> Result<Vec<WhoCanView>> {
+        let directory = self.directory().await?;
+        let mut columns = Vec::with_capacity(Permission::ALL.len());
+        for permission in Permission::ALL {
+            columns.push(self.who_can_in(&directory, permission, tenant).await?);
+        }
+        Ok(columns)
+    }
+
+    async fn who_can_in(
+        &self,
+        directory: &Directory,
+        permission: Permission,
+        tenant: Option<&str>,
+    ) -> Result<WhoCanView> {
+        let found = self.who_can_raw(permission, tenant).await?;
+        // Collected first: a borrowing iterator held across the lookups
+        // makes the matrix's future not `Send` (a closure over a lifetime).
+        let held: Vec<BindingScope> = found
+            .holders
+            .iter()
+            .flat_map(|h| h.paths.iter().map(|p| p.scope.clone()))
+            .collect();
+        let scopes = self.scopes(held.iter()).await;
         let holders = found
             .holders
             .into_iter()

@@ -9,5 +9,6 @@ import "./clusters";
 import "./jobs";
 import "./playbooks";
 import "./incidents";
+import "./audit";
 
 export { views } from "./registry";
