@@ -10,5 +10,6 @@ import "./jobs";
 import "./playbooks";
 import "./incidents";
 import "./audit";
+import "./rbac";
 
 export { views } from "./registry";
