@@ -3188,3 +3188,108 @@ async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_an
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_edited_in_the_window_shows_who_gains_what_before_it_applies_and_the_audit_view_shows_its_record(
+) {
+    bounded(async {
+        let (admin, cli, http) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&["users", "create", "--email", "bob@example.com", "--name", "Bob"])
+                .success();
+            cli.run(&["roles", "create", "auditor", "--permission", "tenants.read"])
+                .success();
+            cli.run(&[
+                "bindings",
+                "create",
+                "--subject",
+                "user:bob@example.com",
+                "--role",
+                "auditor",
+            ])
+            .success();
+            let http = Http::new(&admin.url, Some(&root));
+            (admin, cli, http)
+        });
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "root", "the window opens on the CLI's profile").await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Roles").await.expect("the Roles tab");
+        desktop
+            .click("Edit role auditor")
+            .await
+            .expect("edit the custom role");
+        desktop.click("Grant audit.read").await.expect("tick audit.read");
+        desktop.click("Save role auditor").await.expect("save");
+        let gains = "dialog[open] [data-change=\"gains\"][data-holder=\"user:bob@example.com\"][data-permission=\"audit.read\"]";
+        let previewed = desktop.find(gains).await;
+        assert!(
+            previewed.is_ok(),
+            "the preview does not name bob gaining audit.read: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        let summary = text_of(&desktop, "[data-testid=\"access-preview-summary\"]").await;
+        assert!(summary.contains("adds audit.read"), "{summary}");
+        // Nothing is applied by the preview.
+        let unchanged = blocking(|| http.get("/v1/rbac/roles").json());
+        let auditor = |roles: &serde_json::Value| {
+            roles["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|r| r["name"] == "auditor"))
+                .map(|r| r["permissions"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            auditor(&unchanged),
+            serde_json::json!(["tenants.read"]),
+            "{unchanged:#}"
+        );
+        desktop.picture_for_docs("access-role-preview.png").await.expect("picture");
+        desktop.click("Apply").await.expect("apply");
+        let applied = wait_until_async("the role changes", Duration::from_secs(15), || async {
+            let roles = blocking(|| http.get("/v1/rbac/roles").json());
+            auditor(&roles)
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p == "audit.read"))
+        })
+        .await;
+        assert!(
+            applied.is_ok(),
+            "the role did not change: {}",
+            text_of(&desktop, "body").await
+        );
+
+        desktop.click("Audit").await.expect("click Audit");
+        desktop.fill("Action", "role.update").await.expect("filter");
+        desktop.click("Apply filters").await.expect("apply the filter");
+        desktop
+            .click("Details of role.update on role:auditor")
+            .await
+            .expect("the record's details");
+        let before = text_of(&desktop, "[data-field=\"permissions\"] [data-testid=\"audit-before\"]").await;
+        let after = text_of(&desktop, "[data-field=\"permissions\"] [data-testid=\"audit-after\"]").await;
+        assert!(
+            before.contains("tenants.read") && !before.contains("audit.read"),
+            "before: {before}"
+        );
+        assert!(
+            after.contains("tenants.read") && after.contains("audit.read"),
+            "after: {after}"
+        );
+        let request = text_of(&desktop, "[data-testid=\"audit-request-id\"]").await;
+        let records = blocking(|| http.get("/v1/audit?action=role.update").json());
+        assert_eq!(
+            records["items"][0]["request_id"].as_str(),
+            Some(request.as_str()),
+            "{records:#}"
+        );
+        desktop.picture_for_docs("audit-record.png").await.expect("picture");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
