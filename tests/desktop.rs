@@ -3288,6 +3288,181 @@ async fn a_role_edited_in_the_window_shows_who_gains_what_before_it_applies_and_
             "{records:#}"
         );
         desktop.picture_for_docs("audit-record.png").await.expect("picture");
+
+        // The export writes every matching record into the downloads and names the file.
+        desktop.click("Export CSV").await.expect("export");
+        let downloads = cli.config_dir.path().join("downloads");
+        let exported = wait_until_async("the export", Duration::from_secs(15), || async {
+            text_of(&desktop, ".toast.success").await.contains("written to")
+        })
+        .await;
+        assert!(
+            exported.is_ok(),
+            "no toast for the export: {}",
+            text_of(&desktop, "[aria-label=\"Notifications\"]").await
+        );
+        let toast = text_of(&desktop, ".toast.success").await;
+        let files: Vec<std::path::PathBuf> = std::fs::read_dir(&downloads)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        let [file] = files.as_slice() else {
+            panic!("one file in the downloads: {files:?}")
+        };
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert!(
+            name.starts_with("audit-root-") && name.ends_with(".csv"),
+            "{name}"
+        );
+        assert!(toast.contains(&name), "the toast does not name {name}: {toast}");
+        let csv = std::fs::read_to_string(file).expect("the export");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "a header and the one role.update: {csv}");
+        assert!(lines[1].contains("role.update") && lines[1].contains(&request), "{csv}");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_matrix_of_a_tenant_shows_a_grant_path_through_a_group_and_a_token_without_rbac_write_cannot_bind(
+) {
+    bounded(async {
+        let (admin, cli) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+                .success();
+            cli.run(&[
+                "users",
+                "create",
+                "--email",
+                "bob@example.com",
+                "--name",
+                "Bob",
+            ])
+            .success();
+            cli.run(&["groups", "create", "sre"]).success();
+            cli.run(&["groups", "add-member", "sre", "bob@example.com"])
+                .success();
+            cli.run(&[
+                "bindings",
+                "create",
+                "--subject",
+                "group:sre",
+                "--role",
+                "viewer",
+                "--tenant",
+                "acme",
+            ])
+            .success();
+            // The window's user may read access control but not change it.
+            cli.run(&[
+                "roles",
+                "create",
+                "access-reader",
+                "--permission",
+                "rbac.read",
+                "tenants.read",
+            ])
+            .success();
+            cli.run(&["service-accounts", "create", "reader"]).success();
+            cli.run(&[
+                "bindings",
+                "create",
+                "--subject",
+                "service:reader",
+                "--role",
+                "access-reader",
+            ])
+            .success();
+            let minted = cli
+                .run(&[
+                    "--json",
+                    "tokens",
+                    "create",
+                    "--service",
+                    "reader",
+                    "--name",
+                    "reader",
+                ])
+                .success()
+                .json();
+            let secret = minted["token"].as_str().expect("the token").to_string();
+            cli.run(&[
+                "profile",
+                "add",
+                "reader",
+                "--admin-url",
+                &admin.url,
+                "--tier",
+                "dev",
+                "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "reader", "--token-stdin"], &secret)
+                .success();
+            (admin, cli)
+        });
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "reader", "the window opens on the CLI's profile").await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Matrix").await.expect("the Matrix tab");
+        desktop.fill("Matrix tenant", "acme").await.expect("scope");
+        desktop.click("Show the matrix").await.expect("show");
+        desktop
+            .click("user:bob@example.com holds tenants.read")
+            .await
+            .expect("bob's tenants.read cell");
+        let paths = text_of(&desktop, "[data-testid=\"grant-paths\"]").await;
+        assert!(
+            paths.contains("group:sre → binding") && paths.contains("role viewer on tenant acme"),
+            "{paths}"
+        );
+        assert!(
+            desktop
+                .client
+                .find(fantoccini::Locator::Css(
+                    "[aria-label=\"user:bob@example.com holds rbac.write\"]"
+                ))
+                .await
+                .is_err(),
+            "bob does not hold rbac.write"
+        );
+        desktop
+            .picture_for_docs("access-matrix.png")
+            .await
+            .expect("picture");
+
+        desktop.click("Bindings").await.expect("the Bindings tab");
+        let bind = desktop
+            .find("[aria-label=\"Preview the new binding\"]")
+            .await
+            .expect("the bind button");
+        assert!(
+            !bind.is_enabled().await.unwrap_or(true),
+            "binding is offered"
+        );
+        let why = text_of(&desktop, "form[aria-label=\"New binding\"] .denied").await;
+        assert_eq!(why, "Needs rbac.write on the platform");
+        let remove = desktop
+            .find("[aria-label^=\"Remove binding \"]")
+            .await
+            .expect("a binding's Remove");
+        assert!(
+            !remove.is_enabled().await.unwrap_or(true),
+            "removing is offered"
+        );
+        assert_eq!(
+            remove.attr("title").await.ok().flatten().as_deref(),
+            Some("Needs rbac.write on the platform")
+        );
         desktop.close().await.expect("close");
         drop(admin);
     })
