@@ -3468,3 +3468,109 @@ async fn the_matrix_of_a_tenant_shows_a_grant_path_through_a_group_and_a_token_w
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_production_a_binding_made_and_removed_in_the_window_previews_who_gains_and_loses_and_removal_needs_its_id(
+) {
+    bounded(async {
+        let (admin, cli, http, root) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+                .success();
+            cli.run(&["users", "create", "--email", "cy@example.com", "--name", "Cy"])
+                .success();
+            let http = Http::new(&admin.url, Some(&root));
+            (admin, cli, http, root)
+        });
+        let bindings_of_cy = || {
+            let users = http.get("/v1/rbac/users?q=cy%40example.com").json();
+            let id = users["items"][0]["id"].as_str().unwrap_or_default().to_string();
+            let all = http.get("/v1/rbac/bindings?limit=200").json();
+            all["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|b| b["subject"]["id"] == id.as_str())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+
+        let desktop = window_on(&cli).await;
+        desktop
+            .add_profile("prod", "prod", &admin.url, &root)
+            .await
+            .expect("add the production profile");
+        wait_for_window_on(&desktop, "prod", "the window is on the new profile").await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Bindings").await.expect("the Bindings tab");
+        desktop
+            .fill("Binding subject", "user:cy@example.com")
+            .await
+            .expect("subject");
+        desktop.select("Binding role", "operator").await.expect("role");
+        desktop.fill("Binding tenant", "acme").await.expect("tenant");
+        desktop
+            .click("Preview the new binding")
+            .await
+            .expect("preview");
+        let gains = desktop
+            .find("dialog[open] [data-change=\"gains\"][data-holder=\"user:cy@example.com\"][data-permission=\"backups.run\"]")
+            .await;
+        assert!(
+            gains.is_ok(),
+            "the preview does not name cy gaining backups.run: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        assert!(blocking(bindings_of_cy).is_empty(), "the preview bound");
+        desktop.click("Apply").await.expect("apply");
+        let bound = wait_until_async("the binding", Duration::from_secs(15), || async {
+            blocking(bindings_of_cy).len() == 1
+        })
+        .await;
+        assert!(bound.is_ok(), "{}", text_of(&desktop, "body").await);
+        let binding = blocking(bindings_of_cy)[0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+
+        desktop
+            .click(&format!("Remove binding {binding}"))
+            .await
+            .expect("remove");
+        let loses = desktop
+            .find("dialog[open] [data-change=\"loses\"][data-holder=\"user:cy@example.com\"][data-permission=\"backups.run\"]")
+            .await;
+        assert!(
+            loses.is_ok(),
+            "the preview does not name cy losing backups.run: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        let remove = desktop
+            .find("dialog[open] button[aria-label=\"Remove binding\"]")
+            .await
+            .expect("the dialog's Remove");
+        assert!(
+            !remove.is_enabled().await.unwrap_or(true),
+            "production removes without the id typed"
+        );
+        desktop
+            .fill("Type the binding id to confirm", &binding)
+            .await
+            .expect("type the id");
+        desktop.click("Remove binding").await.expect("confirm");
+        let gone = wait_until_async("the removal", Duration::from_secs(15), || async {
+            blocking(bindings_of_cy).is_empty()
+        })
+        .await;
+        assert!(gone.is_ok(), "{}", text_of(&desktop, "body").await);
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
