@@ -3248,7 +3248,6 @@ async fn a_role_edited_in_the_window_shows_who_gains_what_before_it_applies_and_
             serde_json::json!(["tenants.read"]),
             "{unchanged:#}"
         );
-        desktop.picture_for_docs("access-role-preview.png").await.expect("picture");
         desktop.click("Apply").await.expect("apply");
         let applied = wait_until_async("the role changes", Duration::from_secs(15), || async {
             let roles = blocking(|| http.get("/v1/rbac/roles").json());
@@ -3287,7 +3286,6 @@ async fn a_role_edited_in_the_window_shows_who_gains_what_before_it_applies_and_
             Some(request.as_str()),
             "{records:#}"
         );
-        desktop.picture_for_docs("audit-record.png").await.expect("picture");
 
         // The export writes every matching record into the downloads and names the file.
         desktop.click("Export CSV").await.expect("export");
@@ -3435,10 +3433,6 @@ async fn the_matrix_of_a_tenant_shows_a_grant_path_through_a_group_and_a_token_w
                 .is_err(),
             "bob does not hold rbac.write"
         );
-        desktop
-            .picture_for_docs("access-matrix.png")
-            .await
-            .expect("picture");
 
         desktop.click("Bindings").await.expect("the Bindings tab");
         let bind = desktop
