@@ -3148,3 +3148,383 @@ async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_an
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_edited_in_the_window_shows_who_gains_what_before_it_applies_and_the_audit_view_shows_its_record(
+) {
+    bounded(async {
+        let (admin, cli, http) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&["users", "create", "--email", "bob@example.com", "--name", "Bob"])
+                .success();
+            cli.run(&["roles", "create", "auditor", "--permission", "tenants.read"])
+                .success();
+            cli.run(&[
+                "bindings",
+                "create",
+                "--subject",
+                "user:bob@example.com",
+                "--role",
+                "auditor",
+            ])
+            .success();
+            let http = Http::new(&admin.url, Some(&root));
+            (admin, cli, http)
+        });
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "root", "the window opens on the CLI's profile").await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Roles").await.expect("the Roles tab");
+        desktop
+            .click("Edit role auditor")
+            .await
+            .expect("edit the custom role");
+        desktop.click("Grant audit.read").await.expect("tick audit.read");
+        desktop.click("Save role auditor").await.expect("save");
+        let gains = "dialog[open] [data-change=\"gains\"][data-holder=\"user:bob@example.com\"][data-permission=\"audit.read\"]";
+        let previewed = desktop.find(gains).await;
+        assert!(
+            previewed.is_ok(),
+            "the preview does not name bob gaining audit.read: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        let summary = text_of(&desktop, "[data-testid=\"access-preview-summary\"]").await;
+        assert!(summary.contains("adds audit.read"), "{summary}");
+        // Nothing is applied by the preview.
+        let unchanged = blocking(|| http.get("/v1/rbac/roles").json());
+        let auditor = |roles: &serde_json::Value| {
+            roles["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|r| r["name"] == "auditor"))
+                .map(|r| r["permissions"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            auditor(&unchanged),
+            serde_json::json!(["tenants.read"]),
+            "{unchanged:#}"
+        );
+        desktop.click("Apply").await.expect("apply");
+        let applied = wait_until_async("the role changes", Duration::from_secs(15), || async {
+            let roles = blocking(|| http.get("/v1/rbac/roles").json());
+            auditor(&roles)
+                .as_array()
+                .is_some_and(|p| p.iter().any(|p| p == "audit.read"))
+        })
+        .await;
+        assert!(
+            applied.is_ok(),
+            "the role did not change: {}",
+            text_of(&desktop, "body").await
+        );
+
+        desktop.click("Audit").await.expect("click Audit");
+        desktop.fill("Action", "role.update").await.expect("filter");
+        desktop.click("Apply filters").await.expect("apply the filter");
+        desktop
+            .click("Details of role.update on role:auditor")
+            .await
+            .expect("the record's details");
+        let before = text_of(&desktop, "[data-field=\"permissions\"] [data-testid=\"audit-before\"]").await;
+        let after = text_of(&desktop, "[data-field=\"permissions\"] [data-testid=\"audit-after\"]").await;
+        assert!(
+            before.contains("tenants.read") && !before.contains("audit.read"),
+            "before: {before}"
+        );
+        assert!(
+            after.contains("tenants.read") && after.contains("audit.read"),
+            "after: {after}"
+        );
+        let request = text_of(&desktop, "[data-testid=\"audit-request-id\"]").await;
+        let records = blocking(|| http.get("/v1/audit?action=role.update").json());
+        assert_eq!(
+            records["items"][0]["request_id"].as_str(),
+            Some(request.as_str()),
+            "{records:#}"
+        );
+
+        // The export writes every matching record into the downloads and names the file.
+        desktop.click("Export CSV").await.expect("export");
+        let downloads = cli.config_dir.path().join("downloads");
+        let exported = wait_until_async("the export", Duration::from_secs(15), || async {
+            text_of(&desktop, ".toast.success").await.contains("written to")
+        })
+        .await;
+        assert!(
+            exported.is_ok(),
+            "no toast for the export: {}",
+            text_of(&desktop, "[aria-label=\"Notifications\"]").await
+        );
+        let toast = text_of(&desktop, ".toast.success").await;
+        let files: Vec<std::path::PathBuf> = std::fs::read_dir(&downloads)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        let [file] = files.as_slice() else {
+            panic!("one file in the downloads: {files:?}")
+        };
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert!(
+            name.starts_with("audit-root-") && name.ends_with(".csv"),
+            "{name}"
+        );
+        assert!(toast.contains(&name), "the toast does not name {name}: {toast}");
+        let csv = std::fs::read_to_string(file).expect("the export");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "a header and the one role.update: {csv}");
+        assert!(lines[1].contains("role.update") && lines[1].contains(&request), "{csv}");
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_matrix_of_a_tenant_shows_a_grant_path_through_a_group_and_a_token_without_rbac_write_cannot_bind(
+) {
+    bounded(async {
+        let (admin, cli) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+                .success();
+            cli.run(&[
+                "users",
+                "create",
+                "--email",
+                "bob@example.com",
+                "--name",
+                "Bob",
+            ])
+            .success();
+            cli.run(&["groups", "create", "sre"]).success();
+            cli.run(&["groups", "add-member", "sre", "bob@example.com"])
+                .success();
+            cli.run(&[
+                "bindings",
+                "create",
+                "--subject",
+                "group:sre",
+                "--role",
+                "viewer",
+                "--tenant",
+                "acme",
+            ])
+            .success();
+            // The window's user may read access control but not change it.
+            cli.run(&[
+                "roles",
+                "create",
+                "access-reader",
+                "--permission",
+                "rbac.read",
+                "tenants.read",
+            ])
+            .success();
+            cli.run(&["service-accounts", "create", "reader"]).success();
+            cli.run(&[
+                "bindings",
+                "create",
+                "--subject",
+                "service:reader",
+                "--role",
+                "access-reader",
+            ])
+            .success();
+            let minted = cli
+                .run(&[
+                    "--json",
+                    "tokens",
+                    "create",
+                    "--service",
+                    "reader",
+                    "--name",
+                    "reader",
+                ])
+                .success()
+                .json();
+            let secret = minted["token"].as_str().expect("the token").to_string();
+            cli.run(&[
+                "profile",
+                "add",
+                "reader",
+                "--admin-url",
+                &admin.url,
+                "--tier",
+                "dev",
+                "--use",
+            ])
+            .success();
+            cli.run_with_stdin(&["login", "reader", "--token-stdin"], &secret)
+                .success();
+            (admin, cli)
+        });
+
+        let desktop = window_on(&cli).await;
+        wait_for_window_on(&desktop, "reader", "the window opens on the CLI's profile").await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Matrix").await.expect("the Matrix tab");
+        desktop.fill("Matrix tenant", "acme").await.expect("scope");
+        desktop.click("Show the matrix").await.expect("show");
+        desktop
+            .click("user:bob@example.com holds tenants.read")
+            .await
+            .expect("bob's tenants.read cell");
+        let paths = text_of(&desktop, "[data-testid=\"grant-paths\"]").await;
+        assert!(
+            paths.contains("group:sre → binding") && paths.contains("role viewer on tenant acme"),
+            "{paths}"
+        );
+        assert!(
+            desktop
+                .client
+                .find(fantoccini::Locator::Css(
+                    "[aria-label=\"user:bob@example.com holds rbac.write\"]"
+                ))
+                .await
+                .is_err(),
+            "bob does not hold rbac.write"
+        );
+
+        desktop.click("Bindings").await.expect("the Bindings tab");
+        let bind = desktop
+            .find("[aria-label=\"Preview the new binding\"]")
+            .await
+            .expect("the bind button");
+        assert!(
+            !bind.is_enabled().await.unwrap_or(true),
+            "binding is offered"
+        );
+        let why = text_of(&desktop, "form[aria-label=\"New binding\"] .denied").await;
+        assert_eq!(why, "Needs rbac.write on the platform");
+        let remove = desktop
+            .find("[aria-label^=\"Remove binding \"]")
+            .await
+            .expect("a binding's Remove");
+        assert!(
+            !remove.is_enabled().await.unwrap_or(true),
+            "removing is offered"
+        );
+        assert_eq!(
+            remove.attr("title").await.ok().flatten().as_deref(),
+            Some("Needs rbac.write on the platform")
+        );
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_production_a_binding_made_and_removed_in_the_window_previews_who_gains_and_loses_and_removal_needs_its_id(
+) {
+    bounded(async {
+        let (admin, cli, http, root) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&["tenants", "create", "--slug", "acme", "--name", "Acme"])
+                .success();
+            cli.run(&["users", "create", "--email", "cy@example.com", "--name", "Cy"])
+                .success();
+            let http = Http::new(&admin.url, Some(&root));
+            (admin, cli, http, root)
+        });
+        let bindings_of_cy = || {
+            let users = http.get("/v1/rbac/users?q=cy%40example.com").json();
+            let id = users["items"][0]["id"].as_str().unwrap_or_default().to_string();
+            let all = http.get("/v1/rbac/bindings?limit=200").json();
+            all["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|b| b["subject"]["id"] == id.as_str())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+
+        let desktop = window_on(&cli).await;
+        desktop
+            .add_profile("prod", "prod", &admin.url, &root)
+            .await
+            .expect("add the production profile");
+        wait_for_window_on(&desktop, "prod", "the window is on the new profile").await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Bindings").await.expect("the Bindings tab");
+        desktop
+            .fill("Binding subject", "user:cy@example.com")
+            .await
+            .expect("subject");
+        desktop.select("Binding role", "operator").await.expect("role");
+        desktop.fill("Binding tenant", "acme").await.expect("tenant");
+        desktop
+            .click("Preview the new binding")
+            .await
+            .expect("preview");
+        let gains = desktop
+            .find("dialog[open] [data-change=\"gains\"][data-holder=\"user:cy@example.com\"][data-permission=\"backups.run\"]")
+            .await;
+        assert!(
+            gains.is_ok(),
+            "the preview does not name cy gaining backups.run: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        assert!(blocking(bindings_of_cy).is_empty(), "the preview bound");
+        desktop.click("Apply").await.expect("apply");
+        let bound = wait_until_async("the binding", Duration::from_secs(15), || async {
+            blocking(bindings_of_cy).len() == 1
+        })
+        .await;
+        assert!(bound.is_ok(), "{}", text_of(&desktop, "body").await);
+        let binding = blocking(bindings_of_cy)[0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+
+        desktop
+            .click(&format!("Remove binding {binding}"))
+            .await
+            .expect("remove");
+        let loses = desktop
+            .find("dialog[open] [data-change=\"loses\"][data-holder=\"user:cy@example.com\"][data-permission=\"backups.run\"]")
+            .await;
+        assert!(
+            loses.is_ok(),
+            "the preview does not name cy losing backups.run: {}",
+            text_of(&desktop, "dialog[open]").await
+        );
+        let remove = desktop
+            .find("dialog[open] button[aria-label=\"Remove binding\"]")
+            .await
+            .expect("the dialog's Remove");
+        assert!(
+            !remove.is_enabled().await.unwrap_or(true),
+            "production removes without the id typed"
+        );
+        desktop
+            .fill("Type the binding id to confirm", &binding)
+            .await
+            .expect("type the id");
+        desktop.click("Remove binding").await.expect("confirm");
+        let gone = wait_until_async("the removal", Duration::from_secs(15), || async {
+            blocking(bindings_of_cy).is_empty()
+        })
+        .await;
+        assert!(gone.is_ok(), "{}", text_of(&desktop, "body").await);
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}

@@ -27,10 +27,12 @@ pub struct AuditRecord {
     /// The changed fields as they were (absent for a creation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
+    #[specta(type = Option<crate::jobs::JsonValue>)]
     pub before: Option<serde_json::Value>,
     /// The changed fields as they became (absent for a deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
+    #[specta(type = Option<crate::jobs::JsonValue>)]
     pub after: Option<serde_json::Value>,
     /// Request id of the mutation, to find it in the server's logs.
     pub request_id: String,

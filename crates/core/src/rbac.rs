@@ -211,6 +211,43 @@ fn no_such(field: &str, named: &SubjectRef) -> Error {
     Error::invalid(field, format!("no {what} `{}`", named.name()))
 }
 
+/// Who-can as shown: subjects spelled, tenants by slug (from `scopes`).
+fn who_can_view(
+    directory: &Directory,
+    scopes: &HashMap<String, String>,
+    permission: Permission,
+    tenant: Option<&str>,
+    found: WhoCan,
+) -> WhoCanView {
+    let holders = found
+        .holders
+        .into_iter()
+        .map(|h| HolderView {
+            subject: directory.spell(&h.subject),
+            paths: h
+                .paths
+                .into_iter()
+                .map(|p| PathView {
+                    group: p.group.map(|id| {
+                        directory.spell(&Subject {
+                            kind: SubjectKind::Group,
+                            id,
+                        })
+                    }),
+                    scope: view(scopes, &p.scope),
+                    binding: p.binding,
+                    role: p.role,
+                })
+                .collect(),
+        })
+        .collect();
+    WhoCanView {
+        permission,
+        tenant: tenant.map(str::to_string),
+        holders,
+    }
+}
+
 /// A binding as listed: its subject spelled and its scope by slug.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct BindingRow {
@@ -988,43 +1025,39 @@ impl Rbac<'_> {
         permission: Permission,
         tenant: Option<&str>,
     ) -> Result<WhoCanView> {
-        let (found, directory) =
-            tokio::try_join!(self.who_can_raw(permission, tenant), self.directory())?;
-        let scopes = self
-            .scopes(
-                found
-                    .holders
-                    .iter()
-                    .flat_map(|h| h.paths.iter().map(|p| &p.scope)),
-            )
-            .await;
-        let holders = found
-            .holders
+        let directory = self.directory().await?;
+        let found = self.who_can_raw(permission, tenant).await?;
+        let scopes = self.scopes_of(std::slice::from_ref(&found)).await;
+        Ok(who_can_view(&directory, &scopes, permission, tenant, found))
+    }
+
+    /// Who holds each permission of the catalog on `tenant` (id or slug) or
+    /// anywhere: the columns of a subjects × permissions matrix, with the
+    /// directory read once and each tenant's slug looked up once.
+    pub async fn matrix(&self, tenant: Option<&str>) -> Result<Vec<WhoCanView>> {
+        let directory = self.directory().await?;
+        let mut found = Vec::with_capacity(Permission::ALL.len());
+        for permission in Permission::ALL {
+            found.push(self.who_can_raw(permission, tenant).await?);
+        }
+        let scopes = self.scopes_of(&found).await;
+        Ok(Permission::ALL
             .into_iter()
-            .map(|h| HolderView {
-                subject: directory.spell(&h.subject),
-                paths: h
-                    .paths
-                    .into_iter()
-                    .map(|p| PathView {
-                        group: p.group.map(|id| {
-                            directory.spell(&Subject {
-                                kind: SubjectKind::Group,
-                                id,
-                            })
-                        }),
-                        scope: view(&scopes, &p.scope),
-                        binding: p.binding,
-                        role: p.role,
-                    })
-                    .collect(),
-            })
+            .zip(found)
+            .map(|(permission, found)| who_can_view(&directory, &scopes, permission, tenant, found))
+            .collect())
+    }
+
+    /// The slugs of the tenants the answers' grant paths name.
+    async fn scopes_of(&self, found: &[WhoCan]) -> HashMap<String, String> {
+        // Collected first: a borrowing iterator held across the lookups
+        // makes the future not `Send` (a closure over a lifetime).
+        let held: Vec<BindingScope> = found
+            .iter()
+            .flat_map(|w| w.holders.iter())
+            .flat_map(|h| h.paths.iter().map(|p| p.scope.clone()))
             .collect();
-        Ok(WhoCanView {
-            permission,
-            tenant: tenant.map(str::to_string),
-            holders,
-        })
+        self.scopes(held.iter()).await
     }
 
     /// Whom the session's own token acts for, and what it holds on the

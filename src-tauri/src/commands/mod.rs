@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod approvals;
+pub mod audit;
 pub mod backups;
 pub mod clusters;
 pub mod dashboards;
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod notify;
 pub mod playbooks;
 pub mod profiles;
+pub mod rbac;
 pub mod tenants;
 
 #[cfg(test)]
@@ -216,6 +218,20 @@ app_commands! {
     approvals::approval_get,
     approvals::approval_request,
     approvals::approval_decide,
+    audit::audit_page,
+    audit::audit_export,
+    rbac::rbac_me,
+    rbac::rbac_users,
+    rbac::rbac_groups,
+    rbac::rbac_roles,
+    rbac::rbac_bindings,
+    rbac::rbac_matrix,
+    rbac::rbac_role_preview,
+    rbac::rbac_role_update,
+    rbac::rbac_binding_preview_create,
+    rbac::rbac_binding_create,
+    rbac::rbac_binding_preview_delete,
+    rbac::rbac_binding_delete,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,
@@ -235,6 +251,7 @@ fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::B
         .constant("NAME_MAX", validation::NAME_MAX)
         .constant("DASHBOARD_RANGES", opsdeck_core::dashboards::RANGES)
         .constant("INCIDENT_SEVERITIES", opsdeck_api::incidents::Severity::ALL)
+        .constant("PERMISSIONS", opsdeck_api::rbac::Permission::ALL)
         .typ::<ErrorReport>()
 }
 

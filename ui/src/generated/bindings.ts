@@ -205,6 +205,43 @@ export const commands = {
 	approvalRequest: (profile: string | null, action: Destructive, reason: string) => typedError<Approval, IpcError>(__TAURI_INVOKE("approval_request", { profile, action, reason })),
 	/**  Grants (`grant`) or denies request `id`, with an optional note. */
 	approvalDecide: (profile: string | null, id: string, grant: boolean, note: string | null) => typedError<Approval, IpcError>(__TAURI_INVOKE("approval_decide", { profile, id, grant, note })),
+	/**  One page of records, newest first; `cursor` is the page before's `next_cursor`. */
+	auditPage: (profile: string | null, filters: AuditFilters, limit: number | null, cursor: string | null) => typedError<AuditPage, IpcError>(__TAURI_INVOKE("audit_page", { profile, filters, limit, cursor })),
+	/**
+	 *  Every record matching `filters`, written to a new file in the user's
+	 *  downloads (their home without one), named by profile and time.
+	 */
+	auditExport: (profile: string | null, filters: AuditFilters, format: AuditFormat) => typedError<AuditExported, IpcError>(__TAURI_INVOKE("audit_export", { profile, filters, format })),
+	/**  Whom the profile's token acts for and what it holds, platform and per tenant. */
+	rbacMe: (profile: string | null) => typedError<Me, IpcError>(__TAURI_INVOKE("rbac_me", { profile })),
+	/**  Every user, by email. */
+	rbacUsers: (profile: string | null) => typedError<User[], IpcError>(__TAURI_INVOKE("rbac_users", { profile })),
+	/**  Every group with its members' ids. */
+	rbacGroups: (profile: string | null) => typedError<Group[], IpcError>(__TAURI_INVOKE("rbac_groups", { profile })),
+	/**  The built-in roles, then the custom ones, with what each grants. */
+	rbacRoles: (profile: string | null) => typedError<Role[], IpcError>(__TAURI_INVOKE("rbac_roles", { profile })),
+	/**  The bindings, subjects spelled and tenants by slug. */
+	rbacBindings: (profile: string | null) => typedError<BindingRow[], IpcError>(__TAURI_INVOKE("rbac_bindings", { profile })),
+	/**
+	 *  Who holds each permission of the catalog on `tenant` (id or slug), or
+	 *  anywhere without one, with every grant path.
+	 */
+	rbacMatrix: (profile: string | null, tenant: string | null) => typedError<WhoCanView[], IpcError>(__TAURI_INVOKE("rbac_matrix", { profile, tenant })),
+	/**  What giving the custom role these permissions would change; nothing is applied. */
+	rbacRolePreview: (profile: string | null, role: string, permissions: Permission[]) => typedError<AccessDiff, IpcError>(__TAURI_INVOKE("rbac_role_preview", { profile, role, permissions })),
+	/**  Replaces the custom role's permissions. */
+	rbacRoleUpdate: (profile: string | null, role: string, permissions: Permission[]) => typedError<Role, IpcError>(__TAURI_INVOKE("rbac_role_update", { profile, role, permissions })),
+	/**
+	 *  What binding `role` to `subject` (`user:<email>`, `group:<name>`,
+	 *  `service:<name>`) on `tenant` or the platform would change.
+	 */
+	rbacBindingPreviewCreate: (profile: string | null, subject: string, role: string, tenant: string | null) => typedError<AccessDiff, IpcError>(__TAURI_INVOKE("rbac_binding_preview_create", { profile, subject, role, tenant })),
+	/**  Binds `role` to `subject` on `tenant` or the platform. */
+	rbacBindingCreate: (profile: string | null, subject: string, role: string, tenant: string | null) => typedError<Binding, IpcError>(__TAURI_INVOKE("rbac_binding_create", { profile, subject, role, tenant })),
+	/**  What removing the binding would change. */
+	rbacBindingPreviewDelete: (profile: string | null, binding: string) => typedError<AccessDiff, IpcError>(__TAURI_INVOKE("rbac_binding_preview_delete", { profile, binding })),
+	/**  Removes the binding; on production, with its id typed as `confirmation`. */
+	rbacBindingDelete: (profile: string | null, binding: string, confirmation: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("rbac_binding_delete", { profile, binding, confirmation })),
 };
 
 /* Constants */
@@ -215,6 +252,8 @@ export const DEFAULT_PLAN = "team" as const;
 export const INCIDENT_SEVERITIES = ["P1","P2","P3","P4"] as const;
 
 export const NAME_MAX = 200 as const;
+
+export const PERMISSIONS = ["tenants.read","tenants.write","tenants.delete","rbac.read","rbac.write","audit.read","backups.read","backups.run","backups.restore","clusters.read","clusters.failover","alerts.read","alerts.silence","playbooks.read","playbooks.run","incidents.read","incidents.write","approvals.read"] as const;
 
 export const PLANS = ["free","team","business","enterprise"] as const;
 
@@ -231,6 +270,24 @@ export const TENANT_STATUSES = ["active","suspended"] as const;
 export const TIERS = ["dev","staging","prod"] as const;
 
 /* Types */
+/**  One holder gaining or losing one permission on one scope. */
+export type AccessChange = {
+	holder: string,
+	change: Direction,
+	permission: Permission,
+	scope: ScopeView,
+};
+
+/**
+ *  What a change to a role or a binding would do to effective permissions,
+ *  computed from who-can before and the change; nothing is applied.
+ */
+export type AccessDiff = {
+	/**  The change itself, in one sentence. */
+	summary: string,
+	changes: AccessChange[],
+};
+
 /**
  *  "I am on it": kept apart from silences (it mutes nothing), shared
  *  through the Alertmanagers as a silence that matches no alert: its
@@ -362,6 +419,66 @@ export type ApprovalState =
 /**  Granted and used by the action it covers. */
 "used";
 
+/**  What an export wrote, and where. */
+export type AuditExported = {
+	records: number,
+	path: string,
+};
+
+/**  The view's filters: each value matches exactly; absent or blank matches all. */
+export type AuditFilters = {
+	actor: string | null,
+	action: string | null,
+	target: string | null,
+	tenant: string | null,
+	/**  Written at or after. */
+	since: string | null,
+	/**  Written before. */
+	until: string | null,
+};
+
+/**  The file formats of an export. */
+export type AuditFormat = "csv" | "jsonl";
+
+export type AuditPage = {
+	items: AuditRecord[],
+	/**  Pass as `cursor` to get the next page; absent on the last page. */
+	next_cursor: string | null,
+};
+
+export type AuditRecord = {
+	id: string,
+	/**  Place in the chain: 1, 2, 3… without gaps. */
+	seq: number | null,
+	at: string,
+	/**
+	 *  Who made the change: the token's user (their email) or service
+	 *  account (its name).
+	 */
+	actor: string,
+	/**  What was done, as `resource.verb`: `tenant.create`, `tenant.suspend`. */
+	action: string,
+	/**
+	 *  What it was done to: `tenant:<slug>`, `user:<email>`, `role:<name>`,
+	 *  `binding:<id>`…
+	 */
+	target: string,
+	/**  Id of the tenant the change was about or made in, if any. */
+	tenant?: string | null,
+	/**  The changed fields as they were (absent for a creation). */
+	before?: JsonValue | null,
+	/**  The changed fields as they became (absent for a deletion). */
+	after?: JsonValue | null,
+	/**  Request id of the mutation, to find it in the server's logs. */
+	request_id: string,
+	/**  The `Idempotency-Key` the mutation was sent with, if any. */
+	idempotency_key?: string | null,
+	/**  SHA-256 (hex) of the record before this one; 64 zeros for the first. */
+	prev_hash: string,
+	/**  SHA-256 (hex) of this record's canonical encoding, `prev_hash` included. */
+	hash: string,
+};
+
 /**  One backup in a target's repository, from `pgbackrest info`. */
 export type Backup = {
 	/**  pgBackRest's label (`20261124-221500F`, `…_20261124-223000I`). */
@@ -482,6 +599,32 @@ export type BackupType =
 "diff" | 
 /**  What changed since the last backup of any type. */
 "incr";
+
+/**  A subject holds a role on a scope. */
+export type Binding = {
+	id: string,
+	subject: Subject,
+	/**  A built-in role's name or a custom role's. */
+	role: string,
+	scope: BindingScope,
+	created_at: string,
+};
+
+/**  A binding as listed: its subject spelled and its scope by slug. */
+export type BindingRow = {
+	id: string,
+	subject: string,
+	role: string,
+	scope: ScopeView,
+	created_at: string,
+};
+
+/**  Where a binding applies. */
+export type BindingScope = 
+/**  Every tenant and the platform itself. */
+{ kind: "platform" } | 
+/**  One tenant, by id. */
+{ kind: "tenant"; tenant: string };
 
 /**  A dashboard's panels, each drawn on its own. */
 export type Board = {
@@ -670,6 +813,9 @@ export type Destructive =
 /**  Deleting a tenant, named by its slug. */
 { kind: "delete_tenant"; tenant: string };
 
+/**  Whether a change gives or takes away. */
+export type Direction = "gains" | "loses";
+
 /**  What a run would do; nothing was done. */
 export type DryRunView = {
 	playbook: string,
@@ -790,6 +936,23 @@ export type FileProblem = {
 	/**  The field's path, `panels[2].unit`; `.` for the file as a whole. */
 	field: string,
 	message: string,
+};
+
+/**  Users gathered to be given roles together. */
+export type Group = {
+	id: string,
+	name: string,
+	/**  The group's name in a directory (OIDC or LDAP) that sign-in maps to it. */
+	external_name: string | null,
+	/**  Ids of the member users. */
+	members: string[],
+	created_at: string,
+};
+
+/**  A user or service account holding a permission, and every way it does. */
+export type HolderView = {
+	subject: string,
+	paths: PathView[],
 };
 
 /**  The picture formats a chart is exported in. */
@@ -1034,6 +1197,29 @@ export type Matcher = {
 	is_equal: boolean,
 };
 
+/**
+ *  Answer of `GET /v1/rbac/me`: whom the request's token acts for, and
+ *  what it holds. Any valid token may ask, whatever it holds.
+ */
+export type Me = {
+	/**  The user or service account the token acts for. */
+	subject: Subject,
+	/**
+	 *  The user's email or the service account's name: the actor the
+	 *  audit log records for the token's changes.
+	 */
+	name: string,
+	/**  The token's id. */
+	token: string,
+	/**  Held on the platform, so on every tenant too. */
+	platform: Permission[],
+	/**
+	 *  The tenants it holds more on than on the platform, by slug, each
+	 *  with everything held there (the platform's included).
+	 */
+	tenants: TenantPermissions[],
+};
+
 /**  How a member is doing, as the console judges it from what it was told. */
 export type MemberHealth = "healthy" | 
 /**  Up, but lagging, its replication link down, or flagged by its manager. */
@@ -1104,6 +1290,63 @@ export type PanelSvg = {
 	series: number,
 	svg: string,
 };
+
+/**
+ *  One way a holder holds a permission, as read left to right:
+ *  holder → group → binding → role, on a scope.
+ */
+export type PathView = {
+	/**  The group the binding is made to, spelled; absent: the holder's own. */
+	group: string | null,
+	binding: string,
+	role: string,
+	scope: ScopeView,
+};
+
+/**
+ *  One thing a request may need its caller to be allowed, named
+ *  `capability.verb`.
+ */
+export type Permission = 
+/**  List and read tenants. */
+"tenants.read" | 
+/**  Create, change, suspend and resume tenants. */
+"tenants.write" | 
+/**  Delete tenants. */
+"tenants.delete" | 
+/**  Read users, groups, roles, bindings and tokens. */
+"rbac.read" | 
+/**  Change users, groups, roles, bindings and tokens. */
+"rbac.write" | 
+/**  Read the audit log. */
+"audit.read" | 
+/**  List backups. */
+"backups.read" | 
+/**  Take a backup. */
+"backups.run" | 
+/**  Restore a backup over live data. */
+"backups.restore" | 
+/**  Read clusters and their health. */
+"clusters.read" | 
+/**  Fail a cluster over to its replica. */
+"clusters.failover" | 
+/**  Read alerts. */
+"alerts.read" | 
+/**  Silence alerts. */
+"alerts.silence" | 
+/**  Read playbook runs: their steps, events and approvals. */
+"playbooks.read" | 
+/**  Run playbooks. */
+"playbooks.run" | 
+/**  Read incidents, their timelines and targets. */
+"incidents.read" | 
+/**  Open, update and close incidents. */
+"incidents.write" | 
+/**
+ *  See requests for a second person's approval; granting one also needs
+ *  the role the server's two-person rule names.
+ */
+"approvals.read";
 
 /**
  *  Commercial plan. It sets a new tenant's quotas, except those the tenant
@@ -1268,6 +1511,14 @@ export type RetentionKeep =
  */
 "last_verified";
 
+/**  A role as listed: built-in or custom, with what it grants. */
+export type Role = {
+	name: string,
+	/**  Built-in roles cannot be changed or deleted. */
+	builtin: boolean,
+	permissions: Permission[],
+};
+
 /**
  *  The target's recovery point: how much would be lost if it were
  *  restored now, against its objective.
@@ -1380,6 +1631,12 @@ export type RunSummary = {
 	finished_at?: string | null,
 };
 
+/**
+ *  Where a binding applies, as shown: the platform, or a tenant by slug
+ *  (by id when the slug could not be read).
+ */
+export type ScopeView = { kind: "platform" } | { kind: "tenant"; tenant: string; slug: string };
+
 /**  How bad it is: P1 is the worst. */
 export type Severity = "P1" | "P2" | "P3" | "P4";
 
@@ -1437,6 +1694,16 @@ export type StepState = "pending" | "running" | "waiting" | "succeeded" | "faile
 /**  Passed over by a go-to. */
 "skipped";
 
+/**  Who a binding gives a role to, or who a token acts for. */
+export type Subject = {
+	kind: SubjectKind,
+	/**  The user's, group's or service account's id. */
+	id: string,
+};
+
+/**  What kind of subject a binding or a token belongs to. */
+export type SubjectKind = "user" | "group" | "service_account";
+
 /**  The three targets an incident is held to. */
 export type TargetKind = "acknowledge" | "mitigate" | "resolve";
 
@@ -1478,6 +1745,14 @@ export type TenantFilter = {
 
 /**  Everything a preflight can describe: a lifecycle action or an update. */
 export type TenantOperation = "suspend" | "resume" | "delete" | "update";
+
+/**  What a subject holds on one tenant, the platform's grants included. */
+export type TenantPermissions = {
+	/**  The tenant's id. */
+	tenant: string,
+	slug: string,
+	permissions: Permission[],
+};
 
 /**  A tenant with what can be done to it. */
 export type TenantRow = {
@@ -1561,6 +1836,20 @@ export type UpdateTenant = {
 	quotas?: QuotasPatch | null,
 };
 
+/**  A person. */
+export type User = {
+	id: string,
+	email: string,
+	display_name: string,
+	status: UserStatus,
+	created_at: string,
+};
+
+/**  Whether a user may sign in and use their tokens. */
+export type UserStatus = "active" | 
+/**  Every token of the user is refused (401) until it is active again. */
+"disabled";
+
 /**  What a waiting run waits for. */
 export type Waiting = {
 	step: string,
@@ -1582,6 +1871,14 @@ export type Waiting = {
 	may_approve?: boolean | null,
 	/**  Why the caller may not, when it may not. */
 	why_not?: string | null,
+};
+
+/**  Who holds a permission, where. */
+export type WhoCanView = {
+	permission: Permission,
+	/**  The tenant asked about, as asked; absent: every scope. */
+	tenant: string | null,
+	holders: HolderView[],
 };
 
 /**

@@ -9,5 +9,7 @@ import "./clusters";
 import "./jobs";
 import "./playbooks";
 import "./incidents";
+import "./audit";
+import "./rbac";
 
 export { views } from "./registry";
