@@ -1,7 +1,6 @@
 //! Registers the audit view in the rail.
 
 import { views } from "../registry";
-import AuditView from "./AuditView.svelte";
 
 views.register({
   id: "audit",
@@ -9,5 +8,5 @@ views.register({
   // A page with lines and a check mark.
   icon: "M6 3h9l3 3v15H6zM9 9h6M9 13h6M9 17l2 2 4-4",
   order: 70,
-  component: AuditView,
+  load: () => import("./AuditView.svelte"),
 });
