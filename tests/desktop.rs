@@ -3104,6 +3104,10 @@ async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_an
             "{}",
             text_of(&desktop, "dialog[open]").await
         );
+        desktop
+            .picture_for_docs("approval.png")
+            .await
+            .expect("screenshot");
         let mine = blocking(|| other.get("/v1/approvals?state=pending").json());
         let id = mine["items"]
             .as_array()
@@ -3239,6 +3243,7 @@ async fn a_role_edited_in_the_window_shows_who_gains_what_before_it_applies_and_
             after.contains("tenants.read") && after.contains("audit.read"),
             "after: {after}"
         );
+        desktop.picture_for_docs("audit.png").await.expect("screenshot");
         let request = text_of(&desktop, "[data-testid=\"audit-request-id\"]").await;
         let records = blocking(|| http.get("/v1/audit?action=role.update").json());
         assert_eq!(
@@ -3329,42 +3334,8 @@ async fn the_matrix_of_a_tenant_shows_a_grant_path_through_a_group_and_a_token_w
                 "tenants.read",
             ])
             .success();
-            cli.run(&["service-accounts", "create", "reader"]).success();
-            cli.run(&[
-                "bindings",
-                "create",
-                "--subject",
-                "service:reader",
-                "--role",
-                "access-reader",
-            ])
-            .success();
-            let minted = cli
-                .run(&[
-                    "--json",
-                    "tokens",
-                    "create",
-                    "--service",
-                    "reader",
-                    "--name",
-                    "reader",
-                ])
-                .success()
-                .json();
-            let secret = minted["token"].as_str().expect("the token").to_string();
-            cli.run(&[
-                "profile",
-                "add",
-                "reader",
-                "--admin-url",
-                &admin.url,
-                "--tier",
-                "dev",
-                "--use",
-            ])
-            .success();
-            cli.run_with_stdin(&["login", "reader", "--token-stdin"], &secret)
-                .success();
+            cli.second_person(&admin, "reader", "access-reader");
+            cli.run(&["profile", "use", "reader"]).success();
             (admin, cli)
         });
 
@@ -3378,6 +3349,10 @@ async fn the_matrix_of_a_tenant_shows_a_grant_path_through_a_group_and_a_token_w
             .click("user:bob@example.com holds tenants.read")
             .await
             .expect("bob's tenants.read cell");
+        desktop
+            .picture_for_docs("access-matrix.png")
+            .await
+            .expect("screenshot");
         let paths = text_of(&desktop, "[data-testid=\"grant-paths\"]").await;
         assert!(
             paths.contains("group:sre → binding") && paths.contains("role viewer on tenant acme"),

@@ -84,13 +84,13 @@ fn tray(app: &tauri::App) -> tauri::Result<()> {
 }
 
 /// A console of live charts and tables keeps no page history and reloads
-/// nothing from the network, and draws fast enough on the CPU: WebKit's
-/// document-viewer cache model drops its page and memory caches (the
-/// default keeps every decoded chart of every refresh until memory
-/// pressure), and without GPU compositing the web process does not load a
-/// GL stack, which without a GPU is a software one (measured by
-/// `bench/overview`: about half the web process's memory).
-/// `OPSDECK_WEBVIEW_GPU=1` keeps WebKit's default compositing.
+/// nothing from the network: WebKit's document-viewer cache model drops
+/// its page and memory caches (the default keeps every decoded chart of
+/// every refresh until memory pressure). Where the machine has no GPU
+/// (no DRM render node), compositing would run on a software GL stack in
+/// the web process, about half its memory (measured by `bench/overview`),
+/// so the window draws without it. `OPSDECK_WEBVIEW_GPU=1` or `=0` decides
+/// instead.
 fn light_webview(app: &tauri::App) {
     #[cfg(target_os = "linux")]
     {
@@ -102,7 +102,11 @@ fn light_webview(app: &tauri::App) {
         let Some(window) = app.get_webview_window("main") else {
             return;
         };
-        let gpu = std::env::var("OPSDECK_WEBVIEW_GPU").is_ok_and(|v| v == "1");
+        let gpu = match std::env::var("OPSDECK_WEBVIEW_GPU").as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => has_render_node(),
+        };
         let set = window.with_webview(move |webview| {
             let webview = webview.inner();
             if let Some(context) = webview.context() {
@@ -120,6 +124,16 @@ fn light_webview(app: &tauri::App) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = app;
+}
+
+/// Whether the machine has a GPU to render with: a DRM render node.
+#[cfg(target_os = "linux")]
+fn has_render_node() -> bool {
+    std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
 }
 
 /// Blocks navigation of any webview away from the app's own origin.

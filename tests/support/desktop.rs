@@ -81,6 +81,12 @@ async fn start_driver(
     ])
     .env("DISPLAY", display)
     .env("OPSDECK_LOG", "info");
+    if pictures_dir().is_some() {
+        // Without a GPU the app draws without compositing, and WebKit's
+        // snapshot of a page that is not repainting then never comes: the
+        // pictures for the docs are taken with WebKit's own compositing.
+        cmd.env("OPSDECK_WEBVIEW_GPU", "1");
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
