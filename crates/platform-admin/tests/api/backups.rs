@@ -399,6 +399,94 @@ async fn a_server_killed_mid_backup_never_leaves_the_job_running(backend: Backen
     }
 }
 
+async fn a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_nothing_half_done(
+    backend: Backend,
+) {
+    // The repository on a small filesystem of its own, nearly filled, so
+    // the backup runs out of room half way through copying.
+    let fs = opsdeck_tests::blocking(|| {
+        opsdeck_tests::tmpfs::Tmpfs::mount(48, opsdeck_tests::pgbackrest::OS_USER)
+    })
+    .expect("a tmpfs for the repository");
+    let cluster = PgBackRest::start_with_repo("main", Some(&fs.path))
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"));
+    // Data that does not compress away, so the backup needs its room.
+    cluster
+        .sql(
+            "CREATE TABLE noise AS SELECT n, md5(n::text) || md5((n * 7)::text) AS h \
+              FROM generate_series(1, 100000) n",
+        )
+        .await
+        .expect("writes");
+    // Its WAL archived first (`check` switches and waits), so that the disk
+    // fills while the backup copies, not while the archiver pushes.
+    cluster.pgbackrest(&["check"]).await.expect("WAL archived");
+    let filler = opsdeck_tests::blocking(|| fs.fill("filler", 1536)).expect("filled");
+    let srv = server(
+        backend,
+        "a_full_repository_disk_fails_the_backup",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id").to_string();
+    let job = finished(&srv.base, &srv.admin, &id).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ERROR: [") && error.contains("unable to write"),
+        "pgBackRest's words: {error}\n{}",
+        logged(&job)
+    );
+    assert!(
+        error.contains("the repository's disk is full: ")
+            && error.contains(&fs.path.display().to_string()),
+        "the job says the disk is full: {error}\n{}",
+        logged(&job)
+    );
+    assert!(job.get("result").is_none(), "{job:#}");
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(
+        listed.body["items"],
+        json!([]),
+        "a half-written backup is not listed: {}",
+        listed.text
+    );
+    assert!(listed.body["restorable"].is_null(), "{}", listed.text);
+    assert_eq!(listed.body["rpo"]["over"], true, "{}", listed.text);
+
+    // Room made again: the next backup runs to the end and is the one listed.
+    std::fs::remove_file(&filler).expect("space freed");
+    let next = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(next.status, StatusCode::ACCEPTED, "{}", next.text);
+    let next_id = next.body["id"].as_str().expect("a job id");
+    let job = finished(&srv.base, &srv.admin, next_id).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    let label = job["result"]["label"].as_str().expect("a label");
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    let items = listed.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", listed.text);
+    assert_eq!(
+        (items[0]["label"].as_str(), items[0]["status"].as_str()),
+        (Some(label), Some("ok"))
+    );
+    drop(srv);
+    drop(cluster);
+}
+
+fn logged(job: &Value) -> String {
+    job["log"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["line"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Processes whose command line names this cluster's pgBackRest
 /// configuration: what a stopped job must not leave behind.
 fn pgbackrest_processes(cluster: &PgBackRest) -> Vec<String> {
@@ -927,6 +1015,7 @@ both!(
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
     a_server_killed_mid_backup_never_leaves_the_job_running,
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
+    a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_nothing_half_done,
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
     a_point_in_time_restore_lands_between_two_writes,
