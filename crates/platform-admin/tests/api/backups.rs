@@ -1,8 +1,9 @@
 //! Backups through the API against a real PostgreSQL whose WAL pgBackRest
 //! archives (`opsdeck_tests::pgbackrest`): targets from the configuration
 //! file, backup jobs run by the server's worker, one job per target,
-//! idempotent starts, pgBackRest's own error on a broken target, and a
-//! server killed mid-backup that never leaves the job running.
+//! idempotent starts, pgBackRest's own error on a broken target, a
+//! repository whose disk fills up (said so, nothing half-done listed), and
+//! a server killed mid-backup that never leaves the job running.
 
 use std::time::Duration;
 
@@ -473,6 +474,47 @@ async fn a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_
         (items[0]["label"].as_str(), items[0]["status"].as_str()),
         (Some(label), Some("ok"))
     );
+    drop(srv);
+    drop(cluster);
+}
+
+async fn a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_archive_timeout(
+    backend: Backend,
+) {
+    // Full before the backup starts: the archiver cannot push WAL either,
+    // and pgBackRest speaks only of WAL not archived in time.
+    let fs = opsdeck_tests::blocking(|| {
+        opsdeck_tests::tmpfs::Tmpfs::mount(32, opsdeck_tests::pgbackrest::OS_USER)
+    })
+    .expect("a tmpfs for the repository");
+    let cluster = PgBackRest::start_with_repo("main", Some(&fs.path))
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"));
+    // pgBackRest's own wait for WAL, shortened from 60 s.
+    let mut conf = std::fs::read_to_string(&cluster.config).expect("pgBackRest's configuration");
+    conf.push_str("archive-timeout=10\n");
+    std::fs::write(&cluster.config, conf).expect("pgBackRest's configuration");
+    let filler = opsdeck_tests::blocking(|| fs.fill("filler", 0)).expect("filled");
+    let srv = server(
+        backend,
+        "a_repository_disk_full_before_the_backup",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id").to_string();
+    let job = finished(&srv.base, &srv.admin, &id).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ERROR: [") && error.contains("the repository's disk is full: "),
+        "pgBackRest's words and the full disk: {error}\n{}",
+        logged(&job)
+    );
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+    std::fs::remove_file(&filler).expect("space freed");
     drop(srv);
     drop(cluster);
 }
@@ -1016,6 +1058,7 @@ both!(
     a_server_killed_mid_backup_never_leaves_the_job_running,
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
     a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_nothing_half_done,
+    a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_archive_timeout,
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
     a_point_in_time_restore_lands_between_two_writes,
