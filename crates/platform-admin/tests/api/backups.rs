@@ -529,6 +529,83 @@ fn logged(job: &Value) -> String {
         .join("\n")
 }
 
+async fn a_silent_pgbackrest_stops_with_its_killed_server_and_finishes_no_backup(backend: Backend) {
+    let cluster = cluster("main").await;
+    cluster
+        .sql("CREATE TABLE big AS SELECT n, md5(n::text) AS h FROM generate_series(1, 1500000) n")
+        .await
+        .expect("writes");
+    // pgBackRest with its output thrown away: a closed pipe cannot stop it
+    // once its server is gone, only the server's own arrangement can.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let quiet = dir.path().join("quiet-pgbackrest");
+    std::fs::write(
+        &quiet,
+        "#!/bin/sh\ncase \" $* \" in\n  *\" backup \"*) exec pgbackrest \"$@\" >/dev/null 2>&1 ;;\n\
+         esac\nexec pgbackrest \"$@\"\n",
+    )
+    .expect("script");
+    for (path, mode) in [(dir.path(), 0o755), (quiet.as_path(), 0o755)] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .expect("permissions");
+    }
+    let config_path = dir.path().join("platform-admin.toml");
+    let text = format!(
+        "{}pgbackrest = \"{}\"\n",
+        config(&cluster, "main-db", "main"),
+        quiet.display()
+    );
+    std::fs::write(&config_path, text).expect("config");
+    let config_arg = config_path.display().to_string();
+    let mut admin =
+        PlatformAdmin::start_with(backend, &["--config", &config_arg, "--job-lease", "3"])
+            .expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let started: Value = client
+        .post(format!("{}/v1/backup-targets/main-db/backups", admin.url))
+        .bearer_auth(&token)
+        .json(&json!({ "type": "full" }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("a job");
+    assert!(started["id"].is_string(), "{started:#}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pgbackrest_processes(&cluster).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pgBackRest never ran: {}",
+            admin.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admin.stop();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = pgbackrest_processes(&cluster);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pgBackRest runs on 20 s after its server was killed: {left:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let info = cluster.info().await.expect("pgbackrest info");
+    assert_eq!(
+        info[0]["backup"],
+        json!([]),
+        "a backup finished behind the job: {info:#}"
+    );
+}
+
 /// Processes whose command line names this cluster's pgBackRest
 /// configuration: what a stopped job must not leave behind.
 fn pgbackrest_processes(cluster: &PgBackRest) -> Vec<String> {
@@ -1056,6 +1133,7 @@ both!(
     full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time,
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
     a_server_killed_mid_backup_never_leaves_the_job_running,
+    a_silent_pgbackrest_stops_with_its_killed_server_and_finishes_no_backup,
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
     a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_nothing_half_done,
     a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_archive_timeout,
