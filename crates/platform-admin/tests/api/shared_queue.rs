@@ -247,8 +247,21 @@ async fn a_killed_servers_job_is_taken_over_by_the_other_and_every_job_runs_once
         }
     }
 
-    // The repositories agree: one backup per succeeded job, none of the
-    // killed one, and no pgBackRest of the dead server still copying.
+    // No pgBackRest of the dead server goes on (its workers may take a
+    // moment to see their parent gone), and then the repositories agree:
+    // one backup per succeeded job, none of the killed one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = backups_running(victim_cluster);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dead server's pgBackRest still runs: {left:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     for (id, n) in &ids {
         let job = get(&client, survivor, &token, &format!("/v1/jobs/{id}")).await;
         let listed = labels(&clusters[*n]).await;
@@ -260,11 +273,6 @@ async fn a_killed_servers_job_is_taken_over_by_the_other_and_every_job_runs_once
             ),
         }
     }
-    let left = backups_running(victim_cluster);
-    assert!(
-        left.is_empty(),
-        "the dead server's pgBackRest still runs: {left:#?}"
-    );
 
     // Its target is free: started again, the backup runs to the end.
     let n = ids[&victim_job.id];
