@@ -30,6 +30,7 @@ pub mod postgres;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
+pub mod tmpfs;
 pub mod tray;
 pub mod wait;
 

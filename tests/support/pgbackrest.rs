@@ -62,6 +62,13 @@ async fn checked(program: &Path, args: &[&str]) -> Result<String> {
 impl PgBackRest {
     /// Starts the cluster and creates `stanza`.
     pub async fn start(stanza: &str) -> Result<PgBackRest> {
+        Self::start_with_repo(stanza, None).await
+    }
+
+    /// Starts the cluster with its pgBackRest repository in `repo` (a dir
+    /// the `postgres` user owns, a small filesystem for instance), else in
+    /// the cluster's temp dir, and creates `stanza`.
+    pub async fn start_with_repo(stanza: &str, repo: Option<&Path>) -> Result<PgBackRest> {
         let bin = server_bin()?;
         let dir = tempfile::tempdir()?;
         let root = dir.path().to_path_buf();
@@ -77,7 +84,9 @@ impl PgBackRest {
                 "[global]\nrepo1-path={repo}\nrepo1-retention-full=4\nlog-path={log}\n\
                  lock-path={lock}\nspool-path={spool}\nlog-level-file=off\n\n\
                  [{stanza}]\npg1-path={data}\npg1-socket-path={sock}\npg1-port={PORT}\n",
-                repo = root.join("repo").display(),
+                repo = repo
+                    .map_or_else(|| root.join("repo"), Path::to_path_buf)
+                    .display(),
                 log = root.join("log").display(),
                 lock = root.join("lock").display(),
                 spool = root.join("spool").display(),

@@ -63,6 +63,28 @@ impl PlatformAdmin {
         Ok(admin)
     }
 
+    /// Another platform-admin process on this one's database, with the same
+    /// `serve` arguments and a temp dir of its own: two servers sharing one
+    /// job queue. The database stays this one's (dropped with it).
+    pub fn beside(&self) -> Result<Self> {
+        let mut other = Self {
+            url: String::new(),
+            database: self.database.clone(),
+            dir: tempfile::tempdir()?,
+            serve_args: self.serve_args.clone(),
+            proc: None,
+            _postgres: None,
+        };
+        other.spawn("127.0.0.1:0")?;
+        Ok(other)
+    }
+
+    /// The server's process id while it runs (workers name themselves
+    /// `pid-<id>/…` in the jobs they hold).
+    pub fn pid(&self) -> Option<u32> {
+        self.proc.as_ref().map(Proc::id)
+    }
+
     fn spawn(&mut self, listen: &str) -> Result<()> {
         let mut cmd = Command::new(bin("platform-admin"));
         cmd.args(["serve", "--database", &self.database, "--listen", listen])

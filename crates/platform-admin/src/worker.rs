@@ -86,6 +86,23 @@ enum Outcome {
 async fn run_one(state: &AppState, claimed: Claimed, lease: chrono::Duration) -> Result<(), Error> {
     let Claimed { job, mut claim } = claimed;
     tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    // Each claim is in the job's log, so its history (a takeover after a
+    // server died) is seen where the job is, not only in a server's log.
+    let claimed_line = if job.attempts > 1 {
+        format!(
+            "taken over by {} (attempt {}): the worker of attempt {} stopped renewing its lease",
+            claim.owner,
+            job.attempts,
+            job.attempts - 1
+        )
+    } else {
+        format!("taken up by {} (attempt {})", claim.owner, job.attempts)
+    };
+    match jobs::append_log(&state.db, &claim, &[claimed_line], db::now()).await {
+        Ok(()) => {}
+        Err(err @ Error::JobTakenOver { .. }) => return Err(err),
+        Err(err) => tracing::warn!(job = %job.id, error = %err, "cannot log the job's claim"),
+    }
     let outcome = if job.cancel_requested_at.is_some() {
         // Asked to stop while its last worker was gone: nothing runs now.
         Outcome::Cancelled(format!(

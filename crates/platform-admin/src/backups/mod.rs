@@ -9,6 +9,7 @@ pub mod files;
 pub mod listing;
 pub mod pgbackrest;
 pub mod rdb;
+pub mod repo_disk;
 pub mod restore;
 pub mod retention;
 pub mod routes;

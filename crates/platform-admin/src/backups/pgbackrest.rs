@@ -3,7 +3,10 @@
 //! its log lines into the job's log, its per-file percentages into the
 //! job's progress, and `pgbackrest info --output=json` for the result.
 
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use opsdeck_api::backups::{BackupResult, BackupType};
@@ -46,15 +49,45 @@ pub enum RunError {
     Store(#[from] Error),
 }
 
+/// util-linux's `setpriv`, when installed (looked up once).
+fn setpriv() -> Option<&'static Path> {
+    static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let path = std::env::var_os("PATH")?;
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("setpriv"))
+                .find(|candidate| candidate.is_file())
+        })
+        .as_deref()
+}
+
 fn command(target: &TargetConfig, args: &[String]) -> Command {
-    let mut cmd = if rustix::process::geteuid().is_root() {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", target.run_as(), "--"])
-            .arg(target.program());
-        cmd
-    } else {
-        Command::new(target.program())
-    };
+    // A server killed outright (SIGKILL, a lost host) cannot stop what it
+    // started, and another server takes its job over: pgBackRest is started
+    // with a parent-death signal, so it stops with the server instead of
+    // finishing a backup behind the job's back (`runuser` passes the signal
+    // on to it). Without `setpriv`, only the closed pipe of its log stops it.
+    let mut line: Vec<&OsStr> = Vec::new();
+    if let Some(setpriv) = setpriv() {
+        line.extend([
+            setpriv.as_os_str(),
+            OsStr::new("--pdeathsig"),
+            OsStr::new("TERM"),
+        ]);
+    }
+    if rustix::process::geteuid().is_root() {
+        let run_as = OsStr::new(target.run_as());
+        line.extend([
+            OsStr::new("runuser"),
+            OsStr::new("-u"),
+            run_as,
+            OsStr::new("--"),
+        ]);
+    }
+    line.push(target.program().as_os_str());
+    let mut cmd = Command::new(line[0]);
+    cmd.args(&line[1..]);
     cmd.arg(format!("--config={}", target.pgbackrest_config().display()))
         .arg(format!("--stanza={}", target.stanza()))
         .args(args)
@@ -207,7 +240,12 @@ pub async fn backup(
     group.ended();
     tolerated(jobs::append_log(db, claim, &pending, db::now()).await)?;
     if !status.success() {
-        return Err(RunError::Failed(failure(status, &errors)));
+        let mut reason = failure(status, &errors);
+        if let Some(full) = super::repo_disk::full(target).await {
+            reason.push_str("; ");
+            reason.push_str(&full);
+        }
+        return Err(RunError::Failed(reason));
     }
     let reading = phase("reading the result", TOTAL);
     tolerated(jobs::report_progress(db, claim, &reading, db::now()).await)?;

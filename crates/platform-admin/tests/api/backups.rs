@@ -1,8 +1,9 @@
 //! Backups through the API against a real PostgreSQL whose WAL pgBackRest
 //! archives (`opsdeck_tests::pgbackrest`): targets from the configuration
 //! file, backup jobs run by the server's worker, one job per target,
-//! idempotent starts, pgBackRest's own error on a broken target, and a
-//! server killed mid-backup that never leaves the job running.
+//! idempotent starts, pgBackRest's own error on a broken target, a
+//! repository whose disk fills up (said so, nothing half-done listed), and
+//! a server killed mid-backup that never leaves the job running.
 
 use std::time::Duration;
 
@@ -397,6 +398,212 @@ async fn a_server_killed_mid_backup_never_leaves_the_job_running(backend: Backen
         }
         _ => panic!("neither succeeded nor failed: {job:#}"),
     }
+}
+
+async fn a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_nothing_half_done(
+    backend: Backend,
+) {
+    // The repository on a small filesystem of its own, nearly filled, so
+    // the backup runs out of room half way through copying.
+    let fs = opsdeck_tests::blocking(|| {
+        opsdeck_tests::tmpfs::Tmpfs::mount(48, opsdeck_tests::pgbackrest::OS_USER)
+    })
+    .expect("a tmpfs for the repository");
+    let cluster = PgBackRest::start_with_repo("main", Some(&fs.path))
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"));
+    // Data that does not compress away, so the backup needs its room.
+    cluster
+        .sql(
+            "CREATE TABLE noise AS SELECT n, md5(n::text) || md5((n * 7)::text) AS h \
+              FROM generate_series(1, 100000) n",
+        )
+        .await
+        .expect("writes");
+    // Its WAL archived first (`check` switches and waits), so that the disk
+    // fills while the backup copies, not while the archiver pushes.
+    cluster.pgbackrest(&["check"]).await.expect("WAL archived");
+    let filler = opsdeck_tests::blocking(|| fs.fill("filler", 1536)).expect("filled");
+    let srv = server(
+        backend,
+        "a_full_repository_disk_fails_the_backup",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id").to_string();
+    let job = finished(&srv.base, &srv.admin, &id).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ERROR: [") && error.contains("unable to write"),
+        "pgBackRest's words: {error}\n{}",
+        logged(&job)
+    );
+    assert!(
+        error.contains("the repository's disk is full: ")
+            && error.contains(&fs.path.display().to_string()),
+        "the job says the disk is full: {error}\n{}",
+        logged(&job)
+    );
+    assert!(job.get("result").is_none(), "{job:#}");
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(
+        listed.body["items"],
+        json!([]),
+        "a half-written backup is not listed: {}",
+        listed.text
+    );
+    assert!(listed.body["restorable"].is_null(), "{}", listed.text);
+    assert_eq!(listed.body["rpo"]["over"], true, "{}", listed.text);
+
+    // Room made again: the next backup runs to the end and is the one listed.
+    std::fs::remove_file(&filler).expect("space freed");
+    let next = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(next.status, StatusCode::ACCEPTED, "{}", next.text);
+    let next_id = next.body["id"].as_str().expect("a job id");
+    let job = finished(&srv.base, &srv.admin, next_id).await;
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    let label = job["result"]["label"].as_str().expect("a label");
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    let items = listed.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", listed.text);
+    assert_eq!(
+        (items[0]["label"].as_str(), items[0]["status"].as_str()),
+        (Some(label), Some("ok"))
+    );
+    drop(srv);
+    drop(cluster);
+}
+
+async fn a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_archive_timeout(
+    backend: Backend,
+) {
+    // Full before the backup starts: the archiver cannot push WAL either,
+    // and pgBackRest speaks only of WAL not archived in time.
+    let fs = opsdeck_tests::blocking(|| {
+        opsdeck_tests::tmpfs::Tmpfs::mount(32, opsdeck_tests::pgbackrest::OS_USER)
+    })
+    .expect("a tmpfs for the repository");
+    let cluster = PgBackRest::start_with_repo("main", Some(&fs.path))
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"));
+    // pgBackRest's own wait for WAL, shortened from 60 s.
+    let mut conf = std::fs::read_to_string(&cluster.config).expect("pgBackRest's configuration");
+    conf.push_str("archive-timeout=10\n");
+    std::fs::write(&cluster.config, conf).expect("pgBackRest's configuration");
+    let filler = opsdeck_tests::blocking(|| fs.fill("filler", 0)).expect("filled");
+    let srv = server(
+        backend,
+        "a_repository_disk_full_before_the_backup",
+        &config(&cluster, "main-db", "main"),
+    )
+    .await;
+    let started = start_backup(&srv, "main-db", "full", None).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.text);
+    let id = started.body["id"].as_str().expect("a job id").to_string();
+    let job = finished(&srv.base, &srv.admin, &id).await;
+    assert_eq!(job["state"], "failed", "{job:#}");
+    let error = job["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("ERROR: [") && error.contains("the repository's disk is full: "),
+        "pgBackRest's words and the full disk: {error}\n{}",
+        logged(&job)
+    );
+    let listed = srv.get("/v1/backup-targets/main-db/backups").await;
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.text);
+    std::fs::remove_file(&filler).expect("space freed");
+    drop(srv);
+    drop(cluster);
+}
+
+fn logged(job: &Value) -> String {
+    job["log"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["line"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn a_silent_pgbackrest_stops_with_its_killed_server_and_finishes_no_backup(backend: Backend) {
+    let cluster = cluster("main").await;
+    cluster
+        .sql("CREATE TABLE big AS SELECT n, md5(n::text) AS h FROM generate_series(1, 1500000) n")
+        .await
+        .expect("writes");
+    // pgBackRest with its output thrown away: a closed pipe cannot stop it
+    // once its server is gone, only the server's own arrangement can.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let quiet = dir.path().join("quiet-pgbackrest");
+    std::fs::write(
+        &quiet,
+        "#!/bin/sh\ncase \" $* \" in\n  *\" backup \"*) exec pgbackrest \"$@\" >/dev/null 2>&1 ;;\n\
+         esac\nexec pgbackrest \"$@\"\n",
+    )
+    .expect("script");
+    for (path, mode) in [(dir.path(), 0o755), (quiet.as_path(), 0o755)] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .expect("permissions");
+    }
+    let config_path = dir.path().join("platform-admin.toml");
+    let text = format!(
+        "{}pgbackrest = \"{}\"\n",
+        config(&cluster, "main-db", "main"),
+        quiet.display()
+    );
+    std::fs::write(&config_path, text).expect("config");
+    let config_arg = config_path.display().to_string();
+    let mut admin =
+        PlatformAdmin::start_with(backend, &["--config", &config_arg, "--job-lease", "3"])
+            .expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let started: Value = client
+        .post(format!("{}/v1/backup-targets/main-db/backups", admin.url))
+        .bearer_auth(&token)
+        .json(&json!({ "type": "full" }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("a job");
+    assert!(started["id"].is_string(), "{started:#}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pgbackrest_processes(&cluster).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pgBackRest never ran: {}",
+            admin.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admin.stop();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = pgbackrest_processes(&cluster);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pgBackRest runs on 20 s after its server was killed: {left:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let info = cluster.info().await.expect("pgbackrest info");
+    assert_eq!(
+        info[0]["backup"],
+        json!([]),
+        "a backup finished behind the job: {info:#}"
+    );
 }
 
 /// Processes whose command line names this cluster's pgBackRest
@@ -926,7 +1133,10 @@ both!(
     full_then_incremental_backups_succeed_once_per_key_and_one_at_a_time,
     a_wrong_stanza_fails_the_job_with_pgbackrests_message,
     a_server_killed_mid_backup_never_leaves_the_job_running,
+    a_silent_pgbackrest_stops_with_its_killed_server_and_finishes_no_backup,
     a_running_backup_cancelled_stops_pgbackrest_and_ends_cancelled,
+    a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_nothing_half_done,
+    a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_archive_timeout,
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
     a_point_in_time_restore_lands_between_two_writes,

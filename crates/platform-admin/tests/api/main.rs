@@ -29,5 +29,6 @@ mod process;
 mod rbac;
 mod rbac_routes;
 mod rbac_who;
+mod shared_queue;
 mod tenant_text;
 mod tenants;

@@ -1,0 +1,95 @@
+//! A small tmpfs of one test, for a disk that fills up: mounted on a temp
+//! dir (needs root), filled on request, and unmounted when dropped, even
+//! when the test fails.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::process::output_blocking;
+
+/// The longest `mount`, `umount` or `chown` may take.
+const LIMIT: Duration = Duration::from_secs(30);
+
+pub struct Tmpfs {
+    pub path: PathBuf,
+    mounted: bool,
+    _dir: tempfile::TempDir,
+}
+
+fn run(cmd: Command) -> Result<()> {
+    let what = format!("{cmd:?}");
+    let out = output_blocking(cmd, b"", LIMIT)?;
+    if !out.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size_mb` megabytes owned by the OS user `owner`.
+    pub fn mount(size_mb: u32, owner: &str) -> Result<Tmpfs> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("fs");
+        std::fs::create_dir(&path)?;
+        let mut mount = Command::new("mount");
+        mount
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size_mb}m,mode=0700"),
+                "opsdeck-test",
+            ])
+            .arg(&path);
+        run(mount).context("mount a tmpfs (the test needs root)")?;
+        let fs = Tmpfs {
+            path,
+            mounted: true,
+            _dir: dir,
+        };
+        let mut chown = Command::new("chown");
+        chown.arg(format!("{owner}:{owner}")).arg(&fs.path);
+        run(chown)?;
+        // The temp dir is root's and private: the owner must reach the mount.
+        let mut chmod = Command::new("chmod");
+        chmod.arg("711").arg(fs._dir.path());
+        run(chmod)?;
+        Ok(fs)
+    }
+
+    /// Fills the filesystem with the file `name` until `leave_kb` kilobytes
+    /// are left; returns the file's path (remove it to free the space).
+    pub fn fill(&self, name: &str, leave_kb: u64) -> Result<PathBuf> {
+        let file = self.path.join(name);
+        let mut out = std::fs::File::create(&file)?;
+        let block = vec![0x5a_u8; 64 * 1024];
+        let mut written: u64 = 0;
+        loop {
+            match out.write(&block) {
+                Ok(0) => break,
+                Ok(n) => written += n as u64,
+                Err(err) if err.raw_os_error() == Some(28) => break,
+                Err(err) => return Err(err).context("fill the tmpfs"),
+            }
+        }
+        out.set_len(written.saturating_sub(leave_kb * 1024))?;
+        Ok(file)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        if self.mounted {
+            // Lazy: a process of the failed test still holding a file in it
+            // does not keep the mount.
+            let mut umount = Command::new("umount");
+            umount.arg("-l").arg(&self.path);
+            let _ = run(umount);
+            self.mounted = false;
+        }
+    }
+}
