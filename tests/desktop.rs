@@ -1679,17 +1679,18 @@ async fn a_new_alert_group_is_notified_counted_in_the_tray_and_its_notification_
 }
 
 /// What the Overview shows of each panel: its id, its state, and its SVG
-/// as the image carries it (base64 in a data URL, decoded in the page).
+/// as the image carries it (its object URL read back in the page).
 async fn overview_panels(desktop: &Desktop) -> Vec<(String, String, String, bool)> {
-    let script = "return Array.from(document.querySelectorAll('figure.panel[data-panel]')).map((f) => { \
+    let script = "const done = arguments[arguments.length - 1]; \
+                  Promise.all(Array.from(document.querySelectorAll('figure.panel[data-panel]')).map(async (f) => { \
                     const src = f.querySelector('img')?.getAttribute('src') ?? ''; \
-                    return [f.dataset.panel ?? '', f.dataset.state ?? '', \
-                            src.startsWith('data:image/svg+xml;base64,') ? atob(src.split(',')[1]) : '', \
-                            f.dataset.stale === 'true']; });";
+                    const svg = src.startsWith('blob:') ? await fetch(src).then((r) => r.text()).catch(() => '') : ''; \
+                    return [f.dataset.panel ?? '', f.dataset.state ?? '', svg, f.dataset.stale === 'true']; \
+                  })).then(done, () => done([]));";
     let found = within(
         "reading the panels",
         Duration::from_secs(30),
-        desktop.client.execute(script, vec![]),
+        desktop.client.execute_async(script, vec![]),
     )
     .await
     .ok()
@@ -3044,7 +3045,12 @@ async fn under_the_two_person_rule_the_window_grants_a_request_from_its_inbox_an
             "the Playbooks entry does not count the request"
         );
         desktop.click("Playbooks").await.expect("click Playbooks");
-        let request = text_of(&desktop, &format!("[data-approval=\"{spare_request}\"]")).await;
+        let asked = format!("[data-approval=\"{spare_request}\"]");
+        desktop
+            .find(&asked)
+            .await
+            .expect("the request in the inbox");
+        let request = text_of(&desktop, &asked).await;
         assert!(
             request.contains("tenant.delete of spare") && request.contains("Spare is unused"),
             "{request}"

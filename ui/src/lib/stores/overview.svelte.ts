@@ -142,16 +142,6 @@ export class Overview {
   }
 }
 
-/** An SVG document as an image URL: shown by `<img>`, which runs no script in it. */
-export function svgImage(svg: string): string {
-  const bytes = new TextEncoder().encode(svg);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return `data:image/svg+xml;base64,${btoa(binary)}`;
-}
-
 /** How many panels go in a row of a grid `width` pixels wide, and how wide each is drawn. */
 export function gridOf(width: number, gap = 12): { columns: number; widthPx: number } {
   const columns = width >= 1100 ? 3 : width >= 640 ? 2 : 1;

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 
 import type { Board, IpcError, PanelSvg } from "../../generated/bindings";
 import { fakeIpc } from "../testdata";
-import { gridOf, Overview, svgImage } from "./overview.svelte";
+import { ImageUrls } from "../images";
+import { gridOf, Overview } from "./overview.svelte";
 
 function panel(id: string, state: PanelSvg["state"] = "data", error: string | null = null): PanelSvg {
   return { id, title: id, state, error, series: state === "data" ? 1 : 0, svg: `<svg id="${id}"><path d="M0 0"/></svg>` };
@@ -163,12 +164,30 @@ describe("Overview store", () => {
   });
 });
 
-describe("svgImage", () => {
-  it("makes a base64 data URL that keeps every character", () => {
-    const url = svgImage('<svg><text>5 µs — ✓</text></svg>');
-    expect(url.startsWith("data:image/svg+xml;base64,")).toBe(true);
-    const bytes = Uint8Array.from(atob(url.split(",")[1] ?? ""), (c) => c.charCodeAt(0));
-    expect(new TextDecoder().decode(bytes)).toBe("<svg><text>5 µs — ✓</text></svg>");
+describe("ImageUrls", () => {
+  it("keeps a panel's URL while its drawing is the same and revokes the one replaced", async () => {
+    const revoked: string[] = [];
+    const revoke = URL.revokeObjectURL.bind(URL);
+    URL.revokeObjectURL = (url: string) => {
+      revoked.push(url);
+      revoke(url);
+    };
+    try {
+      const images = new ImageUrls();
+      const first = images.url("/rate", "<svg><text>5 µs — ✓</text></svg>");
+      expect(first.startsWith("blob:")).toBe(true);
+      expect(images.url("/rate", "<svg><text>5 µs — ✓</text></svg>")).toBe(first);
+      const second = images.url("/rate", "<svg><text>6 µs</text></svg>");
+      expect(second).not.toBe(first);
+      expect(revoked).toEqual([first]);
+      images.url("staging/rate", "<svg/>");
+      expect(images.size).toBe(2);
+      images.clear();
+      expect(revoked).toHaveLength(3);
+      expect(images.size).toBe(0);
+    } finally {
+      URL.revokeObjectURL = revoke;
+    }
   });
 });
 
