@@ -405,3 +405,91 @@ async fn the_last_panels_drawn_survive_a_restart_while_prometheus_is_down() {
     );
     assert_eq!(latency(&kept), latency(&fresh));
 }
+
+/// The window's start: the Overview fetched ahead of the page is drawn
+/// from what was fetched (here after Prometheus stopped, so only the
+/// prefetch can have the data), once; a render of another range, or a
+/// second one, asks Prometheus itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panels_fetched_ahead_are_drawn_once_for_their_range_at_the_width_asked() {
+    use opsdeck_core::dashboards::{self, Catalog, PanelState, Prefetch, RenderOptions};
+    use opsdeck_core::secrets::{MemorySecrets, Token};
+    use opsdeck_core::{Console, Paths, ProfileSettings, Tier};
+
+    let (admin, mut prom) = opsdeck_tests::blocking(scraped_platform);
+    let dir = tempfile::tempdir().expect("dir");
+    let console = Console::open(
+        Paths::under(dir.path()),
+        std::sync::Arc::new(MemorySecrets::default()),
+    )
+    .await
+    .expect("console");
+    let urls = ProfileSettings {
+        prometheus_url: Some(prom.url.clone()),
+        alertmanager_urls: None,
+        read_only: None,
+    };
+    console
+        .profile_add_with(
+            "ops",
+            Tier::Dev,
+            &admin.url,
+            &urls,
+            Some(Token::new("t").expect("token")),
+            true,
+        )
+        .await
+        .expect("profile");
+    let catalog = Catalog::load(&dir.path().join("dashboards")).expect("catalog");
+    let overview = catalog.get("overview").expect("overview").clone();
+    let session = console.session(None).await.expect("session");
+    let metrics = session.metrics().expect("metrics");
+    let ahead = RenderOptions::last(Duration::from_secs(900));
+    let prefetch = Prefetch::default();
+    opsdeck_tests::within(
+        "the prefetch",
+        Duration::from_secs(30),
+        prefetch.fetch(&metrics, &overview, &ahead),
+    )
+    .await
+    .expect("in time");
+
+    opsdeck_tests::blocking(|| prom.stop());
+    let other_range = RenderOptions::last(Duration::from_secs(3600));
+    let asked =
+        dashboards::render_remembered_from(&metrics, &overview, &other_range, Some(&prefetch))
+            .await
+            .expect("drawn");
+    assert!(
+        asked.offline.is_some(),
+        "another range asks Prometheus, which is gone"
+    );
+
+    let wider = RenderOptions {
+        width_px: 900,
+        ..RenderOptions::last(Duration::from_secs(900))
+    };
+    let drawn = dashboards::render_remembered_from(&metrics, &overview, &wider, Some(&prefetch))
+        .await
+        .expect("drawn");
+    assert!(
+        drawn.offline.is_none() && !drawn.from_cache,
+        "{:?}",
+        drawn.offline
+    );
+    let latency = drawn
+        .panels
+        .iter()
+        .find(|p| p.id == "latency")
+        .expect("latency");
+    assert_eq!(latency.state, PanelState::Data);
+    assert!(
+        latency.svg.contains("width=\"900\""),
+        "drawn at the width asked"
+    );
+
+    let again = dashboards::render_remembered_from(&metrics, &overview, &wider, Some(&prefetch))
+        .await
+        .expect("drawn");
+    assert!(again.offline.is_some(), "the prefetch is drawn once");
+}

@@ -51,8 +51,17 @@ pub async fn dashboards_render(
         raw: false,
     };
     state
-        .with_session(profile.as_deref(), |s| async move {
-            dashboards::render_remembered(&s.metrics()?, &dashboard, &options).await
+        .with_session(profile.as_deref(), |s| {
+            let prefetch = state.prefetch.clone();
+            async move {
+                dashboards::render_remembered_from(
+                    &s.metrics()?,
+                    &dashboard,
+                    &options,
+                    Some(&prefetch),
+                )
+                .await
+            }
         })
         .await
 }

@@ -34,6 +34,8 @@ use opsdeck_core::{Code, Console, ConsoleCode, ErrorReport, Session, Sessions};
 pub struct AppState {
     console: Result<Console, ErrorReport>,
     sessions: Sessions,
+    /// The first dashboard's panels, fetched while the window starts.
+    pub prefetch: opsdeck_core::dashboards::Prefetch,
     /// The task telling each window (by label) of changes to profiles.toml.
     watches: std::sync::Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
     /// The alert watcher of the main window's profile, and its clicks.
@@ -51,6 +53,7 @@ impl AppState {
         Self {
             console: opened.map_err(|e| ErrorReport::from(&e)),
             sessions: Sessions::new(),
+            prefetch: Default::default(),
             watches: Default::default(),
             notifications: Default::default(),
         }
@@ -58,12 +61,36 @@ impl AppState {
 
     /// Opens the current profile's session (its token from the keyring,
     /// its HTTP clients) while the window is still starting, so the first
-    /// command finds it open. A failure is the first command's to report.
+    /// command finds it open, and fetches the first dashboard's panels for
+    /// the page's first render to draw. A failure is the first command's
+    /// to report.
     pub async fn warm(&self) {
-        if let Ok(console) = self.console() {
-            if let Err(e) = self.sessions.get(console, None).await {
+        use opsdeck_core::dashboards::{self, Catalog, RenderOptions};
+        let Ok(console) = self.console() else {
+            return;
+        };
+        let session = match self.sessions.get(console, None).await {
+            Ok(session) => session,
+            Err(e) => {
                 tracing::debug!(error = %e, "no session opened ahead of the window");
+                return;
             }
+        };
+        let Ok(metrics) = session.metrics() else {
+            return;
+        };
+        let Ok(range) = opsdeck_core::alerts::parse_duration(dashboards::DEFAULT_RANGE) else {
+            return;
+        };
+        let catalog = Catalog::load(&dashboards::user_dir(&console.paths().config_dir));
+        if let Some(first) = catalog
+            .as_ref()
+            .ok()
+            .and_then(|c| c.get(dashboards::FIRST).ok())
+        {
+            self.prefetch
+                .fetch(&metrics, first, &RenderOptions::last(range))
+                .await;
         }
     }
 
@@ -250,6 +277,10 @@ fn with_constants(builder: tauri_specta::Builder<tauri::Wry>) -> tauri_specta::B
         .constant("SLUG_MAX", validation::SLUG_MAX)
         .constant("NAME_MAX", validation::NAME_MAX)
         .constant("DASHBOARD_RANGES", opsdeck_core::dashboards::RANGES)
+        .constant(
+            "DASHBOARD_DEFAULT_RANGE",
+            opsdeck_core::dashboards::DEFAULT_RANGE,
+        )
         .constant("INCIDENT_SEVERITIES", opsdeck_api::incidents::Severity::ALL)
         .constant("PERMISSIONS", opsdeck_api::rbac::Permission::ALL)
         .typ::<ErrorReport>()

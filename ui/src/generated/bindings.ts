@@ -245,6 +245,8 @@ export const commands = {
 };
 
 /* Constants */
+export const DASHBOARD_DEFAULT_RANGE = "1h" as const;
+
 export const DASHBOARD_RANGES = ["15m","1h","6h","24h","7d"] as const;
 
 export const DEFAULT_PLAN = "team" as const;

@@ -674,6 +674,12 @@ pub fn draw_panel_svg(
 /// text works on the command line).
 pub const RANGES: &[&str] = &["15m", "1h", "6h", "24h", "7d"];
 
+/// The range a dashboard opens on in the window (and is fetched ahead in).
+pub const DEFAULT_RANGE: &str = "1h";
+
+/// The dashboard the window opens on.
+pub const FIRST: &str = "overview";
+
 /// The height of a panel drawn on its own, in pixels.
 pub const PANEL_ALONE_HEIGHT: u32 = 260;
 
@@ -777,9 +783,20 @@ pub async fn render_panels(
     options: &RenderOptions,
 ) -> Result<Board> {
     let now = chrono::Utc::now();
-    let end = now.timestamp() as f64;
     let panels = chosen(dashboard, options)?;
     let (outcomes, offline) = fetch_each(metrics, &panels, options, options.width_px).await;
+    draw_board(dashboard, options, outcomes, offline, now)
+}
+
+/// Draws each panel of `outcomes`, fetched at `now`, on its own.
+fn draw_board(
+    dashboard: &Dashboard,
+    options: &RenderOptions,
+    outcomes: Vec<PanelOutcome>,
+    offline: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Board> {
+    let end = now.timestamp() as f64;
     let mut drawn = Vec::with_capacity(outcomes.len());
     for outcome in &outcomes {
         let (state, error, series) = match &outcome.data {
@@ -817,7 +834,32 @@ pub async fn render_remembered(
     dashboard: &Dashboard,
     options: &RenderOptions,
 ) -> Result<Board> {
-    let board = render_panels(metrics, dashboard, options).await?;
+    render_remembered_from(metrics, dashboard, options, None).await
+}
+
+/// [`render_remembered`], drawn from `prefetch` when it holds this
+/// profile's panels of this dashboard and range, fetched moments ago.
+pub async fn render_remembered_from(
+    metrics: &Metrics<'_>,
+    dashboard: &Dashboard,
+    options: &RenderOptions,
+    prefetch: Option<&Prefetch>,
+) -> Result<Board> {
+    let profile = metrics.session().profile().name.clone();
+    let ahead = match (prefetch, &options.panel) {
+        (Some(prefetch), None) => prefetch.take(&profile, &dashboard.id, options.range).await,
+        _ => None,
+    };
+    let board = match ahead {
+        Some(got) => draw_board(
+            dashboard,
+            options,
+            got.outcomes,
+            got.offline,
+            got.fetched_at,
+        )?,
+        None => render_panels(metrics, dashboard, options).await?,
+    };
     let session = metrics.session();
     let store = session.store();
     let server = crate::store::server_key(&session.profile().admin_url);
@@ -854,6 +896,74 @@ pub async fn render_remembered(
                 },
                 None => board,
             })
+        }
+    }
+}
+
+/// A dashboard's panels fetched ahead of their drawing: while a window
+/// starts, the first view's data is asked for before the page can ask, and
+/// the page's first render of the same profile, dashboard and range is
+/// drawn from it (at whatever width) if it is at most [`Prefetch::FRESH`]
+/// old. A render that comes while the fetch is under way waits for it
+/// rather than asking Prometheus twice. Taken once.
+#[derive(Debug, Clone, Default)]
+pub struct Prefetch {
+    slot: std::sync::Arc<tokio::sync::Mutex<Option<Prefetched>>>,
+}
+
+#[derive(Debug)]
+struct Prefetched {
+    profile: String,
+    dashboard: String,
+    range: Duration,
+    taken_at: std::time::Instant,
+    outcomes: Vec<PanelOutcome>,
+    offline: Option<String>,
+    fetched_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Prefetch {
+    /// How old prefetched panels may be and still be drawn.
+    pub const FRESH: Duration = Duration::from_secs(10);
+
+    /// Fetches every panel of `dashboard` over `options.range` for the
+    /// session of `metrics`, holding the slot until done.
+    pub async fn fetch(
+        &self,
+        metrics: &Metrics<'_>,
+        dashboard: &Dashboard,
+        options: &RenderOptions,
+    ) {
+        let mut slot = self.slot.lock().await;
+        let fetched_at = chrono::Utc::now();
+        let panels: Vec<&Panel> = dashboard.panels.iter().collect();
+        let (outcomes, offline) = fetch_each(metrics, &panels, options, options.width_px).await;
+        *slot = Some(Prefetched {
+            profile: metrics.session().profile().name.clone(),
+            dashboard: dashboard.id.clone(),
+            range: options.range,
+            taken_at: std::time::Instant::now(),
+            outcomes,
+            offline,
+            fetched_at,
+        });
+    }
+
+    async fn take(&self, profile: &str, dashboard: &str, range: Duration) -> Option<Prefetched> {
+        let mut slot = self.slot.lock().await;
+        if slot
+            .as_ref()
+            .is_some_and(|p| p.taken_at.elapsed() > Self::FRESH)
+        {
+            *slot = None;
+        }
+        let fits = slot
+            .as_ref()
+            .is_some_and(|p| p.profile == profile && p.dashboard == dashboard && p.range == range);
+        if fits {
+            slot.take()
+        } else {
+            None
         }
     }
 }

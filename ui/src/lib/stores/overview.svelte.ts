@@ -4,7 +4,7 @@
 //! and by core across restarts: when Prometheus cannot be reached they are
 //! shown, marked stale.
 
-import { DASHBOARD_RANGES, type Board, type ImageFormat, type IpcError, type Theme } from "../../generated/bindings";
+import { DASHBOARD_DEFAULT_RANGE, DASHBOARD_RANGES, type Board, type ImageFormat, type IpcError, type Theme } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { SvelteMap } from "svelte/reactivity";
 
@@ -25,7 +25,7 @@ export type Drawing = { widthPx: number; theme: Theme };
 const OFFLINE_CODES = new Set(["unreachable", "timeout"]);
 
 export class Overview {
-  range = $state<Range>("1h");
+  range = $state<Range>(DASHBOARD_DEFAULT_RANGE as Range);
   /** The panels shown: fresh, or the last seen when `stale`. */
   board = $state.raw<Board | null>(null);
   /** Prometheus could not be reached; `board` is the last one seen. */
