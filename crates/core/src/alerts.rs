@@ -1070,15 +1070,21 @@ impl<'s> Alerts<'s> {
                     .collect()
             })
             .unwrap_or_default();
-        let mut by_fingerprint: HashMap<String, Alert> = HashMap::new();
-        let mut answered = Vec::new();
-        for (url, alerts) in fanned.answers {
-            answered.push(url);
-            for alert in alerts {
+        let answered: Vec<String> = fanned.answers.iter().map(|(url, _)| url.clone()).collect();
+        let mut alerts: Vec<Alert> = if fanned.answers.len() == 1 {
+            // One Alertmanager lists each fingerprint once: nothing to merge.
+            fanned
+                .answers
+                .into_iter()
+                .flat_map(|(_, alerts)| alerts)
+                .collect()
+        } else {
+            let mut by_fingerprint: HashMap<String, Alert> = HashMap::new();
+            for alert in fanned.answers.into_iter().flat_map(|(_, alerts)| alerts) {
                 merge_alert(&mut by_fingerprint, alert);
             }
-        }
-        let mut alerts: Vec<Alert> = by_fingerprint.into_values().collect();
+            by_fingerprint.into_values().collect()
+        };
         for alert in &mut alerts {
             alert.acknowledged = acks.get(&alert.fingerprint).cloned();
         }
