@@ -4,13 +4,20 @@
 //! verifies and restores a real PostgreSQL archived by pgBackRest; their
 //! checks ask a real Prometheus that scrapes the real platform-admin, their
 //! approvals are given by a second person holding the named role.
+//! `postgres-failover` and `dr-exercise` run on PostgreSQL under Patroni
+//! whose members archive to pgBackRest, as the sandbox's do: the exercise
+//! fails the cluster over, restores its leader to a point in time and has
+//! Patroni rebuild the replicas.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use opsdeck_tests::alertmanager::Alertmanager;
+use opsdeck_tests::patroni::{NodeSpec, Patroni};
 use opsdeck_tests::pgbackrest::PgBackRest;
-use opsdeck_tests::prometheus::{self, Prometheus};
+use opsdeck_tests::prometheus::{self, NodeExporter, Prometheus};
 use opsdeck_tests::redis::RedisSentinel;
+use opsdeck_tests::small_disk::SmallDisk;
 use opsdeck_tests::{blocking, Backend, Cli, PlatformAdmin};
 use serde_json::Value;
 
@@ -32,6 +39,26 @@ on_both_backends!(
     restore_from_backup_verifies_restores_and_succeeds_once_the_platform_answers,
 );
 
+// One backend for these: the run's store is what the two above cover on
+// both; they are about the playbooks and the servers they act on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn high_error_rate_silences_the_alert_and_succeeds_once_the_errors_stop() {
+    high_error_rate(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_filling_up_backs_up_and_succeeds_once_space_is_freed() {
+    disk_filling_up(Backend::Sqlite).await
+}
+
+// One backend: the run's store is what the two above cover on both; this
+// one is about Patroni and pgBackRest, and a Patroni set is slow to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_failover_then_the_dr_exercise_fail_over_restore_the_leader_and_rebuild_the_replicas(
+) {
+    postgres_failover_then_dr_exercise(Backend::Postgres).await
+}
+
 /// The longest a run may take to reach what a test waits for.
 const WITHIN: Duration = Duration::from_secs(180);
 
@@ -41,25 +68,59 @@ const WITHIN: Duration = Duration::from_secs(180);
 /// Prometheus: the server's address is only known once it runs.
 struct Platform {
     admin: PlatformAdmin,
-    _prometheus: Prometheus,
+    prometheus: Prometheus,
     cli: Cli,
 }
 
+/// What a platform's monitoring has besides Prometheus scraping it.
+#[derive(Default)]
+struct Watch {
+    /// More scrape jobs.
+    jobs: Vec<prometheus::Job>,
+    /// The sandbox's rules (their recording rules are what the built-ins
+    /// query).
+    sandbox_rules: bool,
+    /// The Alertmanager silences go to.
+    alertmanager: Option<String>,
+}
+
 fn platform(backend: Backend, config: &Path, sections: &str, approver_role: &str) -> Platform {
+    watched_platform(backend, config, sections, approver_role, Watch::default())
+}
+
+fn watched_platform(
+    backend: Backend,
+    config: &Path,
+    sections: &str,
+    approver_role: &str,
+    watch: Watch,
+) -> Platform {
     std::fs::write(config, sections).expect("config");
     let config_arg = config.display().to_string();
     let mut admin =
         PlatformAdmin::start_with(backend, &["--config", &config_arg]).expect("platform-admin");
+    let mut jobs = vec![prometheus::Job::at("platform-admin", &admin.url)];
+    jobs.extend(watch.jobs);
+    let rule_files = if watch.sandbox_rules {
+        vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("sandbox/monitoring/rules.yml")]
+    } else {
+        Vec::new()
+    };
     let prom = Prometheus::start(prometheus::Config {
-        jobs: vec![prometheus::Job::at("platform-admin", &admin.url)],
+        jobs,
+        rule_files,
         interval: Duration::from_secs(1),
         ..prometheus::Config::default()
     })
     .expect("Prometheus");
+    let alertmanager = watch
+        .alertmanager
+        .map(|url| format!("alertmanager_url = \"{url}\"\n"))
+        .unwrap_or_default();
     std::fs::write(
         config,
         format!(
-            "{sections}\n[monitoring]\nprometheus_url = \"{}\"\n",
+            "{sections}\n[monitoring]\nprometheus_url = \"{}\"\n{alertmanager}",
             prom.url
         ),
     )
@@ -75,7 +136,7 @@ fn platform(backend: Backend, config: &Path, sections: &str, approver_role: &str
     cli.second_person(&admin, "approver", approver_role);
     Platform {
         admin,
-        _prometheus: prom,
+        prometheus: prom,
         cli,
     }
 }
@@ -91,6 +152,11 @@ fn step<'a>(run: &'a Value, id: &str) -> &'a Value {
 /// would: ticking every item of a manual step, approving as the second
 /// person; until it ends. Returns the ended run.
 async fn drive(cli: &Cli, admin: &PlatformAdmin, run: &str) -> Value {
+    drive_as(cli, admin, run, "approver").await
+}
+
+/// `drive`, approving with the profile `approver`.
+async fn drive_as(cli: &Cli, admin: &PlatformAdmin, run: &str, approver: &str) -> Value {
     let deadline = Instant::now() + WITHIN;
     let mut last = Value::Null;
     while Instant::now() < deadline {
@@ -109,12 +175,9 @@ async fn drive(cli: &Cli, admin: &PlatformAdmin, run: &str) -> Value {
             let current = status["waiting"]["step"].as_str().unwrap_or_default();
             let waiting = step(&status, current);
             if waiting["kind"] == "approval" || status["waiting"]["kind"] == "approval" {
-                cli.run_async(
-                    &["--json", "-p", "approver", "playbook", "approve", run],
-                    "",
-                )
-                .await
-                .success();
+                cli.run_async(&["--json", "-p", approver, "playbook", "approve", run], "")
+                    .await
+                    .success();
             } else {
                 let items = waiting["checklist"].as_array().map_or(0, Vec::len);
                 let mut tick = vec!["--json", "playbook", "tick", run];
@@ -328,4 +391,362 @@ async fn restore_from_backup_verifies_restores_and_succeeds_once_the_platform_an
         .find(|l| l.contains("| RPO |"))
         .unwrap_or_else(|| panic!("no RPO row in the review:\n{md}"));
     assert!(row.contains("| 5m |") && row.contains("| met |"), "{row}");
+}
+
+/// Waits until the run's step `id` has ended.
+async fn until_step_ends(cli: &Cli, run: &str, id: &str) -> Value {
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let status = cli
+            .run_async(&["--json", "playbook", "status", run], "")
+            .await
+            .success()
+            .json();
+        let state = step(&status, id)["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if matches!(state.as_str(), "succeeded" | "failed" | "skipped") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "step {id} did not end: {status:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn high_error_rate(backend: Backend) {
+    let am = Alertmanager::start().expect("Alertmanager");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("platform-admin.toml");
+    let watch = Watch {
+        alertmanager: Some(am.url.clone()),
+        ..Watch::default()
+    };
+    let platform = blocking(move || {
+        watched_platform(
+            backend,
+            &config,
+            "fault_injection = true\n",
+            "incident-commander",
+            watch,
+        )
+    });
+    let (admin, cli) = (&platform.admin, &platform.cli);
+    let token = blocking(|| admin.token("traffic", "viewer")).expect("a token");
+
+    // Traffic on the platform, half of it failing (the sandbox's fault
+    // header) until the cause is undone.
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let traffic = {
+        let (url, failing) = (admin.url.clone(), failing.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            loop {
+                for i in 0..10 {
+                    let mut request = http
+                        .get(format!("{url}/v1/tenants?limit=1"))
+                        .bearer_auth(&token);
+                    if i % 2 == 0 && failing.load(std::sync::atomic::Ordering::SeqCst) {
+                        request = request.header("x-opsdeck-fault", "503");
+                    }
+                    let _ = request.send().await;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let ratio = r#"(sum(rate(http_requests_total{job="platform-admin",status=~"5.."}[1m])) or vector(0)) / sum(rate(http_requests_total{job="platform-admin"}[1m]))"#;
+    blocking(|| {
+        platform
+            .prometheus
+            .wait_for(&format!("{ratio} > 0.05"), Duration::from_secs(60))
+    })
+    .expect("Prometheus sees the errors");
+
+    let run = cli
+        .run_async(
+            &[
+                "--json",
+                "playbook",
+                "run",
+                "high-error-rate",
+                "--input",
+                "max_error_rate=0.05",
+            ],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    let id = run["id"].as_str().expect("an id").to_string();
+    let checked = until_step_ends(cli, &id, "still-failing").await;
+    assert_eq!(
+        step(&checked, "still-failing")["state"],
+        "succeeded",
+        "{checked:#}"
+    );
+    // The cause undone: only good requests from here, which bring the
+    // share under the threshold before the errors leave the window.
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let run = drive(cli, admin, &id).await;
+    traffic.abort();
+    assert_eq!(run["state"], "succeeded", "{run:#}");
+    for done in [
+        "silence",
+        "triage",
+        "mitigate",
+        "errors-recovered",
+        "recovered",
+    ] {
+        assert_eq!(step(&run, done)["state"], "succeeded", "{done}: {run:#}");
+    }
+    // The silence is in Alertmanager, as its own amtool sees it.
+    let silences = blocking(|| am.amtool_json(&["silence", "query", "-o", "json"]))
+        .expect("amtool silence query");
+    let matchers = silences.to_string();
+    assert!(
+        matchers.contains("HighErrorRate") && matchers.contains("platform-admin"),
+        "{silences:#}"
+    );
+}
+
+async fn disk_filling_up(backend: Backend) {
+    // A real disk node-exporter reports (its usage rules leave tmpfs out),
+    // nearly full; and a backup target for the playbook's fresh backup.
+    let disk = blocking(|| SmallDisk::ext4(16, "root")).expect("a small ext4 disk");
+    let filler = disk.fill("old-logs", 512).expect("the disk filled");
+    let node = blocking(NodeExporter::start).expect("node-exporter");
+    let cluster = PgBackRest::start("main")
+        .await
+        .unwrap_or_else(|e| panic!("a PostgreSQL archived by pgBackRest: {e:#}"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("platform-admin.toml");
+    let sections = format!(
+        "[[backup_targets]]\nid = \"main-db\"\nkind = \"postgresql\"\nstanza = \"{}\"\n\
+         pgbackrest_config = \"{}\"\n",
+        cluster.stanza,
+        cluster.config.display(),
+    );
+    let watch = Watch {
+        jobs: vec![prometheus::Job::at("node", &node.url)],
+        sandbox_rules: true,
+        ..Watch::default()
+    };
+    let platform = blocking(move || {
+        watched_platform(backend, &config, &sections, "incident-commander", watch)
+    });
+    let (admin, cli) = (&platform.admin, &platform.cli);
+    let mountpoint = disk.path.display().to_string();
+    let used = format!(r#"instance_mountpoint:disk_used:ratio{{mountpoint="{mountpoint}"}}"#);
+    blocking(|| {
+        platform
+            .prometheus
+            .wait_for(&format!("{used} > 0.9"), Duration::from_secs(60))
+    })
+    .expect("Prometheus sees the disk nearly full");
+
+    let input = format!("mountpoint={mountpoint}");
+    let run = cli
+        .run_async(
+            &[
+                "--json",
+                "playbook",
+                "run",
+                "disk-filling-up",
+                "--input",
+                &input,
+                "--input",
+                "target=main-db",
+            ],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    let id = run["id"].as_str().expect("an id").to_string();
+    let checked = until_step_ends(cli, &id, "still-full").await;
+    assert_eq!(
+        step(&checked, "still-full")["state"],
+        "succeeded",
+        "{checked:#}"
+    );
+    // What the person does at "free space": the old logs go.
+    std::fs::remove_file(&filler).expect("the old logs removed");
+    let run = drive(cli, admin, &id).await;
+    assert_eq!(run["state"], "succeeded", "{run:#}");
+    for done in [
+        "find-growth",
+        "free-space",
+        "fresh-backup",
+        "usage-down",
+        "resolved",
+    ] {
+        assert_eq!(step(&run, done)["state"], "succeeded", "{done}: {run:#}");
+    }
+    let backup = job_of(cli, &run, "fresh-backup").await;
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+}
+
+async fn postgres_failover_then_dr_exercise(backend: Backend) {
+    let set =
+        blocking(|| Patroni::start_archived(&[NodeSpec::new("pg-a"), NodeSpec::new("pg-b")], "db"))
+            .unwrap_or_else(|e| panic!("PostgreSQL under Patroni archived by pgBackRest: {e:#}"));
+    set.sql("pg-a", "CREATE TABLE kept (n int); INSERT INTO kept VALUES (1); CREATE TABLE writes (at timestamptz)")
+        .await
+        .expect("data to back up");
+    let (stanza, pgbr_config) = set.archive.clone().expect("archived");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("platform-admin.toml");
+    let sections = format!(
+        "{}\n[[backup_targets]]\nid = \"db\"\nkind = \"postgresql\"\nstanza = \"{stanza}\"\n\
+         pgbackrest_config = \"{}\"\ncluster = \"db\"\n",
+        set.cluster_config("db"),
+        pgbr_config.display()
+    );
+    let platform = blocking(move || platform(backend, &config, &sections, "incident-commander"));
+    let (admin, cli) = (&platform.admin, &platform.cli);
+    // The exercise's approver: a platform admin other than the starter.
+    cli.second_person(admin, "admin2", "platform-admin");
+    let backup = cli
+        .run_async(
+            &[
+                "--json", "backups", "create", "db", "--type", "full", "--wait",
+            ],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+
+    // Writes go on throughout, through whichever member leads: a point in
+    // time needs a commit after it, and the RPO is measured on them.
+    let writes = || async {
+        loop {
+            for node in ["pg-a", "pg-b"] {
+                let _ = set.sql(node, "INSERT INTO writes VALUES (now())").await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+
+    let leader = set.leader().await.expect("a leader");
+    let run = cli
+        .run_async(
+            &[
+                "--json",
+                "playbook",
+                "run",
+                "postgres-failover",
+                "--input",
+                "max_error_rate=1",
+            ],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    let id = run["id"].as_str().expect("an id").to_string();
+    let run = tokio::select! {
+        run = drive(cli, admin, &id) => run,
+        () = writes() => unreachable!("the writes never end"),
+    };
+    assert_eq!(run["state"], "succeeded", "{run:#}");
+    for done in ["approve", "failover", "platform-answers", "fresh-backup"] {
+        assert_eq!(step(&run, done)["state"], "succeeded", "{done}: {run:#}");
+    }
+    let failed_over = set.leader().await.expect("a leader");
+    assert_ne!(leader, failed_over, "the leader moved");
+    let fresh = job_of(cli, &run, "fresh-backup").await;
+    assert_eq!(
+        fresh["state"], "succeeded",
+        "a backup of the new leader: {fresh:#}"
+    );
+    // The RPO is read from the new leader's archiver, not from the member
+    // that led before (a replica now, which archives nothing).
+    let list = cli
+        .run_async(&["--json", "backups", "list", "db"], "")
+        .await
+        .success()
+        .json();
+    assert_eq!(list["rpo"]["source"], "wal_archive", "{list:#}");
+    assert_eq!(list["rpo"]["over"], false, "{list:#}");
+
+    let run = cli
+        .run_async(
+            &[
+                "--json",
+                "playbook",
+                "run",
+                "dr-exercise",
+                "--input",
+                "restore_to=now-1s",
+            ],
+            "",
+        )
+        .await
+        .success()
+        .json();
+    let id = run["id"].as_str().expect("an id").to_string();
+    let run = tokio::select! {
+        run = drive_as(cli, admin, &id, "admin2") => run,
+        () = writes() => unreachable!("the writes never end"),
+    };
+    assert_eq!(run["state"], "succeeded", "{run:#}");
+    for done in [
+        "restore-point",
+        "failover",
+        "restore",
+        "answers-after-restore",
+        "verify",
+    ] {
+        assert_eq!(step(&run, done)["state"], "succeeded", "{done}: {run:#}");
+    }
+    let restore = job_of(cli, &run, "restore").await;
+    assert_eq!(restore["state"], "succeeded", "{restore:#}");
+    let log = restore["log"].to_string();
+    for said in [
+        "pausing Patroni",
+        "Patroni resumed",
+        "every replica streams",
+    ] {
+        assert!(log.contains(said), "{said}: {restore:#}");
+    }
+
+    // Every member runs again, the replica on the restored leader's
+    // timeline, and the backed-up row is there.
+    let cluster = set
+        .wait_for("the restored leader and a streaming replica", |c| {
+            let members = c["members"].as_array().cloned().unwrap_or_default();
+            let leader = members.iter().find(|m| m["role"] == "leader");
+            members.len() == 2
+                && members
+                    .iter()
+                    .all(|m| m["state"] == "running" || m["state"] == "streaming")
+                && leader.is_some_and(|l| members.iter().all(|m| m["timeline"] == l["timeline"]))
+        })
+        .await
+        .expect("the cluster after the restore");
+    assert!(
+        !cluster["pause"].as_bool().unwrap_or(false),
+        "Patroni is resumed: {cluster:#}"
+    );
+    let now_leader = set.leader().await.expect("a leader");
+    let kept = set
+        .sql(&now_leader, "SELECT count(*) FROM kept")
+        .await
+        .expect("the restored leader answers");
+    assert_eq!(kept, "1", "the backed-up row is back");
+
+    // The report: the failover's RTO and the restore's RPO against the
+    // plan's targets.
+    let recovery = &run["recovery"];
+    assert_eq!(recovery["rto"]["target_seconds"], 1800, "{run:#}");
+    assert_eq!(recovery["rto"]["met"], true, "{run:#}");
+    assert_eq!(recovery["rpo"]["step"], "restore", "{run:#}");
+    assert_eq!(recovery["rpo"]["target_seconds"], 300, "{run:#}");
+    assert_eq!(recovery["rpo"]["met"], true, "{run:#}");
 }

@@ -30,7 +30,7 @@ pub mod postgres;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
-pub mod tmpfs;
+pub mod small_disk;
 pub mod tray;
 pub mod wait;
 

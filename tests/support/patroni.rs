@@ -35,6 +35,9 @@ const START: Duration = Duration::from_secs(90);
 /// The longest one `psql` or REST call may take.
 const CALL: Duration = Duration::from_secs(10);
 
+/// The longest one pgBackRest command may take.
+const PGBACKREST: Duration = Duration::from_secs(300);
+
 /// What a node is started with.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
@@ -106,6 +109,9 @@ fn postgres_ids() -> Result<(u32, u32)> {
 
 pub struct Patroni {
     pub nodes: Vec<PatroniNode>,
+    /// The pgBackRest stanza and configuration file the members archive
+    /// their WAL to, when started so.
+    pub archive: Option<(String, PathBuf)>,
     pub etcd_port: u16,
     etcd: Option<Proc>,
     pub dir: tempfile::TempDir,
@@ -139,8 +145,27 @@ fn start_etcd(root: &Path) -> Result<(u16, Proc)> {
     })
 }
 
-fn node_config(root: &Path, spec: &NodeSpec, etcd: u16, pg: u16, api: u16) -> String {
+fn node_config(
+    root: &Path,
+    spec: &NodeSpec,
+    etcd: u16,
+    (pg, api): (u16, u16),
+    archive: Option<&(String, PathBuf)>,
+) -> String {
     let dir = root.join(&spec.name);
+    // Each member archives with its own data directory as pg1-path:
+    // pgBackRest refuses to archive from another.
+    let (archive_mode, archive_command) = match archive {
+        Some((stanza, config)) => (
+            "        archive_mode: \"on\"\n        archive_timeout: 30\n".to_string(),
+            format!(
+                "    archive_command: \"pgbackrest --config={} --stanza={stanza} --pg1-path={} archive-push %p\"\n",
+                config.display(),
+                dir.join("data").display()
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
         r#"scope: {SCOPE}
 name: {name}
@@ -159,7 +184,7 @@ bootstrap:
       use_pg_rewind: true
       parameters:
         wal_log_hints: "on"
-  initdb:
+{archive_mode}  initdb:
   - encoding: UTF8
   pg_hba:
   - host replication replicator 127.0.0.1/32 trust
@@ -177,7 +202,7 @@ postgresql:
     rewind: {{username: rewinder, password: rewind-pw}}
   parameters:
     unix_socket_directories: {dir}/sock
-tags:
+{archive_command}tags:
   nofailover: {nofailover}
 "#,
         name = spec.name,
@@ -193,22 +218,49 @@ impl Patroni {
     /// until every other node streams from it. Blocks: call through
     /// `crate::blocking` from async code.
     pub fn start(specs: &[NodeSpec]) -> Result<Patroni> {
+        Self::start_set(specs, None)
+    }
+
+    /// Starts them as `start` does, every member archiving its WAL with
+    /// pgBackRest to a repository in the set's temp dir under `stanza`
+    /// (created once the leader runs), as the sandbox's do.
+    pub fn start_archived(specs: &[NodeSpec], stanza: &str) -> Result<Patroni> {
+        Self::start_set(specs, Some(stanza))
+    }
+
+    fn start_set(specs: &[NodeSpec], stanza: Option<&str>) -> Result<Patroni> {
         let (uid, gid) = postgres_ids()?;
         let dir = tempfile::tempdir()?;
         let root = dir.path().to_path_buf();
         let (etcd_port, etcd) = start_etcd(&root)?;
+        let ports = specs
+            .iter()
+            .map(|_| Ok((unused_port()?, unused_port()?)))
+            .collect::<Result<Vec<_>>>()?;
+        let archive = match stanza {
+            Some(stanza) => {
+                let archive = pgbackrest_config(&root, specs, &ports, stanza)?;
+                std::os::unix::fs::chown(&root, Some(uid), Some(gid))?;
+                chown_tree(&root.join("pgbackrest"), uid, gid)?;
+                Some(archive)
+            }
+            None => None,
+        };
         let mut set = Patroni {
             nodes: Vec::new(),
+            archive: archive.clone(),
             etcd_port,
             etcd: Some(etcd),
             dir,
         };
-        for (index, spec) in specs.iter().enumerate() {
+        for (index, (spec, &(pg, api))) in specs.iter().zip(&ports).enumerate() {
             let node_dir = root.join(&spec.name);
             std::fs::create_dir_all(node_dir.join("sock"))?;
-            let (pg, api) = (unused_port()?, unused_port()?);
             let config = node_dir.join("node.yml");
-            std::fs::write(&config, node_config(&root, spec, etcd_port, pg, api))?;
+            std::fs::write(
+                &config,
+                node_config(&root, spec, etcd_port, (pg, api), archive.as_ref()),
+            )?;
             std::os::unix::fs::chown(&root, Some(uid), Some(gid))?;
             chown_tree(&node_dir, uid, gid)?;
             let mut cmd = Command::new("patroni");
@@ -232,6 +284,11 @@ impl Patroni {
                 crate::block_on(wait_at(urls, "a leader", logs, move |cluster| {
                     leader_of(cluster).as_deref() == Some(name.as_str())
                 }))?;
+                if let Some((stanza, config)) = &archive {
+                    // Before the replicas: the leader's archiver retries
+                    // quickly only a few times.
+                    set.pgbackrest_blocking(stanza, config, &["stanza-create"])?;
+                }
             }
         }
         let count = specs.len();
@@ -327,6 +384,21 @@ impl Patroni {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
+    /// Runs pgBackRest on the set's stanza as `postgres`; its stdout.
+    pub async fn pgbackrest(&self, args: &[&str]) -> Result<String> {
+        let (stanza, config) = self
+            .archive
+            .as_ref()
+            .context("the set was not started archived")?;
+        let out = output(pgbackrest_command(stanza, config, args), b"", PGBACKREST).await?;
+        pgbackrest_said(args, out)
+    }
+
+    fn pgbackrest_blocking(&self, stanza: &str, config: &Path, args: &[&str]) -> Result<String> {
+        let cmd = pgbackrest_command(stanza, config, args);
+        pgbackrest_said(args, crate::process::output_blocking(cmd, b"", PGBACKREST)?)
+    }
+
     pub fn node(&mut self, name: &str) -> Option<&mut PatroniNode> {
         self.nodes.iter_mut().find(|n| n.name == name)
     }
@@ -398,6 +470,58 @@ fn leader_of(cluster: &Value) -> Option<String> {
         .find(|m| m["role"] == "leader" && m["state"] == "running")
         .and_then(|m| m["name"].as_str())
         .map(str::to_string)
+}
+
+fn pgbackrest_command(stanza: &str, config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("runuser");
+    cmd.args(["-u", "postgres", "--", "pgbackrest"])
+        .arg(format!("--config={}", config.display()))
+        .arg(format!("--stanza={stanza}"))
+        .args(args);
+    cmd
+}
+
+/// pgBackRest's stdout, or an error with all it said.
+fn pgbackrest_said(args: &[&str], out: std::process::Output) -> Result<String> {
+    if !out.status.success() {
+        bail!(
+            "pgbackrest {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// pgBackRest's configuration for the set: its repository, log, lock and
+/// spool dirs in `root`, and every member as `pgN` (pgBackRest finds the
+/// primary among them). The stanza and the file's path.
+fn pgbackrest_config(
+    root: &Path,
+    specs: &[NodeSpec],
+    ports: &[(u16, u16)],
+    stanza: &str,
+) -> Result<(String, PathBuf)> {
+    let dir = root.join("pgbackrest");
+    let mut text = format!("[global]\nrepo1-path={0}/repo\nrepo1-retention-full=4\nlog-path={0}/log\n\
+         lock-path={0}/lock\nspool-path={0}/spool\nlog-level-file=off\nstart-fast=y\n\n[{stanza}]\n",
+        dir.display());
+    for (index, (spec, (pg, _))) in specs.iter().zip(ports).enumerate() {
+        let node = root.join(&spec.name);
+        let n = index + 1;
+        text.push_str(&format!(
+            "pg{n}-path={}\npg{n}-port={pg}\npg{n}-socket-path={}\n",
+            node.join("data").display(),
+            node.join("sock").display()
+        ));
+    }
+    for sub in ["repo", "log", "lock", "spool"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    let config = dir.join("pgbackrest.conf");
+    std::fs::write(&config, text)?;
+    Ok((stanza.to_string(), config))
 }
 
 /// Gives the tree to the `postgres` user: Patroni and PostgreSQL write in it.

@@ -391,6 +391,12 @@ pub struct TargetConfig {
     /// and starts it again. Without it the target cannot be restored.
     #[serde(default)]
     pub pg_data: Option<PathBuf>,
+    /// The `[[clusters]]` id of the Patroni cluster whose leader this
+    /// target backs up, instead of `pg_data`: a restore pauses Patroni,
+    /// restores the leader's data directory (PostgreSQL says where it is)
+    /// and has Patroni rebuild the replicas from it.
+    #[serde(default)]
+    pub cluster: Option<String>,
     /// `[backup_targets.retention]`: what `pgbackrest expire` keeps after
     /// each backup; the plan's (daily full backups kept a week, weekly ones
     /// a month) unless set.
@@ -504,6 +510,26 @@ impl TargetConfig {
             .unwrap_or_else(|| Path::new("redis-check-rdb"))
     }
 
+    /// Why a restore of it cannot be run from here; `None` when it can:
+    /// the server it restores is named, as a Patroni cluster or as a data
+    /// directory with the database its first write is timed on.
+    pub fn unrestorable(&self) -> Option<String> {
+        if self.kind != BackupTargetKind::Postgresql {
+            return Some(format!(
+                "`{}` is a {} target: its backups are files on the server, restored by hand (pg_restore, or the RDB file in Redis's dir); this server restores only pgBackRest targets",
+                self.id,
+                self.kind.as_str()
+            ));
+        }
+        if self.cluster.is_some() || (self.pg_data.is_some() && self.database.is_some()) {
+            return None;
+        }
+        Some(format!(
+            "`{}` cannot be restored from here: the configuration file names neither the Patroni cluster it backs up (cluster) nor its pg_data and database",
+            self.id
+        ))
+    }
+
     /// What a target of its kind must set and must not, in words: `None`
     /// when it is well declared.
     fn misdeclared(&self) -> Option<String> {
@@ -515,6 +541,7 @@ impl TargetConfig {
             set("run_as", self.run_as.is_some()),
             set("scratch_dir", self.scratch_dir.is_some()),
             set("pg_data", self.pg_data.is_some()),
+            set("cluster", self.cluster.is_some()),
         ];
         let dump = [set("dump_database", self.dump_database.is_some())];
         let files = [set("backup_dir", self.backup_dir.is_some())];
@@ -625,6 +652,29 @@ impl Config {
             }
             if let Some(why) = target.misdeclared() {
                 return Err(why);
+            }
+            if let Some(id) = &target.cluster {
+                match config.clusters.iter().find(|c| &c.id == id) {
+                    Some(c) if matches!(c.manager, Manager::Patroni(_)) => {}
+                    Some(_) => {
+                        return Err(format!(
+                            "backup target `{}`: cluster `{id}` is not a Patroni cluster",
+                            target.id
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "backup target `{}`: no [[clusters]] has the id `{id}`",
+                            target.id
+                        ))
+                    }
+                }
+                if target.pg_data.is_some() {
+                    return Err(format!(
+                        "backup target `{}`: set pg_data or cluster, not both (a Patroni cluster's leader says where its data is)",
+                        target.id
+                    ));
+                }
             }
             if target.retention.full == 0 {
                 return Err(format!(
@@ -819,6 +869,56 @@ mod tests {
         ))
         .expect_err("nothing kept");
         assert!(err.contains("at least 1"), "{err}");
+    }
+
+    #[test]
+    fn a_target_restores_through_its_patroni_cluster_or_its_data_directory() {
+        let target = "[[backup_targets]]\nid = \"db\"\nkind = \"postgresql\"\nstanza = \"s\"\npgbackrest_config = \"/c\"\n";
+        let patroni = "[[clusters]]\nid = \"pg\"\nkind = \"patroni\"\npatroni = [\"http://127.0.0.1:8008\"]\ndatabase = \"postgres://{host}:{port}/postgres\"\n";
+        let sentinel = "[[clusters]]\nid = \"cache\"\nkind = \"redis-sentinel\"\nsentinels = [\"127.0.0.1:26379\"]\nmaster_name = \"m\"\n";
+        let config =
+            Config::parse(&format!("{target}cluster = \"pg\"\n{patroni}")).expect("parses");
+        assert_eq!(
+            config
+                .backup_target("db")
+                .and_then(TargetConfig::unrestorable),
+            None
+        );
+
+        let alone = Config::parse(target).expect("parses");
+        let why = alone
+            .backup_target("db")
+            .and_then(TargetConfig::unrestorable)
+            .expect("refused");
+        assert!(why.contains("neither the Patroni cluster"), "{why}");
+        let with_data = Config::parse(&format!(
+            "{target}pg_data = \"/d\"\ndatabase = \"postgres://h/postgres\"\n"
+        ))
+        .expect("parses");
+        assert_eq!(
+            with_data
+                .backup_target("db")
+                .and_then(TargetConfig::unrestorable),
+            None
+        );
+
+        for (text, said) in [
+            (
+                format!("{target}cluster = \"nope\"\n{patroni}"),
+                "no [[clusters]] has the id `nope`",
+            ),
+            (
+                format!("{target}cluster = \"cache\"\n{sentinel}"),
+                "is not a Patroni cluster",
+            ),
+            (
+                format!("{target}cluster = \"pg\"\npg_data = \"/d\"\n{patroni}"),
+                "not both",
+            ),
+        ] {
+            let err = Config::parse(&text).expect_err("refused");
+            assert!(err.contains(said), "{err}");
+        }
     }
 
     #[test]

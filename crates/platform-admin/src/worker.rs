@@ -278,7 +278,15 @@ async fn execute(
             };
             match target.kind {
                 BackupTargetKind::Postgresql => {
-                    pgbackrest::backup(&state.db, &claim, target, backup_type, stop_asked).await
+                    pgbackrest::backup(
+                        &state.db,
+                        &claim,
+                        &state.config,
+                        target,
+                        backup_type,
+                        stop_asked,
+                    )
+                    .await
                 }
                 BackupTargetKind::PgDump => {
                     backups::dump::backup(&state.db, &claim, target, stop_asked).await
@@ -287,13 +295,6 @@ async fn execute(
                     backups::rdb::backup(&state.db, &claim, target, stop_asked).await
                 }
             }
-        }
-        backups::RESTORE_KIND if target.kind != BackupTargetKind::Postgresql => {
-            return Ok(Outcome::Failed(format!(
-                "`{}` is a {} target: this server restores only pgBackRest targets",
-                target.id,
-                target.kind.as_str()
-            )))
         }
         backups::RESTORE_KIND => {
             let to = match job.payload.get("to") {
@@ -309,8 +310,16 @@ async fn execute(
                     }
                 }
             };
-            backups::restore::restore(&state.db, &claim, target, to, job.created_at, stop_asked)
-                .await
+            backups::restore::restore(
+                &state.db,
+                &claim,
+                &state.config,
+                target,
+                to,
+                job.created_at,
+                stop_asked,
+            )
+            .await
         }
         backups::VERIFY_KIND => {
             let set = job.payload.get("set").and_then(Value::as_str);

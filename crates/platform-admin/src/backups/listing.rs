@@ -1,8 +1,9 @@
 //! What `GET /v1/backup-targets/{target}/backups` shows: the backups in the
 //! target's repository (`pgbackrest info`), its restorable window and its
 //! RPO. With continuous WAL archiving the newest restorable point is the
-//! newest archived WAL segment, read from `pg_stat_archiver` through the
-//! target's database; without it, the end of the newest backup.
+//! newest archived WAL segment, read from `pg_stat_archiver` of the
+//! target's primary (its Patroni cluster's leader, or its database);
+//! without it, the end of the newest backup.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use opsdeck_api::backups::{
 };
 use sqlx::Connection as _;
 
-use crate::config::TargetConfig;
+use crate::config::{Config, TargetConfig};
 use crate::db::Db;
 use crate::error::Error;
 
@@ -25,7 +26,12 @@ const ARCHIVER_TIMEOUT: Duration = Duration::from_secs(5);
 /// The target's backups, window and RPO as of `now`. A repository that
 /// cannot be read is said in `repository_error`, not as a failed call: the
 /// RPO is then over, which is what an operator must see.
-pub async fn list(db: &Db, target: &TargetConfig, now: DateTime<Utc>) -> Result<BackupList, Error> {
+pub async fn list(
+    db: &Db,
+    config: &Config,
+    target: &TargetConfig,
+    now: DateTime<Utc>,
+) -> Result<BackupList, Error> {
     if target.kind != BackupTargetKind::Postgresql {
         return super::files::list(db, target, now).await;
     }
@@ -40,8 +46,8 @@ pub async fn list(db: &Db, target: &TargetConfig, now: DateTime<Utc>) -> Result<
         }
         Err(err) => (Vec::new(), Some(err.to_string())),
     };
-    let archived = match &target.database {
-        Some(url) => last_archived(url).await,
+    let archived = match super::primary_url(config, target).await {
+        Some(url) => last_archived(&url).await,
         None => Err("the target names no database to read its WAL archiving from".to_string()),
     };
     let verified = super::verify::latest(db, &target.id).await?;

@@ -32,3 +32,21 @@ pub const RESTORE_KIND: &str = "restore";
 pub fn job_target(id: &str) -> String {
     format!("backup-target:{id}")
 }
+
+/// The libpq URL of the target's primary: its Patroni cluster's running
+/// leader when it names a cluster (a fixed URL points at a replica after a
+/// failover), else, or when Patroni names none, its `database`.
+pub async fn primary_url(
+    config: &crate::config::Config,
+    target: &crate::config::TargetConfig,
+) -> Option<String> {
+    let cluster = target.cluster.as_deref().and_then(|id| config.cluster(id));
+    if let Some(crate::config::Manager::Patroni(patroni)) = cluster.map(|c| &c.manager) {
+        if let Ok((members, _)) = crate::clusters::patroni::members(patroni).await {
+            if let Some(leader) = members.iter().find(|m| m.leader && m.state == "running") {
+                return Some(crate::clusters::patroni::database_of(patroni, leader));
+            }
+        }
+    }
+    target.database.clone()
+}

@@ -16,7 +16,9 @@ use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 
-use crate::config::TargetConfig;
+use sqlx::Connection as _;
+
+use crate::config::{Config, TargetConfig};
 use crate::db::{self, Db};
 use crate::error::Error;
 use crate::jobs::{self, Claim, Progress};
@@ -153,7 +155,69 @@ async fn stop(child: &mut tokio::process::Child, group: &mut Group) -> String {
 pub async fn backup(
     db: &Db,
     claim: &Claim,
+    config: &Config,
     target: &TargetConfig,
+    backup_type: BackupType,
+    stop_asked: tokio::sync::watch::Receiver<bool>,
+) -> Result<Value, RunError> {
+    // Where the restore point is marked and the row counts read: the
+    // primary, wherever it is now.
+    let primary = super::primary_url(config, target).await;
+    let primary = primary.as_deref();
+    match backup_once(db, claim, target, primary, backup_type, stop_asked.clone()).await {
+        // A primary just promoted has not written its end-of-recovery
+        // checkpoint yet (PostgreSQL spreads it over minutes), and
+        // pgBackRest refuses until pg_control says the new timeline.
+        Err(RunError::Failed(why)) if why.contains("does not match pg_control timeline") => {
+            let Some(url) = primary else {
+                return Err(RunError::Failed(format!(
+                    "{why}: the primary was promoted a moment ago and has not checkpointed; run CHECKPOINT on it and back up again (with the target's database or cluster named, this is done for you)"
+                )));
+            };
+            checkpoint(url).await.map_err(|err| {
+                RunError::Failed(format!(
+                    "{why}; CHECKPOINT on the new primary failed: {err}"
+                ))
+            })?;
+            tolerated(
+                jobs::append_log(
+                    db,
+                    claim,
+                    &[
+                        "the primary was just promoted: CHECKPOINT run on it, backing up again"
+                            .to_string(),
+                    ],
+                    db::now(),
+                )
+                .await,
+            )?;
+            backup_once(db, claim, target, primary, backup_type, stop_asked).await
+        }
+        other => other,
+    }
+}
+
+/// Runs `CHECKPOINT` on the server at `url`.
+async fn checkpoint(url: &str) -> Result<(), String> {
+    let run = async {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("CHECKPOINT").execute(&mut conn).await?;
+        let _ = conn.close().await;
+        Ok::<_, sqlx::Error>(())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(120), run).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("no answer within 120 s".into()),
+    }
+}
+
+/// One `pgbackrest backup`; the restore point marked on `primary`.
+async fn backup_once(
+    db: &Db,
+    claim: &Claim,
+    target: &TargetConfig,
+    primary: Option<&str>,
     backup_type: BackupType,
     mut stop_asked: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Value, RunError> {
@@ -256,7 +320,7 @@ pub async fn backup(
             label.as_deref().unwrap_or("any backup")
         ))
     })?;
-    if let Some(url) = &target.database {
+    if let Some(url) = primary {
         // What a restore test of this backup restores to and compares.
         let point = format!("opsdeck-{}", result.label);
         match super::source::mark(url, &point).await {

@@ -76,24 +76,11 @@ pub async fn restore_backup(
             ),
         ));
     }
-    if !target.kind.point_in_time() {
-        return Err(Error::invalid(
-            "target",
-            format!(
-                "`{}` is a {} target: its backups are files on the server, restored by hand (pg_restore, or the RDB file in Redis's dir); this server restores only pgBackRest targets",
-                target.id,
-                target.kind.as_str()
-            ),
-        ));
-    }
-    if target.pg_data.is_none() || target.database.is_none() {
-        return Err(Error::invalid(
-            "target",
-            format!("`{}` cannot be restored from here: the configuration file names no pg_data or database for it", target.id),
-        ));
+    if let Some(why) = target.unrestorable() {
+        return Err(Error::invalid("target", why));
     }
     if let Some(to) = body.to {
-        let list = super::listing::list(&state.db, target, db::now()).await?;
+        let list = super::listing::list(&state.db, &state.config, target, db::now()).await?;
         super::listing::check_point(&list, to).map_err(|why| Error::invalid("to", why))?;
     }
     mutation.covers(&target.id, &body)?;
@@ -218,7 +205,7 @@ pub async fn list_backups(
         .backup_target(&id)
         .ok_or_else(|| Error::BackupTargetNotFound(id.clone()))?;
     Ok(Json(
-        super::listing::list(&state.db, target, db::now()).await?,
+        super::listing::list(&state.db, &state.config, target, db::now()).await?,
     ))
 }
 

@@ -562,3 +562,116 @@ async fn write_check(url: &str, cluster: &str, job: &str) -> Result<(), String> 
     let _ = connection.close().await;
     Ok(())
 }
+
+/// A member as `/cluster` lists it, for a restore that acts on each.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    pub leader: bool,
+    pub host: String,
+    pub port: u16,
+    /// The base URL of its own REST API (`api_url` without `/patroni`).
+    pub api: String,
+    pub state: String,
+    pub timeline: Option<u64>,
+    pub lag: Option<u64>,
+}
+
+/// The members from the first API that answers `/cluster`, and whether
+/// the cluster is paused.
+pub async fn members(config: &PatroniConfig) -> Result<(Vec<Member>, bool), String> {
+    let client = client(CALL)?;
+    let mut errors = Vec::new();
+    for url in &config.patroni {
+        match get_json(&client, config, format!("{}/cluster", base(url))).await {
+            Ok(view) => {
+                let members = view["members"]
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|m| {
+                        Some(Member {
+                            name: m["name"].as_str()?.to_string(),
+                            leader: role_of(m["role"].as_str().unwrap_or_default())
+                                == MemberRole::Primary,
+                            host: m["host"].as_str().unwrap_or_default().to_string(),
+                            port: u16::try_from(m["port"].as_u64().unwrap_or(0)).unwrap_or(0),
+                            api: base(m["api_url"].as_str()?)
+                                .trim_end_matches("/patroni")
+                                .to_string(),
+                            state: m["state"].as_str().unwrap_or("unknown").to_string(),
+                            timeline: m["timeline"].as_u64(),
+                            lag: m["lag"].as_u64(),
+                        })
+                    })
+                    .collect();
+                return Ok((members, view["pause"].as_bool().unwrap_or(false)));
+            }
+            Err(err) => errors.push(format!("{url}: {err}")),
+        }
+    }
+    Err(format!("no Patroni API answered: {}", errors.join("; ")))
+}
+
+/// The libpq URL of `member`'s PostgreSQL, from the cluster's template.
+pub fn database_of(config: &PatroniConfig, member: &Member) -> String {
+    config
+        .database
+        .replace("{host}", &member.host)
+        .replace("{port}", &member.port.to_string())
+}
+
+/// Pauses the cluster (Patroni's maintenance mode: it leaves PostgreSQL
+/// alone and never fails over) or resumes it, through `PATCH /config` on
+/// the first API that takes it.
+pub async fn set_paused(config: &PatroniConfig, paused: bool) -> Result<(), String> {
+    let client = client(ACT)?;
+    let mut errors = Vec::new();
+    for url in &config.patroni {
+        let sent = authed(client.patch(format!("{}/config", base(url))), config)
+            .json(&json!({ "pause": paused }))
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                errors.push(format!("{url} answered {status}: {}", short(&text)));
+            }
+            Err(err) => errors.push(format!("{url}: {}", without_url(&err))),
+        }
+    }
+    Err(format!(
+        "no Patroni API {} the cluster: {}",
+        if paused { "paused" } else { "resumed" },
+        errors.join("; ")
+    ))
+}
+
+/// Whether the member at `api` runs paused, as its own `/patroni` says:
+/// each member reads the pause from the DCS on its next loop.
+pub async fn member_paused(config: &PatroniConfig, api: &str) -> Result<bool, String> {
+    let client = client(CALL)?;
+    let status = get_json(&client, config, format!("{}/patroni", base(api))).await?;
+    Ok(status["pause"].as_bool().unwrap_or(false))
+}
+
+/// Asks the replica at `api` to rebuild its data from the leader
+/// (`POST /reinitialize`, forced: it may be running on another timeline).
+pub async fn reinitialize(config: &PatroniConfig, api: &str) -> Result<(), String> {
+    let client = client(ACT)?;
+    let response = authed(client.post(format!("{}/reinitialize", base(api))), config)
+        .json(&json!({ "force": true }))
+        .send()
+        .await
+        .map_err(|err| without_url(&err))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("answered {status}: {}", short(&text)))
+    }
+}

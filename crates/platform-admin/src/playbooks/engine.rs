@@ -763,11 +763,8 @@ fn child_job(
         }
         ActionName::BackupRestore => {
             let target = backup_target()?;
-            if target.pg_data.is_none() || target.database.is_none() {
-                return Err(format!(
-                    "`{}` cannot be restored from here: the configuration file names no pg_data or database for it",
-                    target.id
-                ));
+            if let Some(why) = target.unrestorable() {
+                return Err(why);
             }
             let to = match text(args, "to_time") {
                 None => None,

@@ -406,7 +406,7 @@ async fn a_full_repository_disk_fails_the_backup_in_pgbackrests_words_and_lists_
     // The repository on a small filesystem of its own, nearly filled, so
     // the backup runs out of room half way through copying.
     let fs = opsdeck_tests::blocking(|| {
-        opsdeck_tests::tmpfs::Tmpfs::mount(48, opsdeck_tests::pgbackrest::OS_USER)
+        opsdeck_tests::small_disk::SmallDisk::tmpfs(48, opsdeck_tests::pgbackrest::OS_USER)
     })
     .expect("a tmpfs for the repository");
     let cluster = PgBackRest::start_with_repo("main", Some(&fs.path))
@@ -484,7 +484,7 @@ async fn a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_ar
     // Full before the backup starts: the archiver cannot push WAL either,
     // and pgBackRest speaks only of WAL not archived in time.
     let fs = opsdeck_tests::blocking(|| {
-        opsdeck_tests::tmpfs::Tmpfs::mount(32, opsdeck_tests::pgbackrest::OS_USER)
+        opsdeck_tests::small_disk::SmallDisk::tmpfs(32, opsdeck_tests::pgbackrest::OS_USER)
     })
     .expect("a tmpfs for the repository");
     let cluster = PgBackRest::start_with_repo("main", Some(&fs.path))

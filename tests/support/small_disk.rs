@@ -1,6 +1,8 @@
-//! A small tmpfs of one test, for a disk that fills up: mounted on a temp
-//! dir (needs root), filled on request, and unmounted when dropped, even
-//! when the test fails.
+//! A small file system of one test, for a disk that fills up: a tmpfs, or
+//! an ext4 image on a loop device where monitoring must see a real disk
+//! (node-exporter's usage rules leave tmpfs out); mounted on a temp dir
+//! (needs root), filled on request, and unmounted when dropped, even when
+//! the test fails.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -14,7 +16,7 @@ use crate::process::output_blocking;
 /// The longest `mount`, `umount` or `chown` may take.
 const LIMIT: Duration = Duration::from_secs(30);
 
-pub struct Tmpfs {
+pub struct SmallDisk {
     pub path: PathBuf,
     mounted: bool,
     _dir: tempfile::TempDir,
@@ -29,9 +31,9 @@ fn run(cmd: Command) -> Result<()> {
     Ok(())
 }
 
-impl Tmpfs {
+impl SmallDisk {
     /// Mounts a tmpfs of `size_mb` megabytes owned by the OS user `owner`.
-    pub fn mount(size_mb: u32, owner: &str) -> Result<Tmpfs> {
+    pub fn tmpfs(size_mb: u32, owner: &str) -> Result<SmallDisk> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("fs");
         std::fs::create_dir(&path)?;
@@ -46,7 +48,29 @@ impl Tmpfs {
             ])
             .arg(&path);
         run(mount).context("mount a tmpfs (the test needs root)")?;
-        let fs = Tmpfs {
+        Self::owned(dir, path, owner)
+    }
+
+    /// Mounts an ext4 file system of `size_mb` megabytes, an image in the
+    /// temp dir on a loop device, owned by the OS user `owner`.
+    pub fn ext4(size_mb: u32, owner: &str) -> Result<SmallDisk> {
+        let dir = tempfile::tempdir()?;
+        let image = dir.path().join("disk.img");
+        std::fs::File::create(&image)?.set_len(u64::from(size_mb) * 1024 * 1024)?;
+        let mut mkfs = Command::new("mkfs.ext4");
+        mkfs.args(["-q", "-F", "-m", "0"]).arg(&image);
+        run(mkfs).context("make an ext4 image (e2fsprogs)")?;
+        let path = dir.path().join("fs");
+        std::fs::create_dir(&path)?;
+        let mut mount = Command::new("mount");
+        mount.args(["-o", "loop"]).arg(&image).arg(&path);
+        run(mount).context("mount an ext4 image on a loop device (the test needs root)")?;
+        Self::owned(dir, path, owner)
+    }
+
+    /// The mounted `path` in `dir`, given to `owner`.
+    fn owned(dir: tempfile::TempDir, path: PathBuf, owner: &str) -> Result<SmallDisk> {
+        let fs = SmallDisk {
             path,
             mounted: true,
             _dir: dir,
@@ -73,7 +97,7 @@ impl Tmpfs {
                 Ok(0) => break,
                 Ok(n) => written += n as u64,
                 Err(err) if err.raw_os_error() == Some(28) => break,
-                Err(err) => return Err(err).context("fill the tmpfs"),
+                Err(err) => return Err(err).context("fill the file system"),
             }
         }
         out.set_len(written.saturating_sub(leave_kb * 1024))?;
@@ -81,7 +105,7 @@ impl Tmpfs {
     }
 }
 
-impl Drop for Tmpfs {
+impl Drop for SmallDisk {
     fn drop(&mut self) {
         if self.mounted {
             // Lazy: a process of the failed test still holding a file in it
