@@ -2,10 +2,12 @@
 //! platform-admin whose configuration declares a real Redis primary and
 //! replica under three real Sentinels: the topology drawn as text, the
 //! preflight shown before a start, production asking for the cluster id,
-//! and the switchover really happening.
+//! and the switchover really happening; and the same commands on
+//! PostgreSQL under a real Patroni.
 
 use std::time::{Duration, Instant};
 
+use opsdeck_tests::patroni::{NodeSpec, Patroni};
 use opsdeck_tests::redis::RedisSentinel;
 use opsdeck_tests::{Backend, Cli, Http, PlatformAdmin};
 use serde_json::Value;
@@ -25,6 +27,80 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(a_switchover_from_the_cli_shows_its_preflight_and_moves_the_master);
+
+// One backend: the job's store is what the Redis scenario covers on both.
+#[test]
+fn a_patroni_switchover_from_the_cli_shows_the_topology_and_moves_the_leader() {
+    patroni_switchover(Backend::Sqlite)
+}
+
+fn patroni_switchover(backend: Backend) {
+    let set = Patroni::start(&[NodeSpec::new("pg-a"), NodeSpec::new("pg-b")])
+        .expect("PostgreSQL under Patroni");
+    let config = set.dir.path().join("platform-admin.toml");
+    std::fs::write(&config, set.cluster_config("db")).expect("write the configuration");
+    let config = config.to_string_lossy().into_owned();
+    let admin = PlatformAdmin::start_with(backend, &["--config", &config]).expect("platform-admin");
+    let token = admin.token("ops", "admin").expect("token");
+    let cli = Cli::new().expect("cli");
+    cli.connect("plat", "dev", &admin, &token);
+
+    let listed = cli.run(&["--json", "clusters", "list"]).success().json();
+    assert_eq!(listed[0]["id"], "db", "{listed:#}");
+    assert_eq!(listed[0]["kind"], "patroni", "{listed:#}");
+
+    // The leader and the replica, with the lag Patroni measures and the
+    // timeline; the superuser's password never shown.
+    let drawn = cli.run(&["clusters", "show", "db"]).success();
+    let lines: Vec<&str> = drawn.stdout.lines().collect();
+    assert!(lines[1].contains("primary pg-a"), "{}", drawn.stdout);
+    assert!(
+        lines[2].contains("replica pg-b")
+            && lines[2].contains("lag ")
+            && drawn.stdout.contains("timeline 1"),
+        "{}",
+        drawn.stdout
+    );
+    assert!(!drawn.stdout.contains(opsdeck_tests::patroni::PASSWORD));
+
+    // A switchover with --wait follows the job to the new leader's first
+    // write and prints how it ended.
+    let job = cli
+        .run(&["--json", "clusters", "switchover", "db", "--wait"])
+        .success()
+        .json();
+    assert_eq!(job["kind"], "cluster.switchover", "{job:#}");
+    assert_eq!(job["state"], "succeeded", "{job:#}");
+    assert_eq!(job["result"]["new_primary"], "pg-b", "{job:#}");
+    assert!(
+        job["result"]["rto_seconds"]
+            .as_f64()
+            .is_some_and(|s| s > 0.0),
+        "{job:#}"
+    );
+    // The topology (Patroni's own `/cluster`) shows it, the old leader back
+    // as a replica on the new timeline.
+    let deadline = Instant::now() + JOB_WITHIN;
+    loop {
+        let shown = cli
+            .run(&["--json", "clusters", "show", "db"])
+            .success()
+            .json();
+        let back = shown["members"].as_array().is_some_and(|members| {
+            members
+                .iter()
+                .any(|m| m["name"] == "pg-a" && m["role"] == "replica" && m["timeline"] == 2)
+        });
+        if shown["primary"] == "pg-b" && back {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the topology never showed the switchover: {shown:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
 
 fn finished(http: &Http, id: &str) -> Value {
     let deadline = Instant::now() + JOB_WITHIN;

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::process::Command;
 
 use crate::config::TargetConfig;
 use crate::db::{self, Db};
@@ -93,7 +92,7 @@ pub async fn backup(
         ),
     )
     .await?;
-    let mut cmd = Command::new(bin.join("pg_dump"));
+    let mut cmd = files::tool(bin.join("pg_dump"));
     cmd.arg("--format=custom")
         .arg("--no-password")
         .arg(format!("--file={}", partial.display()))
@@ -143,7 +142,7 @@ pub async fn check(
     stop_asked: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<String, RunError> {
     let bin = super::verify::pg_bin(target)?;
-    let mut cmd = Command::new(bin.join("pg_restore"));
+    let mut cmd = files::tool(bin.join("pg_restore"));
     cmd.arg("--list").arg(path);
     let output = files::run_tool(cmd, "pg_restore --list", LIST_LIMIT, stop_asked).await?;
     if !output.status.success() {

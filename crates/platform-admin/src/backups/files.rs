@@ -205,6 +205,12 @@ pub async fn keep(dir: &Path, partial: &Path, manifest: &Manifest) -> Result<(),
 
 /// Runs `cmd` to its end within `limit`, stopped (killed) when
 /// `stop_asked` turns true; its output, whatever its status.
+/// A command for the tool `program`, stopping with this server (see
+/// `pgbackrest::dying_with_server`).
+pub fn tool(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    super::pgbackrest::dying_with_server(&[program.as_ref()])
+}
+
 pub async fn run_tool(
     mut cmd: Command,
     what: &str,
@@ -521,5 +527,23 @@ pub async fn verify(
             Err(RunError::Failed(reason))
         }
         Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_gets_a_parent_death_signal_where_setpriv_is_installed() {
+        let cmd = tool("pg_dump");
+        let cmd = cmd.as_std();
+        let line: Vec<String> = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|part| part.to_string_lossy().into_owned())
+            .collect();
+        // util-linux is essential on Debian: setpriv is always there.
+        assert!(line[0].ends_with("/setpriv"), "{line:?}");
+        assert_eq!(line[1..], ["--pdeathsig", "TERM", "pg_dump"], "{line:?}");
     }
 }

@@ -64,20 +64,29 @@ fn setpriv() -> Option<&'static Path> {
         .as_deref()
 }
 
-fn command(target: &TargetConfig, args: &[String]) -> Command {
-    // A server killed outright (SIGKILL, a lost host) cannot stop what it
-    // started, and another server takes its job over: pgBackRest is started
-    // with a parent-death signal, so it stops with the server instead of
-    // finishing a backup behind the job's back (`runuser` passes the signal
-    // on to it). Without `setpriv`, only the closed pipe of its log stops it.
-    let mut line: Vec<&OsStr> = Vec::new();
+/// A command running `line` (a program and its first arguments) that stops
+/// with this server. A server killed outright (SIGKILL, a lost host) cannot
+/// stop what it started, and another server takes its job over: the tool
+/// is started with a parent-death signal, so it stops with the server
+/// instead of finishing behind the job's back (`runuser` passes the signal
+/// on). Without `setpriv`, only the closed pipe of its output stops it.
+pub(super) fn dying_with_server(line: &[&OsStr]) -> Command {
+    let mut full: Vec<&OsStr> = Vec::new();
     if let Some(setpriv) = setpriv() {
-        line.extend([
+        full.extend([
             setpriv.as_os_str(),
             OsStr::new("--pdeathsig"),
             OsStr::new("TERM"),
         ]);
     }
+    full.extend_from_slice(line);
+    let mut cmd = Command::new(full[0]);
+    cmd.args(&full[1..]);
+    cmd
+}
+
+fn command(target: &TargetConfig, args: &[String]) -> Command {
+    let mut line: Vec<&OsStr> = Vec::new();
     if rustix::process::geteuid().is_root() {
         let run_as = OsStr::new(target.run_as());
         line.extend([
@@ -88,8 +97,7 @@ fn command(target: &TargetConfig, args: &[String]) -> Command {
         ]);
     }
     line.push(target.program().as_os_str());
-    let mut cmd = Command::new(line[0]);
-    cmd.args(&line[1..]);
+    let mut cmd = dying_with_server(&line);
     cmd.arg(format!("--config={}", target.pgbackrest_config().display()))
         .arg(format!("--stanza={}", target.stanza()))
         .args(args)

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::process::Command;
 
 use crate::clusters::sentinel::{call, connect};
 use crate::config::TargetConfig;
@@ -147,7 +146,7 @@ pub async fn check(
     path: &Path,
     stop_asked: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<String, RunError> {
-    let mut cmd = Command::new(target.redis_check_rdb());
+    let mut cmd = files::tool(target.redis_check_rdb());
     cmd.arg(path);
     let output = files::run_tool(cmd, "redis-check-rdb", CHECK_LIMIT, stop_asked).await?;
     let text = String::from_utf8_lossy(&output.stdout);
