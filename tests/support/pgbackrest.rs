@@ -151,6 +151,31 @@ impl PgBackRest {
         Ok(cluster)
     }
 
+    /// Adds a second repository (`repo2`, in the cluster's temp dir) and
+    /// creates the stanza there; WAL is archived to both from then on.
+    pub async fn add_second_repo(&self) -> Result<()> {
+        let repo = self.dir.path().join("repo2");
+        std::fs::create_dir(&repo)?;
+        let mut chown = Command::new("chown");
+        chown.arg(format!("{OS_USER}:{OS_USER}")).arg(&repo);
+        let out = output(chown, b"", LIMIT).await?;
+        if !out.status.success() {
+            bail!(
+                "chown {}: {}",
+                repo.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let text = std::fs::read_to_string(&self.config)?;
+        let text = text.replacen(
+            "[global]\n",
+            &format!("[global]\nrepo2-path={}\n", repo.display()),
+            1,
+        );
+        std::fs::write(&self.config, text)?;
+        self.pgbackrest(&["stanza-create"]).await.map(drop)
+    }
+
     /// Runs pgBackRest on this cluster's stanza; its stdout.
     pub async fn pgbackrest(&self, args: &[&str]) -> Result<String> {
         let config = format!("--config={}", self.config.display());

@@ -461,7 +461,8 @@ async fn expire(db: &Db, claim: &Claim, target: &TargetConfig) -> Result<Vec<Str
         }
         expired.push(manifest.label.clone());
     }
-    retention::log(db, claim, &target.retention, &plan, &expired).await?;
+    let plans = std::collections::BTreeMap::from([(1, plan)]);
+    retention::log(db, claim, &target.retention, &plans, &expired).await?;
     Ok(expired)
 }
 

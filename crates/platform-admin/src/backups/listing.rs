@@ -78,7 +78,7 @@ pub fn build(
         .flat_map(|stanza| stanza.backup.iter())
         .collect();
     let entries: Vec<super::retention::Entry> = backups.iter().map(|b| (*b).into()).collect();
-    let retention = super::retention::plan(&entries, &target.retention, verified, now);
+    let retention = super::retention::plans(&entries, &target.retention, verified, now);
     let items: Vec<Backup> = backups
         .iter()
         .map(|b| Backup {
@@ -98,7 +98,7 @@ pub fn build(
             prior: b.prior.clone(),
             verified: verified.get(&b.label).map(|v| v.0),
             verified_at: verified.get(&b.label).map(|v| v.1),
-            kept_by: retention.kept_by(&(*b).into()),
+            kept_by: super::retention::kept_by(&retention, &(*b).into()),
             sha256: None,
         })
         .collect();

@@ -239,10 +239,10 @@ async fn backup_once(
         "backup".to_string(),
         format!("--type={}", backup_type.as_str()),
         "--start-fast".to_string(),
-        // pgBackRest's own expiry after the backup removes nothing: the
-        // target's retention runs next, and keeps its last verified backup.
-        "--repo1-retention-full-type=count".to_string(),
-        format!("--repo1-retention-full={}", super::retention::HOLD_OFF),
+        // pgBackRest's own expiry after the backup (every repository by its
+        // own settings) is off: the target's retention runs next, on each
+        // repository, and keeps its last verified backup.
+        "--no-expire-auto".to_string(),
         // Per-file lines carry the percentage done.
         "--log-level-console=detail".to_string(),
         "--log-level-stderr=error".to_string(),
@@ -328,24 +328,33 @@ async fn backup_once(
             label.as_deref().unwrap_or("any backup")
         ))
     })?;
-    if let Some(url) = primary {
-        // What a restore test of this backup restores to and compares.
-        let point = format!("opsdeck-{}", result.label);
-        match super::source::mark(url, &point).await {
-            Ok(counts) => {
-                result.restore_point = Some(point);
-                result.row_counts = Some(counts);
-            }
-            Err(why) => {
-                let line =
-                    format!("row counts not recorded (a restore test cannot compare): {why}");
-                tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
-            }
+    // The restore point (and the row counts a restore test compares) and
+    // retention are independent: done at once, a backup ends sooner.
+    let point = format!("opsdeck-{}", result.label);
+    let marking = async {
+        match primary {
+            Some(url) => Some(super::source::mark(url, &point).await),
+            None => None,
         }
+    };
+    let retaining = async {
+        let expiring = phase("applying retention", TOTAL);
+        tolerated(jobs::report_progress(db, claim, &expiring, db::now()).await)?;
+        super::retention::apply(db, claim, target, &info, &mut stop_asked).await
+    };
+    let (marked, retained) = tokio::join!(marking, retaining);
+    match marked {
+        Some(Ok(counts)) => {
+            result.restore_point = Some(point);
+            result.row_counts = Some(counts);
+        }
+        Some(Err(why)) => {
+            let line = format!("row counts not recorded (a restore test cannot compare): {why}");
+            tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
+        }
+        None => {}
     }
-    let expiring = phase("applying retention", TOTAL);
-    tolerated(jobs::report_progress(db, claim, &expiring, db::now()).await)?;
-    match super::retention::apply(db, claim, target, &mut stop_asked).await {
+    match retained {
         Ok(expired) => result.expired = expired,
         // The backup is there and sound: the job says retention was not
         // applied rather than failing a backup that succeeded.
@@ -550,6 +559,23 @@ pub struct BackupInfo {
     /// The backup a diff or incr depends on.
     #[serde(default)]
     pub prior: Option<String>,
+    /// Which repository holds it.
+    #[serde(default)]
+    pub database: Option<BackupDatabase>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BackupDatabase {
+    #[serde(rename = "repo-key", default)]
+    pub repo_key: Option<u32>,
+}
+
+impl BackupInfo {
+    /// The key of the repository that holds it (`repo1` when pgBackRest
+    /// does not say: older versions had one).
+    pub fn repo(&self) -> u32 {
+        self.database.as_ref().and_then(|d| d.repo_key).unwrap_or(1)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,12 +1,14 @@
 //! Retention: which full backups a target keeps (its `[retention]`: full
 //! backups by days or count, the newest of each week for `weekly_days`,
 //! and always the newest backup whose verification passed), applied after
-//! each backup. On a pgBackRest target by pgBackRest itself: `expire
-//! --set` for full backups between kept ones, then `expire` with
-//! `repo1-retention-full` counting back to the oldest kept one (diff and
-//! incr backups go with their full); its backups run with pgBackRest's own
-//! expiry held off, so that nothing but this plan removes a backup. On a
-//! file target (`files`), by removing what the plan does not keep.
+//! each backup. On a pgBackRest target by pgBackRest itself, on each of
+//! its repositories (a second one off-site keeps its own backups, planned
+//! apart): `expire --repo=N --set` for full backups between kept ones,
+//! then `expire --repo=N` with `repoN-retention-full` counting back to the
+//! oldest kept one (diff and incr backups go with their full); its backups
+//! run with pgBackRest's own expiry off (`--no-expire-auto`), so that
+//! nothing but this plan removes a backup. On a file target (`files`), by
+//! removing what the plan does not keep.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,10 +22,6 @@ use crate::jobs::{self, Claim};
 use super::listing::Verified;
 use super::pgbackrest::{self, tolerated, BackupInfo, RunError};
 
-/// pgBackRest's largest retention: what a backup runs with, so its own
-/// expiry after the backup removes nothing.
-pub const HOLD_OFF: &str = "9999999";
-
 /// What retention does to a target's repository.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
@@ -32,7 +30,7 @@ pub struct Plan {
     /// Full backups newer than the oldest kept one that go anyway (with
     /// `expire --set`), oldest first.
     pub expire_sets: Vec<String>,
-    /// `repo1-retention-full` (a count): the full backups from the oldest
+    /// `repoN-retention-full` (a count): the full backups from the oldest
     /// kept one to the newest. `None` without any full backup.
     pub full_count: Option<usize>,
 }
@@ -48,6 +46,8 @@ impl Plan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry<'a> {
     pub label: &'a str,
+    /// The repository that holds it (`1` for a file target).
+    pub repo: u32,
     pub backup_type: BackupType,
     /// Unix seconds.
     pub stopped_at: i64,
@@ -57,6 +57,7 @@ impl<'a> From<&'a BackupInfo> for Entry<'a> {
     fn from(b: &'a BackupInfo) -> Entry<'a> {
         Entry {
             label: &b.label,
+            repo: b.repo(),
             backup_type: b.backup_type,
             stopped_at: b.timestamp.stop,
         }
@@ -67,6 +68,7 @@ impl<'a> From<&'a super::files::Manifest> for Entry<'a> {
     fn from(m: &'a super::files::Manifest) -> Entry<'a> {
         Entry {
             label: &m.label,
+            repo: 1,
             backup_type: BackupType::Full,
             stopped_at: m.stopped_at,
         }
@@ -160,6 +162,31 @@ pub fn plan(
     }
 }
 
+/// The plan of each repository, by key: each keeps its own full backups
+/// and its own last verified one.
+pub fn plans(
+    backups: &[Entry],
+    policy: &RetentionConfig,
+    verified: &Verified,
+    now: DateTime<Utc>,
+) -> BTreeMap<u32, Plan> {
+    let repos: BTreeSet<u32> = backups.iter().map(|b| b.repo).collect();
+    repos
+        .into_iter()
+        .map(|repo| {
+            let own: Vec<Entry> = backups.iter().filter(|b| b.repo == repo).copied().collect();
+            (repo, plan(&own, policy, verified, now))
+        })
+        .collect()
+}
+
+/// Why `backup` is kept, by its repository's plan.
+pub fn kept_by(plans: &BTreeMap<u32, Plan>, backup: &Entry) -> Option<RetentionKeep> {
+    plans
+        .get(&backup.repo)
+        .and_then(|plan| plan.kept_by(backup))
+}
+
 /// The policy in words, for the job's log.
 fn words(policy: &RetentionConfig) -> String {
     let full = match policy.full_type {
@@ -175,39 +202,43 @@ fn words(policy: &RetentionConfig) -> String {
 }
 
 /// Applies the target's retention after a backup, for the job `claim`
-/// holds: the labels removed, oldest first. What it did is said in the
-/// job's log; a failure of pgBackRest is said there too and returned.
+/// holds, `before` being `pgbackrest info` once the backup ended: the
+/// labels removed, oldest first. What it did is said in the job's log; a
+/// failure of pgBackRest is said there too and returned.
 pub async fn apply(
     db: &Db,
     claim: &Claim,
     target: &TargetConfig,
+    before: &[pgbackrest::StanzaInfo],
     stop_asked: &mut tokio::sync::watch::Receiver<bool>,
 ) -> Result<Vec<String>, RunError> {
-    let before = pgbackrest::info(target).await?;
     let backups: Vec<Entry> = before
         .iter()
         .flat_map(|s| s.backup.iter())
         .map(Entry::from)
         .collect();
     let verified = super::verify::latest(db, &target.id).await?;
-    let plan = plan(&backups, &target.retention, &verified, db::now());
-    let Some(count) = plan.full_count else {
-        return Ok(Vec::new());
-    };
-    let retention = [
-        "--repo1-retention-full-type=count".to_string(),
-        format!("--repo1-retention-full={count}"),
-        "--log-level-console=info".to_string(),
-        "--log-level-stderr=error".to_string(),
-    ];
-    for set in &plan.expire_sets {
-        let mut args = vec!["expire".to_string(), format!("--set={set}")];
+    let plans = plans(&backups, &target.retention, &verified, db::now());
+    for (repo, plan) in &plans {
+        let Some(count) = plan.full_count else {
+            continue;
+        };
+        let retention = [
+            format!("--repo={repo}"),
+            format!("--repo{repo}-retention-full-type=count"),
+            format!("--repo{repo}-retention-full={count}"),
+            "--log-level-console=info".to_string(),
+            "--log-level-stderr=error".to_string(),
+        ];
+        for set in &plan.expire_sets {
+            let mut args = vec!["expire".to_string(), format!("--set={set}")];
+            args.extend(retention.iter().cloned());
+            pgbackrest::run_logged(db, claim, target, &args, stop_asked).await?;
+        }
+        let mut args = vec!["expire".to_string()];
         args.extend(retention.iter().cloned());
         pgbackrest::run_logged(db, claim, target, &args, stop_asked).await?;
     }
-    let mut args = vec!["expire".to_string()];
-    args.extend(retention.iter().cloned());
-    pgbackrest::run_logged(db, claim, target, &args, stop_asked).await?;
 
     let after = pgbackrest::info(target).await?;
     let left: BTreeSet<&str> = after
@@ -220,7 +251,7 @@ pub async fn apply(
         .filter(|b| !left.contains(b.label))
         .map(|b| b.label.to_string())
         .collect();
-    log(db, claim, &target.retention, &plan, &expired).await?;
+    log(db, claim, &target.retention, &plans, &expired).await?;
     Ok(expired)
 }
 
@@ -229,19 +260,23 @@ pub async fn log(
     db: &Db,
     claim: &Claim,
     policy: &RetentionConfig,
-    plan: &Plan,
+    plans: &BTreeMap<u32, Plan>,
     expired: &[String],
 ) -> Result<(), RunError> {
-    let kept: Vec<String> = plan
-        .keep
+    let kept: Vec<String> = plans
         .iter()
-        .map(|(label, why)| {
+        .flat_map(|(repo, plan)| plan.keep.iter().map(move |kept| (repo, kept)))
+        .map(|(repo, (label, why))| {
             let why = match why {
                 RetentionKeep::Retention => "retention",
                 RetentionKeep::Weekly => "weekly",
                 RetentionKeep::LastVerified => "last verified",
             };
-            format!("{label} ({why})")
+            if plans.len() > 1 {
+                format!("{label} ({why}, repo{repo})")
+            } else {
+                format!("{label} ({why})")
+            }
         })
         .collect();
     let line = format!(
@@ -361,5 +396,60 @@ mod tests {
         assert_eq!(plan.kept_by(&Entry::from(&info[0].backup[0])), None);
         let none = planned(&info, policy, &[], 100 * DAY);
         assert_eq!((none.full_count, none.expire_sets.len()), (Some(1), 0));
+    }
+
+    #[test]
+    fn each_repository_keeps_its_own_fulls_and_its_own_last_verified_backup() {
+        let full = |label: &str, repo: u32, stop: i64| {
+            format!(
+                r#"{{"label":"{label}","type":"full","info":{{"size":1,"repository":{{"size":1}}}},
+                   "timestamp":{{"start":{stop},"stop":{stop}}},"database":{{"id":1,"repo-key":{repo}}}}}"#
+            )
+        };
+        let info: Vec<StanzaInfo> = serde_json::from_str(&format!(
+            "[{{\"backup\":[{}]}}]",
+            [
+                full("A0", 1, 10),
+                full("A1", 1, 20),
+                full("A2", 1, 30),
+                full("B0", 2, 15),
+                full("B1", 2, 25),
+            ]
+            .join(",")
+        ))
+        .expect("parses");
+        let backups: Vec<Entry> = info[0].backup.iter().map(Entry::from).collect();
+        let policy = RetentionConfig {
+            full: 1,
+            full_type: RetentionType::Count,
+            weekly_days: 0,
+        };
+        // A0 passed its verification in repo1; repo2 has none verified.
+        let verified: Verified =
+            BTreeMap::from([("A0".to_string(), (true, DateTime::<Utc>::UNIX_EPOCH))]);
+        let plans = plans(&backups, &policy, &verified, DateTime::<Utc>::UNIX_EPOCH);
+        assert_eq!(plans.keys().copied().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            plans[&1].keep,
+            BTreeMap::from([
+                ("A0".to_string(), RetentionKeep::LastVerified),
+                ("A2".to_string(), RetentionKeep::Retention),
+            ])
+        );
+        assert_eq!(
+            (plans[&1].expire_sets.clone(), plans[&1].full_count),
+            (vec!["A1".to_string()], Some(3))
+        );
+        // repo2's count is its own: its newest full only, the other goes.
+        assert_eq!(
+            plans[&2].keep,
+            BTreeMap::from([("B1".to_string(), RetentionKeep::Retention)])
+        );
+        assert_eq!(plans[&2].full_count, Some(1));
+        assert_eq!(kept_by(&plans, &backups[3]), None);
+        assert_eq!(
+            kept_by(&plans, &backups[0]),
+            Some(RetentionKeep::LastVerified)
+        );
     }
 }

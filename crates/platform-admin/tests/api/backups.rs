@@ -1012,7 +1012,10 @@ async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(b
     let c = c["result"]["label"].as_str().expect("label").to_string();
     assert_eq!(
         kept(&srv, "main-db").await,
-        [(a, json!("last_verified")), (c, json!("retention"))]
+        [
+            (a.clone(), json!("last_verified")),
+            (c.clone(), json!("retention"))
+        ]
     );
     let info = cluster.info().await.expect("pgbackrest info");
     assert_eq!(
@@ -1020,6 +1023,49 @@ async fn retention_of_one_expires_old_full_backups_but_never_the_last_verified(b
         Some(2),
         "pgBackRest's own repository agrees: {info:#}"
     );
+
+    // A second repository keeps its own backups under the same plan, its
+    // own newest full and its own last verified one (none there).
+    cluster
+        .add_second_repo()
+        .await
+        .expect("a second repository");
+    for _ in 0..2 {
+        cluster
+            .pgbackrest(&["--repo=2", "--type=full", "--start-fast", "backup"])
+            .await
+            .expect("a full backup into repo2");
+    }
+    let in_repo2 = |info: &Value| -> Vec<String> {
+        info[0]["backup"]
+            .as_array()
+            .expect("backups")
+            .iter()
+            .filter(|b| b["database"]["repo-key"] == 2)
+            .map(|b| b["label"].as_str().expect("label").to_string())
+            .collect()
+    };
+    let repo2 = in_repo2(&cluster.info().await.expect("pgbackrest info"));
+    assert_eq!(repo2.len(), 2, "{repo2:?}");
+    let d = full_backup(&srv, "main-db").await;
+    let mut expired: Vec<String> = serde_json::from_value(d["result"]["expired"].clone())
+        .unwrap_or_else(|_| panic!("expired labels: {d:#}"));
+    expired.sort();
+    let mut wanted = vec![c.clone(), repo2[0].clone()];
+    wanted.sort();
+    assert_eq!(expired, wanted, "{d:#}");
+    let d = d["result"]["label"].as_str().expect("label").to_string();
+    let mut listed = kept(&srv, "main-db").await;
+    listed.sort_by(|x, y| x.0.cmp(&y.0));
+    let mut wanted = vec![
+        (a, json!("last_verified")),
+        (d, json!("retention")),
+        (repo2[1].clone(), json!("retention")),
+    ];
+    wanted.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(listed, wanted);
+    let info = cluster.info().await.expect("pgbackrest info");
+    assert_eq!(in_repo2(&info), [repo2[1].clone()], "{info:#}");
 }
 
 async fn a_verification_is_queued_once_per_period_by_one_of_two_servers(backend: Backend) {
