@@ -4,7 +4,7 @@
 //! manager reports it, a write on it, and the achieved RTO (trigger to
 //! first successful write) in the result, with phases and log lines.
 
-use opsdeck_api::clusters::{FailoverAction, FailoverRequest, FailoverResult};
+use opsdeck_api::clusters::{FailoverAction, FailoverRequest, FailoverResult, MemberRole};
 use serde_json::Value;
 
 use super::{not_a_replica, observe, patroni, preflight, sentinel};
@@ -150,11 +150,22 @@ pub async fn run(
                     .await?;
             }
             let mut lines = Vec::new();
-            let outcome =
-                sentinel::fail_over(cluster, config, old_primary.as_deref(), &job.id, |line| {
-                    lines.push(line)
-                })
-                .await;
+            let replicas: Vec<String> = seen
+                .topology
+                .members
+                .iter()
+                .filter(|m| m.role == MemberRole::Replica)
+                .map(|m| m.name.clone())
+                .collect();
+            let outcome = sentinel::fail_over(
+                cluster,
+                config,
+                old_primary.as_deref(),
+                &replicas,
+                &job.id,
+                |line| lines.push(line),
+            )
+            .await;
             report.log(lines).await?;
             match outcome {
                 Ok(acted) => acted,

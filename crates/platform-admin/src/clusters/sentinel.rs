@@ -23,6 +23,9 @@ const CALL: Duration = Duration::from_secs(2);
 /// failover goes on.
 const POLL: Duration = Duration::from_millis(50);
 
+/// Between two writes tried on a replica that may be promoted.
+const PROBE: Duration = Duration::from_millis(20);
+
 /// The key the post-check writes on the new master.
 pub const CHECK_KEY: &str = "opsdeck:failover-check";
 
@@ -440,6 +443,7 @@ pub async fn fail_over(
     cluster: &ClusterConfig,
     config: &SentinelConfig,
     old_master: Option<&str>,
+    replicas: &[String],
     job_id: &str,
     mut log: impl FnMut(String),
 ) -> Result<Acted, String> {
@@ -487,6 +491,22 @@ pub async fn fail_over(
         ));
     };
 
+    // Every replica is written to from the trigger on: the promoted one
+    // takes a write as soon as it is master, while Sentinel names it only
+    // once it has seen it report so (about a second later). The RTO is when
+    // the result first took a write, not when Sentinel said which it was.
+    let mut probes = JoinSet::new();
+    for replica in replicas {
+        let Some((host, port)) = split_host_port(replica) else {
+            continue;
+        };
+        let (name, password, job) = (replica.clone(), config.password.clone(), job_id.to_string());
+        probes.spawn(async move {
+            let written = first_write(&host, port, password.as_deref(), &job, deadline).await;
+            (name, written)
+        });
+    }
+
     // Sentinel names the new master once the promoted replica reports
     // itself master; the one asked is the first to know.
     let new_master = loop {
@@ -512,6 +532,29 @@ pub async fn fail_over(
         tokio::time::sleep(POLL).await;
     };
     log(format!("Sentinel {address} names {new_master} the master"));
+
+    while let Some(joined) = probes.join_next().await {
+        let Ok((name, written)) = joined else {
+            continue;
+        };
+        if name != new_master {
+            continue;
+        }
+        if let Some((first_write, first_write_at)) = written {
+            log(format!(
+                "the new master {new_master} accepted a write {:.3} s after the trigger",
+                (first_write - triggered).as_secs_f64()
+            ));
+            return Ok(Acted {
+                new_primary: new_master,
+                triggered,
+                triggered_at,
+                first_write,
+                first_write_at,
+            });
+        }
+        break;
+    }
 
     let (host, port) = split_host_port(&new_master)
         .ok_or_else(|| format!("Sentinel named `{new_master}`, which is not host:port"))?;
@@ -554,6 +597,39 @@ pub async fn fail_over(
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Writes the check key on the server at `host:port` until it takes it
+/// (a replica refuses, `READONLY`), within `deadline`: when it did.
+async fn first_write(
+    host: &str,
+    port: u16,
+    password: Option<&str>,
+    job_id: &str,
+    deadline: Instant,
+) -> Option<(Instant, chrono::DateTime<chrono::Utc>)> {
+    let mut connection = None;
+    while Instant::now() < deadline {
+        if connection.is_none() {
+            connection = connect(host, port, password).await.ok();
+        }
+        if let Some(open) = connection.as_mut() {
+            let set = redis::cmd("SET")
+                .arg(CHECK_KEY)
+                .arg(job_id)
+                .arg("EX")
+                .arg(3600)
+                .clone();
+            match call::<String>(open, &set).await {
+                Ok(_) => return Some((Instant::now(), crate::db::now())),
+                // Refused as a replica: the connection is fine.
+                Err(err) if err.contains("READONLY") => {}
+                Err(_) => connection = None,
+            }
+        }
+        tokio::time::sleep(PROBE).await;
+    }
+    None
 }
 
 #[cfg(test)]
