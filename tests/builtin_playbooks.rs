@@ -222,12 +222,7 @@ async fn redis_primary_failure_fails_the_primary_over_and_succeeds_once_the_erro
     let platform = blocking(move || platform(backend, &config, &sections, "incident-commander"));
     let (admin, cli) = (&platform.admin, &platform.cli);
 
-    let run = cli
-        .run_async(&["--json", "playbook", "run", "redis-primary-failure"], "")
-        .await
-        .success()
-        .json();
-    let id = run["id"].as_str().expect("an id").to_string();
+    let id = start_run(cli, &["redis-primary-failure"]).await;
     let run = drive(cli, admin, &id).await;
     assert_eq!(run["state"], "succeeded", "{run:#}");
     for done in [
@@ -314,26 +309,19 @@ async fn restore_from_backup_verifies_restores_and_succeeds_once_the_platform_an
         .or_else(|| incident["id"].as_str())
         .expect("an incident id")
         .to_string();
-    let run = cli
-        .run_async(
-            &[
-                "--json",
-                "playbook",
-                "run",
-                "restore-from-backup",
-                "--input",
-                "target=main-db",
-                "--input",
-                "to_time=now-1s",
-                "--incident",
-                &incident,
-            ],
-            "",
-        )
-        .await
-        .success()
-        .json();
-    let id = run["id"].as_str().expect("an id").to_string();
+    let id = start_run(
+        cli,
+        &[
+            "restore-from-backup",
+            "--input",
+            "target=main-db",
+            "--input",
+            "to_time=now-1s",
+            "--incident",
+            &incident,
+        ],
+    )
+    .await;
     // Writes go on throughout, as on a live platform: recovery to a point
     // in time stops at the first commit after it, so one must follow it.
     let writer = async {
@@ -391,6 +379,17 @@ async fn restore_from_backup_verifies_restores_and_succeeds_once_the_platform_an
         .find(|l| l.contains("| RPO |"))
         .unwrap_or_else(|| panic!("no RPO row in the review:\n{md}"));
     assert!(row.contains("| 5m |") && row.contains("| met |"), "{row}");
+}
+
+/// Starts a run with `opsdeck playbook run <args>`; its id.
+async fn start_run(cli: &Cli, args: &[&str]) -> String {
+    let mut line = vec!["--json", "playbook", "run"];
+    line.extend_from_slice(args);
+    let run = cli.run_async(&line, "").await.success().json();
+    run["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a run's id: {run:#}"))
+        .to_string()
 }
 
 /// Waits until the run's step `id` has ended.
@@ -466,22 +465,7 @@ async fn high_error_rate(backend: Backend) {
     })
     .expect("Prometheus sees the errors");
 
-    let run = cli
-        .run_async(
-            &[
-                "--json",
-                "playbook",
-                "run",
-                "high-error-rate",
-                "--input",
-                "max_error_rate=0.05",
-            ],
-            "",
-        )
-        .await
-        .success()
-        .json();
-    let id = run["id"].as_str().expect("an id").to_string();
+    let id = start_run(cli, &["high-error-rate", "--input", "max_error_rate=0.05"]).await;
     let checked = until_step_ends(cli, &id, "still-failing").await;
     assert_eq!(
         step(&checked, "still-failing")["state"],
@@ -549,24 +533,17 @@ async fn disk_filling_up(backend: Backend) {
     .expect("Prometheus sees the disk nearly full");
 
     let input = format!("mountpoint={mountpoint}");
-    let run = cli
-        .run_async(
-            &[
-                "--json",
-                "playbook",
-                "run",
-                "disk-filling-up",
-                "--input",
-                &input,
-                "--input",
-                "target=main-db",
-            ],
-            "",
-        )
-        .await
-        .success()
-        .json();
-    let id = run["id"].as_str().expect("an id").to_string();
+    let id = start_run(
+        cli,
+        &[
+            "disk-filling-up",
+            "--input",
+            &input,
+            "--input",
+            "target=main-db",
+        ],
+    )
+    .await;
     let checked = until_step_ends(cli, &id, "still-full").await;
     assert_eq!(
         step(&checked, "still-full")["state"],
@@ -634,22 +611,7 @@ async fn postgres_failover_then_dr_exercise(backend: Backend) {
     };
 
     let leader = set.leader().await.expect("a leader");
-    let run = cli
-        .run_async(
-            &[
-                "--json",
-                "playbook",
-                "run",
-                "postgres-failover",
-                "--input",
-                "max_error_rate=1",
-            ],
-            "",
-        )
-        .await
-        .success()
-        .json();
-    let id = run["id"].as_str().expect("an id").to_string();
+    let id = start_run(cli, &["postgres-failover", "--input", "max_error_rate=1"]).await;
     let run = tokio::select! {
         run = drive(cli, admin, &id) => run,
         () = writes() => unreachable!("the writes never end"),
@@ -675,22 +637,7 @@ async fn postgres_failover_then_dr_exercise(backend: Backend) {
     assert_eq!(list["rpo"]["source"], "wal_archive", "{list:#}");
     assert_eq!(list["rpo"]["over"], false, "{list:#}");
 
-    let run = cli
-        .run_async(
-            &[
-                "--json",
-                "playbook",
-                "run",
-                "dr-exercise",
-                "--input",
-                "restore_to=now-1s",
-            ],
-            "",
-        )
-        .await
-        .success()
-        .json();
-    let id = run["id"].as_str().expect("an id").to_string();
+    let id = start_run(cli, &["dr-exercise", "--input", "restore_to=now-1s"]).await;
     let run = tokio::select! {
         run = drive_as(cli, admin, &id, "admin2") => run,
         () = writes() => unreachable!("the writes never end"),

@@ -533,85 +533,66 @@ pub async fn fail_over(
     };
     log(format!("Sentinel {address} names {new_master} the master"));
 
-    while let Some(joined) = probes.join_next().await {
-        let Ok((name, written)) = joined else {
-            continue;
+    // The promoted replica's own probe, when it was one of those probed
+    // (the others write until the deadline: they are not waited for).
+    let mut written = None;
+    while replicas.contains(&new_master) {
+        let Some(joined) = probes.join_next().await else {
+            break;
         };
-        if name != new_master {
-            continue;
-        }
-        if let Some((first_write, first_write_at)) = written {
-            log(format!(
-                "the new master {new_master} accepted a write {:.3} s after the trigger",
-                (first_write - triggered).as_secs_f64()
-            ));
-            return Ok(Acted {
-                new_primary: new_master,
-                triggered,
-                triggered_at,
-                first_write,
-                first_write_at,
-            });
-        }
-        break;
-    }
-
-    let (host, port) = split_host_port(&new_master)
-        .ok_or_else(|| format!("Sentinel named `{new_master}`, which is not host:port"))?;
-    let mut last_error = String::new();
-    loop {
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "the new master {new_master} did not accept a write within {} s: {last_error}",
-                cluster.failover_timeout().as_secs()
-            ));
-        }
-        let attempt = async {
-            let mut connection = connect(&host, port, config.password.as_deref()).await?;
-            call::<String>(
-                &mut connection,
-                redis::cmd("SET")
-                    .arg(CHECK_KEY)
-                    .arg(job_id)
-                    .arg("EX")
-                    .arg(3600),
-            )
-            .await
-        };
-        match attempt.await {
-            Ok(_) => {
-                let first_write = Instant::now();
-                log(format!(
-                    "the new master {new_master} accepted a write {:.3} s after the trigger",
-                    (first_write - triggered).as_secs_f64()
-                ));
-                return Ok(Acted {
-                    new_primary: new_master,
-                    triggered,
-                    triggered_at,
-                    first_write,
-                    first_write_at: crate::db::now(),
-                });
+        match joined {
+            Ok((name, answer)) if name == new_master => {
+                written = Some(answer);
+                break;
             }
-            Err(err) => last_error = err,
+            _ => {}
         }
-        tokio::time::sleep(POLL).await;
     }
+    let written = match written {
+        Some(answer) => answer,
+        None => {
+            let (host, port) = split_host_port(&new_master)
+                .ok_or_else(|| format!("Sentinel named `{new_master}`, which is not host:port"))?;
+            first_write(&host, port, config.password.as_deref(), job_id, deadline).await
+        }
+    };
+    let (first_write, first_write_at) = written.map_err(|last_error| {
+        format!(
+            "the new master {new_master} did not accept a write within {} s: {last_error}",
+            cluster.failover_timeout().as_secs()
+        )
+    })?;
+    log(format!(
+        "the new master {new_master} accepted a write {:.3} s after the trigger",
+        (first_write - triggered).as_secs_f64()
+    ));
+    Ok(Acted {
+        new_primary: new_master,
+        triggered,
+        triggered_at,
+        first_write,
+        first_write_at,
+    })
 }
 
 /// Writes the check key on the server at `host:port` until it takes it
-/// (a replica refuses, `READONLY`), within `deadline`: when it did.
+/// (a replica refuses, `READONLY`), within `deadline`: when it did, else
+/// the last refusal.
 async fn first_write(
     host: &str,
     port: u16,
     password: Option<&str>,
     job_id: &str,
     deadline: Instant,
-) -> Option<(Instant, chrono::DateTime<chrono::Utc>)> {
+) -> Result<(Instant, chrono::DateTime<chrono::Utc>), String> {
     let mut connection = None;
+    let mut last_error = String::from("never tried");
     while Instant::now() < deadline {
         if connection.is_none() {
-            connection = connect(host, port, password).await.ok();
+            match connect(host, port, password).await {
+                Ok(open) => connection = Some(open),
+                Err(err) => last_error = err,
+            }
         }
         if let Some(open) = connection.as_mut() {
             let set = redis::cmd("SET")
@@ -621,15 +602,18 @@ async fn first_write(
                 .arg(3600)
                 .clone();
             match call::<String>(open, &set).await {
-                Ok(_) => return Some((Instant::now(), crate::db::now())),
+                Ok(_) => return Ok((Instant::now(), crate::db::now())),
                 // Refused as a replica: the connection is fine.
-                Err(err) if err.contains("READONLY") => {}
-                Err(_) => connection = None,
+                Err(err) if err.contains("READONLY") => last_error = err,
+                Err(err) => {
+                    last_error = err;
+                    connection = None;
+                }
             }
         }
         tokio::time::sleep(PROBE).await;
     }
-    None
+    Err(last_error)
 }
 
 #[cfg(test)]
