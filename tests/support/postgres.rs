@@ -118,7 +118,7 @@ async fn psql(url: &str, sql: &str) -> Result<()> {
 }
 
 /// The newest installed PostgreSQL server's bin dir.
-pub(crate) fn server_bin() -> Result<PathBuf> {
+pub fn server_bin() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("OPSDECK_PG_BIN") {
         return Ok(dir.into());
     }

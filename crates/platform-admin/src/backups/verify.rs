@@ -102,6 +102,7 @@ pub async fn verify(
     let source_counts = recorded.and_then(|r| r.row_counts);
 
     report(2, "restoring into a scratch directory").await?;
+    remove_leftovers(db, claim, target).await?;
     let scratch = Scratch::make(target, &claim.job_id).await?;
     let started = Instant::now();
     let mut args = vec![
@@ -384,23 +385,70 @@ struct Scratch {
     removed: bool,
 }
 
+/// What a restore test's scratch directory is called: the job's id after it.
+const SCRATCH_PREFIX: &str = "opsdeck-restore-test-";
+
+/// Where `target`'s restore tests make their scratch directories.
+fn scratch_base(target: &TargetConfig) -> PathBuf {
+    target
+        .scratch_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Stops and removes the restore tests a server killed outright left in
+/// the scratch directory: `pg_ctl` starts the copy apart from the server,
+/// so it outlives it. Left alone: a running job's (of another target
+/// sharing the directory); this job's own, from an attempt before the
+/// server died, goes.
+async fn remove_leftovers(db: &Db, claim: &Claim, target: &TargetConfig) -> Result<(), RunError> {
+    let Ok(entries) = std::fs::read_dir(scratch_base(target)) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(job) = name.strip_prefix(SCRATCH_PREFIX) else {
+            continue;
+        };
+        if job != claim.job_id {
+            let running = jobs::get(db, job)
+                .await
+                .map_err(RunError::Store)?
+                .is_some_and(|j| j.state == jobs::JobState::Running);
+            if running {
+                continue;
+            }
+        }
+        let leftover = Scratch::at(target, entry.path());
+        leftover.remove(target).await;
+        let line = format!(
+            "removed the restore test a stopped server left behind: {}",
+            entry.path().display()
+        );
+        tolerated(jobs::append_log(db, claim, &[line], db::now()).await)?;
+    }
+    Ok(())
+}
+
 impl Scratch {
-    async fn make(target: &TargetConfig, job: &str) -> Result<Scratch, RunError> {
-        let base = target
-            .scratch_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir);
-        let dir = base.join(format!("opsdeck-restore-test-{job}"));
-        let data = dir.join("data");
-        let sock = dir.join("sock");
-        let scratch = Scratch {
-            dir: dir.clone(),
-            data: data.clone(),
-            sock: sock.clone(),
+    /// The scratch directory `dir` of one restore test.
+    fn at(target: &TargetConfig, dir: PathBuf) -> Scratch {
+        Scratch {
+            data: dir.join("data"),
+            sock: dir.join("sock"),
+            dir,
             pg_bin: pg_bin(target).ok(),
             run_as: target.run_as().to_string(),
             removed: false,
-        };
+        }
+    }
+
+    async fn make(target: &TargetConfig, job: &str) -> Result<Scratch, RunError> {
+        let scratch = Self::at(
+            target,
+            scratch_base(target).join(format!("{SCRATCH_PREFIX}{job}")),
+        );
+        let (data, sock) = (scratch.data.clone(), scratch.sock.clone());
         let mut mkdir = as_target_user(target, Path::new("mkdir"));
         mkdir.args(["-p", "-m", "700"]).arg(&data).arg(&sock);
         checked(mkdir, "making the scratch directory").await?;

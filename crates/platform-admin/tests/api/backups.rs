@@ -724,6 +724,100 @@ async fn verify(srv: &Server, target: &str, body: Value) -> Value {
     .await
 }
 
+/// Runs `program` with `args` as the `postgres` OS user; panics with what
+/// it said when it fails.
+async fn as_postgres(program: &std::path::Path, args: &[&str]) {
+    let out = tokio::process::Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(program)
+        .args(args)
+        .output()
+        .await
+        .expect("runuser");
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}{}",
+        program.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn a_restore_test_a_killed_server_left_running_is_removed_by_the_next_verify(
+    backend: Backend,
+) {
+    let cluster = cluster("main").await;
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let owner = std::process::Command::new("chown")
+        .arg("postgres:postgres")
+        .arg(scratch.path())
+        .status()
+        .expect("chown");
+    assert!(owner.success());
+    let text = format!(
+        "{}scratch_dir = \"{}\"\n",
+        config(&cluster, "main-db", "main"),
+        scratch.path().display()
+    );
+    let srv = server(backend, "a_restore_test_a_killed_server_left", &text).await;
+    let backup = full_backup(&srv, "main-db").await;
+    assert_eq!(backup["state"], "succeeded", "{backup:#}");
+
+    // What a server killed during a restore test leaves: the copy's
+    // directory, named for a job that no longer runs, its server running
+    // (pg_ctl starts it apart from platform-admin).
+    let left = scratch
+        .path()
+        .join(format!("opsdeck-restore-test-{}", uuid::Uuid::now_v7()));
+    let (data, sock) = (left.join("data"), left.join("sock"));
+    std::fs::create_dir_all(&sock).expect("the copy's dirs");
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(&left)
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    let bin = opsdeck_tests::postgres::server_bin().expect("PostgreSQL's programs");
+    let data_arg = data.display().to_string();
+    as_postgres(
+        &bin.join("initdb"),
+        &["-D", &data_arg, "-U", "postgres", "--no-sync"],
+    )
+    .await;
+    let options = format!(
+        "-c listen_addresses='' -c unix_socket_directories='{}'",
+        sock.display()
+    );
+    // A log file: the server must not hold the pipes this test reads.
+    let log = left.join("postgres.log").display().to_string();
+    as_postgres(
+        &bin.join("pg_ctl"),
+        &[
+            "-D", &data_arg, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+        ],
+    )
+    .await;
+    let pid: u32 = std::fs::read_to_string(data.join("postmaster.pid"))
+        .expect("postmaster.pid")
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("the copy's pid");
+
+    let verified = verify(&srv, "main-db", json!({})).await;
+    assert_eq!(verified["state"], "succeeded", "{verified:#}");
+    let said = verified["log"].to_string();
+    assert!(
+        said.contains("removed the restore test a stopped server left behind"),
+        "{verified:#}"
+    );
+    assert!(!left.exists(), "the leftover directory is gone");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the leftover copy's server is stopped"
+    );
+}
+
 async fn a_good_backup_verifies_and_a_corrupted_one_is_caught(backend: Backend) {
     let cluster = cluster("main").await;
     cluster
@@ -1185,6 +1279,7 @@ both!(
     a_repository_disk_full_before_the_backup_is_named_beside_pgbackrests_archive_timeout,
     an_rpo_older_than_its_objective_and_an_unreadable_repository_are_flagged,
     a_good_backup_verifies_and_a_corrupted_one_is_caught,
+    a_restore_test_a_killed_server_left_running_is_removed_by_the_next_verify,
     a_point_in_time_restore_lands_between_two_writes,
     retention_of_one_expires_old_full_backups_but_never_the_last_verified,
     a_verification_is_queued_once_per_period_by_one_of_two_servers
