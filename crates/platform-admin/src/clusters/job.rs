@@ -80,7 +80,9 @@ pub async fn run(
         )));
     };
 
-    report.phase(0, "preflight").await?;
+    // Between the claim and the trigger only what must come first is
+    // written (the phase that proves the job is still this worker's): the
+    // preflight's lines go to the log while the manager acts.
     let seen = observe(cluster).await;
     // This job holds the cluster: no other can be queued beside it.
     let checked = preflight(cluster, &seen, action, request.candidate.as_deref(), None);
@@ -107,12 +109,12 @@ pub async fn run(
             )
         }
     }));
-    report.log(lines).await?;
     if let Some(why) = request
         .candidate
         .as_deref()
         .and_then(|c| not_a_replica(&seen.topology, c))
     {
+        report.log(lines).await?;
         return Ok(Err(why));
     }
     let failed: Vec<_> = checked.failed().cloned().collect();
@@ -123,17 +125,16 @@ pub async fn run(
             .collect::<Vec<_>>()
             .join("; ");
         if !request.force {
+            report.log(lines).await?;
             return Ok(Err(format!(
                 "the preflight refused the {}: {listed}; force it with a reason to go on",
                 action.as_str()
             )));
         }
-        report
-            .log(vec![format!(
-                "forced past the failed checks ({listed}); reason: {}",
-                request.reason.as_deref().unwrap_or_default()
-            )])
-            .await?;
+        lines.push(format!(
+            "forced past the failed checks ({listed}); reason: {}",
+            request.reason.as_deref().unwrap_or_default()
+        ));
     }
 
     let old_primary = seen.topology.primary.clone();
@@ -143,13 +144,11 @@ pub async fn run(
     let acted = match &cluster.manager {
         Manager::RedisSentinel(config) => {
             if let Some(candidate) = &request.candidate {
-                report
-                    .log(vec![format!(
-                        "Sentinel chooses the replica to promote; {candidate} was asked for"
-                    )])
-                    .await?;
+                lines.push(format!(
+                    "Sentinel chooses the replica to promote; {candidate} was asked for"
+                ));
             }
-            let mut lines = Vec::new();
+            let mut said = Vec::new();
             let replicas: Vec<String> = seen
                 .topology
                 .members
@@ -157,16 +156,19 @@ pub async fn run(
                 .filter(|m| m.role == MemberRole::Replica)
                 .map(|m| m.name.clone())
                 .collect();
-            let outcome = sentinel::fail_over(
-                cluster,
-                config,
-                old_primary.as_deref(),
-                &replicas,
-                &job.id,
-                |line| lines.push(line),
-            )
-            .await;
-            report.log(lines).await?;
+            let (logged, outcome) = tokio::join!(
+                report.log(lines),
+                sentinel::fail_over(
+                    cluster,
+                    config,
+                    old_primary.as_deref(),
+                    &replicas,
+                    &job.id,
+                    |line| said.push(line),
+                )
+            );
+            logged?;
+            report.log(said).await?;
             match outcome {
                 Ok(acted) => acted,
                 Err(reason) => return Ok(Err(reason)),
@@ -184,23 +186,24 @@ pub async fn run(
             });
             if request.candidate.is_none() {
                 if let Some(chosen) = &candidate {
-                    report
-                        .log(vec![format!("{chosen} was chosen to be promoted")])
-                        .await?;
+                    lines.push(format!("{chosen} was chosen to be promoted"));
                 }
             }
-            let mut lines = Vec::new();
-            let outcome = patroni::act(
-                cluster,
-                config,
-                action,
-                old_primary.as_deref(),
-                candidate.as_deref(),
-                &job.id,
-                |line| lines.push(line),
-            )
-            .await;
-            report.log(lines).await?;
+            let mut said = Vec::new();
+            let (logged, outcome) = tokio::join!(
+                report.log(lines),
+                patroni::act(
+                    cluster,
+                    config,
+                    action,
+                    old_primary.as_deref(),
+                    candidate.as_deref(),
+                    &job.id,
+                    |line| said.push(line),
+                )
+            );
+            logged?;
+            report.log(said).await?;
             match outcome {
                 Ok(acted) => acted,
                 Err(reason) => return Ok(Err(reason)),
