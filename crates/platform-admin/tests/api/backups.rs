@@ -812,10 +812,13 @@ async fn a_restore_test_a_killed_server_left_running_is_removed_by_the_next_veri
         "{verified:#}"
     );
     assert!(!left.exists(), "the leftover directory is gone");
-    assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        "the leftover copy's server is stopped"
-    );
+    // Stopped: gone, or a zombie its adoptive parent has not reaped yet
+    // (pg_ctl's server is not this test's child).
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let running = state
+        .rsplit_once(") ")
+        .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+    assert!(!running, "the leftover copy's server is stopped: {state}");
 }
 
 async fn a_good_backup_verifies_and_a_corrupted_one_is_caught(backend: Backend) {
