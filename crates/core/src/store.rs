@@ -8,18 +8,22 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use opsdeck_api::tenants::Tenant;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::SqlitePool;
+use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::error::{Error, Result};
 
+/// Opened on first use: most commands never touch the cache, and a command
+/// line should not pay for opening and migrating it.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Arc<OnceCell<SqlitePool>>,
     path: PathBuf,
 }
 
@@ -46,37 +50,24 @@ pub fn server_key(admin_url: &str) -> String {
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the store at `path`.
+    /// The store at `path`, opened (created and migrated if needed) when
+    /// it is first used; a file that cannot be opened fails that use.
+    pub fn at(path: &Path) -> Self {
+        Self {
+            pool: Arc::new(OnceCell::new()),
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// Opens (creating and migrating if needed) the store at `path` now.
     pub async fn open(path: &Path) -> Result<Self> {
-        let err = |message: String| Error::Store {
-            path: path.to_path_buf(),
-            message,
-        };
-        // Owner-only before SQLite opens it: its -wal and -shm files take the
-        // database file's permissions.
-        let file = path.to_path_buf();
-        tokio::task::spawn_blocking(move || crate::paths::private_store(&file))
-            .await
-            .map_err(|e| err(format!("cannot prepare the file: {e}")))??;
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| err(e.to_string()))?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|e| err(format!("cannot open: {e}")))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| err(format!("cannot migrate: {e}")))?;
-        Ok(Self {
-            pool,
-            path: path.to_path_buf(),
-        })
+        let store = Self::at(path);
+        store.pool().await?;
+        Ok(store)
+    }
+
+    async fn pool(&self) -> Result<&SqlitePool> {
+        self.pool.get_or_try_init(|| open_pool(&self.path)).await
     }
 
     fn error(&self, e: impl std::fmt::Display) -> Error {
@@ -101,7 +92,7 @@ impl Store {
         .bind(server)
         .bind(at.to_rfc3339())
         .bind(json)
-        .execute(&self.pool)
+        .execute(self.pool().await?)
         .await
         .map_err(|e| self.error(e))?;
         Ok(())
@@ -113,7 +104,7 @@ impl Store {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT fetched_at, tenants FROM tenant_cache WHERE server = $1")
                 .bind(server)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool().await?)
                 .await
                 .map_err(|e| self.error(e))?;
         let Some((fetched_at, json)) = row else {
@@ -160,7 +151,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT profile FROM window_profile WHERE window = $1")
                 .bind(window)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool().await?)
                 .await
                 .map_err(|e| self.error(e))?;
         Ok(row.map(|(profile,)| profile))
@@ -179,7 +170,10 @@ impl Store {
             .bind(Utc::now().to_rfc3339()),
             None => sqlx::query("DELETE FROM window_profile WHERE window = $1").bind(window),
         };
-        query.execute(&self.pool).await.map_err(|e| self.error(e))?;
+        query
+            .execute(self.pool().await?)
+            .await
+            .map_err(|e| self.error(e))?;
         Ok(())
     }
 
@@ -187,7 +181,7 @@ impl Store {
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool().await?)
             .await
             .map_err(|e| self.error(e))?;
         Ok(row.map(|(value,)| value))
@@ -202,7 +196,7 @@ impl Store {
         .bind(key)
         .bind(value)
         .bind(Utc::now().to_rfc3339())
-        .execute(&self.pool)
+        .execute(self.pool().await?)
         .await
         .map_err(|e| self.error(e))?;
         Ok(())
@@ -211,8 +205,9 @@ impl Store {
     /// Removes the cache table, so every later call fails as a broken store would.
     #[cfg(test)]
     pub(crate) async fn break_for_test(&self) {
+        let pool = self.pool().await.expect("open the store");
         sqlx::query("DROP TABLE tenant_cache")
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .expect("drop the cache table");
     }
@@ -234,7 +229,7 @@ impl Store {
         .bind(dashboard)
         .bind(at.to_rfc3339())
         .bind(board)
-        .execute(&self.pool)
+        .execute(self.pool().await?)
         .await
         .map_err(|e| self.error(e))?;
         Ok(())
@@ -245,7 +240,7 @@ impl Store {
         sqlx::query_scalar("SELECT board FROM board_cache WHERE server = $1 AND dashboard = $2")
             .bind(server)
             .bind(dashboard)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool().await?)
             .await
             .map_err(|e| self.error(e))
     }
@@ -259,12 +254,41 @@ impl Store {
                 "DELETE FROM {table} WHERE server NOT IN (SELECT value FROM json_each($1))"
             ))
             .bind(&keep)
-            .execute(&self.pool)
+            .execute(self.pool().await?)
             .await
             .map_err(|e| self.error(e))?;
         }
         Ok(())
     }
+}
+
+async fn open_pool(path: &Path) -> Result<SqlitePool> {
+    let err = |message: String| Error::Store {
+        path: path.to_path_buf(),
+        message,
+    };
+    // Owner-only before SQLite opens it: its -wal and -shm files take the
+    // database file's permissions.
+    let file = path.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::paths::private_store(&file))
+        .await
+        .map_err(|e| err(format!("cannot prepare the file: {e}")))??;
+    let options = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(|e| err(e.to_string()))?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(|e| err(format!("cannot open: {e}")))?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .map_err(|e| err(format!("cannot migrate: {e}")))?;
+    Ok(pool)
 }
 
 #[cfg(test)]
