@@ -136,28 +136,35 @@ async fn start(
         };
         return crate::approvals::request_for(session, out, &asked, why).await;
     }
-    let preflight = clusters
-        .preflight(&args.cluster, action, request.candidate.as_deref())
-        .await?;
-    out.note(&format!(
-        "{} preflight of `{}` on {place}:",
-        action.as_str(),
-        preflight.cluster
-    ));
-    for line in preflight_lines(&preflight) {
-        out.note(&format!("  {line}"));
-    }
     let key = args.idempotency_key.as_deref();
     let approval = args.approval.approval.as_deref();
+    // Core reads the preflight first only where it must be shown before
+    // the cluster's id is typed; otherwise the job starts at once and the
+    // preflight shown is the one the server queued it on.
     let started = confirmed(out, args.confirm, |confirmation| {
-        let (clusters, preflight, request) = (&clusters, preflight.clone(), &request);
+        let (clusters, cluster, request) = (&clusters, &args.cluster, &request);
         async move {
             clusters
-                .start_checked_approved(preflight, request, confirmation.as_deref(), key, approval)
+                .start(
+                    cluster,
+                    action,
+                    request,
+                    confirmation.as_deref(),
+                    key,
+                    approval,
+                )
                 .await
         }
     })
     .await?;
+    out.note(&format!(
+        "{} preflight of `{}` on {place}:",
+        action.as_str(),
+        started.preflight.cluster
+    ));
+    for line in preflight_lines(&started.preflight) {
+        out.note(&format!("  {line}"));
+    }
     if args.wait {
         out.note(&format!(
             "{} of `{}` queued as job {}",

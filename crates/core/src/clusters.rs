@@ -125,7 +125,7 @@ impl Clusters<'_> {
     }
 
     /// What starting the action of `preflight` with `request` will do, and
-    /// what must be typed to go on: shown before [`Self::start_checked`].
+    /// what must be typed to go on: shown before [`Self::start_checked_approved`].
     pub fn confirmation(
         &self,
         preflight: &Preflight,
@@ -141,11 +141,14 @@ impl Clusters<'_> {
         )
     }
 
-    /// Starts `action` on the cluster as a server job, after reading its
-    /// preflight. On production the cluster's id must be typed as
-    /// `confirmation`; a failed preflight is refused by the server unless
-    /// the request forces it with a reason. `key` makes a retry safe: the
-    /// same key never starts a second job.
+    /// Starts `action` on the cluster as a server job. The server runs the
+    /// preflight and refuses a failed one unless the request forces it with
+    /// a reason; the preflight the job was queued on comes back with it. On
+    /// production the cluster's id must be typed as `confirmation`: without
+    /// it the preflight is read first, to be shown with the refusal (the
+    /// caller asks and calls again). Otherwise nothing stands between the
+    /// call and the job, as an emergency failover wants. `key` makes a retry
+    /// safe: the same key never starts a second job.
     pub async fn start(
         &self,
         id: &str,
@@ -153,33 +156,51 @@ impl Clusters<'_> {
         request: &FailoverRequest,
         confirmation: Option<&str>,
         key: Option<&str>,
+        approval: Option<&str>,
     ) -> Result<Started> {
         let id = checked_id(id)?;
         let errors = request.validate();
         if !errors.is_empty() {
             return Err(Error::InvalidFields { details: errors });
         }
-        let preflight = self
-            .preflight(id, action, request.candidate.as_deref())
-            .await?;
-        self.start_checked(preflight, request, confirmation, key)
-            .await
+        let profile = self.session.profile();
+        if confirmation.is_none() && profile.tier == Tier::Prod {
+            let preflight = self
+                .preflight(id, action, request.candidate.as_deref())
+                .await?;
+            return self
+                .start_checked_approved(preflight, request, confirmation, key, approval)
+                .await;
+        }
+        // The summary is shown only when a confirmation is missing, which
+        // the branch above has ruled out.
+        safety::check_typed(
+            profile,
+            action.as_str(),
+            id,
+            CLUSTER_NOUN,
+            String::new(),
+            confirmation,
+        )?;
+        let job = self.post(id, action, request, key, approval).await?;
+        let preflight = match job
+            .request
+            .get("preflight")
+            .cloned()
+            .and_then(|p| serde_json::from_value::<Preflight>(p).ok())
+        {
+            Some(preflight) => clean_preflight(preflight),
+            // A server that does not keep it with the job: as it is now.
+            None => {
+                self.preflight(id, action, request.candidate.as_deref())
+                    .await?
+            }
+        };
+        Ok(Started { preflight, job })
     }
 
-    /// [`Self::start`] after its preflight was read (and shown) by the
-    /// caller: the action and cluster are the preflight's.
-    pub async fn start_checked(
-        &self,
-        preflight: Preflight,
-        request: &FailoverRequest,
-        confirmation: Option<&str>,
-        key: Option<&str>,
-    ) -> Result<Started> {
-        self.start_checked_approved(preflight, request, confirmation, key, None)
-            .await
-    }
-
-    /// [`Self::start_checked`] using the granted approval `approval` (the
+    /// Starts the action of `preflight`, read (and shown) by the caller
+    /// before, with `request`; `approval` is a granted approval (the
     /// server's two-person rule; see `Session::approvals`), which must
     /// have been asked for this action, cluster and request.
     pub async fn start_checked_approved(
@@ -205,12 +226,23 @@ impl Clusters<'_> {
             summary(profile.name.as_str(), profile.tier, &preflight, request),
             confirmation,
         )?;
+        let job = self.post(id, action, request, key, approval).await?;
+        Ok(Started { preflight, job })
+    }
+
+    async fn post(
+        &self,
+        id: &str,
+        action: FailoverAction,
+        request: &FailoverRequest,
+        key: Option<&str>,
+        approval: Option<&str>,
+    ) -> Result<Job> {
         let key = key
             .filter(|k| !k.trim().is_empty())
             .map(str::to_owned)
             .unwrap_or_else(new_idempotency_key);
-        let job: Job = self
-            .session
+        self.session
             .admin()
             .with_approval(approval)
             .call(
@@ -221,8 +253,7 @@ impl Clusters<'_> {
                 Some(&key),
                 MAX_ITEM_BYTES,
             )
-            .await?;
-        Ok(Started { preflight, job })
+            .await
     }
 }
 

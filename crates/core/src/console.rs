@@ -49,7 +49,7 @@ impl Console {
     }
 
     pub async fn open(paths: Paths, secrets: SharedSecrets) -> Result<Self> {
-        let store = Store::open(&paths.store_file()).await?;
+        let store = Store::at(&paths.store_file());
         Ok(Self {
             paths,
             secrets,

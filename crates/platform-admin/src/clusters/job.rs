@@ -1,10 +1,15 @@
-//! A switchover or failover job: the preflight run again (it refuses
-//! unless forced with a reason, naming the failed checks), the action
+//! A switchover or failover job: the preflight (the request's own when the
+//! job is taken up at once, else run again; it refuses unless forced with
+//! a reason, naming the failed checks), the action
 //! asked of the cluster's manager, the wait for the new primary as the
 //! manager reports it, a write on it, and the achieved RTO (trigger to
 //! first successful write) in the result, with phases and log lines.
 
-use opsdeck_api::clusters::{FailoverAction, FailoverRequest, FailoverResult, MemberRole};
+use std::time::Duration;
+
+use opsdeck_api::clusters::{
+    ClusterTopology, FailoverAction, FailoverRequest, FailoverResult, MemberRole, Preflight,
+};
 use serde_json::Value;
 
 use super::{not_a_replica, observe, patroni, preflight, sentinel};
@@ -12,6 +17,13 @@ use crate::config::Manager;
 use crate::db::{self, Db};
 use crate::error::Error;
 use crate::jobs::{self, Claim, Job, Progress};
+
+/// How old the look at the cluster its request was checked against may be
+/// for a job to act on it rather than look again: a job taken up at once
+/// acts on what its requester saw refused or allowed (a failover should not
+/// wait for a second round of questions), one that waited in the queue or
+/// is run again after a restart looks afresh.
+const FRESH: Duration = Duration::from_secs(1);
 
 /// The steps a job reports, out of this many.
 const STEPS: u64 = 3;
@@ -83,20 +95,35 @@ pub async fn run(
     // Between the claim and the trigger only what must come first is
     // written (the phase that proves the job is still this worker's): the
     // preflight's lines go to the log while the manager acts.
-    let seen = observe(cluster).await;
-    // This job holds the cluster: no other can be queued beside it.
-    let checked = preflight(cluster, &seen, action, request.candidate.as_deref(), None);
-    let mut lines: Vec<String> = checked
-        .checks
-        .iter()
-        .map(|c| {
+    let (topology, checked, looked) = match queued_look(job, action, &request) {
+        Some((topology, checked, age)) => (
+            topology,
+            checked,
+            format!(
+                "acting on the preflight the request was checked against ({} ms old)",
+                age.as_millis()
+            ),
+        ),
+        None => {
+            let seen = observe(cluster).await;
+            // This job holds the cluster: no other can be queued beside it.
+            let checked = preflight(cluster, &seen, action, request.candidate.as_deref(), None);
+            (
+                seen.topology,
+                checked,
+                "the preflight run again".to_string(),
+            )
+        }
+    };
+    let mut lines: Vec<String> = std::iter::once(looked)
+        .chain(checked.checks.iter().map(|c| {
             format!(
                 "check {}: {} ({})",
                 c.name,
                 if c.passed { "passed" } else { "FAILED" },
                 c.detail
             )
-        })
+        }))
         .collect();
     lines.extend(checked.candidates.iter().map(|c| {
         if c.eligible {
@@ -112,7 +139,7 @@ pub async fn run(
     if let Some(why) = request
         .candidate
         .as_deref()
-        .and_then(|c| not_a_replica(&seen.topology, c))
+        .and_then(|c| not_a_replica(&topology, c))
     {
         report.log(lines).await?;
         return Ok(Err(why));
@@ -137,7 +164,7 @@ pub async fn run(
         ));
     }
 
-    let old_primary = seen.topology.primary.clone();
+    let old_primary = topology.primary.clone();
     report
         .phase(1, &format!("{} under way", action.as_str()))
         .await?;
@@ -149,8 +176,7 @@ pub async fn run(
                 ));
             }
             let mut said = Vec::new();
-            let replicas: Vec<String> = seen
-                .topology
+            let replicas: Vec<String> = topology
                 .members
                 .iter()
                 .filter(|m| m.role == MemberRole::Replica)
@@ -242,4 +268,25 @@ pub async fn run(
         rto_seconds: (rto * 1000.0).round() / 1000.0,
     };
     Ok(Ok(serde_json::to_value(result)?))
+}
+
+/// The topology and preflight the start request was checked against (the
+/// route keeps them with the job), with their age, when this is the job's
+/// first attempt and they are younger than [`FRESH`].
+fn queued_look(
+    job: &Job,
+    action: FailoverAction,
+    request: &FailoverRequest,
+) -> Option<(ClusterTopology, Preflight, Duration)> {
+    if job.attempts != 1 {
+        return None;
+    }
+    let topology: ClusterTopology =
+        serde_json::from_value(job.payload.get("topology")?.clone()).ok()?;
+    let checked: Preflight = serde_json::from_value(job.payload.get("preflight")?.clone()).ok()?;
+    if checked.action != action || checked.candidate != request.candidate {
+        return None;
+    }
+    let age = (db::now() - topology.observed_at).to_std().ok()?;
+    (age < FRESH).then_some((topology, checked, age))
 }

@@ -200,7 +200,7 @@ async fn start(
     if let Some(job) = jobs::active_on(&state.db, &target).await? {
         return Err(Error::TargetBusy { target, job });
     }
-    let (checked, _) = check(&state, cluster, action, body.candidate.as_deref()).await?;
+    let (checked, seen) = check(&state, cluster, action, body.candidate.as_deref()).await?;
     let failed: Vec<String> = checked
         .failed()
         .map(|c| format!("{}: {}", c.name, c.detail))
@@ -215,7 +215,14 @@ async fn start(
     let new = NewJob {
         kind: super::job_kind(action).to_string(),
         tenant: None,
-        payload: json!({ "cluster": cluster.id, "request": body, "preflight": checked }),
+        // The job acts on this look at the cluster when it is taken up at
+        // once (see `job::queued_look`).
+        payload: json!({
+            "cluster": cluster.id,
+            "request": body,
+            "preflight": checked,
+            "topology": seen.topology,
+        }),
         target: Some(target.clone()),
         actor: Some(mutation.principal.name.clone()),
     };
