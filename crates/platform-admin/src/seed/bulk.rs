@@ -10,7 +10,7 @@ use opsdeck_api::tenants::{Tenant, TenantStatus};
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::{demo_tenant, ACTOR, MAX_COUNT, PLANS};
+use super::{demo_branding, demo_tenant, ACTOR, MAX_COUNT, PLANS};
 use crate::audit::store::NewRecord;
 use crate::db::{self, Db};
 use crate::error::Error;
@@ -28,6 +28,7 @@ pub struct Scale {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Inserted {
     pub tenants: u64,
+    pub labels: u64,
     pub users: u64,
     pub groups: u64,
     pub members: u64,
@@ -36,7 +37,7 @@ pub struct Inserted {
 
 impl Inserted {
     fn any(&self) -> bool {
-        self.tenants + self.users + self.groups + self.members + self.bindings > 0
+        self.tenants + self.labels + self.users + self.groups + self.members + self.bindings > 0
     }
 }
 
@@ -58,7 +59,7 @@ const TENANT_ROLES: [BuiltinRole; 4] = [
 ];
 
 /// Rows per statement: under SQLite's 32,766 bound values for the widest
-/// row (11 columns), and large enough that a million rows is quick.
+/// row (12 columns), and large enough that a million rows is quick.
 const BATCH: usize = 1000;
 
 /// Tenant `i` of a large set: the demo tenants first, then the same names
@@ -72,6 +73,7 @@ pub fn tenant(i: usize) -> Tenant {
     let minutes = i64::try_from(i).unwrap_or(i64::MAX / 600) * 10;
     let created_at = base_time() + Duration::minutes(minutes);
     let plan = PLANS[(i / 3) % PLANS.len()];
+    let (accent_color, labels) = demo_branding(i);
     Tenant {
         id: crate::audit::store::historic_id(created_at).to_string(),
         slug: format!("{}-{round}", base.slug),
@@ -83,6 +85,8 @@ pub fn tenant(i: usize) -> Tenant {
             TenantStatus::Active
         },
         quotas: plan.default_quotas(),
+        accent_color,
+        labels,
         created_at,
         updated_at: created_at,
     }
@@ -198,7 +202,32 @@ pub async fn seed(
             "bindings need users and tenants to bind",
         ));
     }
+    // By the ids stored: a tenant seeded before has its own.
     let tenant_ids = tenant_ids(db, scale.tenants).await?;
+    for start in (0..scale.tenants).step_by(BATCH) {
+        let end = (start + BATCH).min(scale.tenants);
+        let labels: Vec<(usize, String, String)> = (start..end)
+            .flat_map(|i| {
+                demo_branding(i)
+                    .1
+                    .into_iter()
+                    .map(move |(key, value)| (i, key, value))
+            })
+            .collect();
+        inserted.labels += insert_rows(
+            db,
+            "tenant_labels",
+            store::LABEL_COLUMNS,
+            "tenant_id, key",
+            labels.len(),
+            |query, k| {
+                let (i, key, value) = &labels[k];
+                store::bind_label(query, &tenant_ids[*i], key, value)
+            },
+        )
+        .await?;
+        progress("tenant labels", end, scale.tenants);
+    }
     for start in (0..scale.bindings).step_by(BATCH) {
         let end = (start + BATCH).min(scale.bindings);
         inserted.bindings += insert_rows(
@@ -244,6 +273,7 @@ pub async fn seed(
         sqlx::query("ANALYZE").execute(db.pool()).await?;
         let after = serde_json::json!({
             "tenants": inserted.tenants,
+            "tenant_labels": inserted.labels,
             "users": inserted.users,
             "groups": inserted.groups,
             "group_members": inserted.members,
