@@ -436,6 +436,31 @@ pub struct ListTenants {
     pub label: Vec<String>,
 }
 
+impl ListTenants {
+    /// The query as name–value pairs, each `label` its own pair (form
+    /// encoders take no lists).
+    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if let Some(limit) = self.limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        if let Some(cursor) = &self.cursor {
+            pairs.push(("cursor", cursor.clone()));
+        }
+        if let Some(q) = &self.q {
+            pairs.push(("q", q.clone()));
+        }
+        if let Some(status) = self.status {
+            pairs.push(("status", status.to_string()));
+        }
+        if let Some(plan) = self.plan {
+            pairs.push(("plan", plan.to_string()));
+        }
+        pairs.extend(self.label.iter().map(|l| ("label", l.clone())));
+        pairs
+    }
+}
+
 /// One `label` filter of a tenant list: `key=value` or `key` alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct LabelSelector {

@@ -118,6 +118,9 @@ pub struct AdminClient {
     /// Sent as `Opsdeck-Approval` with every request: the approval a
     /// destructive request uses (the two-person rule).
     approval: Option<String>,
+    /// Sent as `If-Match`: the `ETag` of the resource as it was read, so a
+    /// change made in between is refused (412) rather than overwritten.
+    if_match: Option<String>,
 }
 
 impl AdminClient {
@@ -156,6 +159,7 @@ impl AdminClient {
             profile: None,
             read_only: false,
             approval: None,
+            if_match: None,
         })
     }
 
@@ -182,6 +186,18 @@ impl AdminClient {
         }
     }
 
+    /// This client, sending `etag` as `If-Match` when given.
+    pub fn with_if_match(&self, etag: Option<&str>) -> std::borrow::Cow<'_, AdminClient> {
+        match etag {
+            None => std::borrow::Cow::Borrowed(self),
+            Some(etag) => {
+                let mut client = self.clone();
+                client.if_match = Some(etag.to_string());
+                std::borrow::Cow::Owned(client)
+            }
+        }
+    }
+
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
@@ -203,7 +219,8 @@ impl AdminClient {
         self.call(
             Method::GET,
             &["v1", "tenants"],
-            Some(query),
+            // Pairs, so that each `label` is a parameter of its own.
+            Some(&query.query_pairs()),
             None::<&()>,
             None,
             MAX_PAGE_BYTES,
@@ -259,15 +276,23 @@ impl AdminClient {
     }
 
     pub async fn get_tenant(&self, tenant: &str) -> Result<Tenant> {
-        self.call(
-            Method::GET,
-            &["v1", "tenants", tenant],
-            None::<&()>,
-            None::<&()>,
-            None,
-            MAX_ITEM_BYTES,
-        )
-        .await
+        Ok(self.get_tenant_tagged(tenant).await?.0)
+    }
+
+    /// The tenant and its `ETag` (absent from a server that sends none), to
+    /// send back as `If-Match` with a change made from what was read.
+    pub async fn get_tenant_tagged(&self, tenant: &str) -> Result<(Tenant, Option<String>)> {
+        let (url, bytes, etag) = self
+            .call_tagged(
+                Method::GET,
+                &["v1", "tenants", tenant],
+                None::<&()>,
+                None::<&()>,
+                None,
+                MAX_ITEM_BYTES,
+            )
+            .await?;
+        Ok((parse_json(&url, &bytes)?, etag))
     }
 
     pub async fn create_tenant(&self, body: &CreateTenant, key: &str) -> Result<Tenant> {
@@ -541,11 +566,7 @@ impl AdminClient {
         let (url, bytes) = self
             .call_raw(method, segments, query, body, key, limit)
             .await?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::MalformedResponse {
-            url: url.to_string(),
-            // serde quotes what it could not take, and that came from the server.
-            message: sanitize::remote(&e.to_string()),
-        })
+        parse_json(&url, &bytes)
     }
 
     /// One logical call: retried when it is safe to repeat and the failure is
@@ -559,6 +580,22 @@ impl AdminClient {
         key: Option<&str>,
         limit: u64,
     ) -> Result<(Url, Vec<u8>)> {
+        let (url, bytes, _) = self
+            .call_tagged(method, segments, query, body, key, limit)
+            .await?;
+        Ok((url, bytes))
+    }
+
+    /// [`Self::call_raw`], with the response's `ETag` when it has one.
+    async fn call_tagged(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: Option<&impl Serialize>,
+        body: Option<&impl Serialize>,
+        key: Option<&str>,
+        limit: u64,
+    ) -> Result<(Url, Vec<u8>, Option<String>)> {
         if self.read_only && !matches!(method, Method::GET | Method::HEAD) {
             return Err(Error::ReadOnlyProfile {
                 profile: self.profile.clone().unwrap_or_default(),
@@ -597,12 +634,12 @@ impl AdminClient {
                 Err(_) => false,
             };
             if !(retryable && repeatable) || retry + 1 >= self.retry.attempts {
-                return result.map(|bytes| (url, bytes));
+                return result.map(|(bytes, etag)| (url, bytes, etag));
             }
             let delay = self.retry.delay(retry);
             if Instant::now() + delay >= deadline {
                 tracing::debug!(%url, retry, ?budget, "time budget spent; not retrying");
-                return result.map(|bytes| (url, bytes));
+                return result.map(|(bytes, etag)| (url, bytes, etag));
             }
             tracing::debug!(%url, retry, ?delay, "retrying");
             tokio::time::sleep(delay).await;
@@ -618,7 +655,7 @@ impl AdminClient {
         body: Option<&impl Serialize>,
         key: Option<&str>,
         limit: u64,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, Option<String>)> {
         let mut request = self
             .http
             .request(method.clone(), url.clone())
@@ -634,6 +671,9 @@ impl AdminClient {
         }
         if let Some(approval) = &self.approval {
             request = request.header(opsdeck_api::approvals::APPROVAL_HEADER, approval);
+        }
+        if let Some(etag) = &self.if_match {
+            request = request.header(reqwest::header::IF_MATCH, etag);
         }
         let response = request.send().await.map_err(|e| transport_error(url, e))?;
         let status = response.status();
@@ -653,9 +693,16 @@ impl AdminClient {
         } else {
             MAX_ERROR_BYTES
         };
+        // Only a tag of visible ASCII is kept: it is sent back as a header.
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 200)
+            .map(str::to_string);
         let bytes = read_capped(url, response, limit).await?;
         if status.is_success() {
-            return Ok(bytes);
+            return Ok((bytes, etag));
         }
         let envelope = envelope_of(status, &bytes);
         match &self.profile {
@@ -669,6 +716,14 @@ impl AdminClient {
             }),
         }
     }
+}
+
+fn parse_json<T: DeserializeOwned>(url: &Url, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::MalformedResponse {
+        url: url.to_string(),
+        // serde quotes what it could not take, and that came from the server.
+        message: sanitize::remote(&e.to_string()),
+    })
 }
 
 /// The body of `response`, read as it arrives and given up on as soon as it
@@ -925,6 +980,8 @@ mod tests {
             Duration::from_secs(20),
             client(&server.url).create_tenant(
                 &CreateTenant {
+                    accent_color: None,
+                    labels: None,
                     slug: "acme".into(),
                     name: "Acme".into(),
                     plan: None,
