@@ -412,6 +412,8 @@ impl Tenants<'_> {
     /// none yet, the one cached for its server): the window filters its
     /// table with it as the search is typed, without asking the server.
     pub async fn matching(&self, filter: &TenantFilter) -> Result<Vec<String>> {
+        // A label filter that cannot be read is said so, at `label`.
+        filter.label_selectors()?;
         let pick = |tenants: &mut dyn Iterator<Item = &Tenant>| {
             let matches = filter.matcher();
             tenants
