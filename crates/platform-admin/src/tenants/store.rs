@@ -158,7 +158,7 @@ async fn insert_labels(
 }
 
 /// Binds one label's values of [`LABEL_COLUMNS`], in order.
-pub fn bind_label<'q>(
+fn bind_label<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     tenant_id: &str,
     key: &str,
