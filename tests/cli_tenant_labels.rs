@@ -64,9 +64,19 @@ fn labels_and_accent_colours_are_set_changed_shown_and_filtered_on_through_the_c
         .success()
         .json();
     assert_eq!(created["accent_color"], "#0a7cff");
-    assert_eq!(created["labels"], json!({"env": "prod", "team": "payments"}));
+    assert_eq!(
+        created["labels"],
+        json!({"env": "prod", "team": "payments"})
+    );
     cli.run(&[
-        "tenants", "create", "--slug", "bravo", "--name", "Bravo", "--label", "env=staging",
+        "tenants",
+        "create",
+        "--slug",
+        "bravo",
+        "--name",
+        "Bravo",
+        "--label",
+        "env=staging",
     ])
     .success();
     cli.run(&["tenants", "create", "--slug", "plain", "--name", "Plain"])
@@ -81,7 +91,10 @@ fn labels_and_accent_colours_are_set_changed_shown_and_filtered_on_through_the_c
             .to_string()
     };
     assert!(line("accent colour").ends_with("#0a7cff"), "{shown}");
-    assert!(line("labels").ends_with("env=prod, team=payments"), "{shown}");
+    assert!(
+        line("labels").ends_with("env=prod, team=payments"),
+        "{shown}"
+    );
     let plain = cli.run(&["tenants", "get", "plain"]).success().stdout;
     assert!(
         plain
@@ -107,7 +120,10 @@ fn labels_and_accent_colours_are_set_changed_shown_and_filtered_on_through_the_c
         .run_with_env(&["tenants", "list"], "", &[("COLUMNS", "120")])
         .success()
         .stdout;
-    assert!(table.lines().next().unwrap_or_default().contains("LABELS"), "{table}");
+    assert!(
+        table.lines().next().unwrap_or_default().contains("LABELS"),
+        "{table}"
+    );
     assert!(table.contains("env=prod,team=payments"), "{table}");
     let narrow = cli
         .run_with_env(&["tenants", "list"], "", &[("COLUMNS", "60")])
@@ -133,16 +149,28 @@ fn labels_and_accent_colours_are_set_changed_shown_and_filtered_on_through_the_c
         ])
         .success()
         .json();
-    assert_eq!(updated["labels"], json!({"env": "canary", "region": "eu-west"}));
+    assert_eq!(
+        updated["labels"],
+        json!({"env": "canary", "region": "eu-west"})
+    );
     assert_eq!(updated["accent_color"], "#30a46c");
     let cleared = cli
-        .run(&["--json", "tenants", "update", "acme", "--clear-accent-color"])
+        .run(&[
+            "--json",
+            "tenants",
+            "update",
+            "acme",
+            "--clear-accent-color",
+        ])
         .success()
         .json();
     assert_eq!(cleared["accent_color"], Value::Null);
     assert_eq!(cleared["labels"]["region"], "eu-west", "labels kept");
     let server = http.get("/v1/tenants/acme").json();
-    assert_eq!(server["labels"], json!({"env": "canary", "region": "eu-west"}));
+    assert_eq!(
+        server["labels"],
+        json!({"env": "canary", "region": "eu-west"})
+    );
     assert_eq!(server["accent_color"], Value::Null);
     assert_eq!(list(&["--label", "region=eu-west"]), ["acme"]);
     assert!(list(&["--label", "team"]).is_empty());
@@ -165,15 +193,28 @@ fn bad_labels_and_colours_are_refused_by_flag_and_change_nothing(backend: Backen
         );
     };
     refused(
-        &["tenants", "create", "--slug", "brand", "--name", "B", "--label", "Env=prod"],
+        &[
+            "tenants", "create", "--slug", "brand", "--name", "B", "--label", "Env=prod",
+        ],
         "error: --label Env: ",
     );
     refused(
-        &["tenants", "create", "--slug", "brand", "--name", "B", "--label", "novalue"],
+        &[
+            "tenants", "create", "--slug", "brand", "--name", "B", "--label", "novalue",
+        ],
         "error: --label: ",
     );
     refused(
-        &["tenants", "create", "--slug", "brand", "--name", "B", "--accent-color", "red"],
+        &[
+            "tenants",
+            "create",
+            "--slug",
+            "brand",
+            "--name",
+            "B",
+            "--accent-color",
+            "red",
+        ],
         "error: --accent-color: ",
     );
     refused(
@@ -197,8 +238,16 @@ fn bad_labels_and_colours_are_refused_by_flag_and_change_nothing(backend: Backen
             "--clear-accent-color",
         ])
         .failure();
-    assert!(both.stderr.contains("--clear-accent-color"), "{}", both.stderr);
+    assert!(
+        both.stderr.contains("--clear-accent-color"),
+        "{}",
+        both.stderr
+    );
 
     assert_eq!(http.tenant_count(), 1, "nothing created");
-    assert_eq!(http.get("/v1/tenants/acme").json(), before, "nothing changed");
+    assert_eq!(
+        http.get("/v1/tenants/acme").json(),
+        before,
+        "nothing changed"
+    );
 }

@@ -238,9 +238,7 @@ impl CreateTenant {
     /// `field_errors`, so that both judge, and the server keeps, the same text.
     pub fn normalized(mut self) -> Self {
         self.name = validation::normalize_name(&self.name);
-        self.accent_color = self
-            .accent_color
-            .map(|c| validation::normalize_color(&c));
+        self.accent_color = self.accent_color.map(|c| validation::normalize_color(&c));
         self
     }
 

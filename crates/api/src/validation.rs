@@ -180,9 +180,10 @@ pub fn check_label_key(field: &str, key: &str, errors: &mut Vec<FieldError>) {
             return;
         }
     }
-    if !key.chars().all(|c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '/')
-    }) {
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '/'))
+    {
         problem(
             "a label key may contain only lowercase letters, digits, `-`, `_`, `.` and `/`"
                 .to_string(),
@@ -261,7 +262,9 @@ mod tests {
             assert!(body.field_errors().is_empty(), "{color:?}");
             assert_eq!(body.accent_color.as_deref().map(str::len), Some(7));
         }
-        for color in ["0a7cff", "#0a7cf", "#0a7cfff", "#0a7cfg", "red", "", "#", "#0a 7cf"] {
+        for color in [
+            "0a7cff", "#0a7cf", "#0a7cfff", "#0a7cfg", "red", "", "#", "#0a 7cf",
+        ] {
             let mut body = create("acme", "Acme");
             body.accent_color = Some(color.into());
             let errors = body.normalized().field_errors();
@@ -281,7 +284,17 @@ mod tests {
             (&long_key, &long_value),
         ]));
         assert!(body.field_errors().is_empty(), "{:?}", body.field_errors());
-        for key in ["", "Env", "-env", "_env", "/env", "env key", "env=", "ümlaut", &"k".repeat(64)] {
+        for key in [
+            "",
+            "Env",
+            "-env",
+            "_env",
+            "/env",
+            "env key",
+            "env=",
+            "ümlaut",
+            &"k".repeat(64),
+        ] {
             body.labels = Some(labels(&[(key, "x")]));
             let errors = body.field_errors();
             assert!(!errors.is_empty(), "{key:?}");
@@ -297,7 +310,12 @@ mod tests {
         let mut body = create("acme", "Acme");
         body.labels = Some(labels(&[("q", r#"it's "50%" _off_ \o/"#)]));
         assert!(body.field_errors().is_empty());
-        for value in ["v".repeat(64), "a\nb".into(), "tab\there".into(), "\u{202E}gnp".into()] {
+        for value in [
+            "v".repeat(64),
+            "a\nb".into(),
+            "tab\there".into(),
+            "\u{202E}gnp".into(),
+        ] {
             body.labels = Some(labels(&[("k", &value)]));
             let errors = body.field_errors();
             assert_eq!(errors.len(), 1, "{value:?}: {errors:?}");
@@ -323,8 +341,7 @@ mod tests {
 
     #[test]
     fn an_update_may_clear_the_colour_and_set_labels_alone() {
-        let clear: UpdateTenant =
-            serde_json::from_str(r#"{"accent_color": null}"#).expect("json");
+        let clear: UpdateTenant = serde_json::from_str(r#"{"accent_color": null}"#).expect("json");
         assert_eq!(clear.accent_color, Some(None));
         assert!(clear.field_errors().is_empty());
         assert_eq!(
@@ -333,9 +350,11 @@ mod tests {
         );
         let absent: UpdateTenant = serde_json::from_str(r#"{"labels": {}}"#).expect("json");
         assert_eq!(absent.accent_color, None);
-        assert!(absent.field_errors().is_empty(), "an empty map removes them all");
-        let bad: UpdateTenant =
-            serde_json::from_str(r##"{"accent_color": "#12"}"##).expect("json");
+        assert!(
+            absent.field_errors().is_empty(),
+            "an empty map removes them all"
+        );
+        let bad: UpdateTenant = serde_json::from_str(r##"{"accent_color": "#12"}"##).expect("json");
         assert_eq!(bad.field_errors()[0].field, "accent_color");
     }
 
@@ -350,15 +369,29 @@ mod tests {
         assert_eq!(exact.to_string(), r#"note=50% "off"=_\"#);
         let empty = LabelSelector::parse("env=").expect("empty value");
         assert_eq!(empty.value.as_deref(), Some(""));
-        for bad in ["", "=prod", "Env=prod", "e\"nv", &format!("k={}", "v".repeat(64))] {
+        for bad in [
+            "",
+            "=prod",
+            "Env=prod",
+            "e\"nv",
+            &format!("k={}", "v".repeat(64)),
+        ] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad:?}");
         }
         let tenant_labels = labels(&[("env", "prod"), ("note", "50%")]);
         assert!(has.matches(&tenant_labels));
-        assert!(LabelSelector::parse("env=prod").expect("p").matches(&tenant_labels));
-        assert!(!LabelSelector::parse("env=pro").expect("p").matches(&tenant_labels));
-        assert!(!LabelSelector::parse("note=50_").expect("p").matches(&tenant_labels));
-        assert!(!LabelSelector::parse("team").expect("p").matches(&tenant_labels));
+        assert!(LabelSelector::parse("env=prod")
+            .expect("p")
+            .matches(&tenant_labels));
+        assert!(!LabelSelector::parse("env=pro")
+            .expect("p")
+            .matches(&tenant_labels));
+        assert!(!LabelSelector::parse("note=50_")
+            .expect("p")
+            .matches(&tenant_labels));
+        assert!(!LabelSelector::parse("team")
+            .expect("p")
+            .matches(&tenant_labels));
     }
 
     #[test]

@@ -712,9 +712,15 @@ mod tests {
         let draft = CliError::Core(Error::InvalidFields {
             details: vec![
                 opsdeck_api::FieldError::new("labels", "at most 32 labels are allowed, got 33"),
-                opsdeck_api::FieldError::new("labels.Env", "a label key must start with a lowercase letter or a digit"),
+                opsdeck_api::FieldError::new(
+                    "labels.Env",
+                    "a label key must start with a lowercase letter or a digit",
+                ),
                 opsdeck_api::FieldError::new("accent_color", "must be a colour as `#rrggbb`"),
-                opsdeck_api::FieldError::new("label", "`Env`: a label key must start with a lowercase letter or a digit"),
+                opsdeck_api::FieldError::new(
+                    "label",
+                    "`Env`: a label key must start with a lowercase letter or a digit",
+                ),
             ],
         });
         assert_eq!(

@@ -736,10 +736,19 @@ mod tests {
             with_labels("charlie", &[("env", "50%_off")]),
             tenant("delta"),
         ];
-        assert_eq!(slugs_matching(&labelled(&["env=prod"]), &all), ["alpha", "bravo"]);
+        assert_eq!(
+            slugs_matching(&labelled(&["env=prod"]), &all),
+            ["alpha", "bravo"]
+        );
         assert_eq!(slugs_matching(&labelled(&["team"]), &all), ["alpha"]);
-        assert_eq!(slugs_matching(&labelled(&["env", "team=payments"]), &all), ["alpha"]);
-        assert_eq!(slugs_matching(&labelled(&["env=50%_off"]), &all), ["charlie"]);
+        assert_eq!(
+            slugs_matching(&labelled(&["env", "team=payments"]), &all),
+            ["alpha"]
+        );
+        assert_eq!(
+            slugs_matching(&labelled(&["env=50%_off"]), &all),
+            ["charlie"]
+        );
         assert!(slugs_matching(&labelled(&["env=50%"]), &all).is_empty());
         assert!(!labelled(&["env"]).is_empty());
         // Unreadable: refused by name before a list, and matches nothing.
@@ -762,7 +771,10 @@ mod tests {
             remove: ["old".to_string(), "absent".to_string()].into(),
         };
         let after = edit.apply(&current);
-        let pairs: Vec<(&str, &str)> = after.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = after
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         assert_eq!(pairs, [("env", "prod"), ("new", "1=2"), ("team", "b")]);
         assert!(LabelEdit::default().is_empty());
         assert!(LabelEdit::parse_set(&["novalue".into()]).is_err());

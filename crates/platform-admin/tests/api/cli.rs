@@ -257,7 +257,9 @@ async fn seed_demo_loads_a_large_platform_once_and_search_finds_in_it(backend: B
     let in_eu = platform_admin::tenants::store::list(
         &db,
         &platform_admin::tenants::store::ListFilter {
-            labels: vec![opsdeck_api::tenants::LabelSelector::parse("region=eu-west").expect("filter")],
+            labels: vec![
+                opsdeck_api::tenants::LabelSelector::parse("region=eu-west").expect("filter")
+            ],
             limit: 200,
             ..Default::default()
         },
