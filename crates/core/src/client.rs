@@ -899,6 +899,87 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tenant_read_gives_its_etag_and_a_change_made_from_it_sends_it_as_if_match() {
+        let tenant = r#"{"id":"t1","slug":"acme","name":"Acme","plan":"team","status":"active",
+            "quotas":{"max_users":1,"storage_gib":1,"requests_per_minute":1},
+            "accent_color":null,"labels":{"env":"prod"},
+            "created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}"#;
+        let server = Hostile::start(move |_| {
+            Reply::with(
+                200,
+                &[("content-type", "application/json"), ("etag", "\"v1\"")],
+                tenant,
+            )
+        })
+        .expect("server");
+        let admin = client(&server.url);
+        let (read, etag) = within(Duration::from_secs(20), admin.get_tenant_tagged("acme"))
+            .await
+            .expect("read");
+        assert_eq!(etag.as_deref(), Some("\"v1\""));
+        assert_eq!(read.labels.get("env").map(String::as_str), Some("prod"));
+        let change = UpdateTenant {
+            labels: Some(Default::default()),
+            ..Default::default()
+        };
+        within(
+            Duration::from_secs(20),
+            admin
+                .with_if_match(etag.as_deref())
+                .update_tenant("t1", &change, "key-1"),
+        )
+        .await
+        .expect("update");
+        within(Duration::from_secs(20), admin.get_tenant("acme"))
+            .await
+            .expect("read again");
+        let requests = server.requests();
+        let sent: Vec<(&str, Option<&str>)> = requests
+            .iter()
+            .map(|r| (r.method.as_str(), r.header("if-match")))
+            .collect();
+        assert_eq!(
+            sent,
+            [("GET", None), ("PATCH", Some("\"v1\"")), ("GET", None)],
+            "only the change made from the read carries its tag"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_label_filter_of_a_list_is_a_query_parameter_of_its_own() {
+        let server = Hostile::start(|_| Reply::json(200, &page(None))).expect("server");
+        let query = ListTenants {
+            q: Some("acme corp".into()),
+            label: vec!["env=prod".into(), "note=50% \"off\"".into(), "team".into()],
+            ..Default::default()
+        };
+        within(
+            Duration::from_secs(20),
+            client(&server.url).list_tenants(&query),
+        )
+        .await
+        .expect("list");
+        let target = server.requests()[0].target.clone();
+        let (_, sent) = target.split_once('?').expect("a query");
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(sent.as_bytes())
+            .into_owned()
+            .collect();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("q", "acme corp"),
+                ("label", "env=prod"),
+                ("label", "note=50% \"off\""),
+                ("label", "team")
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn redirects_are_not_followed_with_the_token() {
         let elsewhere = Hostile::start(|_| Reply::json(200, "{}")).expect("server");
         let target = format!("{}/v1/tenants/acme", elsewhere.url);

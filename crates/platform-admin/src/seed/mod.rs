@@ -95,7 +95,9 @@ pub fn demo_branding(i: usize) -> (Option<String>, Labels) {
     if i % 4 != 3 {
         labels.insert("team".into(), TEAMS[(i / 2) % TEAMS.len()].into());
     }
-    let accent = i.is_multiple_of(3).then(|| ACCENTS[(i / 3) % ACCENTS.len()].to_string());
+    let accent = i
+        .is_multiple_of(3)
+        .then(|| ACCENTS[(i / 3) % ACCENTS.len()].to_string());
     (accent, labels)
 }
 
