@@ -194,11 +194,11 @@ pub struct Tenant {
     /// null when unset.
     // Absent in lists cached before branding existed: read as unset.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "#0a7cff")]
+    #[schema(value_type = Option<String>, required = true, example = "#0a7cff")]
     pub accent_color: Option<String>,
     /// Free-form labels, always an object, sorted by key.
     #[serde(default)]
-    #[schema(value_type = HashMap<String, String>)]
+    #[schema(value_type = HashMap<String, String>, required = true)]
     pub labels: Labels,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
