@@ -1,5 +1,8 @@
-//! Tenants: the unit of isolation on the platform, with a plan, quotas and a
-//! lifecycle status.
+//! Tenants: the unit of isolation on the platform, with a plan, quotas, a
+//! lifecycle status, branding (display name, accent colour) and free-form
+//! labels.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -172,16 +175,31 @@ impl QuotasPatch {
     }
 }
 
+/// Free-form labels of a tenant: key → value, in key order. Keys are like
+/// Kubernetes label keys (see `validation::check_labels`).
+pub type Labels = BTreeMap<String, String>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 pub struct Tenant {
     pub id: String,
     /// Stable, URL-safe name: lowercase letters, digits and hyphens, 3–63 long.
     pub slug: String,
-    /// Display name.
+    /// Display name, the tenant's branding with `accent_color`: any visible
+    /// text of at most 200 characters.
     pub name: String,
     pub plan: Plan,
     pub status: TenantStatus,
     pub quotas: Quotas,
+    /// Accent colour of the tenant's branding, `#rrggbb` in lowercase hex;
+    /// null when unset.
+    // Absent in lists cached before branding existed: read as unset.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = true, example = "#0a7cff")]
+    pub accent_color: Option<String>,
+    /// Free-form labels, always an object, sorted by key.
+    #[serde(default)]
+    #[schema(value_type = HashMap<String, String>, required = true)]
+    pub labels: Labels,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -200,16 +218,27 @@ pub struct CreateTenant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub quotas: Option<QuotasPatch>,
+    /// `#rrggbb`; unset when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    #[schema(example = "#0a7cff")]
+    pub accent_color: Option<String>,
+    /// At most 32; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub labels: Option<Labels>,
 }
 
 impl CreateTenant {
     pub const DEFAULT_PLAN: Plan = Plan::Team;
 
-    /// The body as the server stores it (the name trimmed and in NFC). The
-    /// server and clients call this before `field_errors`, so that both
-    /// judge, and the server keeps, the same text.
+    /// The body as the server stores it (the name trimmed and in NFC, the
+    /// colour in lowercase). The server and clients call this before
+    /// `field_errors`, so that both judge, and the server keeps, the same text.
     pub fn normalized(mut self) -> Self {
         self.name = validation::normalize_name(&self.name);
+        self.accent_color = self.accent_color.map(|c| validation::normalize_color(&c));
         self
     }
 
@@ -233,13 +262,33 @@ impl Validate for CreateTenant {
         if let Some(q) = &self.quotas {
             validation::check_quotas(q, &mut errors);
         }
+        if let Some(color) = &self.accent_color {
+            validation::check_color("accent_color", color, &mut errors);
+        }
+        if let Some(labels) = &self.labels {
+            validation::check_labels("labels", labels, &mut errors);
+        }
         errors
     }
+}
+
+/// Reads a field that may be absent (outer `None`), null (`Some(None)`) or
+/// set: `accent_color` of an update, where null clears the colour.
+fn absent_null_or<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Body of `PATCH /v1/tenants/{id}`: every field is optional. Changing the
 /// plan moves each quota still at the old plan's default to the new plan's
 /// default and keeps quotas set by hand; quotas named here are set as given.
+/// `accent_color` set to null clears the colour. `labels` replaces the
+/// tenant's labels as a whole (`{}` removes them all): a client that adds or
+/// removes one label sends the whole map it read, with `If-Match`, so that a
+/// change made in between is not lost.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, specta::Type)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
@@ -252,17 +301,38 @@ pub struct UpdateTenant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub quotas: Option<QuotasPatch>,
+    /// `#rrggbb` sets the colour, null clears it; absent keeps it.
+    #[serde(
+        default,
+        deserialize_with = "absent_null_or",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[specta(optional, type = Option<String>)]
+    #[schema(value_type = Option<String>, nullable, example = "#0a7cff")]
+    pub accent_color: Option<Option<String>>,
+    /// The tenant's labels after the change, whole; absent keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub labels: Option<Labels>,
 }
 
 impl UpdateTenant {
     /// The change as the server applies it; see `CreateTenant::normalized`.
     pub fn normalized(mut self) -> Self {
         self.name = self.name.map(|name| validation::normalize_name(&name));
+        self.accent_color = self
+            .accent_color
+            .map(|c| c.map(|c| validation::normalize_color(&c)));
         self
     }
 
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.plan.is_none() && self.quotas.is_none_or(|q| q.is_empty())
+        self.name.is_none()
+            && self.plan.is_none()
+            && self.quotas.is_none_or(|q| q.is_empty())
+            && self.accent_color.is_none()
+            && self.labels.is_none()
     }
 
     /// The plan `current` is on after this change.
@@ -316,10 +386,16 @@ impl Validate for UpdateTenant {
         if let Some(q) = &self.quotas {
             validation::check_quotas(q, &mut errors);
         }
+        if let Some(Some(color)) = &self.accent_color {
+            validation::check_color("accent_color", color, &mut errors);
+        }
+        if let Some(labels) = &self.labels {
+            validation::check_labels("labels", labels, &mut errors);
+        }
         if self.is_empty() {
             errors.push(FieldError::new(
                 "",
-                "nothing to change: give at least one of name, plan or quotas",
+                "nothing to change: give at least one of name, plan, quotas, accent_color or labels",
             ));
         }
         errors
@@ -350,6 +426,86 @@ pub struct ListTenants {
     pub status: Option<TenantStatus>,
     /// Only tenants on this plan.
     pub plan: Option<Plan>,
+    /// Only tenants with this label: `key=value` (the key and the value
+    /// both match, exactly) or `key` alone (any value). Repeatable; a tenant
+    /// must match every one. At most 32.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[param(value_type = Option<Vec<String>>, style = Form, explode)]
+    pub label: Vec<String>,
+}
+
+impl ListTenants {
+    /// The query as name–value pairs, each `label` its own pair (form
+    /// encoders take no lists).
+    pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if let Some(limit) = self.limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        if let Some(cursor) = &self.cursor {
+            pairs.push(("cursor", cursor.clone()));
+        }
+        if let Some(q) = &self.q {
+            pairs.push(("q", q.clone()));
+        }
+        if let Some(status) = self.status {
+            pairs.push(("status", status.to_string()));
+        }
+        if let Some(plan) = self.plan {
+            pairs.push(("plan", plan.to_string()));
+        }
+        pairs.extend(self.label.iter().map(|l| ("label", l.clone())));
+        pairs
+    }
+}
+
+/// One `label` filter of a tenant list: `key=value` or `key` alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct LabelSelector {
+    pub key: String,
+    /// `None`: the tenant has the label, whatever its value.
+    pub value: Option<String>,
+}
+
+impl LabelSelector {
+    /// Reads `key=value` or `key` (split at the first `=`); the key must be
+    /// a label key and the value a label value, else the problem is named.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (key, value) = match text.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (text, None),
+        };
+        let mut errors = Vec::new();
+        validation::check_label_key("label", key, &mut errors);
+        if let Some(value) = value {
+            validation::check_label_value("label", value, &mut errors);
+        }
+        match errors.into_iter().next() {
+            Some(error) => Err(format!("`{text}`: {}", error.message)),
+            None => Ok(Self {
+                key: key.to_string(),
+                value: value.map(str::to_string),
+            }),
+        }
+    }
+
+    /// Whether `labels` has this label.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        match (labels.get(&self.key), &self.value) {
+            (Some(have), Some(want)) => have == want,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for LabelSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            Some(value) => write!(f, "{}={value}", self.key),
+            None => f.write_str(&self.key),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -365,6 +521,8 @@ mod tests {
             plan,
             status: TenantStatus::Active,
             quotas,
+            accent_color: None,
+            labels: Labels::new(),
             created_at: now,
             updated_at: now,
         }

@@ -6,7 +6,7 @@
 use unicode_normalization::UnicodeNormalization as _;
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory as _};
 
-use crate::tenants::QuotasPatch;
+use crate::tenants::{Labels, QuotasPatch};
 use crate::FieldError;
 
 /// A request body that can name its invalid fields.
@@ -19,6 +19,10 @@ pub const SLUG_MIN: usize = 3;
 pub const SLUG_MAX: usize = 63;
 pub const NAME_MAX: usize = 200;
 pub const QUOTA_MAX: i64 = 10_000_000;
+/// Most labels one tenant may carry.
+pub const LABELS_MAX: usize = 32;
+pub const LABEL_KEY_MAX: usize = 63;
+pub const LABEL_VALUE_MAX: usize = 63;
 
 /// Whether a path segment names a tenant by id rather than by slug: ids are
 /// UUIDs, in any of the forms a UUID parser reads.
@@ -142,6 +146,90 @@ pub fn check_quotas(q: &QuotasPatch, errors: &mut Vec<FieldError>) {
     }
 }
 
+/// A colour as it is stored: trimmed, hex digits in lowercase, so that
+/// `#0A7CFF` and `#0a7cff` are one colour.
+pub fn normalize_color(color: &str) -> String {
+    color.trim().to_ascii_lowercase()
+}
+
+/// An accent colour is `#rrggbb`: a hash and six lowercase hex digits.
+pub fn check_color(field: &str, color: &str, errors: &mut Vec<FieldError>) {
+    let digits = color.strip_prefix('#').unwrap_or_default();
+    let valid = digits.len() == 6
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !valid {
+        errors.push(FieldError::new(
+            field,
+            "must be a colour as `#rrggbb` (six hex digits, e.g. #0a7cff)",
+        ));
+    }
+}
+
+/// A label key, like a Kubernetes label key: 1 to 63 lowercase letters,
+/// digits, `-`, `_`, `.` and `/`, starting with a letter or a digit.
+pub fn check_label_key(field: &str, key: &str, errors: &mut Vec<FieldError>) {
+    let mut problem = |message: String| errors.push(FieldError::new(field, message));
+    let len = key.chars().count();
+    if !(1..=LABEL_KEY_MAX).contains(&len) {
+        problem(format!(
+            "a label key must be 1 to {LABEL_KEY_MAX} characters long"
+        ));
+        if len == 0 {
+            return;
+        }
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | '/'))
+    {
+        problem(
+            "a label key may contain only lowercase letters, digits, `-`, `_`, `.` and `/`"
+                .to_string(),
+        );
+    }
+    if !key.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        problem("a label key must start with a lowercase letter or a digit".to_string());
+    }
+}
+
+/// A label value: at most 63 characters (it may be empty), none of them a
+/// control character or one that changes the text direction.
+pub fn check_label_value(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    if value.chars().count() > LABEL_VALUE_MAX {
+        errors.push(FieldError::new(
+            field,
+            format!("a label value must be at most {LABEL_VALUE_MAX} characters long"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        errors.push(FieldError::new(
+            field,
+            "a label value must not contain control characters or ones that change the text direction",
+        ));
+    }
+}
+
+/// At most `LABELS_MAX` labels, each key and value valid. A bad key or
+/// value is reported at `labels.<key>`; too many labels at `labels`.
+pub fn check_labels(field: &str, labels: &Labels, errors: &mut Vec<FieldError>) {
+    if labels.len() > LABELS_MAX {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "at most {LABELS_MAX} labels are allowed, got {}",
+                labels.len()
+            ),
+        ));
+    }
+    for (key, value) in labels {
+        let at = format!("{field}.{key}");
+        check_label_key(&at, key, errors);
+        check_label_value(&at, value, errors);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,7 +241,157 @@ mod tests {
             name: name.into(),
             plan: None,
             quotas: None,
+            accent_color: None,
+            labels: None,
         }
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn colours_are_six_hex_digits_after_a_hash_in_any_case() {
+        for color in ["#0a7cff", "#000000", " #0A7CFF "] {
+            let mut body = create("acme", "Acme");
+            body.accent_color = Some(color.into());
+            let body = body.normalized();
+            assert!(body.field_errors().is_empty(), "{color:?}");
+            assert_eq!(body.accent_color.as_deref().map(str::len), Some(7));
+        }
+        for color in [
+            "0a7cff", "#0a7cf", "#0a7cfff", "#0a7cfg", "red", "", "#", "#0a 7cf",
+        ] {
+            let mut body = create("acme", "Acme");
+            body.accent_color = Some(color.into());
+            let errors = body.normalized().field_errors();
+            assert_eq!(errors.len(), 1, "{color:?}: {errors:?}");
+            assert_eq!(errors[0].field, "accent_color");
+        }
+    }
+
+    #[test]
+    fn label_keys_follow_the_kubernetes_alphabet() {
+        let mut body = create("acme", "Acme");
+        let (long_key, long_value) = ("k".repeat(LABEL_KEY_MAX), "v".repeat(LABEL_VALUE_MAX));
+        body.labels = Some(labels(&[
+            ("env", "prod"),
+            ("team.io/owner", "a_b-c"),
+            ("0-first", ""),
+            (&long_key, &long_value),
+        ]));
+        assert!(body.field_errors().is_empty(), "{:?}", body.field_errors());
+        for key in [
+            "",
+            "Env",
+            "-env",
+            "_env",
+            "/env",
+            "env key",
+            "env=",
+            "ümlaut",
+            &"k".repeat(64),
+        ] {
+            body.labels = Some(labels(&[(key, "x")]));
+            let errors = body.field_errors();
+            assert!(!errors.is_empty(), "{key:?}");
+            assert!(
+                errors.iter().all(|e| e.field == format!("labels.{key}")),
+                "{key:?}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn label_values_are_short_printable_text() {
+        let mut body = create("acme", "Acme");
+        body.labels = Some(labels(&[("q", r#"it's "50%" _off_ \o/"#)]));
+        assert!(body.field_errors().is_empty());
+        for value in [
+            "v".repeat(64),
+            "a\nb".into(),
+            "tab\there".into(),
+            "\u{202E}gnp".into(),
+        ] {
+            body.labels = Some(labels(&[("k", &value)]));
+            let errors = body.field_errors();
+            assert_eq!(errors.len(), 1, "{value:?}: {errors:?}");
+            assert_eq!(errors[0].field, "labels.k");
+        }
+    }
+
+    #[test]
+    fn more_than_32_labels_are_refused_at_the_labels_field() {
+        let many: Labels = (0..=LABELS_MAX)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect();
+        let mut body = create("acme", "Acme");
+        body.labels = Some(many.clone());
+        let errors = body.field_errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "labels");
+        let mut most = many;
+        most.pop_last();
+        body.labels = Some(most);
+        assert!(body.field_errors().is_empty());
+    }
+
+    #[test]
+    fn an_update_may_clear_the_colour_and_set_labels_alone() {
+        let clear: UpdateTenant = serde_json::from_str(r#"{"accent_color": null}"#).expect("json");
+        assert_eq!(clear.accent_color, Some(None));
+        assert!(clear.field_errors().is_empty());
+        assert_eq!(
+            serde_json::to_string(&clear).expect("json"),
+            r#"{"accent_color":null}"#
+        );
+        let absent: UpdateTenant = serde_json::from_str(r#"{"labels": {}}"#).expect("json");
+        assert_eq!(absent.accent_color, None);
+        assert!(
+            absent.field_errors().is_empty(),
+            "an empty map removes them all"
+        );
+        let bad: UpdateTenant = serde_json::from_str(r##"{"accent_color": "#12"}"##).expect("json");
+        assert_eq!(bad.field_errors()[0].field, "accent_color");
+    }
+
+    #[test]
+    fn label_filters_are_a_key_or_a_key_and_a_literal_value() {
+        use crate::tenants::LabelSelector;
+        let has = LabelSelector::parse("env").expect("key");
+        assert_eq!(has.value, None);
+        let exact = LabelSelector::parse(r#"note=50% "off"=_\"#).expect("pair");
+        assert_eq!(exact.key, "note");
+        assert_eq!(exact.value.as_deref(), Some(r#"50% "off"=_\"#));
+        assert_eq!(exact.to_string(), r#"note=50% "off"=_\"#);
+        let empty = LabelSelector::parse("env=").expect("empty value");
+        assert_eq!(empty.value.as_deref(), Some(""));
+        for bad in [
+            "",
+            "=prod",
+            "Env=prod",
+            "e\"nv",
+            &format!("k={}", "v".repeat(64)),
+        ] {
+            assert!(LabelSelector::parse(bad).is_err(), "{bad:?}");
+        }
+        let tenant_labels = labels(&[("env", "prod"), ("note", "50%")]);
+        assert!(has.matches(&tenant_labels));
+        assert!(LabelSelector::parse("env=prod")
+            .expect("p")
+            .matches(&tenant_labels));
+        assert!(!LabelSelector::parse("env=pro")
+            .expect("p")
+            .matches(&tenant_labels));
+        assert!(!LabelSelector::parse("note=50_")
+            .expect("p")
+            .matches(&tenant_labels));
+        assert!(!LabelSelector::parse("team")
+            .expect("p")
+            .matches(&tenant_labels));
     }
 
     #[test]

@@ -434,6 +434,9 @@ pub enum Words {
 /// What the user typed for a field path (the API's or core's): the flag,
 /// or the argument; the path itself where nothing on the command line sets it.
 pub fn flag(field: &str, words_of: Words) -> String {
+    if let (Words::Tenants, Some(key)) = (words_of, field.strip_prefix("labels.")) {
+        return format!("--label {key}");
+    }
     let typed = match (words_of, field) {
         (Words::Tenants, "slug") => "--slug",
         (Words::Tenants, "name") => "--name",
@@ -443,6 +446,8 @@ pub fn flag(field: &str, words_of: Words) -> String {
         (Words::Tenants, "quotas.storage_gib") => "--storage-gib",
         (Words::Tenants, "quotas.requests_per_minute") => "--requests-per-minute",
         (Words::Tenants, "idempotency_key") => "--idempotency-key",
+        (Words::Tenants, "accent_color") => "--accent-color",
+        (Words::Tenants, "labels" | "label") => "--label",
         (Words::Profile, "name") => "the profile name",
         (Words::Profile, "admin_url") => "--admin-url",
         (Words::Profile, "tier") => "--tier",
@@ -700,6 +705,33 @@ mod tests {
         }
         let narrow = layout(&columns, &rows, Some(60));
         assert!(!narrow[0].contains("USERS"), "left out first: {narrow:?}");
+    }
+
+    #[test]
+    fn label_and_colour_errors_name_their_flags() {
+        let draft = CliError::Core(Error::InvalidFields {
+            details: vec![
+                opsdeck_api::FieldError::new("labels", "at most 32 labels are allowed, got 33"),
+                opsdeck_api::FieldError::new(
+                    "labels.Env",
+                    "a label key must start with a lowercase letter or a digit",
+                ),
+                opsdeck_api::FieldError::new("accent_color", "must be a colour as `#rrggbb`"),
+                opsdeck_api::FieldError::new(
+                    "label",
+                    "`Env`: a label key must start with a lowercase letter or a digit",
+                ),
+            ],
+        });
+        assert_eq!(
+            words(&draft, Words::Tenants),
+            [
+                "error: --label: at most 32 labels are allowed, got 33",
+                "error: --label Env: a label key must start with a lowercase letter or a digit",
+                "error: --accent-color: must be a colour as `#rrggbb`",
+                "error: --label: `Env`: a label key must start with a lowercase letter or a digit",
+            ]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand, ValueEnum};
 use opsdeck_api::tenants::{CreateTenant, Plan, QuotasPatch, Tenant, TenantStatus, UpdateTenant};
-use opsdeck_core::tenants::Tenants;
+use opsdeck_core::tenants::{LabelEdit, Tenants};
 use opsdeck_core::{
     Console, Error, Profile, SlugConfirmation, TenantAction, TenantFilter, TenantRow, Tier,
 };
@@ -42,11 +42,20 @@ pub enum TenantsCommand {
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
+        /// Accent colour of the tenant's branding, as #rrggbb.
+        #[arg(long, value_name = "#RRGGBB")]
+        accent_color: Option<String>,
+        /// A label, as key=value (repeat for more, at most 32). Keys are
+        /// lowercase letters, digits, `-`, `_`, `.` and `/`.
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
         #[command(flatten)]
         key: KeyArg,
     },
-    /// Change a tenant's name, plan or quotas. On a prod profile, lowering a
-    /// quota or the plan shows each change and asks for the slug.
+    /// Change a tenant's name, plan, quotas, accent colour or labels. On a
+    /// prod profile, lowering a quota or the plan shows each change and asks
+    /// for the slug. Labels are changed from the tenant as read, and the
+    /// change is refused if the tenant changed in between.
     Update {
         /// Tenant id or slug.
         tenant: String,
@@ -60,6 +69,18 @@ pub enum TenantsCommand {
         plan: Option<Plan>,
         #[command(flatten)]
         quotas: QuotaArgs,
+        /// New accent colour, as #rrggbb.
+        #[arg(long, value_name = "#RRGGBB", conflicts_with = "clear_accent_color")]
+        accent_color: Option<String>,
+        /// Remove the accent colour.
+        #[arg(long)]
+        clear_accent_color: bool,
+        /// Add a label or change its value, as key=value (repeatable).
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        /// Remove the label with this key (repeatable).
+        #[arg(long = "remove-label", value_name = "KEY")]
+        remove_labels: Vec<String>,
         #[command(flatten)]
         confirm: ConfirmArg,
         #[command(flatten)]
@@ -99,6 +120,10 @@ pub struct FilterArgs {
     /// (any case).
     #[arg(long, value_name = "TEXT")]
     search: Option<String>,
+    /// Only tenants with this label: key=value (that value, exactly) or key
+    /// (any value). Repeat to require several.
+    #[arg(long = "label", value_name = "KEY[=VALUE]")]
+    labels: Vec<String>,
 }
 
 impl FilterArgs {
@@ -107,6 +132,7 @@ impl FilterArgs {
             status: self.status,
             plan: self.plan,
             search: self.search.unwrap_or_default(),
+            labels: self.labels,
         }
     }
 }
@@ -262,13 +288,18 @@ pub async fn run(
             name,
             plan,
             quotas,
+            accent_color,
+            labels,
             key,
         } => {
+            let labels = LabelEdit::parse_set(&labels)?;
             let body = CreateTenant {
                 slug,
                 name,
                 plan,
                 quotas: quotas.patch(),
+                accent_color,
+                labels: (!labels.is_empty()).then_some(labels),
             };
             let tenant = tenants
                 .create(&body, key.idempotency_key.as_deref())
@@ -280,20 +311,34 @@ pub async fn run(
             name,
             plan,
             quotas,
+            accent_color,
+            clear_accent_color,
+            labels,
+            remove_labels,
             confirm,
             key,
         } => {
+            let edit = LabelEdit {
+                set: LabelEdit::parse_set(&labels)?,
+                remove: remove_labels.into_iter().collect(),
+            };
             let body = UpdateTenant {
                 name,
                 plan,
                 quotas: quotas.patch(),
+                accent_color: match (accent_color, clear_accent_color) {
+                    (Some(color), _) => Some(Some(color)),
+                    (None, true) => Some(None),
+                    (None, false) => None,
+                },
+                labels: None,
             };
             let key = key.idempotency_key.as_deref();
             let tenant = confirmed(out, confirm.confirm, |confirmation| {
-                let (body, tenant, tenants) = (&body, &tenant, &tenants);
+                let (body, edit, tenant, tenants) = (&body, &edit, &tenant, &tenants);
                 async move {
                     tenants
-                        .update(tenant, body, confirmation.as_deref(), key)
+                        .update_editing(tenant, body, edit, confirmation.as_deref(), key)
                         .await
                 }
             })
@@ -395,6 +440,7 @@ async fn list(tenants: &Tenants<'_>, out: &Output, args: ListArgs) -> Result<Don
                 Column::free_text("NAME", u8::MAX),
                 Column::text("PLAN", 6),
                 Column::text("STATUS", u8::MAX),
+                Column::free_text("LABELS", 4),
                 Column::number("USERS", 3),
                 Column::number("STORAGE GIB", 2),
                 Column::number("RPM", 1),
@@ -524,11 +570,21 @@ fn row(t: &Tenant) -> Vec<String> {
         t.name.clone(),
         t.plan.to_string(),
         t.status.to_string(),
+        labels_text(&t.labels),
         t.quotas.max_users.to_string(),
         t.quotas.storage_gib.to_string(),
         t.quotas.requests_per_minute.to_string(),
         when(t.updated_at),
     ]
+}
+
+/// Labels as `key=value` pairs by key, comma separated; empty when none.
+fn labels_text(labels: &opsdeck_api::tenants::Labels) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// What core allows on the row, e.g. `edit, suspend (destructive, asks
@@ -613,6 +669,22 @@ fn show(out: &Output, t: &Tenant) {
         ("name", t.name.clone()),
         ("plan", t.plan.to_string()),
         ("status", t.status.to_string()),
+        (
+            "accent colour",
+            t.accent_color.clone().unwrap_or_else(|| "none".to_string()),
+        ),
+        (
+            "labels",
+            if t.labels.is_empty() {
+                "none".to_string()
+            } else {
+                t.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        ),
         ("max users", t.quotas.max_users.to_string()),
         ("storage GiB", t.quotas.storage_gib.to_string()),
         ("requests/min", t.quotas.requests_per_minute.to_string()),

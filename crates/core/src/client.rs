@@ -118,6 +118,9 @@ pub struct AdminClient {
     /// Sent as `Opsdeck-Approval` with every request: the approval a
     /// destructive request uses (the two-person rule).
     approval: Option<String>,
+    /// Sent as `If-Match`: the `ETag` of the resource as it was read, so a
+    /// change made in between is refused (412) rather than overwritten.
+    if_match: Option<String>,
 }
 
 impl AdminClient {
@@ -156,6 +159,7 @@ impl AdminClient {
             profile: None,
             read_only: false,
             approval: None,
+            if_match: None,
         })
     }
 
@@ -182,6 +186,18 @@ impl AdminClient {
         }
     }
 
+    /// This client, sending `etag` as `If-Match` when given.
+    pub fn with_if_match(&self, etag: Option<&str>) -> std::borrow::Cow<'_, AdminClient> {
+        match etag {
+            None => std::borrow::Cow::Borrowed(self),
+            Some(etag) => {
+                let mut client = self.clone();
+                client.if_match = Some(etag.to_string());
+                std::borrow::Cow::Owned(client)
+            }
+        }
+    }
+
     pub fn read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
@@ -203,7 +219,8 @@ impl AdminClient {
         self.call(
             Method::GET,
             &["v1", "tenants"],
-            Some(query),
+            // Pairs, so that each `label` is a parameter of its own.
+            Some(&query.query_pairs()),
             None::<&()>,
             None,
             MAX_PAGE_BYTES,
@@ -259,15 +276,23 @@ impl AdminClient {
     }
 
     pub async fn get_tenant(&self, tenant: &str) -> Result<Tenant> {
-        self.call(
-            Method::GET,
-            &["v1", "tenants", tenant],
-            None::<&()>,
-            None::<&()>,
-            None,
-            MAX_ITEM_BYTES,
-        )
-        .await
+        Ok(self.get_tenant_tagged(tenant).await?.0)
+    }
+
+    /// The tenant and its `ETag` (absent from a server that sends none), to
+    /// send back as `If-Match` with a change made from what was read.
+    pub async fn get_tenant_tagged(&self, tenant: &str) -> Result<(Tenant, Option<String>)> {
+        let (url, bytes, etag) = self
+            .call_tagged(
+                Method::GET,
+                &["v1", "tenants", tenant],
+                None::<&()>,
+                None::<&()>,
+                None,
+                MAX_ITEM_BYTES,
+            )
+            .await?;
+        Ok((parse_json(&url, &bytes)?, etag))
     }
 
     pub async fn create_tenant(&self, body: &CreateTenant, key: &str) -> Result<Tenant> {
@@ -541,11 +566,7 @@ impl AdminClient {
         let (url, bytes) = self
             .call_raw(method, segments, query, body, key, limit)
             .await?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::MalformedResponse {
-            url: url.to_string(),
-            // serde quotes what it could not take, and that came from the server.
-            message: sanitize::remote(&e.to_string()),
-        })
+        parse_json(&url, &bytes)
     }
 
     /// One logical call: retried when it is safe to repeat and the failure is
@@ -559,6 +580,22 @@ impl AdminClient {
         key: Option<&str>,
         limit: u64,
     ) -> Result<(Url, Vec<u8>)> {
+        let (url, bytes, _) = self
+            .call_tagged(method, segments, query, body, key, limit)
+            .await?;
+        Ok((url, bytes))
+    }
+
+    /// [`Self::call_raw`], with the response's `ETag` when it has one.
+    async fn call_tagged(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: Option<&impl Serialize>,
+        body: Option<&impl Serialize>,
+        key: Option<&str>,
+        limit: u64,
+    ) -> Result<(Url, Vec<u8>, Option<String>)> {
         if self.read_only && !matches!(method, Method::GET | Method::HEAD) {
             return Err(Error::ReadOnlyProfile {
                 profile: self.profile.clone().unwrap_or_default(),
@@ -597,12 +634,12 @@ impl AdminClient {
                 Err(_) => false,
             };
             if !(retryable && repeatable) || retry + 1 >= self.retry.attempts {
-                return result.map(|bytes| (url, bytes));
+                return result.map(|(bytes, etag)| (url, bytes, etag));
             }
             let delay = self.retry.delay(retry);
             if Instant::now() + delay >= deadline {
                 tracing::debug!(%url, retry, ?budget, "time budget spent; not retrying");
-                return result.map(|bytes| (url, bytes));
+                return result.map(|(bytes, etag)| (url, bytes, etag));
             }
             tracing::debug!(%url, retry, ?delay, "retrying");
             tokio::time::sleep(delay).await;
@@ -618,7 +655,7 @@ impl AdminClient {
         body: Option<&impl Serialize>,
         key: Option<&str>,
         limit: u64,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, Option<String>)> {
         let mut request = self
             .http
             .request(method.clone(), url.clone())
@@ -634,6 +671,9 @@ impl AdminClient {
         }
         if let Some(approval) = &self.approval {
             request = request.header(opsdeck_api::approvals::APPROVAL_HEADER, approval);
+        }
+        if let Some(etag) = &self.if_match {
+            request = request.header(reqwest::header::IF_MATCH, etag);
         }
         let response = request.send().await.map_err(|e| transport_error(url, e))?;
         let status = response.status();
@@ -653,9 +693,16 @@ impl AdminClient {
         } else {
             MAX_ERROR_BYTES
         };
+        // Only a tag of visible ASCII is kept: it is sent back as a header.
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 200)
+            .map(str::to_string);
         let bytes = read_capped(url, response, limit).await?;
         if status.is_success() {
-            return Ok(bytes);
+            return Ok((bytes, etag));
         }
         let envelope = envelope_of(status, &bytes);
         match &self.profile {
@@ -669,6 +716,14 @@ impl AdminClient {
             }),
         }
     }
+}
+
+fn parse_json<T: DeserializeOwned>(url: &Url, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::MalformedResponse {
+        url: url.to_string(),
+        // serde quotes what it could not take, and that came from the server.
+        message: sanitize::remote(&e.to_string()),
+    })
 }
 
 /// The body of `response`, read as it arrives and given up on as soon as it
@@ -844,6 +899,87 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_tenant_read_gives_its_etag_and_a_change_made_from_it_sends_it_as_if_match() {
+        let tenant = r#"{"id":"t1","slug":"acme","name":"Acme","plan":"team","status":"active",
+            "quotas":{"max_users":1,"storage_gib":1,"requests_per_minute":1},
+            "accent_color":null,"labels":{"env":"prod"},
+            "created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}"#;
+        let server = Hostile::start(move |_| {
+            Reply::with(
+                200,
+                &[("content-type", "application/json"), ("etag", "\"v1\"")],
+                tenant,
+            )
+        })
+        .expect("server");
+        let admin = client(&server.url);
+        let (read, etag) = within(Duration::from_secs(20), admin.get_tenant_tagged("acme"))
+            .await
+            .expect("read");
+        assert_eq!(etag.as_deref(), Some("\"v1\""));
+        assert_eq!(read.labels.get("env").map(String::as_str), Some("prod"));
+        let change = UpdateTenant {
+            labels: Some(Default::default()),
+            ..Default::default()
+        };
+        within(
+            Duration::from_secs(20),
+            admin
+                .with_if_match(etag.as_deref())
+                .update_tenant("t1", &change, "key-1"),
+        )
+        .await
+        .expect("update");
+        within(Duration::from_secs(20), admin.get_tenant("acme"))
+            .await
+            .expect("read again");
+        let requests = server.requests();
+        let sent: Vec<(&str, Option<&str>)> = requests
+            .iter()
+            .map(|r| (r.method.as_str(), r.header("if-match")))
+            .collect();
+        assert_eq!(
+            sent,
+            [("GET", None), ("PATCH", Some("\"v1\"")), ("GET", None)],
+            "only the change made from the read carries its tag"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_label_filter_of_a_list_is_a_query_parameter_of_its_own() {
+        let server = Hostile::start(|_| Reply::json(200, &page(None))).expect("server");
+        let query = ListTenants {
+            q: Some("acme corp".into()),
+            label: vec!["env=prod".into(), "note=50% \"off\"".into(), "team".into()],
+            ..Default::default()
+        };
+        within(
+            Duration::from_secs(20),
+            client(&server.url).list_tenants(&query),
+        )
+        .await
+        .expect("list");
+        let target = server.requests()[0].target.clone();
+        let (_, sent) = target.split_once('?').expect("a query");
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(sent.as_bytes())
+            .into_owned()
+            .collect();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("q", "acme corp"),
+                ("label", "env=prod"),
+                ("label", "note=50% \"off\""),
+                ("label", "team")
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn redirects_are_not_followed_with_the_token() {
         let elsewhere = Hostile::start(|_| Reply::json(200, "{}")).expect("server");
         let target = format!("{}/v1/tenants/acme", elsewhere.url);
@@ -925,6 +1061,8 @@ mod tests {
             Duration::from_secs(20),
             client(&server.url).create_tenant(
                 &CreateTenant {
+                    accent_color: None,
+                    labels: None,
                     slug: "acme".into(),
                     name: "Acme".into(),
                     plan: None,

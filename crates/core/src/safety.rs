@@ -197,6 +197,40 @@ pub fn update_changes(tenant: &Tenant, patch: &UpdateTenant) -> Vec<FieldChange>
             reduces: plan_rank(plan) < plan_rank(tenant.plan),
         });
     }
+    if let Some(color) = patch
+        .accent_color
+        .as_ref()
+        .filter(|c| **c != tenant.accent_color)
+    {
+        let shown = |c: &Option<String>| c.clone().unwrap_or_else(|| "none".to_string());
+        changes.push(FieldChange {
+            field: "accent_color".into(),
+            label: "accent colour".into(),
+            before: shown(&tenant.accent_color),
+            after: shown(color),
+            reduces: false,
+        });
+    }
+    if let Some(labels) = patch.labels.as_ref().filter(|l| **l != tenant.labels) {
+        let shown = |labels: &opsdeck_api::tenants::Labels| {
+            if labels.is_empty() {
+                "none".to_string()
+            } else {
+                labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        changes.push(FieldChange {
+            field: "labels".into(),
+            label: "labels".into(),
+            before: shown(&tenant.labels),
+            after: shown(labels),
+            reduces: false,
+        });
+    }
     {
         let after = patch.quotas_after(tenant);
         let before = tenant.quotas;
@@ -365,6 +399,8 @@ mod tests {
     fn tenant() -> Tenant {
         let now = chrono::Utc::now();
         Tenant {
+            accent_color: None,
+            labels: Default::default(),
             id: "t1".into(),
             slug: "acme".into(),
             name: "Acme".into(),
@@ -462,6 +498,8 @@ mod tests {
     #[test]
     fn update_preflight_lists_each_change_before_and_after() {
         let patch = UpdateTenant {
+            accent_color: None,
+            labels: None,
             name: Some("Acme Inc".into()),
             plan: Some(Plan::Free),
             quotas: Some(QuotasPatch {
@@ -553,6 +591,8 @@ mod tests {
     #[test]
     fn raises_renames_and_lower_tiers_need_no_typing() {
         let raise = UpdateTenant {
+            accent_color: None,
+            labels: None,
             name: Some("Acme Inc".into()),
             plan: Some(Plan::Enterprise),
             quotas: Some(QuotasPatch {

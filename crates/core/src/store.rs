@@ -299,6 +299,8 @@ mod tests {
     fn tenant(slug: &str) -> Tenant {
         let now = Utc::now();
         Tenant {
+            accent_color: None,
+            labels: Default::default(),
             id: format!("id-{slug}"),
             slug: slug.into(),
             name: slug.into(),

@@ -8,8 +8,11 @@
 //! Reached through a [`Session`]: `session.tenants().list(&filter)`.
 
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
 use opsdeck_api::tenants::{
-    CreateTenant, ListTenants, Plan, Quotas, Tenant, TenantStatus, UpdateTenant,
+    CreateTenant, LabelSelector, Labels, ListTenants, Plan, Quotas, Tenant, TenantStatus,
+    UpdateTenant,
 };
 use opsdeck_api::validation::{search_text, Validate as _};
 use opsdeck_api::FieldError;
@@ -40,19 +43,57 @@ pub struct TenantFilter {
     /// in its slug or its name, ignoring case (`corp acme` finds Acme Corp).
     #[serde(default)]
     pub search: String,
+    /// Labels a tenant must all have, each `key=value` (that value, exactly)
+    /// or `key` (any value); see [`TenantFilter::label_selectors`].
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 impl TenantFilter {
     /// Whether the filter lets every tenant through.
     pub fn is_empty(&self) -> bool {
-        self.status.is_none() && self.plan.is_none() && self.search.trim().is_empty()
+        self.status.is_none()
+            && self.plan.is_none()
+            && self.search.trim().is_empty()
+            && self.labels.is_empty()
+    }
+
+    /// The label filters, read by the contract's rule (the server's); every
+    /// one that is not `key=value` or `key` is a field error at `label`.
+    pub fn label_selectors(&self) -> Result<Vec<LabelSelector>> {
+        let mut selectors = Vec::new();
+        let mut details = Vec::new();
+        for text in &self.labels {
+            match LabelSelector::parse(text) {
+                Ok(selector) => selectors.push(selector),
+                Err(message) => details.push(FieldError::new("label", message)),
+            }
+        }
+        if details.is_empty() {
+            Ok(selectors)
+        } else {
+            Err(Error::InvalidFields { details })
+        }
     }
 
     /// A matcher for many tenants: the search is split and lowercased once.
+    /// A label filter that cannot be read matches nothing (see
+    /// [`Self::label_selectors`], which lists and searches check first).
     pub fn matcher(&self) -> impl Fn(&Tenant) -> bool + '_ {
         let words: Vec<String> = self.search.split_whitespace().map(search_text).collect();
+        let selectors: Vec<Option<LabelSelector>> = self
+            .labels
+            .iter()
+            .map(|text| LabelSelector::parse(text).ok())
+            .collect();
         move |t: &Tenant| {
             if self.status.is_some_and(|s| t.status != s) || self.plan.is_some_and(|p| t.plan != p)
+            {
+                return false;
+            }
+            if !selectors
+                .iter()
+                .all(|s| s.as_ref().is_some_and(|s| s.matches(&t.labels)))
             {
                 return false;
             }
@@ -211,6 +252,58 @@ pub fn quotas_after(current: &Tenant, body: &UpdateTenant) -> Quotas {
     body.quotas_after(current)
 }
 
+/// Label changes made relative to the tenant as read: the CLI's `--label`
+/// and `--remove-label`. Core reads the tenant, computes the whole new map
+/// ([`LabelEdit::apply`]) and sends it with the read's `If-Match`, so a
+/// label changed by someone else in between is not silently dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelEdit {
+    /// Labels to add, or to give a new value.
+    pub set: BTreeMap<String, String>,
+    /// Keys to remove; one the tenant does not have is no change.
+    pub remove: BTreeSet<String>,
+}
+
+impl LabelEdit {
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// `current` with this edit made: removals first, then the labels set.
+    pub fn apply(&self, current: &Labels) -> Labels {
+        let mut labels: Labels = current
+            .iter()
+            .filter(|(key, _)| !self.remove.contains(*key))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        labels.extend(self.set.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels
+    }
+
+    /// Reads `key=value` texts (split at the first `=`); one without `=` is
+    /// a field error at `label`.
+    pub fn parse_set(texts: &[String]) -> Result<BTreeMap<String, String>> {
+        let mut set = BTreeMap::new();
+        let mut details = Vec::new();
+        for text in texts {
+            match text.split_once('=') {
+                Some((key, value)) => {
+                    set.insert(key.to_string(), value.to_string());
+                }
+                None => details.push(FieldError::new(
+                    "label",
+                    format!("`{text}`: give a label as key=value"),
+                )),
+            }
+        }
+        if details.is_empty() {
+            Ok(set)
+        } else {
+            Err(Error::InvalidFields { details })
+        }
+    }
+}
+
 /// A fresh idempotency key, for callers that have none of their own.
 pub fn new_idempotency_key() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -247,6 +340,7 @@ impl Tenants<'_> {
         let session = self.session;
         let profile = session.profile();
         let server = server_key(&profile.admin_url);
+        filter.label_selectors()?;
         if !filter.is_empty() {
             return self.search_reporting(filter, reporter).await;
         }
@@ -282,6 +376,7 @@ impl Tenants<'_> {
             q: Some(filter.search.trim().to_string()).filter(|q| !q.is_empty()),
             status: filter.status,
             plan: filter.plan,
+            label: filter.labels.clone(),
             ..ListTenants::default()
         };
         match session.admin().tenants_where(query, reporter).await {
@@ -317,6 +412,8 @@ impl Tenants<'_> {
     /// none yet, the one cached for its server): the window filters its
     /// table with it as the search is typed, without asking the server.
     pub async fn matching(&self, filter: &TenantFilter) -> Result<Vec<String>> {
+        // A label filter that cannot be read is said so, at `label`.
+        filter.label_selectors()?;
         let pick = |tenants: &mut dyn Iterator<Item = &Tenant>| {
             let matches = filter.matcher();
             tenants
@@ -369,9 +466,12 @@ impl Tenants<'_> {
         ))
     }
 
-    /// Changes a tenant's name, plan or quotas. In production a change that
-    /// lowers a quota or the plan needs `confirmation` equal to the tenant's
-    /// slug; core checks it, so no caller can skip it.
+    /// Changes a tenant's name, plan, quotas, accent colour or labels. In
+    /// production a change that lowers a quota or the plan needs
+    /// `confirmation` equal to the tenant's slug; core checks it, so no
+    /// caller can skip it. The change is sent with the `ETag` of the tenant
+    /// as read: if it changed since, the server refuses (412) and nothing
+    /// is overwritten.
     pub async fn update(
         &self,
         tenant: &str,
@@ -379,16 +479,53 @@ impl Tenants<'_> {
         confirmation: Option<&str>,
         idempotency_key: Option<&str>,
     ) -> Result<Tenant> {
-        let body = checked(check_update(body), body.clone().normalized())?;
+        self.update_editing(
+            tenant,
+            body,
+            &LabelEdit::default(),
+            confirmation,
+            idempotency_key,
+        )
+        .await
+    }
+
+    /// [`Self::update`], the labels changed by `labels` from the tenant as
+    /// read (the whole new map is sent; `body.labels` must then be unset).
+    pub async fn update_editing(
+        &self,
+        tenant: &str,
+        body: &UpdateTenant,
+        labels: &LabelEdit,
+        confirmation: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Tenant> {
+        if !labels.is_empty() && body.labels.is_some() {
+            return Err(Error::invalid(
+                "labels",
+                "give either the whole label map or changes to it, not both",
+            ));
+        }
         let client = self.session.admin();
-        let current = client.get_tenant(tenant).await?;
+        let mut body = if labels.is_empty() {
+            checked(check_update(body), body.clone().normalized())?
+        } else {
+            body.clone().normalized()
+        };
+        let (current, etag) = client.get_tenant_tagged(tenant).await?;
+        if !labels.is_empty() {
+            body.labels = Some(labels.apply(&current.labels));
+            body = checked(check_update(&body), body)?;
+        }
         let preflight = safety::update_preflight(self.session.profile(), &current, &body);
         self.session.profile().writable()?;
         safety::check_confirmation(&preflight, confirmation)?;
         let key = key_or_new(idempotency_key);
         // The id just read, as for lifecycle actions: the confirmation was
         // given for this tenant, not for whichever holds the slug later.
-        let updated = client.update_tenant(&current.id, &body, &key).await?;
+        let updated = client
+            .with_if_match(etag.as_deref())
+            .update_tenant(&current.id, &body, &key)
+            .await?;
         self.remember(&updated.slug, Some(&updated)).await;
         Ok(updated)
     }
@@ -510,6 +647,8 @@ mod tests {
     fn tenant(slug: &str) -> Tenant {
         let now = Utc::now();
         Tenant {
+            accent_color: None,
+            labels: Default::default(),
             id: format!("id-{slug}"),
             slug: slug.into(),
             name: slug.to_uppercase(),
@@ -573,9 +712,89 @@ mod tests {
         assert_eq!(slugs_matching(&enterprise, &all), ["globex"]);
     }
 
+    fn with_labels(slug: &str, labels: &[(&str, &str)]) -> Tenant {
+        let mut t = tenant(slug);
+        t.labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        t
+    }
+
+    fn labelled(labels: &[&str]) -> TenantFilter {
+        TenantFilter {
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn label_filters_match_the_pair_or_the_key_and_all_must_match() {
+        let all = [
+            with_labels("alpha", &[("env", "prod"), ("team", "payments")]),
+            with_labels("bravo", &[("env", "prod")]),
+            with_labels("charlie", &[("env", "50%_off")]),
+            tenant("delta"),
+        ];
+        assert_eq!(
+            slugs_matching(&labelled(&["env=prod"]), &all),
+            ["alpha", "bravo"]
+        );
+        assert_eq!(slugs_matching(&labelled(&["team"]), &all), ["alpha"]);
+        assert_eq!(
+            slugs_matching(&labelled(&["env", "team=payments"]), &all),
+            ["alpha"]
+        );
+        assert_eq!(
+            slugs_matching(&labelled(&["env=50%_off"]), &all),
+            ["charlie"]
+        );
+        assert!(slugs_matching(&labelled(&["env=50%"]), &all).is_empty());
+        assert!(!labelled(&["env"]).is_empty());
+        // Unreadable: refused by name before a list, and matches nothing.
+        let bad = labelled(&["Env=prod", "env"]);
+        assert!(slugs_matching(&bad, &all).is_empty());
+        match bad.label_selectors() {
+            Err(Error::InvalidFields { details }) => {
+                assert_eq!(details.len(), 1, "{details:?}");
+                assert_eq!(details[0].field, "label");
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_label_edit_removes_then_sets_from_the_labels_read() {
+        let current = with_labels("acme", &[("env", "prod"), ("team", "a"), ("old", "x")]).labels;
+        let edit = LabelEdit {
+            set: LabelEdit::parse_set(&["team=b".into(), "new=1=2".into()]).expect("pairs"),
+            remove: ["old".to_string(), "absent".to_string()].into(),
+        };
+        let after = edit.apply(&current);
+        let pairs: Vec<(&str, &str)> = after
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(pairs, [("env", "prod"), ("new", "1=2"), ("team", "b")]);
+        assert!(LabelEdit::default().is_empty());
+        assert!(LabelEdit::parse_set(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn a_list_cached_before_labels_existed_reads_as_unlabelled() {
+        let old = r#"[{"id":"1","slug":"acme","name":"Acme","plan":"team","status":"active",
+            "quotas":{"max_users":1,"storage_gib":1,"requests_per_minute":1},
+            "created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}]"#;
+        let tenants: Vec<Tenant> = serde_json::from_str(old).expect("old cache");
+        assert_eq!(tenants[0].accent_color, None);
+        assert!(tenants[0].labels.is_empty());
+    }
+
     #[test]
     fn a_draft_gets_every_field_error_at_once_judged_as_normalised() {
         let draft = CreateTenant {
+            accent_color: None,
+            labels: None,
             slug: "Not Valid".into(),
             name: "   ".into(),
             plan: None,
@@ -588,6 +807,8 @@ mod tests {
         assert_eq!(fields, ["slug", "slug", "name", "quotas.max_users"]);
         // Trimmed as the server trims it: no error for surrounding spaces.
         let good = CreateTenant {
+            accent_color: None,
+            labels: None,
             slug: "acme".into(),
             name: "  Acme  ".into(),
             plan: None,
@@ -610,6 +831,8 @@ mod tests {
             .expect("add");
         let session = console.session(None).await.expect("session");
         let draft = CreateTenant {
+            accent_color: None,
+            labels: None,
             slug: "x".into(),
             name: "".into(),
             plan: None,

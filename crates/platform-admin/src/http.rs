@@ -248,11 +248,22 @@ fn quoted(message: &str) -> Option<&str> {
 }
 
 /// The parameters of a query string, refusing names the route does not take
-/// and names given twice. Empty values count as absent.
+/// and names given twice (but those the route repeats). Empty values count
+/// as absent.
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     pub fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Self, Error> {
+        Self::parse_repeating(query, allowed, &[])
+    }
+
+    /// [`Self::parse`], where the names in `repeatable` may come many times
+    /// (read them with [`Self::get_all`]).
+    pub fn parse_repeating(
+        query: Option<&str>,
+        allowed: &[&str],
+        repeatable: &[&str],
+    ) -> Result<Self, Error> {
         let mut params: Vec<(String, String)> = Vec::new();
         let mut errors = Vec::new();
         for (name, value) in form_pairs(query.unwrap_or_default()) {
@@ -261,7 +272,8 @@ impl QueryParams {
                     name.clone(),
                     format!("unknown parameter (expected one of {})", allowed.join(", ")),
                 ));
-            } else if params.iter().any(|(n, _)| *n == name) {
+            } else if !repeatable.contains(&name.as_str()) && params.iter().any(|(n, _)| *n == name)
+            {
                 errors.push(FieldError::new(name.clone(), "given more than once"));
             } else if !value.is_empty() {
                 params.push((name, value));
@@ -278,6 +290,14 @@ impl QueryParams {
         self.0
             .iter()
             .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeatable parameter, in the order given.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 

@@ -785,6 +785,10 @@ export type CreateTenant = {
 	plan?: Plan | null,
 	/**  Defaults to the plan's quotas, field by field. */
 	quotas?: QuotasPatch | null,
+	/**  `#rrggbb`; unset when absent. */
+	accent_color?: string | null,
+	/**  At most 32; none when absent. */
+	labels?: { [key in string]: string } | null,
 };
 
 /**  The dashboards known, and the files that could not be read. */
@@ -1722,11 +1726,21 @@ export type Tenant = {
 	id: string,
 	/**  Stable, URL-safe name: lowercase letters, digits and hyphens, 3–63 long. */
 	slug: string,
-	/**  Display name. */
+	/**
+	 *  Display name, the tenant's branding with `accent_color`: any visible
+	 *  text of at most 200 characters.
+	 */
 	name: string,
 	plan: Plan,
 	status: TenantStatus,
 	quotas: Quotas,
+	/**
+	 *  Accent colour of the tenant's branding, `#rrggbb` in lowercase hex;
+	 *  null when unset.
+	 */
+	accent_color?: string | null,
+	/**  Free-form labels, always an object, sorted by key. */
+	labels?: { [key in string]: string },
 	created_at: string,
 	updated_at: string,
 };
@@ -1743,6 +1757,11 @@ export type TenantFilter = {
 	 *  in its slug or its name, ignoring case (`corp acme` finds Acme Corp).
 	 */
 	search?: string,
+	/**
+	 *  Labels a tenant must all have, each `key=value` (that value, exactly)
+	 *  or `key` (any value); see [`TenantFilter::label_selectors`].
+	 */
+	labels?: string[],
 };
 
 /**  Everything a preflight can describe: a lifecycle action or an update. */
@@ -1831,11 +1850,19 @@ export type Unreachable = {
  *  Body of `PATCH /v1/tenants/{id}`: every field is optional. Changing the
  *  plan moves each quota still at the old plan's default to the new plan's
  *  default and keeps quotas set by hand; quotas named here are set as given.
+ *  `accent_color` set to null clears the colour. `labels` replaces the
+ *  tenant's labels as a whole (`{}` removes them all): a client that adds or
+ *  removes one label sends the whole map it read, with `If-Match`, so that a
+ *  change made in between is not lost.
  */
 export type UpdateTenant = {
 	name?: string | null,
 	plan?: Plan | null,
 	quotas?: QuotasPatch | null,
+	/**  `#rrggbb` sets the colour, null clears it; absent keeps it. */
+	accent_color?: string | null,
+	/**  The tenant's labels after the change, whole; absent keeps them. */
+	labels?: { [key in string]: string } | null,
 };
 
 /**  A person. */

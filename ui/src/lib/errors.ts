@@ -139,8 +139,14 @@ export function mapFieldErrors(details: readonly FieldError[], known: readonly s
   const byField: Record<string, string> = {};
   const other: string[] = [];
   for (const d of details) {
+    // `labels.env` belongs to the `labels` field when the form has no
+    // field of its own for it: shown there, naming the key.
+    const dot = d.field.indexOf(".");
+    const parent = dot > 0 ? d.field.slice(0, dot) : "";
     if (known.includes(d.field)) {
       byField[d.field] = sentences(byField[d.field], d.message);
+    } else if (parent !== "" && known.includes(parent)) {
+      byField[parent] = sentences(byField[parent], `${d.field.slice(dot + 1)}: ${d.message}`);
     } else {
       other.push(d.field ? sentence(`${d.field}: ${d.message}`) : sentence(d.message));
     }

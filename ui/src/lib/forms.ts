@@ -18,6 +18,7 @@ import {
 } from "../generated/bindings";
 import type { Ipc } from "../ipc";
 import { draftErrors, type FieldErrors } from "./errors";
+import { labelsToRows, rowsToLabels, sameLabels, type LabelRow } from "./labels";
 
 export type QuotaKey = keyof QuotasPatch;
 export const QUOTA_KEYS: readonly QuotaKey[] = ["max_users", "storage_gib", "requests_per_minute"];
@@ -29,6 +30,9 @@ export const TENANT_FIELDS = [
   "quotas.max_users",
   "quotas.storage_gib",
   "quotas.requests_per_minute",
+  "accent_color",
+  // Every `labels.<key>` error shows here too (see `mapFieldErrors`).
+  "labels",
 ] as const;
 
 export type TenantForm = {
@@ -38,10 +42,22 @@ export type TenantForm = {
   max_users: string;
   storage_gib: string;
   requests_per_minute: string;
+  /** `#rrggbb` as typed (or picked); "" for none. */
+  accent_color: string;
+  labels: LabelRow[];
 };
 
 export function emptyTenantForm(): TenantForm {
-  return { slug: "", name: "", plan: DEFAULT_PLAN, max_users: "", storage_gib: "", requests_per_minute: "" };
+  return {
+    slug: "",
+    name: "",
+    plan: DEFAULT_PLAN,
+    max_users: "",
+    storage_gib: "",
+    requests_per_minute: "",
+    accent_color: "",
+    labels: [],
+  };
 }
 
 export function tenantToForm(t: Tenant): TenantForm {
@@ -52,6 +68,8 @@ export function tenantToForm(t: Tenant): TenantForm {
     max_users: String(t.quotas.max_users),
     storage_gib: String(t.quotas.storage_gib),
     requests_per_minute: String(t.quotas.requests_per_minute),
+    accent_color: t.accent_color ?? "",
+    labels: labelsToRows(t.labels),
   };
 }
 
@@ -110,6 +128,11 @@ export function buildCreate(form: TenantForm): { body: CreateTenant; errors: Rec
   const quotas = parseQuotas(form, errors);
   const body: CreateTenant = { slug, name, plan: form.plan };
   if (Object.keys(quotas).length > 0) body.quotas = quotas;
+  const color = form.accent_color.trim();
+  if (color !== "") body.accent_color = color;
+  const labels = rowsToLabels(form.labels);
+  if (labels.error) errors.labels = labels.error;
+  if (Object.keys(labels.labels).length > 0) body.labels = labels.labels;
   return { body, errors };
 }
 
@@ -133,6 +156,12 @@ export function buildUpdate(original: Tenant, form: TenantForm): Built<UpdateTen
     if (v !== undefined && v !== original.quotas[key]) changedQuotas[key] = v;
   }
   if (Object.keys(changedQuotas).length > 0) body.quotas = changedQuotas;
+  // An emptied colour field clears the colour (null); labels go whole.
+  const color = form.accent_color.trim();
+  if (color !== (original.accent_color ?? "")) body.accent_color = color === "" ? null : color;
+  const labels = rowsToLabels(form.labels);
+  if (labels.error) errors.labels = labels.error;
+  else if (!sameLabels(labels.labels, original.labels)) body.labels = labels.labels;
   const unchanged = Object.keys(body).length === 0 && Object.keys(errors).length === 0;
   return { body: Object.keys(body).length === 0 ? null : body, errors, unchanged };
 }

@@ -11,8 +11,8 @@ const list = [
 
 describe("toFilter", () => {
   it("sends the search as typed and the status menu as core's status", () => {
-    expect(toFilter("corp acme", "all")).toEqual({ status: null, plan: null, search: "corp acme" });
-    expect(toFilter("", "suspended")).toEqual({ status: "suspended", plan: null, search: "" });
+    expect(toFilter("corp acme", "all")).toEqual({ status: null, plan: null, search: "corp acme", labels: [] });
+    expect(toFilter("", "suspended")).toEqual({ status: "suspended", plan: null, search: "", labels: [] });
   });
   it("needs no answer from core for an empty filter", () => {
     expect(isEmptyFilter(toFilter("   ", "all"))).toBe(true);

@@ -14,6 +14,7 @@ import {
   type TenantRow,
   type TenantStatus,
 } from "../generated/bindings";
+import { parseLabelFilter } from "./labels";
 
 export type StatusFilter = "all" | TenantStatus;
 
@@ -27,14 +28,23 @@ export const STATUS_FILTERS: ReadonlyArray<{ value: StatusFilter; label: string 
 /** Plans in core's order (cheapest first), from Rust. */
 export const PLANS: readonly Plan[] = PLAN_VALUES;
 
-/** The filter core applies for the toolbar's search box and status menu; the text goes as typed. */
-export function toFilter(query: string, status: StatusFilter): TenantFilter {
-  return { status: status === "all" ? null : status, plan: null, search: query };
+/**
+ * The filter core applies for the toolbar's search box, status menu and
+ * label box; the search goes as typed, the labels as `key=value` or `key`
+ * filters (comma separated in the box), for core to judge by the server's rule.
+ */
+export function toFilter(query: string, status: StatusFilter, labels = ""): TenantFilter {
+  return { status: status === "all" ? null : status, plan: null, search: query, labels: parseLabelFilter(labels) };
 }
 
 /** Whether the filter lets every tenant through (no need to ask core). */
 export function isEmptyFilter(filter: TenantFilter): boolean {
-  return filter.status === null && filter.plan === null && (filter.search ?? "").trim() === "";
+  return (
+    filter.status === null &&
+    filter.plan === null &&
+    (filter.search ?? "").trim() === "" &&
+    (filter.labels ?? []).length === 0
+  );
 }
 
 export type SortKey =

@@ -6,11 +6,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use opsdeck_api::rbac::BuiltinRole;
-use opsdeck_api::tenants::{Tenant, TenantStatus};
+use std::collections::HashMap;
+
+use opsdeck_api::tenants::{Labels, Tenant, TenantStatus};
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::{demo_tenant, ACTOR, MAX_COUNT, PLANS};
+use super::{demo_branding, demo_tenant, ACTOR, MAX_COUNT, PLANS};
 use crate::audit::store::NewRecord;
 use crate::db::{self, Db};
 use crate::error::Error;
@@ -28,6 +30,7 @@ pub struct Scale {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Inserted {
     pub tenants: u64,
+    pub labels: u64,
     pub users: u64,
     pub groups: u64,
     pub members: u64,
@@ -36,7 +39,7 @@ pub struct Inserted {
 
 impl Inserted {
     fn any(&self) -> bool {
-        self.tenants + self.users + self.groups + self.members + self.bindings > 0
+        self.tenants + self.labels + self.users + self.groups + self.members + self.bindings > 0
     }
 }
 
@@ -58,7 +61,7 @@ const TENANT_ROLES: [BuiltinRole; 4] = [
 ];
 
 /// Rows per statement: under SQLite's 32,766 bound values for the widest
-/// row (11 columns), and large enough that a million rows is quick.
+/// row (12 columns), and large enough that a million rows is quick.
 const BATCH: usize = 1000;
 
 /// Tenant `i` of a large set: the demo tenants first, then the same names
@@ -72,6 +75,7 @@ pub fn tenant(i: usize) -> Tenant {
     let minutes = i64::try_from(i).unwrap_or(i64::MAX / 600) * 10;
     let created_at = base_time() + Duration::minutes(minutes);
     let plan = PLANS[(i / 3) % PLANS.len()];
+    let (accent_color, labels) = demo_branding(i);
     Tenant {
         id: crate::audit::store::historic_id(created_at).to_string(),
         slug: format!("{}-{round}", base.slug),
@@ -83,6 +87,8 @@ pub fn tenant(i: usize) -> Tenant {
             TenantStatus::Active
         },
         quotas: plan.default_quotas(),
+        accent_color,
+        labels,
         created_at,
         updated_at: created_at,
     }
@@ -198,7 +204,16 @@ pub async fn seed(
             "bindings need users and tenants to bind",
         ));
     }
+    // By the ids stored: a tenant seeded before has its own.
     let tenant_ids = tenant_ids(db, scale.tenants).await?;
+    for start in (0..scale.tenants).step_by(BATCH) {
+        let end = (start + BATCH).min(scale.tenants);
+        let labelled: Vec<(&str, Labels)> = (start..end)
+            .map(|i| (tenant_ids[i].as_str(), demo_branding(i).1))
+            .collect();
+        inserted.labels += insert_labels(db, &labelled).await?;
+        progress("tenant labels", end, scale.tenants);
+    }
     for start in (0..scale.bindings).step_by(BATCH) {
         let end = (start + BATCH).min(scale.bindings);
         inserted.bindings += insert_rows(
@@ -244,6 +259,7 @@ pub async fn seed(
         sqlx::query("ANALYZE").execute(db.pool()).await?;
         let after = serde_json::json!({
             "tenants": inserted.tenants,
+            "tenant_labels": inserted.labels,
             "users": inserted.users,
             "groups": inserted.groups,
             "group_members": inserted.members,
@@ -291,6 +307,48 @@ async fn tenant_ids(db: &Db, count: usize) -> Result<Vec<String>, Error> {
                 .ok_or_else(|| Error::Corrupt(format!("tenant {slug} was not stored")))
         })
         .collect()
+}
+
+/// Inserts the labels of many tenants in one statement, keeping those a
+/// tenant has already; returns how many were new. The demo set's labels
+/// are few distinct pairs, so each pair and each tenant id is bound once
+/// and its parameter named again in every row that uses it: a third of the
+/// values a row-by-row statement would bind.
+async fn insert_labels(db: &Db, tenants: &[(&str, Labels)]) -> Result<u64, Error> {
+    let mut values: Vec<String> = Vec::new();
+    let mut pairs: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
+    let mut rows = Vec::new();
+    for (tenant_id, labels) in tenants {
+        if labels.is_empty() {
+            continue;
+        }
+        values.push((*tenant_id).to_string());
+        let id = values.len();
+        for (key, value) in labels {
+            let (k, v) = *pairs.entry((key, value)).or_insert_with(|| {
+                values.push(key.clone());
+                values.push(value.clone());
+                (values.len() - 1, values.len())
+            });
+            rows.push(format!("(${id}, ${k}, ${v})"));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "INSERT INTO tenant_labels ({}) VALUES {} ON CONFLICT (tenant_id, key) DO NOTHING",
+        store::LABEL_COLUMNS,
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for value in &values {
+        query = query.bind(value.as_str());
+    }
+    let mut tx = db.begin().await?;
+    let done = query.execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }
 
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

@@ -1,9 +1,10 @@
-//! A deterministic demo data set of tenants (varied plans, quotas and
-//! statuses, with their audit history) for the sandbox and screenshots.
-//! Seeding twice adds nothing: tenants are keyed by slug.
+//! A deterministic demo data set of tenants (varied plans, quotas,
+//! statuses, labels and accent colours, with their audit history) for the
+//! sandbox and screenshots. Seeding twice adds nothing: tenants are keyed
+//! by slug.
 
 use chrono::{DateTime, Duration, Utc};
-use opsdeck_api::tenants::{Plan, Tenant, TenantStatus};
+use opsdeck_api::tenants::{Labels, Plan, Tenant, TenantStatus};
 
 use crate::audit::store::{historic_id, NewRecord};
 use crate::db::Db;
@@ -74,6 +75,32 @@ const PLANS: [Plan; 10] = [
     Plan::Free,
 ];
 
+const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+
+/// Mostly production, as on a real platform.
+const ENVS: [&str; 5] = ["prod", "prod", "staging", "prod", "dev"];
+
+const TEAMS: [&str; 5] = ["payments", "platform", "data", "growth", "search"];
+
+const ACCENTS: [&str; 6] = [
+    "#0a7cff", "#e5484d", "#30a46c", "#f76b15", "#8e4ec6", "#12a594",
+];
+
+/// The accent colour and labels of tenant `i` of any demo set: every one
+/// has a region and an env, three in four a team, one in three a colour.
+pub fn demo_branding(i: usize) -> (Option<String>, Labels) {
+    let mut labels = Labels::new();
+    labels.insert("region".into(), REGIONS[i % REGIONS.len()].into());
+    labels.insert("env".into(), ENVS[(i / 3) % ENVS.len()].into());
+    if i % 4 != 3 {
+        labels.insert("team".into(), TEAMS[(i / 2) % TEAMS.len()].into());
+    }
+    let accent = i
+        .is_multiple_of(3)
+        .then(|| ACCENTS[(i / 3) % ACCENTS.len()].to_string());
+    (accent, labels)
+}
+
 /// The `i`-th demo tenant: the same on every run but for its random id.
 pub fn demo_tenant(i: usize) -> Tenant {
     let first = i % FIRST.len();
@@ -92,6 +119,7 @@ pub fn demo_tenant(i: usize) -> Tenant {
         // Some customers negotiated more seats than their plan gives.
         quotas.max_users *= 2;
     }
+    let (accent_color, labels) = demo_branding(i);
     let step = i32::try_from(i).unwrap_or(i32::MAX);
     let created_at = base_time()
         + Duration::hours(61 * i64::from(step))
@@ -103,6 +131,8 @@ pub fn demo_tenant(i: usize) -> Tenant {
         plan,
         status,
         quotas,
+        accent_color,
+        labels,
         created_at,
         updated_at: match status {
             TenantStatus::Suspended => suspended_at(created_at),
@@ -172,6 +202,27 @@ mod tests {
             assert!(errors.is_empty(), "{slug}: {errors:?}");
             assert!(slugs.insert(slug.clone()), "duplicate {slug}");
         }
+    }
+
+    #[test]
+    fn demo_branding_is_valid_and_varied() {
+        use opsdeck_api::validation::{check_color, check_labels};
+        let mut regions = HashSet::new();
+        let mut colored = 0;
+        for i in 0..MAX_COUNT {
+            let tenant = demo_tenant(i);
+            let mut errors = Vec::new();
+            check_labels("labels", &tenant.labels, &mut errors);
+            if let Some(color) = &tenant.accent_color {
+                check_color("accent_color", color, &mut errors);
+                colored += 1;
+            }
+            assert!(errors.is_empty(), "{}: {errors:?}", tenant.slug);
+            regions.insert(tenant.labels["region"].clone());
+            assert_eq!(demo_branding(i), (tenant.accent_color, tenant.labels));
+        }
+        assert_eq!(regions.len(), REGIONS.len());
+        assert!(colored > 0 && colored < MAX_COUNT);
     }
 
     #[test]

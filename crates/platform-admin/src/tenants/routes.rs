@@ -10,9 +10,9 @@ use axum::response::{IntoResponse as _, Response};
 use axum::Json;
 use opsdeck_api::approvals::ApprovalAction;
 use opsdeck_api::tenants::{
-    CreateTenant, ListTenants, Plan, Tenant, TenantPage, TenantStatus, UpdateTenant,
+    CreateTenant, LabelSelector, ListTenants, Plan, Tenant, TenantPage, TenantStatus, UpdateTenant,
 };
-use opsdeck_api::validation::Validate;
+use opsdeck_api::validation::{Validate, LABELS_MAX};
 use opsdeck_api::ErrorEnvelope;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -92,9 +92,10 @@ pub async fn list(
     principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Json<TenantPage>, Error> {
-    let params = QueryParams::parse(
+    let params = QueryParams::parse_repeating(
         query.as_deref(),
-        &["limit", "cursor", "q", "status", "plan"],
+        &["limit", "cursor", "q", "status", "plan", "label"],
+        &["label"],
     )?;
     let limit = params.limit()?;
     let after = params.cursor()?;
@@ -115,11 +116,13 @@ pub async fn list(
             format!("must be at most {QUERY_MAX} characters long"),
         ));
     }
+    let labels = label_filters(&params)?;
     let filter = ListFilter {
         after,
         text,
         status,
         plan,
+        labels,
         only: match principal.grants.visible(Permission::TenantsRead) {
             Visible::All => None,
             Visible::Only(ids) => Some(ids),
@@ -134,6 +137,35 @@ pub async fn list(
         None
     };
     Ok(Json(TenantPage { items, next_cursor }))
+}
+
+/// The `label` filters of a list, each read by the contract's rule; every
+/// bad one is named, and more than `LABELS_MAX` are refused (a tenant has
+/// no more labels than that to match them).
+fn label_filters(params: &QueryParams) -> Result<Vec<LabelSelector>, Error> {
+    let given: Vec<&str> = params.get_all("label").collect();
+    if given.len() > LABELS_MAX {
+        return Err(Error::invalid(
+            "label",
+            format!(
+                "at most {LABELS_MAX} label filters are allowed, got {}",
+                given.len()
+            ),
+        ));
+    }
+    let mut selectors = Vec::with_capacity(given.len());
+    let mut errors = Vec::new();
+    for text in given {
+        match LabelSelector::parse(text) {
+            Ok(selector) => selectors.push(selector),
+            Err(message) => errors.push(opsdeck_api::FieldError::new("label", message)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(selectors)
+    } else {
+        Err(Error::fields(errors))
+    }
 }
 
 /// Creates a tenant, with its plan's quotas unless it names its own.
@@ -160,6 +192,8 @@ pub async fn create(
         plan: body.plan(),
         status: TenantStatus::Active,
         quotas: body.quotas(),
+        accent_color: body.accent_color.clone(),
+        labels: body.labels.clone().unwrap_or_default(),
         created_at: now,
         updated_at: now,
     };
@@ -192,8 +226,8 @@ pub async fn get(
     Ok(etag::with(Json(found).into_response(), &etag))
 }
 
-/// Changes a tenant's name, plan or quotas; with `If-Match`, only if the
-/// tenant is still as it was read.
+/// Changes a tenant's name, plan, quotas, accent colour or labels (replaced
+/// whole); with `If-Match`, only if the tenant is still as it was read.
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}", tag = "tenants", operation_id = "update_tenant",
     params(TenantPath, ("If-Match" = Option<String>, Header, description = "The `ETag` of the tenant as read.")),
     request_body = UpdateTenant,

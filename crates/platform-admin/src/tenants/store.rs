@@ -1,9 +1,15 @@
-//! SQL of the tenants table, the one place that knows its columns. Changes
-//! are single statements (`UPDATE … RETURNING`), so concurrent requests
-//! cannot lose each other's updates on either database.
+//! SQL of the tenants table and its labels (`tenant_labels`), the one place
+//! that knows their columns. Changes to a tenant's row are single
+//! statements (`UPDATE … RETURNING`), so concurrent requests cannot lose
+//! each other's updates on either database; its labels are replaced whole
+//! in the same transaction.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use opsdeck_api::tenants::{Plan, Quotas, Tenant, TenantStatus, UpdateTenant};
+use opsdeck_api::tenants::{
+    LabelSelector, Labels, Plan, Quotas, Tenant, TenantStatus, UpdateTenant,
+};
 // Both the stored `search_name` and the searched text go through the
 // contract's `search_text`, so the databases only compare bytes and agree.
 use opsdeck_api::validation::search_text;
@@ -14,16 +20,23 @@ use uuid::Uuid;
 use crate::db::{self, Db};
 use crate::error::Error;
 
-const COLUMNS: &str =
-    "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at";
+const COLUMNS: &str = "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, \
+     accent_color, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO tenants \
-    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name, accent_color) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 const INSERT_IF_ABSENT: &str = "INSERT INTO tenants \
-    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (slug) DO NOTHING";
+    (id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name, accent_color) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (slug) DO NOTHING";
+
+/// Columns of `tenant_labels`, in the order [`bind_label`] binds.
+pub const LABEL_COLUMNS: &str = "tenant_id, key, value";
+
+/// Labels per statement: three values each, well under SQLite's limit of
+/// bound values.
+const LABEL_BATCH: usize = 500;
 
 /// Fills `search_name` of rows that lack it (written before the column
 /// existed, or by an older server); returns how many.
@@ -98,22 +111,116 @@ impl std::fmt::Display for TenantRef {
     }
 }
 
-/// Inserts a new tenant; a taken slug is `SlugTaken`, decided by the unique
-/// index so that racing creates cannot both win.
+/// Inserts a new tenant with its labels; a taken slug is `SlugTaken`,
+/// decided by the unique index so that racing creates cannot both win.
 pub async fn insert(conn: &mut AnyConnection, tenant: &Tenant) -> Result<(), Error> {
-    match insert_statement(INSERT, tenant).execute(conn).await {
-        Ok(_) => Ok(()),
+    match insert_statement(INSERT, tenant).execute(&mut *conn).await {
+        Ok(_) => insert_labels(conn, &tenant.id, &tenant.labels).await,
         Err(err) if db::is_unique_violation(&err) => Err(Error::SlugTaken(tenant.slug.clone())),
         Err(err) => Err(err.into()),
     }
 }
 
-/// Inserts unless the slug exists; true when inserted.
+/// Inserts unless the slug exists (with its labels); true when inserted.
 pub async fn insert_if_absent(conn: &mut AnyConnection, tenant: &Tenant) -> Result<bool, Error> {
     let done = insert_statement(INSERT_IF_ABSENT, tenant)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected() == 1)
+    let inserted = done.rows_affected() == 1;
+    if inserted {
+        insert_labels(conn, &tenant.id, &tenant.labels).await?;
+    }
+    Ok(inserted)
+}
+
+/// Adds `labels` to the tenant of id `tenant_id`, many to a statement.
+async fn insert_labels(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    labels: &Labels,
+) -> Result<(), Error> {
+    let labels: Vec<(&String, &String)> = labels.iter().collect();
+    for chunk in labels.chunks(LABEL_BATCH) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO tenant_labels ({LABEL_COLUMNS}) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, value) in chunk {
+            query = bind_label(query, tenant_id, key, value);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Binds one label's values of [`LABEL_COLUMNS`], in order.
+fn bind_label<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    tenant_id: &str,
+    key: &str,
+    value: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(tenant_id.to_string())
+        .bind(key.to_string())
+        .bind(value.to_string())
+}
+
+/// The labels of each of these tenants, in one query: a page of a list
+/// costs one read of labels, not one per tenant.
+async fn labels_of(
+    conn: &mut AnyConnection,
+    ids: &[&str],
+) -> Result<HashMap<String, Labels>, Error> {
+    let mut found: HashMap<String, Labels> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT tenant_id, key, value FROM tenant_labels WHERE tenant_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let tenant: String = row.try_get("tenant_id")?;
+        found
+            .entry(tenant)
+            .or_default()
+            .insert(row.try_get("key")?, row.try_get("value")?);
+    }
+    Ok(found)
+}
+
+/// `tenants` with their labels filled in.
+async fn with_labels(
+    conn: &mut AnyConnection,
+    mut tenants: Vec<Tenant>,
+) -> Result<Vec<Tenant>, Error> {
+    let ids: Vec<&str> = tenants.iter().map(|t| t.id.as_str()).collect();
+    let mut labels = labels_of(conn, &ids).await?;
+    for tenant in &mut tenants {
+        tenant.labels = labels.remove(&tenant.id).unwrap_or_default();
+    }
+    Ok(tenants)
+}
+
+/// `tenant` (if any) with its labels filled in.
+async fn one_with_labels(
+    conn: &mut AnyConnection,
+    tenant: Option<Tenant>,
+) -> Result<Option<Tenant>, Error> {
+    match tenant {
+        Some(tenant) => Ok(with_labels(conn, vec![tenant]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 fn insert_statement<'q>(
@@ -124,8 +231,9 @@ fn insert_statement<'q>(
 }
 
 /// The columns a tenant is inserted with, in the order [`bind_row`] binds.
+/// Its labels go into `tenant_labels` ([`LABEL_COLUMNS`]).
 pub const INSERT_COLUMNS: &str =
-    "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name";
+    "id, slug, name, plan, status, max_users, storage_gib, requests_per_minute, created_at, updated_at, search_name, accent_color";
 
 /// Binds `tenant`'s values of [`INSERT_COLUMNS`], in order.
 pub fn bind_row<'q>(
@@ -144,6 +252,7 @@ pub fn bind_row<'q>(
         .bind(db::timestamp(tenant.created_at))
         .bind(db::timestamp(tenant.updated_at))
         .bind(search_text(&tenant.name))
+        .bind(tenant.accent_color.clone())
 }
 
 /// The id of the tenant, `None` when there is none.
@@ -205,9 +314,10 @@ pub async fn get_in(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Opti
     );
     let row = sqlx::query(&sql)
         .bind(tenant.value())
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let found = row.as_ref().map(from_row).transpose()?;
+    one_with_labels(conn, found).await
 }
 
 /// The tenant, locked until the transaction ends on PostgreSQL (SQLite's
@@ -228,9 +338,10 @@ pub async fn get_for_update(
     );
     let row = sqlx::query(&sql)
         .bind(tenant.value())
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let found = row.as_ref().map(from_row).transpose()?;
+    one_with_labels(conn, found).await
 }
 
 /// Which tenants a page lists.
@@ -242,6 +353,8 @@ pub struct ListFilter {
     pub text: Option<String>,
     pub status: Option<TenantStatus>,
     pub plan: Option<Plan>,
+    /// Only tenants with every one of these labels.
+    pub labels: Vec<LabelSelector>,
     /// Only these tenants (by id); `None` is every tenant.
     pub only: Option<Vec<String>>,
     pub limit: u32,
@@ -257,6 +370,11 @@ pub struct ListFilter {
 /// exactly when it is in the slug or in the name. On SQLite the index also
 /// carries slug, status, plan and id, so a search picks its page there and
 /// reads only that page's rows.
+///
+/// A label filter is an `id IN` over the `(key, value, tenant_id)` index of
+/// `tenant_labels`, its key and value bound as parameters and compared for
+/// equality: quotes, `%`, `_` and backslashes in them are only text. The
+/// page's labels are then read in one query.
 pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
     let words: Vec<String> = filter
         .text
@@ -300,6 +418,16 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
     if let Some(status) = filter.status {
         conditions.push(format!("status = {}", bind(status.as_str().to_string())));
     }
+    for selector in &filter.labels {
+        let key = bind(selector.key.clone());
+        conditions.push(match &selector.value {
+            Some(value) => format!(
+                "id IN (SELECT tenant_id FROM tenant_labels WHERE key = {key} AND value = {})",
+                bind(value.clone())
+            ),
+            None => format!("id IN (SELECT tenant_id FROM tenant_labels WHERE key = {key})"),
+        });
+    }
     if let Some(only) = &filter.only {
         if only.is_empty() {
             return Ok(Vec::new());
@@ -326,11 +454,13 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Tenant>, Error> {
     for value in &binds[..binds.len() - 1] {
         query = query.bind(value.as_str());
     }
+    let mut conn = db.pool().acquire().await?;
     let rows = query
         .bind(i64::from(filter.limit))
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(from_row).collect()
+    let tenants = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    with_labels(&mut conn, tenants).await
 }
 
 /// Whether the trigram index can find `word`: three characters make a
@@ -340,7 +470,8 @@ fn indexable(word: &str) -> bool {
     word.chars().count() >= 3 && !word.contains(['%', '_', '\\'])
 }
 
-/// Applies the fields `change` names; `None` when there is no such tenant.
+/// Applies the fields `change` names, its labels replacing the tenant's
+/// whole; `None` when there is no such tenant.
 pub async fn update(
     conn: &mut AnyConnection,
     tenant: &TenantRef,
@@ -375,7 +506,8 @@ pub async fn update(
         "UPDATE tenants SET name = COALESCE($2, name), plan = COALESCE($3, plan), \
          max_users = COALESCE($4, {}), storage_gib = COALESCE($5, {}), \
          requests_per_minute = COALESCE($6, {}), updated_at = $7, \
-         search_name = COALESCE($8, search_name) \
+         search_name = COALESCE($8, search_name), \
+         accent_color = CASE WHEN $9 = 1 THEN $10 ELSE accent_color END \
          WHERE {} = $1 RETURNING {COLUMNS}",
         follow("max_users", |q| q.max_users),
         follow("storage_gib", |q| q.storage_gib),
@@ -391,9 +523,21 @@ pub async fn update(
         .bind(quotas.requests_per_minute)
         .bind(db::timestamp(now))
         .bind(change.name.as_deref().map(search_text))
-        .fetch_optional(conn)
+        .bind(i64::from(change.accent_color.is_some()))
+        .bind(change.accent_color.clone().flatten())
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let Some(updated) = row.as_ref().map(from_row).transpose()? else {
+        return Ok(None);
+    };
+    if let Some(labels) = &change.labels {
+        sqlx::query("DELETE FROM tenant_labels WHERE tenant_id = $1")
+            .bind(updated.id.as_str())
+            .execute(&mut *conn)
+            .await?;
+        insert_labels(conn, &updated.id, labels).await?;
+    }
+    one_with_labels(conn, Some(updated)).await
 }
 
 /// Moves the tenant from `from` to `to`. `None` when no tenant matched:
@@ -415,22 +559,39 @@ pub async fn transition(
         .bind(to.as_str())
         .bind(db::timestamp(now))
         .bind(from.as_str())
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    let changed = row.as_ref().map(from_row).transpose()?;
+    one_with_labels(conn, changed).await
 }
 
-/// Deletes the tenant; returns it as it was, or `None` when there was none.
+/// Deletes the tenant and its labels; returns it as it was (labels too),
+/// or `None` when there was none.
 pub async fn delete(conn: &mut AnyConnection, tenant: &TenantRef) -> Result<Option<Tenant>, Error> {
     let sql = format!(
         "DELETE FROM tenants WHERE {} = $1 RETURNING {COLUMNS}",
         tenant.column()
     );
+    // Read before the delete takes the labels with it (ON DELETE CASCADE).
+    let (id, labels) = match get_in(&mut *conn, tenant).await? {
+        Some(found) => (found.id, found.labels),
+        None => return Ok(None),
+    };
+    // The cascade does this too; said here as well so that no label can
+    // outlive its tenant on a connection without foreign keys.
+    sqlx::query("DELETE FROM tenant_labels WHERE tenant_id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
     let row = sqlx::query(&sql)
         .bind(tenant.value())
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    Ok(row
+        .as_ref()
+        .map(from_row)
+        .transpose()?
+        .map(|deleted| Tenant { labels, ..deleted }))
 }
 
 fn from_row(row: &AnyRow) -> Result<Tenant, Error> {
@@ -449,6 +610,8 @@ fn from_row(row: &AnyRow) -> Result<Tenant, Error> {
             storage_gib: row.try_get("storage_gib")?,
             requests_per_minute: row.try_get("requests_per_minute")?,
         },
+        accent_color: row.try_get("accent_color")?,
+        labels: Labels::new(),
         created_at: db::parse_timestamp(&created_at)?,
         updated_at: db::parse_timestamp(&updated_at)?,
     })

@@ -197,6 +197,11 @@ async fn seed_demo_is_deterministic_and_idempotent(backend: Backend) {
         (stored.name, stored.plan, stored.quotas),
         (first.name, first.plan, first.quotas)
     );
+    assert_eq!(
+        (stored.accent_color, stored.labels),
+        (first.accent_color, first.labels)
+    );
+    assert!(count(&db, "tenants WHERE accent_color IS NOT NULL").await > 0);
     db.close().await;
 }
 
@@ -244,6 +249,25 @@ async fn seed_demo_loads_a_large_platform_once_and_search_finds_in_it(backend: B
     assert_eq!(count(&db, "tenants").await, 700);
     assert_eq!(count(&db, "rbac_users").await, 120);
     assert_eq!(count(&db, "rbac_bindings").await, 900);
+    // Every tenant's labels, once, whichever run inserted it.
+    let labels: usize = (0..700)
+        .map(|i| platform_admin::seed::demo_branding(i).1.len())
+        .sum();
+    assert_eq!(count(&db, "tenant_labels").await, labels as i64);
+    let in_eu = platform_admin::tenants::store::list(
+        &db,
+        &platform_admin::tenants::store::ListFilter {
+            labels: vec![
+                opsdeck_api::tenants::LabelSelector::parse("region=eu-west").expect("filter")
+            ],
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("list");
+    assert_eq!(in_eu.len(), 200, "a third of 700 is more than a page");
+    assert!(in_eu.iter().all(|t| t.labels["region"] == "eu-west"));
     // Numbered names past the demo set, found through the search index.
     let found = platform_admin::tenants::store::list(
         &db,

@@ -30,5 +30,6 @@ mod rbac;
 mod rbac_routes;
 mod rbac_who;
 mod shared_queue;
+mod tenant_labels;
 mod tenant_text;
 mod tenants;

@@ -5,7 +5,7 @@
 
 import type { IpcError, Progress, TenantFilter, TenantRow, TenantsView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
-import { toIpcError } from "../errors";
+import { sentence, toIpcError } from "../errors";
 import { tauriChannels, type ProgressChannels } from "../progress";
 import { isEmptyFilter, upsertTenant } from "../tenants";
 
@@ -26,6 +26,8 @@ export class Tenants {
   matching = $state.raw<ReadonlySet<string> | null>(null);
   /** Whether a filter is set (its answer may still be on its way). */
   filtered = $state(false);
+  /** Why core could not read the label filter (shown at the label box); null when it could. */
+  labelFilterError = $state<string | null>(null);
 
   /** The rows of `view` the filter lets through, in the view's order. */
   readonly rows: TenantRow[] = $derived.by(() => {
@@ -106,6 +108,7 @@ export class Tenants {
    */
   async filter(filter: TenantFilter): Promise<void> {
     this.#filter = isEmptyFilter(filter) ? null : filter;
+    if (this.#filter === null) this.labelFilterError = null;
     this.filtered = this.#filter !== null;
     await this.#match();
   }
@@ -133,10 +136,21 @@ export class Tenants {
     try {
       // Replaced whole, never changed in place: a plain set in raw state.
       // eslint-disable-next-line svelte/prefer-svelte-reactivity
-      return new Set(await this.#ipc.tenantsMatching(profile, filter));
+      const matching = new Set(await this.#ipc.tenantsMatching(profile, filter));
+      this.labelFilterError = null;
+      return matching;
     } catch (e) {
+      const err = toIpcError(e);
+      const atLabel = err.details.filter((d) => d.field === "label");
+      if (atLabel.length > 0) {
+        // A label filter core cannot read: said at the label box, which
+        // matches nothing until it is corrected.
+        this.labelFilterError = atLabel.map((d) => sentence(d.message)).join(" ");
+        // eslint-disable-next-line svelte/prefer-svelte-reactivity
+        return new Set<string>();
+      }
       // The rows stay as they were filtered last; the error shows like a failed refresh.
-      this.error = toIpcError(e);
+      this.error = err;
       return undefined;
     }
   }

@@ -123,6 +123,39 @@ describe("Tenants store", () => {
     expect(asked).toHaveLength(1);
   });
 
+  it("shows a label filter core cannot read at the label box, matching nothing until corrected", async () => {
+    const asked: unknown[] = [];
+    const store = newStore(
+      fakeIpc({
+        tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex"])),
+        tenantsMatching: (_profile, filter) => {
+          asked.push(filter);
+          if (filter.labels?.includes("Env")) {
+            return Promise.reject({
+              code: "invalid_input",
+              message: "invalid `label`",
+              details: [{ field: "label", message: "`Env`: a label key must start with a lowercase letter or a digit" }],
+              remedy: null,
+            });
+          }
+          return Promise.resolve(["id-acme"]);
+        },
+      }),
+    );
+    await store.load("dev");
+    await store.filter({ status: null, plan: null, search: "", labels: ["Env"] });
+    expect(store.labelFilterError).toBe("“Env”: a label key must start with a lowercase letter or a digit.");
+    expect(store.rows).toEqual([]);
+    expect(store.error).toBeNull();
+    await store.filter({ status: null, plan: null, search: "", labels: ["env=prod"] });
+    expect(store.labelFilterError).toBeNull();
+    expect(store.rows.map((t) => t.slug)).toEqual(["acme"]);
+    expect(asked).toEqual([
+      { status: null, plan: null, search: "", labels: ["Env"] },
+      { status: null, plan: null, search: "", labels: ["env=prod"] },
+    ]);
+  });
+
   it("asks core again after a refresh, before showing the new rows", async () => {
     let list = ["acme"];
     let matches = ["id-acme"];

@@ -21,6 +21,8 @@ export class Ui {
   notifySettingsOpen = $state(false);
   query = $state("");
   status = $state<StatusFilter>("all");
+  /** The tenants filter bar's label text: `key=value` or `key`, comma separated. */
+  labels = $state("");
   sort = $state<Sort>(DEFAULT_SORT);
   /** Bumped to ask the search box to take focus. */
   searchFocusRequests = $state(0);
@@ -32,5 +34,6 @@ export class Ui {
   clearFilters(): void {
     this.query = "";
     this.status = "all";
+    this.labels = "";
   }
 }

@@ -1,0 +1,16 @@
+-- Tenant branding and labels. Keep it in step with
+-- ../sqlite/0017_tenant_branding_labels.sql.
+
+-- `#rrggbb`, NULL when the tenant has no accent colour.
+ALTER TABLE tenants ADD COLUMN accent_color TEXT;
+
+-- One row per label; a tenant's labels go with it.
+CREATE TABLE tenant_labels (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+-- A label filter (`key=value` or `key`) finds its tenants here without
+-- reading any tenant's row.
+CREATE INDEX tenant_labels_key_value ON tenant_labels (key, value, tenant_id);
