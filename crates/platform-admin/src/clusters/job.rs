@@ -165,9 +165,22 @@ pub async fn run(
     }
 
     let old_primary = topology.primary.clone();
-    report
-        .phase(1, &format!("{} under way", action.as_str()))
-        .await?;
+    // Acting needs proof that the job is still this worker's. A claim
+    // younger than half its lease is (a takeover waits for the lease to run
+    // out), so its phase goes in while the manager acts; an older one (the
+    // look at the cluster took long) writes it first, which fails if the
+    // job was taken over.
+    let under_way = format!("{} under way", action.as_str());
+    let proven = claim.lease_until - db::now() > jobs::LEASE / 2;
+    if !proven {
+        report.phase(1, &under_way).await?;
+    }
+    let started = |lines: Vec<String>| async {
+        if proven {
+            report.phase(1, &under_way).await?;
+        }
+        report.log(lines).await
+    };
     let acted = match &cluster.manager {
         Manager::RedisSentinel(config) => {
             if let Some(candidate) = &request.candidate {
@@ -183,7 +196,7 @@ pub async fn run(
                 .map(|m| m.name.clone())
                 .collect();
             let (logged, outcome) = tokio::join!(
-                report.log(lines),
+                started(lines),
                 sentinel::fail_over(
                     cluster,
                     config,
@@ -217,7 +230,7 @@ pub async fn run(
             }
             let mut said = Vec::new();
             let (logged, outcome) = tokio::join!(
-                report.log(lines),
+                started(lines),
                 patroni::act(
                     cluster,
                     config,
@@ -289,4 +302,84 @@ fn queued_look(
     }
     let age = (db::now() - topology.observed_at).to_std().ok()?;
     (age < FRESH).then_some((topology, checked, age))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use opsdeck_api::clusters::ClusterKind;
+    use serde_json::json;
+
+    use super::*;
+    use crate::jobs::JobState;
+
+    fn queued(observed_at: DateTime<Utc>, attempts: u32, candidate: Option<&str>) -> Job {
+        let topology = ClusterTopology {
+            id: "cache".into(),
+            kind: ClusterKind::RedisSentinel,
+            name: "cache".into(),
+            primary: Some("127.0.0.1:1".into()),
+            members: Vec::new(),
+            sources: Vec::new(),
+            problems: Vec::new(),
+            observed_at,
+        };
+        let checked = Preflight {
+            cluster: "cache".into(),
+            action: FailoverAction::Failover,
+            candidate: candidate.map(str::to_string),
+            passed: true,
+            checks: Vec::new(),
+            candidates: Vec::new(),
+        };
+        let now = db::now();
+        Job {
+            id: "j".into(),
+            kind: super::super::FAILOVER.into(),
+            tenant: None,
+            payload: json!({ "cluster": "cache", "request": {}, "preflight": checked, "topology": topology }),
+            state: JobState::Running,
+            attempts,
+            owner: None,
+            lease_until: None,
+            progress: Progress::default(),
+            error: None,
+            target: None,
+            actor: None,
+            result: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+            cancel_requested_at: None,
+            not_before: None,
+        }
+    }
+
+    #[test]
+    fn a_job_taken_up_at_once_acts_on_the_look_its_request_was_checked_against() {
+        let request = FailoverRequest::default();
+        let fresh = queued(db::now(), 1, None);
+        let (topology, checked, age) =
+            queued_look(&fresh, FailoverAction::Failover, &request).expect("the request's look");
+        assert_eq!(topology.primary.as_deref(), Some("127.0.0.1:1"));
+        assert_eq!(checked.action, FailoverAction::Failover);
+        assert!(age < FRESH, "{age:?}");
+    }
+
+    #[test]
+    fn a_job_that_waited_was_taken_over_or_differs_looks_again() {
+        let request = FailoverRequest::default();
+        let old = queued(db::now() - chrono::Duration::seconds(2), 1, None);
+        assert!(queued_look(&old, FailoverAction::Failover, &request).is_none());
+        let again = queued(db::now(), 2, None);
+        assert!(queued_look(&again, FailoverAction::Failover, &request).is_none());
+        let other_action = queued(db::now(), 1, None);
+        assert!(queued_look(&other_action, FailoverAction::Switchover, &request).is_none());
+        let other_candidate = queued(db::now(), 1, Some("127.0.0.1:2"));
+        assert!(queued_look(&other_candidate, FailoverAction::Failover, &request).is_none());
+        let mut unkept = queued(db::now(), 1, None);
+        unkept.payload = json!({ "cluster": "cache", "request": {} });
+        assert!(queued_look(&unkept, FailoverAction::Failover, &request).is_none());
+    }
 }
