@@ -111,6 +111,7 @@ async fn main() -> Result<()> {
         );
         wait_for(&window, &all_drawn).await?;
         app_starts.push(started.elapsed());
+        let calls = ipc_timing(&window).await?;
         window.close().await?;
         println!(
             "  round {}: bare {:.0} ms, Overview drawn {:.0} ms (its page loaded at {:.0} ms)",
@@ -120,6 +121,7 @@ async fn main() -> Result<()> {
             ms(loaded)
         );
         println!("    bare: {bare_page}; app: {app_page}");
+        println!("    app's calls to its backend (ms after navigation): {calls}");
     }
     let (bare_start, app_start) = (median(&bare_starts), median(&app_starts));
     println!(
@@ -239,6 +241,27 @@ async fn page_timing(window: &Desktop, launched_epoch_ms: f64) -> Result<String>
         "navigation {:.0} ms after launch, DOM ready +{dom:.0} ms, loaded +{load:.0} ms",
         origin - launched_epoch_ms
     ))
+}
+
+/// The app's calls to its backend up to now, each as `name start+duration`
+/// in milliseconds after its page's navigation: Tauri's IPC travels as
+/// requests the Resource Timing API sees.
+async fn ipc_timing(window: &Desktop) -> Result<String> {
+    let value = window
+        .client
+        .execute(
+            "return performance.getEntriesByType('resource') \
+               .filter(e => e.name.includes('ipc')) \
+               .map(e => [decodeURIComponent(e.name.split('/').pop()), e.startTime, e.duration]);",
+            vec![],
+        )
+        .await?;
+    let calls: Vec<(String, f64, f64)> = serde_json::from_value(value).unwrap_or_default();
+    Ok(calls
+        .iter()
+        .map(|(name, start, took)| format!("{name} {start:.0}+{took:.0}"))
+        .collect::<Vec<_>>()
+        .join(", "))
 }
 
 /// Polls `script` (which returns a boolean) in the window until it is true.
