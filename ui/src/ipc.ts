@@ -21,7 +21,23 @@ function hasBridge(): boolean {
 
 type Outcome = { status: "ok"; data: unknown } | { status: "error"; error: unknown };
 
-function unwrapped(command: (...args: never[]) => Promise<Outcome>) {
+/**
+ * The calls of the window's first seconds are kept as performance measures
+ * (`ipc:<name>`), where `bench/overview` reads where a start went; later
+ * ones are not, so a window left open keeps no growing list.
+ */
+const MEASURED_MS = 10_000;
+
+function measured(name: string, since: number): void {
+  if (since > MEASURED_MS || typeof performance.measure !== "function") return;
+  try {
+    performance.measure(`ipc:${name}`, { start: since, end: performance.now() });
+  } catch {
+    // A measure is a diagnosis: never a reason for a call to fail.
+  }
+}
+
+function unwrapped(name: string, command: (...args: never[]) => Promise<Outcome>) {
   return async (...args: never[]): Promise<unknown> => {
     if (!hasBridge()) {
       const err: IpcError = {
@@ -33,10 +49,13 @@ function unwrapped(command: (...args: never[]) => Promise<Outcome>) {
       throw err;
     }
     let outcome: Outcome;
+    const since = performance.now();
     try {
       outcome = await command(...args);
     } catch (e) {
       throw toIpcError(e);
+    } finally {
+      measured(name, since);
     }
     if (outcome.status === "error") throw toIpcError(outcome.error);
     return outcome.data;
@@ -44,5 +63,5 @@ function unwrapped(command: (...args: never[]) => Promise<Outcome>) {
 }
 
 export const ipc = Object.fromEntries(
-  Object.entries(commands).map(([name, command]) => [name, unwrapped(command as never)]),
+  Object.entries(commands).map(([name, command]) => [name, unwrapped(name, command as never)]),
 ) as unknown as Ipc;
