@@ -94,7 +94,11 @@ export class Tenants {
    * filter stay until the new ones arrive, so the table does not flash empty.
    */
   async filter(filter: TenantFilter): Promise<void> {
-    this.#filter = isEmptyFilter(filter) ? NO_FILTER : filter;
+    const next = isEmptyFilter(filter) ? NO_FILTER : filter;
+    // The same filter again (the view shown anew) keeps the rows loaded and
+    // where the table was scrolled.
+    if (this.view !== null && sameFilter(next, this.#filter)) return;
+    this.#filter = next;
     this.filtered = this.#filter !== NO_FILTER;
     if (!this.filtered) this.labelFilterError = null;
     const generation = ++this.#generation;
@@ -204,4 +208,13 @@ export class Tenants {
   dispose(): void {
     clearTimeout(this.#highlightTimer);
   }
+}
+
+function sameFilter(a: TenantFilter, b: TenantFilter): boolean {
+  return (
+    a.status === b.status &&
+    a.plan === b.plan &&
+    (a.search ?? "") === (b.search ?? "") &&
+    (a.labels ?? []).join("\n") === (b.labels ?? []).join("\n")
+  );
 }

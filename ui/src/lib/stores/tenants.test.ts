@@ -198,4 +198,19 @@ describe("Tenants store", () => {
     store.drop("a");
     expect(slugs(store)).toEqual(["b", "c", "d", "z"]);
   });
+
+  it("keeps the rows loaded when the same filter is set again, as when the view is shown anew", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a"], "a"));
+    await first;
+    await store.filter(filter({ search: "  " }));
+    expect(calls).toHaveLength(1);
+    const searched = store.filter(filter({ search: "acme" }));
+    calls[1]!.answer.resolve(page("dev", ["acme"]));
+    await searched;
+    await store.filter(filter({ search: "acme" }));
+    expect(calls).toHaveLength(2);
+    expect(slugs(store)).toEqual(["acme"]);
+  });
 });
