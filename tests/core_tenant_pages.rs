@@ -108,9 +108,7 @@ fn filters() -> Vec<(&'static str, TenantFilter)> {
     ]
 }
 
-async fn every_filter_pages_through_what_cores_rule_selects_and_offline_keeps_it(
-    backend: Backend,
-) {
+async fn every_filter_pages_through_what_cores_rule_selects_and_offline_keeps_it(backend: Backend) {
     let mut admin = PlatformAdmin::start(backend).expect("platform-admin");
     admin.seed_demo_tenants(TENANTS).expect("demo tenants");
     let token = admin.token("pages", "viewer").expect("token");
@@ -147,7 +145,10 @@ async fn every_filter_pages_through_what_cores_rule_selects_and_offline_keeps_it
         assert!(!want.is_empty(), "filter `{name}` selects some demo tenant");
         let (got, largest) = walk(&fresh, &filter).await;
         assert_eq!(got, want, "filter `{name}`");
-        assert!(largest <= LIMIT as usize, "filter `{name}`: a page of {largest}");
+        assert!(
+            largest <= LIMIT as usize,
+            "filter `{name}`: a page of {largest}"
+        );
     }
     // A filter core cannot read is said at `label`, before the server is asked.
     let unreadable = TenantFilter {
@@ -270,7 +271,13 @@ async fn a_page_read_corrects_the_offline_view_of_the_slugs_it_covers() {
         .await
         .expect("offline page");
     let slugs: Vec<String> = offline.tenants.into_iter().map(|r| r.tenant.slug).collect();
-    assert!(!slugs.contains(&first), "the first page said {first} is gone");
-    assert!(slugs.contains(&last), "no page covered {last}: still as seen");
+    assert!(
+        !slugs.contains(&first),
+        "the first page said {first} is gone"
+    );
+    assert!(
+        slugs.contains(&last),
+        "no page covered {last}: still as seen"
+    );
     assert_eq!(slugs.len(), all.tenants.len() - 1);
 }

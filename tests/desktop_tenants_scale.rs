@@ -137,10 +137,14 @@ async fn the_tenants_table_pages_through_100000_tenants_as_it_is_scrolled_to_the
     .await
     .expect("in time")
     .expect("the window's storage");
-    within("reloading", Duration::from_secs(30), desktop.client.refresh())
-        .await
-        .expect("in time")
-        .expect("the window reloads");
+    within(
+        "reloading",
+        Duration::from_secs(30),
+        desktop.client.refresh(),
+    )
+    .await
+    .expect("in time")
+    .expect("the window reloads");
     desktop
         .add_profile("scale", "dev", &admin.url, &token)
         .await
@@ -152,7 +156,11 @@ async fn the_tenants_table_pages_through_100000_tenants_as_it_is_scrolled_to_the
         .await
         .expect("count");
     wait_until_async("the first page", Duration::from_secs(30), || async {
-        count.text().await.unwrap_or_default().contains("loaded, more")
+        count
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("loaded, more")
     })
     .await
     .expect("the first page of 100,000 tenants, with more to come");
@@ -174,10 +182,9 @@ async fn the_tenants_table_pages_through_100000_tenants_as_it_is_scrolled_to_the
         let chunk = within(
             "a scroll of the table",
             Duration::from_secs(25),
-            desktop.client.execute_async(
-                SCROLL_CHUNK,
-                vec![CHUNK_MS.into(), STEP_PX.into()],
-            ),
+            desktop
+                .client
+                .execute_async(SCROLL_CHUNK, vec![CHUNK_MS.into(), STEP_PX.into()]),
         )
         .await
         .expect("in time")

@@ -290,14 +290,12 @@ impl LastSeen {
         } else {
             page.last().map(|t| t.slug.as_str())
         };
-        let covered = |slug: &str| {
-            after.is_none_or(|a| slug > a) && until.is_none_or(|u| slug <= u)
-        };
+        let covered =
+            |slug: &str| after.is_none_or(|a| slug > a) && until.is_none_or(|u| slug <= u);
         let on_page: BTreeSet<&str> = page.iter().map(|t| t.slug.as_str()).collect();
         let matches = filter.matcher();
-        self.tenants.retain(|t| {
-            !(on_page.contains(t.slug.as_str()) || (covered(&t.slug) && matches(t)))
-        });
+        self.tenants
+            .retain(|t| !(on_page.contains(t.slug.as_str()) || (covered(&t.slug) && matches(t))));
         self.tenants.extend(page.iter().cloned());
         self.tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
     }
@@ -616,7 +614,12 @@ impl Tenants<'_> {
             }
         };
         if let Some(tenants) = to_save {
-            if let Err(e) = self.session.store().save_tenants(&server, &tenants, now).await {
+            if let Err(e) = self
+                .session
+                .store()
+                .save_tenants(&server, &tenants, now)
+                .await
+            {
                 tracing::warn!(profile = %profile.name, error = %e, "cannot cache the tenant list");
             }
         }
@@ -1173,7 +1176,13 @@ mod tests {
         let console = console(dir.path()).await;
         let url = dead_url();
         console
-            .profile_add("p", Tier::Dev, &url, Some(Token::new("t").expect("t")), true)
+            .profile_add(
+                "p",
+                Tier::Dev,
+                &url,
+                Some(Token::new("t").expect("t")),
+                true,
+            )
             .await
             .expect("add");
         let mut suspended = tenant("globex");
@@ -1198,7 +1207,11 @@ mod tests {
             .page(&filter, None, 1)
             .await
             .expect("stale page");
-        let slugs: Vec<_> = page.tenants.iter().map(|r| r.tenant.slug.as_str()).collect();
+        let slugs: Vec<_> = page
+            .tenants
+            .iter()
+            .map(|r| r.tenant.slug.as_str())
+            .collect();
         assert_eq!(slugs, ["acme", "initech"], "every match, past the limit");
         assert_eq!(page.next, None);
         let stale = page.stale.expect("marked stale");
@@ -1232,7 +1245,12 @@ mod tests {
         let all = TenantFilter::default();
         let mut list = seen(&["a", "b", "c", "d", "e"]);
         // The page after `a` up to `d`: `b` is gone, `bb` is new.
-        list.merge(&all, Some("a"), &[tenant("bb"), tenant("c"), tenant("d")], false);
+        list.merge(
+            &all,
+            Some("a"),
+            &[tenant("bb"), tenant("c"), tenant("d")],
+            false,
+        );
         assert_eq!(seen_slugs(&list), ["a", "bb", "c", "d", "e"]);
         // The last page covers everything after its cursor.
         list.merge(&all, Some("c"), &[tenant("d")], true);
