@@ -251,7 +251,11 @@ async fn window_adds_profile_lists_demo_tenants_and_creates_a_tenant_the_cli_fin
             .await
             .expect("search");
         wait_until_async("one row found", Duration::from_secs(10), || async {
-            count.text().await.unwrap_or_default().starts_with("1 of ")
+            count
+                .text()
+                .await
+                .unwrap_or_default()
+                .starts_with("1 match")
         })
         .await
         .expect("the count shows one match");

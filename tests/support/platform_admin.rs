@@ -107,9 +107,13 @@ impl PlatformAdmin {
     }
 
     fn command(&self, args: &[&str]) -> Result<String> {
+        self.command_within(args, COMMAND)
+    }
+
+    fn command_within(&self, args: &[&str], limit: Duration) -> Result<String> {
         let mut cmd = Command::new(bin("platform-admin"));
         cmd.args(args).args(["--database", &self.database]);
-        let out = output_blocking(cmd, b"", COMMAND)?;
+        let out = output_blocking(cmd, b"", limit)?;
         if !out.status.success() {
             bail!(
                 "platform-admin {} failed: {}",
@@ -133,6 +137,16 @@ impl PlatformAdmin {
     /// Loads the demo data set.
     pub fn seed_demo(&self) -> Result<()> {
         self.command(&["seed-demo"]).map(drop)
+    }
+
+    /// Loads the demo data set with `count` tenants in all: a large platform
+    /// takes a few minutes rather than seconds.
+    pub fn seed_demo_tenants(&self, count: u32) -> Result<()> {
+        self.command_within(
+            &["seed-demo", "--tenants", &count.to_string()],
+            Duration::from_secs(600),
+        )
+        .map(drop)
     }
 
     /// Stops the server with SIGKILL, as a crash would (its database stays).

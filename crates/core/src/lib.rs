@@ -51,7 +51,10 @@ pub use paths::Paths;
 pub use profiles::{Profile, ProfileEntry, ProfileList, ProfileSettings, ProfilesWatch, Tier};
 pub use safety::{Preflight, TenantAction, TenantOperation};
 pub use session::{Session, Sessions};
-pub use tenants::{AllowedAction, SlugConfirmation, Stale, TenantFilter, TenantRow, TenantsView};
+pub use tenants::{
+    AllowedAction, PageCursor, SlugConfirmation, Stale, TenantFilter, TenantRow, TenantsPage,
+    TenantsView,
+};
 pub use windows::WindowProfiles;
 
 pub use opsdeck_api as api;

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::metrics::PrometheusClient;
 use crate::profiles::{stamp, Profile, ProfilesFile, Stamp};
 use crate::store::Store;
-use crate::tenants::TenantsView;
+use crate::tenants::LastSeen;
 
 /// One profile opened: its settings, its clients and its token.
 #[derive(Clone)]
@@ -40,9 +40,9 @@ struct Inner {
     /// The client of the profile's Prometheus, when it names one.
     prometheus: Option<PrometheusClient>,
     store: Store,
-    /// The last tenant list this session fetched or fell back to, so the
-    /// window can filter it without a round trip to the server.
-    tenants: SyncMutex<Option<TenantsView>>,
+    /// The tenants this session has seen of its server, the pages merged
+    /// in as they arrive (see [`crate::tenants::Tenants::page`]).
+    tenants: SyncMutex<Option<LastSeen>>,
 }
 
 impl Session {
@@ -86,7 +86,7 @@ impl Session {
         &self.inner.store
     }
 
-    pub(crate) fn last_tenants(&self) -> std::sync::MutexGuard<'_, Option<TenantsView>> {
+    pub(crate) fn last_tenants(&self) -> std::sync::MutexGuard<'_, Option<LastSeen>> {
         // A panic while holding it left a list, not a broken invariant.
         self.inner
             .tenants
@@ -348,58 +348,5 @@ mod tests {
             .await
             .expect("new token used");
         assert_eq!(keyring.reads.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn the_window_filters_the_list_its_session_fetched_without_the_server() {
-        let page = r#"{"items":[
-            {"id":"1","slug":"acme","name":"Acme Corp","plan":"team","status":"active",
-             "quotas":{"max_users":1,"storage_gib":1,"requests_per_minute":1},
-             "created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"},
-            {"id":"2","slug":"globex","name":"Globex","plan":"team","status":"suspended",
-             "quotas":{"max_users":1,"storage_gib":1,"requests_per_minute":1},
-             "created_at":"2024-01-01T00:00:00Z","updated_at":"2024-01-01T00:00:00Z"}
-        ],"next_cursor":null}"#;
-        let server = Hostile::start(move |_| Reply::json(200, page)).expect("server");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (console, _) = console(dir.path()).await;
-        console
-            .profile_add(
-                "p",
-                Tier::Dev,
-                &server.url,
-                Some(Token::new("t").expect("t")),
-                true,
-            )
-            .await
-            .expect("add");
-        let session = console.session(None).await.expect("session");
-        let view = within(session.tenants().list(&TenantFilter::default()))
-            .await
-            .expect("list");
-        assert_eq!(view.tenants.len(), 2);
-        let asked = server.requests().len();
-        let filter = TenantFilter {
-            search: "corp ACME".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            session.tenants().matching(&filter).await.expect("matching"),
-            ["1"]
-        );
-        assert_eq!(server.requests().len(), asked, "no request to filter");
-        // A fresh session (the window reopened it) filters the cached list.
-        let fresh = console.session(None).await.expect("session");
-        assert_eq!(
-            fresh
-                .tenants()
-                .matching(&TenantFilter {
-                    status: Some(opsdeck_api::tenants::TenantStatus::Suspended),
-                    ..Default::default()
-                })
-                .await
-                .expect("matching"),
-            ["2"]
-        );
     }
 }

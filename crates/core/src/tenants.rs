@@ -5,7 +5,9 @@
 //! window alike. Mutations carry an idempotency key so a retry never acts
 //! twice, and pass core's safety check first.
 //!
-//! Reached through a [`Session`]: `session.tenants().list(&filter)`.
+//! Reached through a [`Session`]: `session.tenants().list(&filter)` for the
+//! whole list (the CLI), `session.tenants().page(&filter, cursor, limit)`
+//! for one page of it at a time (the window, which scrolls through it).
 
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -223,6 +225,82 @@ impl TenantsView {
     }
 }
 
+/// The most tenants one page holds: the server's own limit.
+pub const PAGE_MAX: u32 = 200;
+
+/// Where the next page of a tenant list starts. Opaque to callers: they
+/// hand back the one a page gave them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct PageCursor {
+    /// The server's cursor.
+    server: String,
+    /// The slug of the last tenant of the page before: the page that
+    /// follows covers the slugs after it.
+    after: String,
+}
+
+/// One page of a tenant list, as the window scrolls through it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct TenantsPage {
+    pub profile: String,
+    pub tier: Tier,
+    /// The profile sends no change: nothing is offered that would.
+    pub read_only: bool,
+    pub tenants: Vec<TenantRow>,
+    /// Hand back to [`Tenants::page`] for the page that follows; absent on
+    /// the last page.
+    pub next: Option<PageCursor>,
+    pub fetched_at: DateTime<Utc>,
+    /// Set when the server was unreachable: the page is then every tenant
+    /// of the last-seen list the filter lets through, in one page.
+    pub stale: Option<Stale>,
+}
+
+/// The tenants a session has seen of its server, ordered by slug, and when
+/// the server last answered with some of them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LastSeen {
+    tenants: Vec<Tenant>,
+    fetched_at: DateTime<Utc>,
+    /// Pages merged since the list was last written to the cache.
+    unsaved_pages: u32,
+}
+
+/// How many pages are merged in memory between two writes of the cache:
+/// the cache is one document, and writing a hundred thousand tenants after
+/// every page of two hundred would cost more than the pages themselves.
+const PAGES_PER_SAVE: u32 = 25;
+
+impl LastSeen {
+    /// Puts `page`, a page of the list `filter` selects, into the list: the
+    /// page is the whole truth about the slugs it covers (after `after`, up
+    /// to its last tenant, or to the end when it is the last page), so the
+    /// tenants of that span the filter lets through and the page does not
+    /// hold are gone, or no longer match. Slugs are compared byte by byte,
+    /// the order the contract lists them in.
+    fn merge(
+        &mut self,
+        filter: &TenantFilter,
+        after: Option<&str>,
+        page: &[Tenant],
+        last_page: bool,
+    ) {
+        let until = if last_page {
+            None
+        } else {
+            page.last().map(|t| t.slug.as_str())
+        };
+        let covered =
+            |slug: &str| after.is_none_or(|a| slug > a) && until.is_none_or(|u| slug <= u);
+        let on_page: BTreeSet<&str> = page.iter().map(|t| t.slug.as_str()).collect();
+        let matches = filter.matcher();
+        self.tenants
+            .retain(|t| !(on_page.contains(t.slug.as_str()) || (covered(&t.slug) && matches(t))));
+        self.tenants.extend(page.iter().cloned());
+        self.tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
+    }
+}
+
 /// Every field error of a tenant draft, judged as the server will judge it
 /// (normalised first): the window shows them all at their fields as the
 /// user types, and `create` refuses with all of them before sending.
@@ -325,8 +403,7 @@ impl Tenants<'_> {
     /// The live tenant list, cached for the profile's server; or, when the
     /// server cannot be reached, the list last seen on that same server,
     /// marked stale. Errors the server sends are not hidden. The whole list
-    /// is kept on the session (for [`Self::matching`]); `filter` picks what
-    /// is returned.
+    /// becomes the session's last-seen one; `filter` picks what is returned.
     pub async fn list(&self, filter: &TenantFilter) -> Result<TenantsView> {
         self.list_reporting(filter, &Reporter::none()).await
     }
@@ -344,28 +421,30 @@ impl Tenants<'_> {
         if !filter.is_empty() {
             return self.search_reporting(filter, reporter).await;
         }
-        let view = match session.admin().all_tenants_reporting(reporter).await {
+        let mut view = match session.admin().all_tenants_reporting(reporter).await {
             Ok(tenants) => {
                 let now = Utc::now();
                 if let Err(e) = session.store().save_tenants(&server, &tenants, now).await {
                     tracing::warn!(profile = %profile.name, error = %e, "cannot cache the tenant list");
                 }
+                *session.last_tenants() = Some(LastSeen {
+                    tenants: tenants.clone(),
+                    fetched_at: now,
+                    unsaved_pages: 0,
+                });
                 TenantsView::new(session, tenants, now)
             }
             Err(e) if e.is_offline() => self.cached(e).await?,
             Err(e) => return Err(e),
         };
-        *session.last_tenants() = Some(view.clone());
-        let mut view = view;
         view.retain(filter);
         Ok(view)
     }
 
     /// The tenants `filter` lets through, found by the server: only the
-    /// pages of the matches travel. Offline, the list last cached for the
+    /// pages of the matches travel. Offline, the list last seen on the
     /// server is filtered here with the same rule, and marked stale. The
-    /// session's whole list (for [`Self::matching`]) and the cache are left
-    /// as they are: this is a part of the list.
+    /// last-seen list and the cache are left as they are.
     async fn search_reporting(
         &self,
         filter: &TenantFilter,
@@ -390,45 +469,160 @@ impl Tenants<'_> {
         }
     }
 
-    /// The list last cached for the profile's server, marked stale by
-    /// `offline` (what kept the live list away); `offline` itself when
-    /// nothing is cached.
+    /// The list last seen on the profile's server (by this session, or
+    /// else as cached), marked stale by `offline` (what kept the live list
+    /// away); `offline` itself when nothing was seen.
     async fn cached(&self, offline: Error) -> Result<TenantsView> {
-        let server = server_key(&self.session.profile().admin_url);
-        match self.session.store().load_tenants(&server).await {
-            Ok(Some(cached)) => Ok(TenantsView {
-                stale: Some(Stale {
-                    reason: offline.to_string(),
-                    age_seconds: (Utc::now() - cached.fetched_at).num_seconds().max(0),
-                }),
-                ..TenantsView::new(self.session, cached.tenants, cached.fetched_at)
+        let seen = self.session.last_tenants().clone();
+        let (tenants, fetched_at) = match seen {
+            Some(seen) => (seen.tenants, seen.fetched_at),
+            None => {
+                let server = server_key(&self.session.profile().admin_url);
+                match self.session.store().load_tenants(&server).await {
+                    Ok(Some(cached)) => (cached.tenants, cached.fetched_at),
+                    _ => return Err(offline),
+                }
+            }
+        };
+        Ok(TenantsView {
+            stale: Some(Stale {
+                reason: offline.to_string(),
+                age_seconds: (Utc::now() - fetched_at).num_seconds().max(0),
             }),
-            _ => Err(offline),
-        }
+            ..TenantsView::new(self.session, tenants, fetched_at)
+        })
     }
 
-    /// The ids of the tenants `filter` lets through, in the order of the
-    /// list last fetched by this session (or, for a session that fetched
-    /// none yet, the one cached for its server): the window filters its
-    /// table with it as the search is typed, without asking the server.
-    pub async fn matching(&self, filter: &TenantFilter) -> Result<Vec<String>> {
-        // A label filter that cannot be read is said so, at `label`.
+    /// One page of the tenants `filter` lets through, `limit` of them at
+    /// most ([`PAGE_MAX`] at most), from where `cursor` (the `next` of the
+    /// page before) left off, or from the start. The server filters and
+    /// pages; nothing else travels.
+    ///
+    /// Every page seen is merged into the session's last-seen list (see
+    /// `LastSeen::merge`: the page replaces what was known of the slugs it
+    /// covers) rather than the first page replacing it: the offline view
+    /// then keeps everything the user scrolled through, not only the top of
+    /// the list, and a page of a filtered list corrects the tenants it
+    /// covers without forgetting the others. The cache is written from it
+    /// every few pages and when a list reaches its end; its age is when the
+    /// server last answered.
+    ///
+    /// When the server cannot be reached, the first page is every tenant of
+    /// the last-seen list `filter` lets through (core's same rule), marked
+    /// stale with its age, with no next page; a later page is the offline
+    /// error, since the rows already shown came from the server and the
+    /// cache cannot say where its cursor stands.
+    pub async fn page(
+        &self,
+        filter: &TenantFilter,
+        cursor: Option<&PageCursor>,
+        limit: u32,
+    ) -> Result<TenantsPage> {
         filter.label_selectors()?;
-        let pick = |tenants: &mut dyn Iterator<Item = &Tenant>| {
-            let matches = filter.matcher();
-            tenants
-                .filter(|t| matches(t))
-                .map(|t| t.id.clone())
-                .collect::<Vec<_>>()
+        let session = self.session;
+        let query = ListTenants {
+            limit: Some(limit.clamp(1, PAGE_MAX)),
+            cursor: cursor.map(|c| c.server.clone()),
+            q: Some(filter.search.trim().to_string()).filter(|q| !q.is_empty()),
+            status: filter.status,
+            plan: filter.plan,
+            label: filter.labels.clone(),
         };
-        if let Some(view) = self.session.last_tenants().as_ref() {
-            return Ok(pick(&mut view.tenants.iter().map(|row| &row.tenant)));
-        }
-        let server = server_key(&self.session.profile().admin_url);
-        Ok(match self.session.store().load_tenants(&server).await? {
-            Some(cached) => pick(&mut cached.tenants.iter()),
-            None => Vec::new(),
+        let page = match session.admin().list_tenants(&query).await {
+            Ok(page) => page,
+            Err(e) if e.is_offline() && cursor.is_none() => {
+                let mut view = self.cached(e).await?;
+                view.retain(filter);
+                return Ok(TenantsPage {
+                    profile: view.profile,
+                    tier: view.tier,
+                    read_only: view.read_only,
+                    tenants: view.tenants,
+                    next: None,
+                    fetched_at: view.fetched_at,
+                    stale: view.stale,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let now = Utc::now();
+        let last_page = page.next_cursor.is_none();
+        self.merge_seen(filter, cursor, &page.items, last_page, now)
+            .await;
+        let next = page.next_cursor.and_then(|server| {
+            page.items.last().map(|t| PageCursor {
+                server,
+                after: t.slug.clone(),
+            })
+        });
+        let profile = session.profile();
+        Ok(TenantsPage {
+            profile: profile.name.clone(),
+            tier: profile.tier,
+            read_only: profile.read_only,
+            tenants: page
+                .items
+                .into_iter()
+                .map(|t| TenantRow::new(profile, t))
+                .collect(),
+            next,
+            fetched_at: now,
+            stale: None,
         })
+    }
+
+    /// Merges a page into the last-seen list (starting it from the cache
+    /// when the session has none yet), and writes the cache when enough
+    /// pages have gone unsaved or the list reached its end.
+    async fn merge_seen(
+        &self,
+        filter: &TenantFilter,
+        cursor: Option<&PageCursor>,
+        items: &[Tenant],
+        last_page: bool,
+        now: DateTime<Utc>,
+    ) {
+        let profile = self.session.profile();
+        let server = server_key(&profile.admin_url);
+        let has_seen = self.session.last_tenants().is_some();
+        let from_cache = if has_seen {
+            None
+        } else {
+            match self.session.store().load_tenants(&server).await {
+                Ok(cached) => cached,
+                Err(e) => {
+                    tracing::warn!(profile = %profile.name, error = %e, "cannot read the cached tenant list");
+                    None
+                }
+            }
+        };
+        let to_save = {
+            let mut seen = self.session.last_tenants();
+            let seen = seen.get_or_insert_with(|| LastSeen {
+                tenants: from_cache.map(|c| c.tenants).unwrap_or_default(),
+                fetched_at: now,
+                unsaved_pages: 0,
+            });
+            seen.merge(filter, cursor.map(|c| c.after.as_str()), items, last_page);
+            seen.fetched_at = now;
+            seen.unsaved_pages += 1;
+            if last_page || seen.unsaved_pages >= PAGES_PER_SAVE {
+                seen.unsaved_pages = 0;
+                Some(seen.tenants.clone())
+            } else {
+                None
+            }
+        };
+        if let Some(tenants) = to_save {
+            if let Err(e) = self
+                .session
+                .store()
+                .save_tenants(&server, &tenants, now)
+                .await
+            {
+                tracing::warn!(profile = %profile.name, error = %e, "cannot cache the tenant list");
+            }
+        }
     }
 
     /// `tenant` with what this profile allows to be done to it.
@@ -584,15 +778,11 @@ impl Tenants<'_> {
     /// a search right after a change sees it.
     async fn remember(&self, slug: &str, tenant: Option<&Tenant>) {
         let profile = self.session.profile();
-        if let Some(view) = self.session.last_tenants().as_mut() {
-            let at = view.tenants.iter().position(|row| row.tenant.slug == slug);
-            match (at, tenant) {
-                (Some(i), Some(t)) => view.tenants[i] = TenantRow::new(profile, t.clone()),
-                (Some(i), None) => {
-                    view.tenants.remove(i);
-                }
-                (None, Some(t)) => view.tenants.push(TenantRow::new(profile, t.clone())),
-                (None, None) => {}
+        if let Some(seen) = self.session.last_tenants().as_mut() {
+            seen.tenants.retain(|t| t.slug != slug);
+            if let Some(t) = tenant {
+                let at = seen.tenants.partition_point(|s| s.slug < t.slug);
+                seen.tenants.insert(at, t.clone());
             }
         }
         let server = server_key(&profile.admin_url);
@@ -977,6 +1167,114 @@ mod tests {
         assert!(stale.reason.contains("cannot reach"), "{}", stale.reason);
         assert_eq!(view.tenants.len(), 2);
         assert_eq!(view.tier, Tier::Prod);
+    }
+
+    #[tokio::test]
+    async fn an_offline_first_page_is_the_last_seen_list_filtered_and_stale_and_a_later_one_fails()
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let console = console(dir.path()).await;
+        let url = dead_url();
+        console
+            .profile_add(
+                "p",
+                Tier::Dev,
+                &url,
+                Some(Token::new("t").expect("t")),
+                true,
+            )
+            .await
+            .expect("add");
+        let mut suspended = tenant("globex");
+        suspended.status = TenantStatus::Suspended;
+        let fetched = Utc::now() - chrono::Duration::minutes(5);
+        console
+            .store
+            .save_tenants(
+                &server_key(&url),
+                &[tenant("acme"), suspended, tenant("initech")],
+                fetched,
+            )
+            .await
+            .expect("seed cache");
+        let session = console.session(Some("p")).await.expect("session");
+        let filter = TenantFilter {
+            status: Some(TenantStatus::Active),
+            ..Default::default()
+        };
+        let page = session
+            .tenants()
+            .page(&filter, None, 1)
+            .await
+            .expect("stale page");
+        let slugs: Vec<_> = page
+            .tenants
+            .iter()
+            .map(|r| r.tenant.slug.as_str())
+            .collect();
+        assert_eq!(slugs, ["acme", "initech"], "every match, past the limit");
+        assert_eq!(page.next, None);
+        let stale = page.stale.expect("marked stale");
+        assert!(stale.age_seconds >= 299, "{}", stale.age_seconds);
+        let cursor = PageCursor {
+            server: "opaque".into(),
+            after: "acme".into(),
+        };
+        let err = session
+            .tenants()
+            .page(&filter, Some(&cursor), 1)
+            .await
+            .expect_err("no later page offline");
+        assert!(err.is_offline(), "{err:?}");
+    }
+
+    fn seen(slugs: &[&str]) -> LastSeen {
+        LastSeen {
+            tenants: slugs.iter().map(|s| tenant(s)).collect(),
+            fetched_at: Utc::now(),
+            unsaved_pages: 0,
+        }
+    }
+
+    fn seen_slugs(seen: &LastSeen) -> Vec<&str> {
+        seen.tenants.iter().map(|t| t.slug.as_str()).collect()
+    }
+
+    #[test]
+    fn a_page_replaces_what_was_seen_of_the_slugs_it_covers_and_keeps_the_rest() {
+        let all = TenantFilter::default();
+        let mut list = seen(&["a", "b", "c", "d", "e"]);
+        // The page after `a` up to `d`: `b` is gone, `bb` is new.
+        list.merge(
+            &all,
+            Some("a"),
+            &[tenant("bb"), tenant("c"), tenant("d")],
+            false,
+        );
+        assert_eq!(seen_slugs(&list), ["a", "bb", "c", "d", "e"]);
+        // The last page covers everything after its cursor.
+        list.merge(&all, Some("c"), &[tenant("d")], true);
+        assert_eq!(seen_slugs(&list), ["a", "bb", "c", "d"]);
+    }
+
+    #[test]
+    fn a_filtered_page_forgets_only_the_matches_it_no_longer_holds() {
+        let mut list = seen(&["a", "b", "c"]);
+        list.tenants[1].status = TenantStatus::Suspended;
+        let suspended = TenantFilter {
+            status: Some(TenantStatus::Suspended),
+            ..Default::default()
+        };
+        // No suspended tenant any more: `b` was resumed or deleted; `a` and
+        // `c`, never selected, stay as they were seen.
+        list.merge(&suspended, None, &[], true);
+        assert_eq!(seen_slugs(&list), ["a", "c"]);
+        // A tenant on the page replaces its old self wherever it was.
+        let mut moved = tenant("c");
+        moved.status = TenantStatus::Suspended;
+        list.merge(&suspended, None, &[moved], true);
+        assert_eq!(list.tenants[1].status, TenantStatus::Suspended);
+        assert_eq!(seen_slugs(&list), ["a", "c"]);
     }
 
     #[tokio::test]

@@ -3,46 +3,28 @@
 
 use opsdeck_api::tenants::{CreateTenant, Quotas, Tenant, UpdateTenant};
 use opsdeck_api::FieldError;
-use opsdeck_core::progress::Progress;
-use opsdeck_core::{Preflight, TenantAction, TenantFilter, TenantRow, TenantsView};
-use tauri::ipc::Channel;
+use opsdeck_core::{PageCursor, Preflight, TenantAction, TenantFilter, TenantRow, TenantsPage};
 use tauri::State;
 
-use super::{progress_to, AppState, CmdResult};
+use super::{AppState, CmdResult};
 
-/// The whole list (live, or cached and marked stale); the table filters it
-/// with [`tenants_matching`].
+/// One page of the tenants `filter` lets through, from where `cursor` (the
+/// `next` of the page before) left off: the table asks for the next page as
+/// it is scrolled near its end. Offline, core's last-seen list filtered and
+/// marked stale.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn tenants_list(
-    state: State<'_, AppState>,
-    profile: Option<String>,
-    on_progress: Channel<Progress>,
-) -> CmdResult<TenantsView> {
-    let reporter = progress_to(on_progress);
-    state
-        .with_session(profile.as_deref(), |s| async move {
-            s.tenants()
-                .list_reporting(&TenantFilter::default(), &reporter)
-                .await
-        })
-        .await
-}
-
-/// The ids of the tenants of the last list that `filter` lets through, in
-/// order: core's search rules, without asking the server.
-#[tauri::command]
-#[specta::specta]
-#[tracing::instrument(skip_all, err(Debug))]
-pub async fn tenants_matching(
+pub async fn tenants_page(
     state: State<'_, AppState>,
     profile: Option<String>,
     filter: TenantFilter,
-) -> CmdResult<Vec<String>> {
+    cursor: Option<PageCursor>,
+    limit: u32,
+) -> CmdResult<TenantsPage> {
     state
         .with_session(profile.as_deref(), |s| async move {
-            s.tenants().matching(&filter).await
+            s.tenants().page(&filter, cursor.as_ref(), limit).await
         })
         .await
 }

@@ -27,15 +27,12 @@ export const commands = {
 	 */
 	profileSetToken: (name: string, token: string) => typedError<LoginCheck, IpcError>(__TAURI_INVOKE("profile_set_token", { name, token })),
 	/**
-	 *  The whole list (live, or cached and marked stale); the table filters it
-	 *  with [`tenants_matching`].
+	 *  One page of the tenants `filter` lets through, from where `cursor` (the
+	 *  `next` of the page before) left off: the table asks for the next page as
+	 *  it is scrolled near its end. Offline, core's last-seen list filtered and
+	 *  marked stale.
 	 */
-	tenantsList: (profile: string | null, onProgress: Channel<Progress>) => typedError<TenantsView, IpcError>(__TAURI_INVOKE("tenants_list", { profile, onProgress })),
-	/**
-	 *  The ids of the tenants of the last list that `filter` lets through, in
-	 *  order: core's search rules, without asking the server.
-	 */
-	tenantsMatching: (profile: string | null, filter: TenantFilter) => typedError<string[], IpcError>(__TAURI_INVOKE("tenants_matching", { profile, filter })),
+	tenantsPage: (profile: string | null, filter: TenantFilter, cursor: PageCursor | null, limit: number) => typedError<TenantsPage, IpcError>(__TAURI_INVOKE("tenants_page", { profile, filter, cursor, limit })),
 	/**
 	 *  Every field error of a new tenant's draft, as core and the server judge
 	 *  it: the form shows them all at once, before anything is sent.
@@ -1270,6 +1267,20 @@ export type OpenAlert = {
 	fingerprint: string,
 };
 
+/**
+ *  Where the next page of a tenant list starts. Opaque to callers: they
+ *  hand back the one a page gave them.
+ */
+export type PageCursor = {
+	/**  The server's cursor. */
+	server: string,
+	/**
+	 *  The slug of the last tenant of the page before: the page that
+	 *  follows covers the slugs after it.
+	 */
+	after: string,
+};
+
 /**  How a drawn panel came out. */
 export type PanelState = 
 /**  It has data, drawn. */
@@ -1783,14 +1794,23 @@ export type TenantRow = {
 /**  Whether the tenant's users may use the platform. */
 export type TenantStatus = "active" | "suspended";
 
-export type TenantsView = {
+/**  One page of a tenant list, as the window scrolls through it. */
+export type TenantsPage = {
 	profile: string,
 	tier: Tier,
 	/**  The profile sends no change: nothing is offered that would. */
 	read_only: boolean,
 	tenants: TenantRow[],
+	/**
+	 *  Hand back to [`Tenants::page`] for the page that follows; absent on
+	 *  the last page.
+	 */
+	next: PageCursor | null,
 	fetched_at: string,
-	/**  Set when the server was unreachable and this is the cached list. */
+	/**
+	 *  Set when the server was unreachable: the page is then every tenant
+	 *  of the last-seen list the filter lets through, in one page.
+	 */
 	stale: Stale | null,
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { ageWords, countLabel, formatInt, relativeTime, staleMessage } from "./format";
+import { ageWords, formatInt, pagedCount, relativeTime, staleMessage } from "./format";
 
 const NOW = Date.parse("2024-06-01T12:00:00Z");
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -42,14 +42,17 @@ describe("staleMessage", () => {
   });
 });
 
-describe("countLabel", () => {
-  it("counts all when nothing is filtered", () => {
-    expect(countLabel(57, 57)).toBe("57 tenants");
-    expect(countLabel(1, 1)).toBe("1 tenant");
-    expect(countLabel(0, 0)).toBe("0 tenants");
+describe("pagedCount", () => {
+  it("counts the tenants once the last page has come", () => {
+    expect(pagedCount(57, false, false)).toBe("57 tenants");
+    expect(pagedCount(1, false, false)).toBe("1 tenant");
+    expect(pagedCount(0, false, false)).toBe("0 tenants");
   });
-  it("says how many of how many while filtered", () => {
-    expect(countLabel(3, 1200)).toBe("3 of 1,200 tenants");
+  it("says how many are loaded while pages remain, and counts matches under a filter", () => {
+    expect(pagedCount(1200, true, false)).toBe("1,200 loaded, more…");
+    expect(pagedCount(1200, true, true)).toBe("1,200 loaded, more…");
+    expect(pagedCount(1, false, true)).toBe("1 match");
+    expect(pagedCount(3, false, true)).toBe("3 matches");
   });
   it("groups thousands", () => {
     expect(formatInt(60000)).toBe("60,000");

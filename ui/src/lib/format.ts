@@ -47,10 +47,14 @@ export function plural(n: number, word: string, pluralWord = `${word}s`): string
   return `${formatInt(n)} ${n === 1 ? word : pluralWord}`;
 }
 
-/** "57 tenants", or "12 of 57 tenants" while a filter hides some. */
-export function countLabel(shown: number, total: number, word = "tenant"): string {
-  if (shown === total) return plural(total, word);
-  return `${formatInt(shown)} of ${plural(total, word)}`;
+/**
+ * The count of a list the server pages: "1,200 loaded, more…" while pages
+ * remain, then "57 tenants", or "12 matches" under a filter (its total is
+ * known only once the last page has come).
+ */
+export function pagedCount(loaded: number, more: boolean, filtered: boolean): string {
+  if (more) return `${formatInt(loaded)} loaded, more…`;
+  return filtered ? plural(loaded, "match", "matches") : plural(loaded, "tenant");
 }
 
 const intFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });

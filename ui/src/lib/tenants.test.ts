@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { row, tenant } from "./testdata";
-import { actionVerb, isEmptyFilter, lifecycleAction, nextSort, sortTenants, toFilter, upsertTenant } from "./tenants";
+import { actionVerb, isEmptyFilter, lifecycleAction, nextSort, sortTenants, toFilter } from "./tenants";
 
 const list = [
   row("acme", { name: "Acme Corporation" }),
@@ -13,6 +13,7 @@ describe("toFilter", () => {
   it("sends the search as typed and the status menu as core's status", () => {
     expect(toFilter("corp acme", "all")).toEqual({ status: null, plan: null, search: "corp acme", labels: [] });
     expect(toFilter("", "suspended")).toEqual({ status: "suspended", plan: null, search: "", labels: [] });
+    expect(toFilter("", "all", "", "business")).toEqual({ status: null, plan: "business", search: "", labels: [] });
   });
   it("needs no answer from core for an empty filter", () => {
     expect(isEmptyFilter(toFilter("   ", "all"))).toBe(true);
@@ -57,14 +58,5 @@ describe("lifecycleAction", () => {
   it("opens the edit form for an update and the confirmation for the rest", () => {
     expect(row("acme").actions.map(lifecycleAction)).toEqual([null, "suspend", "delete"]);
     expect(actionVerb("update")).toBe("Edit");
-  });
-});
-
-describe("upsertTenant", () => {
-  it("replaces by id and appends new ones", () => {
-    const updated = upsertTenant(list, { ...list[0]!, name: "Renamed" });
-    expect(updated[0]?.name).toBe("Renamed");
-    expect(updated).toHaveLength(3);
-    expect(upsertTenant(list, row("new"))).toHaveLength(4);
   });
 });

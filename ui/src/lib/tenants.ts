@@ -13,10 +13,12 @@ import {
   type TenantOperation,
   type TenantRow,
   type TenantStatus,
+  type TenantsPage,
 } from "../generated/bindings";
 import { parseLabelFilter } from "./labels";
 
 export type StatusFilter = "all" | TenantStatus;
+export type PlanFilter = "all" | Plan;
 
 const STATUS_LABELS: Record<TenantStatus, string> = { active: "Active", suspended: "Suspended" };
 
@@ -28,13 +30,24 @@ export const STATUS_FILTERS: ReadonlyArray<{ value: StatusFilter; label: string 
 /** Plans in core's order (cheapest first), from Rust. */
 export const PLANS: readonly Plan[] = PLAN_VALUES;
 
+export const PLAN_FILTERS: ReadonlyArray<{ value: PlanFilter; label: string }> = [
+  { value: "all", label: "All plans" },
+  ...PLANS.map((value) => ({ value, label: value.charAt(0).toUpperCase() + value.slice(1) })),
+];
+
 /**
- * The filter core applies for the toolbar's search box, status menu and
- * label box; the search goes as typed, the labels as `key=value` or `key`
- * filters (comma separated in the box), for core to judge by the server's rule.
+ * The filter the server applies for the toolbar's search box, status and
+ * plan menus and label box; the search goes as typed, the labels as
+ * `key=value` or `key` filters (comma separated in the box), for core to
+ * judge by the server's rule.
  */
-export function toFilter(query: string, status: StatusFilter, labels = ""): TenantFilter {
-  return { status: status === "all" ? null : status, plan: null, search: query, labels: parseLabelFilter(labels) };
+export function toFilter(query: string, status: StatusFilter, labels = "", plan: PlanFilter = "all"): TenantFilter {
+  return {
+    status: status === "all" ? null : status,
+    plan: plan === "all" ? null : plan,
+    search: query,
+    labels: parseLabelFilter(labels),
+  };
 }
 
 /** Whether the filter lets every tenant through (no need to ask core). */
@@ -115,11 +128,26 @@ export function actionVerb(operation: TenantOperation): string {
   }
 }
 
-/** Replaces the tenant with the same id (or adds it), as after an update or create. */
-export function upsertTenant(tenants: readonly TenantRow[], tenant: TenantRow): TenantRow[] {
-  const i = tenants.findIndex((t) => t.id === tenant.id);
-  if (i < 0) return [...tenants, tenant];
-  const copy = [...tenants];
-  copy[i] = tenant;
-  return copy;
+/** The rows loaded with `page` after them; a row the page holds again (put in by `apply`) is taken from the page. */
+export function appendPage(rows: readonly TenantRow[], page: readonly TenantRow[]): TenantRow[] {
+  const ids = new Set(page.map((t) => t.id));
+  return [...rows.filter((t) => !ids.has(t.id)), ...page];
+}
+
+/**
+ * The rows loaded, the first page refreshed: the page is the truth about
+ * every slug up to its last one (all of them when it is the only page), and
+ * the rows after it stay as they were loaded.
+ */
+export function refreshFirst(rows: readonly TenantRow[], page: TenantsPage): TenantRow[] {
+  const last = page.tenants.at(-1)?.slug;
+  if (page.next === null || last === undefined) return page.tenants;
+  const ids = new Set(page.tenants.map((t) => t.id));
+  return [...page.tenants, ...rows.filter((t) => t.slug > last && !ids.has(t.id))];
+}
+
+/** `rows` with `tenant` at its place in slug order (the server's). */
+export function insertBySlug(rows: readonly TenantRow[], tenant: TenantRow): TenantRow[] {
+  const at = rows.findIndex((t) => t.slug > tenant.slug);
+  return at < 0 ? [...rows, tenant] : [...rows.slice(0, at), tenant, ...rows.slice(at)];
 }

@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
 
-import type { Channel } from "@tauri-apps/api/core";
-
-import type { Progress, TenantsView } from "../../generated/bindings";
+import type { PageCursor, TenantFilter, TenantsPage } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { fakeIpc, row } from "../testdata";
-import { Tenants } from "./tenants.svelte";
+import { PAGE_SIZE, Tenants } from "./tenants.svelte";
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -17,195 +15,202 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
-function answer(profile: string, slugs: string[]): TenantsView {
-  return { profile, tier: "dev", read_only: false, tenants: slugs.map((s) => row(s)), fetched_at: "2024-01-01T00:00:00Z", stale: null };
+function page(profile: string, slugs: string[], next: string | null = null): TenantsPage {
+  return {
+    profile,
+    tier: "dev",
+    read_only: false,
+    tenants: slugs.map((s) => row(s)),
+    next: next === null ? null : { server: `c-${next}`, after: next },
+    fetched_at: "2024-01-01T00:00:00Z",
+    stale: null,
+  };
 }
 
-const withList = (tenantsList: Ipc["tenantsList"]): Ipc => fakeIpc({ tenantsList });
+type Call = {
+  profile: string | null;
+  filter: TenantFilter;
+  cursor: PageCursor | null;
+  limit: number;
+  answer: ReturnType<typeof deferred<TenantsPage>>;
+};
 
-/** A store whose progress channels are plain objects the test can feed. */
-function newStore(ipc: Ipc, feeds: Array<(p: Progress) => void> = []): Tenants {
-  return new Tenants(ipc, (onmessage) => {
-    feeds.push(onmessage);
-    return {} as Channel<Progress>;
+/** A store whose every page request waits for the test to answer it. */
+function held(): { store: Tenants; calls: Call[] } {
+  const calls: Call[] = [];
+  const ipc: Ipc = fakeIpc({
+    tenantsPage: (profile, filter, cursor, limit) => {
+      const answer = deferred<TenantsPage>();
+      calls.push({ profile, filter, cursor, limit, answer });
+      return answer.promise;
+    },
   });
+  return { store: new Tenants(ipc), calls };
 }
+
+const filter = (over: Partial<TenantFilter>): TenantFilter => ({ status: null, plan: null, search: "", labels: [], ...over });
+const slugs = (store: Tenants) => store.rows.map((t) => t.slug);
 
 describe("Tenants store", () => {
-  it("ignores an answer that arrives after a newer request", async () => {
-    const calls: Array<ReturnType<typeof deferred<TenantsView>>> = [];
-    const store = newStore(
-      withList(() => {
-        const d = deferred<TenantsView>();
-        calls.push(d);
-        return d.promise;
-      }),
-    );
+  it("asks for the first page, then the next from its cursor, and appends it", async () => {
+    const { store, calls } = held();
     const first = store.load("dev");
-    const second = store.load("prod");
-    calls[1]!.resolve(answer("prod", ["p1"]));
-    await second;
-    calls[0]!.resolve(answer("dev", ["d1"]));
+    expect(calls[0]).toMatchObject({ profile: "dev", cursor: null, limit: PAGE_SIZE });
+    calls[0]!.answer.resolve(page("dev", ["a", "b"], "b"));
     await first;
-    expect(store.view?.profile).toBe("prod");
+    expect(store.more).toBe(true);
+    const more = store.loadMore();
+    expect(calls[1]?.cursor).toEqual({ server: "c-b", after: "b" });
+    calls[1]!.answer.resolve(page("dev", ["c"]));
+    await more;
+    expect(slugs(store)).toEqual(["a", "b", "c"]);
+    expect(store.more).toBe(false);
+    await store.loadMore();
+    expect(calls).toHaveLength(2);
+  });
+
+  it("keeps one request in flight: more pages asked for meanwhile are not sent", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    void store.loadMore();
+    void store.refresh();
+    expect(calls).toHaveLength(1);
+    calls[0]!.answer.resolve(page("dev", ["a"], "a"));
+    await first;
+    const more = store.loadMore();
+    void store.loadMore();
+    void store.loadMore();
+    void store.refresh();
+    expect(calls).toHaveLength(2);
+    calls[1]!.answer.resolve(page("dev", ["b"], "b"));
+    await more;
+    void store.loadMore();
+    expect(calls).toHaveLength(3);
+  });
+
+  it("a new filter starts again from the first page and drops what the old one still had coming", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a", "b"], "b"));
+    await first;
+    const more = store.loadMore();
+    const searched = store.filter(filter({ search: "zeta" }));
+    expect(calls[2]).toMatchObject({ cursor: null, filter: { search: "zeta" } });
+    calls[2]!.answer.resolve(page("dev", ["zeta-1"], "zeta-1"));
+    await searched;
+    // The old filter's next page arrives late: it is not appended.
+    calls[1]!.answer.resolve(page("dev", ["c", "d"]));
+    await more;
+    expect(slugs(store)).toEqual(["zeta-1"]);
+    expect(store.filtered).toBe(true);
+    // And the new filter can page on at once.
+    void store.loadMore();
+    expect(calls[3]).toMatchObject({ cursor: { after: "zeta-1" }, filter: { search: "zeta" } });
+  });
+
+  it("drops a first page answered after a newer search was typed", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a"]));
+    await first;
+    const older = store.filter(filter({ search: "ac" }));
+    const newer = store.filter(filter({ search: "acme" }));
+    calls[2]!.answer.resolve(page("dev", ["acme"]));
+    await newer;
+    calls[1]!.answer.resolve(page("dev", ["acorn", "acme"]));
+    await older;
+    expect(slugs(store)).toEqual(["acme"]);
     expect(store.loading).toBe(false);
   });
 
-  it("drops the old profile's list as soon as another profile is asked for", async () => {
-    const pending = deferred<TenantsView>();
-    let n = 0;
-    const store = newStore(withList(() => (n++ === 0 ? Promise.resolve(answer("dev", ["d1"])) : pending.promise)));
-    await store.load("dev");
-    expect(store.view?.tenants).toHaveLength(1);
-    void store.load("prod");
+  it("drops the old profile's rows as soon as another profile is asked for", async () => {
+    const { store, calls } = held();
+    const dev = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["d1"]));
+    await dev;
+    const prod = store.load("prod");
     expect(store.view).toBeNull();
+    calls[1]!.answer.resolve(page("prod", ["p1"]));
+    await prod;
+    expect(store.view?.profile).toBe("prod");
   });
 
-  it("keeps the last list and records the error when a refresh fails", async () => {
-    let fail = false;
-    const store = newStore(
-      withList(() =>
-        fail
-          ? Promise.reject({ code: "unauthorized", message: "token rejected", details: [] })
-          : Promise.resolve(answer("dev", ["a", "b"])),
-      ),
-    );
-    await store.load("dev");
-    fail = true;
-    await store.refresh();
-    expect(store.view?.tenants).toHaveLength(2);
-    expect(store.error?.code).toBe("unauthorized");
+  it("a refresh replaces the first page's rows and keeps those loaded after it, and the cursor", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a", "b"], "b"));
+    await first;
+    const more = store.loadMore();
+    calls[1]!.answer.resolve(page("dev", ["c", "d"], "d"));
+    await more;
+    const refreshed = store.refresh();
+    // `b` was deleted, `bb` created: the first page now ends at `c`.
+    calls[2]!.answer.resolve(page("dev", ["a", "bb"], "bb"));
+    await refreshed;
+    expect(slugs(store)).toEqual(["a", "bb", "c", "d"]);
+    void store.loadMore();
+    expect(calls[3]?.cursor).toEqual({ server: "c-d", after: "d" });
   });
 
-  it("does not start a second refresh while one is in flight", async () => {
-    let calls = 0;
-    const pending = deferred<TenantsView>();
-    const store = newStore(
-      withList(() => {
-        calls++;
-        return pending.promise;
-      }),
-    );
-    void store.load("dev");
-    void store.refresh();
-    void store.refresh();
-    expect(calls).toBe(1);
-    pending.resolve(answer("dev", []));
+  it("keeps the rows and records the error when a page fails", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a", "b"], "b"));
+    await first;
+    const more = store.loadMore();
+    calls[1]!.answer.reject({ code: "offline", message: "cannot reach the server", details: [], remedy: null });
+    await more;
+    expect(slugs(store)).toEqual(["a", "b"]);
+    expect(store.error?.code).toBe("offline");
+    expect(store.loadingMore).toBe(false);
   });
 
-  it("applies a created tenant and drops a deleted one without a reload", async () => {
-    const store = newStore(withList(() => Promise.resolve(answer("dev", ["a"]))));
-    await store.load("dev");
-    await store.apply(row("b"));
-    expect(store.view?.tenants.map((t) => t.slug)).toEqual(["a", "b"]);
-    store.drop("a");
-    expect(store.view?.tenants.map((t) => t.slug)).toEqual(["b"]);
-  });
-
-  it("shows the rows core says the filter lets through, and all of them without a filter", async () => {
-    const asked: unknown[] = [];
-    const store = newStore(
-      fakeIpc({
-        tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex", "initech"])),
-        tenantsMatching: (_profile, filter) => {
-          asked.push(filter);
-          return Promise.resolve(["id-globex"]);
-        },
-      }),
-    );
-    await store.load("dev");
-    expect(store.rows).toHaveLength(3);
-    await store.filter({ status: null, plan: null, search: "glob" });
-    expect(store.rows.map((t) => t.slug)).toEqual(["globex"]);
-    expect(store.shows("id-acme")).toBe(false);
-    await store.filter({ status: null, plan: null, search: "  " });
-    expect(store.rows).toHaveLength(3);
-    expect(asked).toHaveLength(1);
-  });
-
-  it("shows a label filter core cannot read at the label box, matching nothing until corrected", async () => {
-    const asked: unknown[] = [];
-    const store = newStore(
-      fakeIpc({
-        tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex"])),
-        tenantsMatching: (_profile, filter) => {
-          asked.push(filter);
-          if (filter.labels?.includes("Env")) {
-            return Promise.reject({
-              code: "invalid_input",
-              message: "invalid `label`",
-              details: [{ field: "label", message: "`Env`: a label key must start with a lowercase letter or a digit" }],
-              remedy: null,
-            });
-          }
-          return Promise.resolve(["id-acme"]);
-        },
-      }),
-    );
-    await store.load("dev");
-    await store.filter({ status: null, plan: null, search: "", labels: ["Env"] });
-    expect(store.labelFilterError).toBe("“Env”: a label key must start with a lowercase letter or a digit.");
+  it("says at the label box why core cannot read a label filter, and shows no rows", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a"]));
+    await first;
+    const labelled = store.filter(filter({ labels: ["=x"] }));
+    calls[1]!.answer.reject({
+      code: "validation_failed",
+      message: "invalid",
+      details: [{ field: "label", message: "a label filter needs a key" }],
+      remedy: null,
+    });
+    await labelled;
+    expect(store.labelFilterError).toMatch(/needs a key/);
     expect(store.rows).toEqual([]);
     expect(store.error).toBeNull();
-    await store.filter({ status: null, plan: null, search: "", labels: ["env=prod"] });
-    expect(store.labelFilterError).toBeNull();
-    expect(store.rows.map((t) => t.slug)).toEqual(["acme"]);
-    expect(asked).toEqual([
-      { status: null, plan: null, search: "", labels: ["Env"] },
-      { status: null, plan: null, search: "", labels: ["env=prod"] },
-    ]);
   });
 
-  it("asks core again after a refresh, before showing the new rows", async () => {
-    let list = ["acme"];
-    let matches = ["id-acme"];
-    const store = newStore(
-      fakeIpc({
-        tenantsList: () => Promise.resolve(answer("dev", list)),
-        tenantsMatching: () => Promise.resolve(matches),
-      }),
-    );
-    await store.load("dev");
-    await store.filter({ status: "active", plan: null, search: "" });
-    list = ["acme", "acme-two"];
-    matches = ["id-acme", "id-acme-two"];
-    await store.refresh();
-    expect(store.rows.map((t) => t.slug)).toEqual(["acme", "acme-two"]);
-  });
-
-  it("ignores a filter answer that arrives after a newer filter", async () => {
-    const answers: Array<ReturnType<typeof deferred<string[]>>> = [];
-    const store = newStore(
-      fakeIpc({
-        tenantsList: () => Promise.resolve(answer("dev", ["acme", "globex"])),
-        tenantsMatching: () => {
-          const d = deferred<string[]>();
-          answers.push(d);
-          return d.promise;
-        },
-      }),
-    );
-    await store.load("dev");
-    const first = store.filter({ status: null, plan: null, search: "a" });
-    const second = store.filter({ status: null, plan: null, search: "glob" });
-    answers[1]!.resolve(["id-globex"]);
-    await second;
-    answers[0]!.resolve(["id-acme", "id-globex"]);
+  it("applies a created tenant at its place by slug, and a page holding it again does not repeat it", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a", "c"], "c"));
     await first;
-    expect(store.rows.map((t) => t.slug)).toEqual(["globex"]);
+    store.apply(row("b"));
+    store.apply(row("z"));
+    expect(slugs(store)).toEqual(["a", "b", "c", "z"]);
+    const more = store.loadMore();
+    calls[1]!.answer.resolve(page("dev", ["d", "z"]));
+    await more;
+    expect(slugs(store)).toEqual(["a", "b", "c", "d", "z"]);
+    store.drop("a");
+    expect(slugs(store)).toEqual(["b", "c", "d", "z"]);
   });
 
-  it("shows core's progress while a list loads, and drops it when the list is in", async () => {
-    const pending = deferred<TenantsView>();
-    const feeds: Array<(p: Progress) => void> = [];
-    const store = newStore(withList(() => pending.promise), feeds);
-    const loading = store.load("dev");
-    expect(feeds).toHaveLength(1);
-    feeds[0]?.({ phase: "fetching tenants", done: 400, total: null, unit: "tenants" });
-    expect(store.progress?.done).toBe(400);
-    pending.resolve(answer("dev", ["a"]));
-    await loading;
-    expect(store.progress).toBeNull();
-    expect(store.view?.tenants).toHaveLength(1);
+  it("keeps the rows loaded when the same filter is set again, as when the view is shown anew", async () => {
+    const { store, calls } = held();
+    const first = store.load("dev");
+    calls[0]!.answer.resolve(page("dev", ["a"], "a"));
+    await first;
+    await store.filter(filter({ search: "  " }));
+    expect(calls).toHaveLength(1);
+    const searched = store.filter(filter({ search: "acme" }));
+    calls[1]!.answer.resolve(page("dev", ["acme"]));
+    await searched;
+    await store.filter(filter({ search: "acme" }));
+    expect(calls).toHaveLength(2);
+    expect(slugs(store)).toEqual(["acme"]);
   });
 });

@@ -2,7 +2,7 @@
 //! command palette can do anything a button can.
 
 import type { Tenant, TenantAction } from "../../generated/bindings";
-import { DEFAULT_SORT, type Sort, type StatusFilter } from "../tenants";
+import { DEFAULT_SORT, type PlanFilter, type Sort, type StatusFilter } from "../tenants";
 
 export type TenantDialog =
   | { kind: "create" }
@@ -21,6 +21,7 @@ export class Ui {
   notifySettingsOpen = $state(false);
   query = $state("");
   status = $state<StatusFilter>("all");
+  plan = $state<PlanFilter>("all");
   /** The tenants filter bar's label text: `key=value` or `key`, comma separated. */
   labels = $state("");
   sort = $state<Sort>(DEFAULT_SORT);
@@ -34,6 +35,7 @@ export class Ui {
   clearFilters(): void {
     this.query = "";
     this.status = "all";
+    this.plan = "all";
     this.labels = "";
   }
 }
