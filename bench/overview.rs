@@ -121,7 +121,7 @@ async fn main() -> Result<()> {
             ms(loaded)
         );
         println!("    bare: {bare_page}; app: {app_page}");
-        println!("    app's calls to its backend (ms after navigation): {calls}");
+        println!("    app's steps and calls (ms after navigation): {calls}");
     }
     let (bare_start, app_start) = (median(&bare_starts), median(&app_starts));
     println!(
@@ -243,16 +243,19 @@ async fn page_timing(window: &Desktop, launched_epoch_ms: f64) -> Result<String>
     ))
 }
 
-/// The app's calls to its backend up to now, each as `name start+duration`
-/// in milliseconds after its page's navigation: Tauri's IPC travels as
-/// requests the Resource Timing API sees.
+/// The app's steps and calls to its backend up to now, in the order they
+/// began, each as `name start+duration` in milliseconds after its page's
+/// navigation (the window keeps them as performance entries; see
+/// ui/src/lib/marks.ts).
 async fn ipc_timing(window: &Desktop) -> Result<String> {
     let value = window
         .client
         .execute(
-            "return performance.getEntriesByType('resource') \
-               .filter(e => e.name.includes('ipc')) \
-               .map(e => [decodeURIComponent(e.name.split('/').pop()), e.startTime, e.duration]);",
+            "return performance.getEntriesByType('measure') \
+               .concat(performance.getEntriesByType('mark')) \
+               .filter(e => e.name.startsWith('ipc:') || e.name.startsWith('opsdeck:')) \
+               .sort((a, b) => a.startTime - b.startTime) \
+               .map(e => [e.name.replace(/^(ipc|opsdeck):/, ''), e.startTime, e.duration]);",
             vec![],
         )
         .await?;
@@ -317,8 +320,13 @@ fn pss_by_process(root: u32) -> Result<Vec<(String, u64)>> {
     let mut each = Vec::new();
     let mut pending = vec![root];
     while let Some(pid) = pending.pop() {
-        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-            .with_context(|| format!("process {pid} is gone"))?;
+        let rollup = match std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+            Ok(rollup) => rollup,
+            // A helper process may end between being listed and being read
+            // (its memory went with it); only the window itself must be there.
+            Err(_) if pid != root => continue,
+            Err(e) => return Err(e).with_context(|| format!("process {pid} is gone")),
+        };
         let pss = rollup
             .lines()
             .find_map(|l| l.strip_prefix("Pss:"))
@@ -326,7 +334,10 @@ fn pss_by_process(root: u32) -> Result<Vec<(String, u64)>> {
             .unwrap_or(0);
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         each.push((name.trim().to_string(), pss));
-        for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks {
             let children =
                 std::fs::read_to_string(task?.path().join("children")).unwrap_or_default();
             pending.extend(

@@ -6,6 +6,7 @@
 
 import { commands, type IpcError } from "./generated/bindings";
 import { toIpcError, UI_CODES } from "./lib/errors";
+import { measureCall } from "./lib/marks";
 
 type Commands = typeof commands;
 type DataOf<R> = R extends Promise<infer A> ? (A extends { status: "ok"; data: infer T } ? T : never) : never;
@@ -20,22 +21,6 @@ function hasBridge(): boolean {
 }
 
 type Outcome = { status: "ok"; data: unknown } | { status: "error"; error: unknown };
-
-/**
- * The calls of the window's first seconds are kept as performance measures
- * (`ipc:<name>`), where `bench/overview` reads where a start went; later
- * ones are not, so a window left open keeps no growing list.
- */
-const MEASURED_MS = 10_000;
-
-function measured(name: string, since: number): void {
-  if (since > MEASURED_MS || typeof performance.measure !== "function") return;
-  try {
-    performance.measure(`ipc:${name}`, { start: since, end: performance.now() });
-  } catch {
-    // A measure is a diagnosis: never a reason for a call to fail.
-  }
-}
 
 function unwrapped(name: string, command: (...args: never[]) => Promise<Outcome>) {
   return async (...args: never[]): Promise<unknown> => {
@@ -55,7 +40,7 @@ function unwrapped(name: string, command: (...args: never[]) => Promise<Outcome>
     } catch (e) {
       throw toIpcError(e);
     } finally {
-      measured(name, since);
+      measureCall(name, since);
     }
     if (outcome.status === "error") throw toIpcError(outcome.error);
     return outcome.data;

@@ -3,9 +3,13 @@
 import { mount } from "svelte";
 
 import App from "./App.svelte";
+import { mark } from "./lib/marks";
 import "./app.css";
 
 const target = document.getElementById("app");
 if (!target) throw new Error("index.html has no #app element");
 
-export default mount(App, { target });
+mark("main");
+const app = mount(App, { target });
+mark("mounted");
+export default app;

@@ -9,6 +9,7 @@ import type { Ipc } from "../../ipc";
 import { SvelteMap } from "svelte/reactivity";
 
 import { toIpcError } from "../errors";
+import { mark } from "../marks";
 
 export type Range = (typeof DASHBOARD_RANGES)[number];
 
@@ -85,6 +86,7 @@ export class Overview {
     this.loading = false;
     const last = this.#lastSeen.get(profile) ?? null;
     if (board && board.offline === null) {
+      mark("board");
       this.#lastSeen.set(profile, board);
       this.board = board;
       this.stale = null;
