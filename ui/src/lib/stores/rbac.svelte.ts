@@ -24,6 +24,8 @@ import type {
   User,
   WhoCanView,
 } from "../../generated/bindings";
+import { SvelteSet } from "svelte/reactivity";
+
 import { PERMISSIONS } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { formErrors, toIpcError, type FieldErrors } from "../errors";
@@ -109,7 +111,7 @@ export class Rbac {
   cell = $state.raw<{ subject: string; permission: Permission } | null>(null);
 
   /** Keys of the changes in flight. */
-  busy = $state.raw<ReadonlySet<BusyKey>>(new Set());
+  readonly busy = new SvelteSet<BusyKey>();
   /** Why the new user (or group) was refused, by field; null when it was not. */
   userErrors = $state.raw<FormErrors | null>(null);
   groupErrors = $state.raw<FormErrors | null>(null);
@@ -120,7 +122,7 @@ export class Rbac {
 
   readonly #ipc: Ipc;
   readonly #uuid: UuidFn;
-  readonly #intents = new Map<string, IntentKey>();
+  #intents: Record<string, IntentKey> = {};
   #searchSeq = 0;
   #profile = $state<string | null>(null);
   #seq = 0;
@@ -221,7 +223,7 @@ export class Rbac {
     this.groupErrors = null;
     this.renameErrors = null;
     this.matches = [];
-    this.#intents.clear();
+    this.#intents = {};
   }
 
   /** Reads who holds each permission on `scope`. */
@@ -293,20 +295,14 @@ export class Rbac {
   async #change<T>(busy: BusyKey, intent: string, body: unknown, send: (profile: string, key: string) => Promise<T>): Promise<T | undefined> {
     if (this.busy.has(busy)) return undefined;
     const profile = this.#mustProfile();
-    let keys = this.#intents.get(intent);
-    if (!keys) {
-      keys = new IntentKey(this.#uuid);
-      this.#intents.set(intent, keys);
-    }
-    this.busy = new Set(this.busy).add(busy);
+    const keys = (this.#intents[intent] ??= new IntentKey(this.#uuid));
+    this.busy.add(busy);
     try {
       const done = await send(profile, keys.keyFor(body));
       keys.reset();
       return done;
     } finally {
-      const left = new Set(this.busy);
-      left.delete(busy);
-      this.busy = left;
+      this.busy.delete(busy);
     }
   }
 
