@@ -40,6 +40,16 @@ async fn text_of(desktop: &Desktop, css: &str) -> String {
     element.text().await.unwrap_or_default()
 }
 
+/// The open dialog's confirmation summary, once it has been read from core.
+async fn confirm_summary(desktop: &Desktop) -> String {
+    let css = "dialog[open] [data-testid=\"confirm-summary\"]";
+    let _ = wait_until_async("the summary", Duration::from_secs(10), || async {
+        !text_of(desktop, css).await.is_empty()
+    })
+    .await;
+    text_of(desktop, css).await
+}
+
 /// Whether the control matching `css` can be used, and its tooltip.
 async fn control(desktop: &Desktop, css: &str) -> (bool, Option<String>) {
     let element = desktop.find(css).await.expect(css);
@@ -227,6 +237,211 @@ async fn a_viewer_token_sees_every_user_and_group_change_disabled_naming_rbac_wr
             assert!(!enabled, "{css} is offered");
             assert_eq!(title.as_deref(), Some(DENIED), "{css}");
         }
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_production_disabling_says_the_tokens_stop_and_removals_need_the_email_or_name_typed() {
+    bounded(async {
+        let (admin, cli, http, root) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&[
+                "users",
+                "create",
+                "--email",
+                "bob@example.com",
+                "--name",
+                "Bob",
+            ])
+            .success();
+            cli.run(&["groups", "create", "sre"]).success();
+            cli.run(&["groups", "add-member", "sre", "bob@example.com"])
+                .success();
+            let http = Http::new(&admin.url, Some(&root));
+            (admin, cli, http, root)
+        });
+        let bob = || users(&http, "bob@example.com");
+
+        let desktop = window_on(&cli).await;
+        desktop
+            .add_profile("prod", "prod", &admin.url, &root)
+            .await
+            .expect("add the production profile");
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Users").await.expect("the Users tab");
+        desktop
+            .click("Disable bob@example.com")
+            .await
+            .expect("disable");
+        let summary = confirm_summary(&desktop).await;
+        assert!(
+            summary.contains("every API token of theirs stops working"),
+            "{summary}"
+        );
+        assert_eq!(blocking(bob)[0]["status"], "active", "asked, not yet sent");
+        desktop.click("Disable user").await.expect("confirm");
+        let disabled = wait_until_async("the user disabled", Duration::from_secs(15), || async {
+            blocking(bob)[0]["status"] == "disabled"
+        })
+        .await;
+        assert!(disabled.is_ok(), "{}", text_of(&desktop, "body").await);
+
+        desktop.click("Groups").await.expect("the Groups tab");
+        desktop
+            .click("Remove bob@example.com from sre")
+            .await
+            .expect("remove the member");
+        let (enabled, _) = control(
+            &desktop,
+            "dialog[open] button[aria-label=\"Remove member\"]",
+        )
+        .await;
+        assert!(
+            !enabled,
+            "production removes a member without the email typed"
+        );
+        desktop
+            .fill("Type the email to confirm", "bob@example.com")
+            .await
+            .expect("type the email");
+        desktop.click("Remove member").await.expect("confirm");
+        let left = wait_until_async("the membership gone", Duration::from_secs(15), || async {
+            blocking(|| group(&http, "sre"))["members"]
+                .as_array()
+                .is_some_and(|m| m.is_empty())
+        })
+        .await;
+        assert!(left.is_ok(), "{}", text_of(&desktop, "body").await);
+
+        desktop
+            .click("Delete group sre")
+            .await
+            .expect("delete the group");
+        let summary = confirm_summary(&desktop).await;
+        assert!(
+            summary.contains("Delete group sre on profile prod (prod)"),
+            "{summary}"
+        );
+        let (enabled, _) =
+            control(&desktop, "dialog[open] button[aria-label=\"Delete group\"]").await;
+        assert!(
+            !enabled,
+            "production deletes a group without its name typed"
+        );
+        desktop
+            .fill("Type the group name to confirm", "sre")
+            .await
+            .expect("type the name");
+        desktop.click("Delete group").await.expect("confirm");
+        let gone = wait_until_async("the group gone", Duration::from_secs(15), || async {
+            blocking(|| group(&http, "sre")).is_null()
+        })
+        .await;
+        assert!(gone.is_ok(), "{}", text_of(&desktop, "body").await);
+
+        desktop.click("Users").await.expect("the Users tab");
+        desktop
+            .click("Delete user bob@example.com")
+            .await
+            .expect("delete the user");
+        let summary = confirm_summary(&desktop).await;
+        assert!(summary.contains("their tokens stop working"), "{summary}");
+        desktop
+            .fill("Type the email to confirm", "bob@example.co")
+            .await
+            .expect("type a near miss");
+        let (enabled, _) =
+            control(&desktop, "dialog[open] button[aria-label=\"Delete user\"]").await;
+        assert!(!enabled, "a near miss deletes");
+        desktop
+            .fill("Type the email to confirm", "bob@example.com")
+            .await
+            .expect("type the email");
+        desktop.click("Delete user").await.expect("confirm");
+        let deleted = wait_until_async("the user gone", Duration::from_secs(15), || async {
+            blocking(bob).is_empty()
+        })
+        .await;
+        assert!(deleted.is_ok(), "{}", text_of(&desktop, "body").await);
+        desktop.close().await.expect("close");
+        drop(admin);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_profile_lists_users_and_groups_and_offers_no_change() {
+    bounded(async {
+        let (admin, cli) = blocking(|| {
+            let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
+            let root = admin.token("root", "admin").expect("token");
+            let cli = Cli::new().expect("cli");
+            cli.connect("root", "dev", &admin, &root);
+            cli.run(&[
+                "users",
+                "create",
+                "--email",
+                "bob@example.com",
+                "--name",
+                "Bob",
+            ])
+            .success();
+            cli.run(&["groups", "create", "sre"]).success();
+            cli.run(&["groups", "add-member", "sre", "bob@example.com"])
+                .success();
+            cli.run(&["profile", "set", "root", "--read-only"])
+                .success();
+            (admin, cli)
+        });
+
+        let desktop = window_on(&cli).await;
+        desktop.click("Access").await.expect("click Access");
+        desktop.click("Users").await.expect("the Users tab");
+        desktop
+            .find("tr[data-user=\"bob@example.com\"]")
+            .await
+            .expect("bob's row");
+        let offered = |css: &'static str| {
+            let desktop = &desktop;
+            async move {
+                desktop
+                    .client
+                    .find(fantoccini::Locator::Css(css))
+                    .await
+                    .is_ok()
+            }
+        };
+        assert!(
+            !offered("form[aria-label=\"New user\"]").await,
+            "a new user is offered"
+        );
+        assert!(
+            !offered("[aria-label=\"Delete user bob@example.com\"]").await,
+            "deleting is offered"
+        );
+        desktop.click("Groups").await.expect("the Groups tab");
+        desktop
+            .find("[aria-label=\"Members of sre\"] [data-member=\"bob@example.com\"]")
+            .await
+            .expect("bob listed in sre");
+        assert!(
+            !offered("form[aria-label=\"New group\"]").await,
+            "a new group is offered"
+        );
+        assert!(
+            !offered("[aria-label=\"Add member to sre\"]").await,
+            "adding is offered"
+        );
+        assert!(
+            !offered("[aria-label=\"Remove bob@example.com from sre\"]").await,
+            "removing is offered"
+        );
         desktop.close().await.expect("close");
         drop(admin);
     })
