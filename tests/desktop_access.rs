@@ -127,6 +127,29 @@ async fn a_user_and_a_group_made_in_the_window_exist_on_the_server_with_the_memb
         let dee = blocking(|| users(&http, "dee@example.com"))[0].clone();
         assert_eq!(dee["display_name"], "Dee", "{dee:#}");
 
+        // The server's refusal of a taken email shows at the email too.
+        desktop
+            .fill("Email", "dee@example.com")
+            .await
+            .expect("email");
+        desktop
+            .fill("Display name", "Dee again")
+            .await
+            .expect("name");
+        desktop.click("Create user").await.expect("create again");
+        let taken = wait_until_async("the taken email", Duration::from_secs(10), || async {
+            !text_of(&desktop, "#new-user-email-error").await.is_empty()
+        })
+        .await;
+        assert!(
+            taken.is_ok(),
+            "no error at the email: {}",
+            text_of(&desktop, "form[aria-label=\"New user\"]").await
+        );
+        let error = text_of(&desktop, "#new-user-email-error").await;
+        assert!(error.contains("dee@example.com"), "{error}");
+        assert_eq!(blocking(|| users(&http, "dee@example.com")).len(), 1);
+
         desktop.click("Groups").await.expect("the Groups tab");
         desktop.fill("Group name", "oncall").await.expect("name");
         desktop

@@ -28,7 +28,7 @@ import { SvelteSet } from "svelte/reactivity";
 
 import { PERMISSIONS } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
-import { formErrors, toIpcError, type FieldErrors } from "../errors";
+import { formErrors, sentence, toIpcError, type FieldErrors } from "../errors";
 import { IntentKey, randomUuid, type UuidFn } from "../intent";
 
 /** The fields of the new-user form, as the API names them. */
@@ -38,6 +38,19 @@ export const GROUP_FIELDS = ["name", "external_name"] as const;
 
 /** A form's errors after the server (or core) refused it: at the fields, and the rest above them. */
 export type FormErrors = FieldErrors & { general: string | null };
+
+/**
+ * A refused form's errors at its fields. The server refuses a taken email
+ * or group name as `name_taken` without naming the field: it is `keyField`.
+ */
+export function refusal(e: unknown, known: readonly string[], keyField: string): FormErrors {
+  const err = toIpcError(e);
+  const errors = formErrors(err, known);
+  if (err.code === "name_taken" && Object.keys(errors.byField).length === 0) {
+    return { byField: { [keyField]: sentence(err.message) }, other: errors.other, general: null };
+  }
+  return errors;
+}
 
 /** What is in flight, one at a time per thing: a second click on it starts nothing. */
 export type BusyKey = "user:new" | "group:new" | `user:${string}` | `group:${string}`;
@@ -319,7 +332,7 @@ export class Rbac {
       await this.#afterChange();
       return user;
     } catch (e) {
-      this.userErrors = formErrors(toIpcError(e), USER_FIELDS);
+      this.userErrors = refusal(e, USER_FIELDS, "email");
       return null;
     }
   }
@@ -375,7 +388,7 @@ export class Rbac {
       await this.#afterChange();
       return group;
     } catch (e) {
-      this.groupErrors = formErrors(toIpcError(e), GROUP_FIELDS);
+      this.groupErrors = refusal(e, GROUP_FIELDS, "name");
       return null;
     }
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Group, Me, Permission, Role, UpdateUser, User, WhoCanView } from "../../generated/bindings";
 import type { Ipc } from "../../ipc";
 import { fakeIpc } from "../testdata";
-import { describePath, matrixOf, missing, Rbac } from "./rbac.svelte";
+import { describePath, GROUP_FIELDS, matrixOf, missing, Rbac, refusal, USER_FIELDS } from "./rbac.svelte";
 
 function me(platform: Permission[], tenants: Me["tenants"] = []): Me {
   return { subject: { kind: "user", id: "u1" }, name: "ann@example.com", token: "t1", platform, tenants };
@@ -183,6 +183,21 @@ describe("users and groups edited from the window", () => {
     // The list is read again after the change.
     expect(state.reads).toBeGreaterThan(readsBefore);
     expect(store.users.map((u) => u.email)).toEqual(["ann@example.com"]);
+  });
+
+  it("puts a taken email or group name at its field, and other refusals above the form", () => {
+    const taken = { code: "name_taken", message: "a user named `ann@example.com` already exists", details: [], remedy: null };
+    expect(refusal(taken, USER_FIELDS, "email")).toEqual({
+      byField: { email: "A user named \u201cann@example.com\u201d already exists." },
+      other: [],
+      general: null,
+    });
+    expect(refusal({ ...taken, message: "a group named `sre` already exists" }, GROUP_FIELDS, "name").byField.name).toBe(
+      "A group named \u201csre\u201d already exists.",
+    );
+    const forbidden = refusal({ code: "forbidden", message: "needs rbac.write", details: [], remedy: null }, USER_FIELDS, "email");
+    expect(forbidden.byField).toEqual({});
+    expect(forbidden.general).toContain("Needs rbac.write.");
   });
 
   it("starts one request for a double click and is busy until it ends", async () => {
