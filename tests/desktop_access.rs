@@ -150,6 +150,10 @@ async fn a_user_and_a_group_made_in_the_window_exist_on_the_server_with_the_memb
         assert!(error.contains("dee@example.com"), "{error}");
         assert_eq!(blocking(|| users(&http, "dee@example.com")).len(), 1);
 
+        desktop
+            .picture_for_docs("access-users.png")
+            .await
+            .expect("screenshot");
         desktop.click("Groups").await.expect("the Groups tab");
         desktop.fill("Group name", "oncall").await.expect("name");
         desktop
@@ -187,6 +191,10 @@ async fn a_user_and_a_group_made_in_the_window_exist_on_the_server_with_the_memb
             .find("[aria-label=\"Members of oncall\"] [data-member=\"dee@example.com\"]")
             .await
             .expect("the member listed in the window");
+        desktop
+            .picture_for_docs("access-groups.png")
+            .await
+            .expect("screenshot");
         desktop.close().await.expect("close");
         drop(admin);
     })
