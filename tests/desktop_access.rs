@@ -77,7 +77,8 @@ fn group(http: &Http, name: &str) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_and_a_group_made_in_the_window_exist_on_the_server_with_the_membership() {
+async fn a_user_made_and_renamed_and_a_group_made_in_the_window_exist_on_the_server_with_the_membership(
+) {
     bounded(async {
         let (admin, cli, http) = blocking(|| {
             let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
@@ -149,6 +150,24 @@ async fn a_user_and_a_group_made_in_the_window_exist_on_the_server_with_the_memb
         let error = text_of(&desktop, "#new-user-email-error").await;
         assert!(error.contains("dee@example.com"), "{error}");
         assert_eq!(blocking(|| users(&http, "dee@example.com")).len(), 1);
+
+        desktop
+            .click("Rename dee@example.com")
+            .await
+            .expect("rename");
+        desktop
+            .fill("Display name of dee@example.com", "Dee Dee")
+            .await
+            .expect("the new name");
+        desktop
+            .click("Save the display name of dee@example.com")
+            .await
+            .expect("save");
+        let renamed = wait_until_async("the new name", Duration::from_secs(15), || async {
+            blocking(|| users(&http, "dee@example.com"))[0]["display_name"] == "Dee Dee"
+        })
+        .await;
+        assert!(renamed.is_ok(), "{}", text_of(&desktop, "body").await);
 
         desktop
             .picture_for_docs("access-users.png")
@@ -275,7 +294,8 @@ async fn a_viewer_token_sees_every_user_and_group_change_disabled_naming_rbac_wr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_production_disabling_says_the_tokens_stop_and_removals_need_the_email_or_name_typed() {
+async fn on_production_disabling_says_the_tokens_stop_enabling_restores_them_and_removals_need_the_email_or_name_typed(
+) {
     bounded(async {
         let (admin, cli, http, root) = blocking(|| {
             let admin = PlatformAdmin::start(Backend::Sqlite).expect("platform-admin");
@@ -322,6 +342,18 @@ async fn on_production_disabling_says_the_tokens_stop_and_removals_need_the_emai
         })
         .await;
         assert!(disabled.is_ok(), "{}", text_of(&desktop, "body").await);
+        desktop
+            .click("Enable bob@example.com")
+            .await
+            .expect("enable");
+        let summary = confirm_summary(&desktop).await;
+        assert!(summary.contains("API tokens work again"), "{summary}");
+        desktop.click("Enable user").await.expect("confirm");
+        let enabled = wait_until_async("the user enabled", Duration::from_secs(15), || async {
+            blocking(bob)[0]["status"] == "active"
+        })
+        .await;
+        assert!(enabled.is_ok(), "{}", text_of(&desktop, "body").await);
 
         desktop.click("Groups").await.expect("the Groups tab");
         desktop
