@@ -627,16 +627,12 @@ impl Rbac<'_> {
         confirmation: Option<&str>,
         key: Option<&str>,
     ) -> Result<Group> {
-        let summary = format!(
-            "Remove {user} from group {group} on {}: they lose what the group's bindings grant.",
-            place(self.session.profile())
-        );
         safety::check_typed(
             self.session.profile(),
             "remove",
             user,
             "email",
-            summary,
+            self.remove_member_summary(group, user),
             confirmation,
         )?;
         self.admin()
@@ -781,14 +777,30 @@ impl Rbac<'_> {
             "users",
             user,
             "email",
-            format!(
-                "Delete user {user} on {}: their tokens stop working and their bindings and group memberships go. This cannot be undone.",
-                place(self.session.profile())
-            ),
+            self.delete_user_summary(user),
             confirmation,
             key,
         )
         .await
+    }
+
+    /// What deleting `user` (by email) does, and what must be typed: shown
+    /// before [`Self::delete_user`], under the same rule.
+    pub fn delete_user_confirmation(&self, user: &str) -> Result<safety::TypedPreflight> {
+        safety::typed_preflight(
+            self.session.profile(),
+            "delete",
+            user,
+            "email",
+            self.delete_user_summary(user),
+        )
+    }
+
+    fn delete_user_summary(&self, user: &str) -> String {
+        format!(
+            "Delete user {user} on {}: their tokens stop working and their bindings and group memberships go. This cannot be undone.",
+            place(self.session.profile())
+        )
     }
 
     /// Deletes a group with its memberships and bindings (its members lose
@@ -803,14 +815,53 @@ impl Rbac<'_> {
             "groups",
             group,
             "group name",
-            format!(
-                "Delete group {group} on {}: its members lose what its bindings grant. This cannot be undone.",
-                place(self.session.profile())
-            ),
+            self.delete_group_summary(group),
             confirmation,
             key,
         )
         .await
+    }
+
+    /// What deleting `group` (by name) does, and what must be typed: shown
+    /// before [`Self::delete_group`], under the same rule.
+    pub fn delete_group_confirmation(&self, group: &str) -> Result<safety::TypedPreflight> {
+        safety::typed_preflight(
+            self.session.profile(),
+            "delete",
+            group,
+            "group name",
+            self.delete_group_summary(group),
+        )
+    }
+
+    fn delete_group_summary(&self, group: &str) -> String {
+        format!(
+            "Delete group {group} on {}: its members lose what its bindings grant. This cannot be undone.",
+            place(self.session.profile())
+        )
+    }
+
+    /// What taking `user` (by email) out of `group` does, and what must be
+    /// typed: shown before [`Self::remove_member`], under the same rule.
+    pub fn remove_member_confirmation(
+        &self,
+        group: &str,
+        user: &str,
+    ) -> Result<safety::TypedPreflight> {
+        safety::typed_preflight(
+            self.session.profile(),
+            "remove",
+            user,
+            "email",
+            self.remove_member_summary(group, user),
+        )
+    }
+
+    fn remove_member_summary(&self, group: &str, user: &str) -> String {
+        format!(
+            "Remove {user} from group {group} on {}: they lose what the group's bindings grant.",
+            place(self.session.profile())
+        )
     }
 
     /// `DELETE /v1/rbac/{list}/{name}` after the rule of removals.

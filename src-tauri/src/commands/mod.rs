@@ -258,6 +258,17 @@ app_commands! {
     rbac::rbac_binding_create,
     rbac::rbac_binding_preview_delete,
     rbac::rbac_binding_delete,
+    rbac::rbac_users_matching,
+    rbac::rbac_user_create,
+    rbac::rbac_user_update,
+    rbac::rbac_user_delete_confirmation,
+    rbac::rbac_user_delete,
+    rbac::rbac_group_create,
+    rbac::rbac_group_add_member,
+    rbac::rbac_group_remove_member_confirmation,
+    rbac::rbac_group_remove_member,
+    rbac::rbac_group_delete_confirmation,
+    rbac::rbac_group_delete,
 }
 
 /// What the window must not copy by hand: enum lists, limits and defaults,

@@ -1,10 +1,15 @@
 //! Access commands: users, groups, roles and bindings as listed; what the
 //! profile's token holds (`me`); the subjects × permissions matrix of a
-//! scope; and the role and binding changes, each with core's preview of
-//! who gains and who loses what before it is applied.
+//! scope; users and groups created, edited and deleted (what a removal
+//! must have typed is core's typed preflight); and the role and binding
+//! changes, each with core's preview of who gains and who loses what
+//! before it is applied.
 
-use opsdeck_api::rbac::{Binding, Group, Me, Permission, Role, User};
+use opsdeck_api::rbac::{
+    Binding, CreateGroup, CreateUser, Group, Me, Permission, Role, UpdateUser, User,
+};
 use opsdeck_core::rbac::{AccessDiff, BindingRow, NewBinding, SubjectRef, WhoCanView};
+use opsdeck_core::safety::TypedPreflight;
 use tauri::State;
 
 use super::{AppState, CmdResult};
@@ -210,6 +215,211 @@ pub async fn rbac_binding_delete(
         .with_session(profile.as_deref(), |s| async move {
             s.rbac()
                 .delete_binding(&binding, confirmation.as_deref(), None)
+                .await
+        })
+        .await
+}
+
+/// The users whose email contains `text`: the server looks.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_users_matching(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    text: String,
+) -> CmdResult<Vec<User>> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac().users_matching(&text).await
+        })
+        .await
+}
+
+/// Creates a user; every field error of the draft comes back at once.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_user_create(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    body: CreateUser,
+    idempotency_key: String,
+) -> CmdResult<User> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac().create_user(&body, Some(&idempotency_key)).await
+        })
+        .await
+}
+
+/// Changes a user's display name or status (a disabled user's tokens are refused).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_user_update(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    user: String,
+    body: UpdateUser,
+    idempotency_key: String,
+) -> CmdResult<User> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac()
+                .update_user(&user, &body, Some(&idempotency_key))
+                .await
+        })
+        .await
+}
+
+/// What deleting the user does, and what must be typed.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_user_delete_confirmation(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    user: String,
+) -> CmdResult<TypedPreflight> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac().delete_user_confirmation(&user)
+        })
+        .await
+}
+
+/// Deletes the user; on production, with the email typed as `confirmation`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_user_delete(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    user: String,
+    confirmation: Option<String>,
+    idempotency_key: String,
+) -> CmdResult<()> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac()
+                .delete_user(&user, confirmation.as_deref(), Some(&idempotency_key))
+                .await
+        })
+        .await
+}
+
+/// Creates a group, optionally mapped to a directory group by name.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_group_create(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    body: CreateGroup,
+    idempotency_key: String,
+) -> CmdResult<Group> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac().create_group(&body, Some(&idempotency_key)).await
+        })
+        .await
+}
+
+/// Makes `user` (email or id) a member of `group` (name or id).
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_group_add_member(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    group: String,
+    user: String,
+    idempotency_key: String,
+) -> CmdResult<Group> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac()
+                .add_member(&group, &user, Some(&idempotency_key))
+                .await
+        })
+        .await
+}
+
+/// What taking `user` out of `group` does, and what must be typed.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_group_remove_member_confirmation(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    group: String,
+    user: String,
+) -> CmdResult<TypedPreflight> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac().remove_member_confirmation(&group, &user)
+        })
+        .await
+}
+
+/// Takes `user` out of `group`; on production, with the email typed.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_group_remove_member(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    group: String,
+    user: String,
+    confirmation: Option<String>,
+    idempotency_key: String,
+) -> CmdResult<Group> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac()
+                .remove_member(
+                    &group,
+                    &user,
+                    confirmation.as_deref(),
+                    Some(&idempotency_key),
+                )
+                .await
+        })
+        .await
+}
+
+/// What deleting the group does, and what must be typed.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_group_delete_confirmation(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    group: String,
+) -> CmdResult<TypedPreflight> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac().delete_group_confirmation(&group)
+        })
+        .await
+}
+
+/// Deletes the group; on production, with its name typed as `confirmation`.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip_all, err(Debug))]
+pub async fn rbac_group_delete(
+    state: State<'_, AppState>,
+    profile: Option<String>,
+    group: String,
+    confirmation: Option<String>,
+    idempotency_key: String,
+) -> CmdResult<()> {
+    state
+        .with_session(profile.as_deref(), |s| async move {
+            s.rbac()
+                .delete_group(&group, confirmation.as_deref(), Some(&idempotency_key))
                 .await
         })
         .await

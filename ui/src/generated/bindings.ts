@@ -239,6 +239,28 @@ export const commands = {
 	rbacBindingPreviewDelete: (profile: string | null, binding: string) => typedError<AccessDiff, IpcError>(__TAURI_INVOKE("rbac_binding_preview_delete", { profile, binding })),
 	/**  Removes the binding; on production, with its id typed as `confirmation`. */
 	rbacBindingDelete: (profile: string | null, binding: string, confirmation: string | null) => typedError<null, IpcError>(__TAURI_INVOKE("rbac_binding_delete", { profile, binding, confirmation })),
+	/**  The users whose email contains `text`: the server looks. */
+	rbacUsersMatching: (profile: string | null, text: string) => typedError<User[], IpcError>(__TAURI_INVOKE("rbac_users_matching", { profile, text })),
+	/**  Creates a user; every field error of the draft comes back at once. */
+	rbacUserCreate: (profile: string | null, body: CreateUser, idempotencyKey: string) => typedError<User, IpcError>(__TAURI_INVOKE("rbac_user_create", { profile, body, idempotencyKey })),
+	/**  Changes a user's display name or status (a disabled user's tokens are refused). */
+	rbacUserUpdate: (profile: string | null, user: string, body: UpdateUser, idempotencyKey: string) => typedError<User, IpcError>(__TAURI_INVOKE("rbac_user_update", { profile, user, body, idempotencyKey })),
+	/**  What deleting the user does, and what must be typed. */
+	rbacUserDeleteConfirmation: (profile: string | null, user: string) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("rbac_user_delete_confirmation", { profile, user })),
+	/**  Deletes the user; on production, with the email typed as `confirmation`. */
+	rbacUserDelete: (profile: string | null, user: string, confirmation: string | null, idempotencyKey: string) => typedError<null, IpcError>(__TAURI_INVOKE("rbac_user_delete", { profile, user, confirmation, idempotencyKey })),
+	/**  Creates a group, optionally mapped to a directory group by name. */
+	rbacGroupCreate: (profile: string | null, body: CreateGroup, idempotencyKey: string) => typedError<Group, IpcError>(__TAURI_INVOKE("rbac_group_create", { profile, body, idempotencyKey })),
+	/**  Makes `user` (email or id) a member of `group` (name or id). */
+	rbacGroupAddMember: (profile: string | null, group: string, user: string, idempotencyKey: string) => typedError<Group, IpcError>(__TAURI_INVOKE("rbac_group_add_member", { profile, group, user, idempotencyKey })),
+	/**  What taking `user` out of `group` does, and what must be typed. */
+	rbacGroupRemoveMemberConfirmation: (profile: string | null, group: string, user: string) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("rbac_group_remove_member_confirmation", { profile, group, user })),
+	/**  Takes `user` out of `group`; on production, with the email typed. */
+	rbacGroupRemoveMember: (profile: string | null, group: string, user: string, confirmation: string | null, idempotencyKey: string) => typedError<Group, IpcError>(__TAURI_INVOKE("rbac_group_remove_member", { profile, group, user, confirmation, idempotencyKey })),
+	/**  What deleting the group does, and what must be typed. */
+	rbacGroupDeleteConfirmation: (profile: string | null, group: string) => typedError<TypedPreflight, IpcError>(__TAURI_INVOKE("rbac_group_delete_confirmation", { profile, group })),
+	/**  Deletes the group; on production, with its name typed as `confirmation`. */
+	rbacGroupDelete: (profile: string | null, group: string, confirmation: string | null, idempotencyKey: string) => typedError<null, IpcError>(__TAURI_INVOKE("rbac_group_delete", { profile, group, confirmation, idempotencyKey })),
 };
 
 /* Constants */
@@ -774,6 +796,12 @@ export type ConsoleCode = "no_home_dir" | "profiles_file_invalid" | "io" | "prof
 /**  Raised by the window itself: its bridge to the backend is gone. */
 "ipc_unavailable";
 
+/**  Body of `POST /v1/rbac/groups`. */
+export type CreateGroup = {
+	name: string,
+	external_name?: string | null,
+};
+
 /**  Body of `POST /v1/tenants`. */
 export type CreateTenant = {
 	slug: string,
@@ -786,6 +814,12 @@ export type CreateTenant = {
 	accent_color?: string | null,
 	/**  At most 32; none when absent. */
 	labels?: { [key in string]: string } | null,
+};
+
+/**  Body of `POST /v1/rbac/users`. */
+export type CreateUser = {
+	email: string,
+	display_name: string,
 };
 
 /**  The dashboards known, and the files that could not be read. */
@@ -1883,6 +1917,12 @@ export type UpdateTenant = {
 	accent_color?: string | null,
 	/**  The tenant's labels after the change, whole; absent keeps them. */
 	labels?: { [key in string]: string } | null,
+};
+
+/**  Body of `PATCH /v1/rbac/users/{user}`: what to change. */
+export type UpdateUser = {
+	display_name?: string | null,
+	status?: UserStatus | null,
 };
 
 /**  A person. */

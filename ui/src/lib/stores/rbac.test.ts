@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 
-import type { Me, Permission, Role, WhoCanView } from "../../generated/bindings";
+import type { Group, Me, Permission, Role, UpdateUser, User, WhoCanView } from "../../generated/bindings";
+import type { Ipc } from "../../ipc";
 import { fakeIpc } from "../testdata";
-import { describePath, matrixOf, missing, Rbac } from "./rbac.svelte";
+import { describePath, GROUP_FIELDS, matrixOf, missing, Rbac, refusal, USER_FIELDS } from "./rbac.svelte";
 
 function me(platform: Permission[], tenants: Me["tenants"] = []): Me {
   return { subject: { kind: "user", id: "u1" }, name: "ann@example.com", token: "t1", platform, tenants };
@@ -117,5 +118,209 @@ describe("the permissions matrix", () => {
     const m = matrixOf(columns, { kind: "tenant", tenant: "acme" });
     expect(m.subjects).toContain("user:cy@example.com");
     expect(m.paths("user:cy@example.com", "tenants.read").map(describePath)).toEqual(["binding b2 → role viewer on tenant acme"]);
+  });
+});
+
+describe("users and groups edited from the window", () => {
+  const ann: User = { id: "u-ann", email: "ann@example.com", display_name: "Ann", status: "active", created_at: "2026-11-24T10:00:00Z" };
+
+  /** A fake server: a user list that grows, counting list reads. */
+  function server() {
+    const state = { users: [] as User[], groups: [] as Group[], reads: 0, keys: [] as string[] };
+    const ipc: Partial<Ipc> = {
+      rbacMe: () => Promise.resolve(me(["rbac.read", "rbac.write"])),
+      rbacRoles: () => Promise.resolve([]),
+      rbacBindings: () => Promise.resolve([]),
+      rbacUsers: () => {
+        state.reads++;
+        return Promise.resolve(state.users);
+      },
+      rbacGroups: () => Promise.resolve(state.groups),
+    };
+    return { state, ipc };
+  }
+
+  it("keeps the server's errors at their fields and sends the same key when the same user is sent again", async () => {
+    const { state, ipc } = server();
+    let calls = 0;
+    let uuids = 0;
+    const store = new Rbac(
+      fakeIpc({
+        ...ipc,
+        rbacUserCreate: (_p, body, key) => {
+          calls++;
+          state.keys.push(key);
+          if (calls === 1) {
+            return Promise.reject({
+              code: "validation",
+              message: "the request is invalid",
+              details: [
+                { field: "email", message: "must be an email address" },
+                { field: "display_name", message: "must not be empty" },
+              ],
+              remedy: null,
+            });
+          }
+          const user: User = { ...ann, email: body.email, display_name: body.display_name };
+          state.users = [user];
+          return Promise.resolve(user);
+        },
+      }),
+      () => `key-${++uuids}`,
+    );
+    await store.load("ops");
+    const readsBefore = state.reads;
+    expect(await store.createUser({ email: "ann", display_name: "" })).toBeNull();
+    expect(store.userErrors?.byField).toEqual({ email: "Must be an email address.", display_name: "Must not be empty." });
+    expect(store.userErrors?.general).toBeNull();
+    // A failed send of an unchanged form is a retry of the same intent.
+    await store.createUser({ email: "ann", display_name: "" });
+    expect(state.keys[0]).toBe(state.keys[1]);
+    const created = await store.createUser({ email: "ann@example.com", display_name: "Ann" });
+    expect(created?.email).toBe("ann@example.com");
+    expect(store.userErrors).toBeNull();
+    expect(state.keys[2]).not.toBe(state.keys[1]);
+    // The list is read again after the change.
+    expect(state.reads).toBeGreaterThan(readsBefore);
+    expect(store.users.map((u) => u.email)).toEqual(["ann@example.com"]);
+  });
+
+  it("puts a taken email or group name at its field, and other refusals above the form", () => {
+    const taken = { code: "name_taken", message: "a user named `ann@example.com` already exists", details: [], remedy: null };
+    expect(refusal(taken, USER_FIELDS, "email")).toEqual({
+      byField: { email: "A user named \u201cann@example.com\u201d already exists." },
+      other: [],
+      general: null,
+    });
+    expect(refusal({ ...taken, message: "a group named `sre` already exists" }, GROUP_FIELDS, "name").byField.name).toBe(
+      "A group named \u201csre\u201d already exists.",
+    );
+    const forbidden = refusal({ code: "forbidden", message: "needs rbac.write", details: [], remedy: null }, USER_FIELDS, "email");
+    expect(forbidden.byField).toEqual({});
+    expect(forbidden.general).toContain("Needs rbac.write.");
+  });
+
+  it("starts one request for a double click and is busy until it ends", async () => {
+    const { state, ipc } = server();
+    state.users = [ann];
+    let release: () => void = () => {};
+    const sent: UpdateUser[] = [];
+    const store = new Rbac(
+      fakeIpc({
+        ...ipc,
+      rbacUserUpdate: (_p, _user, body) => {
+        sent.push(body);
+        return new Promise((resolve) => {
+          release = () => {
+            state.users = [{ ...ann, status: body.status ?? ann.status }];
+            resolve(state.users[0] as User);
+          };
+        });
+      },
+      }),
+    );
+    await store.load("ops");
+    const first = store.setUserStatus(ann, "disabled");
+    const second = store.setUserStatus(ann, "disabled");
+    expect(store.isBusy("user:u-ann")).toBe(true);
+    expect(await second).toBeNull();
+    release();
+    await first;
+    expect(sent).toHaveLength(1);
+    expect(store.isBusy("user:u-ann")).toBe(false);
+    expect(store.users[0]?.status).toBe("disabled");
+  });
+
+  it("keeps a group's field errors, and adds, removes and deletes with the lists read again", async () => {
+    const { state, ipc } = server();
+    state.users = [ann];
+    const sre: Group = { id: "g-sre", name: "sre", external_name: null, members: [], created_at: "2026-11-24T10:00:00Z" };
+    const calls: string[] = [];
+    const store = new Rbac(
+      fakeIpc({
+        ...ipc,
+      rbacGroupCreate: (_p, body) => {
+        if (body.name === "") {
+          return Promise.reject({ code: "validation", message: "invalid", details: [{ field: "name", message: "must not be empty" }], remedy: null });
+        }
+        state.groups = [sre];
+        return Promise.resolve(sre);
+      },
+      rbacGroupAddMember: (_p, group, user) => {
+        calls.push(`add ${group} ${user}`);
+        state.groups = [{ ...sre, members: ["u-ann"] }];
+        return Promise.resolve(state.groups[0] as Group);
+      },
+      rbacGroupRemoveMember: (_p, group, user, typed) => {
+        calls.push(`remove ${group} ${user} ${typed}`);
+        state.groups = [sre];
+        return Promise.resolve(sre);
+      },
+      rbacGroupDelete: (_p, group, typed) => {
+        calls.push(`delete ${group} ${typed}`);
+        state.groups = [];
+        return Promise.resolve(null);
+      },
+      }),
+    );
+    await store.load("ops");
+    expect(await store.createGroup({ name: "" })).toBeNull();
+    expect(store.groupErrors?.byField.name).toBe("Must not be empty.");
+    await store.createGroup({ name: "sre", external_name: "SRE Team" });
+    expect(store.groupErrors).toBeNull();
+    expect(store.groups.map((g) => g.name)).toEqual(["sre"]);
+    await store.addMember(sre, "ann@example.com");
+    expect(store.groups[0]?.members.map((m) => store.email(m))).toEqual(["ann@example.com"]);
+    await store.removeMember(sre, "ann@example.com", "ann@example.com");
+    expect(store.groups[0]?.members).toEqual([]);
+    await store.deleteGroup(sre, null);
+    expect(store.groups).toEqual([]);
+    expect(calls).toEqual(["add sre ann@example.com", "remove sre ann@example.com ann@example.com", "delete sre null"]);
+  });
+
+  it("keeps a refused display name for its user, and a deletion's refusal reaches the caller", async () => {
+    const { state, ipc } = server();
+    state.users = [ann];
+    const store = new Rbac(
+      fakeIpc({
+        ...ipc,
+      rbacUserUpdate: () =>
+        Promise.reject({ code: "validation", message: "invalid", details: [{ field: "display_name", message: "is too long" }], remedy: null }),
+      rbacUserDelete: () =>
+        Promise.reject({
+          code: "confirmation_required",
+          message: "type the email",
+          details: [],
+          remedy: { kind: "confirm", target: "ann@example.com" },
+        }),
+      }),
+    );
+    await store.load("ops");
+    expect(await store.renameUser(ann, "x".repeat(300))).toBeNull();
+    expect(store.renameErrors).toEqual({ user: "u-ann", errors: { byField: { display_name: "Is too long." }, other: [], general: null } });
+    await expect(store.deleteUser(ann, null)).rejects.toMatchObject({ code: "confirmation_required" });
+    expect(store.users).toEqual([ann]);
+    expect(store.isBusy("user:u-ann")).toBe(false);
+  });
+
+  it("offers the users the server finds for the member picker, the latest search winning", async () => {
+    const { ipc } = server();
+    const answers: Array<(u: User[]) => void> = [];
+    const store = new Rbac(
+      fakeIpc({
+        ...ipc,
+      rbacUsersMatching: () => new Promise((resolve) => answers.push(resolve)),
+      }),
+    );
+    await store.load("ops");
+    const older = store.searchUsers("a");
+    const newer = store.searchUsers("ann");
+    answers[1]?.([ann]);
+    await newer;
+    answers[0]?.([]);
+    await older;
+    expect(store.matches).toEqual([ann]);
+    await store.searchUsers("  ");
+    expect(store.matches).toEqual([]);
   });
 });
