@@ -637,6 +637,21 @@ async fn postgres_failover_then_dr_exercise(backend: Backend) {
     assert_eq!(list["rpo"]["source"], "wal_archive", "{list:#}");
     assert_eq!(list["rpo"]["over"], false, "{list:#}");
 
+    // As an operator would, the exercise starts once the set has settled:
+    // the old leader streams again from the new one on its timeline (until
+    // then no replica may be promoted, and the exercise's failover is not
+    // forced).
+    set.wait_for("the old leader streaming from the new one", |c| {
+        let members = c["members"].as_array().cloned().unwrap_or_default();
+        let leader = members.iter().find(|m| m["role"] == "leader");
+        members.len() == 2
+            && members.iter().all(|m| {
+                m["state"] == "running" && m["role"] == "leader" || m["state"] == "streaming"
+            })
+            && leader.is_some_and(|l| members.iter().all(|m| m["timeline"] == l["timeline"]))
+    })
+    .await
+    .expect("the set settled after the failover");
     let id = start_run(cli, &["dr-exercise", "--input", "restore_to=now-1s"]).await;
     let run = tokio::select! {
         run = drive_as(cli, admin, &id, "admin2") => run,

@@ -187,7 +187,11 @@ fn audit_export_writes_every_page_as_csv_and_as_json_lines(backend: Backend) {
         lines[1]
     );
     // `after` is JSON, quoted with its quotes doubled.
-    assert!(lines[1].contains("\"{\"\"created_at\"\""), "{}", lines[1]);
+    assert!(
+        lines[1].contains(",\"{\"\"") && lines[1].contains("\"\"created_at\"\""),
+        "{}",
+        lines[1]
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .expect("dir")
         .filter_map(|e| e.ok().map(|e| e.file_name()))
